@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every C test program; exits non-zero if any fails.
+#
+#   c_tests/run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]
+#
+# BIN_DIR holds user_test (launch.c), driver_basic, gdev_roundtrip and
+# runtime_errors; KERNEL_DIR holds add_test.cubin; LIB_DIR (default
+# BIN_DIR/../lib) holds the real libusdaa.so / libgdev.so, which the stub
+# check swaps in for generated stubs through LD_LIBRARY_PATH and LD_PRELOAD.
+set -u
+
+BIN=$(cd "${1:?usage: run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]}" && pwd)
+KDIR=$(cd "${2:?usage: run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]}" && pwd)
+LIB=$(cd "${3:-$BIN/../lib}" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+CC=${CC:-gcc}
+CUBIN=$KDIR/add_test.cubin
+failed=0
+passed=0
+
+# run NAME EXPECTED_EXIT COMMAND... : the command's last line must say passed
+# (exit 0) or failed (exit 1), matching EXPECTED_EXIT.
+run() {
+    local name=$1 want=$2 out rc
+    shift 2
+    out=$(cd "$KDIR" && "$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq "$want" ] && { [ "$want" -ne 0 ] || grep -q '^Test passed' <<<"$out"; }; then
+        echo "PASS  $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL  $name (exit $rc, expected $want)"
+        sed 's/^/      /' <<<"$out" | tail -20
+        failed=$((failed + 1))
+    fi
+}
+
+run "launch (defaults)"           0 "$BIN/user_test"
+run "launch -d3 -s0x100000 -a2"   0 "$BIN/user_test" -d3 -s0x100000 -a2
+run "launch -d1 -s0x4004 -a7"     0 "$BIN/user_test" -d1 -s0x4004 -a7 -f"$CUBIN"
+run "launch -d99 (no such card)"  1 "$BIN/user_test" -d99
+run "launch missing cubin"        1 "$BIN/user_test" -f/nonexistent.cubin
+run "driver_basic"                0 "$BIN/driver_basic" "$CUBIN"
+run "gdev_roundtrip"              0 "$BIN/gdev_roundtrip" "$CUBIN"
+run "runtime_errors"              0 "$BIN/runtime_errors" "$CUBIN"
+
+# Stubs: launch linked against always-failing libraries fails alone and
+# passes once the real library replaces them.
+STUBS=$(mktemp -d)
+trap 'rm -rf "$STUBS"' EXIT
+if "$PY" "$ROOT/c_tests/stubs/gen_stubs.py" "$STUBS" >/dev/null &&
+   "$CC" -Wall -Wextra -Werror -shared -fPIC -I"$ROOT/include" "$STUBS/usdaa_stub.c" -o "$STUBS/libusdaa.so" &&
+   "$CC" -Wall -Wextra -Werror -shared -fPIC -I"$ROOT/include" "$STUBS/gdev_stub.c" -o "$STUBS/libgdev.so" &&
+   "$CC" -Wall -Wextra -Werror -I"$ROOT/include" "$ROOT/c_tests/launch/launch.c" -L"$STUBS" -lusdaa -o "$STUBS/launch" &&
+   "$CC" -Wall -Wextra -Werror -I"$ROOT/include" "$ROOT/c_tests/gdev/gdev_roundtrip.c" -L"$STUBS" -lgdev -o "$STUBS/gdev_roundtrip"; then
+    run "launch on stubs alone"            1 env LD_LIBRARY_PATH="$STUBS" "$STUBS/launch"
+    run "launch, LD_LIBRARY_PATH=real"     0 env LD_LIBRARY_PATH="$LIB" "$STUBS/launch"
+    run "launch, LD_PRELOAD=real"          0 env LD_LIBRARY_PATH="$STUBS" LD_PRELOAD="$LIB/libusdaa.so" "$STUBS/launch"
+    run "gdev_roundtrip on stubs alone"    1 env LD_LIBRARY_PATH="$STUBS" "$STUBS/gdev_roundtrip" "$CUBIN"
+    run "gdev_roundtrip, LD_PRELOAD=real"  0 env LD_LIBRARY_PATH="$STUBS" LD_PRELOAD="$LIB/libgdev.so" "$STUBS/gdev_roundtrip" "$CUBIN"
+else
+    echo "FAIL  building the stubs"
+    failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,641 @@
+"""libusdaa.so, driver half: the SDAA driver API (sd*) as C functions."""
+from __future__ import annotations
+
+import struct
+
+from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
+from ..driver import memory as drv_mem, module as drv_module, stream as drv_stream
+from ..driver.errors import SD, SdError, from_gdev
+from ..gdev.errors import GdevError
+from ..log import get
+from .boundary import Family, HandleTable, exported, unexpected
+
+log = get("gdev.capi")
+LIB = "usdaa"
+ffi = None                      # set by usdaa.bind()
+contexts = HandleTable("SDcontext")
+modules = HandleTable("SDmodule")
+functions = HandleTable("SDfunction")
+streams = HandleTable("SDstream")
+events = HandleTable("SDevent")
+
+
+def _translate(e: BaseException, name: str) -> int:
+    if isinstance(e, GdevError):
+        e = from_gdev(e)
+    if isinstance(e, SdError):
+        log.warning("%s: %s (%s)", name, e, e.name)
+        return e.code
+    unexpected(e, name)
+    return SD.SDAA_ERROR_UNKNOWN
+
+
+DRIVER = Family("SDresult", SD.SDAA_SUCCESS, _translate, SD.SDAA_ERROR_UNKNOWN)
+OK = SD.SDAA_SUCCESS
+
+
+def _addr(p) -> int:
+    return int(ffi.cast("uintptr_t", p))
+
+
+def _out(p, what: str):
+    if p == ffi.NULL:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"{what} is NULL")
+    return p
+
+
+def _lookup(table: HandleTable, h, code: int = SD.SDAA_ERROR_INVALID_HANDLE):
+    obj = table.get(_addr(h))
+    if obj is None:
+        raise SdError(code, f"0x{_addr(h):x} is not a valid {table.kind}")
+    return obj
+
+
+def _ctx():
+    drv_device.require_init()
+    return drv_ctx.current()
+
+
+def _stream(h):
+    """The stream object for a handle; NULL is the context's default stream."""
+    if h == ffi.NULL:
+        return None
+    return _lookup(streams, h)
+
+
+# ---- initialisation and devices -----------------------------------------
+@exported(LIB, DRIVER)
+def sdInit(flags):
+    drv_device.init(flags)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDriverGetVersion(version):
+    _out(version, "driverVersion")[0] = drv_device.DRIVER_VERSION
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceGet(device, ordinal):
+    _out(device, "device")
+    drv_device.require_init()
+    device[0] = drv_device.check(ordinal)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceGetCount(count):
+    _out(count, "count")
+    drv_device.require_init()
+    count[0] = drv_device.count_raw()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceGetName(name, length, dev):
+    _out(name, "name")
+    drv_device.require_init()
+    if length <= 0:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"name buffer of {length} bytes")
+    text = drv_device.name(drv_device.check(dev)).encode()[: length - 1]
+    ffi.memmove(name, text + b"\0", len(text) + 1)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceTotalMem(nbytes, dev):
+    _out(nbytes, "bytes")
+    drv_device.require_init()
+    nbytes[0] = drv_device.info(drv_device.check(dev))["vram_size"]
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceComputeCapability(major, minor, dev):
+    _out(major, "major"), _out(minor, "minor")
+    drv_device.require_init()
+    info = drv_device.info(drv_device.check(dev))
+    major[0], minor[0] = info["compute_major"], info["compute_minor"]
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceGetAttribute(value, attrib, dev):
+    _out(value, "pi")
+    drv_device.require_init()
+    value[0] = drv_device.attribute(drv_device.check(dev), attrib)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdDeviceGetProperties(prop, dev):
+    _out(prop, "prop")
+    drv_device.require_init()
+    i = drv_device.info(drv_device.check(dev))
+    prop.maxThreadsPerBlock = i["max_threads_per_block"]
+    prop.maxThreadsDim = list(i["max_block_dim"])
+    prop.maxGridSize = list(i["max_grid_dim"])
+    prop.sharedMemPerBlock = i["shared_mem_per_block"]
+    prop.totalConstantMemory = i["const_mem_size"]
+    prop.SIMDWidth = i["warp_size"]
+    prop.memPitch = 1 << 31
+    prop.regsPerBlock = i["regs_per_block"]
+    prop.clockRate = i["clock_khz"]
+    prop.textureAlign = 512
+    return OK
+
+
+# ---- contexts -------------------------------------------------------------
+@exported(LIB, DRIVER)
+def sdCtxCreate(pctx, flags, dev):
+    _out(pctx, "pctx")
+    drv_device.require_init()
+    ctx = drv_ctx.Context(drv_device.check(dev), flags)
+    drv_ctx.push(ctx)
+    pctx[0] = ffi.cast("SDcontext", contexts.new(ctx))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxDestroy(h):
+    ctx = _lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT)
+    contexts.drop(_addr(h))
+    drv_ctx.forget(ctx)
+    ctx.destroy()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxGetCurrent(pctx):
+    _out(pctx, "pctx")
+    drv_device.require_init()
+    ctx = drv_ctx.current(optional=True)
+    pctx[0] = ffi.NULL if ctx is None else ffi.cast("SDcontext", contexts.new(ctx))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxSetCurrent(h):
+    drv_ctx.set_current(None if h == ffi.NULL else _lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxPushCurrent(h):
+    drv_ctx.push(_lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxPopCurrent(pctx):
+    ctx = drv_ctx.pop()
+    if pctx != ffi.NULL:
+        pctx[0] = ffi.cast("SDcontext", contexts.new(ctx))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxGetDevice(device):
+    _out(device, "device")
+    device[0] = _ctx().device
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdCtxSynchronize():
+    _ctx().synchronize()
+    return OK
+
+
+# ---- modules and functions ----------------------------------------------------
+def _new_module(pmod, loader) -> int:
+    _out(pmod, "module")
+    mod = loader(_ctx())
+    pmod[0] = ffi.cast("SDmodule", modules.new(mod))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdModuleLoad(pmod, fname):
+    _out(fname, "fname")
+    return _new_module(pmod, lambda ctx: drv_module.load_file(ctx, ffi.string(fname).decode(errors="replace")))
+
+
+@exported(LIB, DRIVER)
+def sdModuleLoadData(pmod, image):
+    _out(image, "image")
+    return _new_module(pmod, lambda ctx: drv_module.Module(ctx, drv_module.image_bytes_at(_addr(image))))
+
+
+@exported(LIB, DRIVER)
+def sdModuleLoadDataEx(pmod, image, num_options, options, values):
+    if num_options and (options == ffi.NULL or values == ffi.NULL):
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "JIT options without arrays")
+    return sdModuleLoadData(pmod, image)
+
+
+@exported(LIB, DRIVER)
+def sdModuleUnload(h):
+    mod = _lookup(modules, h)
+    modules.drop(_addr(h))
+    for key, fn in list(functions._objects.items()):
+        if fn[0].module is mod:
+            functions.drop(key)
+    mod.release()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdModuleGetFunction(pfunc, h, name):
+    _out(pfunc, "hfunc"), _out(name, "name")
+    mod = _lookup(modules, h)
+    fn = mod.function(ffi.string(name).decode(errors="replace"))
+    pfunc[0] = ffi.cast("SDfunction", functions.new(fn))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdModuleGetGlobal(dptr, nbytes, h, name):
+    _out(name, "name")
+    addr, size = _lookup(modules, h).global_var(ffi.string(name).decode(errors="replace"))
+    if dptr != ffi.NULL:
+        dptr[0] = addr
+    if nbytes != ffi.NULL:
+        nbytes[0] = size
+    return OK
+
+
+def _function(h):
+    fn = _lookup(functions, h)
+    fn.module.ctx.check()
+    return fn
+
+
+@exported(LIB, DRIVER)
+def sdFuncGetAttribute(value, attrib, h):
+    _out(value, "pi")
+    fn = _function(h)
+    meta, info = fn.meta, fn.module.ctx.info
+    table = {
+        SD.SD_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: meta.max_threads or info["max_threads_per_block"],
+        SD.SD_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: meta.shared_size,
+        SD.SD_FUNC_ATTRIBUTE_CONST_SIZE_BYTES: 0,
+        SD.SD_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES: meta.local_size,
+        SD.SD_FUNC_ATTRIBUTE_NUM_REGS: 32,
+        SD.SD_FUNC_ATTRIBUTE_PTX_VERSION: 80,
+        SD.SD_FUNC_ATTRIBUTE_BINARY_VERSION: 80,
+    }
+    if attrib not in table:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"unknown function attribute {attrib}")
+    value[0] = table[attrib]
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdFuncSetBlockShape(h, x, y, z):
+    fn = _function(h)
+    if min(x, y, z) < 1:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"block shape ({x}, {y}, {z})")
+    fn.block = (x, y, z)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdFuncSetSharedSize(h, nbytes):
+    _function(h).shared_size = nbytes
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdParamSetSize(h, nbytes):
+    _function(h).set_param_size(nbytes)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdParamSeti(h, offset, value):
+    _function(h).set_param(offset, struct.pack("<I", value))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdParamSetf(h, offset, value):
+    _function(h).set_param(offset, struct.pack("<f", value))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdParamSetv(h, offset, ptr, nbytes):
+    fn = _function(h)
+    if nbytes and ptr == ffi.NULL:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "sdParamSetv from NULL")
+    fn.set_param(offset, bytes(ffi.buffer(ptr, nbytes)) if nbytes else b"")
+    return OK
+
+
+# ---- launches ------------------------------------------------------------------
+@exported(LIB, DRIVER)
+def sdLaunch(h, num, hstream):
+    fn = _function(h)
+    grid, block = drv_launch.array_shape(fn, num)
+    drv_stream.launch(_stream(hstream), fn, grid, block, fn.shared_size, bytes(fn.param_buf))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdLaunchGrid(h, width, height):
+    fn = _function(h)
+    drv_stream.launch(None, fn, (width, height, 1), fn.block, fn.shared_size, bytes(fn.param_buf))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdLaunchGridAsync(h, width, height, hstream):
+    fn = _function(h)
+    drv_stream.launch(_stream(hstream), fn, (width, height, 1), fn.block, fn.shared_size,
+                      bytes(fn.param_buf))
+    return OK
+
+
+LAUNCH_PARAM_END, LAUNCH_PARAM_BUFFER_POINTER, LAUNCH_PARAM_BUFFER_SIZE = 0, 1, 2
+
+
+def _extra_params(fn, extra) -> bytes:
+    buf, size, i = None, None, 0
+    while True:
+        key = _addr(extra[i])
+        if key == LAUNCH_PARAM_END:
+            break
+        if key == LAUNCH_PARAM_BUFFER_POINTER:
+            buf = extra[i + 1]
+        elif key == LAUNCH_PARAM_BUFFER_SIZE:
+            size = ffi.cast("size_t *", extra[i + 1])[0]
+        else:
+            raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"unknown launch extra key {key}")
+        i += 2
+        if i > 64:
+            raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "launch extra list is not terminated")
+    if buf is None or size is None or buf == ffi.NULL:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "launch extra needs BUFFER_POINTER and BUFFER_SIZE")
+    if size != fn.meta.param_size:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE,
+                      f"parameter buffer of {size} bytes, {fn.name} takes {fn.meta.param_size}")
+    return bytes(ffi.buffer(buf, size))
+
+
+@exported(LIB, DRIVER)
+def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
+    fn = _function(h)
+    if kernel_params != ffi.NULL and extra != ffi.NULL:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "both kernelParams and extra given")
+    if kernel_params != ffi.NULL:
+        params = drv_launch.pack_params(fn, [_addr(kernel_params[i]) for i in range(len(fn.meta.params))])
+    elif extra != ffi.NULL:
+        params = _extra_params(fn, extra)
+    elif fn.meta.param_size:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"{fn.name} takes parameters, none given")
+    else:
+        params = b""
+    drv_stream.launch(_stream(hstream), fn, (gx, gy, gz), (bx, by, bz), shared, params)
+    return OK
+
+
+# ---- memory ----------------------------------------------------------------------
+@exported(LIB, DRIVER)
+def sdMemAlloc(dptr, size):
+    _out(dptr, "dptr")
+    dptr[0] = drv_mem.alloc(_ctx(), size)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemFree(dptr):
+    drv_device.require_init()
+    drv_mem.free(None, dptr)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemAllocHost(pp, size):
+    _out(pp, "pp")
+    pp[0] = ffi.cast("void *", drv_mem.alloc_host(_ctx(), size))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemHostAlloc(pp, size, flags):
+    if flags & ~0x7:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"sdMemHostAlloc flags 0x{flags:x}")
+    return sdMemAllocHost(pp, size)
+
+
+@exported(LIB, DRIVER)
+def sdMemFreeHost(p):
+    drv_mem.free_host(_addr(p))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemHostGetDevicePointer(pdptr, p, flags):
+    _out(pdptr, "pdptr")
+    if flags != 0:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "flags must be 0")
+    pdptr[0] = drv_mem.host_device_pointer(_addr(p))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemGetInfo(free, total):
+    ctx = _ctx()
+    f, t = drv_device.free_memory(ctx.device)
+    if free != ffi.NULL:
+        free[0] = f
+    if total != ffi.NULL:
+        total[0] = t
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemGetPhysAddr(phys, dptr):
+    _out(phys, "phys")
+    phys[0] = drv_mem.phys_addr(dptr)
+    return OK
+
+
+def _host(p, what: str) -> int:
+    return _addr(_out(p, what))
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyHtoD(dst, src, n):
+    drv_device.require_init()
+    drv_mem.copy_htod(dst, _host(src, "srcHost"), n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyDtoH(dst, src, n):
+    drv_device.require_init()
+    drv_mem.copy_dtoh(_host(dst, "dstHost"), src, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyDtoD(dst, src, n):
+    drv_device.require_init()
+    drv_mem.copy_dtod(dst, src, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyHtoDAsync(dst, src, n, hstream):
+    drv_stream.copy_htod(_stream(hstream), dst, _host(src, "srcHost"), n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyDtoHAsync(dst, src, n, hstream):
+    drv_stream.copy_dtoh(_stream(hstream), _host(dst, "dstHost"), src, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemcpyDtoDAsync(dst, src, n, hstream):
+    drv_stream.copy_dtod(_stream(hstream), dst, src, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemsetD8(dst, value, n):
+    drv_device.require_init()
+    drv_mem.memset(dst, value, 1, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemsetD16(dst, value, n):
+    drv_device.require_init()
+    drv_mem.memset(dst, value, 2, n)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdMemsetD32(dst, value, n):
+    drv_device.require_init()
+    drv_mem.memset(dst, value, 4, n)
+    return OK
+
+
+# ---- streams and events ----------------------------------------------------------
+@exported(LIB, DRIVER)
+def sdStreamCreate(pstream, flags):
+    _out(pstream, "phStream")
+    pstream[0] = ffi.cast("SDstream", streams.new(drv_stream.Stream(_ctx(), flags)))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdStreamDestroy(h):
+    stream = _lookup(streams, h)
+    streams.drop(_addr(h))
+    stream.destroy()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdStreamQuery(h):
+    return OK if drv_stream.query(_stream(h) if h != ffi.NULL else drv_stream.default(_ctx())) \
+        else SD.SDAA_ERROR_NOT_READY
+
+
+@exported(LIB, DRIVER)
+def sdStreamSynchronize(h):
+    drv_stream.synchronize(_stream(h) if h != ffi.NULL else drv_stream.default(_ctx()))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdStreamWaitEvent(h, hevent, flags):
+    if flags != 0:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "flags must be 0")
+    drv_stream.wait_event(_stream(h) if h != ffi.NULL else drv_stream.default(_ctx()), _lookup(events, hevent))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdEventCreate(pevent, flags):
+    _out(pevent, "phEvent")
+    pevent[0] = ffi.cast("SDevent", events.new(drv_stream.Event(_ctx(), flags)))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdEventDestroy(h):
+    event = _lookup(events, h)
+    events.drop(_addr(h))
+    event.destroy()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdEventRecord(h, hstream):
+    event = _lookup(events, h)
+    event.record(_stream(hstream) if hstream != ffi.NULL else drv_stream.default(event.ctx))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdEventQuery(h):
+    return OK if _lookup(events, h).query() else SD.SDAA_ERROR_NOT_READY
+
+
+@exported(LIB, DRIVER)
+def sdEventSynchronize(h):
+    _lookup(events, h).synchronize()
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdEventElapsedTime(ms, hstart, hend):
+    _out(ms, "pMilliseconds")
+    ms[0] = drv_stream.elapsed_ms(_lookup(events, hstart), _lookup(events, hend))
+    return OK
+
+
+# ---- error strings -------------------------------------------------------------------
+_strings: dict[tuple[str, int], object] = {}
+
+
+def _static_string(kind: str, code: int, text: str):
+    cell = _strings.get((kind, code))
+    if cell is None:
+        cell = _strings[(kind, code)] = ffi.new("char[]", text.encode())
+    return cell
+
+
+@exported(LIB, DRIVER)
+def sdGetErrorName(code, pstr):
+    _out(pstr, "pStr")
+    name = SdError(code, "").name
+    if name.endswith(f"<{code}>"):
+        pstr[0] = ffi.NULL
+        return SD.SDAA_ERROR_INVALID_VALUE
+    pstr[0] = _static_string("name", code, name)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def sdGetErrorString(code, pstr):
+    _out(pstr, "pStr")
+    name = SdError(code, "").name
+    if name.endswith(f"<{code}>"):
+        pstr[0] = ffi.NULL
+        return SD.SDAA_ERROR_INVALID_VALUE
+    pstr[0] = _static_string("text", code, drv_errors_text(name))
+    return OK
+
+
+def drv_errors_text(name: str) -> str:
+    words = name.removeprefix("SDAA_ERROR_").removeprefix("SDAA_").replace("_", " ").lower()
+    return "no error" if words == "success" else words

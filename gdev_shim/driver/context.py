@@ -1,0 +1,141 @@
+"""Driver contexts: one Gdev handle each, a per-thread stack of current contexts.
+
+A context that saw a kernel fault stays failed (CUDA's sticky launch failure):
+every later call on it returns LAUNCH_FAILED until it is destroyed.
+"""
+from __future__ import annotations
+
+import threading
+
+from ..gdev import api as gdev
+from ..gdev.errors import ChannelFault, GdevError
+from ..gdev.handle import GdevHandle
+from ..log import get
+from .errors import SD, SdError, fail, from_gdev
+
+log = get("gdev.driver")
+
+
+class Context:
+    def __init__(self, device: int, flags: int = 0) -> None:
+        self.device = device
+        self.flags = flags
+        try:
+            self.handle: GdevHandle = gdev.gopen(device)
+        except GdevError as e:
+            raise from_gdev(e) from None
+        self.info = self.handle.info
+        self.failure: SdError | None = None
+        self.alive = True
+        self.modules: set = set()
+        self.lock = threading.RLock()
+        registry.add(self)
+
+    def check(self) -> None:
+        if not self.alive:
+            raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context was destroyed")
+        if self.failure is not None:
+            raise SdError(self.failure.code, f"context is unusable after an earlier fault: {self.failure}")
+
+    def gdev_call(self, fn, *args):
+        """Call into L2, turning its failures into SdError; faults make the context sticky-failed."""
+        self.check()
+        try:
+            return fn(self.handle, *args)
+        except ChannelFault as e:
+            self.failure = from_gdev(e)
+            log.warning("context on card %d failed: %s", self.device, e)
+            raise self.failure from None
+        except GdevError as e:
+            raise from_gdev(e) from None
+
+    def synchronize(self) -> None:
+        self.gdev_call(gdev.gsync, self.handle.ctx.seq)
+
+    def destroy(self) -> None:
+        if not self.alive:
+            raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context already destroyed")
+        self.alive = False
+        registry.remove(self)
+        for module in list(self.modules):
+            module.release()
+        gdev.gclose(self.handle)
+
+
+class ContextRegistry:
+    """All live contexts, and which one owns a device address (addresses name their card)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.contexts: list[Context] = []
+
+    def add(self, ctx: Context) -> None:
+        with self.lock:
+            self.contexts.append(ctx)
+
+    def remove(self, ctx: Context) -> None:
+        with self.lock:
+            self.contexts.remove(ctx)
+
+    def owner(self, addr: int):
+        """(context, allocation) holding device address addr, or (None, None)."""
+        with self.lock:
+            contexts = list(self.contexts)
+        for ctx in contexts:
+            mem = ctx.handle.vas.find(addr)
+            if mem is not None:
+                return ctx, mem
+        return None, None
+
+
+registry = ContextRegistry()
+_tls = threading.local()
+
+
+def _stack() -> list[Context]:
+    stack = getattr(_tls, "stack", None)
+    if stack is None:
+        stack = _tls.stack = []
+    return stack
+
+
+def current(optional: bool = False) -> Context | None:
+    stack = _stack()
+    if not stack or not stack[-1].alive:
+        if optional:
+            return None
+        raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "no current context in this thread")
+    return stack[-1]
+
+
+def push(ctx: Context) -> None:
+    if not ctx.alive:
+        raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context was destroyed")
+    _stack().append(ctx)
+
+
+def pop() -> Context:
+    stack = _stack()
+    if not stack:
+        raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context stack is empty")
+    return stack.pop()
+
+
+def set_current(ctx: Context | None) -> None:
+    stack = _stack()
+    if ctx is None:
+        if stack:
+            stack.pop()
+        return
+    if not ctx.alive:
+        raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context was destroyed")
+    if stack:
+        stack[-1] = ctx
+    else:
+        stack.append(ctx)
+
+
+def forget(ctx: Context) -> None:
+    """Drop a destroyed context from this thread's stack."""
+    stack = _stack()
+    stack[:] = [c for c in stack if c is not ctx]

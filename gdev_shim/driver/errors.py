@@ -1,0 +1,41 @@
+"""SDresult codes (from include/sdaa.h) and the exception that carries one."""
+from __future__ import annotations
+
+import errno
+
+from ..common.cheader import constants, name_of
+from ..gdev.errors import ChannelFault, FenceTimeout, GdevError
+
+SD = constants("sdaa.h")
+
+
+class SdError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def name(self) -> str:
+        return name_of("sdaa.h", self.code, "SDAA_")
+
+
+def fail(code: int, message: str) -> SdError:
+    return SdError(code, message)
+
+
+_ERRNO_CODES = {
+    errno.ENOMEM: SD.SDAA_ERROR_OUT_OF_MEMORY,
+    errno.EINVAL: SD.SDAA_ERROR_INVALID_VALUE,
+    errno.ENODEV: SD.SDAA_ERROR_INVALID_DEVICE,
+    errno.ENOENT: SD.SDAA_ERROR_NOT_FOUND,
+    errno.EEXIST: SD.SDAA_ERROR_INVALID_VALUE,
+}
+
+
+def from_gdev(e: GdevError) -> SdError:
+    """Map an L2 failure to the driver code a CUDA-like driver would return."""
+    if isinstance(e, ChannelFault):
+        return SdError(SD.SDAA_ERROR_LAUNCH_FAILED, str(e))
+    if isinstance(e, FenceTimeout):
+        return SdError(SD.SDAA_ERROR_LAUNCH_TIMEOUT, str(e))
+    return SdError(_ERRNO_CODES.get(e.errno, SD.SDAA_ERROR_UNKNOWN), str(e))

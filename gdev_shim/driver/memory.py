@@ -1,0 +1,116 @@
+"""Device and host memory of the driver API.
+
+Device addresses name their card, so a pointer is routed to the context that
+owns it (unified addressing); copies between cards are staged through host
+memory.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..common.contract import C
+from ..gdev import api as gdev
+from ..gdev.vas import DeviceMem
+from ..log import get
+from .context import Context, registry
+from .errors import SD, fail
+
+log = get("gdev.driver")
+
+
+def alloc(ctx: Context, size: int) -> int:
+    if size <= 0:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"allocation of {size} bytes")
+    total = ctx.info["vram_size"]
+    if size > total:
+        raise fail(SD.SDAA_ERROR_OUT_OF_MEMORY, f"{size} bytes exceed the card's {total} bytes")
+    return ctx.gdev_call(gdev.gmalloc, size)
+
+
+def free(ctx: Context | None, addr: int) -> None:
+    owner, mem = registry.owner(addr)
+    if owner is None or mem.addr != addr or mem.domain != C.AIDEV_GEM_DOMAIN_VRAM:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{addr:x} is not an allocated device pointer")
+    owner.gdev_call(gdev.gfree, addr)
+
+
+def alloc_host(ctx: Context, size: int) -> int:
+    if size <= 0:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"host allocation of {size} bytes")
+    return ctx.gdev_call(gdev.gmalloc_dma, size)
+
+
+def _host_owner(host_addr: int) -> tuple[Context, DeviceMem]:
+    with registry.lock:
+        contexts = list(registry.contexts)
+    for ctx in contexts:
+        mem = ctx.handle.dma_containing(host_addr, 1)
+        if mem is not None:
+            return ctx, mem
+    raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is not page-locked host memory")
+
+
+def free_host(host_addr: int) -> None:
+    ctx, mem = _host_owner(host_addr)
+    if mem.host_addr != host_addr:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is inside, not at, a host allocation")
+    ctx.gdev_call(gdev.gfree_dma, host_addr)
+
+
+def host_device_pointer(host_addr: int) -> int:
+    ctx, _ = _host_owner(host_addr)
+    return ctx.gdev_call(gdev.gvirtget, host_addr)
+
+
+def device_range(addr: int, size: int, what: str) -> tuple[Context, DeviceMem]:
+    """The context owning [addr, addr+size); INVALID_VALUE if no single allocation holds it."""
+    owner, mem = registry.owner(addr)
+    if owner is None:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"{what}: 0x{addr:x} is not device memory")
+    if addr + size > mem.end:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE,
+                   f"{what}: 0x{addr:x}+0x{size:x} runs 0x{addr + size - mem.end:x} bytes past its allocation")
+    return owner, mem
+
+
+def copy_htod(dst: int, src_host: int, size: int) -> None:
+    if size == 0:
+        return
+    ctx, _ = device_range(dst, size, "copy to device")
+    seq = ctx.gdev_call(gdev.gmemcpy_to_device_async, dst, src_host, size)
+    ctx.gdev_call(gdev.gsync, seq)
+
+
+def copy_dtoh(dst_host: int, src: int, size: int) -> None:
+    if size == 0:
+        return
+    ctx, _ = device_range(src, size, "copy from device")
+    seq = ctx.gdev_call(gdev.gmemcpy_from_device_async, dst_host, src, size)
+    ctx.gdev_call(gdev.gsync, seq)
+
+
+def copy_dtod(dst: int, src: int, size: int) -> None:
+    if size == 0:
+        return
+    dctx, _ = device_range(dst, size, "copy destination")
+    sctx, _ = device_range(src, size, "copy source")
+    if dctx.device == sctx.device:
+        seq = dctx.gdev_call(gdev.gmemcpy_async, dst, src, size)
+        dctx.gdev_call(gdev.gsync, seq)
+        return
+    staging = np.empty(size, np.uint8)          # peer copy through host memory
+    copy_dtoh(int(staging.ctypes.data), src, size)
+    copy_htod(dst, int(staging.ctypes.data), size)
+
+
+def memset(dst: int, value: int, elem: int, count: int) -> None:
+    if count == 0:
+        return
+    ctx, _ = device_range(dst, elem * count, "memset")
+    seq = ctx.gdev_call(gdev.gmemset_async, dst, value & ((1 << (8 * elem)) - 1), elem, count)
+    ctx.gdev_call(gdev.gsync, seq)
+
+
+def phys_addr(addr: int) -> int:
+    ctx, _ = device_range(addr, 1, "physical address")
+    return addr - ctx.info["vram_base"]

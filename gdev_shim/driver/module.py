@@ -1,0 +1,113 @@
+"""Modules and functions: a code object uploaded to the card, its kernels and globals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..common.image import Image, ImageError, image_size, parse_image
+from ..gdev import api as gdev, hostmem
+from ..log import get
+from .context import Context
+from .errors import SD, SdError, fail
+
+log = get("gdev.driver")
+
+
+class Function:
+    def __init__(self, module: "Module", index: int) -> None:
+        self.module = module
+        self.index = index
+        self.meta = module.image.kernels[index]
+        self.name = self.meta.name
+        self.block = (1, 1, 1)             # sdFuncSetBlockShape
+        self.shared_size = 0               # sdFuncSetSharedSize
+        self.param_buf = bytearray(self.meta.param_size)   # sdParamSet*
+
+    def set_param(self, offset: int, data: bytes) -> None:
+        if offset < 0 or offset + len(data) > 4096:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"parameter bytes {offset}+{len(data)} out of range")
+        if offset + len(data) > len(self.param_buf):
+            self.param_buf.extend(b"\0" * (offset + len(data) - len(self.param_buf)))
+        self.param_buf[offset:offset + len(data)] = data
+
+    def set_param_size(self, size: int) -> None:
+        if not 0 <= size <= 4096:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"parameter size {size}")
+        del self.param_buf[size:]
+        self.param_buf.extend(b"\0" * (size - len(self.param_buf)))
+
+
+class Module:
+    def __init__(self, ctx: Context, data: bytes) -> None:
+        try:
+            self.image: Image = parse_image(data)
+        except ImageError as e:
+            raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"invalid code object: {e}") from None
+        self.ctx = ctx
+        self.code_size = len(data)
+        self.code_addr = self._upload(data)
+        self.globals_addr = self._upload(self.image.data) if self.image.data else 0
+        self.functions: dict[str, Function] = {}
+        ctx.modules.add(self)
+        log.debug("module: card=%d code=0x%x size=%d kernels=%s", ctx.device, self.code_addr,
+                  self.code_size, [k.name for k in self.image.kernels])
+
+    def _upload(self, data: bytes) -> int:
+        addr = self.ctx.gdev_call(gdev.gmalloc, len(data))
+        buf = np.frombuffer(data, np.uint8)
+        seq = self.ctx.gdev_call(gdev.gmemcpy_to_device_async, addr, int(buf.ctypes.data), len(data))
+        self.ctx.gdev_call(gdev.gsync, seq)
+        return addr
+
+    def function(self, name: str) -> Function:
+        fn = self.functions.get(name)
+        if fn is None:
+            try:
+                index = self.image.kernel_index(name)
+            except KeyError:
+                raise fail(SD.SDAA_ERROR_NOT_FOUND, f"no kernel named {name!r} in the module") from None
+            fn = self.functions[name] = Function(self, index)
+        return fn
+
+    def global_var(self, name: str) -> tuple[int, int]:
+        for g in self.image.globals:
+            if g.name == name:
+                return self.globals_addr + g.offset, g.size
+        raise fail(SD.SDAA_ERROR_NOT_FOUND, f"no global named {name!r} in the module")
+
+    def release(self) -> None:
+        """Free the module's device memory (the context's pending work first)."""
+        self.ctx.modules.discard(self)
+        if not self.ctx.alive and self.ctx.handle.closed:
+            return
+        try:
+            self.ctx.synchronize()
+        except SdError as e:
+            log.debug("module unload after failure: %s", e)
+        for addr in (self.code_addr, self.globals_addr):
+            if addr:
+                gdev.gfree(self.ctx.handle, addr)
+
+
+def load_file(ctx: Context, path: str) -> Module:
+    p = Path(path)
+    if not p.is_file():
+        raise fail(SD.SDAA_ERROR_FILE_NOT_FOUND, f"module file {path!r} not found")
+    return Module(ctx, p.read_bytes())
+
+
+ELF_MAGIC = b"\x7fELF"
+
+
+def image_bytes_at(addr: int) -> bytes:
+    """Copy a code object the caller holds at host address addr: an ELF container
+    sized from its header, or NUL-terminated PTX text."""
+    head = bytes(hostmem.view(addr, 4))
+    if head != ELF_MAGIC:
+        return hostmem.cstring(addr) + b"\0"
+    try:
+        size = image_size(bytes(hostmem.view(addr, 64)))
+    except ImageError as e:
+        raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"invalid code object at 0x{addr:x}: {e}") from None
+    return bytes(hostmem.view(addr, size))

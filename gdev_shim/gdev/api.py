@@ -1,0 +1,266 @@
+"""The Gdev API (g*) with Gdev's semantics, in Python terms.
+
+Host pointers are integers (addresses), device memory is addressed by device
+address.  Failures raise GdevError; the C glue turns them into Gdev's return
+conventions (0 pointers, negative errno).
+"""
+from __future__ import annotations
+
+import errno
+
+from ..aidev.device import AidevDevice, device_count
+from ..common.contract import C
+from ..log import get
+from . import memcpy
+from .aidev_backend import AIDEV_COMPUTE
+from .context import CTX_FENCE_SLOT
+from .errors import ChannelFault, GdevError, invalid
+from .handle import GdevHandle
+from .kernel import KernelLaunch
+from .shm import registry as shm
+
+log = get("gdev.api")
+
+QUERY_DEVICE_MEM_SIZE, QUERY_DMA_MEM_SIZE, QUERY_CHIPSET, QUERY_BUS_TYPE = 1, 2, 3, 4
+QUERY_AGGR_TYPE, QUERY_PCI_VENDOR, QUERY_PCI_DEVICE = 5, 6, 7
+TUNE_MEMCPY_PIPELINE_COUNT, TUNE_MEMCPY_CHUNK_SIZE = 1, 2
+PCI_VENDOR_AIDEV = 0x1E3E          # vendor id the card reports
+MAX_PIPELINE = 8
+
+
+def gdevice_count() -> int:
+    return device_count()
+
+
+def gopen(minor: int) -> GdevHandle:
+    count = device_count()
+    if not 0 <= minor < count:
+        raise GdevError(errno.ENODEV, f"gopen: no card {minor} (have {count})")
+    h = GdevHandle(minor)
+    log.debug("gopen: minor=%d channel=%d", minor, h.ctx.channel.id)
+    return h
+
+
+def gclose(h: GdevHandle) -> None:
+    log.debug("gclose: minor=%d", h.minor)
+    h.close()
+
+
+def gmalloc(h: GdevHandle, size: int) -> int:
+    addr = h.alloc(size).addr
+    log.debug("gmalloc: card=%d size=0x%x -> 0x%x", h.minor, size, addr)
+    return addr
+
+
+def gfree(h: GdevHandle, addr: int) -> int:
+    size = h.free(addr)
+    log.debug("gfree: card=%d 0x%x -> %d bytes", h.minor, addr, size)
+    return size
+
+
+def gmalloc_dma(h: GdevHandle, size: int) -> int:
+    """Host memory the card reaches by DMA; returns its host address."""
+    return h.alloc(size, C.AIDEV_GEM_DOMAIN_HOST).host_addr
+
+
+def gfree_dma(h: GdevHandle, host_addr: int) -> int:
+    mem = h.dma_by_host.get(host_addr)
+    if mem is None:
+        raise invalid(f"gfree_dma: 0x{host_addr:x} is not a DMA buffer of this handle")
+    return h.free(mem.addr)
+
+
+def gmap(h: GdevHandle, addr: int, size: int) -> int:
+    """Host address through which device memory [addr, addr+size) is reached."""
+    mem = h.vas.find(addr)
+    if mem is None or addr + size > mem.end:
+        raise invalid(f"gmap: 0x{addr:x}+{size} is not memory of this handle")
+    if mem.host is None:
+        mem.host = h.dev.map_vram(mem.gem, mem.size)
+    return mem.host_addr + (addr - mem.addr)
+
+
+def gunmap(h: GdevHandle, host_addr: int) -> None:
+    for mem in h.vas:
+        if mem.host is not None and mem.host_addr <= host_addr < mem.host_addr + mem.size:
+            return
+    raise invalid(f"gunmap: 0x{host_addr:x} is not a mapping of this handle")
+
+
+def _checked(h: GdevHandle, addr: int, size: int, what: str) -> None:
+    mem = h.vas.find(addr)
+    if mem is None or addr + size > mem.end:
+        raise invalid(f"{what}: device range 0x{addr:x}+0x{size:x} is outside this handle's memory")
+
+
+def gmemcpy_to_device_async(h: GdevHandle, dst: int, src_host: int, size: int) -> int:
+    _checked(h, dst, size, "gmemcpy_to_device")
+    seq = memcpy.to_device_async(h, dst, src_host, size) if size else 0
+    log.debug("gmemcpy_to_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst, src_host, size, seq)
+    return seq
+
+
+def gmemcpy_from_device_async(h: GdevHandle, dst_host: int, src: int, size: int) -> int:
+    _checked(h, src, size, "gmemcpy_from_device")
+    seq = memcpy.from_device_async(h, dst_host, src, size) if size else 0
+    log.debug("gmemcpy_from_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst_host, src, size, seq)
+    return seq
+
+
+def gmemcpy_async(h: GdevHandle, dst: int, src: int, size: int) -> int:
+    _checked(h, dst, size, "gmemcpy dst")
+    _checked(h, src, size, "gmemcpy src")
+    return memcpy.device_to_device_async(h, dst, src, size) if size else 0
+
+
+def gmemset_async(h: GdevHandle, dst: int, value: int, elem: int, count: int) -> int:
+    _checked(h, dst, elem * count, "gmemset")
+    return memcpy.memset_async(h, dst, value, elem, count) if count else 0
+
+
+def glaunch(h: GdevHandle, kernel: KernelLaunch) -> int:
+    with h.ctx.lock:
+        AIDEV_COMPUTE.launch(h.ctx, kernel)
+        seq = h.fence()
+    log.debug("glaunch: card=%d entry=%d grid=%s block=%s params=%d -> id=%d",
+              h.minor, kernel.entry, kernel.grid, kernel.block, len(kernel.params), seq)
+    return seq
+
+
+def gsync(h: GdevHandle, seq: int, timeout_ms: int = -1) -> None:
+    """Wait for the operation `seq` (0: nothing to wait for)."""
+    if seq == 0:
+        return
+    if seq > h.ctx.seq:
+        raise invalid(f"gsync: id {seq} was never issued on this handle")
+    h.wait(seq, timeout_ms)
+
+
+def gbarrier(h: GdevHandle) -> None:
+    """Order everything issued so far before what follows, and wait for it."""
+    with h.ctx.lock:
+        AIDEV_COMPUTE.membar(h.ctx)
+        seq = h.fence()
+    h.wait(seq)
+
+
+def gquery(h: GdevHandle, kind: int) -> int:
+    info = h.info
+    answers = {
+        QUERY_DEVICE_MEM_SIZE: info["vram_size"],
+        QUERY_DMA_MEM_SIZE: info["gart_size"],
+        QUERY_CHIPSET: info["chip_id"],
+        QUERY_BUS_TYPE: 1,                 # PCIe
+        QUERY_AGGR_TYPE: 1,
+        QUERY_PCI_VENDOR: PCI_VENDOR_AIDEV,
+        QUERY_PCI_DEVICE: info["chip_id"],
+    }
+    if kind not in answers:
+        raise invalid(f"gquery: unknown query {kind}")
+    return int(answers[kind])
+
+
+def gtune(h: GdevHandle, kind: int, value: int) -> None:
+    if kind == TUNE_MEMCPY_PIPELINE_COUNT and 1 <= value <= MAX_PIPELINE:
+        h.pipeline_count = value
+    elif kind == TUNE_MEMCPY_CHUNK_SIZE and 4096 <= value <= (256 << 20):
+        h.chunk_size = value
+    else:
+        raise invalid(f"gtune: type {kind} value {value} out of range")
+
+
+def gshmget(h: GdevHandle, key: int, size: int, flags: int) -> int:
+    return shm.get(h, key, size, flags)
+
+
+def gshmat(h: GdevHandle, shm_id: int) -> int:
+    return shm.attach(h, shm_id)
+
+
+def gshmdt(h: GdevHandle, addr: int) -> None:
+    shm.detach(h, addr)
+
+
+def gshmctl(h: GdevHandle, shm_id: int, cmd: int) -> int:
+    return shm.control(h, shm_id, cmd)
+
+
+def gref(master: GdevHandle, addr: int, size: int, slave: GdevHandle) -> int:
+    return shm.ref(master, addr, size, slave)
+
+
+def gunref(h: GdevHandle, addr: int) -> None:
+    shm.unref(h, addr)
+
+
+def gphysget(h: GdevHandle, host_addr: int) -> int:
+    """Bus address of a DMA buffer byte: the card's GART address for it."""
+    mem = h.dma_containing(host_addr, 1)
+    if mem is None:
+        raise invalid(f"gphysget: 0x{host_addr:x} is not in a DMA buffer")
+    return mem.addr + (host_addr - mem.host_addr) - h.info["gart_base"]
+
+
+def gvirtget(h: GdevHandle, host_addr: int) -> int:
+    """Device virtual address of a DMA buffer byte."""
+    mem = h.dma_containing(host_addr, 1)
+    if mem is None:
+        raise invalid(f"gvirtget: 0x{host_addr:x} is not in a DMA buffer")
+    return mem.addr + (host_addr - mem.host_addr)
+
+
+def gdevice_info(minor: int) -> dict:
+    """The card's aidev_device_info, without opening a context (not in Gdev's API)."""
+    count = device_count()
+    if not 0 <= minor < count:
+        raise GdevError(errno.ENODEV, f"no card {minor} (have {count})")
+    dev = AidevDevice.open(minor)
+    try:
+        return dev.info()
+    finally:
+        dev.close()
+
+
+# ---- timestamped markers (events), beyond Gdev's API ---------------------------
+def gmarker_new(h: GdevHandle) -> int:
+    """Reserve a fence slot for a marker whose card timestamp can be read later."""
+    with h.ctx.lock:
+        try:
+            return h.ctx.slots.take()
+        except RuntimeError:
+            raise GdevError(errno.ENOSPC, "no free fence slot for another marker") from None
+
+
+def gmarker_free(h: GdevHandle, slot: int) -> None:
+    with h.ctx.lock:
+        h.ctx.slots.give(slot)
+
+
+def gmarker_record(h: GdevHandle, slot: int) -> int:
+    """Queue the marker after all earlier work; returns the id that completes it."""
+    with h.ctx.lock:
+        seq = h.ctx.seq + 1
+        AIDEV_COMPUTE.fence_write(h.ctx, slot, seq)
+        return h.fence()
+
+
+def gmarker_time_ns(h: GdevHandle, slot: int) -> int:
+    """Card time (ns) at which the marker in `slot` was last reached."""
+    return int(h.ctx.channel.fence_time[slot])
+
+
+def gdone(h: GdevHandle, seq: int) -> bool:
+    """Has the card finished operation `seq` (non-blocking)?  Raises if the channel faulted."""
+    if AIDEV_COMPUTE.fence_read(h.ctx, CTX_FENCE_SLOT) >= seq:
+        return True
+    status = int(h.ctx.channel.regs.read32(C.AIDEV_REG_STATUS))
+    if status != C.AIDEV_STATUS_OK:
+        raise ChannelFault(status, f"card {h.minor} channel {h.ctx.channel.id} faulted (status {status})")
+    return False
+
+
+def gacquire(h: GdevHandle, other: GdevHandle, seq: int) -> None:
+    """Make the card hold h's later work until `other` reached `seq` (a ring command)."""
+    with h.ctx.lock:
+        AIDEV_COMPUTE.acquire(h.ctx, other.ctx.channel.fence_addr, seq)
+        AIDEV_COMPUTE.fire(h.ctx)

@@ -1,0 +1,28 @@
+"""L2 failures.  Gdev's C API answers with negative errno values or 0 pointers;
+inside Python a failing operation raises GdevError carrying that errno."""
+from __future__ import annotations
+
+import errno as _errno
+
+
+class GdevError(Exception):
+    def __init__(self, err: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = err
+
+
+def invalid(message: str) -> GdevError:
+    return GdevError(_errno.EINVAL, message)
+
+
+class FenceTimeout(GdevError):
+    def __init__(self, message: str) -> None:
+        super().__init__(_errno.ETIMEDOUT, message)
+
+
+class ChannelFault(GdevError):
+    """The card stopped the channel: a DMA or compute fault (CUDA's sticky launch failure)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(_errno.EIO, message)
+        self.status = status

@@ -1,0 +1,67 @@
+"""The push buffer as the host sees it: out_ring, begin, fire.
+
+Words are written at PUT and published by writing REG_PB_PUT (the doorbell);
+the card consumes them and advances REG_PB_GET.  When the ring is full the
+writer waits for the card through the fence it last emitted (a blocking ioctl)
+instead of polling GET.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from ..common.contract import C, header_word
+
+
+class Ring:
+    def __init__(self, pb: np.ndarray, regs, wait_fence: Callable[[int], None]) -> None:
+        self.pb = pb
+        self.words = len(pb)
+        self.regs = regs
+        self.put = int(regs.read32(C.AIDEV_REG_PB_PUT))
+        self._wait_fence = wait_fence
+        self._fences: deque[tuple[int, int]] = deque()   # (ring position after it, seq)
+
+    def _consumed(self) -> int:
+        # GET counts words since creation; the 32-bit register wraps, PUT bounds it.
+        get = int(self.regs.read32(C.AIDEV_REG_PB_GET))
+        return self.put - ((self.put - get) & 0xFFFFFFFF)
+
+    def reserve(self, count: int) -> None:
+        """Make room for `count` words, waiting for the card if the ring is full."""
+        if count > self.words // 2:
+            raise ValueError(f"command of {count} words does not fit a ring of {self.words}")
+        while self.put + count - self._consumed() > self.words:
+            if not self._fences:
+                raise RuntimeError("ring full and no fence to wait on")
+            _, seq = self._fences.popleft()
+            self._wait_fence(seq)
+        while self._fences and self._fences[0][0] <= self._consumed():
+            self._fences.popleft()
+
+    def out(self, word: int) -> None:
+        self.pb[self.put % self.words] = word
+        self.put += 1
+
+    def out_many(self, words: np.ndarray) -> None:
+        start = self.put % self.words
+        end = start + len(words)
+        if end <= self.words:
+            self.pb[start:end] = words
+        else:
+            split = self.words - start
+            self.pb[start:] = words[:split]
+            self.pb[: end - self.words] = words[split:]
+        self.put += len(words)
+
+    def begin(self, op: int, fn: int, sid: int, n: int) -> None:
+        self.reserve(n + 1)
+        self.out(header_word(op, fn, sid, n))
+
+    def note_fence(self, seq: int) -> None:
+        self._fences.append((self.put, seq))
+
+    def fire(self) -> None:
+        self.regs.write32(C.AIDEV_REG_PB_PUT, self.put & 0xFFFFFFFF)

@@ -1,0 +1,70 @@
+"""sdaaError codes (from include/sdaa_runtime.h), the last-error slot, and the
+mapping from driver results to runtime errors."""
+from __future__ import annotations
+
+import functools
+import threading
+
+from ..common.cheader import constants, name_of
+from ..driver.errors import SD, SdError
+
+RT = constants("sdaa_runtime.h")
+
+
+class SdaaError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def name(self) -> str:
+        return name_of("sdaa_runtime.h", self.code, "sdaa")
+
+
+_FROM_DRIVER = {
+    SD.SDAA_ERROR_INVALID_VALUE: RT.sdaaErrorInvalidValue,
+    SD.SDAA_ERROR_OUT_OF_MEMORY: RT.sdaaErrorMemoryAllocation,
+    SD.SDAA_ERROR_NOT_INITIALIZED: RT.sdaaErrorInitializationError,
+    SD.SDAA_ERROR_DEINITIALIZED: RT.sdaaErrorSdaartUnloading,
+    SD.SDAA_ERROR_NO_DEVICE: RT.sdaaErrorNoDevice,
+    SD.SDAA_ERROR_INVALID_DEVICE: RT.sdaaErrorInvalidDevice,
+    SD.SDAA_ERROR_INVALID_IMAGE: RT.sdaaErrorInvalidDeviceFunction,
+    SD.SDAA_ERROR_INVALID_CONTEXT: RT.sdaaErrorInvalidResourceHandle,
+    SD.SDAA_ERROR_FILE_NOT_FOUND: RT.sdaaErrorInvalidValue,
+    SD.SDAA_ERROR_INVALID_HANDLE: RT.sdaaErrorInvalidResourceHandle,
+    SD.SDAA_ERROR_NOT_FOUND: RT.sdaaErrorInvalidDeviceFunction,
+    SD.SDAA_ERROR_NOT_READY: RT.sdaaErrorNotReady,
+    SD.SDAA_ERROR_LAUNCH_FAILED: RT.sdaaErrorLaunchFailure,
+    SD.SDAA_ERROR_LAUNCH_OUT_OF_RESOURCES: RT.sdaaErrorLaunchOutOfResources,
+    SD.SDAA_ERROR_LAUNCH_TIMEOUT: RT.sdaaErrorLaunchTimeout,
+}
+
+
+def from_driver(e: SdError) -> SdaaError:
+    return SdaaError(_FROM_DRIVER.get(e.code, RT.sdaaErrorUnknown), str(e))
+
+
+_tls = threading.local()
+
+
+def set_last(code: int) -> None:
+    if code != RT.sdaaSuccess:
+        _tls.last = code
+
+
+def get_last(clear: bool) -> int:
+    code = getattr(_tls, "last", RT.sdaaSuccess)
+    if clear:
+        _tls.last = RT.sdaaSuccess
+    return code
+
+
+def translated(fn):
+    """Run a runtime operation, turning driver results into runtime errors."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SdError as e:
+            raise from_driver(e) from None
+    return wrapper

@@ -1,0 +1,92 @@
+"""Runtime memory: sdaaMalloc/Free/Memcpy/Memset and page-locked host memory."""
+from __future__ import annotations
+
+from ..driver import device as drv_device, memory as drv_mem
+from ..driver.context import registry
+from ..driver.errors import SdError
+from ..gdev import hostmem
+from ..log import get
+from . import devices
+from .errors import RT, SdaaError, translated
+
+log = get("gdev.runtime")
+HOST_TO_HOST, HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE = 0, 1, 2, 3
+
+
+@translated
+def malloc(size: int) -> int:
+    ctx = devices.context()
+    addr = drv_mem.alloc(ctx, size)
+    log.debug("malloc: card=%d size=0x%x -> 0x%x", ctx.device, size, addr)
+    return addr
+
+
+def free(addr: int) -> None:
+    if addr == 0:
+        return                                      # as free(NULL)
+    try:
+        drv_mem.free(None, addr)
+    except SdError as e:
+        raise SdaaError(RT.sdaaErrorInvalidDevicePointer, str(e)) from None
+    log.debug("free: 0x%x", addr)
+
+
+@translated
+def malloc_host(size: int) -> int:
+    return drv_mem.alloc_host(devices.context(), size)
+
+
+def free_host(addr: int) -> None:
+    try:
+        drv_mem.free_host(addr)
+    except SdError as e:
+        raise SdaaError(RT.sdaaErrorInvalidHostPointer, str(e)) from None
+
+
+def _is_device(addr: int) -> bool:
+    return registry.owner(addr)[0] is not None
+
+
+def check_memcpy(dst: int, src: int, count: int, kind: int) -> None:
+    """The runtime's argument checks of sdaaMemcpy*: direction, NULL, device-ness."""
+    if kind not in (HOST_TO_HOST, HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE):
+        raise SdaaError(RT.sdaaErrorInvalidMemcpyDirection, f"memcpy kind {kind}")
+    if count and (dst == 0 or src == 0):
+        raise SdaaError(RT.sdaaErrorInvalidValue, "memcpy with a NULL pointer")
+    device_side = {HOST_TO_DEVICE: (dst,), DEVICE_TO_HOST: (src,), DEVICE_TO_DEVICE: (dst, src)}
+    for p in device_side.get(kind, ()):
+        if count and not _is_device(p):
+            raise SdaaError(RT.sdaaErrorInvalidDevicePointer, f"memcpy: 0x{p:x} is not device memory")
+
+
+@translated
+def memcpy(dst: int, src: int, count: int, kind: int) -> None:
+    log.debug("memcpy: dst=0x%x src=0x%x count=%d kind=%d", dst, src, count, kind)
+    check_memcpy(dst, src, count, kind)
+    if count == 0:
+        return
+    if kind == HOST_TO_HOST:
+        hostmem.view(dst, count)[:] = hostmem.view(src, count)
+    elif kind == HOST_TO_DEVICE:
+        drv_mem.copy_htod(dst, src, count)
+    elif kind == DEVICE_TO_HOST:
+        drv_mem.copy_dtoh(dst, src, count)
+    else:
+        drv_mem.copy_dtod(dst, src, count)
+
+
+@translated
+def memset(dst: int, value: int, count: int) -> None:
+    if not _is_device(dst):
+        raise SdaaError(RT.sdaaErrorInvalidDevicePointer, f"memset of 0x{dst:x}: not device memory")
+    drv_mem.memset(dst, value & 0xFF, 1, count)
+
+
+@translated
+def phys_addr(addr: int) -> int:
+    return drv_mem.phys_addr(addr)
+
+
+@translated
+def mem_info() -> tuple[int, int]:
+    return drv_device.free_memory(devices.current())

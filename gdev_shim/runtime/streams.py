@@ -1,0 +1,127 @@
+"""Runtime streams and events: int handles (sdaaStream_t, sdaaEvent_t) over driver ones.
+
+Stream 0 is the default stream of the calling thread's current card.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+
+from ..driver import stream as drv_stream
+from . import devices, launch, memory
+from .errors import RT, SdaaError, translated
+
+_lock = threading.Lock()
+_streams: dict[int, drv_stream.Stream] = {}
+_events: dict[int, drv_stream.Event] = {}
+_ids = itertools.count(1)
+
+
+def stream(handle: int) -> drv_stream.Stream:
+    if handle == 0:
+        return drv_stream.default(devices.context())
+    s = _streams.get(handle)
+    if s is None or not s.alive:
+        raise SdaaError(RT.sdaaErrorInvalidResourceHandle, f"stream {handle} does not exist")
+    return s
+
+
+def event(handle: int) -> drv_stream.Event:
+    e = _events.get(handle)
+    if e is None or not e.alive:
+        raise SdaaError(RT.sdaaErrorInvalidResourceHandle, f"event {handle} does not exist")
+    return e
+
+
+@translated
+def stream_create() -> int:
+    s = drv_stream.Stream(devices.context())
+    with _lock:
+        handle = next(_ids)
+        _streams[handle] = s
+    return handle
+
+
+@translated
+def stream_destroy(handle: int) -> None:
+    if handle == 0:
+        raise SdaaError(RT.sdaaErrorInvalidResourceHandle, "the default stream cannot be destroyed")
+    stream(handle).destroy()
+    with _lock:
+        _streams.pop(handle, None)
+
+
+@translated
+def stream_query(handle: int) -> bool:
+    return drv_stream.query(stream(handle))
+
+
+@translated
+def stream_synchronize(handle: int) -> None:
+    drv_stream.synchronize(stream(handle))
+
+
+@translated
+def stream_wait_event(handle: int, event_handle: int) -> None:
+    drv_stream.wait_event(stream(handle), event(event_handle))
+
+
+@translated
+def event_create(flags: int = 0) -> int:
+    if flags & ~0x3:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"event flags 0x{flags:x}")
+    e = drv_stream.Event(devices.context(), flags)
+    with _lock:
+        handle = next(_ids)
+        _events[handle] = e
+    return handle
+
+
+@translated
+def event_record(handle: int, stream_handle: int) -> None:
+    event(handle).record(stream(stream_handle))
+
+
+@translated
+def event_query(handle: int) -> bool:
+    return event(handle).query()
+
+
+@translated
+def event_synchronize(handle: int) -> None:
+    event(handle).synchronize()
+
+
+@translated
+def event_destroy(handle: int) -> None:
+    event(handle).destroy()
+    with _lock:
+        _events.pop(handle, None)
+
+
+@translated
+def elapsed_ms(start: int, end: int) -> float:
+    return drv_stream.elapsed_ms(event(start), event(end))
+
+
+@translated
+def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) -> None:
+    memory.check_memcpy(dst, src, count, kind)
+    s = stream(stream_handle)
+    if kind == memory.HOST_TO_DEVICE:
+        drv_stream.copy_htod(s, dst, src, count)
+    elif kind == memory.DEVICE_TO_HOST:
+        drv_stream.copy_dtoh(s, dst, src, count)
+    elif kind == memory.DEVICE_TO_DEVICE:
+        drv_stream.copy_dtod(s, dst, src, count)
+    else:
+        memory.memcpy(dst, src, count, kind)
+
+
+@translated
+def memset_async(dst: int, value: int, count: int, stream_handle: int) -> None:
+    drv_stream.memset(stream(stream_handle), dst, value, 1, count)
+
+
+def launch_async(entry: str, stream_handle: int) -> None:
+    launch.launch(entry, stream(stream_handle))

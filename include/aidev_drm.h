@@ -1,0 +1,226 @@
+/*
+ * aidev_drm.h - the aicard kernel contract.
+ *
+ * Everything the host stack and a card agree on lives here: ioctl numbers and
+ * their argument structs, the mmap regions of a channel, channel registers,
+ * ring (push buffer) opcodes and the header-word encoding, the fence page and
+ * the code-object metadata the compute engine reads.  The Python stack parses
+ * this file with cffi, so outside the include guard and the ioctl-request
+ * macros every #define is a plain integer literal.
+ */
+#ifndef AIDEV_DRM_H
+#define AIDEV_DRM_H
+
+#include <stdint.h>
+#include <linux/ioctl.h>
+
+/* ---- device files ------------------------------------------------------ */
+/* Cards appear as /dev/aicard<N>. */
+#define AIDEV_MAX_CARDS            16
+
+/* ---- ioctl numbers: request = _IOWR(AIDEV_IOCTL_TYPE, nr, struct) ------- */
+#define AIDEV_IOCTL_TYPE           0x41
+#define AIDEV_NR_GET_INFO          0x00
+#define AIDEV_NR_GEM_NEW           0x01
+#define AIDEV_NR_GEM_FREE          0x02
+#define AIDEV_NR_GEM_INFO          0x03
+#define AIDEV_NR_CHANNEL_ALLOC     0x04
+#define AIDEV_NR_CHANNEL_FREE      0x05
+#define AIDEV_NR_FENCE_WAIT        0x06
+
+#define AIDEV_IOCTL_GET_INFO       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GET_INFO, struct aidev_device_info)
+#define AIDEV_IOCTL_GEM_NEW        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_NEW, struct aidev_gem_new)
+#define AIDEV_IOCTL_GEM_FREE       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_FREE, struct aidev_gem_free)
+#define AIDEV_IOCTL_GEM_INFO       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_INFO, struct aidev_gem_info)
+#define AIDEV_IOCTL_CHANNEL_ALLOC  _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_CHANNEL_ALLOC, struct aidev_channel_alloc)
+#define AIDEV_IOCTL_CHANNEL_FREE   _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_CHANNEL_FREE, struct aidev_channel_free)
+#define AIDEV_IOCTL_FENCE_WAIT     _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_FENCE_WAIT, struct aidev_fence_wait)
+
+/* ---- device information ------------------------------------------------ */
+struct aidev_device_info {
+    uint32_t card_index;
+    uint32_t chip_id;
+    uint64_t vram_base;              /* device address of VRAM byte 0 */
+    uint64_t vram_size;
+    uint64_t vram_used;
+    uint64_t gart_base;              /* device address window of host (GART) buffers */
+    uint64_t gart_size;
+    uint32_t spe_arrays;             /* SPE arrays per card */
+    uint32_t spes_per_array;         /* SPEs (threads) in one array */
+    uint32_t warp_size;
+    uint32_t max_threads_per_block;
+    uint32_t max_block_dim[3];
+    uint32_t max_grid_dim[3];
+    uint32_t shared_mem_per_block;
+    uint32_t const_mem_size;
+    uint32_t regs_per_block;
+    uint32_t clock_khz;
+    uint32_t memory_clock_khz;
+    uint32_t memory_bus_width;
+    uint32_t compute_major;
+    uint32_t compute_minor;
+    uint32_t pci_bus;
+    uint32_t pci_device;
+    uint32_t max_channels;
+    uint32_t channels_in_use;
+    char name[64];
+};
+
+/* ---- buffer objects (GEM) ---------------------------------------------- */
+#define AIDEV_GEM_DOMAIN_VRAM      1   /* card memory */
+#define AIDEV_GEM_DOMAIN_HOST      2   /* host memory the card reaches by DMA (GART) */
+
+struct aidev_gem_new {
+    uint64_t size;                   /* in: bytes (rounded up to a page) */
+    uint32_t domain;                 /* in: AIDEV_GEM_DOMAIN_* */
+    uint32_t flags;                  /* in: 0 */
+    uint32_t handle;                 /* out */
+    uint32_t pad;
+    uint64_t addr;                   /* out: device address */
+    uint64_t map_offset;             /* out: mmap offset (HOST domain only, else 0) */
+};
+
+struct aidev_gem_free {
+    uint32_t handle;                 /* in */
+    uint32_t pad;
+    uint64_t size;                   /* out: bytes released */
+};
+
+struct aidev_gem_info {
+    uint32_t handle;                 /* in */
+    uint32_t domain;                 /* out */
+    uint64_t size;                   /* out */
+    uint64_t addr;                   /* out */
+    uint64_t map_offset;             /* out */
+};
+
+/* ---- channels ----------------------------------------------------------- */
+/* A channel is a ring of 64-bit words (the push buffer), a page of 32-bit
+ * registers and a fence page, each mapped into the host at its mmap offset. */
+#define AIDEV_PB_WORDS             65536
+#define AIDEV_FENCE_SLOTS          1024
+
+struct aidev_channel_alloc {
+    uint32_t channel;                /* out */
+    uint32_t pb_words;               /* out: ring size in 64-bit words */
+    uint64_t pb_offset;              /* out: mmap offset of the push buffer */
+    uint64_t regs_offset;            /* out: mmap offset of the register page */
+    uint64_t fence_offset;           /* out: mmap offset of the fence page */
+    uint64_t fence_addr;             /* out: device address of the fence page */
+};
+
+struct aidev_channel_free {
+    uint32_t channel;                /* in */
+    uint32_t pad;
+};
+
+/* Block until fence[slot] >= seq on the channel, the channel faults, or the
+ * timeout passes (timeout_ms 0 = poll once).  The ioctl returns 0 when the
+ * fence was reached, -ETIMEDOUT on timeout and -EIO when the channel faulted. */
+struct aidev_fence_wait {
+    uint32_t channel;                /* in */
+    uint32_t slot;                   /* in */
+    uint64_t seq;                    /* in */
+    uint32_t timeout_ms;             /* in */
+    uint32_t status;                 /* out: the channel's AIDEV_REG_STATUS */
+};
+
+/* ---- channel registers (32-bit word index into the register page) ------- */
+#define AIDEV_REG_PB_PUT           0   /* host writes: ring words published */
+#define AIDEV_REG_PB_GET           1   /* card writes: ring words consumed */
+#define AIDEV_REG_STATUS           2   /* card writes: AIDEV_STATUS_* */
+#define AIDEV_REG_FAULT_OP         3   /* card writes: opcode of the faulting command */
+#define AIDEV_REG_COUNT            16
+
+/* PB_PUT and PB_GET count words since channel creation; a word lives at
+ * ring[count % pb_words]. */
+
+#define AIDEV_STATUS_OK            0
+#define AIDEV_STATUS_DMA_FAULT     1   /* a copy touched memory no buffer backs */
+#define AIDEV_STATUS_COMPUTE_FAULT 2   /* a kernel faulted or trapped */
+#define AIDEV_STATUS_BAD_COMMAND   3   /* malformed ring word */
+
+/* ---- ring protocol ------------------------------------------------------ */
+/* Header word: (op << 40) | (fn << 32) | (sid << 8) | n, followed by n
+ * argument words.  sid is the stream (sub-channel) the command belongs to. */
+#define AIDEV_HDR_OP_SHIFT         40
+#define AIDEV_HDR_FN_SHIFT         32
+#define AIDEV_HDR_SID_SHIFT        8
+#define AIDEV_HDR_N_MASK           0xff
+#define AIDEV_HDR_SID_MASK         0xffffff
+#define AIDEV_HDR_FN_MASK          0xff
+#define AIDEV_HDR_OP_MASK          0xffff
+
+#define AIDEV_OP_NOP               0   /* args ignored */
+#define AIDEV_OP_MEMCPY            1   /* dst, src, bytes */
+#define AIDEV_OP_MEMSET            2   /* fn = element bytes (1,2,4); dst, value, count */
+#define AIDEV_OP_COMPUTE           3   /* struct aidev_compute words, then parameter words */
+#define AIDEV_OP_FENCE             4   /* slot, seq: write seq and a timestamp to the fence page */
+#define AIDEV_OP_ACQUIRE           5   /* address, value: wait until the u64 at address >= value */
+#define AIDEV_OP_MEMBAR            6   /* wait until every earlier command's writes are visible */
+#define AIDEV_OP_NOTIFY            7   /* slot: wake host waiters of the fence slot */
+
+/* Inline launch descriptor of AIDEV_OP_COMPUTE.  code_addr points at a code
+ * object (see below) in device memory; entry indexes its kernel table. */
+struct aidev_compute {
+    uint64_t code_addr;
+    uint64_t code_size;
+    uint32_t entry;
+    uint32_t param_size;             /* bytes of parameter words that follow */
+    uint32_t grid[3];
+    uint32_t block[3];
+    uint32_t shared_size;            /* dynamic shared memory bytes */
+    uint32_t local_size;             /* per-thread local memory bytes */
+    uint64_t globals_addr;           /* device memory holding module-scope variables */
+};
+
+/* ---- fence page ---------------------------------------------------------- */
+struct aidev_fence_page {
+    uint64_t seq[AIDEV_FENCE_SLOTS];
+    uint64_t time_ns[AIDEV_FENCE_SLOTS];
+};
+
+/* ---- code object ("cubin") ---------------------------------------------- */
+/* An ELF64 little-endian relocatable file with e_machine AIDEV_ELF_MACHINE and
+ * these sections; section headers sit at the end, so the image size is
+ * e_shoff + e_shnum * e_shentsize.                                           */
+/*   .aidev.ptx      PTX text, NUL-terminated                                */
+/*   .aidev.kernels  struct aidev_kernel_desc[]                              */
+/*   .aidev.params   struct aidev_param_desc[]                               */
+/*   .aidev.globals  struct aidev_global_desc[]                              */
+/*   .aidev.data     initial bytes of the module's globals block             */
+/*   .strtab         names                                                   */
+#define AIDEV_ELF_MACHINE          0x4144
+#define AIDEV_ELF_VERSION          1
+
+struct aidev_kernel_desc {
+    uint32_t name;                   /* offset in .strtab */
+    uint32_t first_param;            /* index in .aidev.params */
+    uint32_t param_count;
+    uint32_t param_size;             /* bytes of the packed parameter buffer */
+    uint32_t shared_size;            /* static shared memory bytes */
+    uint32_t local_size;             /* static local (stack) bytes per thread */
+    uint32_t max_threads;            /* .maxntid product, 0 = card limit */
+    uint32_t flags;
+};
+
+struct aidev_param_desc {
+    uint32_t offset;                 /* byte offset in the parameter buffer */
+    uint32_t size;
+    uint32_t align;
+    uint32_t pad;
+};
+
+struct aidev_global_desc {
+    uint32_t name;                   /* offset in .strtab */
+    uint32_t space;                  /* AIDEV_SPACE_* */
+    uint64_t size;
+    uint32_t align;
+    uint32_t pad;
+    uint64_t offset;                 /* offset in the module's globals block */
+};
+
+#define AIDEV_SPACE_GLOBAL         1
+#define AIDEV_SPACE_CONST          2
+
+#endif /* AIDEV_DRM_H */
