@@ -37,6 +37,9 @@ run() {
 }
 
 run "launch (defaults)"           0 "$BIN/user_test"
+for dev in 0 1 2 3; do
+    run "launch -d$dev -s0x10000 -a1"  0 "$BIN/user_test" -d$dev -s0x10000 -a1
+done
 run "launch -d3 -s0x100000 -a2"   0 "$BIN/user_test" -d3 -s0x100000 -a2
 run "launch -d1 -s0x4004 -a7"     0 "$BIN/user_test" -d1 -s0x4004 -a7 -f"$CUBIN"
 run "launch -d99 (no such card)"  1 "$BIN/user_test" -d99
