@@ -6,6 +6,7 @@ Usage: python build_ffi.py [outdir]   (default build/lib)
 """
 from __future__ import annotations
 
+import json
 import site
 import sys
 import sysconfig
@@ -30,6 +31,26 @@ import gdev_shim.capi.{binder} as _binder
 _binder.bind(ffi)
 """
 
+# Runs when the library is loaded: start the interpreter with the project's paths
+# first, so that _cffi_backend and numpy come from the project's environment and
+# not from whatever the base Python has installed.  A host that already runs
+# Python (a Python program loading the library) keeps its own interpreter.
+PYTHON_START = r"""
+#include <Python.h>
+
+__attribute__((constructor)) static void gdev_shim_start_python(void)
+{
+    static const char *prepend =
+        "import sys\n"
+        "sys.path[0:0] = [p for p in %(paths)s if p not in sys.path]\n";
+    if (Py_IsInitialized())
+        return;
+    Py_InitializeEx(0);
+    PyRun_SimpleString(prepend);
+    PyEval_SaveThread();          /* cffi takes the GIL per call */
+}
+"""
+
 LIBRARIES = {
     "libgdev.so": ("_gdev_embed", ["gdev_api.h"], "gdev_exports"),
     "libusdaa.so": ("_usdaa_embed", ["sdaa.h", "sdaa_runtime.h"], "usdaa"),
@@ -46,7 +67,9 @@ def build(name: str, outdir: Path) -> Path:
     module, headers, binder = LIBRARIES[name]
     ffi = cffi.FFI()
     ffi.embedding_api("\n".join(cdef_source((INCLUDE / h).read_text()) for h in headers))
-    ffi.set_source(module, "\n".join(f'#include "{h}"' for h in headers),
+    c_paths = json.dumps(repr(python_paths()))[1:-1]      # a Python literal inside a C string
+    preamble = PYTHON_START % {"paths": c_paths} + "\n".join(f'#include "{h}"' for h in headers)
+    ffi.set_source(module, preamble,
                    include_dirs=[str(INCLUDE)],
                    extra_link_args=[f"-Wl,-rpath,{sysconfig.get_config_var('LIBDIR')}"])
     ffi.embedding_init_code(INIT_CODE.format(paths=python_paths(), module=module, binder=binder))

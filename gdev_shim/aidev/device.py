@@ -1,0 +1,199 @@
+"""The L1 API used by Gdev (L2): one open card, its buffer objects and channels.
+
+Everything goes through a Transport, so L2 never knows whether a kernel driver
+or the simulated card answers.  A failing request raises AidevError carrying
+the errno, after a debug log line.
+"""
+from __future__ import annotations
+
+import errno as _errno
+import os
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from .. import log
+from .. import settings as settings_module
+from ..common.contract import C, ffi, ioctl_request
+from .kernel import KernelTransport, device_minors
+from .sim import SimTransport
+from .transport import Mmio, Transport
+
+_log = log.get("gdev.aidev")
+
+
+class AidevError(Exception):
+    def __init__(self, errno: int, message: str) -> None:
+        super().__init__(f"{message}: {os.strerror(errno)}")
+        self.errno = errno
+
+
+@cache
+def _sim() -> SimTransport:
+    return SimTransport()
+
+
+@cache
+def _kernel() -> KernelTransport:
+    return KernelTransport()
+
+
+def transport() -> Transport:
+    """The kernel driver when /dev/aicard* exists and settings.transport is not "sim", else the simulator."""
+    choice = settings_module.settings.transport.strip().lower()
+    if choice == "dev" or (choice != "sim" and device_minors()):
+        return _kernel()
+    return _sim()
+
+
+def device_count() -> int:
+    return transport().count()
+
+
+@dataclass(eq=False)
+class Channel:
+    id: int
+    pb: np.ndarray             # uint64 ring words
+    regs: Mmio
+    fence_seq: np.ndarray      # uint64[AIDEV_FENCE_SLOTS], written by the card
+    fence_time: np.ndarray     # uint64[AIDEV_FENCE_SLOTS], monotonic ns of each fence
+    fence_addr: int            # device address of the fence page
+    pb_words: int
+
+
+_REQUESTS = {name: ioctl_request(nr, f"struct aidev_{name}") for nr, name in (
+    (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
+    (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
+    (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
+    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"))}
+
+
+def _fields(value: Any) -> Any:
+    """Plain Python value of a cffi struct field (arrays become lists, char arrays str)."""
+    ctype = ffi.typeof(value) if isinstance(value, ffi.CData) else None
+    if ctype is not None and ctype.kind == "array":
+        if ctype.item.cname == "char":
+            return ffi.string(value).decode(errors="replace")
+        return [_fields(v) for v in value]
+    return value
+
+
+class AidevDevice:
+    """One open card."""
+
+    def __init__(self, transport: Transport, minor: int, fd: int) -> None:
+        self.transport = transport
+        self.minor = minor
+        self.fd = fd
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, minor: int) -> AidevDevice:
+        tr = transport()
+        try:
+            fd = tr.open(minor)
+        except OSError as exc:
+            _log.debug("open aicard%d: %s", minor, exc)
+            raise AidevError(exc.errno or _errno.ENODEV, f"cannot open aicard{minor}") from exc
+        _log.debug("open aicard%d -> fd %d (%s)", minor, fd, type(tr).__name__)
+        return cls(tr, minor, fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self.transport.close(self.fd)
+        except OSError as exc:
+            _log.debug("close aicard%d: %s", self.minor, exc)
+            raise AidevError(exc.errno or _errno.EIO, f"cannot close aicard{self.minor}") from exc
+
+    def __enter__(self) -> AidevDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _arg(self, name: str, fields: dict[str, int]) -> Any:
+        try:
+            return ffi.new(f"struct aidev_{name} *", fields)
+        except (OverflowError, TypeError) as exc:
+            _log.debug("aicard%d %s(%s): %s", self.minor, name, fields, exc)
+            raise AidevError(_errno.EINVAL, f"aicard{self.minor} {name} argument out of range") from exc
+
+    def _ioctl(self, name: str, **fields: int) -> Any:
+        arg = self._arg(name, fields)
+        rc = self.transport.ioctl(self.fd, _REQUESTS[name], arg)
+        if rc != 0:
+            _log.debug("aicard%d ioctl %s(%s) -> %d", self.minor, name, fields, rc)
+            raise AidevError(-rc, f"aicard{self.minor} {name}")
+        return arg
+
+    def _map(self, offset: int, length: int) -> memoryview:
+        try:
+            return self.transport.mmap(self.fd, offset, length)
+        except (OSError, ValueError, OverflowError) as exc:
+            _log.debug("aicard%d mmap(%#x, %d): %s", self.minor, offset, length, exc)
+            code = getattr(exc, "errno", None) or _errno.EINVAL
+            raise AidevError(code, f"aicard{self.minor} mmap at {offset:#x}") from exc
+
+    # ---- queries ----
+    def info(self) -> dict[str, Any]:
+        arg = self._ioctl("device_info")
+        return {name: _fields(getattr(arg, name)) for name, _ in ffi.typeof("struct aidev_device_info").fields}
+
+    # ---- buffer objects ----
+    def gem_new(self, size: int, domain: int) -> tuple[int, int, int]:
+        """(handle, device address, mmap offset) of a new buffer object."""
+        arg = self._ioctl("gem_new", size=size, domain=domain)
+        return arg.handle, arg.addr, arg.map_offset
+
+    def gem_free(self, handle: int) -> int:
+        """Free a buffer object; returns the bytes released."""
+        return self._ioctl("gem_free", handle=handle).size
+
+    def gem_info(self, handle: int) -> tuple[int, int, int, int]:
+        """(domain, size, device address, mmap offset)."""
+        arg = self._ioctl("gem_info", handle=handle)
+        return arg.domain, arg.size, arg.addr, arg.map_offset
+
+    def map(self, offset: int, length: int) -> np.ndarray:
+        """Writable host view (uint8) of a HOST buffer at its mmap offset."""
+        return np.frombuffer(self._map(offset, length), dtype=np.uint8)
+
+    # ---- channels ----
+    def channel_alloc(self) -> Channel:
+        arg = self._ioctl("channel_alloc")
+        try:
+            pb = np.frombuffer(self._map(arg.pb_offset, arg.pb_words * 8), dtype=np.uint64)
+            fence = self._map(arg.fence_offset, ffi.sizeof("struct aidev_fence_page"))
+            try:
+                regs = self.transport.mmio(self.fd, arg.regs_offset)
+            except OSError as exc:
+                raise AidevError(exc.errno or _errno.EINVAL, f"aicard{self.minor} register page") from exc
+        except AidevError:
+            self._ioctl("channel_free", channel=arg.channel)
+            raise
+        slots = C.AIDEV_FENCE_SLOTS
+        return Channel(id=arg.channel, pb=pb, regs=regs,
+                       fence_seq=np.frombuffer(fence, dtype=np.uint64, count=slots),
+                       fence_time=np.frombuffer(fence, dtype=np.uint64, count=slots, offset=slots * 8),
+                       fence_addr=arg.fence_addr, pb_words=arg.pb_words)
+
+    def channel_free(self, ch: Channel) -> None:
+        self._ioctl("channel_free", channel=ch.id)
+
+    def fence_wait(self, ch: Channel, slot: int, seq: int, timeout_ms: int) -> int:
+        """0 when fence[slot] >= seq, -ETIMEDOUT, or -EIO when the channel faulted."""
+        timeout_ms = min(max(timeout_ms, 0), 0xFFFF_FFFF)
+        arg = self._arg("fence_wait", {"channel": ch.id, "slot": slot, "seq": seq, "timeout_ms": timeout_ms})
+        rc = self.transport.ioctl(self.fd, _REQUESTS["fence_wait"], arg)
+        if rc in (0, -_errno.ETIMEDOUT, -_errno.EIO):
+            return rc
+        _log.debug("aicard%d fence_wait(ch %d, slot %d, seq %d) -> %d", self.minor, ch.id, slot, seq, rc)
+        raise AidevError(-rc, f"aicard{self.minor} fence_wait")

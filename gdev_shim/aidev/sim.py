@@ -1,0 +1,99 @@
+"""SimTransport: the card device files served by simulated cards in this process.
+
+Cards are created on first open, one per minor, and shared by every open in the
+process, as device files of one machine are.
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import threading
+from typing import Any
+
+from .. import settings as settings_module
+from ..card import Card, CardError, CardFile
+from ..common.contract import C
+
+_cards: dict[int, Card] = {}
+_cards_lock = threading.Lock()
+
+
+def card(minor: int) -> Card:
+    """The simulated card of `minor`, created on first use."""
+    with _cards_lock:
+        found = _cards.get(minor)
+        if found is None:
+            found = _cards[minor] = Card(minor)
+        return found
+
+
+class SimMmio:
+    """Register page of a simulated channel; writing REG_PB_PUT rings its doorbell."""
+
+    def __init__(self, channel: Any) -> None:
+        self._channel = channel
+
+    def read32(self, reg: int) -> int:
+        return int(self._channel.regs[reg])
+
+    def write32(self, reg: int, value: int) -> None:
+        self._channel.write_reg(reg, value)
+
+
+def _os_error(exc: CardError) -> OSError:
+    return OSError(exc.errno, os.strerror(exc.errno) + f" ({exc})")
+
+
+class SimTransport:
+    # Descriptor numbers of simulated opens; far above what a process really holds so a
+    # mix-up with a real descriptor is unlikely and easy to recognise in logs.
+    _FD_BASE = 1 << 20
+
+    def __init__(self) -> None:
+        self._files: dict[int, CardFile] = {}
+        self._fds = itertools.count(self._FD_BASE)
+        self._lock = threading.Lock()
+
+    def count(self) -> int:
+        return max(0, min(settings_module.settings.sim_cards, C.AIDEV_MAX_CARDS))
+
+    def open(self, minor: int) -> int:
+        if not 0 <= minor < self.count():
+            raise OSError(errno.ENODEV, f"no simulated aicard{minor}")
+        file = CardFile(card(minor))
+        with self._lock:
+            fd = next(self._fds)
+            self._files[fd] = file
+        return fd
+
+    def _file(self, fd: int) -> CardFile:
+        file = self._files.get(fd)
+        if file is None:
+            raise OSError(errno.EBADF, f"bad aicard descriptor {fd}")
+        return file
+
+    def close(self, fd: int) -> None:
+        with self._lock:
+            file = self._files.pop(fd, None)
+        if file is None:
+            raise OSError(errno.EBADF, f"bad aicard descriptor {fd}")
+        file.close()
+
+    def ioctl(self, fd: int, request: int, arg: Any) -> int:
+        file = self._files.get(fd)
+        if file is None:
+            return -errno.EBADF
+        return file.ioctl(request, arg)
+
+    def mmap(self, fd: int, offset: int, length: int) -> memoryview:
+        try:
+            return self._file(fd).mmap(offset, length)
+        except CardError as exc:
+            raise _os_error(exc) from exc
+
+    def mmio(self, fd: int, offset: int) -> SimMmio:
+        try:
+            return SimMmio(self._file(fd).channel_by_regs(offset))
+        except CardError as exc:
+            raise _os_error(exc) from exc

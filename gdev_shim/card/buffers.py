@@ -1,0 +1,92 @@
+"""Buffer objects: VRAM ranges and host (GART) pages, each a region of device memory."""
+from __future__ import annotations
+
+import errno
+import mmap
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..common.contract import C
+from .allocator import RangeAllocator
+from .errors import CardError
+from .memory import CardMemory, Region
+from .vram import PAGE, Vram, host_pages
+
+# mmap offsets of HOST buffers: their GART offset above this base (channel pages sit below it)
+HOST_MAP_BASE = 1 << 40
+
+
+@dataclass(eq=False)
+class BufferObject:
+    domain: int
+    size: int
+    addr: int
+    map_offset: int                   # mmap offset (HOST domain), else 0
+    pages: mmap.mmap | None = None    # the host pages of a HOST buffer
+
+
+class BufferManager:
+    """Allocates buffer objects of one card and publishes them as device memory."""
+
+    def __init__(self, memory: CardMemory, vram_base: int, vram_size: int,
+                 gart_base: int, gart_size: int) -> None:
+        self.memory = memory
+        self.vram_base, self.gart_base = vram_base, gart_base
+        self.vram = Vram(vram_size)
+        self._vram_alloc = RangeAllocator(vram_size, PAGE)
+        self._gart_alloc = RangeAllocator(gart_size, PAGE)
+        self._lock = threading.Lock()
+
+    @property
+    def vram_used(self) -> int:
+        return self._vram_alloc.used
+
+    def new(self, size: int, domain: int, flags: int = 0) -> BufferObject:
+        if size <= 0 or flags != 0:
+            raise CardError(errno.EINVAL, f"bad buffer size {size} / flags {flags:#x}")
+        if domain == C.AIDEV_GEM_DOMAIN_VRAM:
+            return self._new_vram(size)
+        if domain == C.AIDEV_GEM_DOMAIN_HOST:
+            return self._new_host(size)
+        raise CardError(errno.EINVAL, f"unknown memory domain {domain}")
+
+    def _new_vram(self, size: int) -> BufferObject:
+        with self._lock:
+            offset = self._vram_alloc.alloc(size)
+            if offset is None:
+                raise CardError(errno.ENOMEM, f"no {size}-byte VRAM range free "
+                                              f"({self._vram_alloc.used} of {self.vram.size} in use)")
+            bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
+                              self.vram_base + offset, 0)
+        self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base))
+        return bo
+
+    def _new_host(self, size: int) -> BufferObject:
+        with self._lock:
+            offset = self._gart_alloc.alloc(size)
+            if offset is None:
+                raise CardError(errno.ENOMEM, f"GART window has no {size}-byte range free")
+            length = self._gart_alloc.size_of(offset)
+            try:
+                pages = host_pages(length)
+            except (OSError, OverflowError, ValueError) as exc:
+                self._gart_alloc.free(offset)
+                raise CardError(errno.ENOMEM, f"cannot allocate {length} host bytes: {exc}") from exc
+        addr = self.gart_base + offset
+        bo = BufferObject(C.AIDEV_GEM_DOMAIN_HOST, length, addr, HOST_MAP_BASE + offset, pages)
+        self.memory.add(Region(addr, length, np.frombuffer(pages, dtype=np.uint8), addr))
+        return bo
+
+    def free(self, bo: BufferObject) -> int:
+        """Release a buffer; returns its size.  Host pages live on while a host mapping holds them."""
+        self.memory.remove(bo.addr)
+        with self._lock:
+            if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
+                offset = bo.addr - self.vram_base
+                self._vram_alloc.free(offset)
+                self.vram.release(offset, bo.size)
+            else:
+                self._gart_alloc.free(bo.addr - self.gart_base)
+        return bo.size

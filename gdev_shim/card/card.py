@@ -1,0 +1,130 @@
+"""One simulated aicard: its memory, engines, channels and device information."""
+from __future__ import annotations
+
+import errno
+import threading
+
+from .. import settings as settings_module
+from ..common.contract import C
+from .buffers import BufferManager, BufferObject
+from .channel import FENCE_BYTES, Channel
+from .compute import ComputeEngine, ComputeLimits
+from .dma import DmaEngine
+from .errors import CardError
+from .faults import FaultHooks
+from .memory import CardMemory
+from .processor import CommandProcessor
+
+# Device address map: each card owns a 2**48-byte slice, so an address names its card, and
+# the slices sit above the 47-bit canonical range, so a host dereference of one faults.
+DEVICE_SPACE_BASE = 0x0010_0000_0000_0000
+CARD_SPACE = 0x0001_0000_0000_0000
+GART_OFFSET = 0x0000_8000_0000_0000      # host buffers, within the card's slice
+GART_SIZE = CARD_SPACE - GART_OFFSET
+
+MAX_CHANNELS = 64
+# mmap offsets of a channel's pages (host buffers use buffers.HOST_MAP_BASE and up)
+CHANNEL_MAP_BASE = 1 << 32
+CHANNEL_MAP_STRIDE = 1 << 24
+PB_MAP, REGS_MAP, FENCE_MAP = 0, 1 << 20, 2 << 20
+
+CHIP_ID = 0xA1C0
+NAME = b"aicard-sim"
+LIMITS = ComputeLimits(max_threads_per_block=1024, max_block_dim=(1024, 1024, 64),
+                       max_grid_dim=(0x7FFF_FFFF, 65535, 65535), shared_mem_per_block=48 << 10)
+
+
+def vram_base(index: int) -> int:
+    return DEVICE_SPACE_BASE + index * CARD_SPACE
+
+
+class Card:
+    def __init__(self, index: int, vram_size: int | None = None, spe_arrays: int | None = None,
+                 spes_per_array: int | None = None) -> None:
+        s = settings_module.settings
+        if not 0 <= index < C.AIDEV_MAX_CARDS:
+            raise ValueError(f"card index {index} outside 0..{C.AIDEV_MAX_CARDS - 1}")
+        self.index = index
+        self.vram_base = vram_base(index)
+        self.vram_size = vram_size if vram_size is not None else s.sim_vram
+        if not 0 < self.vram_size <= GART_OFFSET:
+            raise ValueError(f"VRAM size {self.vram_size} out of range")
+        self.gart_base = self.vram_base + GART_OFFSET
+        self.spe_arrays = spe_arrays if spe_arrays is not None else s.sim_spe_arrays
+        self.spes_per_array = spes_per_array if spes_per_array is not None else s.sim_spes_per_array
+        self.memory = CardMemory()
+        self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
+        self.dma = DmaEngine(self.memory)
+        self.compute = ComputeEngine(self.memory, LIMITS)
+        self.faults = FaultHooks()
+        self.progress = threading.Condition()   # signalled whenever an engine finishes work
+        self._lock = threading.Lock()
+        self._channels: dict[int, tuple[Channel, CommandProcessor]] = {}
+
+    def notify_progress(self) -> None:
+        with self.progress:
+            self.progress.notify_all()
+
+    # ---- device information ----
+    def fill_info(self, info: object) -> None:
+        info.card_index = self.index
+        info.chip_id = CHIP_ID
+        info.vram_base = self.vram_base
+        info.vram_size = self.vram_size
+        info.vram_used = self.buffers.vram_used
+        info.gart_base = self.gart_base
+        info.gart_size = GART_SIZE
+        info.spe_arrays = self.spe_arrays
+        info.spes_per_array = self.spes_per_array
+        info.warp_size = 32
+        info.max_threads_per_block = LIMITS.max_threads_per_block
+        info.max_block_dim = list(LIMITS.max_block_dim)
+        info.max_grid_dim = list(LIMITS.max_grid_dim)
+        info.shared_mem_per_block = LIMITS.shared_mem_per_block
+        info.const_mem_size = 64 << 10
+        info.regs_per_block = 65536
+        info.clock_khz = 1_500_000
+        info.memory_clock_khz = 1_200_000
+        info.memory_bus_width = 256
+        info.compute_major, info.compute_minor = 8, 0
+        info.pci_bus = self.index
+        info.pci_device = 0
+        info.max_channels = MAX_CHANNELS
+        with self._lock:
+            info.channels_in_use = len(self._channels)
+        info.name = NAME
+
+    # ---- channels ----
+    def channel_alloc(self) -> Channel:
+        with self._lock:
+            free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
+            if free is None:
+                raise CardError(errno.EBUSY, f"all {MAX_CHANNELS} channels are in use")
+            fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
+            base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
+            channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
+            processor = CommandProcessor(self, channel)
+            self._channels[free] = (channel, processor)
+        processor.start()
+        return channel
+
+    def channel_free(self, channel: Channel) -> None:
+        with self._lock:
+            entry = self._channels.get(channel.id)
+            if entry is None or entry[0] is not channel:
+                raise CardError(errno.ENOENT, f"channel {channel.id} is not allocated")
+            del self._channels[channel.id]
+        channel.stop()
+        self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
+        entry[1].join()
+        self.buffers.free(channel.fence)
+
+    def channels_in_use(self) -> int:
+        with self._lock:
+            return len(self._channels)
+
+    def gem_new(self, size: int, domain: int, flags: int = 0) -> BufferObject:
+        return self.buffers.new(size, domain, flags)
+
+    def gem_free(self, bo: BufferObject) -> int:
+        return self.buffers.free(bo)

@@ -1,0 +1,120 @@
+"""The card's compute engine: loads a code object from device memory and runs a kernel."""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..common.image import Image, ImageError, parse_image
+from .memory import CardMemory
+
+
+class LaunchError(Exception):
+    """The launch itself is invalid (bad code object, entry, shape or parameters)."""
+
+
+@dataclass(frozen=True)
+class ComputeLimits:
+    max_threads_per_block: int
+    max_block_dim: tuple[int, int, int]
+    max_grid_dim: tuple[int, int, int]
+    shared_mem_per_block: int
+
+
+class ImageCache:
+    """Parsed code objects by content hash, so relaunching a kernel does not reparse its PTX."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._images: OrderedDict[bytes, Image] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, code: bytes) -> Image:
+        key = hashlib.blake2b(code, digest_size=16).digest()
+        with self._lock:
+            image = self._images.get(key)
+            if image is not None:
+                self._images.move_to_end(key)
+                return image
+        image = parse_image(code)
+        _ = image.module                     # parse the PTX now, outside any engine lock holder's way
+        with self._lock:
+            self._images[key] = image
+            while len(self._images) > self.capacity:
+                self._images.popitem(last=False)
+        return image
+
+
+# Shared by every card of the process: a code object parses the same on all of them.
+IMAGES = ImageCache()
+
+
+def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int, int],
+               block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
+               printf: Callable[[Any], None]) -> None:
+    """The kernel engine (the PTX interpreter); one seam so the engine choice stays here."""
+    from ..ptx import execute
+    execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf)
+
+
+def _write_stdout(chunks: list[Any]) -> None:
+    data = b"".join(c if isinstance(c, (bytes, bytearray)) else str(c).encode() for c in chunks)
+    while data:
+        written = os.write(1, data)
+        data = data[written:]
+
+
+class ComputeEngine:
+    """One per card; its lock serialises kernels but not the DMA engine."""
+
+    def __init__(self, memory: CardMemory, limits: ComputeLimits, images: ImageCache | None = None) -> None:
+        self.memory = memory
+        self.limits = limits
+        self.images = images if images is not None else IMAGES
+        self.lock = threading.Lock()
+
+    def prepare(self, code_addr: int, code_size: int, entry: int) -> tuple[Image, str]:
+        """The code object and kernel name a launch names (LaunchError if either is bad)."""
+        code = self.memory.read(code_addr, code_size)
+        try:
+            image = self.images.get(code)
+        except ImageError as exc:
+            raise LaunchError(f"bad code object at {code_addr:#x}: {exc}") from exc
+        if entry >= len(image.kernels):
+            raise LaunchError(f"entry {entry} out of range (code object has {len(image.kernels)} kernels)")
+        return image, image.kernels[entry].name
+
+    def check_shape(self, image: Image, entry: int, grid: tuple[int, int, int],
+                    block: tuple[int, int, int], shared: int, param_size: int) -> None:
+        kernel = image.kernels[entry]
+        lim = self.limits
+        threads = block[0] * block[1] * block[2]
+        if min(grid) < 1 or min(block) < 1:
+            raise LaunchError(f"empty launch shape grid {grid} block {block}")
+        if any(b > m for b, m in zip(block, lim.max_block_dim)) or threads > lim.max_threads_per_block:
+            raise LaunchError(f"block {block} exceeds the card's limits")
+        if kernel.max_threads and threads > kernel.max_threads:
+            raise LaunchError(f"block of {threads} threads exceeds {kernel.name}'s .maxntid {kernel.max_threads}")
+        if any(g > m for g, m in zip(grid, lim.max_grid_dim)):
+            raise LaunchError(f"grid {grid} exceeds the card's limits")
+        if shared + kernel.shared_size > lim.shared_mem_per_block:
+            raise LaunchError(f"{shared}+{kernel.shared_size} bytes of shared memory exceed "
+                              f"{lim.shared_mem_per_block}")
+        if param_size < kernel.param_size:
+            raise LaunchError(f"{param_size} parameter bytes given, {kernel.name} takes {kernel.param_size}")
+
+    def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
+               block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int) -> None:
+        image, name = self.prepare(code_addr, code_size, entry)
+        self.check_shape(image, entry, grid, block, shared, len(params))
+        printed: list[Any] = []
+        with self.lock:
+            try:
+                run_kernel(image.module, name, self.memory, grid, block,
+                           params[:image.kernels[entry].param_size], shared, globals_addr, printed.append)
+            finally:
+                # device printf output appears when the kernel ends, as on real hardware
+                _write_stdout(printed)

@@ -1,0 +1,161 @@
+"""One open of a card (what a file descriptor of /dev/aicardN is): ioctls, mmaps, its objects.
+
+Buffer handles and channels belong to the open that made them and go away when
+it closes, as with a DRM device file.  ioctl returns 0 or -errno, never raises.
+"""
+from __future__ import annotations
+
+import errno
+import threading
+from typing import Any, Callable
+
+from .. import log
+from ..common.contract import C, ffi, ioctl_request
+from .buffers import BufferObject
+from .card import Card
+from .channel import FENCE_BYTES, PB_BYTES, Channel
+from .errors import CardError
+from .vram import PAGE
+
+_log = log.get("gdev.card")
+
+
+class CardFile:
+    def __init__(self, card: Card) -> None:
+        self.card = card
+        self._lock = threading.Lock()
+        self._buffers: dict[int, BufferObject] = {}
+        self._channels: dict[int, Channel] = {}
+        self._next_handle = 1
+        self.closed = False
+        self._ioctls: dict[int, tuple[str, Callable[[Any], None]]] = {
+            ioctl_request(nr, f"struct {name}"): (f"struct {name} *", handler)
+            for nr, name, handler in (
+                (C.AIDEV_NR_GET_INFO, "aidev_device_info", self._get_info),
+                (C.AIDEV_NR_GEM_NEW, "aidev_gem_new", self._gem_new),
+                (C.AIDEV_NR_GEM_FREE, "aidev_gem_free", self._gem_free),
+                (C.AIDEV_NR_GEM_INFO, "aidev_gem_info", self._gem_info),
+                (C.AIDEV_NR_CHANNEL_ALLOC, "aidev_channel_alloc", self._channel_alloc),
+                (C.AIDEV_NR_CHANNEL_FREE, "aidev_channel_free", self._channel_free),
+                (C.AIDEV_NR_FENCE_WAIT, "aidev_fence_wait", self._fence_wait),
+            )
+        }
+
+    # ---- ioctl ----
+    def ioctl(self, request: int, arg: Any) -> int:
+        entry = self._ioctls.get(request)
+        if entry is None:
+            return -errno.ENOTTY
+        ctype, handler = entry
+        if self.closed:
+            return -errno.EBADF
+        if not isinstance(arg, ffi.CData) or ffi.typeof(arg) is not ffi.typeof(ctype):
+            return -errno.EFAULT
+        try:
+            handler(arg)
+        except CardError as exc:
+            _log.debug("aicard%d ioctl %#x: %s", self.card.index, request, exc)
+            return -exc.errno
+        return 0
+
+    def _get_info(self, arg: Any) -> None:
+        self.card.fill_info(arg)
+
+    def _gem_new(self, arg: Any) -> None:
+        bo = self.card.gem_new(arg.size, arg.domain, arg.flags)
+        with self._lock:
+            handle = self._next_handle
+            self._next_handle += 1
+            self._buffers[handle] = bo
+        arg.handle, arg.addr, arg.map_offset = handle, bo.addr, bo.map_offset
+
+    def _buffer(self, handle: int) -> BufferObject:
+        bo = self._buffers.get(handle)
+        if bo is None:
+            raise CardError(errno.ENOENT, f"no buffer handle {handle}")
+        return bo
+
+    def _gem_free(self, arg: Any) -> None:
+        with self._lock:
+            bo = self._buffers.pop(arg.handle, None)
+        if bo is None:
+            raise CardError(errno.ENOENT, f"no buffer handle {arg.handle}")
+        arg.size = self.card.gem_free(bo)
+
+    def _gem_info(self, arg: Any) -> None:
+        bo = self._buffer(arg.handle)
+        arg.domain, arg.size, arg.addr, arg.map_offset = bo.domain, bo.size, bo.addr, bo.map_offset
+
+    def _channel(self, channel_id: int) -> Channel:
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            raise CardError(errno.ENOENT, f"no channel {channel_id} on this open")
+        return channel
+
+    def _channel_alloc(self, arg: Any) -> None:
+        channel = self.card.channel_alloc()
+        with self._lock:
+            self._channels[channel.id] = channel
+        arg.channel, arg.pb_words = channel.id, channel.pb_words
+        arg.pb_offset, arg.regs_offset = channel.pb_offset, channel.regs_offset
+        arg.fence_offset, arg.fence_addr = channel.fence_offset, channel.fence_addr
+
+    def _channel_free(self, arg: Any) -> None:
+        with self._lock:
+            channel = self._channels.pop(arg.channel, None)
+        if channel is None:
+            raise CardError(errno.ENOENT, f"no channel {arg.channel} on this open")
+        self.card.channel_free(channel)
+
+    def _fence_wait(self, arg: Any) -> None:
+        channel = self._channel(arg.channel)
+        if arg.slot >= C.AIDEV_FENCE_SLOTS:
+            raise CardError(errno.EINVAL, f"fence slot {arg.slot} out of range")
+        rc = channel.wait_fence(arg.slot, arg.seq, arg.timeout_ms)
+        arg.status = channel.status()
+        if rc:
+            raise CardError(-rc, f"fence wait on channel {channel.id} slot {arg.slot} seq {arg.seq}")
+
+    # ---- mmap ----
+    def mmap(self, offset: int, length: int) -> memoryview:
+        """Host view of a HOST buffer or a channel page; offset must be the object's own offset."""
+        target, size = self._mappable(offset)
+        if not 0 < length <= size:
+            raise CardError(errno.EINVAL, f"mmap length {length} at {offset:#x} exceeds {size}")
+        return memoryview(target)[:length]
+
+    def _mappable(self, offset: int) -> tuple[Any, int]:
+        with self._lock:
+            for bo in self._buffers.values():
+                if bo.map_offset == offset and bo.pages is not None:
+                    return bo.pages, bo.size
+            for ch in self._channels.values():
+                if offset == ch.pb_offset:
+                    return ch.pb_map, PB_BYTES
+                if offset == ch.regs_offset:
+                    return ch.regs_map, PAGE
+                if offset == ch.fence_offset:
+                    return ch.fence.pages, FENCE_BYTES
+        raise CardError(errno.EINVAL, f"nothing to map at offset {offset:#x}")
+
+    def channel_by_regs(self, offset: int) -> Channel:
+        """The channel whose register page is at `offset` (for MMIO access with doorbell)."""
+        with self._lock:
+            for ch in self._channels.values():
+                if offset == ch.regs_offset:
+                    return ch
+        raise CardError(errno.EINVAL, f"no register page at offset {offset:#x}")
+
+    # ---- close ----
+    def close(self) -> None:
+        """Release every channel and buffer this open still holds."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            channels, self._channels = list(self._channels.values()), {}
+            buffers, self._buffers = list(self._buffers.values()), {}
+        for channel in channels:
+            self.card.channel_free(channel)
+        for bo in buffers:
+            self.card.gem_free(bo)

@@ -1,0 +1,178 @@
+"""The card's view of device memory: live buffer objects, reached by device address.
+
+Implements the PTX engine's DeviceMemory protocol (vectorised load/store of one
+item per lane) plus the byte operations of the DMA engine.  An access must lie
+wholly inside one live region and be aligned to its item size, else MemoryFault.
+
+Regions are published as an immutable snapshot that is replaced on every
+change, so the engines read it without taking the allocation lock.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ptx.memory import MemoryFault
+
+
+@dataclass(frozen=True)
+class Region:
+    start: int               # device address of the first byte
+    length: int
+    backing: np.ndarray      # uint8 array holding the region (VRAM regions share the VRAM array)
+    backing_base: int        # device address of backing[0]
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+    def window(self, addr: int, n: int) -> np.ndarray:
+        offset = addr - self.backing_base
+        return self.backing[offset:offset + n]
+
+
+class _Table:
+    """Sorted, immutable set of regions with numpy arrays for vectorised lookup."""
+
+    def __init__(self, regions: list[Region]) -> None:
+        self.regions = sorted(regions, key=lambda r: r.start)
+        self.starts = np.array([r.start for r in self.regions], dtype=np.uint64)
+        self.lengths = np.array([r.length for r in self.regions], dtype=np.uint64)
+        backings: dict[int, int] = {}
+        self.backing_ids = np.array([backings.setdefault(id(r.backing), len(backings))
+                                     for r in self.regions], dtype=np.intp)
+
+    def find(self, addr: int) -> int:
+        """Index of the region holding addr, or -1."""
+        if not self.regions or addr < 0 or addr >= 1 << 64:
+            return -1
+        i = int(np.searchsorted(self.starts, np.uint64(addr), side="right")) - 1
+        if i >= 0 and addr - self.regions[i].start < self.regions[i].length:
+            return i
+        return -1
+
+
+def _first(addrs: np.ndarray, bad: np.ndarray) -> int:
+    return int(addrs.reshape(-1)[int(np.argmax(bad.reshape(-1)))])
+
+
+class CardMemory:
+    """Device memory of one card (VRAM buffers, host buffers in the GART window, fence pages)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._table = _Table([])
+
+    # ---- region bookkeeping (called by the buffer manager) ----
+    def add(self, region: Region) -> None:
+        with self._lock:
+            self._table = _Table(self._table.regions + [region])
+
+    def remove(self, start: int) -> None:
+        with self._lock:
+            self._table = _Table([r for r in self._table.regions if r.start != start])
+
+    def region_at(self, addr: int) -> Region | None:
+        table = self._table
+        i = table.find(addr)
+        return table.regions[i] if i >= 0 else None
+
+    # ---- lane lookup ----
+    def _locate(self, addrs: np.ndarray, size: int) -> tuple[_Table, Region | None, np.ndarray | None]:
+        """Check every lane; returns (table, the one region, None) or (table, None, region index per lane)."""
+        table = self._table
+        if size & (size - 1) == 0:
+            misaligned = (addrs & np.uint64(size - 1)) != 0 if size > 1 else None
+        else:
+            misaligned = (addrs % np.uint64(size)) != 0
+        if misaligned is not None and misaligned.any():
+            raise MemoryFault(_first(addrs, misaligned), f"misaligned {size}-byte access")
+        lo, hi = int(addrs.min()), int(addrs.max())
+        i = table.find(lo)
+        if i >= 0 and hi + size <= table.regions[i].end:
+            return table, table.regions[i], None
+        # lanes spread over several buffers (or some unbacked): per-lane search
+        idx = np.searchsorted(table.starts, addrs, side="right").astype(np.intp) - 1
+        if not table.regions:
+            raise MemoryFault(lo, "no memory is allocated")
+        safe = np.maximum(idx, 0)
+        offset = addrs - table.starts[safe]
+        ok = (idx >= 0) & (addrs >= table.starts[safe]) & (offset <= table.lengths[safe] - np.uint64(size))
+        if not ok.all():
+            raise MemoryFault(_first(addrs, ~ok), "address not backed by a buffer object")
+        return table, None, idx
+
+    def load(self, addrs: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
+        dt = np.dtype(dtype)
+        addrs = np.asarray(addrs, dtype=np.uint64)
+        if addrs.size == 0:
+            return np.empty(addrs.shape, dt)
+        size = dt.itemsize
+        table, region, idx = self._locate(addrs, size)
+        if region is not None:
+            return region.backing.view(dt)[((addrs - np.uint64(region.backing_base)) // np.uint64(size))
+                                           .astype(np.intp)]
+        out = np.empty(addrs.shape, dt)
+        lane_backing = table.backing_ids[idx]
+        for bid in np.unique(lane_backing):
+            mask = lane_backing == bid
+            r = table.regions[int(idx[mask][0])]
+            out[mask] = r.backing.view(dt)[((addrs[mask] - np.uint64(r.backing_base)) // np.uint64(size))
+                                           .astype(np.intp)]
+        return out
+
+    def store(self, addrs: np.ndarray, values: np.ndarray) -> None:
+        addrs = np.asarray(addrs, dtype=np.uint64)
+        values = np.asarray(values)
+        if addrs.size == 0:
+            return
+        values = np.broadcast_to(values, addrs.shape)
+        dt = values.dtype
+        size = dt.itemsize
+        table, region, idx = self._locate(addrs, size)
+        if region is not None:
+            index = ((addrs - np.uint64(region.backing_base)) // np.uint64(size)).astype(np.intp)
+            region.backing.view(dt)[index] = values
+            return
+        lane_backing = table.backing_ids[idx]
+        for bid in np.unique(lane_backing):
+            mask = lane_backing == bid
+            r = table.regions[int(idx[mask][0])]
+            index = ((addrs[mask] - np.uint64(r.backing_base)) // np.uint64(size)).astype(np.intp)
+            r.backing.view(dt)[index] = values[mask]
+
+    # ---- byte ranges (DMA engine, command processor) ----
+    def span(self, addr: int, n: int, align: int = 1) -> np.ndarray:
+        """Writable uint8 view of [addr, addr+n), which must lie inside one region."""
+        if align > 1 and addr % align:
+            raise MemoryFault(addr, f"misaligned {align}-byte access")
+        region = self.region_at(addr)
+        if region is None:
+            raise MemoryFault(addr, "address not backed by a buffer object")
+        if n > region.end - addr:
+            raise MemoryFault(region.end, f"{n}-byte range at {addr:#x} runs past its buffer object")
+        return region.window(addr, n)
+
+    def copy(self, dst: int, src: int, n: int) -> None:
+        if n == 0:
+            return
+        source = self.span(src, n)
+        target = self.span(dst, n)
+        np.copyto(target, source)     # numpy handles overlapping ranges as memmove does
+
+    def fill(self, dst: int, value: int, elem_size: int, count: int) -> None:
+        if elem_size not in (1, 2, 4, 8):
+            raise ValueError(f"fill element size {elem_size}")
+        if count == 0:
+            return
+        target = self.span(dst, elem_size * count, elem_size).view(f"<u{elem_size}")
+        target.fill(value & ((1 << (8 * elem_size)) - 1))
+
+    def read(self, addr: int, n: int) -> bytes:
+        return self.span(addr, n).tobytes() if n else b""
+
+    def write(self, addr: int, data: bytes) -> None:
+        if data:
+            self.span(addr, len(data))[:] = np.frombuffer(data, dtype=np.uint8)

@@ -1,0 +1,220 @@
+"""The command processor of one channel: a thread that decodes ring words and drives the engines.
+
+It sleeps on the channel's condition until the host rings the doorbell (writes
+REG_PB_PUT), runs every complete command up to PUT in order, and advances
+REG_PB_GET after each.  A failing command faults the channel: status and
+faulting opcode go to the registers, one warning is logged, waiters wake and no
+later command runs.
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .. import log
+from ..common.contract import C, ffi, split_header
+from ..ptx.memory import MemoryFault
+from .channel import Channel
+from .compute import LaunchError
+
+if TYPE_CHECKING:
+    from .card import Card
+
+_log = log.get("gdev.card")
+_COMPUTE_WORDS = ffi.sizeof("struct aidev_compute") // 8
+_U32 = 0xFFFF_FFFF
+# ACQUIRE sleeps on the card's progress condition, which every engine completion signals.
+# Host stores into host buffers signal nothing, so the sleep is bounded to notice those too.
+ACQUIRE_RECHECK_S = 0.01
+
+
+class CommandFault(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _bad(message: str) -> CommandFault:
+    return CommandFault(C.AIDEV_STATUS_BAD_COMMAND, message)
+
+
+def describe_memory_fault(exc: BaseException) -> str:
+    address = getattr(exc, "address", None)
+    where = f"{address:#x}" if isinstance(address, int) else "?"
+    return f"address {where}: {getattr(exc, 'reason', exc)}"
+
+
+def describe_kernel_fault(exc: BaseException) -> str:
+    """One line naming kernel, block, thread, instruction, address and reason (as far as known)."""
+    if not hasattr(exc, "kernel"):
+        return f"{type(exc).__name__}: {exc}"
+    address = getattr(exc, "address", None)
+    where = f"{address:#x}" if isinstance(address, int) else "-"
+    return (f"kernel {getattr(exc, 'kernel', '?')} block {getattr(exc, 'block', '?')} "
+            f"thread {getattr(exc, 'thread', '?')} instruction {getattr(exc, 'instruction', '?')} "
+            f"address {where}: {getattr(exc, 'reason', exc)}")
+
+
+class CommandProcessor:
+    def __init__(self, card: Card, channel: Channel) -> None:
+        self.card = card
+        self.channel = channel
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=f"aicard{card.index}-ch{channel.id}")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        if self.thread is not threading.current_thread():
+            self.thread.join()
+
+    # ---- the loop ----
+    def _run(self) -> None:
+        ch = self.channel
+        need = 1                     # words that must be published before the next step
+        while True:
+            with ch.cond:
+                while not ch.stopped and (ch.status() != C.AIDEV_STATUS_OK or ch.pending() < need):
+                    ch.cond.wait()
+                if ch.stopped:
+                    return
+                get = int(ch.regs[C.AIDEV_REG_PB_GET])
+                pending = ch.pending()
+            op = -1
+            try:
+                if pending > ch.pb_words:
+                    raise _bad(f"PB_PUT is {pending} words ahead of PB_GET; the ring holds {ch.pb_words}")
+                header = int(ch.pb[get % ch.pb_words])
+                op, fn, sid, n = split_header(header)
+                if pending < 1 + n:
+                    need = 1 + n     # the host has published only part of this command
+                    continue
+                need = 1
+                if header >> 56:
+                    raise _bad(f"header word {header:#x} sets reserved bits")
+                index = np.arange(get + 1, get + 1 + n, dtype=np.int64) % ch.pb_words
+                self._execute(op, fn, [int(w) for w in ch.pb[index]])
+            except CommandFault as fault:
+                self._fault(fault.status, op, str(fault))
+                continue
+            except Exception as exc:       # an engine bug must fault the channel, not kill the thread
+                self._fault(C.AIDEV_STATUS_BAD_COMMAND, op, f"internal error: {type(exc).__name__}: {exc}")
+                continue
+            ch.consumed(get + 1 + n)
+
+    def _fault(self, status: int, op: int, message: str) -> None:
+        ch = self.channel
+        _log.warning("aicard%d channel %d: %s (op %s): %s", self.card.index, ch.id,
+                     {C.AIDEV_STATUS_DMA_FAULT: "DMA fault", C.AIDEV_STATUS_COMPUTE_FAULT: "compute fault",
+                      C.AIDEV_STATUS_BAD_COMMAND: "bad command"}.get(status, "fault"),
+                     op if op >= 0 else "-", message)
+        ch.set_fault(status, op if op >= 0 else 0)
+        self.card.notify_progress()
+
+    def _inject(self, engine: str, op: int, status: int) -> None:
+        reason = self.card.faults.check(engine, self.card.index, self.channel.id, op)
+        if reason is not None:
+            raise CommandFault(status, f"injected: {reason}")
+
+    # ---- the commands ----
+    def _execute(self, op: int, fn: int, args: list[int]) -> None:
+        handler = {C.AIDEV_OP_NOP: self._nop, C.AIDEV_OP_MEMCPY: self._memcpy,
+                   C.AIDEV_OP_MEMSET: self._memset, C.AIDEV_OP_COMPUTE: self._compute,
+                   C.AIDEV_OP_FENCE: self._fence, C.AIDEV_OP_ACQUIRE: self._acquire,
+                   C.AIDEV_OP_MEMBAR: self._membar, C.AIDEV_OP_NOTIFY: self._notify}.get(op)
+        if handler is None:
+            raise _bad(f"unknown opcode {op}")
+        self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
+        handler(fn, args)
+
+    @staticmethod
+    def _argc(args: list[int], count: int, name: str) -> None:
+        if len(args) != count:
+            raise _bad(f"{name} takes {count} argument words, got {len(args)}")
+
+    def _nop(self, fn: int, args: list[int]) -> None:
+        pass
+
+    def _dma(self, op: int, work: Callable[[], None]) -> None:
+        self._inject("dma", op, C.AIDEV_STATUS_DMA_FAULT)
+        self.channel.begin()
+        try:
+            work()
+        except MemoryFault as exc:
+            raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, describe_memory_fault(exc)) from exc
+        finally:
+            self.channel.end()
+        self.card.notify_progress()
+
+    def _memcpy(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 3, "MEMCPY")
+        dst, src, n = args
+        self._dma(C.AIDEV_OP_MEMCPY, lambda: self.card.dma.copy(dst, src, n))
+
+    def _memset(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 3, "MEMSET")
+        if fn not in (1, 2, 4):
+            raise _bad(f"MEMSET element size {fn}")
+        dst, value, count = args
+        self._dma(C.AIDEV_OP_MEMSET, lambda: self.card.dma.fill(dst, value, fn, count))
+
+    def _compute(self, fn: int, args: list[int]) -> None:
+        if len(args) < _COMPUTE_WORDS:
+            raise _bad(f"COMPUTE needs {_COMPUTE_WORDS} descriptor words, got {len(args)}")
+        raw = np.array(args, dtype=np.uint64).tobytes()
+        desc = ffi.new("struct aidev_compute *")
+        ffi.memmove(desc, raw, _COMPUTE_WORDS * 8)
+        param_words = -(-desc.param_size // 8)
+        if len(args) != _COMPUTE_WORDS + param_words:
+            raise _bad(f"COMPUTE with {desc.param_size} parameter bytes must have "
+                       f"{_COMPUTE_WORDS + param_words} argument words, got {len(args)}")
+        params = raw[_COMPUTE_WORDS * 8:_COMPUTE_WORDS * 8 + desc.param_size]
+        self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
+        self.channel.begin()
+        try:
+            self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
+                                     tuple(desc.block), params, desc.shared_size, desc.globals_addr)
+        except (LaunchError, MemoryFault) as exc:
+            raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, f"launch failed: {exc}") from exc
+        except Exception as exc:         # KernelFault, or a fault the engine did not wrap
+            raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, describe_kernel_fault(exc)) from exc
+        finally:
+            self.channel.end()
+        self.card.notify_progress()
+
+    def _slot(self, slot: int, name: str) -> int:
+        if slot >= C.AIDEV_FENCE_SLOTS:
+            raise _bad(f"{name} slot {slot} out of range")
+        return slot
+
+    def _fence(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 2, "FENCE")
+        self.channel.signal_fence(self._slot(args[0], "FENCE"), args[1])
+        self.card.notify_progress()
+
+    def _acquire(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 2, "ACQUIRE")
+        addr, value = args
+        where = np.array([addr], dtype=np.uint64)
+        progress = self.card.progress
+        try:
+            with progress:
+                while int(self.card.memory.load(where, np.uint64)[0]) < value:
+                    if self.channel.stopped:
+                        return
+                    progress.wait(ACQUIRE_RECHECK_S)
+        except MemoryFault as exc:
+            raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE {describe_memory_fault(exc)}") from exc
+
+    def _membar(self, fn: int, args: list[int]) -> None:
+        # Commands run to completion in order today, so nothing is outstanding here;
+        # the drain keeps MEMBAR correct should an engine ever work asynchronously.
+        self.channel.drain()
+
+    def _notify(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 1, "NOTIFY")
+        self._slot(args[0], "NOTIFY")
+        self.channel.notify()

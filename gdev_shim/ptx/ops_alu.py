@@ -1,0 +1,628 @@
+"""Arithmetic, logic, compare, select, convert and move instructions as numpy closures.
+
+Each builder takes (instruction, modifiers, decoding context) and returns `f(st, lanes)`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import PtxError
+from .ptxast import Instr
+from .ptxtypes import DTYPE, SINT, SIZE, TYPES, UINT
+
+_F32_TINY = np.float32(1.17549435e-38)
+_ROUND_INT = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor, "rpi": np.ceil}
+_BREV8 = np.array([int(f"{i:08b}"[::-1], 2) for i in range(256)], np.uint8)
+
+
+def types_of(ins: Instr, mods: list[str], want: int = 1) -> list[str]:
+    ts = [m for m in mods if m in TYPES]
+    if len(ts) < want:
+        raise PtxError(f"{ins.opcode}: missing type", ins.line)
+    for t in ts:
+        if t in ("f16", "bf16", "b128") and ins.opcode.split(".")[0] not in ("cvt", "mov", "ld", "st"):
+            raise PtxError(f"{ins.opcode}: .{t} arithmetic is not supported", ins.line)
+    return ts
+
+
+def _operands(ins: Instr, n: int) -> list[tuple]:
+    if len(ins.operands) != n:
+        raise PtxError(f"{ins.opcode} takes {n} operands, found {len(ins.operands)}", ins.line)
+    return ins.operands
+
+
+def _flush(x: Any) -> Any:
+    return np.where(np.abs(x) < _F32_TINY, np.copysign(np.float32(0), x), x).astype(np.float32)
+
+
+def _sat(x: Any) -> Any:
+    return np.where(np.isnan(x), x.dtype.type(0) if hasattr(x, "dtype") else 0, np.clip(x, 0, 1))
+
+
+def round_f32(x64: Any, mode: str) -> Any:
+    """f64 value -> f32 with a directed rounding mode (double rounding is exact here)."""
+    f = np.asarray(x64).astype(np.float32)
+    if mode in ("rn", ""):
+        return f
+    back = f.astype(np.float64)
+    if mode == "rz":
+        adjust = np.abs(back) > np.abs(x64)
+        toward = np.float32(0)
+    elif mode == "rm":
+        adjust = back > x64
+        toward = np.float32(-np.inf)
+    elif mode == "rp":
+        adjust = back < x64
+        toward = np.float32(np.inf)
+    else:
+        return f
+    return np.where(adjust, np.nextafter(f, toward), f).astype(np.float32)
+
+
+def _simple(ins: Instr, ctx: Any, t: str, nsrc: int, fn: Callable, dst_t: str | None = None,
+            src_ts: list[str] | None = None) -> Callable:
+    ops = _operands(ins, nsrc + 1)
+    dst = ctx.writer(ops[0], dst_t or t)
+    srcs = [ctx.reader(o, (src_ts[i] if src_ts else t)) for i, o in enumerate(ops[1:])]
+    if nsrc == 1:
+        r0 = srcs[0]
+        return lambda st, lanes: dst(st, lanes, fn(r0(st, lanes)))
+    if nsrc == 2:
+        r0, r1 = srcs
+        return lambda st, lanes: dst(st, lanes, fn(r0(st, lanes), r1(st, lanes)))
+    if nsrc == 3:
+        r0, r1, r2 = srcs
+        return lambda st, lanes: dst(st, lanes, fn(r0(st, lanes), r1(st, lanes), r2(st, lanes)))
+    r = srcs
+
+    def run(st: Any, lanes: Any) -> None:
+        dst(st, lanes, fn(*[x(st, lanes) for x in r]))
+    return run
+
+
+def _float_wrap(fn: Callable, mods: list[str], t: str) -> Callable:
+    """Apply .ftz to inputs/outputs and .sat to the result of a float operation."""
+    ftz = "ftz" in mods and t == "f32"
+    sat = "sat" in mods
+    if not (ftz or sat):
+        return fn
+
+    def wrapped(*args: Any) -> Any:
+        if ftz:
+            args = tuple(_flush(np.asarray(a, np.float32)) for a in args)
+        r = np.asarray(fn(*args))
+        if ftz:
+            r = _flush(r)
+        if sat:
+            r = _sat(r)
+        return r
+    return wrapped
+
+
+def _rounding(mods: list[str]) -> str:
+    for m in ("rn", "rz", "rm", "rp"):
+        if m in mods:
+            return m
+    return "rn"
+
+
+def _f32_directed(op: Callable, mode: str) -> Callable:
+    def run(*args: Any) -> Any:
+        return round_f32(op(*[np.asarray(a, np.float64) for a in args]), mode)
+    return run
+
+
+# -- integer helpers -----------------------------------------------------------
+
+def _mulhi(a: Any, b: Any, t: str) -> Any:
+    w = SIZE[t]
+    if w <= 4:
+        wide = np.int64 if t.startswith("s") else np.uint64
+        return ((np.asarray(a).astype(wide) * np.asarray(b).astype(wide)) >> wide(8 * w)).astype(DTYPE[t])
+    au = np.asarray(a).view(np.uint64) if np.ndim(a) else np.uint64(np.asarray(a).view(np.uint64))
+    bu = np.asarray(b).view(np.uint64) if np.ndim(b) else np.uint64(np.asarray(b).view(np.uint64))
+    m = np.uint64(0xFFFFFFFF)
+    s32 = np.uint64(32)
+    al, ah, bl, bh = au & m, au >> s32, bu & m, bu >> s32
+    p0, p1, p2, p3 = al * bl, al * bh, ah * bl, ah * bh
+    mid = (p0 >> s32) + (p1 & m) + (p2 & m)
+    hi = p3 + (p1 >> s32) + (p2 >> s32) + (mid >> s32)
+    if t.startswith("s"):
+        hi = hi - np.where(np.asarray(a) < 0, bu, np.uint64(0)) - np.where(np.asarray(b) < 0, au, np.uint64(0))
+    return np.asarray(hi).view(DTYPE[t]) if np.ndim(hi) else np.asarray(hi).view(DTYPE[t])[()]
+
+
+def _wide_t(t: str) -> str:
+    return {"u16": "u32", "s16": "s32", "u32": "u64", "s32": "s64"}.get(t, "")
+
+
+def _idiv(a: Any, b: Any, t: str, rem: bool) -> Any:
+    dt = DTYPE[t]
+    a = np.asarray(a)
+    b = np.asarray(b)
+    zero = b == 0
+    safe = np.where(zero, dt.type(1), b).astype(dt)
+    if dt.kind == "u":
+        r = (a % safe) if rem else (a // safe)
+        return np.where(zero, a if rem else dt.type(np.iinfo(dt).max), r).astype(dt)
+    wide = np.int64
+    aw, bw = a.astype(wide), safe.astype(wide)
+    q = np.abs(aw) // np.abs(bw)
+    q = np.where((aw < 0) != (bw < 0), -q, q)
+    r = aw - q * bw
+    res = r if rem else q
+    return np.where(zero, a if rem else dt.type(-1), res.astype(dt)).astype(dt)
+
+
+def _shift(a: Any, n: Any, t: str, left: bool) -> Any:
+    dt = DTYPE[t]
+    w = 8 * dt.itemsize
+    n = np.asarray(n).astype(np.uint32)
+    big = n >= w
+    if left or dt.kind != "i":
+        ua = np.asarray(a).view(UINT[dt.itemsize]) if np.ndim(a) else np.asarray(a).astype(dt).view(UINT[dt.itemsize])
+        s = np.minimum(n, w - 1).astype(UINT[dt.itemsize])
+        r = np.left_shift(ua, s) if left else np.right_shift(ua, s)
+        return np.where(big, UINT[dt.itemsize].type(0), r).astype(UINT[dt.itemsize]).view(dt) \
+            if np.ndim(r) else np.where(big, 0, r).astype(UINT[dt.itemsize]).view(dt)
+    s = np.minimum(n, w - 1).astype(dt)
+    return np.right_shift(np.asarray(a, dt), s)
+
+
+def _bitlen(x: Any, w: int) -> Any:
+    x = np.asarray(x).astype(np.uint64)
+    if w <= 4:
+        _, e = np.frexp(x.astype(np.float64))
+        return np.where(x == 0, 0, e).astype(np.int64)
+    hi = x >> np.uint64(32)
+    lo = x & np.uint64(0xFFFFFFFF)
+    _, eh = np.frexp(hi.astype(np.float64))
+    _, el = np.frexp(lo.astype(np.float64))
+    return np.where(hi != 0, eh + 32, np.where(lo == 0, 0, el)).astype(np.int64)
+
+
+def _mask(bits: Any) -> Any:
+    """(1 << bits) - 1 as uint64 for 0 <= bits <= 64."""
+    bits = np.asarray(bits).astype(np.uint64)
+    return np.where(bits >= 64, np.uint64(0xFFFF_FFFF_FFFF_FFFF),
+                    (np.uint64(1) << np.minimum(bits, np.uint64(63))) - np.uint64(1))
+
+
+def _bfe(a: Any, b: Any, c: Any, t: str) -> Any:
+    dt = DTYPE[t]
+    w = 8 * dt.itemsize
+    pos = np.asarray(b).astype(np.uint64) & np.uint64(0xFF)
+    ln = np.asarray(c).astype(np.uint64) & np.uint64(0xFF)
+    ua = np.asarray(a).view(UINT[dt.itemsize]).astype(np.uint64) if np.ndim(a) else \
+        np.uint64(np.asarray(a).view(UINT[dt.itemsize]))
+    eff = np.minimum(ln, np.where(pos >= w, np.uint64(0), np.uint64(w) - np.minimum(pos, np.uint64(w))))
+    m = _mask(eff)
+    r = (ua >> np.minimum(pos, np.uint64(63))) & m
+    if dt.kind == "i":
+        top = np.minimum(pos + ln - np.uint64(1), np.uint64(w - 1))
+        sbit = np.where(ln == 0, np.uint64(0), (ua >> top) & np.uint64(1))
+        r = np.where(sbit == 1, r | ~m, r)
+    return np.asarray(r).astype(UINT[dt.itemsize]).view(dt)
+
+
+def _bfi(a: Any, b: Any, c: Any, d: Any, t: str) -> Any:
+    dt = DTYPE[t]
+    w = 8 * dt.itemsize
+    pos = np.asarray(c).astype(np.uint64) & np.uint64(0xFF)
+    ln = np.asarray(d).astype(np.uint64) & np.uint64(0xFF)
+    ua = np.asarray(a).astype(np.uint64)
+    ub = np.asarray(b).astype(np.uint64)
+    ps = np.minimum(pos, np.uint64(63))
+    m = (_mask(ln) << ps) & _mask(np.uint64(w))
+    m = np.where(pos >= w, np.uint64(0), m)
+    r = (ub & ~m) | ((ua << ps) & m)
+    return np.asarray(r).astype(dt)
+
+
+def _prmt(a: Any, b: Any, c: Any) -> Any:
+    x = np.asarray(a).astype(np.uint64) | (np.asarray(b).astype(np.uint64) << np.uint64(32))
+    c = np.asarray(c).astype(np.uint64)
+    out = np.uint64(0)
+    for i in range(4):
+        sel = (c >> np.uint64(4 * i)) & np.uint64(0xF)
+        byte = (x >> (np.uint64(8) * (sel & np.uint64(7)))) & np.uint64(0xFF)
+        byte = np.where(sel & np.uint64(8), np.where(byte & np.uint64(0x80), np.uint64(0xFF), np.uint64(0)), byte)
+        out = out | (byte << np.uint64(8 * i))
+    return np.asarray(out).astype(np.uint32)
+
+
+def _brev(a: Any, t: str) -> Any:
+    dt = DTYPE[t]
+    arr = np.atleast_1d(np.asarray(a, dt))
+    by = arr.view(np.uint8).reshape(-1, dt.itemsize)
+    out = _BREV8[by[:, ::-1]].copy().view(dt).reshape(-1)
+    return out if np.ndim(a) else out[0]
+
+
+# -- builders ------------------------------------------------------------------
+
+def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    """add sub mul mad min max abs neg div rem and friends, integer or float."""
+    base = ins.opcode.split(".")[0]
+    if "cc" in mods or base in ("addc", "subc", "madc"):
+        raise PtxError(f"unsupported instruction {ins.opcode} (carry chains)", ins.line)
+    t = types_of(ins, mods)[0]
+    dt = DTYPE[t]
+    if dt.kind == "f":
+        return _float_op(ins, base, mods, ctx, t)
+    if base in ("add", "sub"):
+        sub = base == "sub"
+        if "sat" in mods:
+            lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
+
+            def f(a: Any, b: Any) -> Any:
+                r = np.asarray(a).astype(np.int64) + (-1 if sub else 1) * np.asarray(b).astype(np.int64)
+                return np.clip(r, lo, hi).astype(dt)
+            return _simple(ins, ctx, t, 2, f)
+        return _simple(ins, ctx, t, 2, np.subtract if sub else np.add)
+    if base in ("mul", "mul24"):
+        if "wide" in mods:
+            wt = _wide_t(t)
+            if not wt:
+                raise PtxError(f"unsupported {ins.opcode}", ins.line)
+            wd = DTYPE[wt]
+            return _simple(ins, ctx, t, 2, lambda a, b: np.asarray(a).astype(wd) * np.asarray(b).astype(wd),
+                           dst_t=wt)
+        if "hi" in mods:
+            return _simple(ins, ctx, t, 2, lambda a, b: _mulhi(a, b, t))
+        return _simple(ins, ctx, t, 2, np.multiply)
+    if base in ("mad", "mad24"):
+        if "wide" in mods:
+            wt = _wide_t(t)
+            if not wt:
+                raise PtxError(f"unsupported {ins.opcode}", ins.line)
+            wd = DTYPE[wt]
+            return _simple(ins, ctx, t, 3,
+                           lambda a, b, c: np.asarray(a).astype(wd) * np.asarray(b).astype(wd) + c,
+                           dst_t=wt, src_ts=[t, t, wt])
+        if "hi" in mods:
+            return _simple(ins, ctx, t, 3, lambda a, b, c: _mulhi(a, b, t) + c)
+        return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(a * b, dt) + c)
+    if base in ("div", "rem"):
+        return _simple(ins, ctx, t, 2, lambda a, b: _idiv(a, b, t, base == "rem"))
+    if base == "min":
+        return _simple(ins, ctx, t, 2, np.minimum)
+    if base == "max":
+        return _simple(ins, ctx, t, 2, np.maximum)
+    if base == "abs":
+        return _simple(ins, ctx, t, 1, np.abs)
+    if base == "neg":
+        return _simple(ins, ctx, t, 1, lambda a: np.negative(np.asarray(a).view(UINT[dt.itemsize])).view(dt)
+                       if np.ndim(a) else dt.type(-np.asarray(a).astype(np.int64)))
+    if base == "sad":
+        return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(
+            np.where(a > b, a - b, b - a), dt) + c)
+    raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+
+
+def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+    dt = DTYPE[t]
+    mode = _rounding(mods)
+    directed = t == "f32" and mode != "rn"
+    table: dict[str, tuple[int, Callable]] = {
+        "add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
+        "div": (2, np.divide), "fma": (3, None), "mad": (3, None),
+        "min": (2, np.fmin), "max": (2, np.fmax), "abs": (1, np.abs), "neg": (1, np.negative),
+        "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
+        "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
+        "lg2": (1, np.log2), "ex2": (1, np.exp2), "tanh": (1, np.tanh),
+        "copysign": (2, lambda a, b: np.copysign(b, a)),
+    }
+    if base not in table:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    n, fn = table[base]
+    if base in ("fma", "mad"):
+        if t == "f32":
+            def fma32(a: Any, b: Any, c: Any) -> Any:
+                r = np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)
+                return round_f32(r, mode)
+            fn = fma32
+        else:
+            fn = lambda a, b, c: np.asarray(a) * b + c  # noqa: E731
+    elif directed and base in ("add", "sub", "mul", "div", "sqrt", "rcp"):
+        fn = _f32_directed(fn, mode)
+    with_dtype = fn
+
+    def typed(*args: Any) -> Any:
+        return np.asarray(with_dtype(*args)).astype(dt)
+    return _simple(ins, ctx, t, n, _float_wrap(typed, mods, t))
+
+
+def b_logic(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    base = ins.opcode.split(".")[0]
+    t = types_of(ins, mods)[0]
+    if t == "pred":
+        fns = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}
+        if base == "not":
+            return _simple(ins, ctx, t, 1, np.logical_not)
+        return _simple(ins, ctx, t, 2, fns[base])
+    ut = "u" + t[1:] if t[0] in "bs" else t
+    if base == "not":
+        return _simple(ins, ctx, ut, 1, np.invert)
+    if base == "cnot":
+        return _simple(ins, ctx, ut, 1, lambda a: (np.asarray(a) == 0).astype(DTYPE[ut]))
+    fns = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+    return _simple(ins, ctx, ut, 2, fns[base])
+
+
+def b_shift(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    base = ins.opcode.split(".")[0]
+    t = types_of(ins, mods)[0]
+    if base == "shl":
+        t = "u" + t[1:] if t[0] in "bs" else t
+    elif t[0] == "b":
+        t = "u" + t[1:]
+    return _simple(ins, ctx, t, 2, lambda a, n: _shift(a, n, t, base == "shl"), src_ts=[t, "u32"])
+
+
+def b_bits(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    base = ins.opcode.split(".")[0]
+    t = types_of(ins, mods)[0]
+    w = SIZE[t]
+    ut = "u" + t[1:] if t[0] in "bs" else t
+    if base == "popc":
+        return _simple(ins, ctx, ut, 1, lambda a: np.bitwise_count(np.asarray(a)).astype(np.uint32),
+                       dst_t="u32")
+    if base == "clz":
+        return _simple(ins, ctx, ut, 1, lambda a: (8 * w - _bitlen(a, w)).astype(np.uint32), dst_t="u32")
+    if base == "brev":
+        return _simple(ins, ctx, ut, 1, lambda a: _brev(a, ut))
+    if base == "bfind":
+        shiftamt = "shiftamt" in mods
+
+        def bfind(a: Any) -> Any:
+            a = np.asarray(a)
+            x = np.where(a < 0, ~a, a) if t.startswith("s") else a
+            idx = _bitlen(np.asarray(x).view(UINT[w]) if np.ndim(x) else np.asarray(x).astype(DTYPE[t]).view(UINT[w]), w) - 1
+            res = np.where(idx < 0, -1, (8 * w - 1 - idx) if shiftamt else idx)
+            return res.astype(np.int64).astype(np.uint32)
+        return _simple(ins, ctx, t, 1, bfind, dst_t="u32")
+    if base == "bfe":
+        return _simple(ins, ctx, t, 3, lambda a, b, c: _bfe(a, b, c, t), src_ts=[t, "u32", "u32"])
+    if base == "bfi":
+        return _simple(ins, ctx, ut, 4, lambda a, b, c, d: _bfi(a, b, c, d, ut),
+                       src_ts=[ut, ut, "u32", "u32"])
+    if base == "prmt":
+        if any(m in mods for m in ("f4e", "b4e", "rc8", "ecl", "ecr", "rc16")):
+            raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+        return _simple(ins, ctx, "u32", 3, _prmt)
+    if base == "shf":
+        left = "l" in mods
+        clamp = "clamp" in mods
+
+        def shf(a: Any, b: Any, c: Any) -> Any:
+            n = np.asarray(c).astype(np.uint64)
+            n = np.minimum(n, np.uint64(32)) if clamp else n & np.uint64(31)
+            x = np.asarray(a).astype(np.uint64) | (np.asarray(b).astype(np.uint64) << np.uint64(32))
+            if left:
+                r = np.where(n == 32, np.asarray(a).astype(np.uint64), (x << n) >> np.uint64(32))
+            else:
+                r = np.where(n == 32, np.asarray(b).astype(np.uint64), x >> n)
+            return np.asarray(r).astype(np.uint32)
+        return _simple(ins, ctx, "u32", 3, shf)
+    if base == "lop3":
+        ops = _operands(ins, 5)
+        if ops[4][0] != "imm":
+            raise PtxError("lop3 needs an immediate truth table", ins.line)
+        lut = ops[4][1] & 0xFF
+        ins5 = Instr(ins.opcode, ops[:4], ins.guard, ins.line, ins.text)
+
+        def lop3(a: Any, b: Any, c: Any) -> Any:
+            a, b, c = (np.asarray(v, np.uint32) for v in (a, b, c))
+            out = np.zeros(np.broadcast(a, b, c).shape, np.uint32)
+            for k in range(8):
+                if lut >> k & 1:
+                    out |= ((a if k & 4 else ~a) & (b if k & 2 else ~b) & (c if k & 1 else ~c))
+            return out
+        return _simple(ins5, ctx, "u32", 3, lop3)
+    raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+
+
+_CMP = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+        "gt": np.greater, "ge": np.greater_equal, "lo": np.less, "ls": np.less_equal,
+        "hi": np.greater, "hs": np.greater_equal}
+
+
+def _compare(cmp: str, t: str, line: int) -> Callable:
+    dt = DTYPE[t]
+    if dt.kind == "f":
+        if cmp == "num":
+            return lambda a, b: ~(np.isnan(a) | np.isnan(b))
+        if cmp == "nan":
+            return lambda a, b: np.isnan(a) | np.isnan(b)
+        unordered = cmp.endswith("u") and cmp[:-1] in _CMP
+        fn = _CMP.get(cmp[:-1] if unordered else cmp)
+        if fn is None:
+            raise PtxError(f"unknown comparison {cmp}", line)
+        if unordered:
+            return lambda a, b: fn(a, b) | np.isnan(a) | np.isnan(b)
+        if cmp == "ne":
+            return lambda a, b: (a != b) & ~(np.isnan(a) | np.isnan(b))
+        return fn
+    fn = _CMP.get(cmp)
+    if fn is None:
+        raise PtxError(f"unknown comparison {cmp}", line)
+    if cmp in ("lo", "ls", "hi", "hs") and dt.kind == "i":
+        ut = UINT[dt.itemsize]
+        return lambda a, b: fn(np.asarray(a).view(ut), np.asarray(b).view(ut))
+    return fn
+
+
+def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    base = ins.opcode.split(".")[0]
+    ts = types_of(ins, mods)
+    t = ts[-1]
+    cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
+    if cmp is None:
+        raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
+    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
+    fn = _compare(cmp, t, ins.line)
+    ops = ins.operands
+    if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
+        raise PtxError(f"{ins.opcode}: wrong operands", ins.line)
+    ra, rb = ctx.reader(ops[1], t), ctx.reader(ops[2], t)
+    rc = ctx.reader(ops[3], "pred") if boolop else None
+    comb = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}.get(boolop or "")
+    if base == "set":
+        dt_t = ts[0]
+        one = DTYPE[dt_t].type(1.0) if dt_t.startswith("f") else DTYPE[dt_t].type(np.iinfo(DTYPE[dt_t]).max if dt_t[0] == "u" or dt_t[0] == "b" else -1)
+        dst = ctx.writer(ops[0], dt_t)
+
+        def run_set(st: Any, lanes: Any) -> None:
+            p = fn(ra(st, lanes), rb(st, lanes))
+            if comb is not None:
+                p = comb(p, rc(st, lanes))
+            dst(st, lanes, np.where(p, one, DTYPE[dt_t].type(0)))
+        return run_set
+    dp, dq = (ops[0][1], ops[0][2]) if ops[0][0] == "pair" else (ops[0], None)
+    wp = ctx.writer(dp, "pred")
+    wq = ctx.writer(dq, "pred") if dq is not None else None
+
+    def run(st: Any, lanes: Any) -> None:
+        p = fn(ra(st, lanes), rb(st, lanes))
+        q = ~np.asarray(p)
+        if comb is not None:
+            c = rc(st, lanes)
+            p, q = comb(p, c), comb(q, c)
+        wp(st, lanes, p)
+        if wq is not None:
+            wq(st, lanes, q)
+    return run
+
+
+def b_selp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    t = types_of(ins, mods)[0]
+    return _simple(ins, ctx, t, 3, lambda a, b, p: np.where(p, a, b), src_ts=[t, t, "pred"])
+
+
+def b_slct(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    ts = types_of(ins, mods, 2)
+    return _simple(ins, ctx, ts[0], 3, lambda a, b, c: np.where(np.asarray(c) >= 0, a, b),
+                   src_ts=[ts[0], ts[0], ts[1]])
+
+
+def b_testp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    t = types_of(ins, mods)[0]
+    kind = next(m for m in mods if m not in TYPES)
+    tiny = np.finfo(DTYPE[t]).tiny
+    fns = {"finite": np.isfinite, "infinite": np.isinf, "number": lambda a: ~np.isnan(a),
+           "notanumber": np.isnan, "normal": lambda a: np.isfinite(a) & (np.abs(a) >= tiny),
+           "subnormal": lambda a: (np.abs(a) < tiny) & (a != 0)}
+    if kind not in fns:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    return _simple(ins, ctx, t, 1, fns[kind], dst_t="pred")
+
+
+def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
+    dd, sd = DTYPE[dst_t], DTYPE[src_t]
+    rnd = next((m for m in mods if m in _ROUND_INT or m in ("rn", "rz", "rm", "rp")), "")
+    sat = "sat" in mods
+    ftz = "ftz" in mods
+    if sd.kind == "f" and dd.kind == "f":
+        if dd.itemsize == sd.itemsize:
+            rf = _ROUND_INT.get(rnd)
+            base = (lambda a: rf(a).astype(dd)) if rf else (lambda a: np.asarray(a, dd).copy())
+        elif dd.itemsize < sd.itemsize and dst_t == "f32":
+            base = lambda a: round_f32(np.asarray(a, np.float64), rnd or "rn")  # noqa: E731
+        else:
+            base = lambda a: np.asarray(a).astype(dd)  # noqa: E731
+        fn = base
+        if ftz and (dst_t == "f32" or src_t == "f32"):
+            fn = lambda a: _flush(base(_flush(a) if src_t == "f32" else a)) if dst_t == "f32" \
+                else base(_flush(a))  # noqa: E731
+        if sat:
+            return lambda a: _sat(np.asarray(fn(a)))
+        return fn
+    if sd.kind == "f":
+        rf = _ROUND_INT.get(rnd, np.trunc)
+        info = np.iinfo(dd)
+        lo, hi = float(info.min), float(info.max)
+
+        def f2i(a: Any) -> Any:
+            x = np.asarray(a, np.float64)
+            if ftz and src_t == "f32":
+                x = _flush(np.asarray(a, np.float32)).astype(np.float64)
+            r = rf(x)
+            nan = np.isnan(r)
+            over = r >= hi
+            under = r <= lo
+            mid = np.where(nan | over | under, 0, r).astype(dd)
+            return np.where(over, dd.type(info.max), np.where(under, dd.type(info.min),
+                                                               np.where(nan, dd.type(0), mid))).astype(dd)
+        return f2i
+    if dd.kind == "f":
+        if dst_t == "f32" and rnd in ("rz", "rm", "rp") and sd.itemsize == 8:
+            return lambda a: round_f32(np.asarray(a).astype(np.float64), rnd)
+        if sat:
+            return lambda a: _sat(np.asarray(a).astype(dd))
+        return lambda a: np.asarray(a).astype(dd)
+    if sat:
+        info = np.iinfo(dd)
+
+        def clamp(a: Any) -> Any:
+            a = np.asarray(a)
+            if a.dtype.kind == "u":
+                return np.minimum(a, np.uint64(info.max) if info.max > 0 else 0).astype(dd)
+            wide = a.astype(np.int64)
+            return np.clip(wide, max(info.min, -(1 << 63)), min(info.max, (1 << 63) - 1)).astype(dd)
+        return clamp
+    return lambda a: np.asarray(a).astype(dd)
+
+
+def b_cvt(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    ts = types_of(ins, mods, 2)
+    if any(m in mods for m in ("f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32")):
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    dst_t, src_t = ts[0], ts[1]
+    fn = cvt_fn(dst_t, src_t, mods, ins.line)
+    return _simple(ins, ctx, dst_t, 1, fn, src_ts=[src_t])
+
+
+def b_mov(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    t = types_of(ins, mods)[0]
+    ops = _operands(ins, 2)
+    dst, src = ops
+    w = SIZE[t]
+    if dst[0] == "vec":          # unpack wide bits into parts, lowest first
+        k = len(dst[1])
+        pt = f"b{8 * w // k}"
+        writers = [ctx.writer(o, pt) for o in dst[1]]
+        rd = ctx.reader(src, f"b{8 * w}")
+
+        def unpack(st: Any, lanes: Any) -> None:
+            v = np.asarray(rd(st, lanes)).astype(np.uint64)
+            for i, wr in enumerate(writers):
+                wr(st, lanes, (v >> np.uint64(i * 8 * w // k)).astype(DTYPE[pt]))
+        return unpack
+    if src[0] == "vec":
+        k = len(src[1])
+        pt = f"b{8 * w // k}"
+        readers = [ctx.reader(o, pt) for o in src[1]]
+        wr = ctx.writer(dst, f"b{8 * w}")
+
+        def pack(st: Any, lanes: Any) -> None:
+            v = np.uint64(0)
+            for i, rd in enumerate(readers):
+                v = v | (np.asarray(rd(st, lanes)).astype(np.uint64) << np.uint64(i * 8 * w // k))
+            wr(st, lanes, np.asarray(v).astype(DTYPE[f"b{8 * w}"]))
+        return pack
+    return _simple(ins, ctx, t, 1, lambda a: a)
+
+
+BUILDERS: dict[str, Callable] = {}
+for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",
+           "sad", "fma", "sqrt", "rsqrt", "rcp", "sin", "cos", "lg2", "ex2", "tanh", "copysign",
+           "addc", "subc", "madc"):
+    BUILDERS[_n] = b_int_or_float
+for _n in ("and", "or", "xor", "not", "cnot"):
+    BUILDERS[_n] = b_logic
+BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
+                bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
+                set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)

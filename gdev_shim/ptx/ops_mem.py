@@ -1,0 +1,242 @@
+"""Memory instructions: ld/st (scalar and .v2/.v4), atom/red, cvta, isspacep."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import access
+from .errors import PtxError
+from .memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from .ptxast import Instr
+from .ptxtypes import DTYPE, SIZE, TYPES
+
+_SPACES = ("global", "shared", "local", "const", "param")
+
+
+def _space(mods: list[str]) -> str:
+    for m in mods:
+        if m in _SPACES:
+            return "global" if m == "const" else m
+        if m.startswith("shared::"):
+            return "shared"
+        if m.startswith("param::"):
+            return "param"
+    return "generic"
+
+
+def _vec(mods: list[str]) -> int:
+    for m in mods:
+        if m in ("v2", "v4", "v8"):
+            return int(m[1:])
+    return 1
+
+
+def _type(ins: Instr, mods: list[str]) -> str:
+    ts = [m for m in mods if m in TYPES]
+    if not ts:
+        raise PtxError(f"{ins.opcode}: missing type", ins.line)
+    t = ts[-1]
+    if t in ("f16", "bf16", "b128"):
+        t = {"f16": "b16", "bf16": "b16"}.get(t, t)
+    if t == "b128":
+        raise PtxError(f"{ins.opcode}: .b128 is not supported", ins.line)
+    return t
+
+
+def _param_load(ref: Any, dt: np.dtype) -> Callable:
+    if ref.space == "kparam":
+        off = ref.offset
+
+        def read_k(st: Any, lanes: Any) -> Any:
+            if off + dt.itemsize > len(st.kparams):
+                raise PtxError(f"parameter read past the {len(st.kparams)}-byte buffer")
+            return np.frombuffer(st.kparams, dt, 1, off)[0]
+        return read_k
+    off = ref.offset
+
+    def read_p(st: Any, lanes: Any) -> Any:
+        pm = st.parmem.reshape(st.L, st.param_stride)
+        rows = pm[:, off:off + dt.itemsize] if lanes is None else pm[lanes, off:off + dt.itemsize]
+        return np.ascontiguousarray(rows).view(dt).reshape(-1)
+    return read_p
+
+
+def b_ld(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    if len(ins.operands) != 2:
+        raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
+    t = _type(ins, mods)
+    dt = DTYPE[t]
+    space = _space(mods)
+    vec = _vec(mods)
+    dst, addr = ins.operands
+    targets = dst[1] if dst[0] == "vec" else [dst]
+    if len(targets) != vec:
+        raise PtxError(f"{ins.opcode}: vector size does not match the operand", ins.line)
+    writers = [ctx.writer(o, t) for o in targets]
+    w = dt.itemsize
+    if space == "param":
+        ref = ctx.param_ref(addr)
+        loads = [_param_load(type(ref)(ref.space, ref.offset + i * w), dt) for i in range(vec)]
+
+        def run_param(st: Any, lanes: Any) -> None:
+            for wr, ld in zip(writers, loads):
+                wr(st, lanes, ld(st, lanes))
+        return run_param
+    rd = ctx.address(addr)
+    text = ins.text
+    if vec == 1:
+        def run(st: Any, lanes: Any) -> None:
+            writers[0](st, lanes, access.load(st, lanes, space, rd(st, lanes), dt, text))
+        return run
+
+    def run_vec(st: Any, lanes: Any) -> None:
+        base = np.asarray(rd(st, lanes), np.uint64)
+        vals = [access.load(st, lanes, space, base + np.uint64(i * w), dt, text,
+                            align=vec * w if i == 0 else 0)
+                for i in range(vec)]
+        for wr, v in zip(writers, vals):
+            wr(st, lanes, v)
+    return run_vec
+
+
+def b_st(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    if len(ins.operands) != 2:
+        raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
+    t = _type(ins, mods)
+    dt = DTYPE[t]
+    space = _space(mods)
+    vec = _vec(mods)
+    addr, src = ins.operands
+    sources = src[1] if src[0] == "vec" else [src]
+    if len(sources) != vec:
+        raise PtxError(f"{ins.opcode}: vector size does not match the operand", ins.line)
+    readers = [ctx.reader(o, t) for o in sources]
+    w = dt.itemsize
+    if space == "param":
+        ref = ctx.param_ref(addr)
+        if ref.space != "pparam":
+            raise PtxError("kernel parameters are read-only", ins.line)
+        off = ref.offset
+
+        def run_param(st: Any, lanes: Any) -> None:
+            pm = st.parmem.reshape(st.L, st.param_stride)
+            n = st.L if lanes is None else len(lanes)
+            for i, rd in enumerate(readers):
+                v = np.broadcast_to(np.asarray(rd(st, lanes), dt), (n,))
+                raw = np.ascontiguousarray(v).view(np.uint8).reshape(n, w)
+                o = off + i * w
+                if lanes is None:
+                    pm[:, o:o + w] = raw
+                else:
+                    pm[lanes, o:o + w] = raw
+        return run_param
+    rd = ctx.address(addr)
+    text = ins.text
+
+    def run(st: Any, lanes: Any) -> None:
+        base = np.asarray(rd(st, lanes), np.uint64)
+        for i, r in enumerate(readers):
+            access.store(st, lanes, space, base + np.uint64(i * w) if i else base, r(st, lanes),
+                         dt, text, align=vec * w if vec > 1 and i == 0 else 0)
+    return run
+
+
+def _atomic_apply(op: str, dt: np.dtype, line: int) -> Callable:
+    if op == "add":
+        return lambda old, b, c: (old + b).astype(dt)
+    if op == "min":
+        return lambda old, b, c: np.fmin(old, b) if dt.kind == "f" else np.minimum(old, b)
+    if op == "max":
+        return lambda old, b, c: np.fmax(old, b) if dt.kind == "f" else np.maximum(old, b)
+    if op == "and":
+        return lambda old, b, c: old & b
+    if op == "or":
+        return lambda old, b, c: old | b
+    if op == "xor":
+        return lambda old, b, c: old ^ b
+    if op == "exch":
+        return lambda old, b, c: b
+    if op == "cas":
+        return lambda old, b, c: np.where(old == b, c, old).astype(dt)
+    if op == "inc":
+        return lambda old, b, c: np.where(old >= b, dt.type(0), old + dt.type(1)).astype(dt)
+    if op == "dec":
+        return lambda old, b, c: np.where((old == 0) | (old > b), b, old - dt.type(1)).astype(dt)
+    raise PtxError(f"unsupported atomic operation .{op}", line)
+
+
+_ATOM_OPS = ("add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec")
+
+
+def b_atom(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    red = ins.opcode.startswith("red")
+    op = next((m for m in mods if m in _ATOM_OPS), None)
+    if op is None or any(m in ("v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128", "noftz")
+                         for m in mods):
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    t = _type(ins, mods)
+    dt = DTYPE[t]
+    space = _space(mods)
+    if space == "param":
+        raise PtxError("atomics on parameters are not supported", ins.line)
+    ops = ins.operands
+    want = (2 if red else 3) + (op == "cas")
+    if len(ops) != want:
+        raise PtxError(f"{ins.opcode} takes {want} operands", ins.line)
+    if red:
+        dst, addr, rest = None, ops[0], ops[1:]
+    else:
+        dst, addr, rest = ctx.writer(ops[0], t), ops[1], ops[2:]
+    rd = ctx.address(addr)
+    rb = ctx.reader(rest[0], t)
+    rc = ctx.reader(rest[1], t) if op == "cas" else None
+    apply = _atomic_apply(op, dt, ins.line)
+    int_add = op == "add" and dt.kind in "iu"
+    text = ins.text
+
+    def run(st: Any, lanes: Any) -> None:
+        old = access.atomic(st, lanes, space, rd(st, lanes), dt, rb(st, lanes),
+                            None if rc is None else rc(st, lanes), apply, int_add, text)
+        if dst is not None:
+            dst(st, lanes, old)
+    return run
+
+
+def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    to = "to" in mods
+    space = next((m for m in mods if m in _SPACES), None)
+    t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
+    if space is None or len(ins.operands) != 2:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW}.get(space, 0)
+    dst = ctx.writer(ins.operands[0], t)
+    src = ctx.reader(ins.operands[1], t)
+    dt = DTYPE[t]
+    mask = (1 << (8 * dt.itemsize)) - 1
+    delta = dt.type((-window if to else window) & mask)
+    if window == 0:
+        return lambda st, lanes: dst(st, lanes, src(st, lanes))
+    return lambda st, lanes: dst(st, lanes, np.asarray(src(st, lanes), dt) + delta)
+
+
+def b_isspacep(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    space = next((m for m in mods if m in _SPACES), None)
+    if space is None or len(ins.operands) != 2:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    dst = ctx.writer(ins.operands[0], "pred")
+    src = ctx.reader(ins.operands[1], "u64")
+    tag = {"shared": SHARED_TAG, "local": LOCAL_TAG}.get(space)
+
+    def run(st: Any, lanes: Any) -> None:
+        t = np.asarray(src(st, lanes)) >> np.uint64(WINDOW_SHIFT)
+        if tag is None:
+            dst(st, lanes, (t != SHARED_TAG) & (t != LOCAL_TAG))
+        else:
+            dst(st, lanes, t == tag)
+    return run
+
+
+BUILDERS: dict[str, Callable] = {"ld": b_ld, "ldu": b_ld, "st": b_st, "atom": b_atom,
+                                 "red": b_atom, "cvta": b_cvta, "isspacep": b_isspacep}
+_ = SIZE

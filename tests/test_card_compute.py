@@ -1,0 +1,188 @@
+"""AIDEV_OP_COMPUTE on the simulated card: descriptor decoding, launch checks, faults, the real engine."""
+from __future__ import annotations
+
+import errno
+import logging
+import struct
+
+import numpy as np
+import pytest
+
+from gdev_shim.card import Card, CardFile, compute
+from gdev_shim.common.contract import C, ffi
+from gdev_shim.common.image import build_image
+from test_card_ring import Ring, gem
+from test_image import ADD_PTX
+
+MiB = 1 << 20
+
+
+@pytest.fixture(autouse=True)
+def fresh_image_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compute, "IMAGES", compute.ImageCache())
+
+
+@pytest.fixture
+def file():
+    f = CardFile(Card(3, vram_size=64 * MiB))
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def card_log(caplog: pytest.LogCaptureFixture):
+    logger = logging.getLogger("gdev.card")
+    reaches, node = False, logger
+    while node is not None and not reaches:
+        reaches = caplog.handler in node.handlers
+        node = node.parent if node.propagate else None
+    if not reaches:
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.WARNING, logger="gdev.card")
+    yield caplog
+    if not reaches:
+        logger.removeHandler(caplog.handler)
+
+
+def upload(f: CardFile, blob: bytes) -> tuple[int, int]:
+    bo = gem(f, len(blob))
+    f.card.memory.write(bo.addr, blob)
+    return bo.addr, len(blob)
+
+
+def emit_compute(ring: Ring, code: tuple[int, int], entry: int, grid, block, params: bytes,
+                 shared: int = 0, globals_addr: int = 0) -> None:
+    desc = ffi.new("struct aidev_compute *", {
+        "code_addr": code[0], "code_size": code[1], "entry": entry, "param_size": len(params),
+        "grid": list(grid), "block": list(block), "shared_size": shared, "globals_addr": globals_addr})
+    raw = bytes(ffi.buffer(desc)) + params + b"\0" * (-len(params) % 8)
+    ring.emit(C.AIDEV_OP_COMPUTE, *np.frombuffer(raw, dtype=np.uint64).tolist())
+
+
+class FakeEngine:
+    """Records launches; adds 1 to the u32 at the first parameter, prints a line."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf):
+        self.calls.append((name, grid, block, params, dynamic_shared, globals_addr))
+        addr = np.array([struct.unpack_from("<Q", params)[0]], dtype=np.uint64)
+        memory.store(addr, memory.load(addr, np.uint32) + np.uint32(1))
+        printf(f"hello from {name}\n")
+
+
+def test_compute_decodes_the_descriptor(file: CardFile, monkeypatch: pytest.MonkeyPatch,
+                                        capfd: pytest.CaptureFixture) -> None:
+    engine = FakeEngine()
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, build_image(ADD_PTX))
+    counter = gem(file, 4096)
+    ring = Ring(file)
+    params = struct.pack("<Qf", counter.addr, 2.5)
+    emit_compute(ring, code, 1, (3, 2, 1), (32, 4, 2), params, shared=512, globals_addr=0x1234)
+    emit_compute(ring, code, 1, (1, 1, 1), (1, 1, 1), params)
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (0, C.AIDEV_STATUS_OK)
+    assert engine.calls[0] == ("scale", (3, 2, 1), (32, 4, 2), params, 512, 0x1234)
+    assert len(engine.calls) == 2
+    assert file.card.memory.load(np.array([counter.addr], dtype=np.uint64), np.uint32)[0] == 2
+    assert capfd.readouterr().out == "hello from scale\n" * 2
+    assert len(compute.IMAGES._images) == 1              # the second launch reused the parsed image
+
+
+def test_kernel_fault_is_reported(file: CardFile, monkeypatch: pytest.MonkeyPatch,
+                                  card_log: pytest.LogCaptureFixture) -> None:
+    from gdev_shim.ptx.errors import KernelFault
+
+    def faulting(*args, **kwargs):
+        raise KernelFault("add_test", (1, 0, 0), (7, 0, 0), "ld.global.u32 %r6, [%rd5]", 0xDEAD0,
+                          "address not backed by a buffer object")
+
+    monkeypatch.setattr(compute, "run_kernel", faulting)
+    code = upload(file, build_image(ADD_PTX))
+    ring = Ring(file)
+    emit_compute(ring, code, 0, (2, 1, 1), (32, 1, 1), bytes(28))
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (-errno.EIO, C.AIDEV_STATUS_COMPUTE_FAULT)
+    assert ring.regs[C.AIDEV_REG_FAULT_OP] == C.AIDEV_OP_COMPUTE
+    line = card_log.records[-1].getMessage()
+    for part in ("add_test", "(1, 0, 0)", "(7, 0, 0)", "ld.global.u32", "0xdead0", "not backed"):
+        assert part in line
+
+
+@pytest.mark.parametrize("case", ["entry", "block", "grid", "shared", "params", "code_addr", "garbage"])
+def test_bad_launches_fault(file: CardFile, monkeypatch: pytest.MonkeyPatch, case: str,
+                            card_log: pytest.LogCaptureFixture) -> None:
+    engine = FakeEngine()
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, build_image(ADD_PTX))
+    args = dict(entry=0, grid=(1, 1, 1), block=(32, 1, 1), params=bytes(28), shared=0)
+    if case == "entry":
+        args["entry"] = 2
+    elif case == "block":
+        args["block"] = (64, 32, 1)
+    elif case == "grid":
+        args["grid"] = (1, 0, 1)
+    elif case == "shared":
+        args["shared"] = (48 << 10) + 1
+    elif case == "params":
+        args["params"] = bytes(20)
+    elif case == "code_addr":
+        code = (code[0] + 64 * MiB, code[1])
+    elif case == "garbage":
+        code = upload(file, b"\x7fELF" + bytes(200))
+    ring = Ring(file)
+    emit_compute(ring, code, args["entry"], args["grid"], args["block"], args["params"], args["shared"])
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (-errno.EIO, C.AIDEV_STATUS_COMPUTE_FAULT)
+    assert engine.calls == []
+    assert "compute fault" in card_log.records[-1].getMessage()
+
+
+def test_ptx_text_code_object(file: CardFile, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = FakeEngine()
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, ADD_PTX.encode() + b"\0")
+    counter = gem(file, 4096)
+    ring = Ring(file)
+    emit_compute(ring, code, 0, (1, 1, 1), (1, 1, 1), struct.pack("<QQQI", counter.addr, 0, 0, 0))
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1)[0] == 0
+    assert engine.calls[0][0] == "add_test"
+
+
+def test_add_kernel_on_the_interpreter(file: CardFile) -> None:
+    n = 1000
+    code = upload(file, build_image(ADD_PTX))
+    a, b, c = gem(file, 4 * n), gem(file, 4 * n), gem(file, 4 * n)
+    host = gem(file, 4 * n, C.AIDEV_GEM_DOMAIN_HOST)
+    mem = file.card.memory
+    mem.write(a.addr, np.arange(n, dtype=np.int32).tobytes())
+    mem.write(b.addr, (np.arange(n, dtype=np.int32) * 10 - 7).tobytes())
+    ring = Ring(file)
+    emit_compute(ring, code, 0, (4, 1, 1), (256, 1, 1), struct.pack("<QQQi", a.addr, b.addr, c.addr, n))
+    ring.emit(C.AIDEV_OP_MEMCPY, host.addr, c.addr, 4 * n)
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1, timeout_ms=60_000) == (0, C.AIDEV_STATUS_OK)
+    out = np.frombuffer(file.mmap(host.map_offset, 4 * n), dtype=np.int32)
+    assert (out == np.arange(n) * 11 - 7).all()
+
+
+def test_out_of_bounds_kernel_faults_on_the_interpreter(file: CardFile, card_log) -> None:
+    n = 64
+    code = upload(file, build_image(ADD_PTX))
+    a, c = gem(file, 4096), gem(file, 4096)
+    ring = Ring(file)
+    # b points past every buffer: the first load from it faults
+    emit_compute(ring, code, 0, (1, 1, 1), (64, 1, 1), struct.pack("<QQQi", a.addr, a.addr + 32 * MiB,
+                                                                    c.addr, n))
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1, timeout_ms=60_000) == (-errno.EIO, C.AIDEV_STATUS_COMPUTE_FAULT)
+    assert "add_test" in card_log.records[-1].getMessage()
