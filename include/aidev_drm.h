@@ -77,7 +77,7 @@ struct aidev_gem_new {
     uint32_t handle;                 /* out */
     uint32_t pad;
     uint64_t addr;                   /* out: device address */
-    uint64_t map_offset;             /* out: mmap offset (HOST domain only, else 0) */
+    uint64_t map_offset;             /* out: mmap offset of the buffer's host view (VRAM: the aperture) */
 };
 
 struct aidev_gem_free {

@@ -62,8 +62,11 @@ def test_info(dev: AidevDevice) -> None:
 
 def test_gem_and_map(dev: AidevDevice) -> None:
     handle, addr, offset = dev.gem_new(100_000, VRAM)
-    assert offset == 0 and dev.info()["vram_base"] <= addr
-    assert dev.gem_info(handle) == (VRAM, 102_400, addr, 0)
+    assert offset != 0 and dev.info()["vram_base"] <= addr
+    assert dev.gem_info(handle) == (VRAM, 102_400, addr, offset)
+    aperture = dev.map(offset, 16)                         # VRAM through the card's aperture
+    aperture[:4] = [9, 8, 7, 6]
+    assert dev.map(offset, 4).tolist() == [9, 8, 7, 6]
     h2, haddr, hoff = dev.gem_new(5000, HOST)
     view = dev.map(hoff, 8192)
     assert view.dtype == np.uint8 and view.shape == (8192,) and view.flags.writeable

@@ -139,10 +139,10 @@ def sdDeviceGetProperties(prop, dev):
     prop.sharedMemPerBlock = i["shared_mem_per_block"]
     prop.totalConstantMemory = i["const_mem_size"]
     prop.SIMDWidth = i["warp_size"]
-    prop.memPitch = 1 << 31
+    prop.memPitch = drv_device.MAX_PITCH
     prop.regsPerBlock = i["regs_per_block"]
     prop.clockRate = i["clock_khz"]
-    prop.textureAlign = 512
+    prop.textureAlign = drv_device.TEXTURE_ALIGNMENT
     return OK
 
 

@@ -16,6 +16,9 @@ from .vram import PAGE, Vram, host_pages
 
 # mmap offsets of HOST buffers: their GART offset above this base (channel pages sit below it)
 HOST_MAP_BASE = 1 << 40
+# mmap offsets of VRAM buffers (the card's memory aperture): their VRAM offset above this base,
+# which lies beyond every HOST offset (GART offsets stay below 2**47).
+VRAM_MAP_BASE = 1 << 48
 
 
 @dataclass(eq=False)
@@ -23,7 +26,7 @@ class BufferObject:
     domain: int
     size: int
     addr: int
-    map_offset: int                   # mmap offset (HOST domain), else 0
+    map_offset: int                   # mmap offset of the host view
     pages: mmap.mmap | None = None    # the host pages of a HOST buffer
 
 
@@ -59,7 +62,7 @@ class BufferManager:
                 raise CardError(errno.ENOMEM, f"no {size}-byte VRAM range free "
                                               f"({self._vram_alloc.used} of {self.vram.size} in use)")
             bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
-                              self.vram_base + offset, 0)
+                              self.vram_base + offset, VRAM_MAP_BASE + offset)
         self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base))
         return bo
 
@@ -78,6 +81,13 @@ class BufferManager:
         bo = BufferObject(C.AIDEV_GEM_DOMAIN_HOST, length, addr, HOST_MAP_BASE + offset, pages)
         self.memory.add(Region(addr, length, np.frombuffer(pages, dtype=np.uint8), addr))
         return bo
+
+    def host_view(self, bo: BufferObject) -> memoryview:
+        """The bytes of a buffer as the host maps them (VRAM through the aperture)."""
+        if bo.pages is not None:
+            return memoryview(bo.pages)
+        offset = bo.addr - self.vram_base
+        return memoryview(self.vram.array)[offset:offset + bo.size]
 
     def free(self, bo: BufferObject) -> int:
         """Release a buffer; returns its size.  Host pages live on while a host mapping holds them."""

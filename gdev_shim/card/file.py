@@ -118,7 +118,7 @@ class CardFile:
 
     # ---- mmap ----
     def mmap(self, offset: int, length: int) -> memoryview:
-        """Host view of a HOST buffer or a channel page; offset must be the object's own offset."""
+        """Host view of a buffer or a channel page; offset must be the object's own offset."""
         target, size = self._mappable(offset)
         if not 0 < length <= size:
             raise CardError(errno.EINVAL, f"mmap length {length} at {offset:#x} exceeds {size}")
@@ -127,8 +127,8 @@ class CardFile:
     def _mappable(self, offset: int) -> tuple[Any, int]:
         with self._lock:
             for bo in self._buffers.values():
-                if bo.map_offset == offset and bo.pages is not None:
-                    return bo.pages, bo.size
+                if bo.map_offset == offset:
+                    return self.card.buffers.host_view(bo), bo.size
             for ch in self._channels.values():
                 if offset == ch.pb_offset:
                     return ch.pb_map, PB_BYTES

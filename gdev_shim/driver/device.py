@@ -9,6 +9,8 @@ from ..gdev.errors import GdevError
 from .errors import SD, fail, from_gdev
 
 DRIVER_VERSION = 4000           # the CUDA 4.0 driver API level these calls follow
+MAX_PITCH = (1 << 31) - 1       # bytes; the largest pitch an int attribute can report
+TEXTURE_ALIGNMENT = 512
 _init_lock = threading.Lock()
 _initialized = False
 
@@ -67,10 +69,10 @@ def attributes(device: int) -> dict[int, int]:
         a.SD_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: i["shared_mem_per_block"],
         a.SD_DEVICE_ATTRIBUTE_TOTAL_CONSTANT_MEMORY: i["const_mem_size"],
         a.SD_DEVICE_ATTRIBUTE_WARP_SIZE: i["warp_size"],
-        a.SD_DEVICE_ATTRIBUTE_MAX_PITCH: 1 << 31,
+        a.SD_DEVICE_ATTRIBUTE_MAX_PITCH: MAX_PITCH,
         a.SD_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK: i["regs_per_block"],
         a.SD_DEVICE_ATTRIBUTE_CLOCK_RATE: i["clock_khz"],
-        a.SD_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT: 512,
+        a.SD_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT: TEXTURE_ALIGNMENT,
         a.SD_DEVICE_ATTRIBUTE_GPU_OVERLAP: 1,
         a.SD_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: i["spe_arrays"],
         a.SD_DEVICE_ATTRIBUTE_KERNEL_EXEC_TIMEOUT: 0,

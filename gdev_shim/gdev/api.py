@@ -76,7 +76,8 @@ def gmap(h: GdevHandle, addr: int, size: int) -> int:
     if mem is None or addr + size > mem.end:
         raise invalid(f"gmap: 0x{addr:x}+{size} is not memory of this handle")
     if mem.host is None:
-        mem.host = h.dev.map_vram(mem.gem, mem.size)
+        _, _, _, map_offset = h.dev.gem_info(mem.gem)
+        mem.host = h.dev.map(map_offset, mem.size)
     return mem.host_addr + (addr - mem.addr)
 
 

@@ -15,11 +15,11 @@ def properties(device: int) -> dict:
     i = drv_device.info(device)
     return {
         "name": i["name"], "totalGlobalMem": i["vram_size"], "sharedMemPerBlock": i["shared_mem_per_block"],
-        "regsPerBlock": i["regs_per_block"], "warpSize": i["warp_size"], "memPitch": 1 << 31,
+        "regsPerBlock": i["regs_per_block"], "warpSize": i["warp_size"], "memPitch": drv_device.MAX_PITCH,
         "maxThreadsPerBlock": i["max_threads_per_block"], "maxThreadsDim": list(i["max_block_dim"]),
         "maxGridSize": list(i["max_grid_dim"]), "clockRate": i["clock_khz"],
         "totalConstMem": i["const_mem_size"], "major": i["compute_major"], "minor": i["compute_minor"],
-        "textureAlignment": 512, "deviceOverlap": 1, "multiProcessorCount": i["spe_arrays"],
+        "textureAlignment": drv_device.TEXTURE_ALIGNMENT, "deviceOverlap": 1, "multiProcessorCount": i["spe_arrays"],
         "kernelExecTimeoutEnabled": 0, "integrated": 0, "canMapHostMemory": 1, "computeMode": 0,
         "concurrentKernels": 1, "ECCEnabled": 0, "pciBusID": i["pci_bus"], "pciDeviceID": i["pci_device"],
         "memoryClockRate": i["memory_clock_khz"], "memoryBusWidth": i["memory_bus_width"],
