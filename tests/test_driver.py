@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from gdev_shim.driver import context as dctx, memory as dmem
+from gdev_shim.driver import context as dctx, memory as dmem, stream as dstream
 from gdev_shim.driver.errors import SD, SdError, from_gdev
 from gdev_shim.gdev.errors import ChannelFault, FenceTimeout, GdevError
 
@@ -50,13 +50,13 @@ def test_pointers_route_to_their_card_and_ranges_are_checked():
         p0, p3 = dmem.alloc(c0, 4096), dmem.alloc(c3, 4096)
         assert dctx.registry.owner(p3 + 100)[0] is c3
         data = np.arange(1024, dtype=np.int32)
-        dmem.copy_htod(p0, data.ctypes.data, 4096)
-        dmem.copy_dtod(p3, p0, 4096)                   # between cards
+        dstream.copy_htod(None, p0, data.ctypes.data, 4096, sync=True)
+        dstream.copy_dtod(None, p3, p0, 4096, sync=True)   # between cards
         out = np.zeros_like(data)
-        dmem.copy_dtoh(out.ctypes.data, p3, 4096)
+        dstream.copy_dtoh(None, out.ctypes.data, p3, 4096, sync=True)
         assert np.array_equal(out, data)
         with pytest.raises(SdError) as e:
-            dmem.copy_dtoh(out.ctypes.data, p3 + 8, 4096)
+            dstream.copy_dtoh(None, out.ctypes.data, p3 + 8, 4096)
         assert e.value.code == SD.SDAA_ERROR_INVALID_VALUE
         with pytest.raises(SdError):
             dmem.free(None, p3 + 8)                    # interior pointer

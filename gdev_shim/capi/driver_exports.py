@@ -470,21 +470,21 @@ def _host(p, what: str) -> int:
 @exported(LIB, DRIVER)
 def sdMemcpyHtoD(dst, src, n):
     drv_device.require_init()
-    drv_mem.copy_htod(dst, _host(src, "srcHost"), n)
+    drv_stream.copy_htod(None, dst, _host(src, "srcHost"), n, sync=True)
     return OK
 
 
 @exported(LIB, DRIVER)
 def sdMemcpyDtoH(dst, src, n):
     drv_device.require_init()
-    drv_mem.copy_dtoh(_host(dst, "dstHost"), src, n)
+    drv_stream.copy_dtoh(None, _host(dst, "dstHost"), src, n, sync=True)
     return OK
 
 
 @exported(LIB, DRIVER)
 def sdMemcpyDtoD(dst, src, n):
     drv_device.require_init()
-    drv_mem.copy_dtod(dst, src, n)
+    drv_stream.copy_dtod(None, dst, src, n, sync=True)
     return OK
 
 
@@ -509,21 +509,21 @@ def sdMemcpyDtoDAsync(dst, src, n, hstream):
 @exported(LIB, DRIVER)
 def sdMemsetD8(dst, value, n):
     drv_device.require_init()
-    drv_mem.memset(dst, value, 1, n)
+    drv_stream.memset(None, dst, value, 1, n, sync=True)
     return OK
 
 
 @exported(LIB, DRIVER)
 def sdMemsetD16(dst, value, n):
     drv_device.require_init()
-    drv_mem.memset(dst, value, 2, n)
+    drv_stream.memset(None, dst, value, 2, n, sync=True)
     return OK
 
 
 @exported(LIB, DRIVER)
 def sdMemsetD32(dst, value, n):
     drv_device.require_init()
-    drv_mem.memset(dst, value, 4, n)
+    drv_stream.memset(None, dst, value, 4, n, sync=True)
     return OK
 
 

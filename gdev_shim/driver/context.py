@@ -28,6 +28,7 @@ class Context:
         self.failure: SdError | None = None
         self.alive = True
         self.modules: set = set()
+        self.streams: list = []           # driver streams, the default one first
         self.lock = threading.RLock()
         registry.add(self)
 
@@ -37,11 +38,11 @@ class Context:
         if self.failure is not None:
             raise SdError(self.failure.code, f"context is unusable after an earlier fault: {self.failure}")
 
-    def gdev_call(self, fn, *args):
+    def gdev_call(self, fn, *args, **kwargs):
         """Call into L2, turning its failures into SdError; faults make the context sticky-failed."""
         self.check()
         try:
-            return fn(self.handle, *args)
+            return fn(self.handle, *args, **kwargs)
         except ChannelFault as e:
             self.failure = from_gdev(e)
             log.warning("context on card %d failed: %s", self.device, e)
@@ -50,7 +51,9 @@ class Context:
             raise from_gdev(e) from None
 
     def synchronize(self) -> None:
-        self.gdev_call(gdev.gsync, self.handle.ctx.seq)
+        """Wait for the work of every stream of this context."""
+        for q in list(self.handle.queues):
+            self.gdev_call(gdev.gsync, q.seq, q=q)
 
     def destroy(self) -> None:
         if not self.alive:

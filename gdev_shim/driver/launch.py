@@ -29,7 +29,7 @@ def _check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int,
 
 
 def launch(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int,
-           params: bytes) -> int:
+           params: bytes, q=None) -> int:
     """Queue the kernel; errors of its execution surface at the next synchronising call."""
     _check_shape(f, grid, block, shared)
     if len(params) < f.meta.param_size:
@@ -39,7 +39,7 @@ def launch(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int],
     k = KernelLaunch(code_addr=m.code_addr, code_size=m.code_size, entry=f.index,
                      params=bytes(params[:f.meta.param_size]), grid=grid, block=block,
                      shared_size=shared, local_size=f.meta.local_size, globals_addr=m.globals_addr)
-    seq = m.ctx.gdev_call(gdev.glaunch, k)
+    seq = m.ctx.gdev_call(gdev.glaunch, k, q=q)
     log.debug("launch: %s card=%d grid=%s block=%s -> id=%d", f.name, m.ctx.device, grid, block, seq)
     return seq
 

@@ -1,12 +1,9 @@
-"""Device and host memory of the driver API.
+"""Device and host memory of the driver API: allocation and pointer validation.
 
 Device addresses name their card, so a pointer is routed to the context that
-owns it (unified addressing); copies between cards are staged through host
-memory.
+owns it (unified addressing).  Copies are queued on streams (stream.py).
 """
 from __future__ import annotations
-
-import numpy as np
 
 from ..common.contract import C
 from ..gdev import api as gdev
@@ -71,44 +68,6 @@ def device_range(addr: int, size: int, what: str) -> tuple[Context, DeviceMem]:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE,
                    f"{what}: 0x{addr:x}+0x{size:x} runs 0x{addr + size - mem.end:x} bytes past its allocation")
     return owner, mem
-
-
-def copy_htod(dst: int, src_host: int, size: int) -> None:
-    if size == 0:
-        return
-    ctx, _ = device_range(dst, size, "copy to device")
-    seq = ctx.gdev_call(gdev.gmemcpy_to_device_async, dst, src_host, size)
-    ctx.gdev_call(gdev.gsync, seq)
-
-
-def copy_dtoh(dst_host: int, src: int, size: int) -> None:
-    if size == 0:
-        return
-    ctx, _ = device_range(src, size, "copy from device")
-    seq = ctx.gdev_call(gdev.gmemcpy_from_device_async, dst_host, src, size)
-    ctx.gdev_call(gdev.gsync, seq)
-
-
-def copy_dtod(dst: int, src: int, size: int) -> None:
-    if size == 0:
-        return
-    dctx, _ = device_range(dst, size, "copy destination")
-    sctx, _ = device_range(src, size, "copy source")
-    if dctx.device == sctx.device:
-        seq = dctx.gdev_call(gdev.gmemcpy_async, dst, src, size)
-        dctx.gdev_call(gdev.gsync, seq)
-        return
-    staging = np.empty(size, np.uint8)          # peer copy through host memory
-    copy_dtoh(int(staging.ctypes.data), src, size)
-    copy_htod(dst, int(staging.ctypes.data), size)
-
-
-def memset(dst: int, value: int, elem: int, count: int) -> None:
-    if count == 0:
-        return
-    ctx, _ = device_range(dst, elem * count, "memset")
-    seq = ctx.gdev_call(gdev.gmemset_async, dst, value & ((1 << (8 * elem)) - 1), elem, count)
-    ctx.gdev_call(gdev.gsync, seq)
 
 
 def phys_addr(addr: int) -> int:

@@ -1,152 +1,231 @@
 """Streams and events of the driver API.
 
-Every stream of a context is queued on the context's channel, so work is
-ordered within a stream (and, more strictly than required, across the
-context's streams).  Events are timestamped fences the card writes when it
-reaches them; a wait on an event of another context is an ACQUIRE command the
-card executes, not a host-side wait.
+Each stream is its own channel on the card, so streams run concurrently; the
+default (NULL) stream is the context's own channel.  Dependencies are ring
+commands the card executes (ACQUIRE on another channel's fence), not host
+waits:
+- the legacy default stream: work queued on it waits for all earlier work of the
+  context's blocking streams, and work queued on a blocking stream waits for
+  earlier work of the default stream;
+- sdStreamWaitEvent: the stream waits for the card to reach the event.
+Events are timestamped markers the card writes when it reaches them.
 """
 from __future__ import annotations
 
+import threading
+
+import numpy as np
+
 from ..gdev import api as gdev
+from ..gdev.context import GdevCtx
+from . import launch as drv_launch, memory as drv_mem
 from .context import Context
 from .errors import SD, SdError, fail
-from . import launch as drv_launch, memory as drv_mem
 
+STREAM_NON_BLOCKING = 0x1
 EVENT_DISABLE_TIMING = 0x2
 
 
 class Stream:
-    def __init__(self, ctx: Context, flags: int = 0) -> None:
+    def __init__(self, ctx: Context, flags: int = 0, queue: GdevCtx | None = None) -> None:
         ctx.check()
+        if flags & ~STREAM_NON_BLOCKING:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"stream flags 0x{flags:x}")
         self.ctx = ctx
         self.flags = flags
-        self.last = 0                 # id of the last operation queued on this stream
+        self.q = queue if queue is not None else ctx.gdev_call(gdev.gqueue_open)
+        self.is_default = queue is not None
+        self.last = 0                      # id of the last operation queued on this stream
+        self.waited: dict[int, int] = {}   # id(other stream) -> its last id we already wait for
         self.alive = True
+        self.lock = threading.Lock()
+        ctx.streams.append(self)
 
-    def note(self, seq: int) -> None:
-        self.last = max(self.last, seq)
+    @property
+    def blocking(self) -> bool:
+        return not self.flags & STREAM_NON_BLOCKING
 
     def destroy(self) -> None:
-        if not self.alive:
-            raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream already destroyed")
+        if not self.alive or self.is_default:
+            raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream already destroyed or the default stream")
         self.alive = False
+        self.ctx.streams.remove(self)
+        if self.ctx.alive:
+            self.ctx.gdev_call(gdev.gqueue_close, self.q)
 
 
 def default(ctx: Context) -> Stream:
     stream = getattr(ctx, "default_stream", None)
     if stream is None:
-        stream = ctx.default_stream = Stream(ctx)
+        stream = ctx.default_stream = Stream(ctx, 0, queue=ctx.handle.ctx)
     return stream
 
 
-def _live(stream: Stream | None, ctx: Context) -> Stream:
-    stream = stream or default(ctx)
-    if not stream.alive:
+def _wait_for(stream: Stream, other: Stream) -> None:
+    if other is stream or other.last <= stream.waited.get(id(other), 0):
+        return
+    stream.ctx.gdev_call(gdev.gacquire, stream.q, other.q, other.last)
+    stream.waited[id(other)] = other.last
+
+
+def _order(stream: Stream) -> None:
+    """The legacy default stream's implicit dependencies, as card-side waits."""
+    if stream.is_default:
+        for other in list(stream.ctx.streams):
+            if other.blocking:
+                _wait_for(stream, other)
+    elif stream.blocking:
+        _wait_for(stream, default(stream.ctx))
+
+
+def _enqueue(stream: Stream | None, ctx: Context, op, *args) -> int:
+    """Run `op(q, *args) -> id` on the stream's channel after its implicit dependencies."""
+    s = stream or default(ctx)
+    if not s.alive:
         raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream was destroyed")
-    return stream
+    if s.ctx is not ctx:
+        # Memory of another card than the stream's: that card's default stream, completed now.
+        seq = _enqueue(None, ctx, op, *args)
+        synchronize(default(ctx))
+        return seq
+    with s.lock:
+        _order(s)
+        seq = op(s.q, *args)
+        if seq:
+            s.last = max(s.last, seq)
+    return seq
 
 
 def launch(stream: Stream | None, fn, grid, block, shared: int, params: bytes) -> None:
     ctx = fn.module.ctx
-    s = _live(stream, ctx)
-    if s.ctx is not ctx:
+    if stream is not None and stream.ctx is not ctx:
         raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream belongs to another context")
-    s.note(drv_launch.launch(fn, grid, block, shared, params))
+    _enqueue(stream, ctx, lambda q: drv_launch.launch(fn, grid, block, shared, params, q=q))
 
 
-def copy_htod(stream: Stream | None, dst: int, src_host: int, n: int) -> None:
-    if n == 0:
-        return
-    ctx, _ = drv_mem.device_range(dst, n, "copy to device")
-    _live(stream, ctx).note(ctx.gdev_call(gdev.gmemcpy_to_device_async, dst, src_host, n))
+def _stream_for(stream: Stream | None, ctx: Context) -> Stream:
+    return stream if stream is not None and stream.ctx is ctx else default(ctx)
 
 
-def copy_dtoh(stream: Stream | None, dst_host: int, src: int, n: int) -> None:
-    if n == 0:
-        return
-    ctx, _ = drv_mem.device_range(src, n, "copy from device")
-    _live(stream, ctx).note(ctx.gdev_call(gdev.gmemcpy_from_device_async, dst_host, src, n))
+def copy_htod(stream: Stream | None, dst: int, src_host: int, n: int, sync: bool = False) -> None:
+    if n:
+        ctx, _ = drv_mem.device_range(dst, n, "copy to device")
+        _enqueue(stream, ctx, lambda q: ctx.gdev_call(gdev.gmemcpy_to_device_async, dst, src_host, n, q=q))
+        if sync:
+            synchronize(_stream_for(stream, ctx))
 
 
-def copy_dtod(stream: Stream | None, dst: int, src: int, n: int) -> None:
-    if n == 0:
+def copy_dtoh(stream: Stream | None, dst_host: int, src: int, n: int, sync: bool = False) -> None:
+    if n:
+        ctx, _ = drv_mem.device_range(src, n, "copy from device")
+        _enqueue(stream, ctx, lambda q: ctx.gdev_call(gdev.gmemcpy_from_device_async, dst_host, src, n, q=q))
+        if sync:
+            synchronize(_stream_for(stream, ctx))
+
+
+def copy_dtod(stream: Stream | None, dst: int, src: int, n: int, sync: bool = False) -> None:
+    if not n:
         return
     dctx, _ = drv_mem.device_range(dst, n, "copy destination")
     sctx, _ = drv_mem.device_range(src, n, "copy source")
     if dctx is not sctx:
-        drv_mem.copy_dtod(dst, src, n)       # between cards: staged, complete on return
+        # Between cards: staged through host memory, complete on return.
+        if stream is not None:
+            synchronize(stream)
+        staging = np.empty(n, np.uint8)
+        copy_dtoh(None, int(staging.ctypes.data), src, n, sync=True)
+        copy_htod(None, dst, int(staging.ctypes.data), n, sync=True)
         return
-    _live(stream, dctx).note(dctx.gdev_call(gdev.gmemcpy_async, dst, src, n))
+    _enqueue(stream, dctx, lambda q: dctx.gdev_call(gdev.gmemcpy_async, dst, src, n, q=q))
+    if sync:
+        synchronize(_stream_for(stream, dctx))
 
 
-def memset(stream: Stream | None, dst: int, value: int, elem: int, count: int) -> None:
-    if count == 0:
-        return
-    ctx, _ = drv_mem.device_range(dst, elem * count, "memset")
-    mask = (1 << (8 * elem)) - 1
-    _live(stream, ctx).note(ctx.gdev_call(gdev.gmemset_async, dst, value & mask, elem, count))
+def memset(stream: Stream | None, dst: int, value: int, elem: int, count: int, sync: bool = False) -> None:
+    if count:
+        ctx, _ = drv_mem.device_range(dst, elem * count, "memset")
+        value &= (1 << (8 * elem)) - 1
+        _enqueue(stream, ctx, lambda q: ctx.gdev_call(gdev.gmemset_async, dst, value, elem, count, q=q))
+        if sync:
+            synchronize(_stream_for(stream, ctx))
 
 
 def query(stream: Stream) -> bool:
-    return stream.ctx.gdev_call(gdev.gdone, stream.last)
+    return stream.ctx.gdev_call(gdev.gdone, stream.last, q=stream.q)
 
 
 def synchronize(stream: Stream) -> None:
-    stream.ctx.gdev_call(gdev.gsync, stream.last)
+    stream.ctx.gdev_call(gdev.gsync, stream.last, q=stream.q)
 
 
 class Event:
     def __init__(self, ctx: Context, flags: int = 0) -> None:
         ctx.check()
+        if flags & ~0x3:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"event flags 0x{flags:x}")
         self.ctx = ctx
         self.flags = flags
-        self.slot = ctx.gdev_call(gdev.gmarker_new)
-        self.seq = 0                   # 0: never recorded
+        self.stream: Stream | None = None  # where it was last recorded
+        self.slot = 0
+        self.seq = 0                       # 0: never recorded
         self.alive = True
 
     def record(self, stream: Stream) -> None:
+        if not self.alive:
+            raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event was destroyed")
         if stream.ctx is not self.ctx:
             raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event and stream belong to different contexts")
-        self.seq = self.ctx.gdev_call(gdev.gmarker_record, self.slot)
-        stream.note(self.seq)
+        self._release_slot()
+        self.slot = self.ctx.gdev_call(gdev.gmarker_new, q=stream.q)
+        self.stream = stream
+        self.seq = _enqueue(stream, self.ctx,
+                            lambda q: self.ctx.gdev_call(gdev.gmarker_record, self.slot, q=q))
+
+    def _release_slot(self) -> None:
+        if self.stream is not None and self.slot and self.stream.alive:
+            self.synchronize()
+            gdev.gmarker_free(self.ctx.handle, self.slot, q=self.stream.q)
+        self.slot = 0
 
     def query(self) -> bool:
-        return self.seq == 0 or self.ctx.gdev_call(gdev.gdone, self.seq)
+        return self.seq == 0 or self.ctx.gdev_call(gdev.gdone, self.seq, q=self.stream.q)
 
     def synchronize(self) -> None:
         if self.seq:
-            self.ctx.gdev_call(gdev.gsync, self.seq)
+            self.ctx.gdev_call(gdev.gsync, self.seq, q=self.stream.q)
 
     def time_ns(self) -> int:
-        return gdev.gmarker_time_ns(self.ctx.handle, self.slot)
+        return gdev.gmarker_time_ns(self.ctx.handle, self.slot, q=self.stream.q)
 
     def destroy(self) -> None:
+        if not self.alive:
+            raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event already destroyed")
         self.alive = False
         if self.ctx.alive:
-            self.synchronize_quietly()
-            gdev.gmarker_free(self.ctx.handle, self.slot)
-
-    def synchronize_quietly(self) -> None:
-        try:
-            self.synchronize()
-        except SdError:
-            pass
+            try:
+                self._release_slot()
+            except SdError:
+                pass                        # a failed context: nothing left to wait for
 
 
 def wait_event(stream: Stream, event: Event) -> None:
-    """Later work of `stream` waits until the card reached `event`."""
-    if event.seq == 0 or event.ctx is stream.ctx:
-        return                       # same channel: already ordered
-    stream.ctx.gdev_call(gdev.gacquire, event.ctx.handle, event.seq)
+    """Later work of `stream` waits until the card reached `event` (a ring command)."""
+    if not event.alive:
+        raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event was destroyed")
+    if event.seq == 0:
+        return
+    if event.ctx is not stream.ctx:
+        event.synchronize()                 # another card: the host waits
+        return
+    with stream.lock:
+        stream.ctx.gdev_call(gdev.gacquire, stream.q, event.stream.q, event.seq)
 
 
 def elapsed_ms(start: Event, end: Event) -> float:
     for e in (start, end):
-        if e.flags & EVENT_DISABLE_TIMING or e.seq == 0:
+        if not e.alive or e.flags & EVENT_DISABLE_TIMING or e.seq == 0:
             raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event was not recorded with timing")
+    for e in (start, end):
         if not e.query():
             raise fail(SD.SDAA_ERROR_NOT_READY, "event not reached yet")
     return (end.time_ns() - start.time_ns()) / 1e6
-
-

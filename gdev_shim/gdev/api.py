@@ -13,8 +13,8 @@ from ..common.contract import C
 from ..log import get
 from . import memcpy
 from .aidev_backend import AIDEV_COMPUTE
-from .context import CTX_FENCE_SLOT
-from .errors import ChannelFault, GdevError, invalid
+from .context import GdevCtx
+from .errors import GdevError, invalid
 from .handle import GdevHandle
 from .kernel import KernelLaunch
 from .shm import registry as shm
@@ -94,55 +94,61 @@ def _checked(h: GdevHandle, addr: int, size: int, what: str) -> None:
         raise invalid(f"{what}: device range 0x{addr:x}+0x{size:x} is outside this handle's memory")
 
 
-def gmemcpy_to_device_async(h: GdevHandle, dst: int, src_host: int, size: int) -> int:
+def gmemcpy_to_device_async(h: GdevHandle, dst: int, src_host: int, size: int,
+                            q: GdevCtx | None = None) -> int:
     _checked(h, dst, size, "gmemcpy_to_device")
-    seq = memcpy.to_device_async(h, dst, src_host, size) if size else 0
+    seq = memcpy.to_device(h, q or h.ctx, dst, src_host, size) if size else 0
     log.debug("gmemcpy_to_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst, src_host, size, seq)
     return seq
 
 
-def gmemcpy_from_device_async(h: GdevHandle, dst_host: int, src: int, size: int) -> int:
+def gmemcpy_from_device_async(h: GdevHandle, dst_host: int, src: int, size: int,
+                              q: GdevCtx | None = None) -> int:
     _checked(h, src, size, "gmemcpy_from_device")
-    seq = memcpy.from_device_async(h, dst_host, src, size) if size else 0
+    seq = memcpy.from_device(h, q or h.ctx, dst_host, src, size) if size else 0
     log.debug("gmemcpy_from_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst_host, src, size, seq)
     return seq
 
 
-def gmemcpy_async(h: GdevHandle, dst: int, src: int, size: int) -> int:
+def gmemcpy_async(h: GdevHandle, dst: int, src: int, size: int, q: GdevCtx | None = None) -> int:
     _checked(h, dst, size, "gmemcpy dst")
     _checked(h, src, size, "gmemcpy src")
-    return memcpy.device_to_device_async(h, dst, src, size) if size else 0
+    return memcpy.device_to_device(q or h.ctx, dst, src, size) if size else 0
 
 
-def gmemset_async(h: GdevHandle, dst: int, value: int, elem: int, count: int) -> int:
+def gmemset_async(h: GdevHandle, dst: int, value: int, elem: int, count: int,
+                  q: GdevCtx | None = None) -> int:
     _checked(h, dst, elem * count, "gmemset")
-    return memcpy.memset_async(h, dst, value, elem, count) if count else 0
+    return memcpy.memset(q or h.ctx, dst, value, elem, count) if count else 0
 
 
-def glaunch(h: GdevHandle, kernel: KernelLaunch) -> int:
-    with h.ctx.lock:
-        AIDEV_COMPUTE.launch(h.ctx, kernel)
-        seq = h.fence()
-    log.debug("glaunch: card=%d entry=%d grid=%s block=%s params=%d -> id=%d",
-              h.minor, kernel.entry, kernel.grid, kernel.block, len(kernel.params), seq)
+def glaunch(h: GdevHandle, kernel: KernelLaunch, q: GdevCtx | None = None) -> int:
+    q = q or h.ctx
+    with q.lock:
+        AIDEV_COMPUTE.launch(q, kernel)
+        seq = q.fence()
+    log.debug("glaunch: card=%d channel=%d entry=%d grid=%s block=%s params=%d -> id=%d",
+              h.minor, q.channel.id, kernel.entry, kernel.grid, kernel.block, len(kernel.params), seq)
     return seq
 
 
-def gsync(h: GdevHandle, seq: int, timeout_ms: int = -1) -> None:
+def gsync(h: GdevHandle, seq: int, timeout_ms: int = -1, q: GdevCtx | None = None) -> None:
     """Wait for the operation `seq` (0: nothing to wait for)."""
+    q = q or h.ctx
     if seq == 0:
         return
-    if seq > h.ctx.seq:
-        raise invalid(f"gsync: id {seq} was never issued on this handle")
-    h.wait(seq, timeout_ms)
+    if seq > q.seq:
+        raise invalid(f"gsync: id {seq} was never issued on this context")
+    q.wait(seq, timeout_ms)
 
 
 def gbarrier(h: GdevHandle) -> None:
-    """Order everything issued so far before what follows, and wait for it."""
-    with h.ctx.lock:
-        AIDEV_COMPUTE.membar(h.ctx)
-        seq = h.fence()
-    h.wait(seq)
+    """Order everything issued so far on every context of h, and wait for it."""
+    for q in list(h.queues):
+        with q.lock:
+            AIDEV_COMPUTE.membar(q)
+            seq = q.fence()
+        q.wait(seq)
 
 
 def gquery(h: GdevHandle, kind: int) -> int:
@@ -222,46 +228,54 @@ def gdevice_info(minor: int) -> dict:
         dev.close()
 
 
-# ---- timestamped markers (events), beyond Gdev's API ---------------------------
-def gmarker_new(h: GdevHandle) -> int:
-    """Reserve a fence slot for a marker whose card timestamp can be read later."""
-    with h.ctx.lock:
+# ---- streams, markers and cross-context waits (beyond Gdev's API) -----------------
+def gqueue_open(h: GdevHandle) -> GdevCtx:
+    """A further context (channel) on h's card: work on it runs independently of h.ctx."""
+    return h.open_queue()
+
+
+def gqueue_close(h: GdevHandle, q: GdevCtx) -> None:
+    h.close_queue(q)
+
+
+def gmarker_new(h: GdevHandle, q: GdevCtx | None = None) -> int:
+    """Reserve a fence slot of q for a marker whose card timestamp can be read later."""
+    q = q or h.ctx
+    with q.lock:
         try:
-            return h.ctx.slots.take()
+            return q.slots.take()
         except RuntimeError:
             raise GdevError(errno.ENOSPC, "no free fence slot for another marker") from None
 
 
-def gmarker_free(h: GdevHandle, slot: int) -> None:
-    with h.ctx.lock:
-        h.ctx.slots.give(slot)
+def gmarker_free(h: GdevHandle, slot: int, q: GdevCtx | None = None) -> None:
+    q = q or h.ctx
+    with q.lock:
+        q.slots.give(slot)
 
 
-def gmarker_record(h: GdevHandle, slot: int) -> int:
-    """Queue the marker after all earlier work; returns the id that completes it."""
-    with h.ctx.lock:
-        seq = h.ctx.seq + 1
-        AIDEV_COMPUTE.fence_write(h.ctx, slot, seq)
-        return h.fence()
+def gmarker_record(h: GdevHandle, slot: int, q: GdevCtx | None = None) -> int:
+    """Queue the marker after all earlier work of q; returns the id that completes it."""
+    q = q or h.ctx
+    with q.lock:
+        AIDEV_COMPUTE.fence_write(q, slot, q.seq + 1)
+        return q.fence()
 
 
-def gmarker_time_ns(h: GdevHandle, slot: int) -> int:
+def gmarker_time_ns(h: GdevHandle, slot: int, q: GdevCtx | None = None) -> int:
     """Card time (ns) at which the marker in `slot` was last reached."""
-    return int(h.ctx.channel.fence_time[slot])
+    return int((q or h.ctx).channel.fence_time[slot])
 
 
-def gdone(h: GdevHandle, seq: int) -> bool:
+def gdone(h: GdevHandle, seq: int, q: GdevCtx | None = None) -> bool:
     """Has the card finished operation `seq` (non-blocking)?  Raises if the channel faulted."""
-    if AIDEV_COMPUTE.fence_read(h.ctx, CTX_FENCE_SLOT) >= seq:
-        return True
-    status = int(h.ctx.channel.regs.read32(C.AIDEV_REG_STATUS))
-    if status != C.AIDEV_STATUS_OK:
-        raise ChannelFault(status, f"card {h.minor} channel {h.ctx.channel.id} faulted (status {status})")
-    return False
+    return (q or h.ctx).done(seq)
 
 
-def gacquire(h: GdevHandle, other: GdevHandle, seq: int) -> None:
-    """Make the card hold h's later work until `other` reached `seq` (a ring command)."""
-    with h.ctx.lock:
-        AIDEV_COMPUTE.acquire(h.ctx, other.ctx.channel.fence_addr, seq)
-        AIDEV_COMPUTE.fire(h.ctx)
+def gacquire(h: GdevHandle, q: GdevCtx, other: GdevCtx, seq: int) -> None:
+    """Make the card hold q's later work until `other` reached `seq` (a ring command)."""
+    if other is q or seq == 0:
+        return
+    with q.lock:
+        AIDEV_COMPUTE.acquire(q, other.fence_addr, seq)
+        AIDEV_COMPUTE.fire(q)

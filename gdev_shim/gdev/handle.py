@@ -1,4 +1,4 @@
-"""A Gdev handle (gopen): one card, one context, its address space and DMA buffers."""
+"""A Gdev handle (gopen): one card, its address space, DMA buffers and contexts."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ from ..common.contract import C
 from ..log import get
 from ..settings import settings
 from .aidev_backend import AIDEV_COMPUTE
-from .context import CTX_FENCE_SLOT, GdevCtx
+from .context import GdevCtx
 from .errors import GdevError, invalid
 from .vas import DeviceMem, Vas
 
@@ -20,16 +20,41 @@ class GdevHandle:
         self.minor = minor
         self.dev = AidevDevice.open(minor)
         self.info = self.dev.info()
-        self.ctx = GdevCtx(self.dev)
-        self.ctx.compute = AIDEV_COMPUTE
-        AIDEV_COMPUTE.init(self.ctx)
+        self.ctx = GdevCtx(self.dev, AIDEV_COMPUTE)
+        self.queues: list[GdevCtx] = [self.ctx]
         self.vas = Vas()
         self.dma_by_host: dict[int, DeviceMem] = {}
         self.chunk_size = settings.memcpy_chunk
         self.pipeline_count = max(1, settings.memcpy_pipeline)
-        self.bounce: list[tuple[DeviceMem, int]] = []   # (buffer, seq that last used it)
         self.lock = threading.RLock()
         self.closed = False
+
+    # ---- contexts (queues) ----------------------------------------------------
+    def open_queue(self) -> GdevCtx:
+        """Another channel on this card, for a stream."""
+        try:
+            q = GdevCtx(self.dev, AIDEV_COMPUTE, sid=len(self.queues))
+        except AidevError as e:
+            raise GdevError(e.errno, f"card {self.minor}: no channel for another stream: {e}") from None
+        with self.lock:
+            self.queues.append(q)
+        return q
+
+    def close_queue(self, q: GdevCtx) -> None:
+        if q is self.ctx:
+            raise invalid("the handle's own context cannot be closed alone")
+        self._drain(q)
+        with self.lock:
+            self.queues.remove(q)
+        self._release_bounce(q)
+        q.close()
+
+    def _drain(self, q: GdevCtx) -> None:
+        try:
+            if q.seq:
+                q.wait(q.seq, 5000)
+        except GdevError as e:
+            log.debug("card %d channel %d: pending work not finished: %s", self.minor, q.channel.id, e)
 
     # ---- device memory -------------------------------------------------
     def alloc(self, size: int, domain: int = C.AIDEV_GEM_DOMAIN_VRAM) -> DeviceMem:
@@ -52,40 +77,41 @@ class GdevHandle:
             mem = self.vas.remove(addr)
         if mem is None:
             raise invalid(f"card {self.minor}: 0x{addr:x} is not an allocation of this handle")
-        if mem.host is not None:
+        if mem.domain == C.AIDEV_GEM_DOMAIN_HOST:
             self.dma_by_host.pop(mem.host_addr, None)
         self.dev.gem_free(mem.gem)
         return mem.size
 
     def dma_containing(self, host_addr: int, size: int) -> DeviceMem | None:
         """The DMA (pinned) buffer holding [host_addr, host_addr+size), if any."""
-        for mem in self.dma_by_host.values():
+        for mem in list(self.dma_by_host.values()):
             if mem.host_addr <= host_addr and host_addr + size <= mem.host_addr + mem.size:
                 return mem
         return None
 
-    # ---- ordering ----------------------------------------------------------
-    def fence(self) -> int:
-        """Emit a fence after everything submitted so far and publish the ring."""
-        with self.ctx.lock:
-            seq = self.ctx.next_seq()
-            AIDEV_COMPUTE.fence_write(self.ctx, CTX_FENCE_SLOT, seq)
-            AIDEV_COMPUTE.fire(self.ctx)
-        return seq
+    def bounce_buffers(self, q: GdevCtx) -> list[list]:
+        """The context's bounce buffers at the handle's tuned chunk size and count."""
+        if len(q.bounce) != self.pipeline_count or (q.bounce and q.bounce[0][0].size != self.chunk_size):
+            self._release_bounce(q)
+            q.bounce = [[self.alloc(self.chunk_size, C.AIDEV_GEM_DOMAIN_HOST), 0]
+                        for _ in range(self.pipeline_count)]
+        return q.bounce
 
-    def wait(self, seq: int, timeout_ms: int = -1) -> None:
-        AIDEV_COMPUTE.fence_wait(self.ctx, CTX_FENCE_SLOT, seq, timeout_ms)
+    def _release_bounce(self, q: GdevCtx) -> None:
+        for mem, seq in q.bounce:
+            if seq:
+                q.wait(seq)
+            self.free(mem.addr)
+        q.bounce = []
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        try:
-            if self.ctx.seq:
-                self.wait(self.ctx.seq, 5000)
-        except GdevError as e:
-            log.debug("gclose: pending work not finished: %s", e)
+        for q in self.queues:
+            self._drain(q)
         for mem in self.vas:
             self.dev.gem_free(mem.gem)
-        self.ctx.close()
+        for q in self.queues:
+            q.close()
         self.dev.close()

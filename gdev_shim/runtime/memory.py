@@ -1,7 +1,7 @@
 """Runtime memory: sdaaMalloc/Free/Memcpy/Memset and page-locked host memory."""
 from __future__ import annotations
 
-from ..driver import device as drv_device, memory as drv_mem
+from ..driver import device as drv_device, memory as drv_mem, stream as drv_stream
 from ..driver.context import registry
 from ..driver.errors import SdError
 from ..gdev import hostmem
@@ -68,18 +68,18 @@ def memcpy(dst: int, src: int, count: int, kind: int) -> None:
     if kind == HOST_TO_HOST:
         hostmem.view(dst, count)[:] = hostmem.view(src, count)
     elif kind == HOST_TO_DEVICE:
-        drv_mem.copy_htod(dst, src, count)
+        drv_stream.copy_htod(None, dst, src, count, sync=True)
     elif kind == DEVICE_TO_HOST:
-        drv_mem.copy_dtoh(dst, src, count)
+        drv_stream.copy_dtoh(None, dst, src, count, sync=True)
     else:
-        drv_mem.copy_dtod(dst, src, count)
+        drv_stream.copy_dtod(None, dst, src, count, sync=True)
 
 
 @translated
 def memset(dst: int, value: int, count: int) -> None:
     if not _is_device(dst):
         raise SdaaError(RT.sdaaErrorInvalidDevicePointer, f"memset of 0x{dst:x}: not device memory")
-    drv_mem.memset(dst, value & 0xFF, 1, count)
+    drv_stream.memset(None, dst, value & 0xFF, 1, count, sync=True)
 
 
 @translated

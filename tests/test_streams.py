@@ -1,0 +1,116 @@
+"""Streams and events (L3): one channel per stream, dependencies executed by the card."""
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdev_shim.common.image import build_image
+from gdev_shim.driver import context as dctx, memory as dmem, stream as dstream
+from gdev_shim.driver.errors import SD, SdError
+from gdev_shim.driver.module import Module
+
+ADD_TEST = Path(__file__).resolve().parents[1] / "c_tests" / "kernels" / "add_test.cu"
+N = 1 << 16          # one SPE array loops 2048 times: long enough to overlap later commands
+
+
+@pytest.fixture(scope="module")
+def kernel_image(compile_ptx):
+    return build_image(compile_ptx([ADD_TEST])[ADD_TEST])
+
+
+@pytest.fixture
+def setup(kernel_image):
+    ctx = dctx.Context(2)
+    fn = Module(ctx, kernel_image).function("add_test")
+    a, b = np.arange(N, dtype=np.int32), 2 * np.arange(N, dtype=np.int32)
+    bufs = [dmem.alloc(ctx, 4 * N) for _ in range(3)]
+    dstream.copy_htod(None, bufs[0], a.ctypes.data, 4 * N, sync=True)
+    dstream.copy_htod(None, bufs[1], b.ctypes.data, 4 * N, sync=True)
+    params = b"".join(p.to_bytes(8, "little") for p in bufs) + N.to_bytes(4, "little")
+    yield ctx, fn, bufs, params, a + b
+    ctx.destroy()
+
+
+def launch(stream, fn, params):
+    dstream.launch(stream, fn, (1, 1, 1), (32, 1, 1), 0, params)
+
+
+def test_each_stream_has_its_own_channel(setup):
+    ctx, *_ = setup
+    s1, s2 = dstream.Stream(ctx), dstream.Stream(ctx)
+    channels = {s1.q.channel.id, s2.q.channel.id, dstream.default(ctx).q.channel.id}
+    assert len(channels) == 3
+    s1.destroy()
+    with pytest.raises(SdError):
+        s1.destroy()
+
+
+def test_wait_event_orders_another_stream(setup):
+    ctx, fn, bufs, params, expected = setup
+    producer, consumer = dstream.Stream(ctx), dstream.Stream(ctx)
+    done = dstream.Event(ctx)
+    launch(producer, fn, params)
+    done.record(producer)
+    dstream.wait_event(consumer, done)
+    out = np.zeros(N, np.int32)
+    dstream.copy_dtoh(consumer, out.ctypes.data, bufs[2], 4 * N, sync=True)
+    assert np.array_equal(out, expected)
+
+
+def test_default_stream_waits_for_blocking_streams(setup):
+    ctx, fn, bufs, params, expected = setup
+    worker = dstream.Stream(ctx)
+    launch(worker, fn, params)
+    out = np.zeros(N, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, bufs[2], 4 * N, sync=True)   # legacy default stream
+    assert np.array_equal(out, expected)
+
+
+def test_blocking_stream_waits_for_the_default_stream(setup):
+    ctx, fn, bufs, params, expected = setup
+    launch(None, fn, params)
+    worker = dstream.Stream(ctx)
+    out = np.zeros(N, np.int32)
+    dstream.copy_dtoh(worker, out.ctypes.data, bufs[2], 4 * N, sync=True)
+    assert np.array_equal(out, expected)
+
+
+def test_event_times_come_from_the_card_and_fit_wall_time(setup):
+    ctx, fn, bufs, params, _ = setup
+    s = dstream.Stream(ctx)
+    start, end = dstream.Event(ctx), dstream.Event(ctx)
+    t0 = time.perf_counter()
+    start.record(s)
+    launch(s, fn, params)
+    end.record(s)
+    end.synchronize()
+    wall_ms = (time.perf_counter() - t0) * 1000
+    assert start.query() and end.query()
+    elapsed = dstream.elapsed_ms(start, end)
+    assert 0 < elapsed <= wall_ms
+
+
+def test_event_errors(setup):
+    ctx, *_ = setup
+    e = dstream.Event(ctx)
+    with pytest.raises(SdError) as err:
+        dstream.elapsed_ms(e, e)                      # never recorded
+    assert err.value.code == SD.SDAA_ERROR_INVALID_HANDLE
+    untimed = dstream.Event(ctx, dstream.EVENT_DISABLE_TIMING)
+    untimed.record(dstream.default(ctx))
+    e.record(dstream.default(ctx))
+    with pytest.raises(SdError):
+        dstream.elapsed_ms(untimed, e)
+    e.destroy()
+    with pytest.raises(SdError):
+        e.record(dstream.default(ctx))
+
+
+def test_context_synchronize_waits_for_every_stream(setup):
+    ctx, fn, bufs, params, _ = setup
+    streams = [dstream.Stream(ctx) for _ in range(3)]
+    for s in streams:
+        launch(s, fn, params)
+    ctx.synchronize()
+    assert all(dstream.query(s) for s in streams)
