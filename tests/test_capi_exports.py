@@ -41,8 +41,12 @@ def test_an_internal_exception_becomes_the_documented_failure_code(caplog):
         raise KeyError("internal bug")
 
     export = boundary.Export("broken", family, broken)
+    onerror = boundary._translator(export)
     with caplog.at_level("ERROR", logger="gdev"):
-        assert boundary._guarded(export)() == -5
+        try:
+            broken()
+        except KeyError as e:
+            assert onerror(KeyError, e, e.__traceback__) == -5
     assert "broken: internal error" in caplog.text
 
 

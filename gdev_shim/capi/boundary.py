@@ -2,9 +2,9 @@
 
 Each export is declared once with the family it belongs to; `install` binds
 them to a cffi embedding module.  No Python exception crosses into C: the
-family's translator turns known errors into return codes, and anything else is
-logged with its traceback and answered with the family's documented failure
-value (cffi's `error=` catches even what escapes the translator).
+family's translator (cffi's onerror handler) turns known errors into return
+codes, and anything else is logged with its traceback and answered with the
+family's documented failure value.
 """
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from typing import Any, Callable
 import cffi
 
 from ..log import get
+from ..settings import settings
 
 log = get("gdev.capi")
+api_log = get("gdev.api")
 
 
 @dataclass(frozen=True)
@@ -45,30 +47,59 @@ def exported(library: str, family: Family) -> Callable[[Callable], Callable]:
     return register
 
 
-def _guarded(export: Export) -> Callable:
-    fn, family, name = export.fn, export.family, export.name
+def _translator(export: Export) -> Callable:
+    """cffi's onerror handler for one export: its return value becomes the C result."""
+    translate, name = export.family.translate, export.name
+
+    def onerror(exc_type, exc, tb):
+        try:
+            return translate(exc, name)
+        except Exception:  # noqa: BLE001 - a failing translator must not hide the original error
+            log.error("%s: internal error escaped the API layer", name, exc_info=(exc_type, exc, tb))
+            return None    # cffi answers with the family's `error` value
+    return onerror
+
+
+def _logged(export: Export, onerror: Callable) -> Callable:
+    """GDEV_LOG=api: one line per call with its arguments and result."""
+    fn, name = export.fn, export.name
 
     @functools.wraps(fn)
     def call(*args):
         try:
-            return fn(*args)
-        except Exception as e:    # noqa: BLE001 - the C boundary answers every failure
-            return family.translate(e, name)
+            result = fn(*args)
+        except Exception as e:    # noqa: BLE001 - translated exactly as without logging
+            result = onerror(type(e), e, e.__traceback__)
+        api_log.info("%s(%s) -> %s", name, ", ".join(map(_show, args)), _show(result))
+        return result
     return call
 
 
+def _show(value: Any) -> str:
+    if type(value).__module__ == "_cffi_backend":       # a C pointer: its address
+        try:
+            return hex(int(HandleTable._cells.cast("uintptr_t", value)))
+        except TypeError:
+            pass
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def install(library: str, ffi) -> int:
-    """Bind every export of `library` to the embedding module's `ffi`."""
+    """Bind every export of `library` to the embedding module's `ffi`.
+
+    The functions are bound as they are: a failure raises out of them and the
+    family's translator, as cffi's onerror handler, turns it into the return
+    value, so a successful call pays for no wrapper.
+    """
     exports = _registry.get(library, [])
+    log_calls = settings.log.strip().lower() == "api"
     for export in exports:
-        onerror = functools.partial(_unexpected, export.name)
+        onerror = _translator(export)
         kwargs = {} if export.family.failure is None else {"error": export.family.failure}
-        ffi.def_extern(name=export.name, onerror=onerror, **kwargs)(_guarded(export))
+        fn = _logged(export, onerror) if log_calls else export.fn
+        ffi.def_extern(name=export.name, onerror=onerror, **kwargs)(fn)
     return len(exports)
-
-
-def _unexpected(name: str, exc_type, exc, tb) -> None:
-    log.error("%s: internal error escaped the API layer", name, exc_info=(exc_type, exc, tb))
 
 
 def unexpected(e: BaseException, name: str) -> None:

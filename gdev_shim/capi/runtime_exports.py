@@ -242,7 +242,10 @@ def sdaaSetDevice(device):
 
 @exported(LIB, RUNTIME)
 def sdaaGetDevice(device):
-    _out(device, "device")[0] = devices.current()
+    # Hot: called around every launch by real programs, so no helper calls here.
+    if not device:
+        raise SdaaError(RT.sdaaErrorInvalidValue, "device is NULL")
+    device[0] = devices.current()
     return OK
 
 
