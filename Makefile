@@ -20,14 +20,20 @@ CUBINS     := $(patsubst c_tests/kernels/%.cu,$(KDIR)/%.cubin,$(KERNEL_SRC))
 PY_SRC     := $(shell find gdev_shim -name '*.py') build_ffi.py
 HEADERS    := $(wildcard include/*.h)
 C_PROGRAMS := $(BIN)/user_test $(BIN)/driver_basic $(BIN)/gdev_roundtrip $(BIN)/runtime_errors
+# Gdev's classic user tests (driver API; gdev_* use the raw Gdev API) and the
+# concurrency programs (runtime API, pthreads): one binary per source file.
+SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memcpy_pinned \
+                  memcpy_async madd_host madd_pinned gdev_memcpy gdev_matrixadd
+CONC_PROGRAMS  := threads streams ordering events stress
+C_PROGRAMS += $(addprefix $(BIN)/gdev_suite/,$(SUITE_PROGRAMS)) $(addprefix $(BIN)/concurrency/,$(CONC_PROGRAMS))
 
-.PHONY: all run check test-c test-py bench clean libs kernels
+.PHONY: all run check test-c test-py bench clean libs kernels install
 
 all: libs kernels $(C_PROGRAMS)
 
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check cffi numpy pytest hypothesis
+	$(PY) -m pip install --quiet --disable-pip-version-check cffi numpy pytest hypothesis llvmlite
 	touch $@
 
 libs: $(LIB)/libusdaa.so
@@ -55,6 +61,16 @@ $(BIN)/runtime_errors: c_tests/runtime/runtime_errors.c $(LIB)/libusdaa.so
 $(BIN)/gdev_roundtrip: c_tests/gdev/gdev_roundtrip.c $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDGDEV)
+# gdev_% (the shorter stem) wins over % for the raw Gdev programs.
+$(BIN)/gdev_suite/gdev_%: c_tests/gdev_suite/gdev_%.c $(LIB)/libgdev.so
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDGDEV)
+$(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $(LIB)/libusdaa.so
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
+$(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(LIB)/libusdaa.so
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
 
 run: all
 	cd $(KDIR) && ../bin/user_test -d3 -s0xf000000
@@ -72,3 +88,35 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
+# Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,
+# the gdev_shim package (and the card contract headers it reads) to $(PREFIX)/lib/gdev-shim,
+# pkg-config's gdev-shim.pc to $(PREFIX)/lib/pkgconfig, gdev-smi and gdev-mkimage to
+# $(PREFIX)/bin.  The embedded interpreter finds the package there and cffi/numpy in
+# PYDEPS (default: this tree's .venv; name another environment's site-packages to
+# install independently of it) run by PYRUN.  DESTDIR stages the files elsewhere.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SHIMDIR  := $(PREFIX)/lib/gdev-shim
+PYDEPS   ?= $(shell $(PY) -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null)
+PYRUN    ?= $(abspath $(PY))
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+TOOLS    := gdev-smi:gdev_shim.smi gdev-mkimage:gdev_shim.tools.mkimage
+
+install: $(VENV)/.ready
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	           $(DESTDIR)$(SHIMDIR)/include
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(HEADERS) $(DESTDIR)$(SHIMDIR)/include/
+	rm -rf $(DESTDIR)$(SHIMDIR)/gdev_shim
+	find gdev_shim -name '*.py' -exec install -D -m 644 {} $(DESTDIR)$(SHIMDIR)/{} \;
+	$(PY) build_ffi.py $(DESTDIR)$(PREFIX)/lib --tmpdir $(BUILD)/install-ffi \
+	    --path $(SHIMDIR) $(foreach p,$(PYDEPS),--path $(p))
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' gdev-shim.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gdev-shim.pc
+	for tool in $(TOOLS); do \
+	    printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s" -P -m %s "$$@"\n' \
+	        "$(SHIMDIR)" "$(PYRUN)" "$${tool#*:}" > $(DESTDIR)$(PREFIX)/bin/$${tool%%:*}; \
+	    chmod 755 $(DESTDIR)$(PREFIX)/bin/$${tool%%:*}; \
+	done

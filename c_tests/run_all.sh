@@ -3,8 +3,9 @@
 #
 #   c_tests/run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]
 #
-# BIN_DIR holds user_test (launch.c), driver_basic, gdev_roundtrip and
-# runtime_errors; KERNEL_DIR holds add_test.cubin; LIB_DIR (default
+# BIN_DIR holds user_test (launch.c), driver_basic, gdev_roundtrip,
+# runtime_errors, gdev_suite/* and concurrency/*; KERNEL_DIR holds
+# add_test.cubin, matrix.cubin and busy.cubin; LIB_DIR (default
 # BIN_DIR/../lib) holds the real libusdaa.so / libgdev.so, which the stub
 # check swaps in for generated stubs through LD_LIBRARY_PATH and LD_PRELOAD.
 set -u
@@ -47,6 +48,32 @@ run "launch missing cubin"        1 "$BIN/user_test" -f/nonexistent.cubin
 run "driver_basic"                0 "$BIN/driver_basic" "$CUBIN"
 run "gdev_roundtrip"              0 "$BIN/gdev_roundtrip" "$CUBIN"
 run "runtime_errors"              0 "$BIN/runtime_errors" "$CUBIN"
+
+# Gdev's classic user tests (run from KERNEL_DIR, where their default code objects are).
+SUITE=$BIN/gdev_suite
+for prog in madd mmul fmadd fmmul madd_pinned madd_host float loop idle \
+            memcpy memcpy_2step memcpy_pinned memcpy_async gdev_matrixadd gdev_memcpy; do
+    run "gdev_suite/$prog"                 0 "$SUITE/$prog"
+done
+run "gdev_suite/madd -d1 -n77"             0 "$SUITE/madd" -d1 -n77
+run "gdev_suite/fmmul -n33"                0 "$SUITE/fmmul" -n33
+run "gdev_suite/memcpy -n4097"             0 "$SUITE/memcpy" -n4097
+run "gdev_suite/madd missing image"        1 "$SUITE/madd" -f/nonexistent.cubin
+run "gdev_suite/gdev_matrixadd -d2 -n40"   0 "$SUITE/gdev_matrixadd" -d2 -n40
+run "gdev_suite/gdev_memcpy --chunk=4096 --data=1000003 --pl=1" \
+                                           0 "$SUITE/gdev_memcpy" --chunk=4096 --data=1000003 --pl=1
+run "gdev_suite/gdev_memcpy --chunk=0x10000 --data=0x800000 --pl=4" \
+                                           0 "$SUITE/gdev_memcpy" --chunk=0x10000 --data=0x800000 --pl=4
+run "gdev_suite/gdev_memcpy --chunk=0 (bad)" 1 "$SUITE/gdev_memcpy" --chunk=0
+
+# Streams, events and threads.  A lost wake-up or dependency would hang until
+# the library's sync timeout (minutes), so each run is bounded here.
+CONC=$BIN/concurrency
+run "concurrency/threads"                  0 timeout 180 "$CONC/threads"
+run "concurrency/streams"                  0 timeout 120 "$CONC/streams"
+run "concurrency/ordering"                 0 timeout 120 "$CONC/ordering"
+run "concurrency/events"                   0 timeout 120 "$CONC/events"
+run "concurrency/stress"                   0 timeout 120 "$CONC/stress"
 
 # Stubs: launch linked against always-failing libraries fails alone and
 # passes once the real library replaces them.

@@ -28,7 +28,9 @@ class Context:
         self.failure: SdError | None = None
         self.alive = True
         self.modules: set = set()
-        self.streams: list = []           # driver streams, the default one first
+        self.user_allocs: set[int] = set()   # what sdMemAlloc / sdMemAllocHost handed out
+        self.streams: list = []           # live driver streams
+        self.idle_queues: list = []       # channels of destroyed streams, reused by new ones
         self.lock = threading.RLock()
         registry.add(self)
 
@@ -60,9 +62,13 @@ class Context:
             raise fail(SD.SDAA_ERROR_INVALID_CONTEXT, "context already destroyed")
         self.alive = False
         registry.remove(self)
-        for module in list(self.modules):
-            module.release()
-        gdev.gclose(self.handle)
+        for stream in self.streams:
+            stream.alive = False          # their channels close with the handle below
+        try:
+            for module in list(self.modules):
+                module.release()
+        finally:
+            gdev.gclose(self.handle)      # whatever happened above, the card gets its channels back
 
 
 class ContextRegistry:

@@ -33,25 +33,36 @@ class Stream:
             raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"stream flags 0x{flags:x}")
         self.ctx = ctx
         self.flags = flags
-        self.q = queue if queue is not None else ctx.gdev_call(gdev.gqueue_open)
         self.is_default = queue is not None
+        self.q = queue if queue is not None else _take_queue(ctx)
         self.last = 0                      # id of the last operation queued on this stream
         self.waited: dict[int, int] = {}   # id(other stream) -> its last id we already wait for
         self.alive = True
         self.lock = threading.Lock()
-        ctx.streams.append(self)
+        with ctx.lock:
+            ctx.streams.append(self)
 
     @property
     def blocking(self) -> bool:
         return not self.flags & STREAM_NON_BLOCKING
 
     def destroy(self) -> None:
+        """Work already queued still completes; the channel goes back to the context's pool."""
         if not self.alive or self.is_default:
             raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream already destroyed or the default stream")
         self.alive = False
-        self.ctx.streams.remove(self)
-        if self.ctx.alive:
-            self.ctx.gdev_call(gdev.gqueue_close, self.q)
+        with self.ctx.lock:
+            self.ctx.streams.remove(self)
+            # Not closed: ACQUIREs other channels queued on its fence may still be pending, and
+            # its sequence keeps growing monotonically when a later stream reuses it.
+            self.ctx.idle_queues.append(self.q)
+
+
+def _take_queue(ctx: Context) -> GdevCtx:
+    with ctx.lock:
+        if ctx.idle_queues:
+            return ctx.idle_queues.pop()
+    return ctx.gdev_call(gdev.gqueue_open)
 
 
 def default(ctx: Context) -> Stream:
@@ -71,7 +82,9 @@ def _wait_for(stream: Stream, other: Stream) -> None:
 def _order(stream: Stream) -> None:
     """The legacy default stream's implicit dependencies, as card-side waits."""
     if stream.is_default:
-        for other in list(stream.ctx.streams):
+        with stream.ctx.lock:
+            others = list(stream.ctx.streams)
+        for other in others:
             if other.blocking:
                 _wait_for(stream, other)
     elif stream.blocking:

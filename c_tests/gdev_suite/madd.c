@@ -1,0 +1,11 @@
+/*
+ * madd.c - integer matrix addition c = a + b through the driver API.
+ *
+ *   madd [-d<dev>] [-f<matrix.cubin>] [-n<size>]     (default -d0 -n128)
+ */
+#include "matrix.h"
+
+int main(int argc, char **argv)
+{
+    return matrix_main(argc, argv, "madd", MATRIX_ADD, MATRIX_U32, MATRIX_PAGEABLE, 128);
+}
