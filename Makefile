@@ -9,7 +9,7 @@ LIB       := $(BUILD)/lib
 BIN       := $(BUILD)/bin
 KDIR      := $(BUILD)/kernels
 CC        ?= gcc
-CFLAGS    := -O2 -Wall -Wextra -Werror -Iinclude
+CFLAGS    := -O2 -Wall -Wextra -Werror -Iinclude -Ic_tests/common
 LDRUNTIME := -L$(LIB) -lusdaa -Wl,-rpath,$(abspath $(LIB))
 LDGDEV    := -L$(LIB) -lgdev -Wl,-rpath,$(abspath $(LIB))
 # Keep the caller's environment from steering the embedded interpreter.
@@ -19,6 +19,7 @@ KERNEL_SRC := $(wildcard c_tests/kernels/*.cu)
 CUBINS     := $(patsubst c_tests/kernels/%.cu,$(KDIR)/%.cubin,$(KERNEL_SRC))
 PY_SRC     := $(shell find gdev_shim -name '*.py') build_ffi.py
 HEADERS    := $(wildcard include/*.h)
+TESTUTIL   := c_tests/common/testutil.h
 C_PROGRAMS := $(BIN)/user_test $(BIN)/driver_basic $(BIN)/gdev_roundtrip $(BIN)/runtime_errors
 # Gdev's classic user tests (driver API; gdev_* use the raw Gdev API) and the
 # concurrency programs (runtime API, pthreads): one binary per source file.
@@ -26,8 +27,12 @@ SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memc
                   memcpy_async madd_host madd_pinned gdev_memcpy gdev_matrixadd
 CONC_PROGRAMS  := threads streams ordering events stress
 C_PROGRAMS += $(addprefix $(BIN)/gdev_suite/,$(SUITE_PROGRAMS)) $(addprefix $(BIN)/concurrency/,$(CONC_PROGRAMS))
+C_PROGRAMS += $(BIN)/abi_fuzz
+# Random call sequences of the ABI fuzzer in `make check` (about 30 s); FUZZ_COUNT=10000 for the full run.
+FUZZ_COUNT ?= 2000
+FUZZ_SEED  ?= 1
 
-.PHONY: all run check test-c test-py bench clean libs kernels install
+.PHONY: all run check test-c test-py test-fuzz bench clean libs kernels install
 
 all: libs kernels $(C_PROGRAMS)
 
@@ -52,23 +57,26 @@ $(KDIR)/%.cubin: $(KDIR)/.ptx-stamp
 $(BIN)/user_test: c_tests/launch/launch.c $(LIB)/libusdaa.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
-$(BIN)/driver_basic: c_tests/driver/driver_basic.c $(LIB)/libusdaa.so
+$(BIN)/driver_basic: c_tests/driver/driver_basic.c $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
-$(BIN)/runtime_errors: c_tests/runtime/runtime_errors.c $(LIB)/libusdaa.so
+$(BIN)/runtime_errors: c_tests/runtime/runtime_errors.c $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
-$(BIN)/gdev_roundtrip: c_tests/gdev/gdev_roundtrip.c $(LIB)/libgdev.so
+$(BIN)/gdev_roundtrip: c_tests/gdev/gdev_roundtrip.c $(TESTUTIL) $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDGDEV)
 # gdev_% (the shorter stem) wins over % for the raw Gdev programs.
-$(BIN)/gdev_suite/gdev_%: c_tests/gdev_suite/gdev_%.c $(LIB)/libgdev.so
+$(BIN)/gdev_suite/gdev_%: c_tests/gdev_suite/gdev_%.c $(TESTUTIL) $(LIB)/libgdev.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ $(LDGDEV)
-$(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $(LIB)/libusdaa.so
+$(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
-$(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(LIB)/libusdaa.so
+$(BIN)/abi_fuzz: c_tests/fuzz/abi_fuzz.c $(TESTUTIL) $(LIB)/libusdaa.so $(LIB)/libgdev.so
+	mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME) -lgdev
+$(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
 
@@ -81,7 +89,10 @@ test-c: all
 test-py: all
 	$(PY) -m pytest tests
 
-check: test-c test-py
+test-fuzz: all
+	GDEV_LOG=error $(BIN)/abi_fuzz -n $(FUZZ_COUNT) -s $(FUZZ_SEED) -b 250 -t 120 $(KDIR)/add_test.cubin 2>/dev/null
+
+check: test-c test-fuzz test-py
 
 bench: all
 	$(PY) bench/run.py

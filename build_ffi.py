@@ -2,10 +2,17 @@
 
 The exported declarations are the public headers themselves (include/*.h, read
 through the same filter the Python side uses), so a prototype exists once.
-Usage: python build_ffi.py [outdir]   (default build/lib)
+Usage: python build_ffi.py [outdir] [--path DIR]... [--tmpdir DIR]
+  outdir     where the libraries go (default build/lib)
+  --path     a directory the embedded interpreter puts first on sys.path; repeat
+             for each; default: this source tree and this interpreter's
+             site-packages (`make install` passes the installed package and
+             its dependencies instead)
+  --tmpdir   where cffi compiles (default build/ffi)
 """
 from __future__ import annotations
 
+import argparse
 import json
 import site
 import sys
@@ -37,6 +44,45 @@ _binder.bind(ffi)
 # Python (a Python program loading the library) keeps its own interpreter.
 PYTHON_START = r"""
 #include <Python.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+/* The interpreter is never finalized (card threads may still run), so Python's
+ * exit handlers - the trace file, the status file gdev-smi reads - run from a
+ * C exit handler instead. */
+static void gdev_shim_exit_python(void)
+{
+    PyGILState_STATE gil;
+    if (!Py_IsInitialized())
+        return;
+    gil = PyGILState_Ensure();
+    PyRun_SimpleString("import atexit\natexit._run_exitfuncs()\n");
+    PyGILState_Release(gil);
+}
+
+/* fork() in the C program: hold the GIL across it, as os.fork does, so the child
+ * never inherits a GIL some card thread held (it would wait forever), and let
+ * Python reinitialise its thread state in the child and run its at-fork hooks
+ * (the library then answers the child with a documented error). */
+static PyGILState_STATE gdev_shim_fork_gil;
+
+static void gdev_shim_before_fork(void)
+{
+    gdev_shim_fork_gil = PyGILState_Ensure();
+    PyOS_BeforeFork();
+}
+
+static void gdev_shim_after_fork_parent(void)
+{
+    PyOS_AfterFork_Parent();
+    PyGILState_Release(gdev_shim_fork_gil);
+}
+
+static void gdev_shim_after_fork_child(void)
+{
+    PyOS_AfterFork_Child();
+    PyGILState_Release(gdev_shim_fork_gil);
+}
 
 __attribute__((constructor)) static void gdev_shim_start_python(void)
 {
@@ -47,6 +93,8 @@ __attribute__((constructor)) static void gdev_shim_start_python(void)
         return;
     Py_InitializeEx(0);
     PyRun_SimpleString(prepend);
+    atexit(gdev_shim_exit_python);
+    pthread_atfork(gdev_shim_before_fork, gdev_shim_after_fork_parent, gdev_shim_after_fork_child);
     PyEval_SaveThread();          /* cffi takes the GIL per call */
 }
 """
@@ -63,17 +111,18 @@ def python_paths() -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def build(name: str, outdir: Path) -> Path:
+def build(name: str, outdir: Path, paths: list[str] | None = None, tmpdir: Path | None = None) -> Path:
     module, headers, binder = LIBRARIES[name]
     ffi = cffi.FFI()
     ffi.embedding_api("\n".join(cdef_source((INCLUDE / h).read_text()) for h in headers))
-    c_paths = json.dumps(repr(python_paths()))[1:-1]      # a Python literal inside a C string
+    paths = paths or python_paths()
+    c_paths = json.dumps(repr(paths))[1:-1]               # a Python literal inside a C string
     preamble = PYTHON_START % {"paths": c_paths} + "\n".join(f'#include "{h}"' for h in headers)
     ffi.set_source(module, preamble,
                    include_dirs=[str(INCLUDE)],
                    extra_link_args=[f"-Wl,-rpath,{sysconfig.get_config_var('LIBDIR')}"])
-    ffi.embedding_init_code(INIT_CODE.format(paths=python_paths(), module=module, binder=binder))
-    tmp = ROOT / "build" / "ffi" / module
+    ffi.embedding_init_code(INIT_CODE.format(paths=paths, module=module, binder=binder))
+    tmp = (tmpdir or ROOT / "build" / "ffi") / module
     tmp.mkdir(parents=True, exist_ok=True)
     built = Path(ffi.compile(tmpdir=str(tmp), target=name, verbose=False))
     outdir.mkdir(parents=True, exist_ok=True)
@@ -82,10 +131,17 @@ def build(name: str, outdir: Path) -> Path:
     return target
 
 
-def main() -> None:
-    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "lib"
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build libgdev.so and libusdaa.so.")
+    parser.add_argument("outdir", nargs="?", type=Path, default=ROOT / "build" / "lib")
+    parser.add_argument("--path", action="append", dest="paths", metavar="DIR",
+                        help="sys.path entry to bake in (repeatable)")
+    parser.add_argument("--tmpdir", type=Path, help="cffi's build directory")
+    args = parser.parse_args(argv)
+    paths = [str(Path(p).resolve()) for p in args.paths] if args.paths else None
+    tmpdir = args.tmpdir.resolve() if args.tmpdir else None
     for name in LIBRARIES:
-        print(f"built {build(name, outdir.resolve())}")
+        print(f"built {build(name, args.outdir.resolve(), paths, tmpdir)}")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ if "$PY" "$ROOT/c_tests/stubs/gen_stubs.py" "$STUBS" >/dev/null &&
    "$CC" -Wall -Wextra -Werror -shared -fPIC -I"$ROOT/include" "$STUBS/usdaa_stub.c" -o "$STUBS/libusdaa.so" &&
    "$CC" -Wall -Wextra -Werror -shared -fPIC -I"$ROOT/include" "$STUBS/gdev_stub.c" -o "$STUBS/libgdev.so" &&
    "$CC" -Wall -Wextra -Werror -I"$ROOT/include" "$ROOT/c_tests/launch/launch.c" -L"$STUBS" -lusdaa -o "$STUBS/launch" &&
-   "$CC" -Wall -Wextra -Werror -I"$ROOT/include" "$ROOT/c_tests/gdev/gdev_roundtrip.c" -L"$STUBS" -lgdev -o "$STUBS/gdev_roundtrip"; then
+   "$CC" -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/c_tests/common" "$ROOT/c_tests/gdev/gdev_roundtrip.c" \
+         -L"$STUBS" -lgdev -o "$STUBS/gdev_roundtrip"; then
     run "launch on stubs alone"            1 env LD_LIBRARY_PATH="$STUBS" "$STUBS/launch"
     run "launch, LD_LIBRARY_PATH=real"     0 env LD_LIBRARY_PATH="$LIB" "$STUBS/launch"
     run "launch, LD_PRELOAD=real"          0 env LD_LIBRARY_PATH="$STUBS" LD_PRELOAD="$LIB/libusdaa.so" "$STUBS/launch"

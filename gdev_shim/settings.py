@@ -48,8 +48,20 @@ class Settings:
     transport: str = field(default_factory=lambda: os.environ.get("GDEV_TRANSPORT", ""))
     engine: str = field(default_factory=lambda: os.environ.get("GDEV_ENGINE", "auto"))
     sync_timeout_ms: int = field(default_factory=lambda: _int("GDEV_SYNC_TIMEOUT_MS", 600_000))
+    # Faults the simulated cards inject (card/faults.py), e.g. "dma:3,vram:64M@1"; "" = none.
+    sim_fault: str = field(default_factory=lambda: os.environ.get("GDEV_SIM_FAULT", ""))
+    # Sanitizer tools: "1" (memcheck + leak check), "all", or a list such as "memcheck,racecheck".
+    memcheck: str = field(default_factory=lambda: os.environ.get("GDEV_MEMCHECK", ""))
+    memcheck_report: str = field(default_factory=lambda: os.environ.get("GDEV_MEMCHECK_REPORT", ""))
     memcpy_chunk: int = field(default_factory=lambda: _size("GDEV_MEMCPY_CHUNK", 4 << 20))
     memcpy_pipeline: int = field(default_factory=lambda: _int("GDEV_MEMCPY_PIPELINE", 2))
+    # Timeline trace file (Chrome/Perfetto trace events), written at exit; "" = off.
+    trace: str = field(default_factory=lambda: os.environ.get("GDEV_TRACE", ""))
+    # Where processes using simulated cards publish their status for gdev-smi.
+    status_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("GDEV_STATUS_DIR", f"/tmp/gdev-shim-{os.getuid()}"))
+    )
+    status_interval_ms: int = field(default_factory=lambda: _int("GDEV_STATUS_INTERVAL_MS", 500))
     cache_dir: Path = field(
         default_factory=lambda: Path(
             os.environ.get("GDEV_CACHE_DIR", str(Path.home() / ".cache" / "gdev-shim"))

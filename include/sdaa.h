@@ -122,7 +122,8 @@ typedef enum SDdevice_attribute_enum {
     SD_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE1D_LAYERED_LAYERS  = 43,
     SD_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID                     = 50,
     SD_DEVICE_ATTRIBUTE_SPE_ARRAY_COUNT                   = 1000,  /* SPE arrays per card */
-    SD_DEVICE_ATTRIBUTE_SPES_PER_ARRAY                    = 1001   /* SPEs (threads) per array */
+    SD_DEVICE_ATTRIBUTE_SPES_PER_ARRAY                    = 1001,  /* SPEs (threads) per array */
+    SD_DEVICE_ATTRIBUTE_CHANNELS_IN_USE                   = 1002   /* channels open on the card now (all users) */
 } SDdevice_attribute;
 
 /* ---- function attributes ------------------------------------------------ */

@@ -65,7 +65,8 @@ class FakeEngine:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
-    def __call__(self, module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf):
+    def __call__(self, module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf,
+                 checks=None):
         self.calls.append((name, grid, block, params, dynamic_shared, globals_addr))
         addr = np.array([struct.unpack_from("<Q", params)[0]], dtype=np.uint64)
         memory.store(addr, memory.load(addr, np.uint32) + np.uint32(1))

@@ -20,6 +20,7 @@ import gen_stubs  # noqa: E402
 
 HEADERS = ("gdev_api.h", "sdaa.h", "sdaa_runtime.h")
 C_PROGRAMS = sorted((REPO_ROOT / "c_tests").glob("*/*.c"))
+TESTUTIL_DIR = REPO_ROOT / "c_tests" / "common"          # testutil.h, the programs' shared helpers
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")
 
@@ -316,9 +317,86 @@ def test_all_headers_compile_as_cxx_with_c_linkage(tmp_path: Path) -> None:
 @needs_gcc
 @pytest.mark.parametrize("program", C_PROGRAMS, ids=lambda p: p.name)
 def test_c_program_compiles_cleanly(program: Path, tmp_path: Path) -> None:
-    r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE_DIR}", "-c", str(program),
-                        "-o", str(tmp_path / "p.o")], capture_output=True, text=True)
+    r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE_DIR}", f"-I{TESTUTIL_DIR}", "-c",
+                        str(program), "-o", str(tmp_path / "p.o")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_launch_program_uses_only_the_runtime_header() -> None:
+    # launch.c is the seed program users copy: the runtime header and the C library, nothing of ours.
+    includes = re.findall(r'^\s*#\s*include\s*([<"][^>"]+[>"])', (REPO_ROOT / "c_tests" / "launch" / "launch.c")
+                          .read_text(), flags=re.M)
+    assert [i for i in includes if not i.startswith("<")] == ['"sdaa_runtime.h"']
+
+
+TESTUTIL_PROGRAM = r"""
+#define _POSIX_C_SOURCE 200809L
+#include <string.h>
+#include "testutil.h"
+
+int main(int argc, char **argv)
+{
+    long size = -1;
+    char *data;
+    double t0 = tu_now_ms();
+    (void)argc;
+    tu_sleep_ms(20.0);
+    printf("slept %d\n", tu_now_ms() - t0 >= 19.0);
+    printf("lcg %u %u %u\n", (unsigned)tu_lcg(0, 0), (unsigned)tu_lcg(0, 1), (unsigned)tu_lcg(5, 3));
+    printf("env %d %d\n", tu_env_int("TU_SET", 7), tu_env_int("TU_EMPTY", 7));
+    printf("fit %.0f %.0f\n", tu_fit_count(256, 1.0, 4096, 16.0, 100.0), tu_fit_count(256, 5.0, 4096, 5.0, 1.0));
+    data = (char *)tu_read_file(argv[1], &size);
+    printf("file %ld %.5s\n", size, data ? data : "NULL");
+    free(data);
+    size = -1;
+    printf("empty %d %ld\n", tu_read_file(argv[2], &size) == NULL, size);
+    printf("missing %d\n", tu_read_file("/nonexistent/x", NULL) == NULL);
+    CHECK_INT(0);
+    REQUIRE(strlen("ab") == 2);
+    if (argc > 3)
+        CHECK_INT(-22 + (int)strlen(argv[3]));
+    REQUIRE(size == 0);
+    return 0;
+}
+"""
+
+
+def _line_of(text: str) -> int:
+    return next(n for n, line in enumerate(TESTUTIL_PROGRAM.splitlines(), 1) if text in line)
+
+
+def _lcg(i: int, count: int) -> int:
+    for _ in range(count):
+        i = (i * 1664525 + 1013904223) % 2**32
+    return i
+
+
+@needs_gcc
+@pytest.mark.parametrize("compiler", ["gcc", "g++"])
+def test_testutil_helpers(compiler: str, tmp_path: Path) -> None:
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} not installed")
+    src = tmp_path / ("tu.c" if compiler == "gcc" else "tu.cpp")
+    src.write_text(TESTUTIL_PROGRAM)
+    std = ["-std=c99", "-pedantic"] if compiler == "gcc" else []
+    r = subprocess.run([compiler, "-Wall", "-Wextra", "-Werror", *std, f"-I{TESTUTIL_DIR}", str(src), "-o",
+                        str(tmp_path / "tu")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "data").write_bytes(b"hello world")
+    (tmp_path / "empty").write_bytes(b"")
+    env = {"TU_SET": "0x10", "TU_EMPTY": ""}
+    args = [str(tmp_path / "tu"), str(tmp_path / "data"), str(tmp_path / "empty")]
+    ok = subprocess.run(args, capture_output=True, text=True, env=env)
+    # 15 ms for 3840 more iterations: 1/256 ms each, no fixed cost -> 100 ms is 25600 iterations;
+    # no measurable cost per iteration falls back to t1 / c1, clamped to at least c1.
+    assert ok.stdout.splitlines() == [
+        "slept 1", f"lcg 0 {_lcg(0, 1)} {_lcg(5, 3)}", "env 16 7", "fit 25600 4096", "file 11 hello",
+        "empty 1 -1", "missing 1", f"Test failed: line {_line_of('REQUIRE(size == 0)')}: size == 0"]
+    assert ok.returncode == 1
+    bad = subprocess.run(args + ["x"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1
+    line = _line_of("CHECK_INT(-22")
+    assert bad.stdout.splitlines()[-1] == f"Test failed: line {line}: -22 + (int)strlen(argv[3]) returned -21"
 
 
 def test_all_four_c_programs_exist() -> None:

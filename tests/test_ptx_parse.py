@@ -80,7 +80,9 @@ def test_global_layout_packs_in_order_with_init():
     (HEADER + ".entry k() { bra $nowhere; }", "$nowhere"),
     (HEADER + "\x00\x01garbage", "line 4"),
     ("@@@ ### ;;;", "line 1"),
-    (HEADER + ".entry k() { .reg .b32 %r<2>; add.cc.u32 %r1, %r1, %r1; }", "add.cc.u32"),
+    (HEADER + ".entry k() { .reg .b64 %r<2>; mul.wide.u64 %r1, %r1, %r1; }", "mul.wide.u64"),
+    (HEADER + ".entry k() { .reg .b32 %r<2>; add.cc.f32 %r1, %r1, %r1; }", "add.cc.f32"),
+    (HEADER + ".entry k() { .reg .b32 %r<2>; brx.idx %r1, $nolist; }", "brx.idx"),
 ])
 def test_bad_ptx_raises_ptx_error(text, needle):
     with pytest.raises(PtxError) as info:
@@ -95,13 +97,58 @@ def test_error_names_the_line():
     assert info.value.line == 7 and "frobnicate" in str(info.value)
 
 
-def test_recursion_is_rejected():
+def test_recursion_gets_a_stack_and_register_saves():
     text = HEADER + """
-.func f() { call.uni f, (); ret; }
+.func f() { .reg .b32 %r<3>; mov.u32 %r1, 5; call.uni f, (); ret; }
 .entry k() { call.uni f, (); ret; }
 """
-    with pytest.raises(PtxError, match="recursive"):
-        parse_module(text)
+    from gdev_shim.ptx.decode import program_for
+    mod = parse_module(text)
+    prog = program_for(mod, "k")
+    assert prog.recursive and prog.local_size >= 16 << 10
+    frame = prog.frames["f"]
+    assert frame.saves and len(frame.reg_saves) == 1 and frame.size == 16   # %r1 only
+
+
+def test_branch_and_call_target_lists_and_address_initialisers():
+    text = HEADER + """
+.global .align 4 .b8 g1[16];
+.global .align 8 .u64 gp[3] = {generic(g1), g1+8, f};
+.func (.param .b32 r) f(.param .b32 a) { .reg .b32 %x; ld.param.b32 %x, [a]; st.param.b32 [r], %x; ret; }
+.entry k(.param .u32 i)
+{
+    .reg .b32 %r<3>;
+    .reg .b64 %rd<2>;
+    ts: .branchtargets L0, L1;
+    ft: .calltargets f;
+    ld.param.u32 %r1, [i];
+    brx.idx %r1, ts;
+L0:
+    ret;
+L1:
+    mov.u64 %rd1, f;
+    {
+    .param .b32 p0;
+    .param .b32 r0;
+    st.param.b32 [p0], %r1;
+    proto: .callprototype (.param .b32 _) _ (.param .b32 _);
+    call (r0), %rd1, (p0), ft;
+    ld.param.b32 %r2, [r0];
+    }
+    ret;
+}
+"""
+    mod = parse_module(text)
+    fn = mod.functions["k"]
+    assert "ts" in fn.targets and fn.targets["ts"] == ["L0", "L1"]
+    assert fn.targets["ft"] == ["f"] and any(p.startswith("proto") for p in fn.prototypes)
+    layout = mod.global_layout()
+    assert layout.relocs == [(16, 0, 8), (24, 8, 8)]
+    fa = mod.function_address("f")
+    assert int.from_bytes(layout.init[32:40], "little") == fa and mod.function_at(fa) == "f"
+    img = layout.image(0x1000)
+    assert int.from_bytes(img[16:24], "little") == 0x1000
+    assert int.from_bytes(img[24:32], "little") == 0x1008
 
 
 @settings(max_examples=300, deadline=None)

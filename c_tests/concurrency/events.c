@@ -41,7 +41,7 @@ static void verify(uint32_t c, const char *what)
     bad = conc_check_loop(host, c, N);
     if (bad >= 0) {
         printf("Test failed: %s: element %ld is 0x%08x, expected 0x%08x\n", what, bad, host[bad],
-               conc_lcg((uint32_t)bad, c));
+               tu_lcg((uint32_t)bad, c));
         conc_die();
     }
 }
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 
     /* ---- pending, then reached ---- */
     CHECK(sdaaDeviceSynchronize());
-    t0 = conc_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdaaEventRecord(start, s));
     long_kernel(s, count);
     CHECK(sdaaEventRecord(mid, s));
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     CHECK(sdaaEventQuery(mid));
     EXPECT(sdaaEventQuery(end), sdaaErrorNotReady);
     CHECK(sdaaEventSynchronize(end));
-    wall = conc_now_ms() - t0;
+    wall = tu_now_ms() - t0;
     CHECK(sdaaEventQuery(end));
     CHECK(sdaaEventQuery(start));
     verify(count + 1, "after sdaaEventSynchronize(end)");

@@ -40,7 +40,7 @@ static void verify_loop(const char *name, uint32_t c)
     long bad = conc_check_loop(host, c, N);
     if (bad >= 0) {
         printf("Test failed: %s: element %ld is 0x%08x, expected 0x%08x (sentinel 0xabababab: "
-               "the read did not wait for the kernel)\n", name, bad, host[bad], conc_lcg((uint32_t)bad, c));
+               "the read did not wait for the kernel)\n", name, bad, host[bad], tu_lcg((uint32_t)bad, c));
         conc_die();
     }
     printf("ok    %s\n", name);
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
     still_running(b, "chain (the middle stream)");
     CHECK(sdaaStreamSynchronize(a));
     for (i = 0; i < N; i++) {
-        uint32_t want = 2u * conc_lcg((uint32_t)i, count);
+        uint32_t want = 2u * tu_lcg((uint32_t)i, count);
         if (host[i] != want) {
             printf("Test failed: chain: w[%d] = 0x%08x, expected 0x%08x\n", i, host[i], want);
             conc_die();

@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     conc_launch_add(0, da[0], da[0], dc[0], 1, 1);
     CHECK(sdaaDeviceSynchronize());
 
-    t0 = conc_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdaaEventRecord(begin, s[0]));
     CHECK(sdaaStreamWaitEvent(s[1], begin, 0));
     for (i = 0; i < chunks; i++) {
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     CHECK(sdaaStreamWaitEvent(s[0], join, 0));
     CHECK(sdaaEventRecord(finish, s[0]));
     CHECK(sdaaEventSynchronize(finish));
-    wall = conc_now_ms() - t0;
+    wall = tu_now_ms() - t0;
 
     /* ---- results ---- */
     for (i = 0; i < n * chunks; i++) {

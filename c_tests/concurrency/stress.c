@@ -142,7 +142,7 @@ static void op_cross_wait(struct worker *w, int dev)
     bad = conc_check_loop(h, count, n);
     if (bad >= 0) {
         printf("Test failed: cross-stream wait on card %d: element %ld is 0x%08x, expected 0x%08x\n", dev, bad,
-               h[bad], conc_lcg((uint32_t)bad, count));
+               h[bad], tu_lcg((uint32_t)bad, count));
         conc_die();
     }
     CHECK(sdaaFree(x));
@@ -204,7 +204,7 @@ static void op_event_poll(struct worker *w, int dev)
     void *x;
     sdaaEvent_t e;
     sdaaError_t r;
-    double t0 = conc_now_ms();
+    double t0 = tu_now_ms();
     long bad;
     CHECK(sdaaEventCreate(&e));
     CHECK(sdaaMalloc(&x, n * 4));
@@ -212,15 +212,15 @@ static void op_event_poll(struct worker *w, int dev)
     CHECK(sdaaEventRecord(e, 0));
     while ((r = sdaaEventQuery(e)) == sdaaErrorNotReady) {
         (void)sdaaGetLastError();
-        conc_sleep_ms(0.5);
-        REQUIRE(conc_now_ms() - t0 < 60000.0);
+        tu_sleep_ms(0.5);
+        REQUIRE(tu_now_ms() - t0 < 60000.0);
     }
     conc_expect(r, sdaaSuccess, "sdaaEventQuery(e)", __LINE__);
     CHECK(sdaaMemcpy(h, x, n * 4, sdaaMemcpyDeviceToHost));
     bad = conc_check_loop(h, count, n);
     if (bad >= 0) {
         printf("Test failed: event poll on card %d: element %ld is 0x%08x, expected 0x%08x\n", dev, bad, h[bad],
-               conc_lcg((uint32_t)bad, count));
+               tu_lcg((uint32_t)bad, count));
         conc_die();
     }
     CHECK(sdaaFree(x));
@@ -230,7 +230,7 @@ static void op_event_poll(struct worker *w, int dev)
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    while (conc_now_ms() < w->deadline) {
+    while (tu_now_ms() < w->deadline) {
         int dev = (int)rnd(&w->seed, (uint32_t)w->cards), kind = (int)rnd(&w->seed, KINDS);
         CHECK(sdaaSetDevice(dev));
         switch (kind) {
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 
     w = calloc((size_t)threads, sizeof(*w));
     REQUIRE(w != NULL);
-    t0 = conc_now_ms();
+    t0 = tu_now_ms();
     for (t = 0; t < threads; t++) {
         w[t].index = t;
         w[t].seed = seed * 7919u + (unsigned int)t;
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
     }
     for (t = 0; t < threads; t++)
         REQUIRE(pthread_join(w[t].tid, NULL) == 0);
-    printf("%d threads, %d cards, %.1f s, seed %u\n", threads, cards, (conc_now_ms() - t0) / 1e3, seed);
+    printf("%d threads, %d cards, %.1f s, seed %u\n", threads, cards, (tu_now_ms() - t0) / 1e3, seed);
     for (k = 0; k < KINDS; k++) {
         unsigned long sum = 0;
         for (t = 0; t < threads; t++)

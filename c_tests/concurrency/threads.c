@@ -28,7 +28,7 @@ static void *work(void *arg)
     size_t bytes = (size_t)w->n * sizeof(int);
     int *ha = malloc(bytes), *hb = malloc(bytes), *hc = malloc(bytes);
     int it, i, dev = -1;
-    double t0 = conc_now_ms();
+    double t0 = tu_now_ms();
 
     REQUIRE(ha != NULL && hb != NULL && hc != NULL);
     CHECK(sdaaSetDevice(w->device));
@@ -68,7 +68,7 @@ static void *work(void *arg)
             conc_die();
         }
     }
-    w->ms = conc_now_ms() - t0;
+    w->ms = tu_now_ms() - t0;
     free(ha);
     free(hb);
     free(hc);
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     w = calloc((size_t)threads, sizeof(*w));
     REQUIRE(w != NULL);
 
-    t0 = conc_now_ms();
+    t0 = tu_now_ms();
     for (t = 0; t < threads; t++) {
         w[t].index = t;
         w[t].device = t % (cards < 4 ? cards : 4);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     for (t = 0; t < threads; t++)
         printf("thread %d on card %d: %d iterations in %.1f ms\n", t, w[t].device, iterations, w[t].ms);
     printf("Test passed: %d threads x %d iterations of %d ints in %.1f ms\n", threads, iterations, n,
-           conc_now_ms() - t0);
+           tu_now_ms() - t0);
     free(w);
     return 0;
 }

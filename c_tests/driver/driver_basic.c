@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sdaa.h"
+#include "testutil.h"
 
 #define N 1000                  /* elements; not a multiple of any block size */
 #define BLOCK 64
@@ -31,23 +32,6 @@ static void expect(SDresult got, SDresult want, const char *what, int line)
         printf("Test failed: line %d: %s returned %d, expected %d\n", line, what, (int)got, (int)want);
         exit(1);
     }
-}
-
-static void require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) require((cond) != 0, #cond, __LINE__)
-
-/* Expected attribute values: the simulator's defaults unless the
- * environment configures the simulated card differently. */
-static int env_int(const char *name, int fallback)
-{
-    const char *s = getenv(name);
-    return (s && *s) ? (int)strtol(s, NULL, 0) : fallback;
 }
 
 static int ha[N], hb[N], hc[N];
@@ -116,9 +100,9 @@ int main(int argc, char **argv)
     CHECK(sdDeviceComputeCapability(&major, &minor, dev));
     REQUIRE(major >= 0 && minor >= 0);
     CHECK(sdDeviceGetAttribute(&value, SD_DEVICE_ATTRIBUTE_SPE_ARRAY_COUNT, dev));
-    REQUIRE(value == env_int("GDEV_SIM_SPE_ARRAYS", 4));
+    REQUIRE(value == tu_env_int("GDEV_SIM_SPE_ARRAYS", 4));
     CHECK(sdDeviceGetAttribute(&value, SD_DEVICE_ATTRIBUTE_SPES_PER_ARRAY, dev));
-    REQUIRE(value == env_int("GDEV_SIM_SPES", 32));
+    REQUIRE(value == tu_env_int("GDEV_SIM_SPES", 32));
     CHECK(sdDeviceGetAttribute(&value, SD_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, dev));
     REQUIRE(value >= BLOCK);
     CHECK(sdDeviceGetAttribute(&value, SD_DEVICE_ATTRIBUTE_WARP_SIZE, dev));

@@ -17,57 +17,13 @@
 #include <time.h>
 
 #include "gdev_api.h"
+#include "testutil.h"
 
 #define N (1 << 16)             /* elements: 256 KiB buffers, a page multiple */
 #define BYTES ((uint64_t)N * sizeof(int))
 #define BLOCK 128
 #define BIG ((uint64_t)8 << 20) /* the copy after gtune: many chunks */
 #define CHUNK 0x10000
-
-static void require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) require((cond) != 0, #cond, __LINE__)
-
-/* A call returning int: 0 or a negative errno. */
-#define CHECK(call)                                                              \
-    do {                                                                         \
-        int rc_ = (call);                                                        \
-        if (rc_ != 0) {                                                          \
-            printf("Test failed: line %d: %s returned %d\n", __LINE__, #call, rc_); \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void *read_file(const char *path, long *size)
-{
-    FILE *f = fopen(path, "rb");
-    void *data;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (*size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    data = malloc((size_t)*size);
-    if (data && fread(data, 1, (size_t)*size, f) != (size_t)*size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    return data;
-}
 
 static int ha[N], hb[N], hc[N];
 
@@ -90,11 +46,11 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    CHECK(gdevice_count(&count));
+    CHECK_INT(gdevice_count(&count));
     REQUIRE(count >= 1);
     h = gopen(count - 1);
     REQUIRE(h != NULL);
-    CHECK(gquery(h, GDEV_QUERY_DEVICE_MEM_SIZE, &mem_size));
+    CHECK_INT(gquery(h, GDEV_QUERY_DEVICE_MEM_SIZE, &mem_size));
     REQUIRE(mem_size >= 3 * BYTES + BIG * 2);
 
     /* ---- data ---- */
@@ -107,19 +63,19 @@ int main(int argc, char **argv)
         hb[i] = 5 * i + 1;
         hc[i] = -1;
     }
-    CHECK(gmemcpy_to_device(h, a, ha, BYTES));
-    CHECK(gmemcpy_to_device(h, b, hb, BYTES));
-    CHECK(gmemcpy_to_device(h, c, hc, BYTES));     /* stale values a skipped launch would leave */
+    CHECK_INT(gmemcpy_to_device(h, a, ha, BYTES));
+    CHECK_INT(gmemcpy_to_device(h, b, hb, BYTES));
+    CHECK_INT(gmemcpy_to_device(h, c, hc, BYTES));     /* stale values a skipped launch would leave */
 
     /* ---- the code object, uploaded by hand ---- */
-    cubin = read_file(argv[1], &code_size);
+    cubin = tu_read_file(argv[1], &code_size);
     if (!cubin) {
         printf("Test failed: cannot read %s\n", argv[1]);
         return 1;
     }
     code = gmalloc(h, (uint64_t)code_size);
     REQUIRE(code != 0);
-    CHECK(gmemcpy_to_device(h, code, cubin, (uint64_t)code_size));
+    CHECK_INT(gmemcpy_to_device(h, code, cubin, (uint64_t)code_size));
 
     memset(params, 0, sizeof(params));
     memcpy((char *)params + 0, &a, 8);
@@ -139,11 +95,11 @@ int main(int argc, char **argv)
     k.block_y = 1;
     k.block_z = 1;
     k.globals_addr = 0;
-    CHECK(glaunch(h, &k, &id));
+    CHECK_INT(glaunch(h, &k, &id));
     REQUIRE(id != 0);
     memset(params, 0xff, sizeof(params));       /* the launch copied them already */
-    CHECK(gsync(h, id, NULL));
-    CHECK(gmemcpy_from_device(h, hc, c, BYTES));
+    CHECK_INT(gsync(h, id, NULL));
+    CHECK_INT(gmemcpy_from_device(h, hc, c, BYTES));
     for (i = 0; i < N; i++) {
         if (hc[i] != ha[i] + hb[i]) {
             printf("Test failed: c[%d]=%d, expected %d\n", i, hc[i], ha[i] + hb[i]);
@@ -154,20 +110,20 @@ int main(int argc, char **argv)
     timeout.sec = 1;
     timeout.usec = 0;
     timeout.neg = 0;
-    CHECK(gsync(h, id, &timeout));
-    CHECK(gbarrier(h));
+    CHECK_INT(gsync(h, id, &timeout));
+    CHECK_INT(gbarrier(h));
 
     /* ---- documented edge cases ---- */
-    t0 = now_ms();
-    CHECK(gsync(h, 0, NULL));
-    REQUIRE(now_ms() - t0 < 500.0);             /* id 0 returns at once */
+    t0 = tu_now_ms();
+    CHECK_INT(gsync(h, 0, NULL));
+    REQUIRE(tu_now_ms() - t0 < 500.0);          /* id 0 returns at once */
     REQUIRE(gmalloc(h, (uint64_t)1 << 62) == 0);
     REQUIRE(gfree(h, c) == BYTES);
     REQUIRE(gfree(h, c) == 0);                  /* already freed */
     REQUIRE(gfree(h, 0xdead0000ull) == 0);      /* never ours */
 
     /* ---- gtune, then a large copy through many chunks ---- */
-    CHECK(gtune(h, GDEV_TUNE_MEMCPY_CHUNK_SIZE, CHUNK));
+    CHECK_INT(gtune(h, GDEV_TUNE_MEMCPY_CHUNK_SIZE, CHUNK));
     big_in = malloc(BIG);
     big_out = malloc(BIG);
     REQUIRE(big_in != NULL && big_out != NULL);
@@ -177,10 +133,10 @@ int main(int argc, char **argv)
     big_src = gmalloc(h, BIG);
     big_dst = gmalloc(h, BIG);
     REQUIRE(big_src != 0 && big_dst != 0);
-    CHECK(gmemcpy_to_device(h, big_src, big_in, BIG));
-    CHECK(gmemcpy(h, big_dst, big_src, BIG));   /* device to device */
-    CHECK(gmemcpy_from_device_async(h, big_out, big_dst, BIG, &id));
-    CHECK(gsync(h, id, NULL));
+    CHECK_INT(gmemcpy_to_device(h, big_src, big_in, BIG));
+    CHECK_INT(gmemcpy(h, big_dst, big_src, BIG)); /* device to device */
+    CHECK_INT(gmemcpy_from_device_async(h, big_out, big_dst, BIG, &id));
+    CHECK_INT(gsync(h, id, NULL));
     REQUIRE(memcmp(big_in, big_out, BIG) == 0);
 
     REQUIRE(gfree(h, big_dst) == BIG);
@@ -188,7 +144,7 @@ int main(int argc, char **argv)
     REQUIRE(gfree(h, code) >= (uint64_t)code_size);  /* page rounding may add */
     REQUIRE(gfree(h, b) == BYTES);
     REQUIRE(gfree(h, a) == BYTES);
-    CHECK(gclose(h));
+    CHECK_INT(gclose(h));
     free(big_in);
     free(big_out);
     free(cubin);

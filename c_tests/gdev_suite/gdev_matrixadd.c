@@ -19,45 +19,9 @@
 #include <unistd.h>
 
 #include "gdev_api.h"
+#include "testutil.h"
 
 #define BLOCK 16
-
-static void require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) require((cond) != 0, #cond, __LINE__)
-
-#define CHECK(call)                                                                  \
-    do {                                                                             \
-        int rc_ = (call);                                                            \
-        if (rc_ != 0) {                                                              \
-            printf("Test failed: line %d: %s returned %d\n", __LINE__, #call, rc_);  \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-static void *read_file(const char *path, long *size)
-{
-    FILE *f = fopen(path, "rb");
-    void *data;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (*size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    data = malloc((size_t)*size);
-    if (data && fread(data, 1, (size_t)*size, f) != (size_t)*size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    return data;
-}
 
 /* c = a + b on n x n matrices of the device; checks every element. */
 static void run(struct gdev_handle *h, uint64_t code, uint64_t code_size, uint32_t n)
@@ -77,9 +41,9 @@ static void run(struct gdev_handle *h, uint64_t code, uint64_t code_size, uint32
     b = gmalloc(h, bytes);
     c = gmalloc(h, bytes);
     REQUIRE(a != 0 && b != 0 && c != 0);
-    CHECK(gmemcpy_to_device(h, a, ha, bytes));
-    CHECK(gmemcpy_to_device(h, b, hb, bytes));
-    CHECK(gmemcpy_to_device(h, c, hc, bytes));
+    CHECK_INT(gmemcpy_to_device(h, a, ha, bytes));
+    CHECK_INT(gmemcpy_to_device(h, b, hb, bytes));
+    CHECK_INT(gmemcpy_to_device(h, c, hc, bytes));
 
     memcpy((char *)params + 0, &a, 8);
     memcpy((char *)params + 8, &b, 8);
@@ -100,10 +64,10 @@ static void run(struct gdev_handle *h, uint64_t code, uint64_t code_size, uint32
     k.block_y = BLOCK;
     k.block_z = 1;
     k.globals_addr = 0;
-    CHECK(glaunch(h, &k, &id));
+    CHECK_INT(glaunch(h, &k, &id));
     REQUIRE(id != 0);
-    CHECK(gsync(h, id, NULL));
-    CHECK(gmemcpy_from_device(h, hc, c, bytes));
+    CHECK_INT(gsync(h, id, NULL));
+    CHECK_INT(gmemcpy_from_device(h, hc, c, bytes));
     for (i = 0; i < n * n; i++) {
         if (hc[i] != ha[i] + hb[i]) {
             printf("Test failed: n=%u: c[%u][%u] = %u, expected %u\n", n, i / n, i % n, hc[i], ha[i] + hb[i]);
@@ -147,25 +111,25 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    image = read_file(path, &image_size);
+    image = tu_read_file(path, &image_size);
     if (!image) {
         printf("Test failed: cannot read %s\n", path);
         return 1;
     }
-    CHECK(gdevice_count(&count));
+    CHECK_INT(gdevice_count(&count));
     REQUIRE(dev < count);
     h = gopen(dev);
     REQUIRE(h != NULL);
     code = gmalloc(h, (uint64_t)image_size);
     REQUIRE(code != 0);
-    CHECK(gmemcpy_to_device(h, code, image, (uint64_t)image_size));
+    CHECK_INT(gmemcpy_to_device(h, code, image, (uint64_t)image_size));
     free(image);                            /* the card has its own copy now */
 
     run(h, code, (uint64_t)image_size, (uint32_t)n);
     run(h, code, (uint64_t)image_size, (uint32_t)n / 2 + 1);
 
     REQUIRE(gfree(h, code) >= (uint64_t)image_size);
-    CHECK(gclose(h));
+    CHECK_INT(gclose(h));
     printf("Test passed: %lu x %lu and %lu x %lu\n", n, n, n / 2 + 1, n / 2 + 1);
     return 0;
 }

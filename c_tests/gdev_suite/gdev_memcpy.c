@@ -21,32 +21,7 @@
 #include <time.h>
 
 #include "gdev_api.h"
-
-static void require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) require((cond) != 0, #cond, __LINE__)
-
-/* A call returning int: 0 or a negative errno. */
-#define CHECK(call)                                                                  \
-    do {                                                                             \
-        int rc_ = (call);                                                            \
-        if (rc_ != 0) {                                                              \
-            printf("Test failed: line %d: %s returned %d\n", __LINE__, #call, rc_);  \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "testutil.h"
 
 /* A non-negative number; zero only where min is 0. */
 static uint64_t parse_number(const char *s, const char *what, uint64_t min)
@@ -127,16 +102,16 @@ int main(int argc, char **argv)
     printf("data %llu bytes, chunk %llu, pipeline %llu (0: library default)\n", (unsigned long long)data,
            (unsigned long long)chunk, (unsigned long long)pl);
 
-    CHECK(gdevice_count(&count));
+    CHECK_INT(gdevice_count(&count));
     REQUIRE(dev < count);
     h = gopen(dev);
     REQUIRE(h != NULL);
-    CHECK(gquery(h, GDEV_QUERY_DEVICE_MEM_SIZE, &mem));
+    CHECK_INT(gquery(h, GDEV_QUERY_DEVICE_MEM_SIZE, &mem));
     REQUIRE(mem >= 2 * data);
     if (chunk)
-        CHECK(gtune(h, GDEV_TUNE_MEMCPY_CHUNK_SIZE, (uint32_t)chunk));
+        CHECK_INT(gtune(h, GDEV_TUNE_MEMCPY_CHUNK_SIZE, (uint32_t)chunk));
     if (pl)
-        CHECK(gtune(h, GDEV_TUNE_MEMCPY_PIPELINE_COUNT, (uint32_t)pl));
+        CHECK_INT(gtune(h, GDEV_TUNE_MEMCPY_PIPELINE_COUNT, (uint32_t)pl));
     REQUIRE(gtune(h, 0x7fff, 1) < 0);           /* not a GDEV_TUNE_* type */
 
     src = malloc(data);
@@ -149,44 +124,44 @@ int main(int argc, char **argv)
     /* plain: H2D, D2D, D2H */
     fill(src, data, 1);
     memset(dst, 0, data);
-    t0 = now_ms();
-    CHECK(gmemcpy_to_device(h, d1, src, data));
-    report("gmemcpy_to_device", data, now_ms() - t0);
-    t0 = now_ms();
-    CHECK(gmemcpy(h, d2, d1, data));
-    report("gmemcpy (device to device)", data, now_ms() - t0);
-    t0 = now_ms();
-    CHECK(gmemcpy_from_device(h, dst, d2, data));
-    report("gmemcpy_from_device", data, now_ms() - t0);
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy_to_device(h, d1, src, data));
+    report("gmemcpy_to_device", data, tu_now_ms() - t0);
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy(h, d2, d1, data));
+    report("gmemcpy (device to device)", data, tu_now_ms() - t0);
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy_from_device(h, dst, d2, data));
+    report("gmemcpy_from_device", data, tu_now_ms() - t0);
     compare(dst, src, data, "plain copies");
 
     /* _user_ forms */
     fill(src, data, 2);
     memset(dst, 0, data);
-    t0 = now_ms();
-    CHECK(gmemcpy_user_to_device(h, d2, src, data));
-    CHECK(gmemcpy_user_from_device(h, dst, d2, data));
-    report("user to and from device", 2 * data, now_ms() - t0);
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy_user_to_device(h, d2, src, data));
+    CHECK_INT(gmemcpy_user_from_device(h, dst, d2, data));
+    report("user to and from device", 2 * data, tu_now_ms() - t0);
     compare(dst, src, data, "_user_ copies");
 
     /* _async forms: both directions queued, then gsync on each fence */
     fill(src, data, 3);
     memset(dst, 0, data);
-    t0 = now_ms();
-    CHECK(gmemcpy_to_device_async(h, d1, src, data, &id));
-    CHECK(gmemcpy_async(h, d2, d1, data, &id2));
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy_to_device_async(h, d1, src, data, &id));
+    CHECK_INT(gmemcpy_async(h, d2, d1, data, &id2));
     REQUIRE(id != 0 && id2 != 0);
-    CHECK(gsync(h, id2, NULL));
-    CHECK(gmemcpy_from_device_async(h, dst, d2, data, &id));
-    CHECK(gsync(h, id, NULL));
-    report("async H2D, D2D, D2H", 3 * data, now_ms() - t0);
+    CHECK_INT(gsync(h, id2, NULL));
+    CHECK_INT(gmemcpy_from_device_async(h, dst, d2, data, &id));
+    CHECK_INT(gsync(h, id, NULL));
+    report("async H2D, D2D, D2H", 3 * data, tu_now_ms() - t0);
     compare(dst, src, data, "async copies");
     fill(src, data, 4);
     memset(dst, 0, data);
-    CHECK(gmemcpy_user_to_device_async(h, d1, src, data, &id));
-    CHECK(gsync(h, id, NULL));
-    CHECK(gmemcpy_user_from_device_async(h, dst, d1, data, &id));
-    CHECK(gsync(h, id, NULL));
+    CHECK_INT(gmemcpy_user_to_device_async(h, d1, src, data, &id));
+    CHECK_INT(gsync(h, id, NULL));
+    CHECK_INT(gmemcpy_user_from_device_async(h, dst, d1, data, &id));
+    CHECK_INT(gsync(h, id, NULL));
     compare(dst, src, data, "async _user_ copies");
 
     /* DMA-reachable host memory as source and destination */
@@ -194,11 +169,11 @@ int main(int argc, char **argv)
     REQUIRE(dma != NULL);
     fill(dma, data, 5);
     memcpy(src, dma, data);
-    t0 = now_ms();
-    CHECK(gmemcpy_to_device(h, d2, dma, data));
+    t0 = tu_now_ms();
+    CHECK_INT(gmemcpy_to_device(h, d2, dma, data));
     memset(dma, 0, data);
-    CHECK(gmemcpy_from_device(h, dma, d2, data));
-    report("DMA memory to and from device", 2 * data, now_ms() - t0);
+    CHECK_INT(gmemcpy_from_device(h, dma, d2, data));
+    report("DMA memory to and from device", 2 * data, tu_now_ms() - t0);
     compare(dma, src, data, "gmalloc_dma copies");
     REQUIRE(gfree_dma(h, dma) >= data);
 
@@ -208,7 +183,7 @@ int main(int argc, char **argv)
 
     REQUIRE(gfree(h, d2) == data);
     REQUIRE(gfree(h, d1) == data);
-    CHECK(gclose(h));
+    CHECK_INT(gclose(h));
     free(src);
     free(dst);
     printf("Test passed: %llu bytes\n", (unsigned long long)data);

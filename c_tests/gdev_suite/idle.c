@@ -29,8 +29,8 @@ static void verify(SDdeviceptr dout, uint32_t count, const char *phase)
     uint32_t i;
     CHECK(sdMemcpyDtoH(out, dout, sizeof(out)));
     for (i = 0; i < THREADS; i++) {
-        if (out[i] != suite_lcg(i, count)) {
-            printf("Test failed: %s: out[%u] = %u, expected %u\n", phase, i, out[i], suite_lcg(i, count));
+        if (out[i] != tu_lcg(i, count)) {
+            printf("Test failed: %s: out[%u] = %u, expected %u\n", phase, i, out[i], tu_lcg(i, count));
             exit(1);
         }
     }
@@ -38,31 +38,21 @@ static void verify(SDdeviceptr dout, uint32_t count, const char *phase)
 
 static double timed_run(SDfunction f, SDdeviceptr dout, uint32_t count)
 {
-    double t0 = suite_now_ms();
+    double t0 = tu_now_ms();
     launch(f, dout, count, NULL);
     CHECK(sdCtxSynchronize());
-    return suite_now_ms() - t0;
+    return tu_now_ms() - t0;
 }
 
 /* The iteration count for about target_ms of kernel time, from a linear fit. */
 static uint32_t calibrate(SDfunction f, SDdeviceptr dout, double target_ms)
 {
     const uint32_t c0 = 256, c1 = 4096;
-    double t0, t1, per, fixed, want;
+    double t0, t1, want;
     timed_run(f, dout, c0);                 /* the first launch also prepares the kernel */
     t0 = timed_run(f, dout, c0);
     t1 = timed_run(f, dout, c1);
-    per = (t1 - t0) / (double)(c1 - c0);
-    if (per <= 0.0)
-        per = t1 / (double)c1;
-    fixed = t0 - per * c0;
-    if (fixed < 0.0)
-        fixed = 0.0;
-    want = (target_ms - fixed) / per;
-    if (want < (double)c1)
-        want = (double)c1;
-    if (want > 2e9)
-        want = 2e9;
+    want = tu_fit_count(c0, t0, c1, t1, target_ms);
     printf("calibration: %u iterations %.2f ms, %u iterations %.2f ms -> %.0f iterations for %.0f ms\n",
            c0, t0, c1, t1, want, target_ms);
     return (uint32_t)want;
@@ -97,7 +87,7 @@ int main(int argc, char **argv)
     CHECK(sdEventCreate(&end, SD_EVENT_DEFAULT));
     CHECK(sdMemsetD32(dout, 0, THREADS));
     CHECK(sdCtxSynchronize());
-    t0 = suite_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdEventRecord(start, s));
     launch(f, dout, count, s);
     CHECK(sdEventRecord(end, s));
@@ -105,16 +95,16 @@ int main(int argc, char **argv)
     EXPECT(sdEventQuery(end), SDAA_ERROR_NOT_READY);
     while ((r = sdStreamQuery(s)) == SDAA_ERROR_NOT_READY) {
         polls++;
-        suite_sleep_ms(1.0);
-        if (suite_now_ms() - t0 > 60000.0)
+        tu_sleep_ms(1.0);
+        if (tu_now_ms() - t0 > 60000.0)
             suite_fail("the kernel did not finish within 60 s");
     }
-    busy_ms = suite_now_ms() - t0;
+    busy_ms = tu_now_ms() - t0;
     suite_expect(r, SDAA_SUCCESS, "sdStreamQuery(s) after the kernel", __LINE__);
     CHECK(sdEventQuery(end));
     CHECK(sdEventQuery(start));
     CHECK(sdEventElapsedTime(&ms, start, end));
-    wall = suite_now_ms() - t0;
+    wall = tu_now_ms() - t0;
     printf("created stream: NOT_READY for %lu polls over %.2f ms; events say %.3f ms\n", polls, busy_ms, ms);
     REQUIRE(polls > 0);
     REQUIRE(ms > 0.0f);
@@ -124,14 +114,14 @@ int main(int argc, char **argv)
     /* ---- the same stream, waited for with sdEventSynchronize ---- */
     CHECK(sdMemsetD32(dout, 0, THREADS));
     CHECK(sdCtxSynchronize());
-    t0 = suite_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdEventRecord(start, s));
     launch(f, dout, count + 1, s);
     CHECK(sdEventRecord(end, s));
     EXPECT(sdEventQuery(end), SDAA_ERROR_NOT_READY);
     EXPECT(sdEventElapsedTime(&ms, start, end), SDAA_ERROR_NOT_READY);
     CHECK(sdEventSynchronize(end));
-    wall = suite_now_ms() - t0;
+    wall = tu_now_ms() - t0;
     CHECK(sdEventQuery(end));
     CHECK(sdStreamQuery(s));
     CHECK(sdEventElapsedTime(&ms, start, end));

@@ -26,9 +26,9 @@ static void run(SDfunction f, SDdeviceptr dout, uint32_t count, unsigned int gri
     CHECK(sdLaunchKernel(f, grid, 1, 1, BLOCK, 1, 1, 0, NULL, params, NULL));
     CHECK(sdMemcpyDtoH(out, dout, sizeof(out)));
     for (i = 0; i < N; i++) {
-        if (out[i] != suite_lcg(i, count)) {
+        if (out[i] != tu_lcg(i, count)) {
             printf("Test failed: count %u, grid %u: out[%u] = %u, expected %u\n", count, grid, i, out[i],
-                   suite_lcg(i, count));
+                   tu_lcg(i, count));
             exit(1);
         }
     }

@@ -159,10 +159,10 @@ static inline int matrix_main(int argc, char **argv, const char *kernel, enum ma
     CHECK(sdParamSeti(f, 24, n));
     CHECK(sdParamSetSize(f, 28));
     grid = (n + MATRIX_BLOCK - 1) / MATRIX_BLOCK;
-    t0 = suite_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdLaunchGrid(f, (int)grid, (int)grid));
     CHECK(sdCtxSynchronize());
-    t1 = suite_now_ms();
+    t1 = tu_now_ms();
 
     if (how != MATRIX_MAPPED)
         CHECK(sdMemcpyDtoH(c, dc, bytes));

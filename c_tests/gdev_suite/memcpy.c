@@ -54,14 +54,14 @@ int main(int argc, char **argv)
         fill(src, n, (unsigned)i);
         memset(dst, 0, n);
         CHECK(sdMemAlloc(&d, n));
-        t0 = suite_now_ms();
+        t0 = tu_now_ms();
         CHECK(sdMemcpyHtoD(d, src, n));
-        t1 = suite_now_ms();
+        t1 = tu_now_ms();
         CHECK(sdMemcpyDtoH(dst, d, n));
         snprintf(what, sizeof(what), "%lu-byte round trip", (unsigned long)n);
         compare(dst, src, n, what);
         if (n == max)
-            printf("%lu bytes: to device %.3f ms, back %.3f ms\n", (unsigned long)n, t1 - t0, suite_now_ms() - t1);
+            printf("%lu bytes: to device %.3f ms, back %.3f ms\n", (unsigned long)n, t1 - t0, tu_now_ms() - t1);
         CHECK(sdMemFree(d));
     }
 

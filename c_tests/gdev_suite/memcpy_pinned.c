@@ -40,18 +40,18 @@ int main(int argc, char **argv)
     memset(pin_dst, 0, n);
     CHECK(sdMemAlloc(&d, n));
 
-    t0 = suite_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdMemcpyHtoD(d, pin_src, n));
     CHECK(sdMemcpyDtoH(pin_dst, d, n));
-    t_pinned = suite_now_ms() - t0;
+    t_pinned = tu_now_ms() - t0;
     REQUIRE(memcmp(pin_dst, pin_src, n) == 0);
 
     /* Pageable memory reads the same device data. */
     memset(plain, 0, n);
-    t0 = suite_now_ms();
+    t0 = tu_now_ms();
     CHECK(sdMemcpyDtoH(plain, d, n));
     CHECK(sdMemcpyHtoD(d, plain, n));
-    t_plain = suite_now_ms() - t0;
+    t_plain = tu_now_ms() - t0;
     REQUIRE(memcmp(plain, pin_src, n) == 0);
 
     /* Offsets inside the pinned buffer: pin_dst[i] = src[i + 7] for the window. */

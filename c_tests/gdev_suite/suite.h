@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sdaa.h"
+#include "testutil.h"
 
 static inline const char *suite_error_name(SDresult r)
 {
@@ -43,34 +44,10 @@ static inline void suite_expect(SDresult got, SDresult want, const char *what, i
 #define CHECK(call) suite_expect((call), SDAA_SUCCESS, #call, __LINE__)
 #define EXPECT(call, code) suite_expect((call), (code), #call, __LINE__)
 
-static inline void suite_require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) suite_require((cond) != 0, #cond, __LINE__)
-
 static inline void suite_fail(const char *why)
 {
     printf("Test failed: %s\n", why);
     exit(1);
-}
-
-static inline double suite_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static inline void suite_sleep_ms(double ms)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1e3);
-    ts.tv_nsec = (long)((ms - ts.tv_sec * 1e3) * 1e6);
-    nanosleep(&ts, NULL);
 }
 
 /* Host memory that fails the test instead of returning NULL. */
@@ -148,23 +125,6 @@ static inline SDfunction suite_function(SDmodule *mod, const char *image, const 
     CHECK(sdModuleGetFunction(&f, *mod, name));
     REQUIRE(f != NULL);
     return f;
-}
-
-/* The loop kernel's value for element i: x = i, then `count` LCG steps
- * x = x * 1664525 + 1013904223 (mod 2^32), done in O(log count) by composing
- * the affine step with itself. */
-static inline uint32_t suite_lcg(uint32_t i, uint32_t count)
-{
-    uint32_t mul = 1664525u, add = 1013904223u;     /* the step applied 2^k times */
-    uint32_t x = i;
-    while (count) {
-        if (count & 1)
-            x = x * mul + add;
-        add = add * mul + add;
-        mul = mul * mul;
-        count >>= 1;
-    }
-    return x;
 }
 
 #endif /* GDEV_SUITE_H */

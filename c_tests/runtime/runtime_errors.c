@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sdaa_runtime.h"
+#include "testutil.h"
 
 #define N 4097                  /* elements of the final round trip */
 #define SMALL 4096              /* bytes: one page, so rounding cannot hide overruns */
@@ -37,41 +38,6 @@ static void expect(sdaaError_t got, sdaaError_t want, const char *what, int line
 }
 #define CHECK(call) expect((call), sdaaSuccess, #call, __LINE__)
 #define EXPECT(call, code) expect((call), (code), #call, __LINE__)
-
-static void require(int ok, const char *why, int line)
-{
-    if (!ok) {
-        printf("Test failed: line %d: %s\n", line, why);
-        exit(1);
-    }
-}
-#define REQUIRE(cond) require((cond) != 0, #cond, __LINE__)
-
-static int env_int(const char *name, int fallback)
-{
-    const char *s = getenv(name);
-    return (s && *s) ? (int)strtol(s, NULL, 0) : fallback;
-}
-
-static void *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long size;
-    void *data;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    data = malloc((size_t)size);
-    if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    return data;
-}
 
 static int ha[N], hb[N], hc[N];
 
@@ -163,8 +129,8 @@ int main(int argc, char **argv)
     CHECK(sdaaSetDevice(dev));
     CHECK(sdaaGetDeviceProperties(&prop, dev));
     REQUIRE(prop.totalGlobalMem > 0);
-    REQUIRE(prop.speArrayCount == env_int("GDEV_SIM_SPE_ARRAYS", 4));
-    REQUIRE(prop.spesPerArray == env_int("GDEV_SIM_SPES", 32));
+    REQUIRE(prop.speArrayCount == tu_env_int("GDEV_SIM_SPE_ARRAYS", 4));
+    REQUIRE(prop.spesPerArray == tu_env_int("GDEV_SIM_SPES", 32));
     CHECK(sdaaDeviceGetAttribute(&value, sdaaDevAttrSpeArrayCount, dev));
     REQUIRE(value == prop.speArrayCount);
     CHECK(sdaaDeviceGetAttribute(&value, sdaaDevAttrSpesPerArray, dev));
@@ -214,7 +180,7 @@ int main(int argc, char **argv)
 
     /* ---- launches: unknown entry, then a full round trip ---- */
     CHECK(sdaaSetDevice(dev));
-    cubin = read_file(path);
+    cubin = tu_read_file(path, NULL);
     if (!cubin) {
         printf("Test failed: cannot read %s\n", path);
         return 1;

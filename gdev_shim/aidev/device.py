@@ -31,6 +31,26 @@ class AidevError(Exception):
         self.errno = errno
 
 
+_owner_pid: int | None = None      # the process whose cards (and card threads) exist
+
+
+def _note_use() -> None:
+    global _owner_pid
+    if _owner_pid is None:
+        _owner_pid = os.getpid()
+
+
+def forked() -> bool:
+    """True in a child forked after the cards were used: their threads did not come along."""
+    return _owner_pid is not None and _owner_pid != os.getpid()
+
+
+def require_unforked() -> None:
+    if forked():
+        raise AidevError(_errno.ENODEV, "the cards were opened by the parent process and are "
+                                        "not usable after fork")
+
+
 @cache
 def _sim() -> SimTransport:
     return SimTransport()
@@ -93,6 +113,8 @@ class AidevDevice:
 
     @classmethod
     def open(cls, minor: int) -> AidevDevice:
+        require_unforked()
+        _note_use()
         tr = transport()
         try:
             fd = tr.open(minor)
@@ -127,6 +149,7 @@ class AidevDevice:
             raise AidevError(_errno.EINVAL, f"aicard{self.minor} {name} argument out of range") from exc
 
     def _ioctl(self, name: str, **fields: int) -> Any:
+        require_unforked()
         arg = self._arg(name, fields)
         rc = self.transport.ioctl(self.fd, _REQUESTS[name], arg)
         if rc != 0:
@@ -190,6 +213,7 @@ class AidevDevice:
 
     def fence_wait(self, ch: Channel, slot: int, seq: int, timeout_ms: int) -> int:
         """0 when fence[slot] >= seq, -ETIMEDOUT, or -EIO when the channel faulted."""
+        require_unforked()
         timeout_ms = min(max(timeout_ms, 0), 0xFFFF_FFFF)
         arg = self._arg("fence_wait", {"channel": ch.id, "slot": slot, "seq": seq, "timeout_ms": timeout_ms})
         rc = self.transport.ioctl(self.fd, _REQUESTS["fence_wait"], arg)

@@ -13,7 +13,9 @@ from typing import Any
 
 from .. import settings as settings_module
 from ..card import Card, CardError, CardFile
-from ..common.contract import C
+from ..common.contract import C, ffi
+from ..trace import status
+from ..trace.recorder import now_ns
 
 _cards: dict[int, Card] = {}
 _cards_lock = threading.Lock()
@@ -65,7 +67,26 @@ class SimTransport:
         with self._lock:
             fd = next(self._fds)
             self._files[fd] = file
+        status.watch(self.cards_status)      # gdev-smi cannot see in-process cards otherwise
         return fd
+
+    def cards_status(self) -> list[dict[str, Any]]:
+        """What gdev-smi shows of this process's cards: memory, channels, opens, engine time."""
+        with _cards_lock:
+            cards = sorted(_cards.items())
+        with self._lock:
+            files = list(self._files.values())
+        at = now_ns()
+        result = []
+        for minor, c in cards:
+            info = ffi.new("struct aidev_device_info *")
+            c.fill_info(info)
+            result.append({"index": minor, "name": ffi.string(info.name).decode(errors="replace"),
+                           "vram_total": info.vram_size, "vram_used": info.vram_used,
+                           "channels": info.channels_in_use, "max_channels": info.max_channels,
+                           "opens": sum(1 for f in files if f.card is c and not f.closed),
+                           **c.activity.snapshot(at)})
+        return result
 
     def _file(self, fd: int) -> CardFile:
         file = self._files.get(fd)

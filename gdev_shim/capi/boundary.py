@@ -8,17 +8,15 @@ family's documented failure value.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import cffi
 
 from ..log import get
-from ..settings import settings
+from ..trace import apicall
 
 log = get("gdev.capi")
-api_log = get("gdev.api")
 
 
 @dataclass(frozen=True)
@@ -60,31 +58,6 @@ def _translator(export: Export) -> Callable:
     return onerror
 
 
-def _logged(export: Export, onerror: Callable) -> Callable:
-    """GDEV_LOG=api: one line per call with its arguments and result."""
-    fn, name = export.fn, export.name
-
-    @functools.wraps(fn)
-    def call(*args):
-        try:
-            result = fn(*args)
-        except Exception as e:    # noqa: BLE001 - translated exactly as without logging
-            result = onerror(type(e), e, e.__traceback__)
-        api_log.info("%s(%s) -> %s", name, ", ".join(map(_show, args)), _show(result))
-        return result
-    return call
-
-
-def _show(value: Any) -> str:
-    if type(value).__module__ == "_cffi_backend":       # a C pointer: its address
-        try:
-            return hex(int(HandleTable._cells.cast("uintptr_t", value)))
-        except TypeError:
-            pass
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def install(library: str, ffi) -> int:
     """Bind every export of `library` to the embedding module's `ffi`.
 
@@ -93,11 +66,12 @@ def install(library: str, ffi) -> int:
     value, so a successful call pays for no wrapper.
     """
     exports = _registry.get(library, [])
-    log_calls = settings.log.strip().lower() == "api"
+    observed = apicall.wanted()         # GDEV_LOG=api or GDEV_TRACE, decided once here
     for export in exports:
         onerror = _translator(export)
         kwargs = {} if export.family.failure is None else {"error": export.family.failure}
-        fn = _logged(export, onerror) if log_calls else export.fn
+        fn = apicall.observe(export.fn, export.name, export.family.name, export.family.success,
+                             onerror) if observed else export.fn
         ffi.def_extern(name=export.name, onerror=onerror, **kwargs)(fn)
     return len(exports)
 

@@ -1,6 +1,7 @@
 """libusdaa.so, driver half: the SDAA driver API (sd*) as C functions."""
 from __future__ import annotations
 
+import functools
 import struct
 
 from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
@@ -32,6 +33,16 @@ def _translate(e: BaseException, name: str) -> int:
 
 DRIVER = Family("SDresult", SD.SDAA_SUCCESS, _translate, SD.SDAA_ERROR_UNKNOWN)
 OK = SD.SDAA_SUCCESS
+CTX_FLAGS = SD.SD_CTX_SCHED_MASK | SD.SD_CTX_MAP_HOST | SD.SD_CTX_LMEM_RESIZE_TO_MAX
+
+
+def _api(fn):
+    """Export a driver function that answers NOT_INITIALIZED before sdInit, as CUDA's do."""
+    @functools.wraps(fn)
+    def call(*args):
+        drv_device.require_init()
+        return fn(*args)
+    return exported(LIB, DRIVER)(call)
 
 
 def _addr(p) -> int:
@@ -52,7 +63,6 @@ def _lookup(table: HandleTable, h, code: int = SD.SDAA_ERROR_INVALID_HANDLE):
 
 
 def _ctx():
-    drv_device.require_init()
     return drv_ctx.current()
 
 
@@ -76,26 +86,23 @@ def sdDriverGetVersion(version):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceGet(device, ordinal):
     _out(device, "device")
-    drv_device.require_init()
     device[0] = drv_device.check(ordinal)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceGetCount(count):
     _out(count, "count")
-    drv_device.require_init()
     count[0] = drv_device.count_raw()
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceGetName(name, length, dev):
     _out(name, "name")
-    drv_device.require_init()
     if length <= 0:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"name buffer of {length} bytes")
     text = drv_device.name(drv_device.check(dev)).encode()[: length - 1]
@@ -103,35 +110,31 @@ def sdDeviceGetName(name, length, dev):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceTotalMem(nbytes, dev):
     _out(nbytes, "bytes")
-    drv_device.require_init()
     nbytes[0] = drv_device.info(drv_device.check(dev))["vram_size"]
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceComputeCapability(major, minor, dev):
     _out(major, "major"), _out(minor, "minor")
-    drv_device.require_init()
     info = drv_device.info(drv_device.check(dev))
     major[0], minor[0] = info["compute_major"], info["compute_minor"]
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceGetAttribute(value, attrib, dev):
     _out(value, "pi")
-    drv_device.require_init()
     value[0] = drv_device.attribute(drv_device.check(dev), attrib)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdDeviceGetProperties(prop, dev):
     _out(prop, "prop")
-    drv_device.require_init()
     i = drv_device.info(drv_device.check(dev))
     prop.maxThreadsPerBlock = i["max_threads_per_block"]
     prop.maxThreadsDim = list(i["max_block_dim"])
@@ -147,17 +150,18 @@ def sdDeviceGetProperties(prop, dev):
 
 
 # ---- contexts -------------------------------------------------------------
-@exported(LIB, DRIVER)
+@_api
 def sdCtxCreate(pctx, flags, dev):
     _out(pctx, "pctx")
-    drv_device.require_init()
+    if flags & ~CTX_FLAGS:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"sdCtxCreate flags 0x{flags:x}")
     ctx = drv_ctx.Context(drv_device.check(dev), flags)
     drv_ctx.push(ctx)
     pctx[0] = ffi.cast("SDcontext", contexts.new(ctx))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxDestroy(h):
     ctx = _lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT)
     contexts.drop(_addr(h))
@@ -166,28 +170,27 @@ def sdCtxDestroy(h):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxGetCurrent(pctx):
     _out(pctx, "pctx")
-    drv_device.require_init()
     ctx = drv_ctx.current(optional=True)
     pctx[0] = ffi.NULL if ctx is None else ffi.cast("SDcontext", contexts.new(ctx))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxSetCurrent(h):
     drv_ctx.set_current(None if h == ffi.NULL else _lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxPushCurrent(h):
     drv_ctx.push(_lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxPopCurrent(pctx):
     ctx = drv_ctx.pop()
     if pctx != ffi.NULL:
@@ -195,14 +198,14 @@ def sdCtxPopCurrent(pctx):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxGetDevice(device):
     _out(device, "device")
     device[0] = _ctx().device
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdCtxSynchronize():
     _ctx().synchronize()
     return OK
@@ -216,26 +219,26 @@ def _new_module(pmod, loader) -> int:
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleLoad(pmod, fname):
     _out(fname, "fname")
     return _new_module(pmod, lambda ctx: drv_module.load_file(ctx, ffi.string(fname).decode(errors="replace")))
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleLoadData(pmod, image):
     _out(image, "image")
     return _new_module(pmod, lambda ctx: drv_module.Module(ctx, drv_module.image_bytes_at(_addr(image))))
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleLoadDataEx(pmod, image, num_options, options, values):
     if num_options and (options == ffi.NULL or values == ffi.NULL):
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "JIT options without arrays")
     return sdModuleLoadData(pmod, image)
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleUnload(h):
     mod = _lookup(modules, h)
     modules.drop(_addr(h))
@@ -246,7 +249,7 @@ def sdModuleUnload(h):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleGetFunction(pfunc, h, name):
     _out(pfunc, "hfunc"), _out(name, "name")
     mod = _lookup(modules, h)
@@ -255,7 +258,7 @@ def sdModuleGetFunction(pfunc, h, name):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdModuleGetGlobal(dptr, nbytes, h, name):
     _out(name, "name")
     addr, size = _lookup(modules, h).global_var(ffi.string(name).decode(errors="replace"))
@@ -272,7 +275,7 @@ def _function(h):
     return fn
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdFuncGetAttribute(value, attrib, h):
     _out(value, "pi")
     fn = _function(h)
@@ -292,50 +295,57 @@ def sdFuncGetAttribute(value, attrib, h):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdFuncSetBlockShape(h, x, y, z):
     fn = _function(h)
-    if min(x, y, z) < 1:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"block shape ({x}, {y}, {z})")
+    limits = fn.module.ctx.info["max_block_dim"]
+    if min(x, y, z) < 1 or any(d > m for d, m in zip((x, y, z), limits)):
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"block shape ({x}, {y}, {z}) outside 1..{tuple(limits)}")
     fn.block = (x, y, z)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdFuncSetSharedSize(h, nbytes):
-    _function(h).shared_size = nbytes
+    fn = _function(h)
+    if nbytes > fn.module.ctx.info["shared_mem_per_block"]:
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"{nbytes} bytes of shared memory exceed the card's")
+    fn.shared_size = nbytes
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdParamSetSize(h, nbytes):
     _function(h).set_param_size(nbytes)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdParamSeti(h, offset, value):
     _function(h).set_param(offset, struct.pack("<I", value))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdParamSetf(h, offset, value):
     _function(h).set_param(offset, struct.pack("<f", value))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdParamSetv(h, offset, ptr, nbytes):
     fn = _function(h)
     if nbytes and ptr == ffi.NULL:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "sdParamSetv from NULL")
+    if offset < 0 or offset + nbytes > drv_module.MAX_PARAM_BYTES:
+        # checked before reading: the host buffer is only as long as the range is valid
+        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"parameter bytes {offset}+{nbytes} out of range")
     fn.set_param(offset, bytes(ffi.buffer(ptr, nbytes)) if nbytes else b"")
     return OK
 
 
 # ---- launches ------------------------------------------------------------------
-@exported(LIB, DRIVER)
+@_api
 def sdLaunch(h, num, hstream):
     fn = _function(h)
     grid, block = drv_launch.array_shape(fn, num)
@@ -343,14 +353,14 @@ def sdLaunch(h, num, hstream):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdLaunchGrid(h, width, height):
     fn = _function(h)
     drv_stream.launch(None, fn, (width, height, 1), fn.block, fn.shared_size, bytes(fn.param_buf))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdLaunchGridAsync(h, width, height, hstream):
     fn = _function(h)
     drv_stream.launch(_stream(hstream), fn, (width, height, 1), fn.block, fn.shared_size,
@@ -384,7 +394,7 @@ def _extra_params(fn, extra) -> bytes:
     return bytes(ffi.buffer(buf, size))
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
     fn = _function(h)
     if kernel_params != ffi.NULL and extra != ffi.NULL:
@@ -402,41 +412,40 @@ def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
 
 
 # ---- memory ----------------------------------------------------------------------
-@exported(LIB, DRIVER)
+@_api
 def sdMemAlloc(dptr, size):
     _out(dptr, "dptr")
     dptr[0] = drv_mem.alloc(_ctx(), size)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemFree(dptr):
-    drv_device.require_init()
     drv_mem.free(None, dptr)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemAllocHost(pp, size):
     _out(pp, "pp")
     pp[0] = ffi.cast("void *", drv_mem.alloc_host(_ctx(), size))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemHostAlloc(pp, size, flags):
     if flags & ~0x7:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"sdMemHostAlloc flags 0x{flags:x}")
     return sdMemAllocHost(pp, size)
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemFreeHost(p):
     drv_mem.free_host(_addr(p))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemHostGetDevicePointer(pdptr, p, flags):
     _out(pdptr, "pdptr")
     if flags != 0:
@@ -445,7 +454,7 @@ def sdMemHostGetDevicePointer(pdptr, p, flags):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemGetInfo(free, total):
     ctx = _ctx()
     f, t = drv_device.free_memory(ctx.device)
@@ -456,7 +465,7 @@ def sdMemGetInfo(free, total):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemGetPhysAddr(phys, dptr):
     _out(phys, "phys")
     phys[0] = drv_mem.phys_addr(dptr)
@@ -467,75 +476,69 @@ def _host(p, what: str) -> int:
     return _addr(_out(p, what))
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyHtoD(dst, src, n):
-    drv_device.require_init()
     drv_stream.copy_htod(None, dst, _host(src, "srcHost"), n, sync=True)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyDtoH(dst, src, n):
-    drv_device.require_init()
     drv_stream.copy_dtoh(None, _host(dst, "dstHost"), src, n, sync=True)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyDtoD(dst, src, n):
-    drv_device.require_init()
     drv_stream.copy_dtod(None, dst, src, n, sync=True)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyHtoDAsync(dst, src, n, hstream):
     drv_stream.copy_htod(_stream(hstream), dst, _host(src, "srcHost"), n)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyDtoHAsync(dst, src, n, hstream):
     drv_stream.copy_dtoh(_stream(hstream), _host(dst, "dstHost"), src, n)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemcpyDtoDAsync(dst, src, n, hstream):
     drv_stream.copy_dtod(_stream(hstream), dst, src, n)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemsetD8(dst, value, n):
-    drv_device.require_init()
     drv_stream.memset(None, dst, value, 1, n, sync=True)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemsetD16(dst, value, n):
-    drv_device.require_init()
     drv_stream.memset(None, dst, value, 2, n, sync=True)
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdMemsetD32(dst, value, n):
-    drv_device.require_init()
     drv_stream.memset(None, dst, value, 4, n, sync=True)
     return OK
 
 
 # ---- streams and events ----------------------------------------------------------
-@exported(LIB, DRIVER)
+@_api
 def sdStreamCreate(pstream, flags):
     _out(pstream, "phStream")
     pstream[0] = ffi.cast("SDstream", streams.new(drv_stream.Stream(_ctx(), flags)))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdStreamDestroy(h):
     stream = _lookup(streams, h)
     streams.drop(_addr(h))
@@ -543,19 +546,19 @@ def sdStreamDestroy(h):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdStreamQuery(h):
     return OK if drv_stream.query(_stream(h) if h != ffi.NULL else drv_stream.default(_ctx())) \
         else SD.SDAA_ERROR_NOT_READY
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdStreamSynchronize(h):
     drv_stream.synchronize(_stream(h) if h != ffi.NULL else drv_stream.default(_ctx()))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdStreamWaitEvent(h, hevent, flags):
     if flags != 0:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "flags must be 0")
@@ -563,14 +566,14 @@ def sdStreamWaitEvent(h, hevent, flags):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventCreate(pevent, flags):
     _out(pevent, "phEvent")
     pevent[0] = ffi.cast("SDevent", events.new(drv_stream.Event(_ctx(), flags)))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventDestroy(h):
     event = _lookup(events, h)
     events.drop(_addr(h))
@@ -578,25 +581,25 @@ def sdEventDestroy(h):
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventRecord(h, hstream):
     event = _lookup(events, h)
     event.record(_stream(hstream) if hstream != ffi.NULL else drv_stream.default(event.ctx))
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventQuery(h):
     return OK if _lookup(events, h).query() else SD.SDAA_ERROR_NOT_READY
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventSynchronize(h):
     _lookup(events, h).synchronize()
     return OK
 
 
-@exported(LIB, DRIVER)
+@_api
 def sdEventElapsedTime(ms, hstart, hend):
     _out(ms, "pMilliseconds")
     ms[0] = drv_stream.elapsed_ms(_lookup(events, hstart), _lookup(events, hend))

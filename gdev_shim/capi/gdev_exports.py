@@ -48,6 +48,7 @@ def _addr(p) -> int:
 
 
 def _handle(h) -> gdev.GdevHandle:
+    gdev.check_unforked()
     obj = handles.get(_addr(h))
     if obj is None or obj.closed:
         raise GdevError(errno.EBADF, f"0x{_addr(h):x} is not an open gdev handle")

@@ -109,6 +109,7 @@ def sdaaConfigureCall(arrays):
 
 @exported(LIB, RUNTIME)
 def sdaaSetupArgument(arg, size, offset):
+    launch.check_argument(size, offset)
     launch.setup_argument(bytes(ffi.buffer(_out(arg, "arg"), size)), offset)
     return OK
 

@@ -41,6 +41,7 @@ class BufferManager:
         self._vram_alloc = RangeAllocator(vram_size, PAGE)
         self._gart_alloc = RangeAllocator(gart_size, PAGE)
         self._lock = threading.Lock()
+        self.vram_limit: int | None = None     # an injected smaller VRAM (GDEV_SIM_FAULT=vram:...)
 
     @property
     def vram_used(self) -> int:
@@ -57,13 +58,14 @@ class BufferManager:
 
     def _new_vram(self, size: int) -> BufferObject:
         with self._lock:
-            offset = self._vram_alloc.alloc(size)
+            over = self.vram_limit is not None and self._vram_alloc.used + self._vram_alloc.round(size) > self.vram_limit
+            offset = None if over else self._vram_alloc.alloc(size)
             if offset is None:
                 raise CardError(errno.ENOMEM, f"no {size}-byte VRAM range free "
                                               f"({self._vram_alloc.used} of {self.vram.size} in use)")
             bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
                               self.vram_base + offset, VRAM_MAP_BASE + offset)
-        self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base))
+        self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base, size))
         return bo
 
     def _new_host(self, size: int) -> BufferObject:
@@ -79,7 +81,7 @@ class BufferManager:
                 raise CardError(errno.ENOMEM, f"cannot allocate {length} host bytes: {exc}") from exc
         addr = self.gart_base + offset
         bo = BufferObject(C.AIDEV_GEM_DOMAIN_HOST, length, addr, HOST_MAP_BASE + offset, pages)
-        self.memory.add(Region(addr, length, np.frombuffer(pages, dtype=np.uint8), addr))
+        self.memory.add(Region(addr, length, np.frombuffer(pages, dtype=np.uint8), addr, size))
         return bo
 
     def host_view(self, bo: BufferObject) -> memoryview:

@@ -6,6 +6,8 @@ import threading
 
 from .. import settings as settings_module
 from ..common.contract import C
+from ..common.findings import tools as sanitizer_tools
+from ..trace.device import EngineActivity
 from .buffers import BufferManager, BufferObject
 from .channel import FENCE_BYTES, Channel
 from .compute import ComputeEngine, ComputeLimits
@@ -14,6 +16,7 @@ from .errors import CardError
 from .faults import FaultHooks
 from .memory import CardMemory
 from .processor import CommandProcessor
+from .sanitizer import CardSanitizer
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
 # the slices sit above the 47-bit canonical range, so a host dereference of one faults.
@@ -56,7 +59,13 @@ class Card:
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
         self.dma = DmaEngine(self.memory)
         self.compute = ComputeEngine(self.memory, LIMITS)
-        self.faults = FaultHooks()
+        tools = sanitizer_tools()
+        if tools:
+            self.compute.sanitizer = CardSanitizer(index, self.memory, self.vram_base, self.vram_size,
+                                                   CARD_SPACE, tools)
+        self.faults = FaultHooks(index)
+        self.buffers.vram_limit = self.faults.vram_limit
+        self.activity = EngineActivity()         # engine busy time, read by gdev-smi
         self.progress = threading.Condition()   # signalled whenever an engine finishes work
         self._lock = threading.Lock()
         self._channels: dict[int, tuple[Channel, CommandProcessor]] = {}

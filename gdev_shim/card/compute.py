@@ -8,8 +8,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import log, settings as settings_module
 from ..common.image import Image, ImageError, parse_image
 from .memory import CardMemory
+
+
+_log = log.get("gdev.card")
 
 
 class LaunchError(Exception):
@@ -54,9 +58,27 @@ IMAGES = ImageCache()
 
 def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-               printf: Callable[[Any], None]) -> None:
-    """The kernel engine (the PTX interpreter); one seam so the engine choice stays here."""
+               printf: Callable[[Any], None], checks: Any = None) -> None:
+    """The kernel engine; one seam so the engine choice stays here.
+
+    GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code; a kernel it cannot
+    compile still falls back), `auto` (default: the JIT where it applies).  Under the
+    sanitizer (`checks`) kernels run on the interpreter, which reports every access.
+    """
     from ..ptx import execute
+    engine = settings_module.settings.engine.strip().lower()
+    if checks is not None:
+        execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
+                printf=printf, checks=checks)
+        return
+    if engine in ("jit", "auto"):
+        from ..jit import JitUnsupported, execute as jit_execute
+        try:
+            jit_execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
+                        printf=printf)
+            return
+        except JitUnsupported as exc:
+            _log.debug("kernel %s runs on the interpreter: %s", name, exc.reason)
     execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf)
 
 
@@ -75,6 +97,7 @@ class ComputeEngine:
         self.limits = limits
         self.images = images if images is not None else IMAGES
         self.lock = threading.Lock()
+        self.sanitizer = None        # a CardSanitizer under GDEV_MEMCHECK
 
     def prepare(self, code_addr: int, code_size: int, entry: int) -> tuple[Image, str]:
         """The code object and kernel name a launch names (LaunchError if either is bad)."""
@@ -113,8 +136,10 @@ class ComputeEngine:
         printed: list[Any] = []
         with self.lock:
             try:
+                checks = self.sanitizer.kernel(name) if self.sanitizer is not None else None
                 run_kernel(image.module, name, self.memory, grid, block,
-                           params[:image.kernels[entry].param_size], shared, globals_addr, printed.append)
+                           params[:image.kernels[entry].param_size], shared, globals_addr, printed.append,
+                           checks)
             finally:
                 # device printf output appears when the kernel ends, as on real hardware
                 _write_stdout(printed)

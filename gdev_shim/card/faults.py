@@ -1,15 +1,93 @@
-"""Fault-injection hook point: every engine asks here before it runs a command.
+"""Fault injection: every engine asks here before it runs a command (GDEV_SIM_FAULT).
 
-The card builds one FaultHooks per card; the default injects nothing.  A
-settings-driven injector (GDEV_SIM_FAULT) replaces `check` later.
+The spec is a comma-separated list of faults, each optionally limited to one
+card with `@<card>`:
+
+    dma:3            the 3rd DMA command (copy or fill) of the card fails: DMA fault
+    compute:2        the 2nd kernel launch of the card fails: compute fault
+    compute-hang     kernel launches never finish (compute-hang:2 from the 2nd on)
+    fence-lost:4     from the 4th fence on, fence writes are lost (the channel looks hung)
+    vram:<bytes>     the card has only this much VRAM to give (K/M/G suffixes)
+
+Counts are per card and start at 1.  A spec that does not parse is logged and ignored.
 """
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+
+from .. import log
+from .. import settings as settings_module
+
+_log = log.get("gdev.card")
+HANG = "hang"           # check(): block the engine until the channel is stopped
+LOST = "lost"           # check(): drop the command's effect (a lost fence write)
+_KINDS = {"dma": "dma", "compute": "compute", "compute-hang": "compute", "fence-lost": "fence"}
+
+
+@dataclass
+class Fault:
+    kind: str                 # dma, compute, compute-hang, fence-lost
+    nth: int
+    card: int | None
+
+
+def _size(text: str) -> int:
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    return int(text[:-1] if scale != 1 else text, 0) * scale
+
+
+def parse(spec: str) -> tuple[list[Fault], dict[int | None, int]]:
+    """(faults, VRAM limits by card) of a GDEV_SIM_FAULT value; ValueError if it does not parse."""
+    faults: list[Fault] = []
+    vram: dict[int | None, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        body, _, card_text = item.partition("@")
+        card = int(card_text) if card_text else None
+        name, _, arg = body.partition(":")
+        if name == "vram":
+            vram[card] = _size(arg)
+        elif name in _KINDS:
+            nth = int(arg) if arg else 1
+            if nth < 1:
+                raise ValueError(f"{item}: counts start at 1")
+            faults.append(Fault(name, nth, card))
+        else:
+            raise ValueError(f"unknown fault {name!r}")
+    return faults, vram
+
 
 class FaultHooks:
-    def check(self, engine: str, card: int, channel: int, op: int) -> str | None:
-        """Reason to fail this command on purpose, or None to run it.
+    """One per card.  The default (no GDEV_SIM_FAULT) injects nothing."""
 
-        engine is "dma", "compute" or "cp" (the command processor itself).
+    def __init__(self, card: int = 0, spec: str | None = None) -> None:
+        text = settings_module.settings.sim_fault if spec is None else spec
+        try:
+            faults, vram = parse(text)
+        except ValueError as exc:
+            _log.warning("GDEV_SIM_FAULT=%r ignored: %s", text, exc)
+            faults, vram = [], {}
+        self.faults = [f for f in faults if f.card in (None, card)]
+        self.vram_limit: int | None = vram.get(card, vram.get(None))
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def check(self, engine: str, card: int, channel: int, op: int) -> str | None:
+        """Reason to fail this command on purpose, HANG, LOST, or None to run it.
+
+        engine is "dma", "compute", "fence" or "cp" (the command processor itself).
         """
+        if not self.faults:
+            return None
+        with self._lock:
+            count = self._counts[engine] = self._counts.get(engine, 0) + 1
+        for f in self.faults:
+            if _KINDS[f.kind] != engine:
+                continue
+            if f.kind == "compute-hang" and count >= f.nth:
+                return HANG
+            if f.kind == "fence-lost" and count >= f.nth:
+                return LOST
+            if f.kind in ("dma", "compute") and count == f.nth:
+                return f"{f.kind} error on command {count} of card {card} (GDEV_SIM_FAULT)"
         return None

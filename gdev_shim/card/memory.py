@@ -23,6 +23,7 @@ class Region:
     length: int
     backing: np.ndarray      # uint8 array holding the region (VRAM regions share the VRAM array)
     backing_base: int        # device address of backing[0]
+    requested: int = 0       # bytes the allocation asked for (0: all of length); the sanitizer's bound
 
     @property
     def end(self) -> int:
@@ -64,6 +65,7 @@ class CardMemory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._table = _Table([])
+        self.observer = None     # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
 
     # ---- region bookkeeping (called by the buffer manager) ----
     def add(self, region: Region) -> None:
@@ -72,7 +74,19 @@ class CardMemory:
 
     def remove(self, start: int) -> None:
         with self._lock:
+            gone = [r for r in self._table.regions if r.start == start]
             self._table = _Table([r for r in self._table.regions if r.start != start])
+        if self.observer is not None:
+            for region in gone:
+                self.observer.on_remove(region)
+
+    def regions(self) -> list[Region]:
+        """The live regions (an immutable snapshot; do not modify)."""
+        return self._table.regions
+
+    def regions_version(self) -> object:
+        """A token that changes identity whenever a region is added or removed."""
+        return self._table
 
     def region_at(self, addr: int) -> Region | None:
         table = self._table
@@ -161,6 +175,8 @@ class CardMemory:
         source = self.span(src, n)
         target = self.span(dst, n)
         np.copyto(target, source)     # numpy handles overlapping ranges as memmove does
+        if self.observer is not None:
+            self.observer.on_write(dst, n)
 
     def fill(self, dst: int, value: int, elem_size: int, count: int) -> None:
         if elem_size not in (1, 2, 4, 8):
@@ -169,6 +185,8 @@ class CardMemory:
             return
         target = self.span(dst, elem_size * count, elem_size).view(f"<u{elem_size}")
         target.fill(value & ((1 << (8 * elem_size)) - 1))
+        if self.observer is not None:
+            self.observer.on_write(dst, elem_size * count)
 
     def read(self, addr: int, n: int) -> bytes:
         return self.span(addr, n).tobytes() if n else b""
@@ -176,3 +194,5 @@ class CardMemory:
     def write(self, addr: int, data: bytes) -> None:
         if data:
             self.span(addr, len(data))[:] = np.frombuffer(data, dtype=np.uint8)
+            if self.observer is not None:
+                self.observer.on_write(addr, len(data))

@@ -16,6 +16,8 @@ import numpy as np
 from .. import log
 from ..common.contract import C, ffi, split_header
 from ..ptx.memory import MemoryFault
+from ..trace import device as trace_device
+from . import faults
 from .channel import Channel
 from .compute import LaunchError
 
@@ -96,7 +98,9 @@ class CommandProcessor:
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
                 index = np.arange(get + 1, get + 1 + n, dtype=np.int64) % ch.pb_words
-                self._execute(op, fn, [int(w) for w in ch.pb[index]])
+                # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
+                trace_device.execute(self.card, ch.id, get, op, fn, [int(w) for w in ch.pb[index]],
+                                     self._execute)
             except CommandFault as fault:
                 self._fault(fault.status, op, str(fault))
                 continue
@@ -116,6 +120,12 @@ class CommandProcessor:
 
     def _inject(self, engine: str, op: int, status: int) -> None:
         reason = self.card.faults.check(engine, self.card.index, self.channel.id, op)
+        if reason == faults.HANG:
+            # an engine that never finishes: nothing more runs on this channel until it is freed
+            with self.channel.cond:
+                while not self.channel.stopped:
+                    self.channel.cond.wait()
+            raise CommandFault(status, "injected: hung command abandoned when the channel was freed")
         if reason is not None:
             raise CommandFault(status, f"injected: {reason}")
 
@@ -192,6 +202,8 @@ class CommandProcessor:
 
     def _fence(self, fn: int, args: list[int]) -> None:
         self._argc(args, 2, "FENCE")
+        if self.card.faults.check("fence", self.card.index, self.channel.id, C.AIDEV_OP_FENCE) == faults.LOST:
+            return
         self.channel.signal_fence(self._slot(args[0], "FENCE"), args[1])
         self.card.notify_progress()
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import threading
 
+from ..common.findings import REPORT, Finding, at_exit, tools as sanitizer_tools
 from ..gdev import api as gdev
-from ..gdev.errors import ChannelFault, GdevError
+from ..gdev.errors import ChannelFault, FenceTimeout, GdevError
 from ..gdev.handle import GdevHandle
 from ..log import get
 from .errors import SD, SdError, fail, from_gdev
@@ -45,7 +46,8 @@ class Context:
         self.check()
         try:
             return fn(self.handle, *args, **kwargs)
-        except ChannelFault as e:
+        except (ChannelFault, FenceTimeout) as e:
+            # a fault, or work the card never finished (a watchdog timeout): sticky, as in CUDA
             self.failure = from_gdev(e)
             log.warning("context on card %d failed: %s", self.device, e)
             raise self.failure from None
@@ -98,6 +100,23 @@ class ContextRegistry:
 
 
 registry = ContextRegistry()
+
+
+def _report_leaks() -> None:
+    """Sanitizer leak check at exit: device memory the program allocated and never freed."""
+    with registry.lock:
+        contexts = list(registry.contexts)
+    for ctx in contexts:
+        for addr in sorted(ctx.user_allocs):
+            mem = ctx.handle.vas.find(addr) or ctx.handle.dma_by_host.get(addr)
+            size = mem.size if mem is not None else 0
+            REPORT.add(Finding(tool="leakcheck", kind="allocation never freed", address=addr, size=size,
+                               allocation=f"card {ctx.device}",
+                               detail=f"{size} bytes allocated through the driver or runtime API"))
+
+
+if "leakcheck" in sanitizer_tools():
+    at_exit(_report_leaks)
 _tls = threading.local()
 
 

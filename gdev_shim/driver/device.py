@@ -5,6 +5,7 @@ import threading
 from functools import cache
 
 from ..gdev import api as gdev
+from ..gdev.api import forked
 from ..gdev.errors import GdevError
 from .errors import SD, fail, from_gdev
 
@@ -19,6 +20,8 @@ def init(flags: int) -> None:
     global _initialized
     if flags != 0:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"sdInit flags must be 0, got {flags}")
+    if forked():
+        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "sdInit in a child forked after the cards were used")
     with _init_lock:
         if count_raw() == 0:
             raise fail(SD.SDAA_ERROR_NO_DEVICE, "no aicard found")
@@ -26,6 +29,9 @@ def init(flags: int) -> None:
 
 
 def require_init() -> None:
+    if forked():
+        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "the driver was initialised by the parent process; "
+                                                  "a forked child cannot use it")
     if not _initialized:
         raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "sdInit has not been called")
 
@@ -91,6 +97,8 @@ def attributes(device: int) -> dict[int, int]:
 
 
 def attribute(device: int, attr: int) -> int:
+    if attr == SD.SD_DEVICE_ATTRIBUTE_CHANNELS_IN_USE:
+        return int(gdev.gdevice_info(device)["channels_in_use"])    # live, not the cached info
     table = attributes(device)
     if attr not in table:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"unknown device attribute {attr}")

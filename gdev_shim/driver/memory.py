@@ -21,20 +21,26 @@ def alloc(ctx: Context, size: int) -> int:
     total = ctx.info["vram_size"]
     if size > total:
         raise fail(SD.SDAA_ERROR_OUT_OF_MEMORY, f"{size} bytes exceed the card's {total} bytes")
-    return ctx.gdev_call(gdev.gmalloc, size)
+    addr = ctx.gdev_call(gdev.gmalloc, size)
+    ctx.user_allocs.add(addr)
+    return addr
 
 
 def free(ctx: Context | None, addr: int) -> None:
     owner, mem = registry.owner(addr)
-    if owner is None or mem.addr != addr or mem.domain != C.AIDEV_GEM_DOMAIN_VRAM:
+    # only what sdMemAlloc handed out: module code and bounce buffers share the address space
+    if owner is None or mem.addr != addr or addr not in owner.user_allocs:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{addr:x} is not an allocated device pointer")
+    owner.user_allocs.discard(addr)
     owner.gdev_call(gdev.gfree, addr)
 
 
 def alloc_host(ctx: Context, size: int) -> int:
     if size <= 0:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"host allocation of {size} bytes")
-    return ctx.gdev_call(gdev.gmalloc_dma, size)
+    host_addr = ctx.gdev_call(gdev.gmalloc_dma, size)
+    ctx.user_allocs.add(host_addr)
+    return host_addr
 
 
 def _host_owner(host_addr: int) -> tuple[Context, DeviceMem]:
@@ -49,8 +55,9 @@ def _host_owner(host_addr: int) -> tuple[Context, DeviceMem]:
 
 def free_host(host_addr: int) -> None:
     ctx, mem = _host_owner(host_addr)
-    if mem.host_addr != host_addr:
-        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is inside, not at, a host allocation")
+    if mem.host_addr != host_addr or host_addr not in ctx.user_allocs:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is not a host allocation of sdMemAllocHost")
+    ctx.user_allocs.discard(host_addr)
     ctx.gdev_call(gdev.gfree_dma, host_addr)
 
 

@@ -7,11 +7,13 @@ import numpy as np
 
 from ..common.image import Image, ImageError, image_size, parse_image
 from ..gdev import api as gdev, hostmem
+from ..gdev.errors import GdevError
 from ..log import get
 from .context import Context
 from .errors import SD, SdError, fail
 
 log = get("gdev.driver")
+MAX_PARAM_BYTES = 4096          # parameter space of one launch
 
 
 class Function:
@@ -25,14 +27,14 @@ class Function:
         self.param_buf = bytearray(self.meta.param_size)   # sdParamSet*
 
     def set_param(self, offset: int, data: bytes) -> None:
-        if offset < 0 or offset + len(data) > 4096:
+        if offset < 0 or offset + len(data) > MAX_PARAM_BYTES:
             raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"parameter bytes {offset}+{len(data)} out of range")
         if offset + len(data) > len(self.param_buf):
             self.param_buf.extend(b"\0" * (offset + len(data) - len(self.param_buf)))
         self.param_buf[offset:offset + len(data)] = data
 
     def set_param_size(self, size: int) -> None:
-        if not 0 <= size <= 4096:
+        if not 0 <= size <= MAX_PARAM_BYTES:
             raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"parameter size {size}")
         del self.param_buf[size:]
         self.param_buf.extend(b"\0" * (size - len(self.param_buf)))
@@ -42,6 +44,7 @@ class Module:
     def __init__(self, ctx: Context, data: bytes) -> None:
         try:
             self.image: Image = parse_image(data)
+            _ = self.image.module      # the PTX too: a corrupt kernel body is a bad image, not a card fault
         except ImageError as e:
             raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"invalid code object: {e}") from None
         self.ctx = ctx
@@ -87,7 +90,10 @@ class Module:
             log.debug("module unload after failure: %s", e)
         for addr in (self.code_addr, self.globals_addr):
             if addr:
-                gdev.gfree(self.ctx.handle, addr)
+                try:
+                    gdev.gfree(self.ctx.handle, addr)
+                except GdevError as e:
+                    log.warning("module memory 0x%x was already released: %s", addr, e)
 
 
 def load_file(ctx: Context, path: str) -> Module:
@@ -98,16 +104,31 @@ def load_file(ctx: Context, path: str) -> Module:
 
 
 ELF_MAGIC = b"\x7fELF"
+MAX_IMAGE_BYTES = 1 << 30       # larger sizes in a header are corruption, not code
 
 
 def image_bytes_at(addr: int) -> bytes:
     """Copy a code object the caller holds at host address addr: an ELF container
-    sized from its header, or NUL-terminated PTX text."""
-    head = bytes(hostmem.view(addr, 4))
+    sized from its header, or NUL-terminated PTX text.  The header's size is only a
+    claim, so memory is read without faulting: unreadable bytes make the image invalid."""
+    head = hostmem.read_checked(addr, 4)
+    if head is None:
+        raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"no readable image at 0x{addr:x}")
     if head != ELF_MAGIC:
-        return hostmem.cstring(addr) + b"\0"
+        text = hostmem.cstring_checked(addr)
+        if text is None:
+            raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"text at 0x{addr:x} runs into unreadable memory")
+        return text + b"\0"
+    header = hostmem.read_checked(addr, 64)
     try:
-        size = image_size(bytes(hostmem.view(addr, 64)))
+        if header is None:
+            raise ImageError("truncated ELF header")
+        size = image_size(header)
+        if size > MAX_IMAGE_BYTES:
+            raise ImageError(f"header claims {size} bytes")
+        data = hostmem.read_checked(addr, size)
+        if data is None:
+            raise ImageError(f"the {size} bytes the header claims are not all readable")
     except ImageError as e:
         raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"invalid code object at 0x{addr:x}: {e}") from None
-    return bytes(hostmem.view(addr, size))
+    return data

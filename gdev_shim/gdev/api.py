@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 
-from ..aidev.device import AidevDevice, device_count
+from ..aidev.device import AidevDevice, device_count, forked
 from ..common.contract import C
 from ..log import get
 from . import memcpy
@@ -32,7 +32,14 @@ def gdevice_count() -> int:
     return device_count()
 
 
+def check_unforked() -> None:
+    if forked():
+        raise GdevError(errno.ENODEV, "the cards were opened by the parent process; "
+                                      "they are not usable after fork")
+
+
 def gopen(minor: int) -> GdevHandle:
+    check_unforked()
     count = device_count()
     if not 0 <= minor < count:
         raise GdevError(errno.ENODEV, f"gopen: no card {minor} (have {count})")
@@ -122,7 +129,21 @@ def gmemset_async(h: GdevHandle, dst: int, value: int, elem: int, count: int,
     return memcpy.memset(q or h.ctx, dst, value, elem, count) if count else 0
 
 
+def _check_launch(h: GdevHandle, k: KernelLaunch) -> None:
+    """Refuse on the host what the card would fault on: shapes beyond its limits, code elsewhere."""
+    info = h.info
+    if min(k.grid) < 1 or min(k.block) < 1 or any(
+            v > m for v, m in zip(k.grid + k.block, tuple(info["max_grid_dim"]) + tuple(info["max_block_dim"]))):
+        raise invalid(f"glaunch: grid {k.grid} / block {k.block} outside the card's limits")
+    if k.block[0] * k.block[1] * k.block[2] > info["max_threads_per_block"]:
+        raise invalid(f"glaunch: {k.block} is more than {info['max_threads_per_block']} threads per block")
+    if k.shared_size > info["shared_mem_per_block"]:
+        raise invalid(f"glaunch: {k.shared_size} bytes of shared memory exceed the card's")
+    _checked(h, k.code_addr, max(k.code_size, 1), "glaunch code object")
+
+
 def glaunch(h: GdevHandle, kernel: KernelLaunch, q: GdevCtx | None = None) -> int:
+    _check_launch(h, kernel)
     q = q or h.ctx
     with q.lock:
         AIDEV_COMPUTE.launch(q, kernel)

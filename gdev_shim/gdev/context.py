@@ -47,6 +47,7 @@ class GdevCtx:
         self.lock = threading.RLock()      # ring writes from several host threads
         self.copy_lock = threading.Lock()  # one bounce-buffer pipeline at a time
         self.ring = Ring(self.channel.pb, self.channel.regs, self._wait_for_ring)
+        self.ring.trace_key = (dev.minor, self.channel.id)
         self.slots = SlotAllocator(C.AIDEV_FENCE_SLOTS)
         self.bounce: list[list] = []       # [DeviceMem, seq that last used it]
         compute.init(self)

@@ -52,7 +52,7 @@ class GdevHandle:
     def _drain(self, q: GdevCtx) -> None:
         try:
             if q.seq:
-                q.wait(q.seq, 5000)
+                q.wait(q.seq, min(5000, settings.sync_timeout_ms))
         except GdevError as e:
             log.debug("card %d channel %d: pending work not finished: %s", self.minor, q.channel.id, e)
 
@@ -100,7 +100,11 @@ class GdevHandle:
     def _release_bounce(self, q: GdevCtx) -> None:
         for mem, seq in q.bounce:
             if seq:
-                q.wait(seq)
+                try:
+                    q.wait(seq)
+                except GdevError as e:     # a faulted channel moves nothing more: free anyway
+                    log.debug("card %d channel %d: bounce buffer in use at a fault: %s",
+                              self.minor, q.channel.id, e)
             self.free(mem.addr)
         q.bounce = []
 

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..common.contract import C, header_word
+from ..trace import recorder as trace
 
 
 class Ring:
@@ -23,6 +24,7 @@ class Ring:
         self.put = int(regs.read32(C.AIDEV_REG_PB_PUT))
         self._wait_fence = wait_fence
         self._fences: deque[tuple[int, int]] = deque()   # (ring position after it, seq)
+        self.trace_key: tuple[int, int] | None = None    # (card, channel): links commands to calls in a trace
 
     def _consumed(self) -> int:
         # GET counts words since creation; the 32-bit register wraps, PUT bounds it.
@@ -58,6 +60,8 @@ class Ring:
 
     def begin(self, op: int, fn: int, sid: int, n: int) -> None:
         self.reserve(n + 1)
+        if trace.on and self.trace_key is not None:
+            trace.submitted(*self.trace_key, self.put, op)
         self.out(header_word(op, fn, sid, n))
 
     def note_fence(self, seq: int) -> None:

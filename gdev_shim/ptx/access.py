@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT, MemoryFault
+from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
+                     WINDOW_SHIFT, MemoryFault)
 
 _U64 = np.uint64
 
@@ -60,10 +61,14 @@ def _split(space: str, addrs: np.ndarray) -> list[tuple[str, np.ndarray | None, 
     tag = addrs >> _U64(WINDOW_SHIFT)
     sh = tag == _U64(SHARED_TAG)
     lo = tag == _U64(LOCAL_TAG)
-    if not (sh.any() or lo.any()):
+    pa = tag == _U64(PARAM_TAG)
+    if not (sh.any() or lo.any() or pa.any()):
         return [("global", None, addrs)]
     groups = []
-    gl = ~(sh | lo)
+    if pa.any():
+        pos = np.flatnonzero(pa)
+        groups.append(("param", pos, addrs[pos] - _U64(PARAM_WINDOW)))
+    gl = ~(sh | lo | pa)
     if gl.any():
         pos = np.flatnonzero(gl)
         groups.append(("global", pos, addrs[pos]))
@@ -83,6 +88,20 @@ def _check_align(st: Any, lanes: np.ndarray, addrs: np.ndarray, align: int, text
         raise st.fault(int(lanes[i]), text, int(addrs[i]), "misaligned vector access")
 
 
+def param_load(st: Any, lanes: np.ndarray, offs: np.ndarray, dt: np.dtype, text: str) -> np.ndarray:
+    """Kernel parameter bytes at per-lane offsets of the parameter buffer (read-only)."""
+    width = dt.itemsize
+    size = len(st.kparams)
+    bad = (offs > _U64(max(size - width, 0))) | (size < width) | (offs % _U64(width) != 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise st.fault(int(lanes[i]), text, PARAM_WINDOW + int(offs[i]) if offs[i] < 1 << 48
+                       else int(offs[i]), "parameter access out of bounds or misaligned")
+    buf = np.frombuffer(st.kparams, np.uint8)
+    idx = offs.astype(np.int64)[:, None] + np.arange(width)
+    return np.ascontiguousarray(buf[idx]).view(dt).reshape(-1)
+
+
 def load(st: Any, lanes: Any, space: str, addrs: Any, dt: np.dtype, text: str,
          align: int = 0) -> np.ndarray:
     n = count(st, lanes)
@@ -95,10 +114,16 @@ def load(st: Any, lanes: Any, space: str, addrs: Any, dt: np.dtype, text: str,
         if sp == "global":
             if align > width:
                 _check_align(st, sub, a, align, text)
+            if st.checks is not None:
+                st.checks.global_access(st, sub, a, width, False, text)
             vals = _global_call(st, sub, a, text, lambda: st.mem.load(np.ascontiguousarray(a), dt))
             vals = np.asarray(vals).view(dt) if np.asarray(vals).dtype != dt else np.asarray(vals)
+        elif sp == "param":
+            vals = param_load(st, sub, a, dt, text)
         else:
             keys = _flat_keys(st, sub, a, width, max(width, align), sp, text)
+            if sp == "shared" and st.checks is not None:
+                st.checks.shared_access(st, sub, keys, width, False, text)
             vals = _region(st, sp).view(dt)[keys // width]
         if pos is None:
             return vals
@@ -119,13 +144,19 @@ def store(st: Any, lanes: Any, space: str, addrs: Any, values: Any, dt: np.dtype
     for sp, pos, a in _split(space, addrs):
         sub = ids if pos is None else ids[pos]
         v = values if pos is None else values[pos]
+        if sp == "param":
+            raise st.fault(int(sub[0]), text, PARAM_WINDOW + int(a[0]), "store to kernel parameters")
         if sp == "global":
             if align > width:
                 _check_align(st, sub, a, align, text)
+            if st.checks is not None:
+                st.checks.global_access(st, sub, a, width, True, text)
             _global_call(st, sub, a, text,
                          lambda: st.mem.store(np.ascontiguousarray(a), np.ascontiguousarray(v)))
         else:
             keys = _flat_keys(st, sub, a, width, max(width, align), sp, text)
+            if sp == "shared" and st.checks is not None:
+                st.checks.shared_access(st, sub, keys, width, True, text)
             _region(st, sp).view(dt)[keys // width] = v
 
 
@@ -146,6 +177,8 @@ def atomic(st: Any, lanes: Any, space: str, addrs: Any, dt: np.dtype, b: Any, c:
         sub = ids if pos is None else ids[pos]
         bb = b if pos is None else b[pos]
         cc = None if c is None else (c if pos is None else c[pos])
+        if sp == "param":
+            raise st.fault(int(sub[0]), text, PARAM_WINDOW + int(a[0]), "atomic on kernel parameters")
         if sp == "global":
             keys = a
 

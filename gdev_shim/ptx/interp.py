@@ -8,11 +8,13 @@ running without rescanning the lane array.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from .decode import ALU, BAR, BRA, CALL, EXIT, NOP, RET, TRAP, Program, program_for
+from . import barrier
+from .barrier import Barriers
+from .decode import ALU, BAR, BRA, BRX, CALL, EXIT, ICALL, NOP, RET, TRAP, Program, program_for
 from .memory import DeviceMemory
 from .module import Module
 from .state import State
@@ -34,8 +36,11 @@ def _dims(value: tuple[int, int, int], what: str) -> tuple[int, int, int]:
 
 def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-            printf: Callable[[str], None] | None = None) -> None:
+            printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
     """Run `kernel` to completion; KernelFault on a faulting thread.
+
+    `checks` (the card's sanitizer hooks, or None) sees every global and shared
+    access and every barrier release.
 
     ValueError/KeyError for a bad launch (unknown kernel, bad dimensions, short params).
     """
@@ -56,6 +61,9 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
     per_block = T * prog.bytes_per_lane
     batch = max(1, min(nblocks, MAX_LANES // T, BATCH_BYTES // max(per_block, 1)))
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
+    if prog.relocs and globals_addr not in module._relocated:
+        _relocate(memory, globals_addr, prog.relocs)
+        module._relocated.add(globals_addr)
     with np.errstate(all="ignore"):
         for first in range(0, nblocks, batch):
             st = State(kernel=kernel, mem=memory, reg_dtypes=prog.reg_dtypes, block=block,
@@ -63,36 +71,72 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
                        shared_stride=shared_stride, local_stride=prog.local_size,
                        param_stride=prog.param_size, kparams=params,
                        globals_addr=globals_addr, dynamic_shared=dynamic_shared, printf=printf)
+            st.checks = checks
             run_batch(prog, st)
             if printf is not None and st.printed:
                 for _, _, text in sorted(st.printed):
                     printf(text)
 
 
+def _relocate(memory: DeviceMemory, base: int, relocs: list[tuple[int, int, int]]) -> None:
+    """Address-valued initialisers of module variables, for the block placed at `base`."""
+    for width in (4, 8):
+        sel = [(off, target) for off, target, w in relocs if w == width]
+        if sel:
+            dt = np.dtype(np.uint64 if width == 8 else np.uint32)
+            addrs = np.array([base + off for off, _ in sel], np.uint64)
+            values = np.array([(base + t) & ((1 << (8 * width)) - 1) for _, t in sel], dt)
+            memory.store(addrs, values)
+
+
+class _Stack:
+    """Return addresses per lane and call depth; grows with recursion."""
+
+    def __init__(self, depth: int, L: int) -> None:
+        self.depth = np.zeros(L, np.int64)
+        self.pcs = np.zeros((max(depth, 1) + 1, L), np.int32)
+
+    def push(self, ids: np.ndarray, ret: int) -> None:
+        d = self.depth[ids]
+        if d.size and int(d.max()) >= self.pcs.shape[0]:
+            grow = np.zeros_like(self.pcs)
+            self.pcs = np.concatenate([self.pcs, grow])
+        self.pcs[d, ids] = ret
+        self.depth[ids] = d + 1
+
+    def pop(self, ids: np.ndarray) -> np.ndarray:
+        d = self.depth[ids] - 1
+        self.depth[ids] = d
+        return self.pcs[d, ids]
+
+
 def run_batch(prog: Program, st: State) -> None:
     ops = prog.ops
     L = st.L
+    st.program = prog
     pc = np.zeros(L, np.int64)
     alive = np.ones(L, bool)
     waiting = np.zeros(L, bool)
     nwait = 0
-    depth = np.zeros(L, np.int64)
-    stack = np.zeros((prog.max_depth + 1, L), np.int64)
+    nalive = L
+    stack = _Stack(prog.max_depth, L)
+    bars = Barriers(st)
     # The current group: `sel` lanes (None = all L) all at `cur`; pc[sel] is stale meanwhile.
     sel: np.ndarray | None = None
     cur = 0
     other_min = _INF
     regroup = False
+    steps = 0
     while True:
         if regroup:
             runnable = alive & ~waiting if nwait else alive
             pcs = pc[runnable]
             if pcs.size == 0:
                 if nwait:
-                    pc[waiting] += 1               # every live lane arrived: release
-                    waiting[:] = False
-                    nwait = 0
-                    continue
+                    lane = int(np.flatnonzero(waiting)[0])
+                    raise st.fault(lane, ops[int(pc[lane])].text, None,
+                                   "barrier can never complete (deadlock)")
+                st.clock_steps += steps
                 return
             cur = int(pcs.min())
             at = runnable & (pc == cur)
@@ -102,7 +146,7 @@ def run_batch(prog: Program, st: State) -> None:
             if sel.size == L:
                 sel = None
             regroup = False
-        st.clock += 1
+        steps += 1
         op = ops[cur]
         lanes = sel
         if op.guard is not None:
@@ -114,7 +158,7 @@ def run_batch(prog: Program, st: State) -> None:
             if g.all():
                 pass
             elif not g.any():
-                cur += 1
+                cur += op.skip
                 if cur >= other_min:
                     _flush(pc, sel, cur)
                     regroup = True
@@ -123,8 +167,12 @@ def run_batch(prog: Program, st: State) -> None:
                 lanes = np.flatnonzero(g) if sel is None else sel[g]
                 if op.kind != ALU and op.kind != NOP:
                     # Part of the group takes a control transfer: split it.
-                    _flush(pc, sel, cur + 1)
-                    _control(op, prog, st, lanes, pc, alive, depth, stack, cur, part=True)
+                    _flush(pc, sel, cur + op.skip)
+                    if op.kind == BAR:
+                        nwait += bars.arrive(op.fn, lanes, lanes, pc, waiting, cur, op.text)
+                    else:
+                        nalive, nwait = _control(op, prog, st, lanes, pc, alive, stack, bars,
+                                                 waiting, cur, nalive, nwait)
                     regroup = True
                     continue
         kind = op.kind
@@ -136,27 +184,27 @@ def run_batch(prog: Program, st: State) -> None:
         elif kind == BRA:
             cur = op.target
         elif kind == CALL:
-            ids = np.arange(L) if sel is None else sel
             op.fn(st, sel)
-            stack[depth[ids], ids] = cur + 1
-            depth[ids] += 1
+            stack.push(np.arange(L) if sel is None else sel, cur + 1)
             cur = op.target
         elif kind == BAR:
-            if nwait == 0 and other_min == _INF and (sel is None or sel.size == int(alive.sum())):
-                cur += 1                            # the whole batch is here: pass at once
+            spec = op.fn
+            if (spec.plain and nwait == 0 and bars.pending == 0 and other_min == _INF
+                    and (sel is None or sel.size == nalive)):
+                barrier.reduce_all(spec, st, sel)    # every live lane is here: pass at once
+                if st.checks is not None:
+                    st.checks.barrier(st, sel)
+                cur += 1
             else:
                 _flush(pc, sel, cur)
-                if sel is None:
-                    waiting[:] = True
-                    nwait = L
-                else:
-                    waiting[sel] = True
-                    nwait += sel.size
+                ids = np.arange(L) if sel is None else sel
+                nwait += bars.arrive(spec, ids, sel, pc, waiting, cur, op.text)
                 regroup = True
                 continue
         else:
             _flush(pc, sel, cur)
-            _control(op, prog, st, sel, pc, alive, depth, stack, cur, part=False)
+            nalive, nwait = _control(op, prog, st, sel, pc, alive, stack, bars, waiting, cur,
+                                     nalive, nwait)
             regroup = True
             continue
         if cur >= other_min:
@@ -172,28 +220,37 @@ def _flush(pc: np.ndarray, sel: np.ndarray | None, value: int) -> None:
 
 
 def _control(op, prog: Program, st: State, lanes: np.ndarray | None, pc: np.ndarray,
-             alive: np.ndarray, depth: np.ndarray, stack: np.ndarray, cur: int,
-             part: bool) -> None:
-    """A control transfer for `lanes` (pc already holds their fall-through)."""
+             alive: np.ndarray, stack: _Stack, bars: Barriers, waiting: np.ndarray, cur: int,
+             nalive: int, nwait: int) -> tuple[int, int]:
+    """A control transfer for `lanes` (pc already holds their fall-through).
+
+    Returns the updated counts of live and waiting lanes.
+    """
     ids = np.arange(st.L) if lanes is None else lanes
     kind = op.kind
     if kind == BRA:
         pc[ids] = op.target
+    elif kind == BRX:
+        pc[ids] = op.fn(st, lanes)
     elif kind == EXIT:
         alive[ids] = False
+        nalive -= len(ids)
+        nwait += bars.exited(ids, pc, waiting)
     elif kind == RET:
-        d = depth[ids] - 1
-        if (d < 0).any():
-            alive[ids[d < 0]] = False
-        ok = d >= 0
-        pc[ids[ok]] = stack[d[ok], ids[ok]]
-        depth[ids[ok]] = d[ok]
+        if op.fn is not None:
+            op.fn(st, lanes)
+        pc[ids] = stack.pop(ids)
     elif kind == CALL:
         op.fn(st, lanes)
-        stack[depth[ids], ids] = cur + 1
-        depth[ids] += 1
+        stack.push(ids, cur + 1)
         pc[ids] = op.target
+    elif kind == ICALL:
+        groups = op.fn(st, lanes)
+        stack.push(ids, cur + 1)
+        for sub, target in groups:
+            pc[sub] = target
     elif kind == TRAP:
         raise st.fault(int(ids[0]), op.text, None, "trap")
     elif kind == BAR:
-        raise st.fault(int(ids[0]), op.text, None, "predicated barrier is not supported")
+        nwait += bars.arrive(op.fn, ids, lanes, pc, waiting, cur, op.text)
+    return nalive, nwait

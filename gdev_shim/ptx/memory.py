@@ -13,9 +13,11 @@ import numpy as np
 DEVICE_BASE = 0x0010_0000_0000_0000    # device (global) addresses start here
 SHARED_WINDOW = 0x0008_0000_0000_0000  # generic address of shared offset 0
 LOCAL_WINDOW = 0x0009_0000_0000_0000   # generic address of local offset 0
+PARAM_WINDOW = 0x000A_0000_0000_0000   # generic address of kernel parameter byte 0
 WINDOW_SHIFT = 48                      # (addr >> 48) tells the windows apart
 SHARED_TAG = SHARED_WINDOW >> WINDOW_SHIFT
 LOCAL_TAG = LOCAL_WINDOW >> WINDOW_SHIFT
+PARAM_TAG = PARAM_WINDOW >> WINDOW_SHIFT
 
 
 class MemoryFault(Exception):

@@ -20,6 +20,8 @@ class GlobalVar:
     size: int
     align: int
     init: bytes | None
+    # Address-valued initialiser elements: (byte offset in the variable, symbol, addend, width).
+    relocs: list[tuple[int, str, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -27,6 +29,17 @@ class GlobalLayout:
     offsets: dict[str, int]
     size: int
     init: bytes          # initial bytes of the whole block, zeros where uninitialised
+    # Pointers into the block itself: (byte offset, target offset in the block, width);
+    # `image(base)` fills them in for a block placed at device address `base`.
+    relocs: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def image(self, base: int) -> bytes:
+        """The initial bytes with every address-valued initialiser resolved for `base`."""
+        blob = bytearray(self.init)
+        for off, target, width in self.relocs:
+            value = (base + target) & ((1 << (8 * width)) - 1)
+            blob[off:off + width] = value.to_bytes(width, "little")
+        return bytes(blob)
 
 
 @dataclass
@@ -37,6 +50,10 @@ class Kernel:
     shared_size: int     # static .shared bytes (module scope, kernel and callees)
     local_size: int      # static .local bytes per thread (kernel and callees)
     max_threads: int     # product of .maxntid, 0 if absent
+
+
+FUNC_WINDOW = 0x000C_0000_0000_0000   # function "addresses" (indirect calls, vtables)
+FUNC_STRIDE = 16
 
 
 def align_up(value: int, align: int) -> int:
@@ -52,9 +69,28 @@ class Module:
     shared_vars: list[Any] = field(default_factory=list, repr=False)
     _layout: GlobalLayout | None = field(default=None, repr=False)
     _programs: dict[str, Any] = field(default_factory=dict, repr=False)
+    _relocated: set[int] = field(default_factory=set, repr=False)   # globals blocks patched
+
+    def function_address(self, name: str) -> int:
+        """The value a function's name has as an operand (indirect call target)."""
+        for i, fname in enumerate(self.functions):
+            if fname == name:
+                return FUNC_WINDOW + FUNC_STRIDE * i
+        raise KeyError(name)
+
+    def function_at(self, address: int) -> str | None:
+        """The function whose address is `address`, or None."""
+        i, rem = divmod(address - FUNC_WINDOW, FUNC_STRIDE)
+        if rem or not 0 <= i < len(self.functions):
+            return None
+        return list(self.functions)[i]
 
     def global_layout(self) -> GlobalLayout:
-        """Pack every module-scope .global/.const variable, in declaration order."""
+        """Pack every module-scope .global/.const variable, in declaration order.
+
+        Initialisers naming functions get the function's address; those naming a
+        variable become relocations (`GlobalLayout.relocs`, resolved by `image`).
+        """
         if self._layout is None:
             offsets: dict[str, int] = {}
             end = 0
@@ -63,8 +99,21 @@ class Module:
                 offsets[var.name] = off
                 end = off + var.size
             blob = bytearray(end)
+            relocs: list[tuple[int, int, int]] = []
             for var in self.globals.values():
+                base = offsets[var.name]
                 if var.init:
-                    blob[offsets[var.name]:offsets[var.name] + len(var.init)] = var.init
-            self._layout = GlobalLayout(offsets, end, bytes(blob))
+                    blob[base:base + len(var.init)] = var.init
+                for off, sym, addend, width in var.relocs:
+                    if sym in offsets:
+                        relocs.append((base + off, offsets[sym] + addend, width))
+                        continue
+                    try:
+                        value = self.function_address(sym) + addend
+                    except KeyError:
+                        from .errors import PtxError
+                        raise PtxError(f"initialiser of {var.name} names unknown symbol {sym}") from None
+                    blob[base + off:base + off + width] = \
+                        (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little")
+            self._layout = GlobalLayout(offsets, end, bytes(blob), relocs)
         return self._layout

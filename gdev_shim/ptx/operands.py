@@ -6,6 +6,7 @@ Registers keep raw bits in an unsigned array of their declared width.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -123,8 +124,12 @@ def special_reader(name: str, t: str, line: int) -> Reader:
     src = UINT[width]
 
     if name in ("%clock", "%clock64", "%globaltimer"):
+        # Real time: a 1 GHz cycle counter (monotonic) and the wall clock in nanoseconds.
+        now = time.time_ns if name == "%globaltimer" else time.perf_counter_ns
+        mask = (1 << (8 * width)) - 1
+
         def read_clock(st: Any, lanes: Any) -> Any:
-            return convert_read(np.asarray(st.clock, src), src, t)
+            return convert_read(np.asarray(now() & mask, src), src, t)
         return read_clock
 
     def read(st: Any, lanes: Any) -> Any:

@@ -8,9 +8,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import fpexact, halfops
 from .errors import PtxError
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SINT, SIZE, TYPES, UINT
+
+_HALF = ("f16", "bf16", "f16x2", "bf16x2")
 
 _F32_TINY = np.float32(1.17549435e-38)
 _ROUND_INT = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor, "rpi": np.ceil}
@@ -22,7 +25,7 @@ def types_of(ins: Instr, mods: list[str], want: int = 1) -> list[str]:
     if len(ts) < want:
         raise PtxError(f"{ins.opcode}: missing type", ins.line)
     for t in ts:
-        if t in ("f16", "bf16", "b128") and ins.opcode.split(".")[0] not in ("cvt", "mov", "ld", "st"):
+        if t == "b128" and ins.opcode.split(".")[0] not in ("mov", "ld", "st"):
             raise PtxError(f"{ins.opcode}: .{t} arithmetic is not supported", ins.line)
     return ts
 
@@ -41,24 +44,7 @@ def _sat(x: Any) -> Any:
     return np.where(np.isnan(x), x.dtype.type(0) if hasattr(x, "dtype") else 0, np.clip(x, 0, 1))
 
 
-def round_f32(x64: Any, mode: str) -> Any:
-    """f64 value -> f32 with a directed rounding mode (double rounding is exact here)."""
-    f = np.asarray(x64).astype(np.float32)
-    if mode in ("rn", ""):
-        return f
-    back = f.astype(np.float64)
-    if mode == "rz":
-        adjust = np.abs(back) > np.abs(x64)
-        toward = np.float32(0)
-    elif mode == "rm":
-        adjust = back > x64
-        toward = np.float32(-np.inf)
-    elif mode == "rp":
-        adjust = back < x64
-        toward = np.float32(np.inf)
-    else:
-        return f
-    return np.where(adjust, np.nextafter(f, toward), f).astype(np.float32)
+round_f32 = fpexact.round_f32
 
 
 def _simple(ins: Instr, ctx: Any, t: str, nsrc: int, fn: Callable, dst_t: str | None = None,
@@ -147,13 +133,15 @@ def _idiv(a: Any, b: Any, t: str, rem: bool) -> Any:
     if dt.kind == "u":
         r = (a % safe) if rem else (a // safe)
         return np.where(zero, a if rem else dt.type(np.iinfo(dt).max), r).astype(dt)
-    wide = np.int64
-    aw, bw = a.astype(wide), safe.astype(wide)
-    q = np.abs(aw) // np.abs(bw)
-    q = np.where((aw < 0) != (bw < 0), -q, q)
-    r = aw - q * bw
-    res = r if rem else q
-    return np.where(zero, a if rem else dt.type(-1), res.astype(dt)).astype(dt)
+    # Truncating division on magnitudes in uint64 (INT_MIN / -1 wraps to INT_MIN, rem 0).
+    aw, bw = a.astype(np.int64), safe.astype(np.int64)
+    ua = np.where(aw < 0, np.negative(aw.view(np.uint64)), aw.view(np.uint64))
+    ub = np.where(bw < 0, np.negative(bw.view(np.uint64)), bw.view(np.uint64))
+    uq, ur = ua // ub, ua % ub
+    q = np.where((aw < 0) != (bw < 0), np.negative(uq), uq)
+    r = np.where(aw < 0, np.negative(ur), ur)
+    res = (r if rem else q).astype(UINT[dt.itemsize]).view(dt)
+    return np.where(zero, a if rem else dt.type(-1), res).astype(dt)
 
 
 def _shift(a: Any, n: Any, t: str, left: bool) -> Any:
@@ -221,6 +209,49 @@ def _bfi(a: Any, b: Any, c: Any, d: Any, t: str) -> Any:
     return np.asarray(r).astype(dt)
 
 
+# prmt.{f4e,b4e,rc8,ecl,ecr,rc16}: for c[1:0], the source byte of d.b0..d.b3.
+_PRMT_MODES = {
+    "f4e": [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 6]],
+    "b4e": [[0, 7, 6, 5], [1, 0, 7, 6], [2, 1, 0, 7], [3, 2, 1, 0]],
+    "rc8": [[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]],
+    "ecl": [[0, 1, 2, 3], [1, 1, 2, 3], [2, 2, 2, 3], [3, 3, 3, 3]],
+    "ecr": [[0, 0, 0, 0], [0, 1, 1, 1], [0, 1, 2, 2], [0, 1, 2, 3]],
+    "rc16": [[0, 1, 0, 1], [2, 3, 2, 3], [0, 1, 0, 1], [2, 3, 2, 3]],
+}
+
+
+def _prmt_mode(a: Any, b: Any, c: Any, mode: str) -> Any:
+    x = np.asarray(a).astype(np.uint64) | (np.asarray(b).astype(np.uint64) << np.uint64(32))
+    sel = np.asarray(c).astype(np.int64) & 3
+    table = np.array(_PRMT_MODES[mode], np.uint64)[sel]          # (..., 4) byte indices
+    out = np.uint64(0)
+    for i in range(4):
+        byte = (x >> (np.uint64(8) * table[..., i])) & np.uint64(0xFF)
+        out = out | (byte << np.uint64(8 * i))
+    return np.asarray(out).astype(np.uint32)
+
+
+def _dot(a: Any, b: Any, c: Any, sa: bool, sb: bool, parts: int, hi: bool) -> Any:
+    """dp4a (parts=4: bytes of a and b) / dp2a (16-bit halves of a, two bytes of b)."""
+    ua = np.asarray(a).astype(np.uint32).astype(np.int64)
+    ub = np.asarray(b).astype(np.uint32).astype(np.int64)
+    acc = np.asarray(c).astype(np.int64)
+    for i in range(4 if parts == 4 else 2):
+        if parts == 4:
+            x = (ua >> (8 * i)) & 0xFF
+            if sa:
+                x = x - ((x & 0x80) << 1)
+        else:
+            x = (ua >> (16 * i)) & 0xFFFF
+            if sa:
+                x = x - ((x & 0x8000) << 1)
+        y = (ub >> (8 * (i + (2 if (parts == 2 and hi) else 0)))) & 0xFF
+        if sb:
+            y = y - ((y & 0x80) << 1)
+        acc = acc + x * y
+    return acc
+
+
 def _prmt(a: Any, b: Any, c: Any) -> Any:
     x = np.asarray(a).astype(np.uint64) | (np.asarray(b).astype(np.uint64) << np.uint64(32))
     c = np.asarray(c).astype(np.uint64)
@@ -246,8 +277,11 @@ def _brev(a: Any, t: str) -> Any:
 def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     """add sub mul mad min max abs neg div rem and friends, integer or float."""
     base = ins.opcode.split(".")[0]
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        return halfops.build(ins, base, mods, ctx, half)
     if "cc" in mods or base in ("addc", "subc", "madc"):
-        raise PtxError(f"unsupported instruction {ins.opcode} (carry chains)", ins.line)
+        return _carry_op(ins, base, mods, ctx)
     t = types_of(ins, mods)[0]
     dt = DTYPE[t]
     if dt.kind == "f":
@@ -302,14 +336,88 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
 
 
+def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
+    """add.cc/addc/sub.cc/subc/mad.cc/madc: the carry flag CC.CF lives in st.cc per lane.
+
+    For subtraction CF is the borrow: subc computes a - (b + CF).
+    """
+    t = types_of(ins, mods)[0]
+    dt = DTYPE[t]
+    w = dt.itemsize
+    if w not in (4, 8) or dt.kind == "f":
+        raise PtxError(f"{ins.opcode}: carry arithmetic needs a 32- or 64-bit integer type", ins.line)
+    ut = UINT[w]
+    carry_in = base in ("addc", "subc", "madc")
+    carry_out = "cc" in mods
+    sub = base.startswith("sub")
+    mad = base.startswith("mad")
+    hi = "hi" in mods
+    n = 3 if mad else 2
+    ops = _operands(ins, n + 1)
+    dst = ctx.writer(ops[0], t)
+    srcs = [ctx.reader(o, t) for o in ops[1:]]
+    mask = np.uint64((1 << (8 * w)) - 1)
+
+    def bits(v: Any) -> np.ndarray:
+        return np.asarray(v, dt).view(ut).astype(np.uint64)
+
+    def run(st: Any, lanes: Any) -> None:
+        vals = [np.asarray(r(st, lanes)) for r in srcs]
+        if mad:
+            prod = _mulhi(vals[0], vals[1], t) if hi else np.multiply(vals[0], vals[1], dtype=dt)
+            a64, b64 = bits(prod), bits(vals[2])
+        else:
+            a64, b64 = bits(vals[0]), bits(vals[1])
+        cf = (st.cc if lanes is None else st.cc[lanes]) if carry_in else np.uint64(0)
+        if sub:
+            d1 = a64 - b64
+            d = (d1 - cf) & mask
+            out = ((a64 < b64) | (d1 < cf)) if w == 8 else (a64 < b64 + cf)
+        else:
+            s1 = a64 + b64
+            d = s1 + cf
+            out = ((s1 < a64) | (d < s1)) if w == 8 else (d >> np.uint64(32)) != 0
+            d &= mask
+        dst(st, lanes, np.asarray(d).astype(ut).view(dt))
+        if carry_out:
+            n = st.L if lanes is None else len(lanes)
+            flag = np.broadcast_to(np.asarray(out).astype(np.uint64), (n,))
+            if lanes is None:
+                st.cc[:] = flag
+            else:
+                st.cc[lanes] = flag
+    return run
+
+
+def _fminmax(is_min: bool, nan: bool) -> Callable:
+    """PTX min/max: a NaN operand yields the other (both NaN, or .NaN: NaN); -0 < +0."""
+    def run(a: Any, b: Any) -> Any:
+        a, b = np.asarray(a), np.asarray(b)
+        r = np.fmin(a, b) if is_min else np.fmax(a, b)
+        zeros = (a == 0) & (b == 0)
+        if np.any(zeros):
+            neg = (np.signbit(a) | np.signbit(b)) if is_min else (np.signbit(a) & np.signbit(b))
+            r = np.where(zeros, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
+        if nan:
+            r = np.where(np.isnan(a) | np.isnan(b), np.array(np.nan, r.dtype), r)
+        return r
+    return run
+
+
 def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
     dt = DTYPE[t]
     mode = _rounding(mods)
-    directed = t == "f32" and mode != "rn"
+    f64 = t == "f64"
+    nan = "NaN" in mods
+
+    def as64(x: Any) -> np.ndarray:
+        return np.asarray(x, np.float64)
+
     table: dict[str, tuple[int, Callable]] = {
         "add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
         "div": (2, np.divide), "fma": (3, None), "mad": (3, None),
-        "min": (2, np.fmin), "max": (2, np.fmax), "abs": (1, np.abs), "neg": (1, np.negative),
+        "min": (2, _fminmax(True, nan)), "max": (2, _fminmax(False, nan)),
+        "abs": (1, np.abs), "neg": (1, np.negative),
         "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
         "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
         "lg2": (1, np.log2), "ex2": (1, np.exp2), "tanh": (1, np.tanh),
@@ -319,15 +427,23 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     n, fn = table[base]
     if base in ("fma", "mad"):
-        if t == "f32":
-            def fma32(a: Any, b: Any, c: Any) -> Any:
-                r = np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)
-                return round_f32(r, mode)
-            fn = fma32
+        fn = (lambda a, b, c: fpexact.fma64(a, b, c, mode)) if f64 else \
+            (lambda a, b, c: fpexact.fma32(a, b, c, mode))
+    elif mode != "rn" and base in ("add", "sub", "mul", "div", "sqrt", "rcp"):
+        if f64:
+            fn = {"add": lambda a, b: fpexact.add64(a, b, mode),
+                  "sub": lambda a, b: fpexact.add64(a, -as64(b), mode),
+                  "mul": lambda a, b: fpexact.mul64(a, b, mode),
+                  "div": lambda a, b: fpexact.div64(a, b, mode),
+                  "sqrt": lambda a: fpexact.sqrt64(a, mode),
+                  "rcp": lambda a: fpexact.div64(1.0, a, mode)}[base]
+        elif base in ("add", "sub"):
+            fn = (lambda a, b: fpexact.add32(a, b, mode)) if base == "add" else \
+                (lambda a, b: fpexact.add32(a, -np.asarray(b, np.float32), mode))
         else:
-            fn = lambda a, b, c: np.asarray(a) * b + c  # noqa: E731
-    elif directed and base in ("add", "sub", "mul", "div", "sqrt", "rcp"):
-        fn = _f32_directed(fn, mode)
+            # Products are exact in double; quotients and roots of floats are never close
+            # enough to a float boundary for the double rounding to matter.
+            fn = _f32_directed(fn if base != "rcp" else (lambda a: 1.0 / a), mode)
     with_dtype = fn
 
     def typed(*args: Any) -> Any:
@@ -390,8 +506,9 @@ def b_bits(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         return _simple(ins, ctx, ut, 4, lambda a, b, c, d: _bfi(a, b, c, d, ut),
                        src_ts=[ut, ut, "u32", "u32"])
     if base == "prmt":
-        if any(m in mods for m in ("f4e", "b4e", "rc8", "ecl", "ecr", "rc16")):
-            raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+        mode = next((m for m in mods if m in _PRMT_MODES), None)
+        if mode is not None:
+            return _simple(ins, ctx, "u32", 3, lambda a, b, c: _prmt_mode(a, b, c, mode))
         return _simple(ins, ctx, "u32", 3, _prmt)
     if base == "shf":
         left = "l" in mods
@@ -455,8 +572,26 @@ def _compare(cmp: str, t: str, line: int) -> Callable:
     return fn
 
 
+def b_dp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    """dp4a.atype.btype d, a, b, c / dp2a.{lo,hi}.atype.btype d, a, b, c."""
+    base = ins.opcode.split(".")[0]
+    ts = [m for m in mods if m in ("u32", "s32")]
+    if len(ts) != 2:
+        raise PtxError(f"{ins.opcode}: needs two of .u32/.s32", ins.line)
+    sa, sb = ts[0] == "s32", ts[1] == "s32"
+    dt_t = "s32" if (sa or sb) else "u32"
+    parts = 4 if base == "dp4a" else 2
+    hi = "hi" in mods
+    fn = lambda a, b, c: _dot(a, b, c, sa, sb, parts, hi).astype(np.int64)  # noqa: E731
+    return _simple(ins, ctx, dt_t, 3, lambda a, b, c: fn(a, b, c).astype(DTYPE[dt_t]),
+                   src_ts=["u32", "u32", dt_t])
+
+
 def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     base = ins.opcode.split(".")[0]
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        return _setp_half(ins, mods, ctx, half)
     ts = types_of(ins, mods)
     t = ts[-1]
     cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
@@ -488,6 +623,45 @@ def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     def run(st: Any, lanes: Any) -> None:
         p = fn(ra(st, lanes), rb(st, lanes))
         q = ~np.asarray(p)
+        if comb is not None:
+            c = rc(st, lanes)
+            p, q = comb(p, c), comb(q, c)
+        wp(st, lanes, p)
+        if wq is not None:
+            wq(st, lanes, q)
+    return run
+
+
+def _setp_half(ins: Instr, mods: list[str], ctx: Any, t: str) -> Callable:
+    """setp on f16/bf16 (one predicate pair) and f16x2/bf16x2 (one predicate per half)."""
+    if ins.opcode.split(".")[0] != "setp":
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    cmp_name = next((m for m in mods if m not in _HALF and m not in ("and", "or", "xor", "ftz")),
+                    None)
+    if cmp_name is None:
+        raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
+    fn = _compare(cmp_name, "f64", ins.line)
+    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
+    comb = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}.get(boolop or "")
+    ops = ins.operands
+    bf = t.startswith("bf16")
+    pair = t.endswith("x2")
+    raw = "b32" if pair else "b16"
+    ra, rb = ctx.reader(ops[1], raw), ctx.reader(ops[2], raw)
+    rc = ctx.reader(ops[3], "pred") if comb is not None else None
+    dp, dq = (ops[0][1], ops[0][2]) if ops[0][0] == "pair" else (ops[0], None)
+    wp = ctx.writer(dp, "pred")
+    wq = ctx.writer(dq, "pred") if dq is not None else None
+
+    def half(v: Any, k: int) -> np.ndarray:
+        return halfops.decode((np.asarray(v).astype(np.uint32) >> np.uint32(16 * k)) & np.uint32(0xFFFF), bf)
+
+    def run(st: Any, lanes: Any) -> None:
+        a, b = ra(st, lanes), rb(st, lanes)
+        p = fn(half(a, 0), half(b, 0))
+        # Scalars: d gets the result, the optional second one its complement;
+        # pairs: d gets the low half's result, the second the high half's.
+        q = fn(half(a, 1), half(b, 1)) if pair else ~np.asarray(p)
         if comb is not None:
             c = rc(st, lanes)
             p, q = comb(p, c), comb(q, c)
@@ -576,9 +750,53 @@ def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
     return lambda a: np.asarray(a).astype(dd)
 
 
+def _cvt_half(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    """Conversions with bf16 (any direction) and the packing f16x2/bf16x2 <- two f32."""
+    ops = ins.operands
+    if mods[-2:-1] and mods[-2] in ("f16x2", "bf16x2"):
+        bf = mods[-2] == "bf16x2"
+        if len(ops) != 3:
+            raise PtxError(f"{ins.opcode} takes 3 operands", ins.line)
+        dst = ctx.writer(ops[0], "b32")
+        ra, rb = ctx.reader(ops[1], "f32"), ctx.reader(ops[2], "f32")
+        relu = "relu" in mods
+
+        def conv(x: Any) -> np.ndarray:
+            x = np.asarray(x, np.float32)
+            if relu:
+                x = np.where(np.isnan(x), x, np.maximum(x, np.float32(0)))
+            return (halfops.f32_to_bf16(x) if bf else x.astype(np.float16).view(np.uint16)
+                    ).astype(np.uint32)
+        # The first source lands in the upper half.
+        return lambda st, lanes: dst(st, lanes, (conv(ra(st, lanes)) << np.uint32(16))
+                                     | conv(rb(st, lanes)))
+    ts = [m for m in mods if m in TYPES]
+    if len(ts) != 2:
+        raise PtxError(f"{ins.opcode}: missing type", ins.line)
+    dst_t, src_t = ts
+    _operands(ins, 2)
+    if src_t == "bf16":
+        rd = ctx.reader(ops[1], "b16")
+        if dst_t == "bf16":
+            return _simple(ins, ctx, "b16", 1, lambda a: a)
+        inner = cvt_fn(dst_t, "f32", mods, ins.line) if dst_t != "f32" else (lambda a: a)
+        wr = ctx.writer(ops[0], dst_t)
+        return lambda st, lanes: wr(st, lanes, inner(
+            halfops.decode(rd(st, lanes), True).astype(np.float32)))
+    # dst bf16: widen the source to double, round once (to odd first, then to bf16).
+    rs = ctx.reader(ops[1], src_t)
+    wr = ctx.writer(ops[0], "b16")
+    sd = DTYPE[src_t]
+    return lambda st, lanes: wr(st, lanes, halfops.encode(
+        np.asarray(rs(st, lanes)).astype(np.float64) if sd.kind == "f" or sd.itemsize < 8 else
+        np.asarray(rs(st, lanes)).astype(np.float64), True))
+
+
 def b_cvt(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    if "bf16" in mods or "f16x2" in mods or "bf16x2" in mods:
+        return _cvt_half(ins, mods, ctx)
     ts = types_of(ins, mods, 2)
-    if any(m in mods for m in ("f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32")):
+    if any(m in mods for m in ("e4m3x2", "e5m2x2", "tf32")):
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dst_t, src_t = ts[0], ts[1]
     fn = cvt_fn(dst_t, src_t, mods, ins.line)
@@ -623,6 +841,7 @@ for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "m
     BUILDERS[_n] = b_int_or_float
 for _n in ("and", "or", "xor", "not", "cnot"):
     BUILDERS[_n] = b_logic
+BUILDERS.update(dp4a=b_dp, dp2a=b_dp)
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)

@@ -7,7 +7,8 @@ import numpy as np
 
 from . import access
 from .errors import PtxError
-from .memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
+                     WINDOW_SHIFT)
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SIZE, TYPES
 
@@ -75,6 +76,18 @@ def b_ld(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode}: vector size does not match the operand", ins.line)
     writers = [ctx.writer(o, t) for o in targets]
     w = dt.itemsize
+    if space == "param" and addr[0] == "addr" and addr[1] is not None and addr[1][0] == "reg":
+        # Through a register: an address in the kernel's parameter space (`mov %rd, k_param_0`).
+        rd_p = ctx.address(addr)
+        text_p = ins.text
+
+        def run_param_reg(st: Any, lanes: Any) -> None:
+            n = st.L if lanes is None else len(lanes)
+            ids = access.lane_ids(st, lanes)
+            base = np.broadcast_to(np.asarray(rd_p(st, lanes), np.uint64), (n,))
+            for i, wr in enumerate(writers):
+                wr(st, lanes, access.param_load(st, ids, base + np.uint64(i * w), dt, text_p))
+        return run_param_reg
     if space == "param":
         ref = ctx.param_ref(addr)
         loads = [_param_load(type(ref)(ref.space, ref.offset + i * w), dt) for i in range(vec)]
@@ -209,7 +222,7 @@ def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(ins.operands) != 2:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
-    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW}.get(space, 0)
+    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW, "param": PARAM_WINDOW}.get(space, 0)
     dst = ctx.writer(ins.operands[0], t)
     src = ctx.reader(ins.operands[1], t)
     dt = DTYPE[t]
@@ -226,12 +239,12 @@ def b_isspacep(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dst = ctx.writer(ins.operands[0], "pred")
     src = ctx.reader(ins.operands[1], "u64")
-    tag = {"shared": SHARED_TAG, "local": LOCAL_TAG}.get(space)
+    tag = {"shared": SHARED_TAG, "local": LOCAL_TAG, "param": PARAM_TAG}.get(space)
 
     def run(st: Any, lanes: Any) -> None:
         t = np.asarray(src(st, lanes)) >> np.uint64(WINDOW_SHIFT)
         if tag is None:
-            dst(st, lanes, (t != SHARED_TAG) & (t != LOCAL_TAG))
+            dst(st, lanes, (t != SHARED_TAG) & (t != LOCAL_TAG) & (t != PARAM_TAG))
         else:
             dst(st, lanes, t == tag)
     return run

@@ -1,8 +1,8 @@
 """Warp-level instructions: shfl.sync, vote(.sync), activemask, redux.sync.
 
 Warps are 32 consecutive threads of a block (linear thread id). Lanes that did not
-reach the instruction together with the caller contribute nothing (ballot bit 0) and
-shuffles from them return the caller's own value.
+reach the instruction together with the caller contribute nothing (ballot bit 0);
+shuffles from them read the source register as it is (undefined on hardware).
 """
 from __future__ import annotations
 
@@ -14,15 +14,6 @@ from .access import lane_ids
 from .errors import PtxError
 from .ptxast import Instr
 from .ptxtypes import DTYPE
-
-
-def _active(st: Any, lanes: Any) -> np.ndarray:
-    mask = np.zeros(st.L, bool)
-    if lanes is None:
-        mask[:] = True
-    else:
-        mask[lanes] = True
-    return mask
 
 
 def _warp_sum(st: Any, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -64,11 +55,11 @@ def b_shfl(ins: Instr, mods: list[str], ctx: Any) -> Callable:
             ok = j <= max_lane
         j = np.where(ok, j, lane)
         src = st.lane_base[ids] + j
-        # The source must be a thread of the same block that executes this shuffle too.
+        # A source beyond the end of the block does not exist: the caller keeps its value.
+        # A source lane that is not executing the shuffle gives whatever its register
+        # holds (undefined on hardware; deterministic here).
         inblock = (st.tid_linear[ids] - lane + j) < st.T
         src = np.where(inblock, src, ids)
-        active = _active(st, lanes)
-        src = np.where(active[np.minimum(src, st.L - 1)], src, ids)
         full = ra(st, None)
         full = np.broadcast_to(np.asarray(full), (st.L,))
         wd(st, lanes, full[src])
@@ -139,5 +130,57 @@ def b_redux(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
+def _groups(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort order, group start positions, and group index (in sorted order) of equal keys."""
+    order = np.lexsort(keys[::-1])
+    change = np.zeros(len(order), bool)
+    if len(order):
+        change[0] = True
+        for k in keys:
+            sk = k[order]
+            change[1:] |= sk[1:] != sk[:-1]
+    return order, np.flatnonzero(change), np.cumsum(change) - 1
+
+
+def b_match(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+    """match.any.sync / match.all.sync: lanes of a warp holding the same value."""
+    mode = next((m for m in mods if m in ("any", "all")), None)
+    t = next((m for m in mods if m in ("b32", "b64")), None)
+    if mode is None or t is None or len(ins.operands) != 3:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    d = ins.operands[0]
+    dp, dq = (d[1], d[2]) if d[0] == "pair" else (d, None)
+    if dq is not None and mode != "all":
+        raise PtxError(f"{ins.opcode}: only match.all writes a predicate", ins.line)
+    wd = ctx.writer(dp, "b32")
+    wq = ctx.writer(dq, "pred") if dq is not None else None
+    ra = ctx.reader(ins.operands[1], t)
+    dt = DTYPE[t]
+
+    def run(st: Any, lanes: Any) -> None:
+        ids = lane_ids(st, lanes)
+        val = np.broadcast_to(np.asarray(ra(st, lanes), dt), ids.shape)
+        warp = st.warp[ids]
+        bits = np.left_shift(np.uint64(1), st.laneid[ids].astype(np.uint64))
+        order, starts, group = _groups([warp, val])
+        same = np.add.reduceat(bits[order], starts) if len(order) else bits
+        out = np.empty(len(ids), np.uint64)
+        if mode == "any":
+            out[order] = same[group]
+            wd(st, lanes, out.astype(np.uint32))
+            return
+        # all: one group in the warp -> every participating lane's bit, else 0.
+        w_order, w_starts, w_group = _groups([warp])
+        members = np.add.reduceat(bits[w_order], w_starts) if len(w_order) else bits
+        full = np.empty(len(ids), np.uint64)
+        full[w_order] = members[w_group]
+        out[order] = same[group]
+        equal = out == full
+        wd(st, lanes, np.where(equal, full, np.uint64(0)).astype(np.uint32))
+        if wq is not None:
+            wq(st, lanes, equal)
+    return run
+
+
 BUILDERS: dict[str, Callable] = {"shfl": b_shfl, "vote": b_vote, "activemask": b_activemask,
-                                 "redux": b_redux}
+                                 "redux": b_redux, "match": b_match}

@@ -27,6 +27,8 @@ class _Parser:
         self.i = 0
         self.scopes: list[dict[str, str]] = []
         self.unique = 0
+        self.relocs: dict[str, list[tuple[int, str, int, int]]] = {}
+        self.plain_regs: set[str] = set()
 
     # -- token helpers ------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
@@ -108,11 +110,13 @@ class _Parser:
                         if var.name in globals_:
                             raise PtxError(f"variable {var.name} declared twice", var.line)
                         globals_[var.name] = GlobalVar(var.name, var.space, var.size,
-                                                       var.align, var.init)
+                                                       var.align, var.init,
+                                                       self.relocs.get(var.name, []))
             else:
                 raise PtxError(f"unexpected {tok.text or 'end of input'!r} at module scope",
                                tok.line)
-        kernels = {name: _kernel(fn, functions, shared)
+        taken = address_taken(functions, globals_)
+        kernels = {name: _kernel(fn, functions, shared, taken)
                    for name, fn in functions.items() if fn.is_entry}
         return Module(kernels=kernels, globals=globals_, functions=functions,
                       shared_vars=shared)
@@ -173,6 +177,11 @@ class _Parser:
             size = elem * count if sized else 0
             out.append(VarDecl(self.declare(name) if self.scopes else name, space, typ, size,
                                align or SIZE[typ] * vec, init, extern or not sized, line))
+            if init is not None:
+                width = SIZE[typ]
+                self.relocs[out[-1].name] = [(k * width, v[1], v[2], width)
+                                             for k, v in enumerate(values)
+                                             if isinstance(v, tuple) and v[0] == "sym"]
             if not self.accept(","):
                 break
         self.expect(";")
@@ -188,6 +197,17 @@ class _Parser:
                         break
                     self.expect(",")
             return values
+        if self.peek().kind == "id":
+            # An address: `name`, `name+4`, `generic(name)`; resolved when the module is laid out.
+            name = self.ident()
+            if name in ("generic", "global", "shared", "const") and self.accept("("):
+                name = self.ident()
+                self.expect(")")
+            addend = 0
+            if self.peek().text in ("+", "-"):
+                neg = self.next().text == "-"
+                addend = -self.integer() if neg else self.integer()
+            return [("sym", name, addend)]
         neg = self.accept("-")
         tok = self.next()
         if tok.kind == "num":
@@ -319,6 +339,10 @@ class _Parser:
             elif tok.text in (".loc", ".file"):
                 self.i += 1
                 self.skip_line(tok.line)
+            elif tok.kind == "id" and self.peek(1).text == ":" and \
+                    self.peek(2).text in (".branchtargets", ".calltargets", ".callprototype"):
+                self.i += 2
+                self.target_list(fn, tok.text)
             elif tok.kind == "id" and self.peek(1).text == ":":
                 self.i += 2
                 fn.body.append(Label(tok.text, tok.line))
@@ -326,6 +350,20 @@ class _Parser:
                 fn.body.append(self.instruction())
             else:
                 raise PtxError(f"unexpected {tok.text!r} in function body", tok.line)
+
+    def target_list(self, fn: Function, name: str) -> None:
+        """`.branchtargets L, ...;` / `.calltargets f, ...;` / `.callprototype ...;`"""
+        kind = self.next()
+        if kind.text == ".callprototype":
+            fn.prototypes.add(name)
+            while not self.accept(";"):
+                self.next()
+            return
+        names = [self.ident()]
+        while self.accept(","):
+            names.append(self.ident())
+        self.expect(";")
+        fn.targets[name] = names
 
     def reg_decl(self, fn: Function) -> None:
         line = self.expect(".reg").line
@@ -350,7 +388,10 @@ class _Parser:
                 for k in range(count):
                     fn.regs[self.declare(f"{name}{k}")] = typ
             else:
-                fn.regs[self.declare(name)] = typ
+                alias = self.declare(name)
+                fn.regs[alias] = typ
+                if not name.startswith("%"):
+                    self.plain_regs.add(alias)      # e.g. `.reg .f16 low;` in inline asm
             if not self.accept(","):
                 break
         self.expect(";")
@@ -447,6 +488,8 @@ class _Parser:
         if name.startswith("%"):
             return ("reg", self.resolve(name))
         name = self.resolve(name)
+        if name in self.plain_regs:
+            return ("reg", name)
         offset = 0
         if self.peek().text == "+" and self.peek(1).kind == "num":
             self.i += 1
@@ -472,7 +515,11 @@ def _encode_init(values: list, typ: str, size: int, line: int) -> bytes:
     width = SIZE[typ]
     out = bytearray()
     for v in values:
-        if isinstance(v, tuple):
+        if isinstance(v, tuple) and v[0] == "sym":     # an address, filled in at layout time
+            if width not in (4, 8):
+                raise PtxError(f"address initialiser for .{typ}", line)
+            out += bytes(width)
+        elif isinstance(v, tuple):
             bits = v[1]
             if typ == "f32" and bits >= 1 << 32:    # a 0d literal for a float element
                 bits = struct.unpack("<I", struct.pack("<f", struct.unpack("<d", bits.to_bytes(8, "little"))[0]))[0]
@@ -514,13 +561,53 @@ def _callees(fn: Function) -> set[str]:
     return out
 
 
-def reachable(fn: Function, functions: dict[str, Function]) -> list[Function]:
-    """The function and every function it may call, each once (entry first)."""
+def address_taken(functions: dict[str, Function], globals_: dict[str, GlobalVar] | None = None
+                  ) -> set[str]:
+    """Functions whose name is used as a value (possible targets of indirect calls)."""
+    out: set[str] = set()
+    for f in functions.values():
+        for ins in f.body:
+            if isinstance(ins, Instr) and ins.opcode.split(".")[0] != "call":
+                for op in ins.operands:
+                    if op[0] == "sym" and op[1] in functions:
+                        out.add(op[1])
+    for var in (globals_ or {}).values():
+        out.update(r[1] for r in var.relocs if r[1] in functions)
+    return {n for n in out if functions[n].defined and not functions[n].is_entry}
+
+
+def indirect_callees(fn: Function, ins: Instr, taken: set[str]) -> list[str]:
+    """Possible targets of an indirect call: its `.calltargets` list, else every taken address."""
+    ops = ins.operands
+    if ops and ops[-1][0] == "sym" and ops[-1][1] in fn.targets:
+        return list(fn.targets[ops[-1][1]])
+    return sorted(taken)
+
+
+def callees(fn: Function, taken: set[str]) -> set[str]:
+    """Direct and possible indirect callees of fn."""
+    out = set()
+    for ins in fn.body:
+        if isinstance(ins, Instr) and ins.opcode.split(".")[0] == "call":
+            target = split_call(ins)[1]
+            if target[0] == "sym":
+                out.add(target[1])
+            else:
+                out.update(indirect_callees(fn, ins, taken))
+    return out
+
+
+def reachable(fn: Function, functions: dict[str, Function],
+              taken: set[str] | None = None) -> list[Function]:
+    """The function and every function it may call, each once (entry first).
+
+    `taken` (see `address_taken`) adds the possible targets of indirect calls.
+    """
     seen: dict[str, Function] = {fn.name: fn}
     todo = [fn]
     while todo:
         cur = todo.pop()
-        for name in sorted(_callees(cur)):
+        for name in sorted(callees(cur, taken or set())):
             callee = functions.get(name)
             if callee is not None and name not in seen:
                 seen[name] = callee
@@ -528,14 +615,15 @@ def reachable(fn: Function, functions: dict[str, Function]) -> list[Function]:
     return list(seen.values())
 
 
-def _kernel(fn: Function, functions: dict[str, Function], shared: list[VarDecl]) -> Kernel:
+def _kernel(fn: Function, functions: dict[str, Function], shared: list[VarDecl],
+            taken: set[str] | None = None) -> Kernel:
     params: list[Param] = []
     offset = 0
     for p in fn.params:
         offset = align_up(offset, p.align)
         params.append(Param(p.name, p.size, p.align, offset))
         offset += p.size
-    funcs = reachable(fn, functions)
+    funcs = reachable(fn, functions, taken)
     shared_size = 0
     for var in shared + [v for f in funcs for v in f.vars if v.space == "shared"]:
         if not var.extern:

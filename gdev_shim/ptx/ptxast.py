@@ -51,3 +51,6 @@ class Function:
     body: list[Instr | Label] = field(default_factory=list)
     defined: bool = False
     max_threads: int = 0
+    # `name: .branchtargets L1, L2;` and `name: .calltargets f, g;` lists, by name.
+    targets: dict[str, list[str]] = field(default_factory=dict)
+    prototypes: set[str] = field(default_factory=set)    # `name: .callprototype ...;`

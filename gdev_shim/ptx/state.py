@@ -4,12 +4,15 @@ A batch is `nblk` consecutive blocks of `T` threads; lane = block_in_batch * T +
 """
 from __future__ import annotations
 
+import weakref
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
 
 from .errors import KernelFault
 from .memory import DeviceMemory
+from ..settings import settings
 
 
 class State:
@@ -37,43 +40,82 @@ class State:
         self.shared = np.zeros(nblk * shared_stride, np.uint8)
         self.local = np.zeros(L * local_stride, np.uint8)
         self.parmem = np.zeros(L * param_stride, np.uint8)
-        self.clock = 0
+        self.clock_steps = 0                           # instructions issued (statistics)
+        self.fp = np.zeros(L, np.int64)                # frame pointer into local memory
+        self.cc = np.zeros(L, np.uint64)               # carry flag of add.cc and friends
+        self.program: object = None
 
+        self.first_block = first_block
+        # Lane geometry; the rest (thread/block ids, special registers) is computed on use.
         lane = np.arange(L, dtype=np.int64)
-        t = lane % self.T
         self.blk = lane // self.T                      # block within the batch
-        gblk = self.blk + first_block                  # linear block id in the grid
-        bx, by, _ = block
-        gx, gy, _ = grid
-        u32 = np.uint32
-        self.tid = (t % bx, (t // bx) % by, t // (bx * by))
-        self.ctaid = (gblk % gx, (gblk // gx) % gy, gblk // (gx * gy))
-        self.warp_in_block = t // 32
+        self.tid_linear = lane - self.blk * self.T
         self.warps_per_block = (self.T + 31) // 32
-        self.warp = self.blk * self.warps_per_block + self.warp_in_block
-        self.laneid = t % 32
-        self.lane_base = lane - self.laneid            # global lane of warp lane 0
-        self.tid_linear = t
-        lid = self.laneid.astype(np.uint64)
+        self.dynamic_shared = dynamic_shared
+        self.special = _Specials(self)
+        self.checks = None                             # sanitizer hooks (GDEV_MEMCHECK), set by execute
+
+    @cached_property
+    def gblk(self) -> np.ndarray:
+        return self.blk + self.first_block             # linear block id in the grid
+
+    @cached_property
+    def tid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t, (bx, by, _) = self.tid_linear, self.block
+        return (t % bx, (t // bx) % by, t // (bx * by))
+
+    @cached_property
+    def ctaid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g, (gx, gy, _) = self.gblk, self.grid
+        return (g % gx, (g // gx) % gy, g // (gx * gy))
+
+    @cached_property
+    def warp_in_block(self) -> np.ndarray:
+        return self.tid_linear // 32
+
+    @cached_property
+    def warp(self) -> np.ndarray:
+        return self.blk * self.warps_per_block + self.warp_in_block
+
+    @cached_property
+    def laneid(self) -> np.ndarray:
+        return self.tid_linear % 32
+
+    @cached_property
+    def lane_base(self) -> np.ndarray:
+        return np.arange(self.L, dtype=np.int64) - self.laneid   # global lane of warp lane 0
+
+    def compute_special(self, name: str) -> np.ndarray | np.generic:
+        """The value of a special register (KeyError if there is no such register)."""
+        u32 = np.uint32
+        bx, by, bz = self.block
+        gx, gy, gz = self.grid
+        dims = {".x": 0, ".y": 1, ".z": 2}
+        base, _, dim = name.partition(".")
+        if base in ("%tid", "%ctaid") and "." + dim in dims:
+            src = self.tid if base == "%tid" else self.ctaid
+            return src[dims["." + dim]].astype(u32)
+        if base in ("%ntid", "%nctaid") and "." + dim in dims:
+            return u32((self.block if base == "%ntid" else self.grid)[dims["." + dim]])
+        lid = self.laneid.astype(np.uint64) if name.startswith("%lanemask") else None
         one = np.uint64(1)
-        self.special: dict[str, np.ndarray | np.generic] = {
-            "%tid.x": self.tid[0].astype(u32), "%tid.y": self.tid[1].astype(u32),
-            "%tid.z": self.tid[2].astype(u32),
-            "%ntid.x": u32(bx), "%ntid.y": u32(by), "%ntid.z": u32(block[2]),
-            "%ctaid.x": self.ctaid[0].astype(u32), "%ctaid.y": self.ctaid[1].astype(u32),
-            "%ctaid.z": self.ctaid[2].astype(u32),
-            "%nctaid.x": u32(gx), "%nctaid.y": u32(gy), "%nctaid.z": u32(grid[2]),
-            "%laneid": self.laneid.astype(u32), "%warpid": self.warp_in_block.astype(u32),
-            "%nwarpid": u32(self.warps_per_block), "%smid": u32(0), "%nsmid": u32(1),
-            "%gridid": np.uint64(0),
-            "%lanemask_eq": (one << lid).astype(u32),
-            "%lanemask_lt": ((one << lid) - one).astype(u32),
-            "%lanemask_le": ((one << (lid + one)) - one).astype(u32),
-            "%lanemask_gt": (~((one << (lid + one)) - one)).astype(u32),
-            "%lanemask_ge": (~((one << lid) - one)).astype(u32),
-            "%dynamic_smem_size": u32(dynamic_shared),
-            "%total_smem_size": u32(shared_stride),
+        nsm = max(1, settings.sim_spe_arrays)          # blocks are spread over the arrays
+        table: dict[str, Callable[[], np.ndarray | np.generic]] = {
+            "%laneid": lambda: self.laneid.astype(u32),
+            "%warpid": lambda: self.warp_in_block.astype(u32),
+            "%nwarpid": lambda: u32(self.warps_per_block),
+            "%smid": lambda: (self.gblk % nsm).astype(u32),
+            "%nsmid": lambda: u32(nsm),
+            "%gridid": lambda: np.uint64(0),
+            "%lanemask_eq": lambda: (one << lid).astype(u32),
+            "%lanemask_lt": lambda: ((one << lid) - one).astype(u32),
+            "%lanemask_le": lambda: ((one << (lid + one)) - one).astype(u32),
+            "%lanemask_gt": lambda: (~((one << (lid + one)) - one)).astype(u32),
+            "%lanemask_ge": lambda: (~((one << lid) - one)).astype(u32),
+            "%dynamic_smem_size": lambda: u32(self.dynamic_shared),
+            "%total_smem_size": lambda: u32(self.shared_stride),
         }
+        return table[name]()
 
     def reg(self, slot: int) -> np.ndarray:
         arr = self.regs[slot]
@@ -88,3 +130,16 @@ class State:
     def fault(self, lane: int, instruction: str, address: int | None, reason: str) -> KernelFault:
         block, thread = self.where(lane)
         return KernelFault(self.kernel, block, thread, instruction, address, reason)
+
+
+class _Specials(dict):
+    """Special registers, each computed for the batch the first time it is read."""
+
+    def __init__(self, st: State) -> None:
+        super().__init__()
+        self.st = weakref.proxy(st)       # no cycle: a batch's arrays are freed at once
+
+    def __missing__(self, name: str) -> np.ndarray | np.generic:
+        value = self.st.compute_special(name)
+        self[name] = value
+        return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from ..driver import device as drv_device
+from ..driver.device import forked
 from ..driver.context import Context
 from ..driver.errors import SdError
 from ..log import get
@@ -42,6 +43,9 @@ def current() -> int:
 
 def context(device: int | None = None) -> Context:
     """The primary context of `device` (default: this thread's), created on first use."""
+    if forked():
+        raise SdaaError(RT.sdaaErrorInitializationError,
+                        "the runtime was used by the parent process; a forked child cannot use it")
     dev = current() if device is None else device
     ctx = _primary.get(dev)
     if ctx is not None and ctx.alive:

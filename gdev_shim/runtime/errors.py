@@ -18,7 +18,10 @@ class SdaaError(Exception):
 
     @property
     def name(self) -> str:
-        return name_of("sdaa_runtime.h", self.code, "sdaa")
+        # "sdaaError" first: other enums of the header (sdaaDevAttr*) share the values
+        if self.code == RT.sdaaSuccess:
+            return "sdaaSuccess"
+        return name_of("sdaa_runtime.h", self.code, "sdaaError")
 
 
 _FROM_DRIVER = {
@@ -28,7 +31,7 @@ _FROM_DRIVER = {
     SD.SDAA_ERROR_DEINITIALIZED: RT.sdaaErrorSdaartUnloading,
     SD.SDAA_ERROR_NO_DEVICE: RT.sdaaErrorNoDevice,
     SD.SDAA_ERROR_INVALID_DEVICE: RT.sdaaErrorInvalidDevice,
-    SD.SDAA_ERROR_INVALID_IMAGE: RT.sdaaErrorInvalidDeviceFunction,
+    SD.SDAA_ERROR_INVALID_IMAGE: RT.sdaaErrorInvalidKernelImage,
     SD.SDAA_ERROR_INVALID_CONTEXT: RT.sdaaErrorInvalidResourceHandle,
     SD.SDAA_ERROR_FILE_NOT_FOUND: RT.sdaaErrorInvalidValue,
     SD.SDAA_ERROR_INVALID_HANDLE: RT.sdaaErrorInvalidResourceHandle,

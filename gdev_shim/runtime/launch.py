@@ -39,13 +39,17 @@ def configure(arrays: int) -> None:
     _stack().append(CallConfig(arrays))
 
 
-def setup_argument(data: bytes, offset: int) -> None:
-    stack = _stack()
-    if not stack:
+def check_argument(size: int, offset: int) -> None:
+    """The checks of sdaaSetupArgument, made before the argument bytes are read."""
+    if not _stack():
         raise SdaaError(RT.sdaaErrorMissingConfiguration, "sdaaSetupArgument before sdaaConfigureCall")
-    if offset < 0 or offset + len(data) > MAX_ARG_BYTES:
-        raise SdaaError(RT.sdaaErrorInvalidValue, f"argument at {offset}+{len(data)} beyond {MAX_ARG_BYTES}")
-    args = stack[-1].args
+    if offset < 0 or size < 0 or offset + size > MAX_ARG_BYTES:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"argument at {offset}+{size} beyond {MAX_ARG_BYTES}")
+
+
+def setup_argument(data: bytes, offset: int) -> None:
+    check_argument(len(data), offset)
+    args = _stack()[-1].args
     if offset + len(data) > len(args):
         args.extend(b"\0" * (offset + len(data) - len(args)))
     args[offset:offset + len(data)] = data

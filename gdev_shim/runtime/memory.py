@@ -37,6 +37,8 @@ def malloc_host(size: int) -> int:
 
 
 def free_host(addr: int) -> None:
+    if addr == 0:
+        return                                      # as free(NULL)
     try:
         drv_mem.free_host(addr)
     except SdError as e:
@@ -75,15 +77,20 @@ def memcpy(dst: int, src: int, count: int, kind: int) -> None:
         drv_stream.copy_dtod(None, dst, src, count, sync=True)
 
 
+def require_device(addr: int, what: str) -> None:
+    if not _is_device(addr):
+        raise SdaaError(RT.sdaaErrorInvalidDevicePointer, f"{what}: 0x{addr:x} is not device memory")
+
+
 @translated
 def memset(dst: int, value: int, count: int) -> None:
-    if not _is_device(dst):
-        raise SdaaError(RT.sdaaErrorInvalidDevicePointer, f"memset of 0x{dst:x}: not device memory")
+    require_device(dst, "memset")
     drv_stream.memset(None, dst, value & 0xFF, 1, count, sync=True)
 
 
 @translated
 def phys_addr(addr: int) -> int:
+    require_device(addr, "physical address")
     return drv_mem.phys_addr(addr)
 
 

@@ -120,6 +120,7 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
 
 @translated
 def memset_async(dst: int, value: int, count: int, stream_handle: int) -> None:
+    memory.require_device(dst, "memset")
     drv_stream.memset(stream(stream_handle), dst, value, 1, count)
 
 

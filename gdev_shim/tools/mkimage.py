@@ -8,6 +8,7 @@ stderr and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def _ptx_of(source: Path) -> str:
         try:
             return compile_ptx([source])[source]
         except NvccError as exc:
+            if shutil.which("nvcc") is None:
+                raise MkimageError(f"{source}: compiling CUDA source needs nvcc, which is not on PATH; "
+                                   "install the CUDA toolkit (or add its bin/ to PATH), or pass PTX "
+                                   "produced elsewhere with nvcc -ptx") from exc
             raise MkimageError(f"nvcc failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") \
                 from exc
     try:

@@ -1,0 +1,237 @@
+"""The card's sanitizer (GDEV_MEMCHECK): memcheck, initcheck and racecheck of kernels.
+
+The interpreter calls a KernelChecks object at every global and shared access and
+at every barrier (`ptx.execute(..., checks=...)`); everything is vectorised over
+the lanes of the access, so the cost is a few numpy operations per memory
+instruction.
+- memcheck: a global access outside every live buffer, misaligned, into freed
+  memory or into another card's memory is reported (per bad lane, kernel, block,
+  thread, PTX line, nearest allocation) and the kernel is aborted as on hardware.
+- initcheck: a global read of VRAM bytes nothing ever wrote (copy, memset or
+  kernel store) is reported; the kernel goes on.  Host (GART) memory counts as
+  written: the host may have written it through its mapping.
+- racecheck: within a barrier interval, two threads of different warps touching
+  the same shared byte with at least one write is a hazard (RAW, WAR, WAW).
+  Threads of one warp run in lockstep here, so they are not reported.
+"""
+from __future__ import annotations
+
+import mmap
+import threading
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from ..common.findings import REPORT, Finding
+from .memory import CardMemory, Region
+from .vram import MAP_NORESERVE
+
+MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
+_U64 = np.uint64
+
+
+class CardSanitizer:
+    """Per-card state: which VRAM bytes were written, and recently freed buffers."""
+
+    def __init__(self, card_index: int, memory: CardMemory, vram_base: int, vram_size: int,
+                 card_space: int, tools: frozenset[str]) -> None:
+        self.card_index = card_index
+        self.memory = memory
+        self.vram_base, self.vram_size = vram_base, vram_size
+        self.card_space = card_space
+        self.tools = tools
+        self.lock = threading.Lock()
+        self.freed: deque[tuple[int, int]] = deque(maxlen=4096)
+        self.written = None
+        self._bounds_for: object = None
+        self._bounds = (np.zeros(0, _U64), np.zeros(0, _U64))
+        if "initcheck" in tools:
+            self._map = mmap.mmap(-1, vram_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE)
+            self.written = np.frombuffer(self._map, dtype=np.uint8)
+        memory.observer = self
+
+    # ---- CardMemory observer -------------------------------------------------
+    def on_write(self, addr: int, n: int) -> None:
+        if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
+            off = addr - self.vram_base
+            self.written[off:off + n] = 1
+
+    def on_remove(self, region: Region) -> None:
+        with self.lock:
+            self.freed.append((region.start, region.length))
+        self.on_forget(region.start, region.length)
+
+    def on_forget(self, addr: int, n: int) -> None:
+        if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
+            off = addr - self.vram_base
+            self.written[off:off + n] = 0
+
+    # ---- describing an address --------------------------------------------------
+    def describe(self, addr: int) -> tuple[str, str]:
+        """(kind of bad access, allocation text) for an address no live buffer holds."""
+        card = (addr - 0x0010_0000_0000_0000) // self.card_space if addr >= 0x0010_0000_0000_0000 else -1
+        if card >= 0 and card != self.card_index:
+            return "access to another card's memory", f"address of card {card}"
+        with self.lock:
+            for start, length in reversed(self.freed):
+                if start <= addr < start + length:
+                    if self.memory.region_at(addr) is None:
+                        return "use after free", f"{addr - start} bytes into a freed {length}-byte buffer at {start:#x}"
+        return "out-of-bounds access", self.nearest(addr)
+
+    def nearest(self, addr: int) -> str:
+        regions = self.memory.regions()
+        if not regions:
+            return "no live allocation"
+        def span(r: Region) -> tuple[int, int]:
+            return r.start, r.start + (r.requested or r.length)
+
+        def distance(r: Region) -> int:
+            lo, hi = span(r)
+            return 0 if lo <= addr < hi else min(abs(addr - lo), abs(addr - hi))
+        best = min(regions, key=distance)
+        lo, hi = span(best)
+        if lo <= addr < hi:
+            return f"{addr - lo} bytes into a {hi - lo}-byte buffer at {lo:#x}"
+        if addr >= hi:
+            return f"{addr - hi} bytes after the {hi - lo}-byte buffer at {lo:#x}"
+        return f"{lo - addr} bytes before the {hi - lo}-byte buffer at {lo:#x}"
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and ends of the live allocations as they were requested (not page-rounded)."""
+        table = self.memory.regions_version()
+        if self._bounds_for is not table:
+            regions = self.memory.regions()
+            ends = [r.start + (r.requested or r.length) for r in regions]
+            self._bounds = (table.starts, np.array(ends, dtype=_U64))
+            self._bounds_for = table
+        return self._bounds
+
+    def kernel(self, name: str) -> "KernelChecks":
+        return KernelChecks(self, name)
+
+
+class KernelChecks:
+    """The hooks of one launch; the interpreter calls them with its batch state `st`."""
+
+    def __init__(self, card: CardSanitizer, kernel: str) -> None:
+        self.card = card
+        self.kernel = kernel
+        self.tools = card.tools
+        self.race: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # id(st) -> (writer, reader) per shared byte
+
+    # ---- global memory --------------------------------------------------------------
+    def global_access(self, st: Any, lanes: np.ndarray, addrs: np.ndarray, width: int,
+                      write: bool, text: str) -> None:
+        if "memcheck" in self.tools:
+            self._memcheck(st, lanes, addrs, width, write, text)
+        if write:
+            if self.card.written is not None:
+                self._mark(addrs, width)
+        elif "initcheck" in self.tools and self.card.written is not None:
+            self._initcheck(st, lanes, addrs, width, text)
+
+    def _memcheck(self, st, lanes, addrs, width, write, text) -> None:
+        bad = addrs % _U64(width) != 0
+        starts, ends = self.card.bounds()
+        if len(starts):
+            idx = np.searchsorted(starts, addrs, side="right").astype(np.intp) - 1
+            safe = np.maximum(idx, 0)
+            inside = (idx >= 0) & (addrs >= starts[safe]) & (addrs + _U64(width) <= ends[safe])
+        else:
+            inside = np.zeros(addrs.shape, bool)
+        bad |= ~inside
+        if not bad.any():
+            return
+        positions = np.flatnonzero(bad)
+        for p in positions[:MAX_LANES_REPORTED]:
+            a = int(addrs[p])
+            if a % width:
+                kind, alloc = "misaligned access", self.card.nearest(a)
+            else:
+                kind, alloc = self.card.describe(a)
+            self._report(st, int(lanes[p]), "memcheck", f"{kind} ({'write' if write else 'read'})",
+                         text, a, width, alloc, extra_lanes=len(positions) - 1 if p == positions[0] else 0)
+        first = int(positions[0])
+        raise st.fault(int(lanes[first]), text, int(addrs[first]), "sanitizer: invalid global access")
+
+    def _vram_offsets(self, addrs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+        base, size = _U64(self.card.vram_base), self.card.vram_size
+        in_vram = (addrs >= base) & (addrs < base + _U64(size))
+        return in_vram, (addrs[in_vram] - base).astype(np.int64)
+
+    def _mark(self, addrs: np.ndarray, width: int) -> None:
+        in_vram, off = self._vram_offsets(addrs, width)
+        for k in range(width):
+            self.card.written[off + k] = 1
+
+    def _initcheck(self, st, lanes, addrs, width, text) -> None:
+        in_vram, off = self._vram_offsets(addrs, width)
+        if off.size == 0:
+            return
+        unset = np.zeros(off.shape, bool)
+        for k in range(width):
+            unset |= self.card.written[off + k] == 0
+        if not unset.any():
+            return
+        positions = np.flatnonzero(in_vram)[np.flatnonzero(unset)]
+        for p in positions[:MAX_LANES_REPORTED]:
+            a = int(addrs[p])
+            self._report(st, int(lanes[p]), "initcheck", "uninitialized global read", text, a, width,
+                         self.card.nearest(a), extra_lanes=len(positions) - 1 if p == positions[0] else 0)
+
+    # ---- shared memory: racecheck ------------------------------------------------------
+    def shared_access(self, st: Any, lanes: np.ndarray, keys: np.ndarray, width: int,
+                      write: bool, text: str) -> None:
+        if "racecheck" not in self.tools:
+            return
+        state = self.race.get(id(st))
+        if state is None or state[0].size != st.shared.size:
+            state = self.race[id(st)] = (np.full(st.shared.size, -1, np.int64),
+                                         np.full(st.shared.size, -1, np.int64))
+        writer, reader = state
+        warp = (st.blk[lanes].astype(np.int64) * 1_000_000) + st.tid_linear[lanes] // 32
+        hazard_kind = None
+        for k in range(width):
+            key = keys + k
+            w = writer[key]
+            other_writer = (w >= 0) & (w != warp)
+            if write:
+                r = reader[key]
+                other_reader = (r >= 0) & (r != warp) | (r == -2)
+                hit = other_writer | other_reader
+                kind = np.where(other_writer, "WAW hazard", "WAR hazard")
+            else:
+                hit = other_writer
+                kind = np.full(key.shape, "RAW hazard")
+            if hit.any() and hazard_kind is None:
+                p = int(np.flatnonzero(hit)[0])
+                hazard_kind = str(kind[p])
+                self._report(st, int(lanes[p]), "racecheck", f"{hazard_kind} on shared memory", text,
+                             None, width, f"shared byte offset {int(keys[p]) % st.shared_stride}",
+                             extra_lanes=int(hit.sum()) - 1)
+            if write:
+                writer[key] = warp
+            else:
+                r = reader[key]
+                reader[key] = np.where((r == -1) | (r == warp), warp, -2)
+
+    def barrier(self, st: Any, lanes: np.ndarray | None) -> None:
+        """Threads of the given lanes' blocks passed a barrier: a new hazard interval there."""
+        state = self.race.get(id(st))
+        if state is None:
+            return
+        blocks = np.unique(st.blk if lanes is None else st.blk[lanes])
+        for b in blocks:
+            lo, hi = int(b) * st.shared_stride, (int(b) + 1) * st.shared_stride
+            state[0][lo:hi] = -1
+            state[1][lo:hi] = -1
+
+    # ---- reporting ----------------------------------------------------------------------
+    def _report(self, st, lane: int, tool: str, kind: str, text: str, addr: int | None, width: int,
+                alloc: str, extra_lanes: int = 0) -> None:
+        block, thread = st.where(lane)
+        REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
+                           instruction=text, address=addr, size=width, allocation=alloc,
+                           detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else ""))

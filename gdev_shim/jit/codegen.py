@@ -1,0 +1,663 @@
+"""PTX kernel -> one LLVM function that runs blocks with W lanes in lockstep (SIMT on SIMD).
+
+Registers are vectors of W lanes.  Scheduling mirrors the interpreter exactly: the lanes
+with the lowest program counter run as one group (a lane mask); a group keeps running
+while it stays below every other pending counter, and divergent branches, calls,
+returns and barriers write per-lane counters and go back to the dispatcher.  Only the
+first instruction of a basic block (a "leader") can be a dispatch target.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from llvmlite import ir
+
+from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
+from ..ptx.operands import imm_value, is_special
+from ..ptx.parser import split_call
+from ..ptx.ptxtypes import SIZE, TYPES, storage_of
+from . import abi
+from .errors import JitUnsupported
+from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
+                    scalar_type, start_function, width_of)
+from .layout import Flat, Item, is_control
+
+INF_PC = 0x7FFF_FFFF
+_NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
+         "griddepcontrol", "discard", "applypriority", "createpolicy"}
+
+
+def _is_barrier(mods: list[str]) -> bool:
+    return not mods or mods[0] in ("sync", "cta", "aligned") or mods[-1] in ("sync", "aligned")
+
+
+class KernelCompiler:
+    def __init__(self, flat: Flat, width: int, name: str) -> None:
+        self.flat = flat
+        self.W = width
+        self.m = ir.Module(name=name)
+        self.lanes = Lanes(self.m, width)
+        self.name = name
+        self.regs: dict[tuple[str, str], tuple[ir.AllocaInstr, str]] = {}
+        self.helpers: dict[str, ir.Function] = {}
+        self.max_kparam_read = 0
+
+    # ------------------------------------------------------------------ structure
+    def compile(self) -> ir.Module:
+        flat = self.flat
+        L = self.lanes
+        W = self.W
+        fty = ir.FunctionType(I32, [ir.PointerType(I64), I64, I64])
+        fn = ir.Function(self.m, fty, name="kernel")
+        self.fn = fn
+        env, b0, b1 = fn.args
+        b = start_function(fn)
+        L.b = b
+        self.b = b
+        self.env_ptr = env
+        self.env = [b.load(b.gep(env, [ir.Constant(I32, i)])) for i in range(abi.ENV_SLOTS)]
+        self.fault_ptr = b.inttoptr(self.env[abi.FAULT], ir.PointerType(I64))
+        vi32, v1 = L.vt(I32), L.vt(I1)
+        self.pc_a = entry_alloca(fn, vi32, name="pc")
+        self.alive_a = entry_alloca(fn, v1, name="alive")
+        self.wait_a = entry_alloca(fn, v1, name="waiting")
+        self.grp_a = entry_alloca(fn, v1, name="grp")
+        self.omin_a = entry_alloca(fn, I32, name="omin")
+        self.blk_a = entry_alloca(fn, I64, name="blk")
+        self.ws_a = entry_alloca(fn, I32, name="ws")
+        ndepth = len(flat.functions) + 1
+        self.depth_a = entry_alloca(fn, vi32, name="depth")
+        self.stack_a = [entry_alloca(fn, vi32, name=f"stack{i}") for i in range(ndepth)]
+        # vector-typed so that whole-vector stores into them are naturally aligned
+        self.tmp64 = entry_alloca(fn, L.vt(I64), name="tmp_addrs")
+        self.tmpval = entry_alloca(fn, L.vt(I64), name="tmp_vals")
+        self.tmpmask = entry_alloca(fn, L.vt(I8), name="tmp_mask")
+        for f in flat.functions.values():
+            for reg, t in f.regs.items():
+                try:
+                    st = storage_of(t)
+                except Exception:
+                    raise JitUnsupported(f"register type .{t}") from None
+                stt = "pred" if t == "pred" else f"u{8 * st.itemsize}"
+                self.regs[(f.name, reg)] = (entry_alloca(fn, L.vty(stt), name=f"r_{f.name}_{reg}"), stt)
+        b.store(b0, self.blk_a)
+        T = b.trunc(b.mul(b.mul(self.env[abi.BX], self.env[abi.BY]), self.env[abi.BZ]), I32)
+        self.T = T
+        head = fn.append_basic_block("block_head")
+        body = fn.append_basic_block("block_body")
+        warp_head = fn.append_basic_block("warp_head")
+        warp_init = fn.append_basic_block("warp_init")
+        next_block = fn.append_basic_block("next_block")
+        done = fn.append_basic_block("done")
+        self.dispatch_bb = fn.append_basic_block("dispatch")
+        self.fail_bb = fn.append_basic_block("fail")
+        b.branch(head)
+
+        b.position_at_end(head)
+        blk = b.load(self.blk_a)
+        b.cbranch(b.icmp_signed("<", blk, b1), body, done)
+        b.position_at_end(done)
+        b.ret(ir.Constant(I32, 0))
+
+        b.position_at_end(body)
+        blk = b.load(self.blk_a)
+        gx, gy = self.env[abi.GX], self.env[abi.GY]
+        self.ctaid = [b.trunc(b.urem(blk, gx), I32),
+                      b.trunc(b.urem(b.udiv(blk, gx), gy), I32),
+                      b.trunc(b.udiv(blk, b.mul(gx, gy)), I32)]
+        self.memset(self.env[abi.SHARED], self.env[abi.SHARED_SIZE])
+        b.store(ir.Constant(I32, 0), self.ws_a)
+        b.branch(warp_head)
+
+        b.position_at_end(warp_head)
+        ws = b.load(self.ws_a)
+        b.cbranch(b.icmp_unsigned("<", ws, T), warp_init, next_block)
+        b.position_at_end(next_block)
+        b.store(b.add(b.load(self.blk_a), ir.Constant(I64, 1)), self.blk_a)
+        b.branch(head)
+
+        b.position_at_end(warp_init)
+        ws = b.load(self.ws_a)
+        tid = b.add(L.splat(ws), L.iota())
+        valid = b.icmp_unsigned("<", tid, L.splat(T))
+        b.store(valid, self.alive_a)
+        b.store(L.const(I1, 0), self.wait_a)
+        b.store(L.const(I32, 0), self.pc_a)
+        b.store(L.const(I32, 0), self.depth_a)
+        for alloca, stt in self.regs.values():
+            b.store(ir.Constant(alloca.type.pointee, None), alloca)
+        if flat.prog.local_size:
+            self.memset(self.env[abi.LOCAL], b.mul(self.env[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
+        if flat.prog.param_size:
+            self.memset(self.env[abi.PARMEM], b.mul(self.env[abi.PARAM_STRIDE], ir.Constant(I64, W)))
+        self.specials(tid)
+        b.branch(self.dispatch_bb)
+
+        # leaders and their blocks
+        leaders = self.find_leaders()
+        self.leaders = leaders
+        self.bbs = {pc: fn.append_basic_block(f"pc{pc}") for pc in sorted(leaders)}
+        self.warp_done_bb = fn.append_basic_block("warp_done")
+        self.emit_dispatch()
+        b.position_at_end(self.fail_bb)
+        b.store(b.load(self.blk_a), b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_BLOCK)]))
+        b.store(b.zext(b.load(self.ws_a), I64), b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_WARP)]))
+        b.ret(ir.Constant(I32, 1))
+        b.position_at_end(self.warp_done_bb)
+        b.store(b.add(b.load(self.ws_a), ir.Constant(I32, W)), self.ws_a)
+        b.branch(warp_head)
+
+        order = sorted(leaders)
+        for i, pc in enumerate(order):
+            end = order[i + 1] if i + 1 < len(order) else len(flat.code)
+            self.emit_range(pc, end)
+        finish_entry(fn)
+        return self.m
+
+    def memset(self, ptr_int: ir.Value, n: ir.Value) -> None:
+        fn = self.lanes.intrinsic("llvm.memset.p0i8.i64", ir.VoidType(), [PTR8, I8, I64, I1])
+        self.b.call(fn, [self.b.inttoptr(ptr_int, PTR8), ir.Constant(I8, 0), n,
+                         ir.Constant(I1, 0)])
+
+    def find_leaders(self) -> set[int]:
+        flat = self.flat
+        leaders = {0} | set(flat.func_pc.values())
+        for pc, item in enumerate(flat.code):
+            if item.kind == "ins":
+                base = item.ins.opcode.split(".")[0]
+                if base in ("bra", "brx"):
+                    ops = item.ins.operands
+                    if base == "brx" or not ops or ops[0][0] != "sym":
+                        raise JitUnsupported("unsupported branch form")
+                    key = (item.fn.name, ops[0][1])
+                    if key not in flat.labels:
+                        raise JitUnsupported(f"branch to unknown label {ops[0][1]}")
+                    leaders.add(flat.labels[key])
+                if base in ("bar", "barrier"):
+                    leaders.add(pc)
+            if is_control(item):
+                leaders.add(pc + 1)
+        return {pc for pc in leaders if pc < len(flat.code)}
+
+    def specials(self, tid: ir.Value) -> None:
+        b, L = self.b, self.lanes
+        e = self.env
+        bx, by, bz = (b.trunc(e[i], I32) for i in (abi.BX, abi.BY, abi.BZ))
+        sp: dict[str, ir.Value] = {}
+        # Thread coordinates: when ntid.x is a multiple of W a group never wraps a row, so
+        # they are scalar divisions plus an iota; otherwise lane-by-lane division.
+        ws = b.load(self.ws_a)
+        slots = [entry_alloca(self.fn, L.vt(I32), name=f"tid{c}") for c in "xyz"]
+        rows = b.icmp_unsigned("==", b.urem(bx, ir.Constant(I32, self.W)), ir.Constant(I32, 0))
+        with b.if_else(rows) as (fast, slow):
+            with fast:
+                q = b.udiv(ws, bx)
+                b.store(b.add(L.splat(b.urem(ws, bx)), L.iota()), slots[0])
+                b.store(L.splat(b.urem(q, by)), slots[1])
+                b.store(L.splat(b.udiv(q, by)), slots[2])
+            with slow:
+                b.store(b.urem(tid, L.splat(bx)), slots[0])
+                b.store(b.urem(b.udiv(tid, L.splat(bx)), L.splat(by)), slots[1])
+                b.store(b.udiv(tid, L.splat(b.mul(bx, by))), slots[2])
+        sp["%tid.x"], sp["%tid.y"], sp["%tid.z"] = (b.load(a) for a in slots)
+        sp["%ntid.x"], sp["%ntid.y"], sp["%ntid.z"] = L.splat(bx), L.splat(by), L.splat(bz)
+        for i, c in enumerate("xyz"):
+            sp[f"%ctaid.{c}"] = L.splat(self.ctaid[i])
+            sp[f"%nctaid.{c}"] = L.splat(b.trunc(e[abi.GX + i], I32))
+        lane = b.and_(tid, L.const(I32, 31))
+        sp["%laneid"] = lane
+        sp["%warpid"] = b.lshr(tid, L.const(I32, 5))
+        sp["%nwarpid"] = L.splat(b.lshr(b.add(self.T, ir.Constant(I32, 31)), ir.Constant(I32, 5)))
+        sp["%smid"] = L.const(I32, 0)
+        sp["%nsmid"] = L.const(I32, 1)
+        sp["%gridid"] = L.const(I64, 0)
+        one = L.const(I32, 1)
+        eq = b.shl(one, lane)
+        sp["%lanemask_eq"] = eq
+        sp["%lanemask_lt"] = b.sub(eq, one)
+        le = b.sub(b.shl(b.zext(one, L.vt(I64)), b.zext(b.add(lane, one), L.vt(I64))),
+                   L.const(I64, 1))
+        sp["%lanemask_le"] = b.trunc(le, L.vt(I32))
+        sp["%lanemask_gt"] = b.not_(sp["%lanemask_le"])
+        sp["%lanemask_ge"] = b.not_(sp["%lanemask_lt"])
+        sp["%dynamic_smem_size"] = L.splat(b.trunc(e[abi.DYN_SHARED], I32))
+        sp["%total_smem_size"] = L.splat(b.trunc(e[abi.SHARED_SIZE], I32))
+        self.special_values = sp
+        self.tid_linear = tid
+
+    # ------------------------------------------------------------------ dispatcher
+    def emit_dispatch(self) -> None:
+        b, L = self.b, self.lanes
+        b.position_at_end(self.dispatch_bb)
+        pc = b.load(self.pc_a)
+        alive = b.load(self.alive_a)
+        waiting = b.load(self.wait_a)
+        runnable = b.and_(alive, b.not_(waiting))
+        have = L.any(runnable)
+        pick = self.fn.append_basic_block("pick")
+        idle = self.fn.append_basic_block("idle")
+        release = self.fn.append_basic_block("release")
+        b.cbranch(have, pick, idle)
+        b.position_at_end(idle)
+        b.cbranch(L.any(waiting), release, self.warp_done_bb)
+        b.position_at_end(release)
+        b.store(b.select(waiting, b.add(pc, L.const(I32, 1)), pc), self.pc_a)
+        b.store(L.const(I1, 0), self.wait_a)
+        b.branch(self.dispatch_bb)
+        b.position_at_end(pick)
+        inf = L.const(I32, INF_PC)
+        cur = L.umin(b.select(runnable, pc, inf))
+        grp = b.and_(runnable, b.icmp_unsigned("==", pc, L.splat(cur)))
+        b.store(grp, self.grp_a)
+        rest = b.and_(runnable, b.not_(grp))
+        b.store(L.umin(b.select(rest, pc, inf)), self.omin_a)
+        bad = self.fn.append_basic_block("bad_pc")
+        sw = b.switch(cur, bad)
+        for pc_value, bb in self.bbs.items():
+            sw.add_case(ir.Constant(I32, pc_value), bb)
+        b.position_at_end(bad)
+        b.ret(ir.Constant(I32, 2))
+
+    def goto(self, target: int, grp: ir.Value) -> None:
+        """Continue the group at `target`, or hand it to the dispatcher if others wait below."""
+        b = self.b
+        if target >= len(self.flat.code):
+            raise JitUnsupported("control runs off the end of the code")
+        flush = self.fn.append_basic_block(f"flush{target}")
+        omin = b.load(self.omin_a)
+        b.cbranch(b.icmp_unsigned(">=", ir.Constant(I32, target), omin), flush, self.bbs[target])
+        b.position_at_end(flush)
+        pc = b.load(self.pc_a)
+        b.store(b.select(grp, self.lanes.const(I32, target), pc), self.pc_a)
+        b.branch(self.dispatch_bb)
+
+    def set_pc(self, mask: ir.Value, value: int | ir.Value) -> None:
+        b = self.b
+        v = self.lanes.const(I32, value) if isinstance(value, int) else value
+        b.store(b.select(mask, v, b.load(self.pc_a)), self.pc_a)
+
+    def fault_here(self, reason: int, lane: ir.Value, addr: ir.Value | None, pc: int) -> None:
+        b = self.b
+        fp = self.fault_ptr
+        b.store(ir.Constant(I64, reason), b.gep(fp, [ir.Constant(I32, abi.F_REASON)]))
+        b.store(b.zext(lane, I64), b.gep(fp, [ir.Constant(I32, abi.F_LANE)]))
+        b.store(addr if addr is not None else ir.Constant(I64, -1),
+                b.gep(fp, [ir.Constant(I32, abi.F_ADDR)]))
+        b.store(ir.Constant(I64, pc), b.gep(fp, [ir.Constant(I32, abi.F_PC)]))
+        b.branch(self.fail_bb)
+
+    # ------------------------------------------------------------------ code ranges
+    def emit_range(self, start: int, end: int) -> None:
+        b = self.b
+        b.position_at_end(self.bbs[start])
+        grp = b.load(self.grp_a)
+        self.grp = grp
+        for pc in range(start, end):
+            item = self.flat.code[pc]
+            self.pc = pc
+            self.item = item
+            if is_control(item):
+                self.emit_control(item, pc, grp)
+                return
+            if item.kind == "copyback":
+                self.emit_copyback(item, grp)
+            else:
+                self.emit_instruction(item, grp)
+        self.goto(end, grp)
+
+    def guard_mask(self, item: Item, grp: ir.Value) -> ir.Value:
+        ins = item.ins
+        if ins is None or ins.guard is None:
+            return grp
+        gname, neg = ins.guard
+        if item.fn.regs.get(gname) != "pred":
+            raise JitUnsupported(f"guard {gname} is not a predicate")
+        g = self.read(("reg", gname), "pred", item)
+        if neg:
+            g = self.b.not_(g)
+        return self.b.and_(grp, g)
+
+    def emit_control(self, item: Item, pc: int, grp: ir.Value) -> None:
+        b, L = self.b, self.lanes
+        if item.kind == "end":
+            self.emit_exit_or_ret(item.fn.is_entry, pc, grp, grp, guarded=False)
+            return
+        ins = item.ins
+        parts = ins.opcode.split(".")
+        base, mods = parts[0], parts[1:]
+        eff = self.guard_mask(item, grp)
+        guarded = ins.guard is not None
+        if base in ("bar", "barrier"):
+            if not _is_barrier(mods) or "arrive" in mods or "red" in mods:
+                raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
+            if "warp" in mods:
+                self.goto(pc + 1, grp)
+                return
+            self.emit_barrier(pc, grp, eff, guarded)
+            return
+        if base == "bra":
+            target = self.flat.labels[(item.fn.name, ins.operands[0][1])]
+            if not guarded:
+                self.goto(target, grp)
+                return
+            allb = self.fn.append_basic_block(f"bra_all{pc}")
+            notall = self.fn.append_basic_block(f"bra_some{pc}")
+            noneb = self.fn.append_basic_block(f"bra_none{pc}")
+            split = self.fn.append_basic_block(f"bra_split{pc}")
+            # every group lane takes it <=> no lane of grp lacks the guard
+            lacking = b.and_(grp, b.not_(eff))
+            b.cbranch(L.any(lacking), notall, allb)
+            b.position_at_end(allb)
+            self.goto(target, grp)
+            b.position_at_end(notall)
+            b.cbranch(L.any(eff), split, noneb)
+            b.position_at_end(noneb)
+            self.goto(pc + 1, grp)
+            b.position_at_end(split)
+            self.set_pc(grp, pc + 1)
+            self.set_pc(eff, target)
+            b.branch(self.dispatch_bb)
+            return
+        if base in ("ret", "exit"):
+            self.emit_exit_or_ret(item.fn.is_entry or base == "exit", pc, grp, eff, guarded)
+            return
+        if base in ("trap", "brkpt"):
+            self.emit_partial(pc, grp, eff, guarded, lambda: self.fault_here(
+                abi.TRAP, L.first_lane(eff), None, pc))
+            return
+        if base == "call":
+            self.emit_call(item, pc, grp, eff, guarded)
+            return
+        raise JitUnsupported(f"unsupported control instruction {ins.opcode}")
+
+    def emit_partial(self, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool,
+                     action: Any) -> None:
+        """Run `action` unless the guard leaves no lane (then fall through)."""
+        b, L = self.b, self.lanes
+        if guarded:
+            some = self.fn.append_basic_block(f"some{pc}")
+            noneb = self.fn.append_basic_block(f"none{pc}")
+            b.cbranch(L.any(eff), some, noneb)
+            b.position_at_end(noneb)
+            self.goto(pc + 1, grp)
+            b.position_at_end(some)
+        action()
+
+    def emit_exit_or_ret(self, is_exit: bool, pc: int, grp: ir.Value, eff: ir.Value,
+                         guarded: bool) -> None:
+        b, L = self.b, self.lanes
+
+        def act() -> None:
+            if guarded:
+                self.set_pc(grp, pc + 1)
+            if is_exit:
+                b.store(b.and_(b.load(self.alive_a), b.not_(eff)), self.alive_a)
+            else:
+                depth = b.load(self.depth_a)
+                d = b.sub(depth, L.const(I32, 1))
+                neg = b.and_(eff, b.icmp_signed("<", d, L.const(I32, 0)))
+                ok = b.and_(eff, b.not_(neg))
+                b.store(b.and_(b.load(self.alive_a), b.not_(neg)), self.alive_a)
+                pcv = b.load(self.pc_a)
+                for i, sa in enumerate(self.stack_a):
+                    hit = b.and_(ok, b.icmp_signed("==", d, L.const(I32, i)))
+                    pcv = b.select(hit, b.load(sa), pcv)
+                b.store(pcv, self.pc_a)
+                b.store(b.select(ok, d, depth), self.depth_a)
+            b.branch(self.dispatch_bb)
+        self.emit_partial(pc, grp, eff, guarded, act)
+
+    def emit_barrier(self, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
+        b, L = self.b, self.lanes
+        if guarded:
+            allb = self.fn.append_basic_block(f"bar_all{pc}")
+            notall = self.fn.append_basic_block(f"bar_some{pc}")
+            noneb = self.fn.append_basic_block(f"bar_none{pc}")
+            part = self.fn.append_basic_block(f"bar_part{pc}")
+            b.cbranch(L.any(b.and_(grp, b.not_(eff))), notall, allb)
+            b.position_at_end(notall)
+            b.cbranch(L.any(eff), part, noneb)
+            b.position_at_end(noneb)
+            self.goto(pc + 1, grp)
+            b.position_at_end(part)
+            self.fault_here(abi.PREDICATED_BAR, L.first_lane(eff), None, pc)
+            b.position_at_end(allb)
+        waiting = b.load(self.wait_a)
+        alive = b.load(self.alive_a)
+        omin = b.load(self.omin_a)
+        whole = b.and_(b.not_(L.any(waiting)), b.icmp_unsigned("==", omin, ir.Constant(I32, INF_PC)))
+        whole = b.and_(whole, b.not_(L.any(b.xor(grp, alive))))
+        passb = self.fn.append_basic_block(f"bar_pass{pc}")
+        waitb = self.fn.append_basic_block(f"bar_wait{pc}")
+        b.cbranch(whole, passb, waitb)
+        b.position_at_end(passb)
+        self.goto(pc + 1, grp)
+        b.position_at_end(waitb)
+        self.set_pc(grp, pc)
+        b.store(b.or_(b.load(self.wait_a), grp), self.wait_a)
+        b.branch(self.dispatch_bb)
+
+    # ------------------------------------------------------------------ calls
+    def param_copies(self, item: Item) -> tuple[str, list, list]:
+        rets, target, args = split_call(item.ins)
+        if target[0] != "sym":
+            raise JitUnsupported("indirect calls")
+        name = target[1]
+        callee = self.flat.functions.get(name)
+        if callee is None or not callee.defined:
+            raise JitUnsupported(f"call to {name}")
+        if len(args) != len(callee.params) or len(rets) != len(callee.rets):
+            raise JitUnsupported(f"call to {name} with the wrong number of parameters")
+        prog = self.flat.prog
+        copies = []
+        for arg, formal in zip(args, callee.params):
+            src = self.param_ref(item, arg)
+            dst = prog.vars[(name, formal.name)]
+            copies.append((src, dst.offset, min(formal.size, src[1] or formal.size)))
+        back = []
+        for ret, formal in zip(rets, callee.rets):
+            dst = self.param_ref(item, ret)
+            src = prog.vars[(name, formal.name)]
+            back.append(((src.offset, src.size, "pparam"), dst[0], min(formal.size, dst[1] or formal.size)))
+        return name, copies, back
+
+    def param_ref(self, item: Item, op: tuple, extra: int = 0) -> tuple[int, int, str]:
+        if op[0] != "sym":
+            raise JitUnsupported("param operand is not a parameter name")
+        ref = self.flat.var(item.fn, op[1])
+        if ref.space not in ("kparam", "pparam"):
+            raise JitUnsupported(f"{op[1]} is not a parameter")
+        return ref.offset + extra, ref.size, ref.space
+
+    def copy_params(self, copies: list, mask: ir.Value) -> None:
+        from .memops import lane_copy
+        for (src_off, _size, space), dst_off, n in copies:
+            if space != "pparam":
+                raise JitUnsupported("kernel parameter passed to a call")
+            lane_copy(self, src_off, dst_off, n, mask)
+
+    def emit_call(self, item: Item, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
+        b, L = self.b, self.lanes
+        rets, target, args = split_call(item.ins)
+        if target[0] == "sym" and target[1] == "vprintf":
+            raise JitUnsupported("printf")
+        name, copies, _ = self.param_copies(item)
+        entry = self.flat.func_pc[name]
+
+        def push(mask: ir.Value) -> None:
+            self.copy_params(copies, mask)
+            depth = b.load(self.depth_a)
+            for i, sa in enumerate(self.stack_a):
+                hit = b.and_(mask, b.icmp_signed("==", depth, L.const(I32, i)))
+                b.store(b.select(hit, L.const(I32, pc + 1), b.load(sa)), sa)
+            b.store(b.select(mask, b.add(depth, L.const(I32, 1)), depth), self.depth_a)
+
+        if not guarded:
+            push(grp)
+            self.goto(entry, grp)
+            return
+        allb = self.fn.append_basic_block(f"call_all{pc}")
+        notall = self.fn.append_basic_block(f"call_some{pc}")
+        noneb = self.fn.append_basic_block(f"call_none{pc}")
+        part = self.fn.append_basic_block(f"call_part{pc}")
+        b.cbranch(L.any(b.and_(grp, b.not_(eff))), notall, allb)
+        b.position_at_end(allb)
+        push(grp)
+        self.goto(entry, grp)
+        b.position_at_end(notall)
+        b.cbranch(L.any(eff), part, noneb)
+        b.position_at_end(noneb)
+        self.goto(pc + 1, grp)
+        b.position_at_end(part)
+        self.set_pc(grp, pc + 1)
+        push(eff)
+        self.set_pc(eff, entry)
+        b.branch(self.dispatch_bb)
+
+    def emit_copyback(self, item: Item, grp: ir.Value) -> None:
+        _, _, back = self.param_copies(item)
+        self.copy_params(back, grp)
+
+    # ------------------------------------------------------------------ instructions
+    def emit_instruction(self, item: Item, grp: ir.Value) -> None:
+        from . import alu, memops
+        ins = item.ins
+        parts = ins.opcode.split(".")
+        base, mods = parts[0], parts[1:]
+        if base in _NOPS or ".".join(parts[:2]) in _NOPS:
+            return
+        eff = self.guard_mask(item, grp)
+        if base in alu.BUILDERS:
+            alu.BUILDERS[base](self, item, base, mods, eff)
+        elif base in memops.BUILDERS:
+            memops.BUILDERS[base](self, item, base, mods, eff)
+        else:
+            raise JitUnsupported(f"instruction {ins.opcode}")
+
+    # ------------------------------------------------------------------ operands
+    def reg_slot(self, item: Item, name: str) -> tuple[ir.AllocaInstr, str]:
+        slot = self.regs.get((item.fn.name, name))
+        if slot is None:
+            raise JitUnsupported(f"undeclared register {name}")
+        return slot
+
+    def read(self, op: tuple, t: str, item: Item) -> ir.Value:
+        """Operand `op` as a lane vector of PTX type t."""
+        b, L = self.b, self.lanes
+        if t not in TYPES or t in ("f16", "bf16", "b128"):
+            raise JitUnsupported(f"operand type .{t}")
+        kind = op[0]
+        if kind == "reg":
+            name = op[1]
+            if name in item.fn.regs:
+                alloca, stt = self.reg_slot(item, name)
+                return self.convert_read(b.load(alloca), stt, t)
+            if is_special(name):
+                v = self.special_values.get(name)
+                if v is None:
+                    raise JitUnsupported(f"special register {name}")
+                src = "u64" if name == "%gridid" else "u32"
+                return self.convert_read(v, src, t)
+            raise JitUnsupported(f"undeclared register {name}")
+        if kind in ("imm", "fimm", "fval"):
+            try:
+                value = imm_value(op, t, item.ins.line)
+            except Exception as exc:
+                raise JitUnsupported(f"immediate: {exc}") from None
+            if t == "pred":
+                return L.const(I1, int(bool(value)))
+            bits = int(value.view(f"u{width_of(t)}")) if hasattr(value, "view") else int(value)
+            return L.iconst_bits(t, bits)
+        if kind == "sym":
+            return self.sym_address(item, op[1], op[2], t)
+        if kind == "not":
+            return b.not_(self.read(op[1], "pred", item))
+        raise JitUnsupported(f"operand {kind}")
+
+    def sym_address(self, item: Item, name: str, extra: int, t: str) -> ir.Value:
+        b, L = self.b, self.lanes
+        if name in self.flat.functions and (item.fn.name, name) not in self.flat.prog.vars:
+            raise JitUnsupported(f"address of function {name}")
+        ref = self.flat.var(item.fn, name)
+        w = width_of(t)
+        if t == "pred" or t in ("f32", "f64"):
+            raise JitUnsupported("symbol address as a non-integer")
+        if ref.space == "global":
+            v = b.add(self.env[abi.GLOBALS], ir.Constant(I64, (ref.offset + extra) & (2**64 - 1)))
+            v = L.splat(v)
+            return v if w == 8 else b.trunc(v, L.vt(INT[w]))
+        if ref.space in ("shared", "local"):
+            return L.const(INT[w], (ref.offset + extra) & ((1 << (8 * w)) - 1))
+        raise JitUnsupported(f"taking the address of {name} ({ref.space})")
+
+    def write(self, op: tuple, t: str, value: ir.Value, item: Item, mask: ir.Value) -> None:
+        b = self.b
+        if op[0] == "sink":
+            return
+        if op[0] != "reg" or op[1] not in item.fn.regs:
+            raise JitUnsupported(f"destination {op!r}")
+        alloca, stt = self.reg_slot(item, op[1])
+        raw = self.convert_write(value, t, stt)
+        b.store(b.select(mask, raw, b.load(alloca)), alloca)
+
+    # raw-bit conversions, mirroring the interpreter's convert_read / convert_write
+    def as_int(self, v: ir.Value) -> ir.Value:
+        el = v.type.element
+        if isinstance(el, ir.FloatType):
+            return self.b.bitcast(v, self.lanes.vt(I32))
+        if isinstance(el, ir.DoubleType):
+            return self.b.bitcast(v, self.lanes.vt(I64))
+        return v
+
+    def from_int(self, v: ir.Value, t: str) -> ir.Value:
+        if t in ("f32", "f64"):
+            return self.b.bitcast(v, self.lanes.vty(t))
+        return v
+
+    def convert_read(self, raw: ir.Value, stt: str, t: str) -> ir.Value:
+        b, L = self.b, self.lanes
+        if stt == t:
+            return raw
+        if t == "pred":
+            return b.icmp_unsigned("!=", raw, ir.Constant(raw.type, None))
+        if stt == "pred":
+            if t in ("f32", "f64"):
+                return b.uitofp(raw, L.vty(t))
+            return b.zext(raw, L.vty(t))
+        sw, tw = width_of(stt), width_of(t)
+        if sw == tw:
+            return self.from_int(raw, t)
+        if sw > tw:
+            return self.from_int(b.trunc(raw, L.vt(INT[tw])), t)
+        if t[0] == "s":
+            return b.sext(raw, L.vt(INT[tw]))
+        return self.from_int(b.zext(raw, L.vt(INT[tw])), t)
+
+    def convert_write(self, value: ir.Value, t: str, stt: str) -> ir.Value:
+        b, L = self.b, self.lanes
+        if stt == "pred":
+            if t == "pred":
+                return value
+            if t in ("f32", "f64"):
+                return b.fcmp_unordered("une", value, ir.Constant(value.type, None))
+            return b.icmp_unsigned("!=", value, ir.Constant(value.type, None))
+        if t == "pred":
+            return b.zext(value, L.vty(stt))
+        v = self.as_int(value)
+        sw, tw = width_of(stt), width_of(t)
+        if sw == tw:
+            return v
+        if tw < sw:
+            return b.sext(v, L.vty(stt)) if t[0] == "s" else b.zext(v, L.vty(stt))
+        return b.trunc(v, L.vty(stt))
+
+
+def types_of(item: Item, mods: list[str], want: int = 1) -> list[str]:
+    ts = [m for m in mods if m in TYPES]
+    if len(ts) < want:
+        raise JitUnsupported(f"{item.ins.opcode}: missing type")
+    return ts
+
+
+__all__ = ["KernelCompiler", "types_of", "SIZE", "F32", "F64", "scalar_type", "LOCAL_WINDOW",
+           "SHARED_WINDOW"]

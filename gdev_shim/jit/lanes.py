@@ -1,0 +1,120 @@
+"""LLVM IR helpers for lane vectors: types, splats, masks and reductions over W lanes."""
+from __future__ import annotations
+
+from llvmlite import ir
+
+I1, I8, I16, I32, I64, I128 = (ir.IntType(n) for n in (1, 8, 16, 32, 64, 128))
+F32, F64 = ir.FloatType(), ir.DoubleType()
+INT = {1: I8, 2: I16, 4: I32, 8: I64}
+PTR8 = ir.PointerType(I8)
+
+
+def scalar_type(t: str) -> ir.Type:
+    """The LLVM scalar type carrying PTX type t (raw bits for .b/.u/.s, floats for .f)."""
+    if t == "pred":
+        return I1
+    if t in ("f32",):
+        return F32
+    if t in ("f64",):
+        return F64
+    width = int(t[1:]) // 8
+    return INT[width]
+
+
+def width_of(t: str) -> int:
+    return 1 if t == "pred" else int(t[1:]) // 8
+
+
+class Lanes:
+    """Vector helpers bound to one builder and lane count W."""
+
+    def __init__(self, module: ir.Module, width: int) -> None:
+        self.m = module
+        self.W = width
+        self.b: ir.IRBuilder = None  # type: ignore[assignment]
+        self._fns: dict[str, ir.Function] = {}
+
+    def vt(self, scalar: ir.Type) -> ir.VectorType:
+        return ir.VectorType(scalar, self.W)
+
+    def vty(self, t: str) -> ir.VectorType:
+        return self.vt(scalar_type(t))
+
+    def const(self, scalar: ir.Type, value: int | float) -> ir.Constant:
+        return ir.Constant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+
+    def iconst_bits(self, t: str, bits: int) -> ir.Value:
+        """A splat of raw bits as type t (floats get their exact bit pattern)."""
+        w = width_of(t)
+        if t == "pred":
+            return self.const(I1, bits & 1)
+        c = self.const(INT[w], bits & ((1 << (8 * w)) - 1))
+        if t in ("f32", "f64"):
+            return self.b.bitcast(c, self.vty(t))
+        return c
+
+    def splat(self, value: ir.Value) -> ir.Value:
+        vt = self.vt(value.type)
+        v = self.b.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(I32, 0))
+        return self.b.shuffle_vector(v, ir.Constant(vt, ir.Undefined),
+                                     ir.Constant(self.vt(I32), [0] * self.W))
+
+    def iota(self, scalar: ir.Type = I32) -> ir.Constant:
+        return ir.Constant(self.vt(scalar), [ir.Constant(scalar, i) for i in range(self.W)])
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        fn = self._fns.get(name)
+        if fn is None:
+            fn = self.m.globals.get(name)
+            if fn is None:
+                fn = ir.Function(self.m, ir.FunctionType(ret, args), name=name)
+            self._fns[name] = fn
+        return fn
+
+    @staticmethod
+    def suffix(ty: ir.Type) -> str:
+        if isinstance(ty, ir.VectorType):
+            return f"v{ty.count}{Lanes.suffix(ty.element)}"
+        if isinstance(ty, ir.IntType):
+            return f"i{ty.width}"
+        return "f32" if isinstance(ty, ir.FloatType) else "f64"
+
+    def call(self, base: str, args: list[ir.Value], ret: ir.Type | None = None,
+             overload: ir.Type | None = None) -> ir.Value:
+        ty = overload or args[0].type
+        fn = self.intrinsic(f"llvm.{base}.{self.suffix(ty)}", ret or args[0].type,
+                            [a.type for a in args])
+        return self.b.call(fn, args)
+
+    def any(self, mask: ir.Value) -> ir.Value:
+        return self.call("vector.reduce.or", [mask], I1)
+
+    def all(self, mask: ir.Value) -> ir.Value:
+        return self.call("vector.reduce.and", [mask], I1)
+
+    def umin(self, v: ir.Value) -> ir.Value:
+        return self.call("vector.reduce.umin", [v], v.type.element)
+
+    def first_lane(self, mask: ir.Value) -> ir.Value:
+        """Index of the lowest set lane of a mask (W if none)."""
+        idx = self.b.select(mask, self.iota(), self.const(I32, self.W))
+        return self.umin(idx)
+
+    def select_lane(self, mask: ir.Value, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.select(mask, a, b)
+
+
+def entry_alloca(fn: ir.Function, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
+    """A fixed stack slot: appended to the function's first block, which holds only allocas
+    until `finish_entry` closes it (no builder ever works in that block)."""
+    return ir.IRBuilder(fn.entry_basic_block).alloca(ty, name=name)
+
+
+def start_function(fn: ir.Function) -> ir.IRBuilder:
+    """A builder for a new function whose first block is reserved for entry_alloca."""
+    fn.append_basic_block("allocas")
+    return ir.IRBuilder(fn.append_basic_block("start"))
+
+
+def finish_entry(fn: ir.Function) -> None:
+    ir.IRBuilder(fn.entry_basic_block).branch(fn.basic_blocks[1])

@@ -1,0 +1,167 @@
+"""Running a compiled kernel over a grid: block ranges split over host threads."""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from ..ptx.errors import KernelFault
+from ..ptx.module import Module
+from . import abi
+from .engine import compile_kernel
+from .errors import JitUnsupported
+from .pages import page_map
+
+MAX_WIDTH = 1024
+WORKERS = max(1, min(os.cpu_count() or 1, 8))
+MIN_BLOCKS_PER_WORKER = 1
+
+
+def _dims(value: tuple[int, int, int], what: str) -> tuple[int, int, int]:
+    try:
+        dims = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be three integers, got {value!r}") from None
+    if len(dims) != 3 or any(d < 0 for d in dims):
+        raise ValueError(f"{what} must be three non-negative integers, got {value!r}")
+    return dims  # type: ignore[return-value]
+
+
+def lane_width(threads: int, lockstep_block: bool) -> int:
+    """Lanes per vector: a warp (or less for tiny blocks), or the whole block for barriers."""
+    if lockstep_block:
+        if threads > MAX_WIDTH:
+            raise JitUnsupported(f"block of {threads} threads with barriers")
+        return max(8, 1 << (threads - 1).bit_length())
+    return max(1, min(32, 1 << (threads - 1).bit_length()))
+
+
+def _reason(code: int, width: int, space: int) -> str:
+    if code == abi.MISALIGNED_GLOBAL:
+        return f"misaligned {width}-byte access"
+    if code == abi.UNBACKED:
+        return "address not backed by a buffer object"
+    if code == abi.MISALIGNED_VECTOR:
+        return "misaligned vector access"
+    if code == abi.TRAP:
+        return "trap"
+    if code == abi.PREDICATED_BAR:
+        return "predicated barrier is not supported"
+    return f"fault {code}"
+
+
+def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
+            block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
+            printf: Callable[[str], None] | None = None) -> None:
+    """Run `kernel` natively; same contract as gdev_shim.ptx.execute.
+
+    JitUnsupported (before anything runs) when the kernel or launch is outside what the
+    JIT compiles; KernelFault for a faulting thread.
+    """
+    if kernel not in module.kernels:
+        raise KeyError(f"no kernel named {kernel!r} in the module")
+    grid, block = _dims(grid, "grid"), _dims(block, "block")
+    info = module.kernels[kernel]
+    params = bytes(params)
+    if len(params) < info.param_size:
+        raise ValueError(f"{kernel} needs {info.param_size} parameter bytes, got {len(params)}")
+    if dynamic_shared < 0:
+        raise ValueError("dynamic shared size must be non-negative")
+    T = math.prod(block)
+    nblocks = math.prod(grid)
+    if T == 0 or nblocks == 0:
+        return
+    from .layout import flatten
+    flat = module.__dict__.setdefault("_jit_flat", {}).get(kernel)
+    if flat is None:
+        flat = module.__dict__["_jit_flat"][kernel] = flatten(module, kernel)
+    if flat.has_warp_ops:
+        raise JitUnsupported("warp-level instructions")
+    width = lane_width(T, flat.has_barrier)
+    compiled = compile_kernel(module, kernel, width)
+    if compiled.max_kparam_read > len(params):
+        raise JitUnsupported("kernel reads past the parameter buffer")
+    prog = flat.prog
+    shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
+    pm = page_map(memory)
+    pbuf = np.frombuffer(params + bytes(16), np.uint8)
+    nworkers = max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
+    envs, faults, scratch = [], [], []
+    for _ in range(nworkers):
+        shared = np.zeros(shared_stride, np.uint8)
+        local = np.zeros(max(1, width * prog.local_size), np.uint8)
+        parmem = np.zeros(max(1, width * prog.param_size), np.uint8)
+        fault = np.zeros(abi.FAULT_SLOTS, np.int64)
+        env = np.zeros(abi.ENV_SLOTS, np.int64)
+        env[abi.PARAMS] = pbuf.ctypes.data
+        env[abi.PAGES] = pm.table.ctypes.data
+        env[abi.PAGE_BASE] = np.uint64(pm.base).view(np.int64) if pm.base >= 1 << 63 else pm.base
+        env[abi.NPAGES] = len(pm.table)
+        env[abi.EXTRAS] = pm.extras.ctypes.data if len(pm.extras) else pm.table.ctypes.data
+        env[abi.NEXTRAS] = len(pm.extras) // 3
+        env[abi.GLOBALS] = np.uint64(globals_addr & (2**64 - 1)).view(np.int64)
+        env[abi.GX], env[abi.GY], env[abi.GZ] = grid
+        env[abi.BX], env[abi.BY], env[abi.BZ] = block
+        env[abi.SHARED] = shared.ctypes.data
+        env[abi.SHARED_SIZE] = shared_stride
+        env[abi.LOCAL] = local.ctypes.data
+        env[abi.LOCAL_STRIDE] = prog.local_size
+        env[abi.PARMEM] = parmem.ctypes.data
+        env[abi.PARAM_STRIDE] = prog.param_size
+        env[abi.FAULT] = fault.ctypes.data
+        env[abi.DYN_SHARED] = dynamic_shared
+        env[abi.NPARAMS] = len(params)
+        envs.append(env)
+        faults.append(fault)
+        scratch.append((shared, local, parmem))
+    bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
+    status = [0] * nworkers
+
+    def work(i: int) -> None:
+        status[i] = compiled.fn(envs[i].ctypes.data, bounds[i], bounds[i + 1])
+
+    if nworkers == 1:
+        work(0)
+    else:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(1, nworkers)]
+        for t in threads:
+            t.start()
+        work(0)
+        for t in threads:
+            t.join()
+    for i in range(nworkers):
+        if status[i] == 0:
+            continue
+        if status[i] != 1:
+            raise RuntimeError(f"JIT kernel {kernel} returned {status[i]}")
+        raise _fault(kernel, compiled, faults[i], grid, block)
+    _ = (pm, pbuf, scratch)
+
+
+def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
+           block: tuple[int, int, int]) -> KernelFault:
+    reason, lane, addr, pc, blk, ws = (int(v) for v in rec[:6])
+    flat = compiled.flat
+    item = flat.code[pc]
+    t = ws + lane
+    bx, by, _ = block
+    gx, gy, _ = grid
+    thread = (t % bx, (t // bx) % by, t // (bx * by))
+    where = (blk % gx, (blk // gx) % gy, blk // (gx * gy))
+    address = None if addr == -1 else addr & (2**64 - 1)
+    cls, reason = reason >> 8, reason & 0xFF
+    if reason in (abi.MISALIGNED_WINDOW, abi.WINDOW_BOUNDS):
+        space = abi.SPACE_NAMES.get(cls, "local")
+        text = (f"misaligned {space} access" if reason == abi.MISALIGNED_WINDOW
+                else f"{space} access out of bounds")
+    else:
+        width = 0
+        if reason == abi.MISALIGNED_GLOBAL and item.ins is not None:
+            from .memops import _type
+            mods = item.ins.opcode.split(".")[1:]
+            width = int(_type(item, mods)[1:]) // 8
+        text = _reason(reason, width, 0)
+    return KernelFault(kernel, where, thread, item.text, address, text)

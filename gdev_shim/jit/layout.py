@@ -1,0 +1,119 @@
+"""A kernel and its callees flattened into one instruction list, with the interpreter's layout.
+
+Program counters index `Flat.code`; the placement of shared/local/param variables is taken
+from the interpreter's decoded program so both engines agree on every address.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ptx.decode import program_for
+from ..ptx.errors import PtxError
+from ..ptx.module import Module
+from ..ptx.parser import reachable, split_call
+from ..ptx.ptxast import Function, Instr, Label
+from .errors import JitUnsupported
+
+_CONTROL = {"bra", "ret", "exit", "trap", "brkpt", "call", "bar", "barrier"}
+
+
+@dataclass
+class Item:
+    """One program counter: a PTX instruction, or a synthetic step (end of a body, copy-back)."""
+    fn: Function
+    ins: Instr | None
+    kind: str                   # 'ins' | 'end' | 'copyback'
+    text: str
+    call: tuple | None = None   # for 'copyback': (copies) after a call returns
+
+
+@dataclass
+class Flat:
+    kernel: str
+    code: list[Item] = field(default_factory=list)
+    labels: dict[tuple[str, str], int] = field(default_factory=dict)
+    func_pc: dict[str, int] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    prog: Any = None            # the interpreter's decoded program (layout only)
+    has_barrier: bool = False
+    has_warp_ops: bool = False
+    has_calls: bool = False
+
+    def var(self, fn: Function, name: str) -> Any:
+        """The VarRef of a symbol as seen from `fn` (same lookup order as the interpreter)."""
+        prog = self.prog
+        ref = prog.vars.get((fn.name, name))
+        if ref is None:
+            ref = prog.module_shared.get(name) or prog.globals.get(name)
+        if ref is None:
+            raise JitUnsupported(f"symbol {name} has no data address")
+        return ref
+
+
+def flatten(module: Module, kernel: str) -> Flat:
+    try:
+        prog = program_for(module, kernel)
+    except PtxError as exc:
+        raise JitUnsupported(f"not decodable: {exc}") from None
+    for attr in ("vars", "module_shared", "globals", "dynamic_shared_offset", "local_size",
+                 "param_size"):
+        if not hasattr(prog, attr):
+            raise JitUnsupported(f"interpreter program lacks {attr}")
+    entry = module.functions[kernel]
+    funcs = reachable(entry, module.functions)
+    _reject_recursion(entry.name, {f.name: f for f in funcs})
+    flat = Flat(kernel, prog=prog, functions={f.name: f for f in funcs})
+    for fn in funcs:
+        flat.func_pc[fn.name] = len(flat.code)
+        for item in fn.body:
+            if isinstance(item, Label):
+                flat.labels[(fn.name, item.name)] = len(flat.code)
+                continue
+            base = item.opcode.split(".")[0]
+            flat.code.append(Item(fn, item, "ins", item.text))
+            if base in ("bar", "barrier") and "warp" not in item.opcode.split("."):
+                flat.has_barrier = True
+            elif base in ("shfl", "vote", "activemask", "redux"):
+                flat.has_warp_ops = True
+            elif base == "call":
+                rets, target, _ = split_call(item)
+                if target[0] == "sym" and target[1] in flat.functions:
+                    flat.has_calls = True
+                    flat.code.append(Item(fn, item, "copyback", item.text))
+        flat.code.append(Item(fn, None, "end", f"end of {fn.name}"))
+    return flat
+
+
+def _reject_recursion(entry: str, functions: dict[str, Function]) -> None:
+    """Per-lane return stacks are sized by the call graph's depth, so it must be acyclic."""
+    state: dict[str, int] = {}
+
+    def callees(fn: Function) -> set[str]:
+        out = set()
+        for ins in fn.body:
+            if isinstance(ins, Instr) and ins.opcode.split(".")[0] == "call":
+                _, target, _ = split_call(ins)
+                if target[0] == "sym":
+                    out.add(target[1])
+        return out
+
+    def visit(name: str) -> None:
+        if state.get(name) == 1:
+            raise JitUnsupported(f"recursive call to {name}")
+        if state.get(name) == 2 or name not in functions:
+            return
+        state[name] = 1
+        for callee in sorted(callees(functions[name])):
+            visit(callee)
+        state[name] = 2
+
+    visit(entry)
+
+
+def is_control(item: Item) -> bool:
+    if item.kind == "end":
+        return True
+    if item.kind != "ins":
+        return False
+    return item.ins.opcode.split(".")[0] in _CONTROL

@@ -1,0 +1,591 @@
+"""Memory instructions: ld/st (scalar and .v2/.v4) in every state space, cvta, isspacep.
+
+Fast path: all W lanes active and their addresses consecutive (stride = access size) ->
+one vector load/store after checking the first and last page.  Anything else goes to a
+per-lane helper that reproduces the interpreter's checks and fault order.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llvmlite import ir
+
+from ..ptx.memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from ..ptx.ptxtypes import TYPES
+from . import abi
+from .errors import JitUnsupported
+from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
+from .layout import Item
+
+_SPACES = ("global", "shared", "local", "const", "param")
+
+
+def _space(mods: list[str]) -> str:
+    for m in mods:
+        if m in _SPACES:
+            return "global" if m == "const" else m
+        if m.startswith("shared::"):
+            return "shared"
+        if m.startswith("param::"):
+            return "param"
+    return "generic"
+
+
+def _vec(mods: list[str]) -> int:
+    for m in mods:
+        if m in ("v2", "v4", "v8"):
+            return int(m[1:])
+    return 1
+
+
+def _type(item: Item, mods: list[str]) -> str:
+    ts = [m for m in mods if m in TYPES]
+    if not ts:
+        raise JitUnsupported(f"{item.ins.opcode}: missing type")
+    t = ts[-1]
+    t = {"f16": "b16", "bf16": "b16"}.get(t, t)
+    if t in ("b128", "pred"):
+        raise JitUnsupported(f"{item.ins.opcode}: .{t}")
+    return t
+
+
+_SPACE_CODE = {"global": abi.GLOBAL, "shared": abi.SHARED_SP, "local": abi.LOCAL_SP,
+               "generic": abi.GENERIC}
+
+
+def _addr(kc: Any, item: Item, op: tuple) -> ir.Value:
+    """A [base+offset] operand as i64 lane addresses."""
+    b, L = kc.b, kc.lanes
+    if op[0] != "addr":
+        raise JitUnsupported("expected an address operand")
+    base, off = op[1], op[2]
+    offset = L.const(I64, off & 0xFFFF_FFFF_FFFF_FFFF)
+    if base is None:
+        return offset
+    if base[0] == "sym":
+        return kc.sym_address(item, base[1], off, "u64")
+    v = kc.read(base, "u64", item)
+    return v if off == 0 else b.add(v, offset)
+
+
+# ---------------------------------------------------------------- helpers in IR
+
+def _loop(kc: Any, fn: ir.Function, b: ir.IRBuilder, count: int,
+          body: Callable[[ir.IRBuilder, ir.Value], None], tag: str) -> None:
+    """for i in range(count): body(i)  (leaves b positioned after the loop)."""
+    ia = entry_alloca(fn, I32)
+    b.store(ir.Constant(I32, 0), ia)
+    head = fn.append_basic_block(f"{tag}_head")
+    bod = fn.append_basic_block(f"{tag}_body")
+    nxt = fn.append_basic_block(f"{tag}_next")
+    out = fn.append_basic_block(f"{tag}_out")
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.load(ia)
+    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I32, count)), bod, out)
+    b.position_at_end(bod)
+    body(b, i)
+    if not b.block.is_terminated:
+        b.branch(nxt)
+    b.position_at_end(nxt)
+    b.store(b.add(b.load(ia), ir.Constant(I32, 1)), ia)
+    b.branch(head)
+    b.position_at_end(out)
+
+
+def xlate_helper(kc: Any) -> ir.Function:
+    """i64 xlate(i64* env, i64 addr, i64 width): host address of a device access, 0 if unbacked."""
+    fn = kc.helpers.get("xlate")
+    if fn is not None:
+        return fn
+    fn = ir.Function(kc.m, ir.FunctionType(I64, [ir.PointerType(I64), I64, I64]), name="xlate")
+    fn.linkage = "internal"
+    kc.helpers["xlate"] = fn
+    env, addr, width = fn.args
+    b = start_function(fn)
+
+    def slot(i: int) -> ir.Value:
+        return b.load(b.gep(env, [ir.Constant(I32, i)]))
+    page = b.lshr(b.sub(addr, slot(abi.PAGE_BASE)), ir.Constant(I64, abi.PAGE_SHIFT))
+    inside = fn.append_basic_block("inside")
+    extras = fn.append_basic_block("extras")
+    b.cbranch(b.icmp_unsigned("<", page, slot(abi.NPAGES)), inside, extras)
+    b.position_at_end(inside)
+    table = b.inttoptr(slot(abi.PAGES), ir.PointerType(I64))
+    delta = b.load(b.gep(table, [page]))
+    hit = fn.append_basic_block("hit")
+    b.cbranch(b.icmp_unsigned("!=", delta, ir.Constant(I64, 0)), hit, extras)
+    b.position_at_end(hit)
+    b.ret(b.add(addr, delta))
+    b.position_at_end(extras)
+    ex = b.inttoptr(slot(abi.EXTRAS), ir.PointerType(I64))
+    n = slot(abi.NEXTRAS)
+    ka = entry_alloca(fn, I64)
+    b.store(ir.Constant(I64, 0), ka)
+    head = fn.append_basic_block("scan")
+    body = fn.append_basic_block("scan_body")
+    found = fn.append_basic_block("found")
+    nxt = fn.append_basic_block("scan_next")
+    miss = fn.append_basic_block("miss")
+    b.branch(head)
+    b.position_at_end(head)
+    k = b.load(ka)
+    b.cbranch(b.icmp_unsigned("<", k, n), body, miss)
+    b.position_at_end(body)
+    k3 = b.mul(k, ir.Constant(I64, 3))
+    start = b.load(b.gep(ex, [k3]))
+    end = b.load(b.gep(ex, [b.add(k3, ir.Constant(I64, 1))]))
+    ok = b.and_(b.icmp_unsigned(">=", addr, start),
+                b.icmp_unsigned("<=", b.add(addr, width), end))
+    ok = b.and_(ok, b.icmp_unsigned(">=", b.add(addr, width), addr))
+    b.cbranch(ok, found, nxt)
+    b.position_at_end(found)
+    d = b.load(b.gep(ex, [b.add(k3, ir.Constant(I64, 2))]))
+    b.ret(b.add(addr, d))
+    b.position_at_end(nxt)
+    b.store(b.add(k, ir.Constant(I64, 1)), ka)
+    b.branch(head)
+    b.position_at_end(miss)
+    b.ret(ir.Constant(I64, 0))
+    finish_entry(fn)
+    return fn
+
+
+def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Function:
+    """i32 f(env, addrs*, vals*, mask*, pc): one component of ld/st for W lanes, lane by lane.
+
+    Check order follows the interpreter: global lanes (vector alignment, item alignment,
+    backing), then shared lanes, then local lanes; each group is checked, then performed.
+    Returns 0, or 1 with the fault record filled.
+    """
+    key = f"mem_{'st' if store else 'ld'}_{space}_{w}_{align}"
+    fn = kc.helpers.get(key)
+    if fn is not None:
+        return fn
+    W = kc.W
+    xl = xlate_helper(kc)
+    arr64 = ir.PointerType(ir.ArrayType(I64, W))
+    fty = ir.FunctionType(I32, [ir.PointerType(I64), arr64, arr64,
+                                ir.PointerType(ir.ArrayType(I8, W)), I64])
+    fn = ir.Function(kc.m, fty, name=key)
+    fn.linkage = "internal"
+    kc.helpers[key] = fn
+    env, addrs, vals, mask, pc = fn.args
+    b = start_function(fn)
+    ity = INT[w]
+    ptr = ir.PointerType(ity)
+
+    def slot(i: int) -> ir.Value:
+        return b.load(b.gep(env, [ir.Constant(I32, i)]))
+    fault_rec = b.inttoptr(slot(abi.FAULT), ir.PointerType(I64))
+
+    def lane_addr(bb: ir.IRBuilder, i: ir.Value) -> ir.Value:
+        return bb.load(bb.gep(addrs, [ir.Constant(I32, 0), i]))
+
+    def lane_on(bb: ir.IRBuilder, i: ir.Value) -> ir.Value:
+        return bb.icmp_unsigned("!=", bb.load(bb.gep(mask, [ir.Constant(I32, 0), i])),
+                                ir.Constant(I8, 0))
+
+    def lane_class(bb: ir.IRBuilder, a: ir.Value) -> ir.Value:
+        if space != abi.GENERIC:
+            return ir.Constant(I32, space)
+        tag = bb.lshr(a, ir.Constant(I64, WINDOW_SHIFT))
+        sh = bb.icmp_unsigned("==", tag, ir.Constant(I64, SHARED_TAG))
+        lo = bb.icmp_unsigned("==", tag, ir.Constant(I64, LOCAL_TAG))
+        return bb.select(sh, ir.Constant(I32, abi.SHARED_SP),
+                         bb.select(lo, ir.Constant(I32, abi.LOCAL_SP), ir.Constant(I32, abi.GLOBAL)))
+
+    def fault(bb: ir.IRBuilder, reason: int | ir.Value, lane: ir.Value, addr: ir.Value) -> None:
+        r = ir.Constant(I64, reason) if isinstance(reason, int) else reason
+        bb.store(r, bb.gep(fault_rec, [ir.Constant(I32, abi.F_REASON)]))
+        bb.store(bb.zext(lane, I64), bb.gep(fault_rec, [ir.Constant(I32, abi.F_LANE)]))
+        bb.store(addr, bb.gep(fault_rec, [ir.Constant(I32, abi.F_ADDR)]))
+        bb.store(pc, bb.gep(fault_rec, [ir.Constant(I32, abi.F_PC)]))
+        bb.ret(ir.Constant(I32, 1))
+
+    def checked(tag: str, cls: int, test: Callable[[ir.IRBuilder, ir.Value, ir.Value], tuple]) -> None:
+        """Fault on the first active lane of class `cls` for which test gives bad=True."""
+        def body(bb: ir.IRBuilder, i: ir.Value) -> None:
+            a = lane_addr(bb, i)
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a), ir.Constant(I32, cls)))
+            bad, reason, faddr = test(bb, a, i)
+            badb = fn.append_basic_block(f"{tag}_bad")
+            okb = fn.append_basic_block(f"{tag}_ok")
+            bb.cbranch(bb.and_(sel, bad), badb, okb)
+            bb.position_at_end(badb)
+            fault(bb, reason, i, faddr)
+            bb.position_at_end(okb)
+        _loop(kc, fn, b, W, body, tag)
+
+    def perform(tag: str, cls: int, host: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]) -> None:
+        def body(bb: ir.IRBuilder, i: ir.Value) -> None:
+            a = lane_addr(bb, i)
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a), ir.Constant(I32, cls)))
+            do = fn.append_basic_block(f"{tag}_do")
+            skip = fn.append_basic_block(f"{tag}_skip")
+            bb.cbranch(sel, do, skip)
+            bb.position_at_end(do)
+            p = bb.inttoptr(host(bb, a, i), ptr)
+            vp = bb.gep(vals, [ir.Constant(I32, 0), i])
+            if store:
+                bb.store(bb.trunc(bb.load(vp), ity) if w < 8 else bb.load(vp), p, align=w)
+            else:
+                v = bb.load(p, align=w)
+                bb.store(bb.zext(v, I64) if w < 8 else v, vp)
+            bb.branch(skip)
+            bb.position_at_end(skip)
+        _loop(kc, fn, b, W, body, tag)
+
+    if space in (abi.GLOBAL, abi.GENERIC):
+        if align > w:
+            checked("gva", abi.GLOBAL, lambda bb, a, i: (
+                bb.icmp_unsigned("!=", bb.and_(a, ir.Constant(I64, align - 1)), ir.Constant(I64, 0)),
+                abi.MISALIGNED_VECTOR, a))
+        if w > 1:
+            checked("gal", abi.GLOBAL, lambda bb, a, i: (
+                bb.icmp_unsigned("!=", bb.and_(a, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)),
+                abi.MISALIGNED_GLOBAL, a))
+        checked("gbk", abi.GLOBAL, lambda bb, a, i: (
+            bb.icmp_unsigned("==", bb.call(xl, [env, a, ir.Constant(I64, w)]), ir.Constant(I64, 0)),
+            abi.UNBACKED, a))
+        perform("gdo", abi.GLOBAL, lambda bb, a, i: bb.call(xl, [env, a, ir.Constant(I64, w)]))
+    for cls, window, base_slot, size_slot in ((abi.SHARED_SP, SHARED_WINDOW, abi.SHARED, abi.SHARED_SIZE),
+                                              (abi.LOCAL_SP, LOCAL_WINDOW, abi.LOCAL, abi.LOCAL_STRIDE)):
+        if space not in (cls, abi.GENERIC):
+            continue
+        size = slot(size_slot)
+        region = slot(base_slot)
+        al = max(w, align)
+        sub = space == abi.GENERIC
+
+        def off_of(bb: ir.IRBuilder, a: ir.Value, window: int = window, sub: bool = sub) -> ir.Value:
+            return bb.sub(a, ir.Constant(I64, window)) if sub else a
+
+        def test(bb: ir.IRBuilder, a: ir.Value, i: ir.Value, window: int = window,
+                 size: ir.Value = size, off_of: Callable = off_of, al: int = al,
+                 cls: int = cls) -> tuple:
+            o = off_of(bb, a)
+            small = bb.icmp_unsigned("<", size, ir.Constant(I64, w))
+            limit = bb.sub(size, ir.Constant(I64, w))
+            past = bb.or_(small, bb.icmp_unsigned(">", o, limit))
+            mis = bb.icmp_unsigned("!=", bb.urem(o, ir.Constant(I64, al)), ir.Constant(I64, 0))
+            bad = bb.or_(past, mis)
+            fits = bb.icmp_unsigned("<=", bb.add(o, ir.Constant(I64, w)), size)
+            reason = bb.select(bb.and_(mis, fits), ir.Constant(I64, abi.MISALIGNED_WINDOW | cls << 8),
+                               ir.Constant(I64, abi.WINDOW_BOUNDS | cls << 8))
+            low = bb.icmp_unsigned("<", o, ir.Constant(I64, 1 << 48))
+            faddr = bb.select(low, bb.add(o, ir.Constant(I64, window)), o)
+            return bad, reason, faddr
+
+        def host(bb: ir.IRBuilder, a: ir.Value, i: ir.Value, cls: int = cls, region: ir.Value = region,
+                 size: ir.Value = size, off_of: Callable = off_of) -> ir.Value:
+            o = off_of(bb, a)
+            if cls == abi.LOCAL_SP:
+                o = bb.add(o, bb.mul(bb.zext(i, I64), size))
+            return bb.add(region, o)
+        tag = "sh" if cls == abi.SHARED_SP else "lo"
+        checked(f"{tag}chk", cls, test)
+        perform(f"{tag}do", cls, host)
+    b.ret(ir.Constant(I32, 0))
+    finish_entry(fn)
+    return fn
+
+
+def lane_copy_helper(kc: Any) -> ir.Function:
+    """void f(i8* base, i64 stride, i64 src, i64 dst, i64 n, [W x i8]* mask): per-lane memmove."""
+    fn = kc.helpers.get("lane_copy")
+    if fn is not None:
+        return fn
+    W = kc.W
+    fty = ir.FunctionType(ir.VoidType(), [PTR8, I64, I64, I64, I64, ir.PointerType(ir.ArrayType(I8, W))])
+    fn = ir.Function(kc.m, fty, name="lane_copy")
+    fn.linkage = "internal"
+    kc.helpers["lane_copy"] = fn
+    base, stride, src, dst, n, mask = fn.args
+    b = start_function(fn)
+    mv = kc.lanes.intrinsic("llvm.memmove.p0i8.p0i8.i64", ir.VoidType(), [PTR8, PTR8, I64, I1])
+
+    def body(bb: ir.IRBuilder, i: ir.Value) -> None:
+        on = bb.icmp_unsigned("!=", bb.load(bb.gep(mask, [ir.Constant(I32, 0), i])), ir.Constant(I8, 0))
+        do = fn.append_basic_block("do")
+        skip = fn.append_basic_block("skip")
+        bb.cbranch(on, do, skip)
+        bb.position_at_end(do)
+        row = bb.mul(bb.zext(i, I64), stride)
+        bb.call(mv, [bb.gep(base, [bb.add(row, dst)]), bb.gep(base, [bb.add(row, src)]), n,
+                     ir.Constant(I1, 0)])
+        bb.branch(skip)
+        bb.position_at_end(skip)
+    _loop(kc, fn, b, W, body, "copy")
+    b.ret_void()
+    finish_entry(fn)
+    return fn
+
+
+def _store_mask(kc: Any, mask: ir.Value) -> ir.Value:
+    b, L = kc.b, kc.lanes
+    b.store(b.zext(mask, L.vt(I8)), kc.tmpmask)
+    return b.bitcast(kc.tmpmask, ir.PointerType(ir.ArrayType(I8, kc.W)))
+
+
+def lane_copy(kc: Any, src_off: int, dst_off: int, n: int, mask: ir.Value) -> None:
+    """Copy n bytes of per-lane parameter memory from src_off to dst_off for masked lanes."""
+    b = kc.b
+    fn = lane_copy_helper(kc)
+    m = _store_mask(kc, mask)
+    b.call(fn, [b.inttoptr(kc.env[abi.PARMEM], PTR8), kc.env[abi.PARAM_STRIDE],
+                ir.Constant(I64, src_off), ir.Constant(I64, dst_off), ir.Constant(I64, n), m])
+
+
+# ---------------------------------------------------------------- access emission
+
+def _vec_ptr(kc: Any, ity: ir.Type, count: int) -> ir.PointerType:
+    return ir.PointerType(ir.VectorType(ity, count))
+
+
+def _fast_global(kc: Any, a0: ir.Value, span: int) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address) for [a0, a0+span) when both end pages map contiguously."""
+    b = kc.b
+    e = kc.env
+    base, npages = e[abi.PAGE_BASE], e[abi.NPAGES]
+    table = b.inttoptr(e[abi.PAGES], ir.PointerType(I64))
+    p0 = b.lshr(b.sub(a0, base), ir.Constant(I64, abi.PAGE_SHIFT))
+    p1 = b.lshr(b.sub(b.add(a0, ir.Constant(I64, span - 1)), base), ir.Constant(I64, abi.PAGE_SHIFT))
+    inr = b.and_(b.icmp_unsigned("<", p0, npages), b.icmp_unsigned("<", p1, npages))
+    s0 = b.select(inr, p0, ir.Constant(I64, 0))
+    s1 = b.select(inr, p1, ir.Constant(I64, 0))
+    # an empty table (npages == 0) must not be read: point the index at a safe slot
+    safe = b.icmp_unsigned("!=", npages, ir.Constant(I64, 0))
+    d0 = b.load(b.gep(table, [s0]))
+    d1 = b.load(b.gep(table, [s1]))
+    ok = b.and_(b.and_(inr, safe), b.and_(b.icmp_unsigned("!=", d0, ir.Constant(I64, 0)),
+                                         b.icmp_unsigned("==", d0, d1)))
+    return ok, b.add(a0, d0)
+
+
+def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str, vec: int,
+           values: list[ir.Value] | None, eff: ir.Value) -> list[ir.Value]:
+    """Emit one ld/st of `vec` components of type t; returns the loaded raw-bit vectors."""
+    b, L = kc.b, kc.lanes
+    W = kc.W
+    w = width_of(t)
+    ity = INT[w]
+    stride = vec * w
+    code = _SPACE_CODE[space]
+    fn = kc.fn
+    results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
+    raw_vals = [kc.as_int(v) for v in values] if store else []
+    a0 = b.extract_element(addrs, ir.Constant(I32, 0))
+    fast_ok = L.all(eff)
+    expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))
+    fast_ok = b.and_(fast_ok, L.all(b.icmp_unsigned("==", addrs, expect)))
+    fast_ok = b.and_(fast_ok, b.icmp_unsigned("==", b.and_(a0, ir.Constant(I64, stride - 1)),
+                                              ir.Constant(I64, 0)))
+    span = W * stride
+    if code in (abi.GLOBAL, abi.GENERIC):
+        if code == abi.GENERIC:
+            last = b.add(a0, ir.Constant(I64, span - 1))
+            for x in (a0, last):
+                tag = b.lshr(x, ir.Constant(I64, WINDOW_SHIFT))
+                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, SHARED_TAG)))
+                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, LOCAL_TAG)))
+        ok, host = _fast_global(kc, a0, span)
+        fast_ok = b.and_(fast_ok, ok)
+    elif code == abi.SHARED_SP:
+        size = kc.env[abi.SHARED_SIZE]
+        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                      b.icmp_unsigned("<=", a0, b.sub(size, ir.Constant(I64, span))))
+        fast_ok = b.and_(fast_ok, fits)
+        host = b.add(kc.env[abi.SHARED], a0)
+    else:
+        fast_ok = ir.Constant(I1, 0)
+        host = a0
+    fastb = fn.append_basic_block("mem_fast")
+    slowb = fn.append_basic_block("mem_slow")
+    joinb = fn.append_basic_block("mem_join")
+    b.cbranch(fast_ok, fastb, slowb)
+
+    b.position_at_end(fastb)
+    p = b.inttoptr(host, _vec_ptr(kc, ity, W * vec))
+    if store:
+        if vec == 1:
+            full = raw_vals[0]
+        else:
+            full = _interleave(kc, raw_vals)
+        b.store(full, p, align=w)
+    else:
+        full = b.load(p, align=w)
+        for i in range(vec):
+            comp = full if vec == 1 else b.shuffle_vector(
+                full, ir.Constant(full.type, ir.Undefined),
+                ir.Constant(L.vt(I32), [j * vec + i for j in range(W)]))
+            b.store(comp, results[i])
+    b.branch(joinb)
+
+    b.position_at_end(slowb)
+    m = _store_mask(kc, eff)
+    for i in range(vec):
+        helper = slow_helper(kc, store, code, w, stride if (vec > 1 and i == 0) else 0)
+        comp_addrs = addrs if i == 0 else b.add(addrs, L.const(I64, i * w))
+        b.store(comp_addrs, kc.tmp64)
+        if store:
+            v = raw_vals[i]
+            v64 = v if w == 8 else b.zext(v, L.vt(I64))
+            b.store(v64, kc.tmpval)
+        arr = ir.PointerType(ir.ArrayType(I64, W))
+        status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr), m,
+                                 ir.Constant(I64, kc.pc)])
+        okb = fn.append_basic_block("mem_slow_ok")
+        b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, okb)
+        b.position_at_end(okb)
+        if not store:
+            got = b.load(kc.tmpval)
+            b.store(got if w == 8 else b.trunc(got, L.vt(ity)), results[i])
+    b.branch(joinb)
+    b.position_at_end(joinb)
+    return [b.load(r) for r in results]
+
+
+def _interleave(kc: Any, comps: list[ir.Value]) -> ir.Value:
+    b, L = kc.b, kc.lanes
+    W = kc.W
+    vec = len(comps)
+    # concatenate pairwise, then permute lane-major
+    parts = list(comps)
+    sizes = [W] * vec
+    while len(parts) > 1:
+        x, y = parts.pop(0), parts.pop(0)
+        nx, ny = sizes.pop(0), sizes.pop(0)
+        if nx != ny:
+            raise JitUnsupported("uneven vector interleave")
+        parts.append(b.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, nx + ny),
+                                                        list(range(nx + ny)))))
+        sizes.append(nx + ny)
+    full = parts[0]
+    order = [i * W + j for j in range(W) for i in range(vec)]
+    return b.shuffle_vector(full, ir.Constant(full.type, ir.Undefined),
+                            ir.Constant(ir.VectorType(I32, W * vec), order))
+
+
+# ---------------------------------------------------------------- instruction builders
+
+def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    ins = item.ins
+    if len(ins.operands) != 2:
+        raise JitUnsupported(f"{ins.opcode} takes 2 operands")
+    t = _type(item, mods)
+    space = _space(mods)
+    vec = _vec(mods)
+    dst, addr = ins.operands
+    targets = dst[1] if dst[0] == "vec" else [dst]
+    if len(targets) != vec:
+        raise JitUnsupported(f"{ins.opcode}: vector size does not match")
+    w = width_of(t)
+    b, L = kc.b, kc.lanes
+    if space == "param":
+        off, _size, pspace = _param(kc, item, addr)
+        for i, o in enumerate(targets):
+            if pspace == "kparam":
+                if off + (i + 1) * w > kc.max_kparam_read:
+                    kc.max_kparam_read = off + (i + 1) * w
+                p = b.gep(b.inttoptr(kc.env[abi.PARAMS], PTR8), [ir.Constant(I64, off + i * w)])
+                v = b.load(b.bitcast(p, ir.PointerType(INT[w])), align=1)
+                kc.write(o, t, kc.from_int(L.splat(v), t), item, eff)
+            else:
+                tmp = _pparam_rows(kc, off + i * w, w)
+                kc.write(o, t, kc.from_int(tmp, t), item, eff)
+        return
+    addrs = _addr(kc, item, addr)
+    got = access(kc, item, False, space, addrs, t, vec, None, eff)
+    for o, v in zip(targets, got):
+        kc.write(o, t, kc.from_int(v, t), item, eff)
+
+
+def _pparam_rows(kc: Any, off: int, w: int) -> ir.Value:
+    """Each lane's `w` bytes at `off` of its parameter memory, as a lane vector."""
+    b, L = kc.b, kc.lanes
+    base = b.inttoptr(kc.env[abi.PARMEM], PTR8)
+    stride = kc.env[abi.PARAM_STRIDE]
+    out = L.const(INT[w], 0)
+    for j in range(kc.W):
+        p = b.gep(base, [b.add(b.mul(stride, ir.Constant(I64, j)), ir.Constant(I64, off))])
+        v = b.load(b.bitcast(p, ir.PointerType(INT[w])), align=1)
+        out = b.insert_element(out, v, ir.Constant(I32, j))
+    return out
+
+
+def _param(kc: Any, item: Item, op: tuple) -> tuple[int, int, str]:
+    if op[0] != "addr" or op[1] is None or op[1][0] != "sym":
+        raise JitUnsupported("param-space access through a register")
+    return kc.param_ref(item, op[1], op[2])
+
+
+def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    ins = item.ins
+    if len(ins.operands) != 2:
+        raise JitUnsupported(f"{ins.opcode} takes 2 operands")
+    t = _type(item, mods)
+    space = _space(mods)
+    vec = _vec(mods)
+    addr, src = ins.operands
+    sources = src[1] if src[0] == "vec" else [src]
+    if len(sources) != vec:
+        raise JitUnsupported(f"{ins.opcode}: vector size does not match")
+    w = width_of(t)
+    b, L = kc.b, kc.lanes
+    values = [kc.read(o, t, item) for o in sources]
+    if space == "param":
+        off, _size, pspace = _param(kc, item, addr)
+        if pspace != "pparam":
+            raise JitUnsupported("store to a kernel parameter")
+        base_p = b.inttoptr(kc.env[abi.PARMEM], PTR8)
+        stride = kc.env[abi.PARAM_STRIDE]
+        for i, v in enumerate(values):
+            raw = kc.as_int(v)
+            for j in range(kc.W):
+                on = b.extract_element(eff, ir.Constant(I32, j))
+                with b.if_then(on):
+                    p = b.gep(base_p, [b.add(b.mul(stride, ir.Constant(I64, j)),
+                                             ir.Constant(I64, off + i * w))])
+                    b.store(b.extract_element(raw, ir.Constant(I32, j)),
+                            b.bitcast(p, ir.PointerType(INT[w])), align=1)
+        return
+    addrs = _addr(kc, item, addr)
+    access(kc, item, True, space, addrs, t, vec, values, eff)
+
+
+def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    b, L = kc.b, kc.lanes
+    to = "to" in mods
+    space = next((m for m in mods if m in _SPACES), None)
+    t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
+    if space is None or len(item.ins.operands) != 2:
+        raise JitUnsupported(item.ins.opcode)
+    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW}.get(space, 0)
+    w = width_of(t)
+    v = kc.read(item.ins.operands[1], t, item)
+    if window:
+        delta = (-window if to else window) & ((1 << (8 * w)) - 1)
+        v = b.add(v, L.const(INT[w], delta))
+    kc.write(item.ins.operands[0], t, v, item, eff)
+
+
+def b_isspacep(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    b, L = kc.b, kc.lanes
+    space = next((m for m in mods if m in _SPACES), None)
+    if space is None or len(item.ins.operands) != 2:
+        raise JitUnsupported(item.ins.opcode)
+    v = kc.read(item.ins.operands[1], "u64", item)
+    tag = b.lshr(v, L.const(I64, WINDOW_SHIFT))
+    if space == "shared":
+        r = b.icmp_unsigned("==", tag, L.const(I64, SHARED_TAG))
+    elif space == "local":
+        r = b.icmp_unsigned("==", tag, L.const(I64, LOCAL_TAG))
+    else:
+        r = b.and_(b.icmp_unsigned("!=", tag, L.const(I64, SHARED_TAG)),
+                   b.icmp_unsigned("!=", tag, L.const(I64, LOCAL_TAG)))
+    kc.write(item.ins.operands[0], "pred", r, item, eff)
+
+
+BUILDERS: dict[str, Callable] = {"ld": b_ld, "ldu": b_ld, "st": b_st, "cvta": b_cvta,
+                                 "isspacep": b_isspacep}

@@ -1,0 +1,89 @@
+"""Device address -> host address translation tables for generated code.
+
+Page-aligned regions go into a dense table of per-4KiB-page deltas (host - device, 0 for
+an unbacked page) spanning the largest cluster of regions; any other region is listed
+in a short (start, end, delta) array that the slow path scans.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .abi import PAGE_SHIFT
+from .errors import JitUnsupported
+
+PAGE = 1 << PAGE_SHIFT
+MAX_TABLE_PAGES = 1 << 22          # 32 MiB of table at most (16 GiB of device span)
+
+
+@dataclass
+class PageMap:
+    base: int                      # device address of table[0]
+    table: np.ndarray              # int64 deltas, at least one entry
+    extras: np.ndarray             # int64 triples (start, end, delta)
+    keep: list                     # the backing arrays, alive while the map is used
+
+
+def _host_regions(memory: Any) -> list[tuple[int, int, int, Any]]:
+    regions = getattr(memory, "regions", None)
+    if regions is None:
+        raise JitUnsupported("device memory does not expose host regions")
+    out = []
+    for r in regions():
+        backing = r.backing
+        host = backing.ctypes.data + (r.start - r.backing_base)
+        out.append((int(r.start), int(r.length), int(host), backing))
+    return out
+
+
+def build(regions: list[tuple[int, int, int, Any]]) -> PageMap:
+    aligned = [r for r in regions if r[0] % PAGE == 0 and r[1] % PAGE == 0 and r[1] > 0]
+    others = [r for r in regions if r not in aligned and r[1] > 0]
+    base = 0
+    table = np.zeros(1, np.int64)
+    if aligned:
+        aligned.sort()
+        # the cluster holding the most bytes within MAX_TABLE_PAGES pages
+        best, best_bytes, lo = (0, 0), -1, 0
+        total = 0
+        for hi in range(len(aligned)):
+            total += aligned[hi][1]
+            while aligned[hi][0] + aligned[hi][1] - aligned[lo][0] > MAX_TABLE_PAGES * PAGE:
+                total -= aligned[lo][1]
+                lo += 1
+            if total > best_bytes:
+                best, best_bytes = (lo, hi), total
+        chosen = aligned[best[0]:best[1] + 1]
+        others += [r for r in aligned if r not in chosen]
+        base = chosen[0][0]
+        end = chosen[-1][0] + chosen[-1][1]
+        table = np.zeros(max(1, (end - base) >> PAGE_SHIFT), np.int64)
+        for start, length, host, _ in chosen:
+            p0 = (start - base) >> PAGE_SHIFT
+            table[p0:p0 + (length >> PAGE_SHIFT)] = host - start
+    mask = (1 << 64) - 1
+    extras = np.array([v & mask for s, n, h, _ in others for v in (s, s + n, h - s)] or [0, 0, 0],
+                      dtype=np.uint64).view(np.int64)
+    return PageMap(base, table, extras if others else extras[:0], [r[3] for r in regions])
+
+
+_cache_lock = threading.Lock()
+_cache: dict[int, tuple[Any, PageMap]] = {}
+
+
+def page_map(memory: Any) -> PageMap:
+    """The translation table for the memory's current buffers (rebuilt when they change)."""
+    snapshot = getattr(memory, "regions_version", None)
+    token = snapshot() if snapshot is not None else None
+    with _cache_lock:
+        hit = _cache.get(id(memory))
+    if hit is not None and token is not None and hit[0] is token:
+        return hit[1]
+    pm = build(_host_regions(memory))
+    if token is not None:
+        with _cache_lock:
+            _cache[id(memory)] = (token, pm)
+    return pm

@@ -1,0 +1,282 @@
+"""Correctly rounded floating point that numpy lacks: fma, directed rounding, round-to-odd.
+
+Vectorised over lanes with error-free transformations (TwoSum, Dekker's TwoProduct);
+lanes where those are not exact (overflow/underflow of the partial terms) fall back
+to exact rational arithmetic one by one. The fma follows Boldo and Melquiond:
+RN(a*b + c) = RN(uh + RO(ul + pl)) where c + ph = uh + ul and a*b = ph + pl exactly,
+RO being rounding to odd.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+F64 = np.float64
+_SPLIT = F64(134217729.0)                 # 2**27 + 1 (Veltkamp)
+_SAFE_MAX = F64(2.0 ** 995)               # splitting a*2**27 stays finite
+_PROD_MIN = F64(2.0 ** -960)              # the product's error term stays normal
+_PROD_MAX = F64(2.0 ** 1020)
+_ONE = np.int64(1)
+
+
+def two_sum(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """s + e == a + b exactly, s = RN(a + b) (finite inputs, no overflow)."""
+    s = a + b
+    bb = s - a
+    e = (a - (s - bb)) + (b - bb)
+    return s, e
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = _SPLIT * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def two_prod(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """p + e == a * b exactly, p = RN(a * b) (when |a|,|b| < 2**995 and no underflow)."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def round_odd(s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """The value s + e (s = RN of it, e the exact error) rounded to odd in double."""
+    inexact = (e != 0) & np.isfinite(s)
+    # Truncate toward zero: step s back when it rounded away from zero.
+    away = inexact & ((s > 0) & (e < 0) | (s < 0) & (e > 0))
+    t = np.where(away, np.nextafter(s, F64(0)), s)
+    bits = t.view(np.int64)
+    return np.where(inexact, (bits | _ONE).view(F64), t)
+
+
+def _frac_round(value: Fraction, mode: str) -> float:
+    """A rational correctly rounded to double in a mode (rn rz rm rp)."""
+    try:
+        near = float(value)                # int/int true division rounds correctly
+    except OverflowError:
+        near = float("inf") if value > 0 else float("-inf")
+    if mode == "rn":
+        return near
+    if np.isfinite(near) and Fraction(near) == value:
+        return near
+    # near is the nearest; step one ulp if it is on the wrong side for the mode.
+    above = not np.isfinite(near) or Fraction(near) > value
+    if mode == "rz":
+        step = above if value > 0 else not above
+        target = 0.0
+    elif mode == "rm":
+        step, target = above, float("-inf")
+    else:
+        step, target = not above, float("inf")
+    if not np.isfinite(near):
+        big = np.finfo(F64).max
+        if mode == "rz" or (mode == "rm" and value > 0) or (mode == "rp" and value < 0):
+            return float(np.copysign(big, near))
+        return near
+    return float(np.nextafter(near, target)) if step else near
+
+
+def _scalar_fma(a: float, b: float, c: float, mode: str) -> float:
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float(F64(a) * F64(b) + F64(c))
+    if not np.isfinite(c):
+        return c
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        prod = F64(a) * F64(b)              # exact zero or the sign rule of an exact cancel
+        if prod == 0:
+            with np.errstate(all="ignore"):
+                return float(prod + F64(c)) if mode != "rm" else float(-(-prod - F64(c)))
+        return -0.0 if mode == "rm" else 0.0
+    return _frac_round(exact, mode)
+
+
+def fma64(a: Any, b: Any, c: Any, mode: str = "rn") -> np.ndarray:
+    """Correctly rounded a*b + c in double, elementwise, in rounding mode rn/rz/rm/rp.
+
+    Round-to-nearest is vectorised; the directed modes (rare: __fma_rz and friends)
+    are computed exactly lane by lane.
+    """
+    a, b, c = np.broadcast_arrays(np.asarray(a, F64), np.asarray(b, F64), np.asarray(c, F64))
+    if mode == "rn":
+        with np.errstate(all="ignore"):
+            ph, pl = two_prod(a, b)
+            uh, ul = two_sum(c, ph)
+            t = round_odd(*two_sum(ul, pl))
+            r = np.array(uh + t, F64)
+            aph = np.abs(ph)
+            safe = ((np.abs(a) < _SAFE_MAX) & (np.abs(b) < _SAFE_MAX) & (np.abs(c) < _PROD_MAX)
+                    & (((a == 0) | (b == 0)) & np.isfinite(c)
+                       | (aph >= _PROD_MIN) & (aph <= _PROD_MAX)))
+    else:
+        r = np.empty(a.shape, F64)
+        safe = np.zeros(a.shape, bool)
+    bad = np.flatnonzero(~safe.reshape(-1))
+    if bad.size:
+        flat = r.reshape(-1)
+        fa, fb, fc = a.reshape(-1), b.reshape(-1), c.reshape(-1)
+        for i in bad.tolist():
+            flat[i] = _scalar_fma(float(fa[i]), float(fb[i]), float(fc[i]), mode)
+    return r
+
+
+def _directed(r: np.ndarray, s: np.ndarray, e: np.ndarray, mode: str) -> np.ndarray:
+    """Step the nearest result r one ulp where the exact value s+e lies on the other side.
+
+    r must equal RN(s + e) (so r == s); e is the exact error of r.
+    """
+    if mode == "rz":
+        step = (r > 0) & (e < 0) | (r < 0) & (e > 0)
+        return np.where(step, np.nextafter(r, F64(0)), r)
+    if mode == "rm":
+        return np.where(e < 0, np.nextafter(r, F64(-np.inf)), r)
+    if mode == "rp":
+        return np.where(e > 0, np.nextafter(r, F64(np.inf)), r)
+    return r
+
+
+def _fix_overflow(r: np.ndarray, exact_inf: np.ndarray, mode: str) -> np.ndarray:
+    """Directed modes round an overflow to the largest finite value on the toward-zero side."""
+    if mode == "rn":
+        return r
+    big = F64(np.finfo(F64).max)
+    ovf = np.isinf(r) & ~exact_inf
+    if mode == "rz":
+        keep = np.zeros_like(ovf)
+    elif mode == "rm":
+        keep = r < 0
+    else:
+        keep = r > 0
+    return np.where(ovf & ~keep, np.copysign(big, r), r)
+
+
+def add64(a: Any, b: Any, mode: str) -> np.ndarray:
+    a, b = np.asarray(a, F64), np.asarray(b, F64)
+    with np.errstate(all="ignore"):
+        s, e = two_sum(a, b)
+        r = _directed(s, s, np.where(np.isfinite(e), e, 0), mode)
+        if mode == "rm":                      # exact zero sums of opposite signs are -0
+            r = np.where((s == 0) & (a != 0) & (a == -b), F64(-0.0), r)
+        return _fix_overflow(r, np.isinf(a) | np.isinf(b), mode)
+
+
+def mul64(a: Any, b: Any, mode: str) -> np.ndarray:
+    a, b = np.broadcast_arrays(np.asarray(a, F64), np.asarray(b, F64))
+    with np.errstate(all="ignore"):
+        if mode == "rn":
+            return a * b
+        p, e = two_prod(a, b)
+        r = _directed(p, p, np.where(np.isfinite(e), e, 0), mode)
+        ap = np.abs(p)
+        safe = ((np.abs(a) < _SAFE_MAX) & (np.abs(b) < _SAFE_MAX)
+                & ((ap >= _PROD_MIN) & (ap <= _PROD_MAX) | (a == 0) | (b == 0)))
+    r = np.array(r, F64)
+    bad = np.flatnonzero(~safe.reshape(-1))
+    if bad.size:
+        flat, fa, fb = r.reshape(-1), a.reshape(-1), b.reshape(-1)
+        for i in bad.tolist():
+            x, y = float(fa[i]), float(fb[i])
+            zero = -0.0 if np.signbit(x) != np.signbit(y) else 0.0
+            flat[i] = _scalar_fma(x, y, zero, mode)
+    return r
+
+
+def div64(a: Any, b: Any, mode: str) -> np.ndarray:
+    a, b = np.broadcast_arrays(np.asarray(a, F64), np.asarray(b, F64))
+    with np.errstate(all="ignore"):
+        q = a / b
+        if mode == "rn":
+            return q
+        # Remainder a - q*b, correctly rounded: its sign tells which side q lies on.
+        rem = fma64(-q, b, a)
+        e = np.where(np.isfinite(q) & (b != 0), rem * np.sign(b), 0)
+        r = _directed(q, q, e, mode)
+        return _fix_overflow(r, np.isinf(a) | (b == 0), mode)
+
+
+def sqrt64(a: Any, mode: str) -> np.ndarray:
+    a = np.asarray(a, F64)
+    with np.errstate(all="ignore"):
+        r = np.sqrt(a)
+        if mode == "rn":
+            return r
+        rem = fma64(-r, r, a)
+        e = np.where(np.isfinite(r) & (r > 0), rem, 0)
+        return _directed(r, r, e, mode)
+
+
+def round_f32(x64: Any, mode: str) -> np.ndarray:
+    """A double rounded to float in a mode (x64 exact or already rounded to odd)."""
+    x64 = np.asarray(x64, F64)
+    f = x64.astype(np.float32)
+    if mode in ("rn", ""):
+        return f
+    back = f.astype(F64)
+    if mode == "rz":
+        adjust = np.abs(back) > np.abs(x64)
+        toward = np.float32(0)
+    elif mode == "rm":
+        adjust = back > x64
+        toward = np.float32(-np.inf)
+    elif mode == "rp":
+        adjust = back < x64
+        toward = np.float32(np.inf)
+    else:
+        return f
+    return np.where(adjust, np.nextafter(f, toward), f).astype(np.float32)
+
+
+_MID_MASK = np.uint64((1 << 29) - 1)     # double bits below a float's last place
+_MID = np.uint64(1 << 28)                 # ... exactly half a float ulp
+_F32_NORMAL = F64(2.0 ** -126)
+
+
+def fma32(a: Any, b: Any, c: Any, mode: str = "rn") -> np.ndarray:
+    """Correctly rounded float fma: the exact product in double, the sum rounded to odd.
+
+    Fast path: a double sum that is not exactly halfway between two floats (nor in
+    the float subnormal range) rounds to the same float as the exact value.
+    """
+    with np.errstate(all="ignore"):
+        p = np.asarray(a, F64) * np.asarray(b, F64)      # exact: 48 bits
+        cc = np.asarray(c, F64)
+        s = p + cc
+        if mode == "rn":
+            hard = ((s.view(np.uint64) & _MID_MASK) == _MID) | (np.abs(s) < _F32_NORMAL)
+            if not hard.any():
+                return s.astype(np.float32)
+        s, e = two_sum(p, cc)
+        ro = np.where(np.isfinite(s), round_odd(s, np.where(np.isfinite(e), e, 0)), s)
+        return round_f32(ro, mode)
+
+
+def add32(a: Any, b: Any, mode: str) -> np.ndarray:
+    """Float add in a mode; a sum of floats rounded to odd in double rounds right to float."""
+    with np.errstate(all="ignore"):
+        s, e = two_sum(np.asarray(a, F64), np.asarray(b, F64))
+        ro = np.where(np.isfinite(s), round_odd(s, np.where(np.isfinite(e), e, 0)), s)
+        r = round_f32(ro, mode)
+        if mode == "rm":
+            a32, b32 = np.asarray(a, np.float32), np.asarray(b, np.float32)
+            r = np.where((s == 0) & (a32 != 0) & (a32 == -b32), np.float32(-0.0), r)
+        return r.astype(np.float32)
+
+
+def ro_to_f32(x64: Any) -> np.ndarray:
+    """Double to float rounding to odd (for a second rounding to a narrower format)."""
+    x64 = np.asarray(x64, F64)
+    f = x64.astype(np.float32)
+    back = f.astype(F64)
+    inexact = (back != x64) & np.isfinite(x64) & np.isfinite(f)
+    away = inexact & (np.abs(back) > np.abs(x64))
+    t = np.where(away, np.nextafter(f, np.float32(0)), f)
+    return np.where(inexact, (t.view(np.uint32) | np.uint32(1)).view(np.float32), t)
+
+
+__all__ = ["two_sum", "two_prod", "round_odd", "fma64", "add64", "mul64", "div64", "sqrt64",
+           "round_f32", "fma32", "add32", "ro_to_f32"]

@@ -1,0 +1,29 @@
+// Kernels with one seeded bug each, for the sanitizer tests; clean_* ones have none.
+extern "C" __global__ void oob_write(int *a, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    a[i + n] = i;                      // every thread writes past the end of a[0..n)
+}
+
+extern "C" __global__ void read_input(const int *in, int *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        out[i] = in[i] * 2;
+}
+
+extern "C" __global__ void shared_race(int *out)
+{
+    __shared__ int tile[64];
+    tile[threadIdx.x] = threadIdx.x;
+    // missing __syncthreads(): warp 1 reads what warp 0 writes
+    out[threadIdx.x] = tile[63 - threadIdx.x];
+}
+
+extern "C" __global__ void clean_reverse(int *out)
+{
+    __shared__ int tile[64];
+    tile[threadIdx.x] = threadIdx.x;
+    __syncthreads();
+    out[threadIdx.x] = tile[63 - threadIdx.x];
+}

@@ -1,0 +1,141 @@
+"""The sanitizer (GDEV_MEMCHECK): each tool catches its seeded bug and reports nothing on clean kernels.
+
+Every case runs in a fresh process, because the sanitizer is chosen when the
+cards are created; findings come back as the JSON report.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELS = Path(__file__).resolve().parent / "sanitizer_kernels" / "seeded_bugs.cu"
+ADD_TEST = ROOT / "c_tests" / "kernels" / "add_test.cu"
+
+PRELUDE = """
+import numpy as np
+from gdev_shim.common.image import build_image
+from gdev_shim.driver import context as dctx, memory as dmem, stream as dstream
+from gdev_shim.driver.errors import SdError
+from gdev_shim.driver.module import Module
+
+ctx = dctx.Context(1)
+mod = Module(ctx, build_image(open(PTX).read()))
+
+def args(*values):
+    return b"".join(v.to_bytes(8, "little") if v > 1 << 32 else v.to_bytes(4, "little") for v in values)
+
+def run(name, grid, block, params):
+    try:
+        dstream.launch(None, mod.function(name), grid, block, 0, params)
+        ctx.synchronize()
+        return "ok"
+    except SdError as e:
+        return e.name
+"""
+
+
+@pytest.fixture(scope="module")
+def ptx_files(compile_ptx, tmp_path_factory):
+    out = tmp_path_factory.mktemp("san")
+    texts = compile_ptx([KERNELS, ADD_TEST])
+    paths = {}
+    for src, text in texts.items():
+        path = out / (src.stem + ".ptx")
+        path.write_text(text)
+        paths[src.stem] = path
+    return paths
+
+
+def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path) -> tuple[str, list[dict]]:
+    report = tmp_path / "report.json"
+    env = dict(os.environ, GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report), PYTHONPATH=str(ROOT))
+    script = f"PTX = {str(ptx)!r}\n" + PRELUDE + textwrap.dedent(body)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    findings = json.loads(report.read_text())["findings"] if report.exists() else []
+    return proc.stdout.strip(), findings
+
+
+def test_memcheck_reports_out_of_bounds_writes_and_aborts(ptx_files, tmp_path):
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        a = dmem.alloc(ctx, 64 * 4)
+        print(run("oob_write", (1, 1, 1), (32, 1, 1), args(a, 64)))   # the context is failed now
+    """, "memcheck", tmp_path)
+    assert out == "SDAA_ERROR_LAUNCH_FAILED"
+    mem = [f for f in findings if f["tool"] == "memcheck"]
+    assert mem and mem[0]["kernel"] == "oob_write"
+    assert "out-of-bounds" in mem[0]["kind"] and "write" in mem[0]["kind"]
+    assert mem[0]["thread"] == [0, 0, 0] and mem[0]["instruction"].startswith("line ")
+    assert "0 bytes after the 256-byte buffer" in mem[0]["allocation"]
+
+
+def test_memcheck_names_use_after_free(ptx_files, tmp_path):
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+        dmem.free(None, a)
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
+    """, "memcheck", tmp_path)
+    assert out == "SDAA_ERROR_LAUNCH_FAILED"
+    assert any(f["kind"].startswith("use after free") for f in findings)
+
+
+def test_initcheck_reports_reads_of_never_written_memory(ptx_files, tmp_path):
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+        data = np.arange(16, dtype=np.int32)
+        dstream.copy_htod(None, a, data.ctypes.data, 64, sync=True)     # only the first 16 ints
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
+        dmem.free(None, a); dmem.free(None, b)
+    """, "initcheck", tmp_path)
+    assert out == "ok"                                   # initcheck reports but does not abort
+    init = [f for f in findings if f["tool"] == "initcheck"]
+    assert len(init) >= 1 and init[0]["thread"] == [16, 0, 0]
+    assert "16 more lanes" not in init[0]["detail"] and "15 more lanes" in init[0]["detail"]
+
+
+def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path):
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 64 * 4)
+        print(run("shared_race", (1, 1, 1), (64, 1, 1), args(o)))
+        print(run("clean_reverse", (1, 1, 1), (64, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path)
+    assert out.split() == ["ok", "ok"]
+    races = [f for f in findings if f["tool"] == "racecheck"]
+    assert races and all(f["kernel"] == "shared_race" for f in races)
+    assert races[0]["kind"] == "RAW hazard on shared memory"
+
+
+def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
+    _, findings = sanitize(ptx_files["seeded_bugs"], """
+        kept = dmem.alloc(ctx, 12288)
+        gone = dmem.alloc(ctx, 4096)
+        dmem.free(None, gone)
+        print(hex(kept))
+    """, "memcheck", tmp_path)
+    leaks = [f for f in findings if f["tool"] == "leakcheck"]
+    assert len(leaks) == 1 and leaks[0]["size"] == 12288
+
+
+def test_clean_kernels_report_nothing(ptx_files, tmp_path):
+    out, findings = sanitize(ptx_files["add_test"], """
+        n = 5000
+        bufs = [dmem.alloc(ctx, 4 * n) for _ in range(3)]
+        x = np.arange(n, dtype=np.int32)
+        for p in bufs[:2]:
+            dstream.copy_htod(None, p, x.ctypes.data, 4 * n, sync=True)
+        r1 = run("add_test", (20, 1, 1), (256, 1, 1), args(*bufs, n))
+        r2 = run("add_test", (2, 1, 1), (32, 1, 1), args(*bufs, n))
+        y = np.zeros(n, np.int32)
+        dstream.copy_dtoh(None, y.ctypes.data, bufs[2], 4 * n, sync=True)
+        print(r1, r2, bool((y == 2 * x).all()))
+        for p in bufs:
+            dmem.free(None, p)
+    """, "all", tmp_path)
+    assert out == "ok ok True"
+    assert findings == []
