@@ -334,6 +334,9 @@ TESTUTIL_PROGRAM = r"""
 #include <string.h>
 #include "testutil.h"
 
+static double linear_ms(void *ctx, uint32_t count) { (void)ctx; return 1.0 + count * 0.01; }
+static double slow_ms(void *ctx, uint32_t count) { (void)ctx; (void)count; return 20.0; }
+
 int main(int argc, char **argv)
 {
     long size = -1;
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
     printf("slept %d\n", tu_now_ms() - t0 >= 19.0);
     printf("lcg %u %u %u\n", (unsigned)tu_lcg(0, 0), (unsigned)tu_lcg(0, 1), (unsigned)tu_lcg(5, 3));
     printf("env %d %d\n", tu_env_int("TU_SET", 7), tu_env_int("TU_EMPTY", 7));
-    printf("fit %.0f %.0f\n", tu_fit_count(256, 1.0, 4096, 16.0, 100.0), tu_fit_count(256, 5.0, 4096, 5.0, 1.0));
+    printf("calibrate %.0f %.0f\n", tu_calibrate(linear_ms, NULL, 100.0), tu_calibrate(slow_ms, NULL, 10.0));
     data = (char *)tu_read_file(argv[1], &size);
     printf("file %ld %.5s\n", size, data ? data : "NULL");
     free(data);
@@ -390,7 +393,7 @@ def test_testutil_helpers(compiler: str, tmp_path: Path) -> None:
     # 15 ms for 3840 more iterations: 1/256 ms each, no fixed cost -> 100 ms is 25600 iterations;
     # no measurable cost per iteration falls back to t1 / c1, clamped to at least c1.
     assert ok.stdout.splitlines() == [
-        "slept 1", f"lcg 0 {_lcg(0, 1)} {_lcg(5, 3)}", "env 16 7", "fit 25600 4096", "file 11 hello",
+        "slept 1", f"lcg 0 {_lcg(0, 1)} {_lcg(5, 3)}", "env 16 7", "calibrate 9762 128", "file 11 hello",
         "empty 1 -1", "missing 1", f"Test failed: line {_line_of('REQUIRE(size == 0)')}: size == 0"]
     assert ok.returncode == 1
     bad = subprocess.run(args + ["x"], capture_output=True, text=True, env=env)

@@ -105,23 +105,22 @@ static inline uint32_t tu_lcg(uint32_t i, uint32_t count)
     return x;
 }
 
-/* The loop count that takes about target_ms, from t0 ms for c0 iterations and
- * t1 ms for c1 > c0: a linear fit of fixed + per-iteration cost, clamped to
- * [c1, 2e9]. */
-static inline double tu_fit_count(uint32_t c0, double t0, uint32_t c1, double t1, double target_ms)
+/* The loop count that keeps a kernel busy for about target_ms.  `run(ctx, count)`
+ * launches with `count` iterations and returns the milliseconds it took.  The
+ * count grows fourfold until one run takes a quarter of the target - so that
+ * launch overhead does not dominate, whether the card interprets or compiles
+ * kernels - then scales linearly; clamped to [1, 2e9]. */
+static inline double tu_calibrate(double (*run)(void *ctx, uint32_t count), void *ctx, double target_ms)
 {
-    double per = (t1 - t0) / (double)(c1 - c0), fixed, want;
-    if (per <= 0.0)
-        per = t1 / (double)c1;
-    fixed = t0 - per * c0;
-    if (fixed < 0.0)
-        fixed = 0.0;
-    want = (target_ms - fixed) / per;
-    if (want < (double)c1)
-        want = (double)c1;
-    if (want > 2e9)
-        want = 2e9;
-    return want;
+    double count = 256, t;
+    for (;;) {
+        t = run(ctx, (uint32_t)count);
+        if (t >= target_ms / 4 || count * 4 > 2e9)
+            break;
+        count *= 4;
+    }
+    count *= target_ms / (t > 0.01 ? t : 0.01);
+    return count < 1 ? 1 : count > 2e9 ? 2e9 : count;
 }
 
 #endif /* TESTUTIL_H */

@@ -120,32 +120,30 @@ static inline long conc_check_loop(const uint32_t *host, uint32_t count, uint32_
     return -1;
 }
 
-/* The loop count that keeps one SPE array of the current card busy for about
- * target_ms: grow the count until one run takes a measurable share of the
- * target (the engine may be a JIT or the interpreter), then scale linearly. */
+struct conc_run {
+    void *d;
+    uint32_t n;
+};
+
+static inline double conc_timed_loop(void *ctx, uint32_t count)
+{
+    struct conc_run *r = (struct conc_run *)ctx;
+    double t0 = tu_now_ms();
+    conc_launch_loop(0, r->d, count, r->n, 1);
+    CHECK(sdaaStreamSynchronize(0));
+    return tu_now_ms() - t0;
+}
+
+/* The loop count that keeps one SPE array of the current card busy for about target_ms. */
 static inline uint32_t conc_calibrate(double target_ms, uint32_t n)
 {
-    double count = 256, t = 0;
-    void *d = NULL;
-    int warm;
-
-    CHECK(sdaaMalloc(&d, (size_t)n * 4));
-    for (warm = 0; warm < 2; warm++) {      /* the first launch also loads the module */
-        conc_launch_loop(0, d, 256, n, 1);
-        CHECK(sdaaStreamSynchronize(0));
-    }
-    for (;;) {
-        double t0 = tu_now_ms();
-        conc_launch_loop(0, d, (uint32_t)count, n, 1);
-        CHECK(sdaaStreamSynchronize(0));
-        t = tu_now_ms() - t0;
-        if (t >= target_ms / 4 || count * 4 > 1e9)
-            break;
-        count *= 4;
-    }
-    CHECK(sdaaFree(d));
-    count *= target_ms / (t > 0.01 ? t : 0.01);
-    return (uint32_t)(count < 1 ? 1 : count > 4e9 ? 4e9 : count);
+    struct conc_run r = { NULL, n };
+    double count;
+    CHECK(sdaaMalloc(&r.d, (size_t)n * 4));
+    conc_timed_loop(&r, 256);               /* the first launch also loads the module */
+    count = tu_calibrate(conc_timed_loop, &r, target_ms);
+    CHECK(sdaaFree(r.d));
+    return (uint32_t)count;
 }
 
 #endif /* CONC_H */

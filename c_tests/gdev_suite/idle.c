@@ -44,17 +44,25 @@ static double timed_run(SDfunction f, SDdeviceptr dout, uint32_t count)
     return tu_now_ms() - t0;
 }
 
-/* The iteration count for about target_ms of kernel time, from a linear fit. */
+struct idle_run {
+    SDfunction f;
+    SDdeviceptr dout;
+};
+
+static double idle_run(void *ctx, uint32_t count)
+{
+    struct idle_run *r = ctx;
+    return timed_run(r->f, r->dout, count);
+}
+
+/* The iteration count for about target_ms of kernel time. */
 static uint32_t calibrate(SDfunction f, SDdeviceptr dout, double target_ms)
 {
-    const uint32_t c0 = 256, c1 = 4096;
-    double t0, t1, want;
-    timed_run(f, dout, c0);                 /* the first launch also prepares the kernel */
-    t0 = timed_run(f, dout, c0);
-    t1 = timed_run(f, dout, c1);
-    want = tu_fit_count(c0, t0, c1, t1, target_ms);
-    printf("calibration: %u iterations %.2f ms, %u iterations %.2f ms -> %.0f iterations for %.0f ms\n",
-           c0, t0, c1, t1, want, target_ms);
+    struct idle_run r = { f, dout };
+    double want;
+    timed_run(f, dout, 256);                /* the first launch also prepares the kernel */
+    want = tu_calibrate(idle_run, &r, target_ms);
+    printf("calibration: %.0f iterations for %.0f ms\n", want, target_ms);
     return (uint32_t)want;
 }
 
