@@ -77,3 +77,23 @@ def test_destroyed_context_is_invalid():
     with pytest.raises(SdError) as e:
         c.check()
     assert e.value.code == SD.SDAA_ERROR_INVALID_CONTEXT
+
+
+def test_pointer_valued_globals_are_resolved_at_load(compile_ptx):
+    from pathlib import Path
+
+    from gdev_shim.common.image import build_image
+    from gdev_shim.driver.module import Module
+
+    src = Path(__file__).resolve().parent / "driver_kernels" / "pointer_global.cu"
+    ctx = dctx.Context(0)
+    try:
+        mod = Module(ctx, build_image(compile_ptx([src])[src]))
+        value_addr, _ = mod.global_var("value")
+        ptr_addr, size = mod.global_var("ptr")
+        assert size == 8
+        seen = np.zeros(1, np.uint64)
+        dstream.copy_dtoh(None, seen.ctypes.data, ptr_addr, 8, sync=True)   # before any launch
+        assert int(seen[0]) == value_addr + 4
+    finally:
+        ctx.destroy()

@@ -50,18 +50,28 @@ class Module:
         self.ctx = ctx
         self.code_size = len(data)
         self.code_addr = self._upload(data)
-        self.globals_addr = self._upload(self.image.data) if self.image.data else 0
+        self.globals_addr = self._upload_globals()
         self.functions: dict[str, Function] = {}
         ctx.modules.add(self)
         log.debug("module: card=%d code=0x%x size=%d kernels=%s", ctx.device, self.code_addr,
                   self.code_size, [k.name for k in self.image.kernels])
 
-    def _upload(self, data: bytes) -> int:
-        addr = self.ctx.gdev_call(gdev.gmalloc, len(data))
+    def _upload(self, data: bytes, addr: int = 0) -> int:
+        addr = addr or self.ctx.gdev_call(gdev.gmalloc, len(data))
         buf = np.frombuffer(data, np.uint8)
         seq = self.ctx.gdev_call(gdev.gmemcpy_to_device_async, addr, int(buf.ctypes.data), len(data))
         self.ctx.gdev_call(gdev.gsync, seq)
         return addr
+
+    def _upload_globals(self) -> int:
+        """The module's variables: their initial bytes, with pointer-valued initialisers
+        resolved for where the block landed, so the host reads them before any launch."""
+        if not self.image.data:
+            return 0
+        addr = self.ctx.gdev_call(gdev.gmalloc, len(self.image.data))
+        layout = self.image.module.global_layout()
+        data = layout.image(addr) if layout.relocs else self.image.data
+        return self._upload(data, addr)
 
     def function(self, name: str) -> Function:
         fn = self.functions.get(name)
