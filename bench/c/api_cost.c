@@ -1,0 +1,167 @@
+/*
+ * api_cost.c - the host-side cost of single API calls through libusdaa.so.
+ *
+ *   api_cost <add_test.cubin> <repeats> <calls per repeat>
+ *
+ * Each figure is the median over <repeats> of (time of <calls> calls)/<calls>,
+ * in nanoseconds per call.  The reference is sdaaGetLastError: the cheapest
+ * export (no arguments, one thread-local read), so it measures what any call
+ * into the cffi-embedded interpreter costs by itself.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "bench.h"
+#include "sdaa.h"
+#include "sdaa_runtime.h"
+
+static void *g_cubin;
+static void *g_dev;
+static SDdeviceptr g_dptr;
+static int g_zero;
+
+static void *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long size;
+    void *data = NULL;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+        data = malloc((size_t)size);
+        if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
+            free(data);
+            data = NULL;
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+static void op_last_error(void) { (void)sdaaGetLastError(); }
+
+static void op_get_device(void)
+{
+    int dev;
+    BENCH_CHECK(sdaaGetDevice(&dev));
+}
+
+static void op_malloc_free(void)
+{
+    void *p;
+    BENCH_CHECK(sdaaMalloc(&p, 4096));
+    BENCH_CHECK(sdaaFree(p));
+}
+
+static void op_mem_alloc_free(void)
+{
+    SDdeviceptr p;
+    BENCH_CHECK(sdMemAlloc(&p, 4096));
+    BENCH_CHECK(sdMemFree(p));
+}
+
+/* The whole host side of one SDAA-style launch of add_test with n = 0. */
+static void op_launch_enqueue(void)
+{
+    BENCH_CHECK(sdaaConfigureCall(1));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 0));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 8));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 16));
+    BENCH_CHECK(sdaaSetupArgument(&g_zero, sizeof g_zero, 24));
+    BENCH_CHECK(sdaaLaunchAsync("add_test", 0));
+}
+
+static void op_launch_sync(void)
+{
+    op_launch_enqueue();
+    BENCH_CHECK(sdaaDeviceSynchronize());
+}
+
+static SDfunction g_func;
+
+static void op_driver_launch_enqueue(void)
+{
+    void *params[] = {&g_dptr, &g_dptr, &g_dptr, &g_zero};
+    BENCH_CHECK(sdLaunchKernel(g_func, 1, 1, 1, 32, 1, 1, 0, 0, params, NULL));
+}
+
+static void op_driver_sync(void) { BENCH_CHECK(sdCtxSynchronize()); }
+static void op_runtime_sync(void) { BENCH_CHECK(sdaaDeviceSynchronize()); }
+
+/* ns per call of op; `drain` (not timed) empties the queue after each repeat. */
+static double measure(void (*op)(void), void (*drain)(void), int repeats, int calls)
+{
+    double *samples = malloc(sizeof(double) * (size_t)repeats);
+    double t, m;
+    int r, i;
+    BENCH_REQUIRE(samples != NULL);
+    for (i = 0; i < calls / 10 + 1; i++)      /* warm-up: first-call paths, caches */
+        op();
+    if (drain)
+        drain();
+    for (r = 0; r < repeats; r++) {
+        t = bench_now_ns();
+        for (i = 0; i < calls; i++)
+            op();
+        samples[r] = (bench_now_ns() - t) / calls;
+        if (drain)
+            drain();
+    }
+    m = bench_median(samples, repeats);
+    free(samples);
+    return m;
+}
+
+int main(int argc, char **argv)
+{
+    struct { void *a, *b; } fbin;
+    void **handle;
+    int repeats, calls;
+    SDdevice dev;
+    SDcontext ctx;
+    SDmodule mod;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: api_cost <add_test.cubin> <repeats> <calls per repeat>\n");
+        return 2;
+    }
+    repeats = atoi(argv[2]);
+    calls = atoi(argv[3]);
+    BENCH_REQUIRE(repeats > 0 && calls > 0);
+    g_cubin = read_file(argv[1]);
+    BENCH_REQUIRE(g_cubin != NULL);
+
+    BENCH_CHECK(sdaaSetDevice(0));
+    fbin.a = NULL;
+    fbin.b = g_cubin;
+    handle = __sdaaRegisterFatBinary(&fbin);
+    BENCH_REQUIRE(handle != NULL);
+    __sdaaRegisterFunction(handle, "add_test");
+    BENCH_CHECK(sdaaMalloc(&g_dev, 4096));
+
+    bench_result("empty_call", measure(op_last_error, NULL, repeats, calls));
+    bench_result("get_device", measure(op_get_device, NULL, repeats, calls));
+    bench_result("malloc_free", measure(op_malloc_free, NULL, repeats, calls / 4 + 1));
+    /* Launch figures use fewer calls: each one queues work the card must drain. */
+    bench_result("launch_enqueue", measure(op_launch_enqueue, op_runtime_sync, repeats, calls / 10 + 1));
+    bench_result("launch_sync", measure(op_launch_sync, NULL, repeats, calls / 20 + 1));
+
+    /* The driver API in its own context, after the runtime's work is done. */
+    BENCH_CHECK(sdInit(0));
+    BENCH_CHECK(sdDeviceGet(&dev, 0));
+    BENCH_CHECK(sdCtxCreate(&ctx, 0, dev));
+    BENCH_CHECK(sdModuleLoadData(&mod, g_cubin));
+    BENCH_CHECK(sdModuleGetFunction(&g_func, mod, "add_test"));
+    BENCH_CHECK(sdMemAlloc(&g_dptr, 4096));
+    bench_result("mem_alloc_free", measure(op_mem_alloc_free, NULL, repeats, calls / 4 + 1));
+    bench_result("driver_launch_enqueue",
+                 measure(op_driver_launch_enqueue, op_driver_sync, repeats, calls / 10 + 1));
+    bench_result("empty_call_end", measure(op_last_error, NULL, repeats, calls));
+
+    BENCH_CHECK(sdMemFree(g_dptr));
+    BENCH_CHECK(sdModuleUnload(mod));
+    BENCH_CHECK(sdCtxDestroy(ctx));
+    BENCH_CHECK(sdaaFree(g_dev));
+    __sdaaUnregisterFatBinary(handle);
+    free(g_cubin);
+    return 0;
+}
