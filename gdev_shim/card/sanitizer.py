@@ -133,8 +133,13 @@ class KernelChecks:
             self._initcheck(st, lanes, addrs, width, text)
 
     def _memcheck(self, st, lanes, addrs, width, write, text) -> None:
-        bad = addrs % _U64(width) != 0
         starts, ends = self.card.bounds()
+        lo, hi = int(addrs.min()), int(addrs.max())
+        i = int(np.searchsorted(starts, _U64(lo), side="right")) - 1 if len(starts) else -1
+        aligned = width == 1 or not (addrs & _U64(width - 1)).any()    # widths are powers of two
+        if i >= 0 and hi + width <= int(ends[i]) and aligned:
+            return                     # the common case: every lane inside one allocation
+        bad = addrs % _U64(width) != 0
         if len(starts):
             idx = np.searchsorted(starts, addrs, side="right").astype(np.intp) - 1
             safe = np.maximum(idx, 0)
@@ -191,31 +196,27 @@ class KernelChecks:
             state = self.race[id(st)] = (np.full(st.shared.size, -1, np.int64),
                                          np.full(st.shared.size, -1, np.int64))
         writer, reader = state
-        warp = (st.blk[lanes].astype(np.int64) * 1_000_000) + st.tid_linear[lanes] // 32
-        hazard_kind = None
+        warp = (st.blk[lanes].astype(np.int64) << 20) + st.tid_linear[lanes] // 32
+        reported = False
         for k in range(width):
             key = keys + k
             w = writer[key]
             other_writer = (w >= 0) & (w != warp)
             if write:
                 r = reader[key]
-                other_reader = (r >= 0) & (r != warp) | (r == -2)
-                hit = other_writer | other_reader
-                kind = np.where(other_writer, "WAW hazard", "WAR hazard")
-            else:
-                hit = other_writer
-                kind = np.full(key.shape, "RAW hazard")
-            if hit.any() and hazard_kind is None:
-                p = int(np.flatnonzero(hit)[0])
-                hazard_kind = str(kind[p])
-                self._report(st, int(lanes[p]), "racecheck", f"{hazard_kind} on shared memory", text,
-                             None, width, f"shared byte offset {int(keys[p]) % st.shared_stride}",
-                             extra_lanes=int(hit.sum()) - 1)
-            if write:
+                hit = other_writer | (((r >= 0) & (r != warp)) | (r == -2))
                 writer[key] = warp
             else:
+                hit = other_writer
                 r = reader[key]
                 reader[key] = np.where((r == -1) | (r == warp), warp, -2)
+            if not reported and hit.any():
+                reported = True
+                p = int(np.flatnonzero(hit)[0])
+                kind = "RAW hazard" if not write else ("WAW hazard" if other_writer[p] else "WAR hazard")
+                self._report(st, int(lanes[p]), "racecheck", f"{kind} on shared memory", text,
+                             None, width, f"shared byte offset {int(keys[p]) % st.shared_stride}",
+                             extra_lanes=int(hit.sum()) - 1)
 
     def barrier(self, st: Any, lanes: np.ndarray | None) -> None:
         """Threads of the given lanes' blocks passed a barrier: a new hazard interval there."""
