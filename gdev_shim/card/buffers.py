@@ -65,6 +65,7 @@ class BufferManager:
                                               f"({self._vram_alloc.used} of {self.vram.size} in use)")
             bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
                               self.vram_base + offset, VRAM_MAP_BASE + offset)
+        self.vram.commit(bo.addr - self.vram_base, bo.size)
         self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base, size))
         return bo
 

@@ -6,6 +6,7 @@ import mmap
 import numpy as np
 
 MAP_NORESERVE = 0x4000          # Linux value; Python's mmap module does not export it
+MADV_POPULATE_WRITE = 23        # Linux 5.14+; not exported by Python 3.11's mmap module
 PAGE = mmap.PAGESIZE
 # Frees at least this large hand their pages back to the kernel so resident memory falls;
 # smaller ones are likely reused soon and the madvise call would cost more than it saves.
@@ -19,6 +20,15 @@ class Vram:
         self.size = size
         self._map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE)
         self.array = np.frombuffer(self._map, dtype=np.uint8)
+
+    def commit(self, offset: int, length: int) -> None:
+        """Back a newly allocated range with memory now, as a real card's VRAM is, so the
+        first kernel writing it does not pay the host's page faults (best effort)."""
+        start = offset // PAGE * PAGE
+        try:
+            self._map.madvise(MADV_POPULATE_WRITE, start, -(-(offset + length - start) // PAGE) * PAGE)
+        except (OSError, ValueError):
+            pass                # older kernels: pages are committed on first touch instead
 
     def release(self, offset: int, length: int) -> None:
         """Drop the pages of a freed range (they read as zero when touched again)."""
