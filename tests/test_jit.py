@@ -170,3 +170,22 @@ def test_bad_launch_is_value_error(add_module: Module) -> None:
         jit.execute(add_module, "add_test", card.memory, (1, 1, 1), (32, 1, 1), b"\0" * 4, 0, 0)
     with pytest.raises(KeyError):
         jit.execute(add_module, "nope", card.memory, (1, 1, 1), (32, 1, 1), b"", 0, 0)
+
+
+def test_register_classes_of_add_test(add_module: Module) -> None:
+    """Launch constants become scalars, block-local values skip the lane mask, the loop
+    counter (carried across a divergent branch) stays a masked vector."""
+    from gdev_shim.jit.codegen import KernelCompiler
+    from gdev_shim.jit.layout import flatten
+    from gdev_shim.jit.regclass import TEMP, UNIFORM
+    kc = KernelCompiler(flatten(add_module, "add_test"), 32, "k")
+    kc.compile()
+    classes = kc.classes
+    params = [n for n in classes if classes[n] == UNIFORM]
+    assert len(params) >= 8           # 3 pointers + n, ntid, ctaid, nctaid products, cvta copies
+    loop_var = next(ins.operands[0][1] for ins in add_module.functions["add_test"].body
+                    if getattr(ins, "opcode", "").startswith("mad.lo"))
+    assert loop_var not in classes    # written at two places: a masked vector
+    loaded = [ins.operands[0][1] for ins in add_module.functions["add_test"].body
+              if getattr(ins, "opcode", "").startswith("ld.global")]
+    assert loaded and all(classes.get(r) == TEMP for r in loaded)

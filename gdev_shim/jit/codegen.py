@@ -21,6 +21,7 @@ from .errors import JitUnsupported
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
                     scalar_type, start_function, width_of)
 from .layout import Flat, Item, is_control
+from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify
 
 INF_PC = 0x7FFF_FFFF
 _NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
@@ -32,8 +33,13 @@ def _is_barrier(mods: list[str]) -> bool:
 
 
 class KernelCompiler:
-    def __init__(self, flat: Flat, width: int, name: str) -> None:
+    def __init__(self, flat: Flat, width: int, name: str,
+                 classes: dict[str, str] | None = None) -> None:
         self.flat = flat
+        # None: a tracing pass (every register a masked vector) whose trace picks the classes
+        self.classes = classes
+        self.trace = Trace()
+        self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
         self.lanes = Lanes(self.m, width)
@@ -44,6 +50,10 @@ class KernelCompiler:
 
     # ------------------------------------------------------------------ structure
     def compile(self) -> ir.Module:
+        if self.classes is None:
+            probe = KernelCompiler(self.flat, self.W, self.name, classes={})
+            probe.compile()
+            self.classes = classify(self.flat, probe.leaders, probe.trace)
         flat = self.flat
         L = self.lanes
         W = self.W
@@ -79,8 +89,20 @@ class KernelCompiler:
                 except Exception:
                     raise JitUnsupported(f"register type .{t}") from None
                 stt = "pred" if t == "pred" else f"u{8 * st.itemsize}"
-                self.regs[(f.name, reg)] = (entry_alloca(fn, L.vty(stt), name=f"r_{f.name}_{reg}"), stt)
+                cls = self.classes.get(reg, VECTOR) if f.is_entry else VECTOR
+                ty = scalar_type(stt) if cls == UNIFORM else L.vty(stt)
+                slot = entry_alloca(fn, ty, name=f"r_{f.name}_{reg}")
+                self.regs[(f.name, reg)] = (slot, stt, cls)
+                if cls != VECTOR:
+                    # defined before every use: zeroed once, not per warp
+                    b.store(ir.Constant(ty, None), slot)
         b.store(b0, self.blk_a)
+        # block coordinates: divided out once, then stepped (no divisions per block)
+        gx, gy = self.env[abi.GX], self.env[abi.GY]
+        self.cta_a = [entry_alloca(fn, I64, name=f"cta{c}") for c in "xyz"]
+        for slot, v in zip(self.cta_a, (b.urem(b0, gx), b.urem(b.udiv(b0, gx), gy),
+                                        b.udiv(b0, b.mul(gx, gy)))):
+            b.store(v, slot)
         T = b.trunc(b.mul(b.mul(self.env[abi.BX], self.env[abi.BY]), self.env[abi.BZ]), I32)
         self.T = T
         head = fn.append_basic_block("block_head")
@@ -101,10 +123,7 @@ class KernelCompiler:
 
         b.position_at_end(body)
         blk = b.load(self.blk_a)
-        gx, gy = self.env[abi.GX], self.env[abi.GY]
-        self.ctaid = [b.trunc(b.urem(blk, gx), I32),
-                      b.trunc(b.urem(b.udiv(blk, gx), gy), I32),
-                      b.trunc(b.udiv(blk, b.mul(gx, gy)), I32)]
+        self.ctaid = [b.trunc(b.load(slot), I32) for slot in self.cta_a]
         self.memset(self.env[abi.SHARED], self.env[abi.SHARED_SIZE])
         b.store(ir.Constant(I32, 0), self.ws_a)
         b.branch(warp_head)
@@ -114,6 +133,15 @@ class KernelCompiler:
         b.cbranch(b.icmp_unsigned("<", ws, T), warp_init, next_block)
         b.position_at_end(next_block)
         b.store(b.add(b.load(self.blk_a), ir.Constant(I64, 1)), self.blk_a)
+        one, zero = ir.Constant(I64, 1), ir.Constant(I64, 0)
+        x1 = b.add(b.load(self.cta_a[0]), one)
+        wrap_x = b.icmp_unsigned(">=", x1, gx)
+        y1 = b.select(wrap_x, b.add(b.load(self.cta_a[1]), one), b.load(self.cta_a[1]))
+        wrap_y = b.icmp_unsigned(">=", y1, gy)
+        b.store(b.select(wrap_x, zero, x1), self.cta_a[0])
+        b.store(b.select(wrap_y, zero, y1), self.cta_a[1])
+        b.store(b.select(wrap_y, b.add(b.load(self.cta_a[2]), one), b.load(self.cta_a[2])),
+                self.cta_a[2])
         b.branch(head)
 
         b.position_at_end(warp_init)
@@ -124,20 +152,26 @@ class KernelCompiler:
         b.store(L.const(I1, 0), self.wait_a)
         b.store(L.const(I32, 0), self.pc_a)
         b.store(L.const(I32, 0), self.depth_a)
-        for alloca, stt in self.regs.values():
-            b.store(ir.Constant(alloca.type.pointee, None), alloca)
+        for alloca, stt, cls in self.regs.values():
+            if cls == VECTOR:
+                b.store(ir.Constant(alloca.type.pointee, None), alloca)
         if flat.prog.local_size:
             self.memset(self.env[abi.LOCAL], b.mul(self.env[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
         if flat.prog.param_size:
             self.memset(self.env[abi.PARMEM], b.mul(self.env[abi.PARAM_STRIDE], ir.Constant(I64, W)))
         self.specials(tid)
-        b.branch(self.dispatch_bb)
+        # every live lane starts together at pc 0: no need to ask the dispatcher
+        b.store(valid, self.grp_a)
+        b.store(ir.Constant(I32, INF_PC), self.omin_a)
+        warp_start = b.block
 
         # leaders and their blocks
         leaders = self.find_leaders()
         self.leaders = leaders
         self.bbs = {pc: fn.append_basic_block(f"pc{pc}") for pc in sorted(leaders)}
         self.warp_done_bb = fn.append_basic_block("warp_done")
+        b.position_at_end(warp_start)
+        b.branch(self.bbs[0])
         self.emit_dispatch()
         b.position_at_end(self.fail_bb)
         b.store(b.load(self.blk_a), b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_BLOCK)]))
@@ -245,12 +279,37 @@ class KernelCompiler:
         b.store(L.const(I1, 0), self.wait_a)
         b.branch(self.dispatch_bb)
         b.position_at_end(pick)
+        cur_a = entry_alloca(self.fn, I32, name="cur")
+        route = self.fn.append_basic_block("route")
+        if self.W <= 64:
+            # converged lanes (the usual case): the first runnable lane's counter is everyone's,
+            # found with a bit scan instead of two lane reductions
+            wide = ir.IntType(self.W)
+            bits = b.bitcast(runnable, wide)
+            cttz = L.intrinsic(f"llvm.cttz.i{self.W}", wide, [wide, I1])
+            first = b.call(cttz, [bits, ir.Constant(I1, 1)])
+            idx = first if self.W == 32 else (b.trunc(first, I32) if self.W > 32 else b.zext(first, I32))
+            cur0 = b.extract_element(pc, idx)
+            stray = b.and_(runnable, b.icmp_unsigned("!=", pc, L.splat(cur0)))
+            conv = self.fn.append_basic_block("pick_converged")
+            general = self.fn.append_basic_block("pick_general")
+            b.cbranch(L.any(stray), general, conv)
+            b.position_at_end(conv)
+            b.store(runnable, self.grp_a)
+            b.store(ir.Constant(I32, INF_PC), self.omin_a)
+            b.store(cur0, cur_a)
+            b.branch(route)
+            b.position_at_end(general)
         inf = L.const(I32, INF_PC)
         cur = L.umin(b.select(runnable, pc, inf))
         grp = b.and_(runnable, b.icmp_unsigned("==", pc, L.splat(cur)))
         b.store(grp, self.grp_a)
         rest = b.and_(runnable, b.not_(grp))
         b.store(L.umin(b.select(rest, pc, inf)), self.omin_a)
+        b.store(cur, cur_a)
+        b.branch(route)
+        b.position_at_end(route)
+        cur = b.load(cur_a)
         bad = self.fn.append_basic_block("bad_pc")
         sw = b.switch(cur, bad)
         for pc_value, bb in self.bbs.items():
@@ -535,7 +594,7 @@ class KernelCompiler:
             raise JitUnsupported(f"instruction {ins.opcode}")
 
     # ------------------------------------------------------------------ operands
-    def reg_slot(self, item: Item, name: str) -> tuple[ir.AllocaInstr, str]:
+    def reg_slot(self, item: Item, name: str) -> tuple[ir.AllocaInstr, str, str]:
         slot = self.regs.get((item.fn.name, name))
         if slot is None:
             raise JitUnsupported(f"undeclared register {name}")
@@ -550,9 +609,12 @@ class KernelCompiler:
         if kind == "reg":
             name = op[1]
             if name in item.fn.regs:
-                alloca, stt = self.reg_slot(item, name)
-                return self.convert_read(b.load(alloca), stt, t)
+                alloca, stt, cls = self.reg_slot(item, name)
+                self.trace.read(self.pc, name)
+                raw = b.load(alloca)
+                return self.convert_read(L.splat(raw) if cls == UNIFORM else raw, stt, t)
             if is_special(name):
+                self.trace.read(self.pc, name)
                 v = self.special_values.get(name)
                 if v is None:
                     raise JitUnsupported(f"special register {name}")
@@ -596,9 +658,15 @@ class KernelCompiler:
             return
         if op[0] != "reg" or op[1] not in item.fn.regs:
             raise JitUnsupported(f"destination {op!r}")
-        alloca, stt = self.reg_slot(item, op[1])
+        alloca, stt, cls = self.reg_slot(item, op[1])
+        self.trace.write(self.pc, op[1])
         raw = self.convert_write(value, t, stt)
-        b.store(b.select(mask, raw, b.load(alloca)), alloca)
+        if cls == UNIFORM:
+            b.store(b.extract_element(raw, ir.Constant(I32, 0)), alloca)
+        elif cls == TEMP:
+            b.store(raw, alloca)
+        else:
+            b.store(b.select(mask, raw, b.load(alloca)), alloca)
 
     # raw-bit conversions, mirroring the interpreter's convert_read / convert_write
     def as_int(self, v: ir.Value) -> ir.Value:

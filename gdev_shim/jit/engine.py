@@ -17,7 +17,7 @@ from .. import log, settings as settings_module
 from ..ptx.module import Module
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-1"
+CODEGEN_VERSION = "jit-5"
 _log = log.get("gdev.jit")
 
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)

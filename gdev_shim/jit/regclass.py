@@ -1,0 +1,144 @@
+"""Register classes for code generation, found from a traced first code generation pass.
+
+Every register is a W-lane vector written under the group mask unless one of these holds:
+
+* UNIFORM: one unguarded definition by a pure lane-wise instruction whose inputs are launch
+  constants (immediates, %ntid, %ctaid, kernel parameters, other uniform registers), and that
+  definition dominates every use.  Every lane that reads it has computed the same value, so it
+  is kept as one scalar.
+* TEMP: one unguarded definition whose uses all follow it inside the same straight-line block.
+  A group never stops inside a block, so no lane can read another group's write; the write
+  needs no mask and the value is dead at every dispatch point.
+
+Kernels with calls keep every register a masked vector (parameter copies are per lane).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layout import Flat
+
+VECTOR, UNIFORM, TEMP = "vector", "uniform", "temp"
+
+UNIFORM_SPECIALS = frozenset(
+    [f"%{k}.{c}" for k in ("ntid", "nctaid", "ctaid") for c in "xyz"]
+    + ["%nwarpid", "%smid", "%nsmid", "%gridid", "%dynamic_smem_size", "%total_smem_size"])
+
+# lane-wise instructions without memory, cross-lane or hidden state
+_PURE = frozenset(["add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs",
+                   "neg", "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "and", "or", "xor",
+                   "not", "cnot", "shl", "shr", "popc", "clz", "brev", "bfind", "bfe", "bfi",
+                   "prmt", "shf", "lop3", "setp", "set", "selp", "slct", "testp", "cvt", "mov",
+                   "cvta", "isspacep"])
+
+
+@dataclass
+class Trace:
+    """What the first pass saw at each program counter."""
+    reads: dict[int, set[str]] = field(default_factory=dict)
+    writes: dict[int, set[str]] = field(default_factory=dict)
+
+    def read(self, pc: int, name: str) -> None:
+        self.reads.setdefault(pc, set()).add(name)
+
+    def write(self, pc: int, name: str) -> None:
+        self.writes.setdefault(pc, set()).add(name)
+
+
+def _successors(flat: Flat, pc: int) -> list[int]:
+    item = flat.code[pc]
+    if item.kind == "end":
+        return []
+    if item.kind != "ins":
+        return [pc + 1]
+    ins = item.ins
+    base = ins.opcode.split(".")[0]
+    guarded = ins.guard is not None
+    if base == "bra" and ins.operands and ins.operands[0][0] == "sym":
+        target = flat.labels.get((item.fn.name, ins.operands[0][1]))
+        out = [target] if target is not None else []
+        return out + [pc + 1] if guarded else out
+    if base in ("ret", "exit") and not guarded:
+        return []
+    return [pc + 1]
+
+
+def _dominates(flat: Flat, d: int, uses: set[int]) -> bool:
+    """True when every path from the entry to a use passes through pc d."""
+    seen = {d}
+    stack = [0]
+    while stack:
+        pc = stack.pop()
+        if pc in seen or pc >= len(flat.code):
+            continue
+        if pc in uses:
+            return False
+        seen.add(pc)
+        stack.extend(_successors(flat, pc))
+    return True
+
+
+def _pure(flat: Flat, pc: int) -> bool:
+    item = flat.code[pc]
+    if item.kind != "ins" or item.ins.guard is not None:
+        return False
+    parts = item.ins.opcode.split(".")
+    if "cc" in parts[1:]:
+        return False
+    if parts[0] == "ld" and "param" in parts[1:]:
+        addr = item.ins.operands[1] if len(item.ins.operands) == 2 else None
+        if not addr or addr[0] != "addr" or addr[1] is None or addr[1][0] != "sym":
+            return False
+        try:
+            return flat.var(item.fn, addr[1][1]).space == "kparam"
+        except Exception:
+            return False
+    return parts[0] in _PURE
+
+
+def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
+    """Register name -> class, for the registers of the kernel entry function."""
+    if flat.has_calls:
+        return {}
+    defs: dict[str, list[int]] = {}
+    uses: dict[str, set[int]] = {}
+    for pc, names in trace.writes.items():
+        for n in names:
+            defs.setdefault(n, []).append(pc)
+    for pc, names in trace.reads.items():
+        for n in names:
+            uses.setdefault(n, set()).add(pc)
+    order = sorted(leaders)
+
+    def block_of(pc: int) -> int:
+        lo = 0
+        for leader in order:
+            if leader > pc:
+                break
+            lo = leader
+        return lo
+
+    single = {n: pcs[0] for n, pcs in defs.items()
+              if len(pcs) == 1 and flat.code[pcs[0]].ins is not None
+              and flat.code[pcs[0]].ins.guard is None}
+    out: dict[str, str] = {}
+    uniform = {n for n, d in single.items() if _pure(flat, d) and n not in trace.reads.get(d, ())
+               and _dominates(flat, d, uses.get(n, set()))}
+    changed = True
+    while changed:
+        changed = False
+        for n in sorted(uniform):
+            srcs = trace.reads.get(single[n], set())
+            if any(s not in uniform and s not in UNIFORM_SPECIALS for s in srcs):
+                uniform.discard(n)
+                changed = True
+    for n in uniform:
+        out[n] = UNIFORM
+    for n, d in single.items():
+        if n in out:
+            continue
+        u = uses.get(n, set())
+        blk = block_of(d)
+        if all(p > d and block_of(p) == blk for p in u):
+            out[n] = TEMP
+    return out
