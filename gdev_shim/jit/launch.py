@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..ptx.errors import KernelFault
+from ..ptx.interp import check_launch
 from ..ptx.module import Module
 from . import abi
 from .engine import compile_kernel
@@ -18,16 +19,6 @@ from .pages import page_map
 MAX_WIDTH = 1024
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
-
-
-def _dims(value: tuple[int, int, int], what: str) -> tuple[int, int, int]:
-    try:
-        dims = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be three integers, got {value!r}") from None
-    if len(dims) != 3 or any(d < 0 for d in dims):
-        raise ValueError(f"{what} must be three non-negative integers, got {value!r}")
-    return dims  # type: ignore[return-value]
 
 
 def lane_width(threads: int, lockstep_block: bool) -> int:
@@ -61,15 +52,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
     JIT compiles; KernelFault for a faulting thread.
     """
-    if kernel not in module.kernels:
-        raise KeyError(f"no kernel named {kernel!r} in the module")
-    grid, block = _dims(grid, "grid"), _dims(block, "block")
-    info = module.kernels[kernel]
-    params = bytes(params)
-    if len(params) < info.param_size:
-        raise ValueError(f"{kernel} needs {info.param_size} parameter bytes, got {len(params)}")
-    if dynamic_shared < 0:
-        raise ValueError("dynamic shared size must be non-negative")
+    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
     T = math.prod(block)
     nblocks = math.prod(grid)
     if T == 0 or nblocks == 0:

@@ -11,32 +11,12 @@ from typing import Any, Callable
 from llvmlite import ir
 
 from ..ptx.memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from ..ptx.ops_mem import SPACES, state_space, vector_count
 from ..ptx.ptxtypes import TYPES
 from . import abi
 from .errors import JitUnsupported
 from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
 from .layout import Item
-
-_SPACES = ("global", "shared", "local", "const", "param")
-
-
-def _space(mods: list[str]) -> str:
-    for m in mods:
-        if m in _SPACES:
-            return "global" if m == "const" else m
-        if m.startswith("shared::"):
-            return "shared"
-        if m.startswith("param::"):
-            return "param"
-    return "generic"
-
-
-def _vec(mods: list[str]) -> int:
-    for m in mods:
-        if m in ("v2", "v4", "v8"):
-            return int(m[1:])
-    return 1
-
 
 def _type(item: Item, mods: list[str]) -> str:
     ts = [m for m in mods if m in TYPES]
@@ -474,8 +454,8 @@ def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
     if len(ins.operands) != 2:
         raise JitUnsupported(f"{ins.opcode} takes 2 operands")
     t = _type(item, mods)
-    space = _space(mods)
-    vec = _vec(mods)
+    space = state_space(mods)
+    vec = vector_count(mods)
     dst, addr = ins.operands
     targets = dst[1] if dst[0] == "vec" else [dst]
     if len(targets) != vec:
@@ -525,8 +505,8 @@ def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
     if len(ins.operands) != 2:
         raise JitUnsupported(f"{ins.opcode} takes 2 operands")
     t = _type(item, mods)
-    space = _space(mods)
-    vec = _vec(mods)
+    space = state_space(mods)
+    vec = vector_count(mods)
     addr, src = ins.operands
     sources = src[1] if src[0] == "vec" else [src]
     if len(sources) != vec:
@@ -557,7 +537,7 @@ def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
 def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
     to = "to" in mods
-    space = next((m for m in mods if m in _SPACES), None)
+    space = next((m for m in mods if m in SPACES), None)
     t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
@@ -572,7 +552,7 @@ def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
 
 def b_isspacep(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    space = next((m for m in mods if m in _SPACES), None)
+    space = next((m for m in mods if m in SPACES), None)
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
     v = kc.read(item.ins.operands[1], "u64", item)

@@ -34,6 +34,22 @@ def _dims(value: tuple[int, int, int], what: str) -> tuple[int, int, int]:
     return dims  # type: ignore[return-value]
 
 
+def check_launch(module: Module, kernel: str, grid: tuple[int, int, int], block: tuple[int, int, int],
+                 params: bytes, dynamic_shared: int) -> tuple[tuple[int, int, int], tuple[int, int, int], bytes]:
+    """The launch arguments every engine checks the same way: (grid, block, params) normalised,
+    KeyError for an unknown kernel, ValueError for bad dimensions or short parameters."""
+    if kernel not in module.kernels:
+        raise KeyError(f"no kernel named {kernel!r} in the module")
+    grid, block = _dims(grid, "grid"), _dims(block, "block")
+    params = bytes(params)
+    need = module.kernels[kernel].param_size
+    if len(params) < need:
+        raise ValueError(f"{kernel} needs {need} parameter bytes, got {len(params)}")
+    if dynamic_shared < 0:
+        raise ValueError("dynamic shared size must be non-negative")
+    return grid, block, params
+
+
 def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
             printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
@@ -44,15 +60,7 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
 
     ValueError/KeyError for a bad launch (unknown kernel, bad dimensions, short params).
     """
-    if kernel not in module.kernels:
-        raise KeyError(f"no kernel named {kernel!r} in the module")
-    grid, block = _dims(grid, "grid"), _dims(block, "block")
-    info = module.kernels[kernel]
-    params = bytes(params)
-    if len(params) < info.param_size:
-        raise ValueError(f"{kernel} needs {info.param_size} parameter bytes, got {len(params)}")
-    if dynamic_shared < 0:
-        raise ValueError("dynamic shared size must be non-negative")
+    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
     prog = program_for(module, kernel)
     T = math.prod(block)
     nblocks = math.prod(grid)

@@ -12,12 +12,13 @@ from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TA
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SIZE, TYPES
 
-_SPACES = ("global", "shared", "local", "const", "param")
+SPACES = ("global", "shared", "local", "const", "param")
 
 
-def _space(mods: list[str]) -> str:
+def state_space(mods: list[str]) -> str:
+    """The state space an ld/st/atom names (`const` reads device memory like `global`)."""
     for m in mods:
-        if m in _SPACES:
+        if m in SPACES:
             return "global" if m == "const" else m
         if m.startswith("shared::"):
             return "shared"
@@ -26,7 +27,8 @@ def _space(mods: list[str]) -> str:
     return "generic"
 
 
-def _vec(mods: list[str]) -> int:
+def vector_count(mods: list[str]) -> int:
+    """Elements of a .v2/.v4/.v8 access (1 for a scalar one)."""
     for m in mods:
         if m in ("v2", "v4", "v8"):
             return int(m[1:])
@@ -68,8 +70,8 @@ def b_ld(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
     t = _type(ins, mods)
     dt = DTYPE[t]
-    space = _space(mods)
-    vec = _vec(mods)
+    space = state_space(mods)
+    vec = vector_count(mods)
     dst, addr = ins.operands
     targets = dst[1] if dst[0] == "vec" else [dst]
     if len(targets) != vec:
@@ -118,8 +120,8 @@ def b_st(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
     t = _type(ins, mods)
     dt = DTYPE[t]
-    space = _space(mods)
-    vec = _vec(mods)
+    space = state_space(mods)
+    vec = vector_count(mods)
     addr, src = ins.operands
     sources = src[1] if src[0] == "vec" else [src]
     if len(sources) != vec:
@@ -190,7 +192,7 @@ def b_atom(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     t = _type(ins, mods)
     dt = DTYPE[t]
-    space = _space(mods)
+    space = state_space(mods)
     if space == "param":
         raise PtxError("atomics on parameters are not supported", ins.line)
     ops = ins.operands
@@ -218,7 +220,7 @@ def b_atom(ins: Instr, mods: list[str], ctx: Any) -> Callable:
 
 def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     to = "to" in mods
-    space = next((m for m in mods if m in _SPACES), None)
+    space = next((m for m in mods if m in SPACES), None)
     t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(ins.operands) != 2:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
@@ -234,7 +236,7 @@ def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
 
 
 def b_isspacep(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    space = next((m for m in mods if m in _SPACES), None)
+    space = next((m for m in mods if m in SPACES), None)
     if space is None or len(ins.operands) != 2:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dst = ctx.writer(ins.operands[0], "pred")
