@@ -69,9 +69,9 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
     per_block = T * prog.bytes_per_lane
     batch = max(1, min(nblocks, MAX_LANES // T, BATCH_BYTES // max(per_block, 1)))
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
-    if prog.relocs and globals_addr not in module._relocated:
+    if prog.relocs and (id(memory), globals_addr) not in module._relocated:
         _relocate(memory, globals_addr, prog.relocs)
-        module._relocated.add(globals_addr)
+        module._relocated.add((id(memory), globals_addr))
     with np.errstate(all="ignore"):
         for first in range(0, nblocks, batch):
             st = State(kernel=kernel, mem=memory, reg_dtypes=prog.reg_dtypes, block=block,
@@ -87,14 +87,20 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
 
 
 def _relocate(memory: DeviceMemory, base: int, relocs: list[tuple[int, int, int]]) -> None:
-    """Address-valued initialisers of module variables, for the block placed at `base`."""
+    """Address-valued initialisers of module variables, for the block placed at `base`.
+
+    Only words still holding the unresolved initial 0 are patched: a loader that
+    resolved them (the driver does, at module load) or a host write since then wins.
+    """
     for width in (4, 8):
         sel = [(off, target) for off, target, w in relocs if w == width]
         if sel:
             dt = np.dtype(np.uint64 if width == 8 else np.uint32)
             addrs = np.array([base + off for off, _ in sel], np.uint64)
             values = np.array([(base + t) & ((1 << (8 * width)) - 1) for _, t in sel], dt)
-            memory.store(addrs, values)
+            unresolved = memory.load(addrs, dt) == 0
+            if unresolved.any():
+                memory.store(addrs[unresolved], values[unresolved])
 
 
 class _Stack:

@@ -69,7 +69,7 @@ class Module:
     shared_vars: list[Any] = field(default_factory=list, repr=False)
     _layout: GlobalLayout | None = field(default=None, repr=False)
     _programs: dict[str, Any] = field(default_factory=dict, repr=False)
-    _relocated: set[int] = field(default_factory=set, repr=False)   # globals blocks patched
+    _relocated: set[tuple[int, int]] = field(default_factory=set, repr=False)  # (memory, block) patched
 
     def function_address(self, name: str) -> int:
         """The value a function's name has as an operand (indirect call target)."""
