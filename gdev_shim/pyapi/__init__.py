@@ -6,7 +6,7 @@
     a = dev.to_device(np.arange(n, dtype=np.int32))
     out = dev.malloc(a.size)
     mod.vector_add(a, a, out, np.int32(n), grid=(4,), block=(32,))
-    print(out.to_numpy(np.int32))
+    result = out.to_numpy(np.int32)                # back as a numpy array
 
 Built on gdev_shim.driver and gdev_shim.runtime (a device's context is the
 runtime's primary context).  See docs/python-api.md.
