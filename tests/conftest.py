@@ -1,6 +1,7 @@
 """Shared test fixtures."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -22,3 +23,20 @@ def compile_ptx() -> Callable[[list[Path]], dict[Path, str]]:
                 pytest.skip("nvcc is not installed")
             raise
     return run
+
+
+@pytest.fixture
+def card_log(caplog: pytest.LogCaptureFixture):
+    """caplog for the card's warnings: the "gdev" logger tree may not propagate to the root
+    logger caplog watches, so attach its handler where needed."""
+    logger = logging.getLogger("gdev.card")
+    reaches, node = False, logger
+    while node is not None and not reaches:
+        reaches = caplog.handler in node.handlers
+        node = node.parent if node.propagate else None
+    if not reaches:
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.WARNING, logger="gdev.card")
+    yield caplog
+    if not reaches:
+        logger.removeHandler(caplog.handler)

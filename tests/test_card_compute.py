@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import logging
 import struct
 
 import numpy as np
@@ -27,21 +26,6 @@ def file():
     f = CardFile(Card(3, vram_size=64 * MiB))
     yield f
     f.close()
-
-
-@pytest.fixture
-def card_log(caplog: pytest.LogCaptureFixture):
-    logger = logging.getLogger("gdev.card")
-    reaches, node = False, logger
-    while node is not None and not reaches:
-        reaches = caplog.handler in node.handlers
-        node = node.parent if node.propagate else None
-    if not reaches:
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.WARNING, logger="gdev.card")
-    yield caplog
-    if not reaches:
-        logger.removeHandler(caplog.handler)
 
 
 def upload(f: CardFile, blob: bytes) -> tuple[int, int]:

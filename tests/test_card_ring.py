@@ -69,22 +69,6 @@ def gem(f: CardFile, size: int, domain: int = VRAM):
     return arg
 
 
-@pytest.fixture
-def card_log(caplog: pytest.LogCaptureFixture):
-    # the "gdev" logger tree may not propagate to the root logger caplog watches
-    logger = logging.getLogger("gdev.card")
-    reaches, node = False, logger
-    while node is not None and not reaches:
-        reaches = caplog.handler in node.handlers
-        node = node.parent if node.propagate else None
-    if not reaches:
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.WARNING, logger="gdev.card")
-    yield caplog
-    if not reaches:
-        logger.removeHandler(caplog.handler)
-
-
 def test_memset_memcpy_fence(file: CardFile) -> None:
     vram = gem(file, 16384)
     host = gem(file, 16384, HOST)

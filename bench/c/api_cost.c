@@ -19,24 +19,6 @@ static void *g_dev;
 static SDdeviceptr g_dptr;
 static int g_zero;
 
-static void *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long size;
-    void *data = NULL;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)size);
-        if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
-            free(data);
-            data = NULL;
-        }
-    }
-    fclose(f);
-    return data;
-}
-
 static void op_last_error(void) { (void)sdaaGetLastError(); }
 
 static void op_get_device(void)
@@ -127,7 +109,7 @@ int main(int argc, char **argv)
     repeats = atoi(argv[2]);
     calls = atoi(argv[3]);
     BENCH_REQUIRE(repeats > 0 && calls > 0);
-    g_cubin = read_file(argv[1]);
+    g_cubin = bench_read_file(argv[1]);
     BENCH_REQUIRE(g_cubin != NULL);
 
     BENCH_CHECK(sdaaSetDevice(0));

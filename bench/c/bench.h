@@ -57,6 +57,25 @@ static inline void bench_fail(const char *what, int code, int line)
             bench_fail(#cond, 0, __LINE__);                \
     } while (0)
 
+/* The whole file at path in malloc'd memory, or NULL if it cannot be read or is empty. */
+static inline void *bench_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long size;
+    void *data = NULL;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+        data = malloc((size_t)size);
+        if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
+            free(data);
+            data = NULL;
+        }
+    }
+    fclose(f);
+    return data;
+}
+
 static inline void bench_result(const char *key, double value)
 {
     printf("RESULT %s %.6g\n", key, value);

@@ -27,24 +27,6 @@
 
 #define MAX_REPEATS 64
 
-static void *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long size;
-    void *data = NULL;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)size);
-        if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
-            free(data);
-            data = NULL;
-        }
-    }
-    fclose(f);
-    return data;
-}
-
 /* ---- the C references (noinline: each repeat really runs) ----------------- */
 
 __attribute__((noinline)) static void ref_add(const int *a, const int *b, int *c, size_t n)
@@ -134,7 +116,7 @@ static void run_driver(struct bench_case *c, const char *cubin_path, void **kpar
     SDdeviceptr d[3] = {0, 0, 0};
     void *params[8];
     int scalars[8];
-    void *image = read_file(cubin_path);
+    void *image = bench_read_file(cubin_path);
     double t;
     int p, r, np = 0;
 
@@ -193,7 +175,7 @@ static void run_runtime_add(struct bench_case *c, const char *cubin_path, int n)
     struct { void *a, *b; } fbin;
     void **handle;
     void *da, *db, *dc;
-    void *image = read_file(cubin_path);
+    void *image = bench_read_file(cubin_path);
     double t;
     int r;
 
