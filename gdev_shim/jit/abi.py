@@ -2,12 +2,31 @@
 
 A compiled kernel is `int32 fn(int64 *env, int64 first_block, int64 end_block)`; it returns 0,
 or 1 after filling the fault record that env[FAULT] points to.
+
+LOCAL and PARMEM are the running warp's rows of per-lane memory: the kernel itself points
+them into LOCAL_ALL / PARMEM_ALL (one row set per warp of the block) whenever a warp starts
+or resumes.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
+barrier), BARSTATE the block's barrier counters followed by one status byte per warp.
 """
 from __future__ import annotations
 
 (PARAMS, PAGES, PAGE_BASE, NPAGES, EXTRAS, NEXTRAS, GLOBALS, GX, GY, GZ, BX, BY, BZ, SHARED,
- SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS) = range(22)
-ENV_SLOTS = 22
+ SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS, FRAMES,
+ BARSTATE, LOCAL_ALL, PARMEM_ALL) = range(26)
+ENV_SLOTS = 26
+
+# barrier state of the running block: int32 words, then a status byte per warp
+NBARRIERS = 16
+BAR_ARRIVED, BAR_EXPECT, BAR_RED_TRUE, BAR_SNAP_TRUE, BAR_SNAP_TOTAL = (
+    i * NBARRIERS for i in range(5))
+BAR_LIVE = 5 * NBARRIERS
+BAR_STATUS_BYTE = 4 * (BAR_LIVE + 4)
+WARP_FRESH, WARP_WAITING, WARP_DONE = 0, 1, 2
+
+
+def barstate_bytes(nwarps: int) -> int:
+    return BAR_STATUS_BYTE + nwarps
+
 
 PAGE_SHIFT = 12
 
@@ -17,7 +36,7 @@ FAULT_SLOTS = 8
 
 # reasons
 MISALIGNED_GLOBAL, UNBACKED, MISALIGNED_VECTOR, MISALIGNED_WINDOW, WINDOW_BOUNDS, TRAP, \
-    PREDICATED_BAR = range(1, 8)
+    PREDICATED_BAR, BARRIER_DEADLOCK, BARRIER_NUMBER = range(1, 10)
 
 # state spaces of memory instructions
 GLOBAL, SHARED_SP, LOCAL_SP, GENERIC = range(4)

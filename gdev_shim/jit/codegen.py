@@ -1,10 +1,18 @@
-"""PTX kernel -> one LLVM function that runs blocks with W lanes in lockstep (SIMT on SIMD).
+"""PTX kernel -> one LLVM function that runs blocks a warp at a time (SIMT on SIMD).
 
-Registers are vectors of W lanes.  Scheduling mirrors the interpreter exactly: the lanes
-with the lowest program counter run as one group (a lane mask); a group keeps running
-while it stays below every other pending counter, and divergent branches, calls,
-returns and barriers write per-lane counters and go back to the dispatcher.  Only the
-first instruction of a basic block (a "leader") can be a dispatch target.
+The unit of code is a warp: registers are vectors of W <= 32 lanes.  Within a warp,
+scheduling mirrors the interpreter: the lanes with the lowest program counter run as one
+group (a lane mask); a group keeps running while it stays below every other pending
+counter, and divergent branches, calls, returns and barriers write per-lane counters and
+go back to the dispatcher.  Only the first instruction of a basic block (a "leader") can
+be a dispatch target.
+
+A block runs as rounds over its warps.  A warp whose live lanes all wait at barriers
+yields: its scheduling state and the registers live across barriers go to its frame
+(`frame.py`), and the next warp runs.  Between rounds the barriers that completed are
+released (`barriers.py`) and the waiting warps resume through the dispatcher, which is
+the resume switch.  Code size, compile time and memory therefore do not depend on the
+block size.
 """
 from __future__ import annotations
 
@@ -16,11 +24,13 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import imm_value, is_special
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi
+from . import abi, barriers
 from .errors import JitUnsupported
+from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
                     scalar_type, start_function, width_of)
 from .layout import Flat, Item, is_control
+from .liveness import live_across_barriers
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify
 
 INF_PC = 0x7FFF_FFFF
@@ -28,25 +38,46 @@ _NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
          "griddepcontrol", "discard", "applypriority", "createpolicy"}
 
 
-def _is_barrier(mods: list[str]) -> bool:
-    return not mods or mods[0] in ("sync", "cta", "aligned") or mods[-1] in ("sync", "aligned")
+class _Env:
+    """The environment slots as IR values.  Launch-wide slots are loaded once at entry; the
+    running warp's per-lane memory (LOCAL, PARMEM) is re-read at each use, since the kernel
+    repoints it whenever a warp starts or resumes."""
+
+    PER_WARP = (abi.LOCAL, abi.PARMEM)
+
+    def __init__(self, kc: "KernelCompiler", ptr: ir.Value) -> None:
+        self.kc = kc
+        self.ptr = ptr
+        self.values = [None if i in self.PER_WARP else kc.b.load(self.slot(i))
+                       for i in range(abi.ENV_SLOTS)]
+
+    def slot(self, i: int) -> ir.Value:
+        return self.kc.b.gep(self.ptr, [ir.Constant(I32, i)])
+
+    def __getitem__(self, i: int) -> ir.Value:
+        v = self.values[i]
+        return self.kc.b.load(self.slot(i)) if v is None else v
 
 
 class KernelCompiler:
     def __init__(self, flat: Flat, width: int, name: str,
-                 classes: dict[str, str] | None = None) -> None:
+                 classes: dict[str, str] | None = None,
+                 spill: frozenset[str] | None = None) -> None:
         self.flat = flat
         # None: a tracing pass (every register a masked vector) whose trace picks the classes
         self.classes = classes
+        # registers live across a barrier (None: every vector register)
+        self.spill = spill
         self.trace = Trace()
         self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
         self.lanes = Lanes(self.m, width)
         self.name = name
-        self.regs: dict[tuple[str, str], tuple[ir.AllocaInstr, str]] = {}
+        self.regs: dict[tuple[str, str], tuple[ir.AllocaInstr, str, str]] = {}
         self.helpers: dict[str, ir.Function] = {}
         self.max_kparam_read = 0
+        self.frame_bytes = 0
 
     # ------------------------------------------------------------------ structure
     def compile(self) -> ir.Module:
@@ -54,35 +85,56 @@ class KernelCompiler:
             probe = KernelCompiler(self.flat, self.W, self.name, classes={})
             probe.compile()
             self.classes = classify(self.flat, probe.leaders, probe.trace)
-        flat = self.flat
-        L = self.lanes
-        W = self.W
+            if self.flat.has_barrier and not self.flat.has_calls:
+                self.spill = live_across_barriers(self.flat, probe.trace)
+        self.start_function()
+        self.declare_registers()
+        self.emit_block_loop()
+        self.leaders = self.find_leaders()
+        self.bbs = {pc: self.fn.append_basic_block(f"pc{pc}") for pc in sorted(self.leaders)}
+        self.emit_warp_entry()
+        self.emit_dispatch()
+        self.emit_exits()
+        order = sorted(self.leaders)
+        for i, pc in enumerate(order):
+            end = order[i + 1] if i + 1 < len(order) else len(self.flat.code)
+            self.emit_range(pc, end)
+        finish_entry(self.fn)
+        return self.m
+
+    def start_function(self) -> None:
         fty = ir.FunctionType(I32, [ir.PointerType(I64), I64, I64])
-        fn = ir.Function(self.m, fty, name="kernel")
-        self.fn = fn
-        env, b0, b1 = fn.args
-        b = start_function(fn)
-        L.b = b
-        self.b = b
-        self.env_ptr = env
-        self.env = [b.load(b.gep(env, [ir.Constant(I32, i)])) for i in range(abi.ENV_SLOTS)]
+        fn = self.fn = ir.Function(self.m, fty, name="kernel")
+        b = self.b = self.lanes.b = start_function(fn)
+        self.env_ptr = fn.args[0]
+        self.env = _Env(self, self.env_ptr)
         self.fault_ptr = b.inttoptr(self.env[abi.FAULT], ir.PointerType(I64))
+        self.barstate = b.inttoptr(self.env[abi.BARSTATE], ir.PointerType(I32))
+        L = self.lanes
         vi32, v1 = L.vt(I32), L.vt(I1)
         self.pc_a = entry_alloca(fn, vi32, name="pc")
         self.alive_a = entry_alloca(fn, v1, name="alive")
         self.wait_a = entry_alloca(fn, v1, name="waiting")
+        self.which_a = entry_alloca(fn, vi32, name="which_barrier")
         self.grp_a = entry_alloca(fn, v1, name="grp")
         self.omin_a = entry_alloca(fn, I32, name="omin")
         self.blk_a = entry_alloca(fn, I64, name="blk")
         self.ws_a = entry_alloca(fn, I32, name="ws")
-        ndepth = len(flat.functions) + 1
+        self.widx_a = entry_alloca(fn, I32, name="warp_index")
+        self.yielded_a = entry_alloca(fn, I1, name="yielded")
+        self.last_bar_a = entry_alloca(fn, I32, name="last_barrier_pc")
+        self.frame_base_a = entry_alloca(fn, PTR8, name="frame_base")
         self.depth_a = entry_alloca(fn, vi32, name="depth")
-        self.stack_a = [entry_alloca(fn, vi32, name=f"stack{i}") for i in range(ndepth)]
+        self.stack_a = [entry_alloca(fn, vi32, name=f"stack{i}")
+                        for i in range(len(self.flat.functions) + 1)]
         # vector-typed so that whole-vector stores into them are naturally aligned
         self.tmp64 = entry_alloca(fn, L.vt(I64), name="tmp_addrs")
         self.tmpval = entry_alloca(fn, L.vt(I64), name="tmp_vals")
         self.tmpmask = entry_alloca(fn, L.vt(I8), name="tmp_mask")
-        for f in flat.functions.values():
+
+    def declare_registers(self) -> None:
+        b, L = self.b, self.lanes
+        for f in self.flat.functions.values():
             for reg, t in f.regs.items():
                 try:
                     st = storage_of(t)
@@ -91,47 +143,104 @@ class KernelCompiler:
                 stt = "pred" if t == "pred" else f"u{8 * st.itemsize}"
                 cls = self.classes.get(reg, VECTOR) if f.is_entry else VECTOR
                 ty = scalar_type(stt) if cls == UNIFORM else L.vty(stt)
-                slot = entry_alloca(fn, ty, name=f"r_{f.name}_{reg}")
+                slot = entry_alloca(self.fn, ty, name=f"r_{f.name}_{reg}")
                 self.regs[(f.name, reg)] = (slot, stt, cls)
                 if cls != VECTOR:
                     # defined before every use: zeroed once, not per warp
                     b.store(ir.Constant(ty, None), slot)
+        if self.flat.has_barrier:
+            spilled = [(slot, slot.type.pointee) for (fname, reg), (slot, _stt, cls)
+                       in self.regs.items() if cls == VECTOR
+                       and (self.spill is None or not self.flat.functions[fname].is_entry
+                            or reg in self.spill)]
+            self.frame = FrameLayout(self, spilled)
+            self.frame_bytes = self.frame.size
+
+    def emit_block_loop(self) -> None:
+        """Blocks of [first, end); each runs rounds of its warps until none waits."""
+        b, fn = self.b, self.fn
+        b0, b1 = fn.args[1], fn.args[2]
+        e = self.env
         b.store(b0, self.blk_a)
         # block coordinates: divided out once, then stepped (no divisions per block)
-        gx, gy = self.env[abi.GX], self.env[abi.GY]
+        gx, gy = e[abi.GX], e[abi.GY]
         self.cta_a = [entry_alloca(fn, I64, name=f"cta{c}") for c in "xyz"]
         for slot, v in zip(self.cta_a, (b.urem(b0, gx), b.urem(b.udiv(b0, gx), gy),
                                         b.udiv(b0, b.mul(gx, gy)))):
             b.store(v, slot)
-        T = b.trunc(b.mul(b.mul(self.env[abi.BX], self.env[abi.BY]), self.env[abi.BZ]), I32)
-        self.T = T
-        head = fn.append_basic_block("block_head")
-        body = fn.append_basic_block("block_body")
-        warp_head = fn.append_basic_block("warp_head")
-        warp_init = fn.append_basic_block("warp_init")
-        next_block = fn.append_basic_block("next_block")
-        done = fn.append_basic_block("done")
+        self.T = b.trunc(b.mul(b.mul(e[abi.BX], e[abi.BY]), e[abi.BZ]), I32)
+        self.nwarps = b.udiv(b.add(self.T, ir.Constant(I32, self.W - 1)), ir.Constant(I32, self.W))
+        head, body, done = (fn.append_basic_block(n) for n in ("block_head", "block_body", "done"))
+        self.round_bb = fn.append_basic_block("round")
+        self.warp_head_bb = fn.append_basic_block("warp_head")
+        self.warp_enter_bb = fn.append_basic_block("warp_enter")
+        self.warp_next_bb = fn.append_basic_block("warp_next")
+        self.round_end_bb = fn.append_basic_block("round_end")
+        self.next_block_bb = fn.append_basic_block("next_block")
         self.dispatch_bb = fn.append_basic_block("dispatch")
         self.fail_bb = fn.append_basic_block("fail")
+        self.warp_done_bb = fn.append_basic_block("warp_done")
+        self.yield_bb = fn.append_basic_block("warp_yield")
         b.branch(head)
-
         b.position_at_end(head)
-        blk = b.load(self.blk_a)
-        b.cbranch(b.icmp_signed("<", blk, b1), body, done)
+        b.cbranch(b.icmp_signed("<", b.load(self.blk_a), b1), body, done)
         b.position_at_end(done)
         b.ret(ir.Constant(I32, 0))
 
         b.position_at_end(body)
-        blk = b.load(self.blk_a)
         self.ctaid = [b.trunc(b.load(slot), I32) for slot in self.cta_a]
-        self.memset(self.env[abi.SHARED], self.env[abi.SHARED_SIZE])
-        b.store(ir.Constant(I32, 0), self.ws_a)
-        b.branch(warp_head)
+        self.memset(e[abi.SHARED], e[abi.SHARED_SIZE])
+        if self.flat.has_barrier:
+            self.memset(e[abi.BARSTATE],
+                        b.add(ir.Constant(I64, abi.BAR_STATUS_BYTE), b.zext(self.nwarps, I64)))
+            b.store(self.T, barriers.word(self, abi.BAR_LIVE))
+        b.branch(self.round_bb)
 
-        b.position_at_end(warp_head)
-        ws = b.load(self.ws_a)
-        b.cbranch(b.icmp_unsigned("<", ws, T), warp_init, next_block)
-        b.position_at_end(next_block)
+        b.position_at_end(self.round_bb)
+        b.store(ir.Constant(I32, 0), self.ws_a)
+        b.store(ir.Constant(I32, 0), self.widx_a)
+        b.store(ir.Constant(I1, 0), self.yielded_a)
+        b.branch(self.warp_head_bb)
+
+        b.position_at_end(self.warp_head_bb)
+        b.cbranch(b.icmp_unsigned("<", b.load(self.ws_a), self.T), self.warp_enter_bb,
+                  self.round_end_bb)
+
+        b.position_at_end(self.warp_next_bb)
+        b.store(b.add(b.load(self.ws_a), ir.Constant(I32, self.W)), self.ws_a)
+        b.store(b.add(b.load(self.widx_a), ir.Constant(I32, 1)), self.widx_a)
+        b.branch(self.warp_head_bb)
+
+        self.emit_round_end()
+        self.emit_next_block(head)
+
+    def emit_round_end(self) -> None:
+        b = self.b
+        b.position_at_end(self.round_end_bb)
+        if not self.flat.has_barrier:
+            b.branch(self.next_block_bb)
+            return
+        release = self.fn.append_basic_block("release")
+        stuck = self.fn.append_basic_block("deadlock")
+        b.cbranch(b.load(self.yielded_a), release, self.next_block_bb)
+        b.position_at_end(release)
+        fn = barriers.release_helper(self, self.frame)
+        got = b.call(fn, [self.barstate, b.inttoptr(self.env[abi.FRAMES], PTR8), self.nwarps,
+                          ir.Constant(I64, self.frame_bytes)])
+        b.cbranch(b.icmp_unsigned("!=", got, ir.Constant(I32, 0)), self.round_bb, stuck)
+        b.position_at_end(stuck)
+        fp = self.fault_ptr
+        for slot, value in ((abi.F_REASON, ir.Constant(I64, abi.BARRIER_DEADLOCK)),
+                            (abi.F_LANE, ir.Constant(I64, 0)), (abi.F_ADDR, ir.Constant(I64, -1)),
+                            (abi.F_PC, b.zext(b.load(self.last_bar_a), I64)),
+                            (abi.F_BLOCK, b.load(self.blk_a)), (abi.F_WARP, ir.Constant(I64, 0))):
+            b.store(value, b.gep(fp, [ir.Constant(I32, slot)]))
+        b.ret(ir.Constant(I32, 1))
+
+    def emit_next_block(self, head: ir.Block) -> None:
+        b = self.b
+        gx, gy = self.env[abi.GX], self.env[abi.GY]
+        b.position_at_end(self.next_block_bb)
         b.store(b.add(b.load(self.blk_a), ir.Constant(I64, 1)), self.blk_a)
         one, zero = ir.Constant(I64, 1), ir.Constant(I64, 0)
         x1 = b.add(b.load(self.cta_a[0]), one)
@@ -144,49 +253,74 @@ class KernelCompiler:
                 self.cta_a[2])
         b.branch(head)
 
-        b.position_at_end(warp_init)
-        ws = b.load(self.ws_a)
-        tid = b.add(L.splat(ws), L.iota())
-        valid = b.icmp_unsigned("<", tid, L.splat(T))
+    def warp_status(self) -> ir.Value:
+        b = self.b
+        p = b.gep(b.bitcast(self.barstate, PTR8), [ir.Constant(I32, abi.BAR_STATUS_BYTE)])
+        return b.gep(p, [b.load(self.widx_a)])
+
+    def emit_warp_entry(self) -> None:
+        """A warp starts (fresh) or resumes from its frame; its per-lane memory is pointed at."""
+        b, L, W, e = self.b, self.lanes, self.W, self.env
+        flat = self.flat
+        b.position_at_end(self.warp_enter_bb)
+        widx = b.zext(b.load(self.widx_a), I64)
+        for cur, whole, stride in ((abi.LOCAL, abi.LOCAL_ALL, abi.LOCAL_STRIDE),
+                                   (abi.PARMEM, abi.PARMEM_ALL, abi.PARAM_STRIDE)):
+            rows = b.mul(e[stride], ir.Constant(I64, W))
+            b.store(b.add(e[whole], b.mul(widx, rows)), e.slot(cur))
+        tid = b.add(L.splat(b.load(self.ws_a)), L.iota())
+        valid = b.icmp_unsigned("<", tid, L.splat(self.T))
+        self.specials(tid)
+        fresh = self.fn.append_basic_block("warp_fresh")
+        if flat.has_barrier:
+            base = b.gep(b.inttoptr(e[abi.FRAMES], PTR8),
+                         [b.mul(widx, ir.Constant(I64, self.frame_bytes))])
+            b.store(base, self.frame_base_a)
+            resume = self.fn.append_basic_block("warp_resume")
+            sw = b.switch(b.load(self.warp_status()), self.warp_next_bb)
+            sw.add_case(ir.Constant(I8, abi.WARP_FRESH), fresh)
+            sw.add_case(ir.Constant(I8, abi.WARP_WAITING), resume)
+            b.position_at_end(resume)
+            self.frame.restore(base)
+            b.branch(self.dispatch_bb)
+        else:
+            b.branch(fresh)
+        b.position_at_end(fresh)
         b.store(valid, self.alive_a)
         b.store(L.const(I1, 0), self.wait_a)
+        b.store(L.const(I32, 0), self.which_a)
         b.store(L.const(I32, 0), self.pc_a)
         b.store(L.const(I32, 0), self.depth_a)
-        for alloca, stt, cls in self.regs.values():
+        for alloca, _stt, cls in self.regs.values():
             if cls == VECTOR:
                 b.store(ir.Constant(alloca.type.pointee, None), alloca)
         if flat.prog.local_size:
-            self.memset(self.env[abi.LOCAL], b.mul(self.env[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
+            self.memset(e[abi.LOCAL], b.mul(e[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
         if flat.prog.param_size:
-            self.memset(self.env[abi.PARMEM], b.mul(self.env[abi.PARAM_STRIDE], ir.Constant(I64, W)))
-        self.specials(tid)
+            self.memset(e[abi.PARMEM], b.mul(e[abi.PARAM_STRIDE], ir.Constant(I64, W)))
         # every live lane starts together at pc 0: no need to ask the dispatcher
         b.store(valid, self.grp_a)
         b.store(ir.Constant(I32, INF_PC), self.omin_a)
-        warp_start = b.block
-
-        # leaders and their blocks
-        leaders = self.find_leaders()
-        self.leaders = leaders
-        self.bbs = {pc: fn.append_basic_block(f"pc{pc}") for pc in sorted(leaders)}
-        self.warp_done_bb = fn.append_basic_block("warp_done")
-        b.position_at_end(warp_start)
         b.branch(self.bbs[0])
-        self.emit_dispatch()
+
+    def emit_exits(self) -> None:
+        """Where a warp leaves the round: done, yielded at a barrier, or faulted."""
+        b = self.b
         b.position_at_end(self.fail_bb)
         b.store(b.load(self.blk_a), b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_BLOCK)]))
-        b.store(b.zext(b.load(self.ws_a), I64), b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_WARP)]))
+        b.store(b.zext(b.load(self.ws_a), I64),
+                b.gep(self.fault_ptr, [ir.Constant(I32, abi.F_WARP)]))
         b.ret(ir.Constant(I32, 1))
         b.position_at_end(self.warp_done_bb)
-        b.store(b.add(b.load(self.ws_a), ir.Constant(I32, W)), self.ws_a)
-        b.branch(warp_head)
-
-        order = sorted(leaders)
-        for i, pc in enumerate(order):
-            end = order[i + 1] if i + 1 < len(order) else len(flat.code)
-            self.emit_range(pc, end)
-        finish_entry(fn)
-        return self.m
+        if self.flat.has_barrier:
+            b.store(ir.Constant(I8, abi.WARP_DONE), self.warp_status())
+        b.branch(self.warp_next_bb)
+        b.position_at_end(self.yield_bb)
+        if self.flat.has_barrier:
+            self.frame.save(b.load(self.frame_base_a))
+            b.store(ir.Constant(I8, abi.WARP_WAITING), self.warp_status())
+            b.store(ir.Constant(I1, 1), self.yielded_a)
+        b.branch(self.warp_next_bb)
 
     def memset(self, ptr_int: ir.Value, n: ir.Value) -> None:
         fn = self.lanes.intrinsic("llvm.memset.p0i8.i64", ir.VoidType(), [PTR8, I8, I64, I1])
@@ -270,14 +404,10 @@ class KernelCompiler:
         have = L.any(runnable)
         pick = self.fn.append_basic_block("pick")
         idle = self.fn.append_basic_block("idle")
-        release = self.fn.append_basic_block("release")
         b.cbranch(have, pick, idle)
         b.position_at_end(idle)
-        b.cbranch(L.any(waiting), release, self.warp_done_bb)
-        b.position_at_end(release)
-        b.store(b.select(waiting, b.add(pc, L.const(I32, 1)), pc), self.pc_a)
-        b.store(L.const(I1, 0), self.wait_a)
-        b.branch(self.dispatch_bb)
+        # nothing runnable: every live lane waits at a barrier (the warp yields) or has exited
+        b.cbranch(L.any(waiting), self.yield_bb, self.warp_done_bb)
         b.position_at_end(pick)
         cur_a = entry_alloca(self.fn, I32, name="cur")
         route = self.fn.append_basic_block("route")
@@ -360,6 +490,8 @@ class KernelCompiler:
                 return
             if item.kind == "copyback":
                 self.emit_copyback(item, grp)
+            elif item.kind == "barred":
+                barriers.emit_red_result(self, item, grp)
             else:
                 self.emit_instruction(item, grp)
         self.goto(end, grp)
@@ -387,12 +519,7 @@ class KernelCompiler:
         eff = self.guard_mask(item, grp)
         guarded = ins.guard is not None
         if base in ("bar", "barrier"):
-            if not _is_barrier(mods) or "arrive" in mods or "red" in mods:
-                raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
-            if "warp" in mods:
-                self.goto(pc + 1, grp)
-                return
-            self.emit_barrier(pc, grp, eff, guarded)
+            barriers.emit_barrier(self, item, pc, grp, eff, guarded)
             return
         if base == "bra":
             target = self.flat.labels[(item.fn.name, ins.operands[0][1])]
@@ -450,13 +577,17 @@ class KernelCompiler:
             if guarded:
                 self.set_pc(grp, pc + 1)
             if is_exit:
-                b.store(b.and_(b.load(self.alive_a), b.not_(eff)), self.alive_a)
+                alive = b.load(self.alive_a)
+                barriers.lanes_leave(self, b.and_(alive, eff))
+                b.store(b.and_(alive, b.not_(eff)), self.alive_a)
             else:
                 depth = b.load(self.depth_a)
                 d = b.sub(depth, L.const(I32, 1))
                 neg = b.and_(eff, b.icmp_signed("<", d, L.const(I32, 0)))
                 ok = b.and_(eff, b.not_(neg))
-                b.store(b.and_(b.load(self.alive_a), b.not_(neg)), self.alive_a)
+                alive = b.load(self.alive_a)
+                barriers.lanes_leave(self, b.and_(alive, neg))
+                b.store(b.and_(alive, b.not_(neg)), self.alive_a)
                 pcv = b.load(self.pc_a)
                 for i, sa in enumerate(self.stack_a):
                     hit = b.and_(ok, b.icmp_signed("==", d, L.const(I32, i)))
@@ -465,36 +596,6 @@ class KernelCompiler:
                 b.store(b.select(ok, d, depth), self.depth_a)
             b.branch(self.dispatch_bb)
         self.emit_partial(pc, grp, eff, guarded, act)
-
-    def emit_barrier(self, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
-        b, L = self.b, self.lanes
-        if guarded:
-            allb = self.fn.append_basic_block(f"bar_all{pc}")
-            notall = self.fn.append_basic_block(f"bar_some{pc}")
-            noneb = self.fn.append_basic_block(f"bar_none{pc}")
-            part = self.fn.append_basic_block(f"bar_part{pc}")
-            b.cbranch(L.any(b.and_(grp, b.not_(eff))), notall, allb)
-            b.position_at_end(notall)
-            b.cbranch(L.any(eff), part, noneb)
-            b.position_at_end(noneb)
-            self.goto(pc + 1, grp)
-            b.position_at_end(part)
-            self.fault_here(abi.PREDICATED_BAR, L.first_lane(eff), None, pc)
-            b.position_at_end(allb)
-        waiting = b.load(self.wait_a)
-        alive = b.load(self.alive_a)
-        omin = b.load(self.omin_a)
-        whole = b.and_(b.not_(L.any(waiting)), b.icmp_unsigned("==", omin, ir.Constant(I32, INF_PC)))
-        whole = b.and_(whole, b.not_(L.any(b.xor(grp, alive))))
-        passb = self.fn.append_basic_block(f"bar_pass{pc}")
-        waitb = self.fn.append_basic_block(f"bar_wait{pc}")
-        b.cbranch(whole, passb, waitb)
-        b.position_at_end(passb)
-        self.goto(pc + 1, grp)
-        b.position_at_end(waitb)
-        self.set_pc(grp, pc)
-        b.store(b.or_(b.load(self.wait_a), grp), self.wait_a)
-        b.branch(self.dispatch_bb)
 
     # ------------------------------------------------------------------ calls
     def param_copies(self, item: Item) -> tuple[str, list, list]:

@@ -17,7 +17,7 @@ from .. import log, settings as settings_module
 from ..ptx.module import Module
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-5"
+CODEGEN_VERSION = "jit-6"
 _log = log.get("gdev.jit")
 
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
@@ -28,6 +28,7 @@ class Compiled:
     fn: ctypes._CFuncPtr        # the kernel entry
     width: int
     max_kparam_read: int
+    frame_bytes: int            # per warp, for kernels with barriers
     engine: object              # keeps the machine code alive
     flat: object
 
@@ -128,7 +129,7 @@ def compile_kernel(module: Module, kernel: str, width: int) -> Compiled:
     addr = ee.get_function_address("kernel")
     if not addr:
         raise JitUnsupported("no kernel symbol in the compiled object")
-    compiled = Compiled(KernelFn(addr), width, kc.max_kparam_read, ee, flat)
+    compiled = Compiled(KernelFn(addr), width, kc.max_kparam_read, kc.frame_bytes, ee, flat)
     _log.debug("jit compiled %s width %d (%s)", kernel, width, "disk cache" if cached else "built")
     with _lock:
         _memory_cache[key] = compiled

@@ -16,18 +16,14 @@ from .engine import compile_kernel
 from .errors import JitUnsupported
 from .pages import page_map
 
-MAX_WIDTH = 1024
+WARP = 32
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
 
 
-def lane_width(threads: int, lockstep_block: bool) -> int:
-    """Lanes per vector: a warp (or less for tiny blocks), or the whole block for barriers."""
-    if lockstep_block:
-        if threads > MAX_WIDTH:
-            raise JitUnsupported(f"block of {threads} threads with barriers")
-        return max(8, 1 << (threads - 1).bit_length())
-    return max(1, min(32, 1 << (threads - 1).bit_length()))
+def lane_width(threads: int) -> int:
+    """Lanes per vector: a warp, or less for blocks smaller than one."""
+    return max(1, min(WARP, 1 << (threads - 1).bit_length()))
 
 
 def _reason(code: int, width: int, space: int) -> str:
@@ -39,8 +35,10 @@ def _reason(code: int, width: int, space: int) -> str:
         return "misaligned vector access"
     if code == abi.TRAP:
         return "trap"
-    if code == abi.PREDICATED_BAR:
-        return "predicated barrier is not supported"
+    if code == abi.BARRIER_DEADLOCK:
+        return "barrier can never complete (deadlock)"
+    if code == abi.BARRIER_NUMBER:
+        return "barrier number out of range"
     return f"fault {code}"
 
 
@@ -63,7 +61,8 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         flat = module.__dict__["_jit_flat"][kernel] = flatten(module, kernel)
     if flat.has_warp_ops:
         raise JitUnsupported("warp-level instructions")
-    width = lane_width(T, flat.has_barrier)
+    width = lane_width(T)
+    nwarps = -(-T // width)
     compiled = compile_kernel(module, kernel, width)
     if compiled.max_kparam_read > len(params):
         raise JitUnsupported("kernel reads past the parameter buffer")
@@ -75,8 +74,11 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     envs, faults, scratch = [], [], []
     for _ in range(nworkers):
         shared = np.zeros(shared_stride, np.uint8)
-        local = np.zeros(max(1, width * prog.local_size), np.uint8)
-        parmem = np.zeros(max(1, width * prog.param_size), np.uint8)
+        # per-lane memory and frames for every warp of a block: warps of a block interleave
+        local = np.zeros(max(1, nwarps * width * prog.local_size), np.uint8)
+        parmem = np.zeros(max(1, nwarps * width * prog.param_size), np.uint8)
+        frames = np.zeros(max(1, nwarps * compiled.frame_bytes), np.uint8)
+        barstate = np.zeros(abi.barstate_bytes(nwarps) + 8, np.uint8)
         fault = np.zeros(abi.FAULT_SLOTS, np.int64)
         env = np.zeros(abi.ENV_SLOTS, np.int64)
         env[abi.PARAMS] = pbuf.ctypes.data
@@ -90,16 +92,18 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.BX], env[abi.BY], env[abi.BZ] = block
         env[abi.SHARED] = shared.ctypes.data
         env[abi.SHARED_SIZE] = shared_stride
-        env[abi.LOCAL] = local.ctypes.data
+        env[abi.LOCAL] = env[abi.LOCAL_ALL] = local.ctypes.data
         env[abi.LOCAL_STRIDE] = prog.local_size
-        env[abi.PARMEM] = parmem.ctypes.data
+        env[abi.PARMEM] = env[abi.PARMEM_ALL] = parmem.ctypes.data
+        env[abi.FRAMES] = frames.ctypes.data
+        env[abi.BARSTATE] = barstate.ctypes.data
         env[abi.PARAM_STRIDE] = prog.param_size
         env[abi.FAULT] = fault.ctypes.data
         env[abi.DYN_SHARED] = dynamic_shared
         env[abi.NPARAMS] = len(params)
         envs.append(env)
         faults.append(fault)
-        scratch.append((shared, local, parmem))
+        scratch.append((shared, local, parmem, frames, barstate))
     bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
     status = [0] * nworkers
 

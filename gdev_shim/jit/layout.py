@@ -20,10 +20,11 @@ _CONTROL = {"bra", "ret", "exit", "trap", "brkpt", "call", "bar", "barrier"}
 
 @dataclass
 class Item:
-    """One program counter: a PTX instruction, or a synthetic step (end of a body, copy-back)."""
+    """One program counter: a PTX instruction, or a synthetic step (end of a body, the
+    copy-back after a call, the result write after a bar.red)."""
     fn: Function
     ins: Instr | None
-    kind: str                   # 'ins' | 'end' | 'copyback'
+    kind: str                   # 'ins' | 'end' | 'copyback' | 'barred'
     text: str
     call: tuple | None = None   # for 'copyback': (copies) after a call returns
 
@@ -74,6 +75,9 @@ def flatten(module: Module, kernel: str) -> Flat:
             flat.code.append(Item(fn, item, "ins", item.text))
             if base in ("bar", "barrier") and "warp" not in item.opcode.split("."):
                 flat.has_barrier = True
+                if "red" in item.opcode.split("."):
+                    # released lanes resume here and read the block-wide reduction
+                    flat.code.append(Item(fn, item, "barred", item.text))
             elif base in ("shfl", "vote", "activemask", "redux"):
                 flat.has_warp_ops = True
             elif base == "call":
@@ -109,6 +113,14 @@ def _reject_recursion(entry: str, functions: dict[str, Function]) -> None:
         state[name] = 2
 
     visit(entry)
+
+
+def is_barrier_wait(item: Item) -> bool:
+    """A block barrier at which the arriving lanes wait (bar.sync, barrier.sync, bar.red)."""
+    if item.kind != "ins":
+        return False
+    parts = item.ins.opcode.split(".")
+    return parts[0] in ("bar", "barrier") and "warp" not in parts and "arrive" not in parts
 
 
 def is_control(item: Item) -> bool:

@@ -45,7 +45,7 @@ class Trace:
         self.writes.setdefault(pc, set()).add(name)
 
 
-def _successors(flat: Flat, pc: int) -> list[int]:
+def successors(flat: Flat, pc: int) -> list[int]:
     item = flat.code[pc]
     if item.kind == "end":
         return []
@@ -58,7 +58,7 @@ def _successors(flat: Flat, pc: int) -> list[int]:
         target = flat.labels.get((item.fn.name, ins.operands[0][1]))
         out = [target] if target is not None else []
         return out + [pc + 1] if guarded else out
-    if base in ("ret", "exit") and not guarded:
+    if base in ("ret", "exit", "trap", "brkpt") and not guarded:
         return []
     return [pc + 1]
 
@@ -74,7 +74,7 @@ def _dominates(flat: Flat, d: int, uses: set[int]) -> bool:
         if pc in uses:
             return False
         seen.add(pc)
-        stack.extend(_successors(flat, pc))
+        stack.extend(successors(flat, pc))
     return True
 
 

@@ -1,0 +1,201 @@
+"""Block barriers on a warp-at-a-time kernel: arrival, release between rounds, bar.red results.
+
+A block runs in rounds: each warp that is not done runs until all its live lanes wait at
+a barrier (it yields) or have exited.  Arrivals are counted per barrier number in the
+block's state; after a round, every barrier whose count reached what it expects (its
+thread count, or every thread of the block still alive) is released, its waiting lanes
+step past it, and the next round resumes them.  Threads that exited no longer hold a
+barrier up, as on the card.  A round after which waiting warps remain but nothing can be
+released is a deadlock and faults.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from llvmlite import ir
+
+from . import abi
+from .errors import JitUnsupported
+from .lanes import I8, I32, I64, PTR8, finish_entry, start_function
+
+_RED_OPS = ("popc", "and", "or")
+
+
+def barrier_form(ins: Any) -> tuple[bool, str | None, tuple | None, tuple | None, tuple | None,
+                                    tuple | None]:
+    """(arrive, red op, barrier number, thread count, bar.red destination, bar.red predicate)."""
+    mods = ins.opcode.split(".")[1:]
+    ops = ins.operands
+    if "red" in mods:
+        red = next((m for m in mods if m in _RED_OPS), None)
+        if red is None or len(ops) not in (3, 4):
+            raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
+        return False, red, ops[1], ops[2] if len(ops) == 4 else None, ops[0], ops[-1]
+    arrive = "arrive" in mods
+    if len(ops) > 2 or (arrive and len(ops) != 2):
+        raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
+    return arrive, None, ops[0] if ops else None, ops[1] if len(ops) == 2 else None, None, None
+
+
+def popcount(kc: Any, mask: ir.Value) -> ir.Value:
+    """Number of set lanes of an <W x i1> mask, as an i32."""
+    b = kc.b
+    wide = ir.IntType(kc.W)
+    bits = b.bitcast(mask, wide)
+    n = kc.lanes.call("ctpop", [bits])
+    if kc.W < 32:
+        return b.zext(n, I32)
+    return n if kc.W == 32 else b.trunc(n, I32)
+
+
+def word(kc: Any, index: int | ir.Value) -> ir.Value:
+    """Pointer to int32 word `index` of the block's barrier state."""
+    idx = ir.Constant(I32, index) if isinstance(index, int) else index
+    return kc.b.gep(kc.barstate, [idx])
+
+
+def _add_to(kc: Any, base: int, bid: ir.Value, n: ir.Value) -> None:
+    b = kc.b
+    p = word(kc, b.add(ir.Constant(I32, base), bid))
+    b.store(b.add(b.load(p), n), p)
+
+
+def lanes_leave(kc: Any, mask: ir.Value) -> None:
+    """Lanes of `mask` exited: barriers stop waiting for them."""
+    if not kc.flat.has_barrier:
+        return
+    b = kc.b
+    p = word(kc, abi.BAR_LIVE)
+    b.store(b.sub(b.load(p), popcount(kc, mask)), p)
+
+
+def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
+    b, L = kc.b, kc.lanes
+    ins = item.ins
+    if "warp" in ins.opcode.split("."):
+        kc.goto(pc + 1, grp)                 # a warp's lanes run in lockstep already
+        return
+    arrive, red, id_op, count_op, _dest, pred_op = barrier_form(ins)
+    if guarded:
+        some = kc.fn.append_basic_block(f"bar_some{pc}")
+        noneb = kc.fn.append_basic_block(f"bar_none{pc}")
+        b.cbranch(L.any(eff), some, noneb)
+        b.position_at_end(noneb)
+        kc.goto(pc + 1, grp)
+        b.position_at_end(some)
+    first = L.first_lane(eff)
+    bid = (b.extract_element(kc.read(id_op, "u32", item), first) if id_op is not None
+           else ir.Constant(I32, 0))
+    bad = kc.fn.append_basic_block(f"bar_bad{pc}")
+    ok = kc.fn.append_basic_block(f"bar_ok{pc}")
+    b.cbranch(b.icmp_unsigned(">=", bid, ir.Constant(I32, abi.NBARRIERS)), bad, ok)
+    b.position_at_end(bad)
+    kc.fault_here(abi.BARRIER_NUMBER, first, b.zext(bid, I64), pc)
+    b.position_at_end(ok)
+    if count_op is not None:
+        count = b.extract_element(kc.read(count_op, "u32", item), first)
+        b.store(count, word(kc, b.add(ir.Constant(I32, abi.BAR_EXPECT), bid)))
+    _add_to(kc, abi.BAR_ARRIVED, bid, popcount(kc, eff))
+    if red is not None:
+        p = b.and_(eff, kc.read(pred_op, "pred", item))
+        _add_to(kc, abi.BAR_RED_TRUE, bid, popcount(kc, p))
+    if arrive:
+        kc.goto(pc + 1, grp)
+        return
+    if guarded:
+        kc.set_pc(grp, pc + 1)
+    kc.set_pc(eff, pc)
+    b.store(b.select(eff, L.splat(bid), b.load(kc.which_a)), kc.which_a)
+    b.store(b.or_(b.load(kc.wait_a), eff), kc.wait_a)
+    b.store(ir.Constant(I32, pc), kc.last_bar_a)
+    b.branch(kc.dispatch_bb)
+
+
+def emit_red_result(kc: Any, item: Any, grp: ir.Value) -> None:
+    """After a bar.red releases: each lane gets the reduction over the block's arrivals."""
+    b, L = kc.b, kc.lanes
+    ins = item.ins
+    _arrive, red, id_op, _count, dest, _pred = barrier_form(ins)
+    eff = kc.guard_mask(item, grp)
+    bid = b.and_(b.extract_element(kc.read(id_op, "u32", item), L.first_lane(eff)),
+                 ir.Constant(I32, abi.NBARRIERS - 1))
+    trues = b.load(word(kc, b.add(ir.Constant(I32, abi.BAR_SNAP_TRUE), bid)))
+    total = b.load(word(kc, b.add(ir.Constant(I32, abi.BAR_SNAP_TOTAL), bid)))
+    if red == "popc":
+        kc.write(dest, "u32", L.splat(trues), item, eff)
+        return
+    value = (b.icmp_unsigned("==", trues, total) if red == "and"
+             else b.icmp_unsigned("!=", trues, ir.Constant(I32, 0)))
+    kc.write(dest, "pred", L.splat(value), item, eff)
+
+
+def release_helper(kc: Any, frame: Any) -> ir.Function:
+    """i32 release(i32* state, i8* frames, i32 nwarps, i64 frame_bytes): 1 if any released."""
+    fn = kc.helpers.get("release")
+    if fn is not None:
+        return fn
+    W = kc.W
+    fty = ir.FunctionType(I32, [ir.PointerType(I32), PTR8, I32, I64])
+    fn = ir.Function(kc.m, fty, name="release_barriers")
+    fn.linkage = "internal"
+    kc.helpers["release"] = fn
+    state, frames, nwarps, fbytes = fn.args
+    b = start_function(fn)
+
+    def at(i: int) -> ir.Value:
+        return b.gep(state, [ir.Constant(I32, i)])
+
+    zero = ir.Constant(I32, 0)
+    live = b.load(at(abi.BAR_LIVE))
+    done: ir.Value = zero
+    for i in range(abi.NBARRIERS):
+        arr, exp = b.load(at(abi.BAR_ARRIVED + i)), b.load(at(abi.BAR_EXPECT + i))
+        need = b.select(b.icmp_signed(">", exp, zero), exp, live)
+        d = b.and_(b.icmp_signed(">", arr, zero), b.icmp_signed(">=", arr, need))
+        trues = b.load(at(abi.BAR_RED_TRUE + i))
+        for index, new, old in ((abi.BAR_SNAP_TRUE, trues, None), (abi.BAR_SNAP_TOTAL, arr, None),
+                                (abi.BAR_ARRIVED, zero, arr), (abi.BAR_EXPECT, zero, exp),
+                                (abi.BAR_RED_TRUE, zero, trues)):
+            keep = old if old is not None else b.load(at(index + i))
+            b.store(b.select(d, new, keep), at(index + i))
+        done = b.or_(done, b.shl(b.zext(d, I32), ir.Constant(I32, i)))
+    scan = fn.append_basic_block("scan")
+    head = fn.append_basic_block("warp")
+    body = fn.append_basic_block("waiting")
+    step = fn.append_basic_block("step")
+    out = fn.append_basic_block("out")
+    none = fn.append_basic_block("none")
+    b.cbranch(b.icmp_unsigned("!=", done, zero), scan, none)
+    b.position_at_end(none)
+    b.ret(zero)
+    b.position_at_end(scan)
+    status = b.gep(b.bitcast(state, PTR8), [ir.Constant(I32, abi.BAR_STATUS_BYTE)])
+    b.branch(head)
+    b.position_at_end(head)
+    w = b.phi(I32, name="w")
+    w.add_incoming(zero, scan)
+    b.cbranch(b.icmp_unsigned("<", w, nwarps), body, out)
+    b.position_at_end(body)
+    waiting = b.icmp_unsigned("==", b.load(b.gep(status, [w])), ir.Constant(I8, abi.WARP_WAITING))
+    with b.if_then(waiting):
+        base = b.gep(frames, [b.mul(b.zext(w, I64), fbytes)])
+        pcp, waitp, whichp = (frame.field_ptr_with(b, base, a) for a in (kc.pc_a, kc.wait_a,
+                                                                         kc.which_a))
+        pcv, waitv, which = b.load(pcp, align=1), b.load(waitp, align=1), b.load(whichp, align=1)
+        vt32 = ir.VectorType(I32, W)
+        splat = b.shuffle_vector(b.insert_element(ir.Constant(vt32, ir.Undefined), done, zero),
+                                 ir.Constant(vt32, ir.Undefined), ir.Constant(vt32, [0] * W))
+        hit = b.and_(b.lshr(splat, which), ir.Constant(vt32, [1] * W))
+        rel = b.and_(b.icmp_unsigned("!=", waitv, ir.Constant(waitv.type, None)),
+                     b.icmp_unsigned("!=", hit, ir.Constant(vt32, None)))
+        b.store(b.select(rel, b.add(pcv, ir.Constant(vt32, [1] * W)), pcv), pcp, align=1)
+        b.store(b.select(rel, ir.Constant(waitv.type, None), waitv), waitp, align=1)
+    b.branch(step)
+    b.position_at_end(step)
+    w.add_incoming(b.add(w, ir.Constant(I32, 1)), step)
+    b.branch(head)
+    b.position_at_end(out)
+    b.ret(ir.Constant(I32, 1))
+    finish_entry(fn)
+    return fn
+

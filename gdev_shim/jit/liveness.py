@@ -1,0 +1,77 @@
+"""Which registers a warp must keep in its frame while it waits at a barrier.
+
+A block runs as a loop of its warps through each barrier-free region: a warp runs until
+every live lane waits at a barrier, yields, and the next warp of the block runs in the
+same registers.  Values live across a barrier therefore go to the warp's frame when it
+yields and come back when it resumes.
+
+Liveness is per lane along the flat code's control-flow graph: a lane resumes at the
+instruction after its barrier, so the registers to keep are those live into any such
+resume point.  A predicated write does not kill (lanes with a false guard keep the old
+value); an unpredicated one does, because each lane that reaches it writes its own value.
+"""
+from __future__ import annotations
+
+from .layout import Flat, is_barrier_wait
+from .regclass import Trace, successors
+
+
+def resume_points(flat: Flat) -> list[int]:
+    """Program counters where lanes released from a barrier continue."""
+    return [pc + 1 for pc, item in enumerate(flat.code) if is_barrier_wait(item)]
+
+
+def live_in(flat: Flat, trace: Trace) -> list[frozenset[str]]:
+    """Registers live into each program counter (backward dataflow to a fixed point)."""
+    names = sorted({n for s in trace.reads.values() for n in s}
+                   | {n for s in trace.writes.values() for n in s})
+    bit = {n: 1 << i for i, n in enumerate(names)}
+
+    def mask(regs: set[str] | None) -> int:
+        out = 0
+        for n in regs or ():
+            out |= bit[n]
+        return out
+
+    n = len(flat.code)
+    succ = [[s for s in successors(flat, pc) if s < n] for pc in range(n)]
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for pc, ss in enumerate(succ):
+        for s in ss:
+            preds[s].append(pc)
+    use = [mask(trace.reads.get(pc)) for pc in range(n)]
+    kill = [mask(trace.writes.get(pc)) if _kills(flat, pc) else 0 for pc in range(n)]
+    live = [0] * n
+    work = list(range(n - 1, -1, -1))
+    queued = [True] * n
+    while work:
+        pc = work.pop()
+        queued[pc] = False
+        out = 0
+        for s in succ[pc]:
+            out |= live[s]
+        new = use[pc] | (out & ~kill[pc])
+        if new != live[pc]:
+            live[pc] = new
+            for p in preds[pc]:
+                if not queued[p]:
+                    queued[p] = True
+                    work.append(p)
+    return [frozenset(nm for nm in names if live[pc] & bit[nm]) for pc in range(n)]
+
+
+def _kills(flat: Flat, pc: int) -> bool:
+    item = flat.code[pc]
+    return item.kind == "ins" and item.ins is not None and item.ins.guard is None
+
+
+def live_across_barriers(flat: Flat, trace: Trace) -> frozenset[str]:
+    """Registers of the kernel entry that some lane needs after some barrier."""
+    points = [pc for pc in resume_points(flat) if pc < len(flat.code)]
+    if not points:
+        return frozenset()
+    live = live_in(flat, trace)
+    out: set[str] = set()
+    for pc in points:
+        out |= live[pc]
+    return frozenset(out)

@@ -1,0 +1,192 @@
+"""Barrier kernels on the warp-at-a-time JIT: every block shape against the interpreter,
+bit for bit, and the region splitter's liveness."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("llvmlite")
+
+from gdev_shim import jit  # noqa: E402
+from gdev_shim.card.card import Card  # noqa: E402
+from gdev_shim.common.contract import C  # noqa: E402
+from gdev_shim.jit.layout import flatten  # noqa: E402
+from gdev_shim.jit.liveness import live_across_barriers, live_in, resume_points  # noqa: E402
+from gdev_shim.jit.regclass import Trace  # noqa: E402
+from gdev_shim.ptx import KernelFault, Module, execute as interp_execute, parse_module  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parent / "kernels" / "barriers.cu"
+KERNELS = ["bar_bitonic", "bar_scan", "bar_reduce", "bar_early_exit", "bar_divergent",
+           "bar_counted", "bar_named", "bar_votes", "bar_transpose"]
+BLOCKS = [(32, 1, 1), (256, 1, 1), (1024, 1, 1), (100, 1, 1), (16, 16, 1), (8, 4, 4),
+          (5, 3, 2)]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GDEV_CACHE_DIR", str(tmp_path))
+    from gdev_shim import settings
+    settings.reload()
+    yield
+    monkeypatch.undo()
+    settings.reload()
+
+
+@pytest.fixture(scope="module")
+def module(compile_ptx) -> Module:
+    return parse_module(compile_ptx([SOURCE])[SOURCE])
+
+
+def _launch(engine, module: Module, kernel: str, block: tuple[int, int, int],
+            grid: tuple[int, int, int] = (2, 2, 1)) -> bytes:
+    card = Card(0, vram_size=64 << 20)
+    n = int(np.prod(block)) * int(np.prod(grid))
+    data = np.random.default_rng(3).integers(0, 64, n, dtype=np.int32)
+    src = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    dst = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    engine(module, kernel, card.memory, grid, block, struct.pack("<QQ", src.addr, dst.addr), 0, 0)
+    return card.memory.read(dst.addr, n * 4)
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: "x".join(map(str, b)))
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_barrier_kernel_matches_interpreter(module: Module, kernel: str, block) -> None:
+    got = _launch(jit.execute, module, kernel, block)
+    want = _launch(interp_execute, module, kernel, block)
+    if got != want:
+        g, w = np.frombuffer(got, np.int32), np.frombuffer(want, np.int32)
+        bad = np.flatnonzero(g != w)
+        pytest.fail(f"{bad.size} elements differ, first at {bad[0]}: jit {g[bad[0]]} interp {w[bad[0]]}")
+
+
+def test_bitonic_1024_sorts_each_block(module: Module) -> None:
+    card = Card(0, vram_size=64 << 20)
+    n = 3 * 1024
+    data = np.random.default_rng(9).integers(-1000, 1000, n, dtype=np.int32)
+    src = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    dst = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    jit.execute(module, "bar_bitonic", card.memory, (3, 1, 1), (1024, 1, 1),
+                struct.pack("<QQ", src.addr, dst.addr), 0, 0)
+    out = np.frombuffer(card.memory.read(dst.addr, n * 4), np.int32).reshape(3, 1024)
+    assert np.array_equal(out, np.sort(data.reshape(3, 1024), axis=1))
+
+
+def test_frame_size_does_not_grow_with_the_block(module: Module) -> None:
+    """The compiled code is per warp: one compilation serves 64- and 1024-thread blocks."""
+    from gdev_shim.jit.engine import compile_kernel
+    from gdev_shim.jit.launch import lane_width
+    assert lane_width(1024) == lane_width(64) == 32
+    compiled = compile_kernel(module, "bar_scan", 32)
+    assert 0 < compiled.frame_bytes <= 4096
+
+
+def test_deadlock_faults_instead_of_hanging(compile_ptx, tmp_path) -> None:
+    src = tmp_path / "deadlock.cu"
+    src.write_text('extern "C" __global__ void stuck(int *o)\n{\n'
+                   '    if (threadIdx.x < 32) asm volatile("bar.sync 1, 128;");\n'
+                   '    o[threadIdx.x] = 1;\n}\n')
+    mod = parse_module(compile_ptx([src])[src])
+    card = Card(0, vram_size=1 << 20)
+    bo = card.gem_new(4096, C.AIDEV_GEM_DOMAIN_VRAM)
+    with pytest.raises(KernelFault) as info:
+        jit.execute(mod, "stuck", card.memory, (1, 1, 1), (64, 1, 1), struct.pack("<Q", bo.addr), 0, 0)
+    assert "deadlock" in info.value.reason
+    assert "bar.sync" in info.value.instruction
+
+
+# ---------------------------------------------------------------- the region splitter
+
+def _ptx_kernel(body: str, regs: str) -> Module:
+    text = (".version 8.0\n.target sm_80\n.address_size 64\n"
+            ".visible .entry k(.param .u64 k_p)\n{\n" + regs + body + "}\n")
+    return parse_module(text)
+
+
+def _traced(mod: Module) -> tuple:
+    from gdev_shim.jit.codegen import KernelCompiler
+    flat = flatten(mod, "k")
+    probe = KernelCompiler(flat, 32, "probe", classes={})
+    probe.compile()
+    return flat, probe.trace
+
+
+def test_only_values_used_after_the_barrier_are_kept() -> None:
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, %tid.x;
+    add.u32 %r2, %r1, 1;
+    mul.lo.u32 %r3, %r1, 3;
+    st.global.u32 [%rd1], %r3;
+    bar.sync 0;
+    add.u32 %r4, %r2, %r2;
+    st.global.u32 [%rd1], %r4;
+    ret;
+""", "    .reg .b32 %r<5>;\n    .reg .b64 %rd<2>;\n")
+    flat, trace = _traced(mod)
+    live = live_across_barriers(flat, trace)
+    assert "%r2" in live and "%rd1" in live
+    assert "%r3" not in live and "%r1" not in live and "%r4" not in live
+
+
+def test_barrier_in_a_loop_keeps_the_loop_carried_values() -> None:
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, 0;
+    mov.u32 %r2, 7;
+$L_loop:
+    add.u32 %r1, %r1, %r2;
+    bar.sync 0;
+    setp.lt.u32 %p1, %r1, 100;
+    @%p1 bra $L_loop;
+    st.global.u32 [%rd1], %r1;
+    ret;
+""", "    .reg .pred %p<2>;\n    .reg .b32 %r<3>;\n    .reg .b64 %rd<2>;\n")
+    flat, trace = _traced(mod)
+    live = live_across_barriers(flat, trace)
+    assert {"%r1", "%r2", "%rd1"} <= live
+    assert "%p1" not in live
+
+
+def test_barrier_after_divergent_code_that_reconverges() -> None:
+    """A value written on one side of a branch and read after the barrier is kept; a value
+    dead after the join is not; a predicated write does not end the old value's life."""
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, 5;
+    and.b32 %r3, %r1, 1;
+    setp.eq.u32 %p1, %r3, 0;
+    @%p1 bra $L_else;
+    add.u32 %r2, %r1, 9;
+    mov.u32 %r4, 1;
+    bra.uni $L_join;
+$L_else:
+    mov.u32 %r4, 2;
+$L_join:
+    setp.gt.u32 %p2, %r1, 3;
+    @%p2 mov.u32 %r2, 11;
+    st.global.u32 [%rd1], %r4;
+    bar.sync 0;
+    st.global.u32 [%rd1], %r2;
+    ret;
+""", "    .reg .pred %p<3>;\n    .reg .b32 %r<5>;\n    .reg .b64 %rd<2>;\n")
+    flat, trace = _traced(mod)
+    live = live_across_barriers(flat, trace)
+    assert {"%r2", "%rd1"} <= live
+    assert not live & {"%r1", "%r3", "%r4", "%p1", "%p2"}
+    # before the guarded write, %r2 is still live (lanes with a false guard keep it)
+    guarded = next(pc for pc, it in enumerate(flat.code)
+                   if it.ins is not None and it.ins.guard is not None and it.ins.opcode == "mov.u32")
+    assert "%r2" in live_in(flat, trace)[guarded]
+    assert len(resume_points(flat)) == 1
+
+
+def test_empty_trace_has_nothing_live() -> None:
+    mod = _ptx_kernel("    ret;\n", "")
+    flat = flatten(mod, "k")
+    assert live_across_barriers(flat, Trace()) == frozenset()
