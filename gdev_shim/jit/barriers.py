@@ -16,7 +16,7 @@ from llvmlite import ir
 
 from . import abi
 from .errors import JitUnsupported
-from .lanes import I8, I32, I64, PTR8, finish_entry, start_function
+from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
 
 _RED_OPS = ("popc", "and", "or")
 
@@ -142,23 +142,11 @@ def release_helper(kc: Any, frame: Any) -> ir.Function:
     state, frames, nwarps, fbytes = fn.args
     b = start_function(fn)
 
-    def at(i: int) -> ir.Value:
-        return b.gep(state, [ir.Constant(I32, i)])
-
     zero = ir.Constant(I32, 0)
-    live = b.load(at(abi.BAR_LIVE))
-    done: ir.Value = zero
-    for i in range(abi.NBARRIERS):
-        arr, exp = b.load(at(abi.BAR_ARRIVED + i)), b.load(at(abi.BAR_EXPECT + i))
-        need = b.select(b.icmp_signed(">", exp, zero), exp, live)
-        d = b.and_(b.icmp_signed(">", arr, zero), b.icmp_signed(">=", arr, need))
-        trues = b.load(at(abi.BAR_RED_TRUE + i))
-        for index, new, old in ((abi.BAR_SNAP_TRUE, trues, None), (abi.BAR_SNAP_TOTAL, arr, None),
-                                (abi.BAR_ARRIVED, zero, arr), (abi.BAR_EXPECT, zero, exp),
-                                (abi.BAR_RED_TRUE, zero, trues)):
-            keep = old if old is not None else b.load(at(index + i))
-            b.store(b.select(d, new, keep), at(index + i))
-        done = b.or_(done, b.shl(b.zext(d, I32), ir.Constant(I32, i)))
+    live = b.load(b.gep(state, [ir.Constant(I32, abi.BAR_LIVE)]))
+    done_a = entry_alloca(fn, I32, name="done")
+    b.store(zero, done_a)
+    done = _complete_barriers(b, fn, state, live, done_a)
     scan = fn.append_basic_block("scan")
     head = fn.append_basic_block("warp")
     body = fn.append_basic_block("waiting")
@@ -199,3 +187,36 @@ def release_helper(kc: Any, frame: Any) -> ir.Function:
     finish_entry(fn)
     return fn
 
+
+
+def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value, live: ir.Value,
+                       done_a: ir.Value) -> ir.Value:
+    """Reset every barrier whose arrivals reached what it expects, keeping its bar.red
+    counts for the released lanes; returns the bit mask of those barriers."""
+    zero = ir.Constant(I32, 0)
+    head, body, out = (fn.append_basic_block(n) for n in ("bar_head", "bar_body", "bar_out"))
+    entry = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I32, name="barrier")
+    i.add_incoming(zero, entry)
+    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I32, abi.NBARRIERS)), body, out)
+    b.position_at_end(body)
+
+    def at(base: int) -> ir.Value:
+        return b.gep(state, [b.add(i, ir.Constant(I32, base))])
+
+    arr, exp, trues = (b.load(at(base)) for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT,
+                                                     abi.BAR_RED_TRUE))
+    need = b.select(b.icmp_signed(">", exp, zero), exp, live)
+    d = b.and_(b.icmp_signed(">", arr, zero), b.icmp_signed(">=", arr, need))
+    with b.if_then(d):
+        b.store(trues, at(abi.BAR_SNAP_TRUE))
+        b.store(arr, at(abi.BAR_SNAP_TOTAL))
+        for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT, abi.BAR_RED_TRUE):
+            b.store(zero, at(base))
+        b.store(b.or_(b.load(done_a), b.shl(ir.Constant(I32, 1), i)), done_a)
+    i.add_incoming(b.add(i, ir.Constant(I32, 1)), b.block)
+    b.branch(head)
+    b.position_at_end(out)
+    return b.load(done_a)

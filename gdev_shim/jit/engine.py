@@ -107,7 +107,7 @@ def compile_kernel(module: Module, kernel: str, width: int) -> Compiled:
         raise JitUnsupported(f"generated code does not verify: {exc}") from None
     mod.name = f"k{key}"
     if cached is None:
-        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto = llvm.create_pipeline_tuning_options(speed_level=2)
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(mod, pb)
     ee = llvm.create_mcjit_compiler(mod, tm)
