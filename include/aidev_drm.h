@@ -159,6 +159,7 @@ struct aidev_fence_wait {
 #define AIDEV_OP_ACQUIRE           5   /* address, value: wait until the u64 at address >= value */
 #define AIDEV_OP_MEMBAR            6   /* wait until every earlier command's writes are visible */
 #define AIDEV_OP_NOTIFY            7   /* slot: wake host waiters of the fence slot */
+#define AIDEV_OP_PREPARE           8   /* code address, code size: compile its kernels, no wait */
 
 /* Inline launch descriptor of AIDEV_OP_COMPUTE.  code_addr points at a code
  * object (see below) in device memory; entry indexes its kernel table. */

@@ -78,11 +78,13 @@ def test_bitonic_1024_sorts_each_block(module: Module) -> None:
 
 def test_frame_size_does_not_grow_with_the_block(module: Module) -> None:
     """The compiled code is per warp: one compilation serves 64- and 1024-thread blocks."""
-    from gdev_shim.jit.engine import compile_kernel
-    from gdev_shim.jit.launch import lane_width
-    assert lane_width(1024) == lane_width(64) == 32
-    compiled = compile_kernel(module, "bar_scan", 32)
+    from gdev_shim.jit.engine import WARP, compile_kernel
+    compiled = compile_kernel(module, "bar_scan", WARP)
     assert 0 < compiled.frame_bytes <= 4096
+    for block in ((64, 1, 1), (1024, 1, 1)):
+        assert _launch(jit.execute, module, "bar_scan", block) == \
+            _launch(interp_execute, module, "bar_scan", block)
+    assert compile_kernel(module, "bar_scan", WARP) is compiled
 
 
 def test_deadlock_faults_instead_of_hanging(compile_ptx, tmp_path) -> None:

@@ -82,6 +82,10 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
     execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf)
 
 
+def _native_engine() -> bool:
+    return settings_module.settings.engine.strip().lower() in ("jit", "auto")
+
+
 def _write_stdout(chunks: list[Any]) -> None:
     data = b"".join(c if isinstance(c, (bytes, bytearray)) else str(c).encode() for c in chunks)
     while data:
@@ -99,7 +103,19 @@ class ComputeEngine:
         self.lock = threading.Lock()
         self.sanitizer = None        # a CardSanitizer under GDEV_MEMCHECK
 
-    def prepare(self, code_addr: int, code_size: int, entry: int) -> tuple[Image, str]:
+    def prepare(self, code_addr: int, code_size: int) -> None:
+        """AIDEV_OP_PREPARE: parse the code object and compile its kernels now, so that
+        their launches start at once.  A bad object is reported by its launch, not here."""
+        try:
+            image = self.images.get(self.memory.read(code_addr, code_size))
+        except Exception as exc:
+            _log.debug("PREPARE of %#x+%d skipped: %s", code_addr, code_size, exc)
+            return
+        if self.sanitizer is None and _native_engine():
+            from ..jit.engine import prepare
+            prepare(image.module, [k.name for k in image.kernels])
+
+    def entry_of(self, code_addr: int, code_size: int, entry: int) -> tuple[Image, str]:
         """The code object and kernel name a launch names (LaunchError if either is bad)."""
         code = self.memory.read(code_addr, code_size)
         try:
@@ -131,7 +147,7 @@ class ComputeEngine:
 
     def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int) -> None:
-        image, name = self.prepare(code_addr, code_size, entry)
+        image, name = self.entry_of(code_addr, code_size, entry)
         self.check_shape(image, entry, grid, block, shared, len(params))
         printed: list[Any] = []
         with self.lock:

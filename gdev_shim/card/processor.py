@@ -134,7 +134,8 @@ class CommandProcessor:
         handler = {C.AIDEV_OP_NOP: self._nop, C.AIDEV_OP_MEMCPY: self._memcpy,
                    C.AIDEV_OP_MEMSET: self._memset, C.AIDEV_OP_COMPUTE: self._compute,
                    C.AIDEV_OP_FENCE: self._fence, C.AIDEV_OP_ACQUIRE: self._acquire,
-                   C.AIDEV_OP_MEMBAR: self._membar, C.AIDEV_OP_NOTIFY: self._notify}.get(op)
+                   C.AIDEV_OP_MEMBAR: self._membar, C.AIDEV_OP_NOTIFY: self._notify,
+                   C.AIDEV_OP_PREPARE: self._prepare}.get(op)
         if handler is None:
             raise _bad(f"unknown opcode {op}")
         self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
@@ -225,6 +226,10 @@ class CommandProcessor:
         # Commands run to completion in order today, so nothing is outstanding here;
         # the drain keeps MEMBAR correct should an engine ever work asynchronously.
         self.channel.drain()
+
+    def _prepare(self, fn: int, args: list[int]) -> None:
+        self._argc(args, 2, "PREPARE")
+        self.card.compute.prepare(args[0], args[1])
 
     def _notify(self, fn: int, args: list[int]) -> None:
         self._argc(args, 1, "NOTIFY")

@@ -51,6 +51,8 @@ class Module:
         self.code_size = len(data)
         self.code_addr = self._upload(data)
         self.globals_addr = self._upload_globals()
+        # compiled at load, as a CUDA driver compiles PTX in cuModuleLoad
+        ctx.gdev_call(gdev.gsync, ctx.gdev_call(gdev.gprepare_code, self.code_addr, self.code_size))
         self.functions: dict[str, Function] = {}
         ctx.modules.add(self)
         log.debug("module: card=%d code=0x%x size=%d kernels=%s", ctx.device, self.code_addr,

@@ -103,6 +103,12 @@ def _notify(ctx: GdevCtx, slot: int) -> None:
     ctx.ring.out(slot)
 
 
+def _prepare(ctx: GdevCtx, code_addr: int, code_size: int) -> None:
+    ctx.ring.begin(C.AIDEV_OP_PREPARE, 0, ctx.sid, 2)
+    ctx.ring.out(code_addr)
+    ctx.ring.out(code_size)
+
+
 def _fire(ctx: GdevCtx) -> None:
     ctx.ring.fire()
 
@@ -110,5 +116,6 @@ def _fire(ctx: GdevCtx) -> None:
 AIDEV_COMPUTE = ComputeTable(
     init=_init, launch=_launch, memcpy=_memcpy, memset=_memset,
     fence_write=_fence_write, fence_read=_fence_read, fence_reset=_fence_reset,
-    fence_wait=_fence_wait, acquire=_acquire, membar=_membar, notify_intr=_notify, fire=_fire,
+    fence_wait=_fence_wait, acquire=_acquire, membar=_membar, notify_intr=_notify, prepare=_prepare,
+    fire=_fire,
 )

@@ -129,6 +129,18 @@ def gmemset_async(h: GdevHandle, dst: int, value: int, elem: int, count: int,
     return memcpy.memset(q or h.ctx, dst, value, elem, count) if count else 0
 
 
+def gprepare_code(h: GdevHandle, code_addr: int, code_size: int) -> int:
+    """Ask the card to ready (compile) the kernels of the code object at code_addr, so
+    their launches start at once; returns the id to gsync on."""
+    _checked(h, code_addr, code_size, "gprepare_code")
+    q = h.ctx
+    with q.lock:
+        AIDEV_COMPUTE.prepare(q, code_addr, code_size)
+        seq = q.fence()
+    log.debug("gprepare_code: card=%d code=0x%x size=%d id=%d", h.minor, code_addr, code_size, seq)
+    return seq
+
+
 def _check_launch(h: GdevHandle, k: KernelLaunch) -> None:
     """Refuse on the host what the card would fault on: shapes beyond its limits, code elsewhere."""
     info = h.info

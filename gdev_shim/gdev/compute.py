@@ -26,4 +26,5 @@ class ComputeTable:
     acquire: Callable[["GdevCtx", int, int], None]             # card waits until u64 at addr >= value
     membar: Callable[["GdevCtx"], None]                        # order earlier writes before later work
     notify_intr: Callable[["GdevCtx", int], None]              # wake host waiters of a slot
+    prepare: Callable[["GdevCtx", int, int], None]             # code addr, size: ready its kernels
     fire: Callable[["GdevCtx"], None]                          # publish the ring (PB_PUT doorbell)

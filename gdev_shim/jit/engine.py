@@ -1,15 +1,20 @@
-"""Compiling generated IR to native code with llvmlite, cached in memory and on disk.
+"""Compiling generated IR to native code with llvmlite, off the launch path.
 
-The disk cache holds object code keyed by a hash of the kernel's PTX syntax tree, the
-lane count and the code generator version; MCJIT loads a cached object instead of
-running the optimiser and code generator again.
+`prepare` compiles a module's kernels when the module is loaded (as a CUDA driver compiles
+PTX at module load), so a launch finds them ready; a launch of a kernel not compiled yet
+compiles it, and one compiling in another thread is waited for (`compile_kernel`).  Object
+code is cached in memory and on disk, keyed by a hash of the kernel's PTX syntax tree,
+the lane count, the code generator version and the host CPU; a disk hit loads the object
+file directly, without generating or optimising IR again.
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,7 @@ from ..ptx.module import Module
 from .errors import JitUnsupported
 
 CODEGEN_VERSION = "jit-6"
+WARP = 32
 _log = log.get("gdev.jit")
 
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
@@ -34,33 +40,40 @@ class Compiled:
 
 
 _lock = threading.Lock()
-_memory_cache: dict[str, Compiled] = {}
+_llvm_lock = threading.Lock()
+_codegen_lock = threading.Lock()
+_compiled: dict[str, Future] = {}           # kernel key -> Future[Compiled]
 _llvm = None
 
 
 def _llvm_state() -> tuple:
-    """(binding module, target machine), created once."""
+    """(binding module, target machine, host CPU description), created once."""
     global _llvm
-    if _llvm is None:
-        try:
-            import llvmlite.binding as llvm
-        except ImportError as exc:
-            raise JitUnsupported(f"llvmlite is not installed ({exc})") from None
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        target = llvm.Target.from_triple(llvm.get_process_triple())
-        tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                          features=llvm.get_host_cpu_features().flatten(),
-                                          opt=3, reloc="default", codemodel="jitdefault")
-        _llvm = (llvm, tm)
+    with _llvm_lock:
+        if _llvm is None:
+            try:
+                import llvmlite.binding as llvm
+            except ImportError as exc:
+                raise JitUnsupported(f"llvmlite is not installed ({exc})") from None
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+            target = llvm.Target.from_triple(llvm.get_process_triple())
+            tm = target.create_target_machine(cpu=cpu, features=features, opt=2,
+                                              reloc="default", codemodel="jitdefault")
+            _llvm = (llvm, tm, f"{llvm.get_process_triple()}|{cpu}|{features}")
     return _llvm
 
 
 def kernel_key(module: Module, kernel: str, width: int) -> str:
-    """Hash of everything the generated code depends on."""
+    """Hash of everything the generated code depends on (cached on the module)."""
+    cache = module.__dict__.setdefault("_jit_keys", {})
+    key = cache.get((kernel, width))
+    if key is not None:
+        return key
     from ..ptx.parser import reachable
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{CODEGEN_VERSION}|{kernel}|{width}|".encode())
+    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|".encode())
     for fn in reachable(module.functions[kernel], module.functions):
         h.update(repr((fn.name, fn.is_entry, fn.params, fn.rets, sorted(fn.regs.items()),
                        fn.vars, [(getattr(i, "opcode", None), getattr(i, "operands", None),
@@ -68,69 +81,103 @@ def kernel_key(module: Module, kernel: str, width: int) -> str:
                                  for i in fn.body])).encode())
     h.update(repr(module.global_layout().offsets).encode())
     h.update(repr([(v.name, v.size, v.align, v.extern) for v in module.shared_vars]).encode())
-    return h.hexdigest()
+    key = cache[(kernel, width)] = h.hexdigest()
+    return key
 
 
-def _cache_dir() -> Path:
-    return Path(settings_module.settings.cache_dir) / "jit"
+def prepare(module: Module, kernels: list[str]) -> None:
+    """Compile `kernels` now (their module is being loaded), so launches find them ready.
+    One that cannot be compiled is left for its launch to report."""
+    for name in kernels:
+        try:
+            compile_kernel(module, name, WARP)
+        except JitUnsupported as exc:
+            _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
 
 
-def compile_kernel(module: Module, kernel: str, width: int) -> Compiled:
-    """The native code of `kernel` for `width` lanes (JitUnsupported if it cannot be built)."""
-    cache = module.__dict__.setdefault("_jit_keys", {})
-    key = cache.get((kernel, width))
-    if key is None:
-        key = cache[(kernel, width)] = kernel_key(module, kernel, width)
+def compile_kernel(module: Module, kernel: str, width: int = WARP) -> Compiled:
+    """The native code of `kernel` for `width` lanes (JitUnsupported if it cannot be built).
+
+    Waits when another thread is already compiling the same kernel."""
+    key = kernel_key(module, kernel, width)
     with _lock:
-        hit = _memory_cache.get(key)
-    if hit is not None:
-        return hit
-    llvm, tm = _llvm_state()
-    from .codegen import KernelCompiler
+        fut = _compiled.get(key)
+        mine = fut is None
+        if mine:
+            fut = _compiled[key] = Future()
+    if not mine:
+        return fut.result()
+    try:
+        compiled = _build(module, kernel, width, key)
+    except BaseException as exc:
+        fut.set_exception(exc)
+        with _lock:
+            _compiled.pop(key, None)       # a later launch retries (and reports) it
+        raise
+    fut.set_result(compiled)
+    return compiled
+
+
+def _cache_paths(key: str) -> tuple[Path, Path]:
+    d = Path(settings_module.settings.cache_dir) / "jit"
+    return d / f"{key}.o", d / f"{key}.json"
+
+
+def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
     from .layout import flatten
     flat = flatten(module, kernel)
-    kc = KernelCompiler(flat, width, f"k{key}")
-    ir_module = kc.compile()
-    ir_module.triple = llvm.get_process_triple()
-    ir_module.data_layout = str(tm.target_data)
-    path = _cache_dir() / f"{key}.o"
-    cached = None
+    obj_path, meta_path = _cache_paths(key)
     try:
-        cached = path.read_bytes()
-    except OSError:
-        pass
-    text = str(ir_module)
-    try:
-        mod = llvm.parse_assembly(text)
-        mod.verify()
-    except RuntimeError as exc:
-        raise JitUnsupported(f"generated code does not verify: {exc}") from None
-    mod.name = f"k{key}"
-    if cached is None:
-        pto = llvm.create_pipeline_tuning_options(speed_level=2)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
-    ee = llvm.create_mcjit_compiler(mod, tm)
-
-    def notify(_mod: object, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            _log.debug("cannot write JIT cache %s: %s", path, exc)
-
-    def lookup(_mod: object) -> bytes | None:
-        return cached
-
-    ee.set_object_cache(notify, lookup)
-    ee.finalize_object()
+        obj, meta = obj_path.read_bytes(), json.loads(meta_path.read_text())
+        source = "disk cache"
+    except (OSError, ValueError):
+        with _codegen_lock:                 # the target machine is shared by every thread
+            obj, meta = _generate(flat, width, key)
+        _store(obj_path, obj)
+        _store(meta_path, json.dumps(meta).encode())
+        source = "built"
+    with _codegen_lock:
+        ee = _load(obj)
     addr = ee.get_function_address("kernel")
     if not addr:
         raise JitUnsupported("no kernel symbol in the compiled object")
-    compiled = Compiled(KernelFn(addr), width, kc.max_kparam_read, kc.frame_bytes, ee, flat)
-    _log.debug("jit compiled %s width %d (%s)", kernel, width, "disk cache" if cached else "built")
-    with _lock:
-        _memory_cache[key] = compiled
-    return compiled
+    _log.debug("jit %s width %d (%s)", kernel, width, source)
+    return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat)
+
+
+def _generate(flat: object, width: int, key: str) -> tuple[bytes, dict]:
+    """IR for the kernel, optimised and compiled to an object file."""
+    llvm, tm, _cpu = _llvm_state()
+    from .codegen import KernelCompiler
+    kc = KernelCompiler(flat, width, f"k{key}")  # type: ignore[arg-type]
+    ir_module = kc.compile()
+    ir_module.triple = llvm.get_process_triple()
+    ir_module.data_layout = str(tm.target_data)
+    try:
+        mod = llvm.parse_assembly(str(ir_module))
+        mod.verify()
+    except RuntimeError as exc:
+        raise JitUnsupported(f"generated code does not verify: {exc}") from None
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return tm.emit_object(mod), {"max_kparam_read": kc.max_kparam_read,
+                                 "frame_bytes": kc.frame_bytes}
+
+
+def _load(obj: bytes) -> object:
+    llvm, tm, _cpu = _llvm_state()
+    ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    ee.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    ee.finalize_object()
+    return ee
+
+
+def _store(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _log.debug("cannot write JIT cache %s: %s", path, exc)

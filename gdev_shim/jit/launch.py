@@ -12,18 +12,12 @@ from ..ptx.errors import KernelFault
 from ..ptx.interp import check_launch
 from ..ptx.module import Module
 from . import abi
-from .engine import compile_kernel
+from .engine import WARP, compile_kernel
 from .errors import JitUnsupported
 from .pages import page_map
 
-WARP = 32
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
-
-
-def lane_width(threads: int) -> int:
-    """Lanes per vector: a warp, or less for blocks smaller than one."""
-    return max(1, min(WARP, 1 << (threads - 1).bit_length()))
 
 
 def _reason(code: int, width: int, space: int) -> str:
@@ -55,15 +49,13 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     nblocks = math.prod(grid)
     if T == 0 or nblocks == 0:
         return
-    from .layout import flatten
-    flat = module.__dict__.setdefault("_jit_flat", {}).get(kernel)
-    if flat is None:
-        flat = module.__dict__["_jit_flat"][kernel] = flatten(module, kernel)
-    if flat.has_warp_ops:
-        raise JitUnsupported("warp-level instructions")
-    width = lane_width(T)
+    # always a whole warp: lanes past a small block's end stay masked off
+    width = WARP
     nwarps = -(-T // width)
     compiled = compile_kernel(module, kernel, width)
+    flat = compiled.flat
+    if flat.has_warp_ops:
+        raise JitUnsupported("warp-level instructions")
     if compiled.max_kparam_read > len(params):
         raise JitUnsupported("kernel reads past the parameter buffer")
     prog = flat.prog

@@ -7,6 +7,7 @@ calling thread selected with sdaaSetDevice.
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from ..driver import device as drv_device
 from ..driver.device import forked
@@ -18,6 +19,7 @@ from .errors import RT, SdaaError, from_driver
 log = get("gdev.runtime")
 _lock = threading.Lock()
 _primary: dict[int, Context] = {}
+_created_hooks: list[Callable[[int], None]] = []
 _tls = threading.local()
 
 
@@ -41,6 +43,11 @@ def current() -> int:
     return getattr(_tls, "device", 0)
 
 
+def on_primary_context(callback: Callable[[int], None]) -> None:
+    """Call `callback(device)` after each primary context is created."""
+    _created_hooks.append(callback)
+
+
 def context(device: int | None = None) -> Context:
     """The primary context of `device` (default: this thread's), created on first use."""
     if forked():
@@ -50,6 +57,7 @@ def context(device: int | None = None) -> Context:
     ctx = _primary.get(dev)
     if ctx is not None and ctx.alive:
         return ctx
+    created = False
     with _lock:
         ctx = _primary.get(dev)
         if ctx is None or not ctx.alive:
@@ -60,8 +68,13 @@ def context(device: int | None = None) -> Context:
                 ctx = _primary[dev] = Context(dev)
             except SdError as e:
                 raise from_driver(e) from None
+            created = True
             log.debug("primary context: card=%d channel=%d", dev, ctx.handle.ctx.channel.id)
-        return ctx
+    if created:
+        # outside the lock: hooks use the context they were told about
+        for hook in _created_hooks:
+            hook(dev)
+    return ctx
 
 
 def existing_contexts() -> list[Context]:

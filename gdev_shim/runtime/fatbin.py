@@ -72,6 +72,22 @@ def register_function(handle: int, name: str) -> None:
     log.debug("register_function: handle=%d name=%s", handle, name)
 
 
+def _load_registered(device: int) -> None:
+    """A new primary context loads every registered image, as CUDA's eager module loading
+    does, so the card compiles their kernels while the program sets up its data."""
+    with _lock:
+        binaries = list(_binaries.values())
+    for fb in binaries:
+        try:
+            fb.module(device)
+        except SdaaError as e:              # the first launch of one of its kernels reports it
+            log.debug("register_fat_binary: image=0x%x not loaded on card %d: %s",
+                      fb.image_addr, device, e)
+
+
+devices.on_primary_context(_load_registered)
+
+
 def function(name: str, device: int) -> Function:
     """The registered kernel `name`, loaded on `device`."""
     with _lock:

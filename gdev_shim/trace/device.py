@@ -17,7 +17,8 @@ ENGINE_NAMES = ("copy", "compute")
 _ENGINE_OF = {C.AIDEV_OP_MEMCPY: COPY, C.AIDEV_OP_MEMSET: COPY, C.AIDEV_OP_COMPUTE: COMPUTE}
 _OP_NAMES = {C.AIDEV_OP_NOP: "NOP", C.AIDEV_OP_MEMCPY: "MEMCPY", C.AIDEV_OP_MEMSET: "MEMSET",
              C.AIDEV_OP_COMPUTE: "COMPUTE", C.AIDEV_OP_FENCE: "FENCE", C.AIDEV_OP_ACQUIRE: "ACQUIRE",
-             C.AIDEV_OP_MEMBAR: "MEMBAR", C.AIDEV_OP_NOTIFY: "NOTIFY"}
+             C.AIDEV_OP_MEMBAR: "MEMBAR", C.AIDEV_OP_NOTIFY: "NOTIFY",
+             C.AIDEV_OP_PREPARE: "PREPARE"}
 _DESC_WORDS = ffi.sizeof("struct aidev_compute") // 8
 
 
@@ -119,6 +120,6 @@ def describe(card: Any, op: int, fn: int, args: list[int]) -> tuple[str, dict[st
 def _kernel_name(card: Any, code_addr: int, code_size: int, entry: int) -> str:
     # The code object is parsed once per content (the engine's cache), so this is a lookup.
     try:
-        return str(card.compute.prepare(code_addr, code_size, entry)[1])
+        return str(card.compute.entry_of(code_addr, code_size, entry)[1])
     except Exception:                     # a bad launch faults on its own; the slice still needs a name
         return f"entry {entry}"
