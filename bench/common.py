@@ -5,7 +5,9 @@ A figure is one measured value next to a reference measured in the same run:
     name: <value> <unit>   reference: <value> <unit> (<what the reference is>)   ratio: <x>
 
 ratio is always value / reference (a slowdown for times, a fraction for rates).
-A target bounds either the ratio or the value itself.
+A target bounds either the ratio or the value itself.  A figure whose run did not
+finish (timed out, over its memory cap) is still a figure: `failed` says why, and
+it counts as a failure of the run and as a target not met.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ class Target:
 
     def met(self, fig: "Figure") -> bool:
         x = fig.ratio if self.subject == "ratio" else fig.value
-        if math.isnan(x):
+        if fig.failed or math.isnan(x):
             return False
         return x <= self.bound if self.op == "<=" else x >= self.bound
 
@@ -55,9 +57,11 @@ class Figure:
     ratio: float
     target: Target | None = None
     notes: str = ""
+    failed: str = ""            # why the value could not be measured
 
     def line(self) -> str:
-        return (f"{self.name}: {fmt(self.value)} {self.unit}   reference: {fmt(self.reference_value)} "
+        shown = f"FAILED ({self.failed})" if self.failed else f"{fmt(self.value)} {self.unit}"
+        return (f"{self.name}: {shown}   reference: {fmt(self.reference_value)} "
                 f"{self.reference_unit} ({self.reference})   ratio: {fmt(self.ratio)}")
 
 
@@ -78,11 +82,15 @@ class Results:
     started: float = field(default_factory=time.time)
 
     def add(self, family: str, name: str, value: float, unit: str, reference: str, ref_value: float,
-            ref_unit: str | None = None, target: Target | None = None, notes: str = "") -> Figure:
+            ref_unit: str | None = None, target: Target | None = None, notes: str = "",
+            failed: str = "") -> Figure:
         ratio = value / ref_value if ref_value else float("nan")
-        fig = Figure(family, name, value, unit, reference, ref_value, ref_unit or unit, ratio, target, notes)
+        fig = Figure(family, name, value, unit, reference, ref_value, ref_unit or unit, ratio, target, notes,
+                     failed)
         self.figures.append(fig)
         print(fig.line(), flush=True)
+        if failed:
+            self.failures.append(f"{family}: {name}: {failed}")
         return fig
 
     def fail(self, family: str, why: str) -> None:
@@ -96,7 +104,8 @@ class Results:
         for f in rows:
             t = f.target
             assert t is not None
-            out.append(f"{f.name:{width}s}  {t.describe(f.unit):>24s}  {fmt(f.value) + ' ' + f.unit:>18s}  "
+            measured = "FAILED" if f.failed else f"{fmt(f.value)} {f.unit}"
+            out.append(f"{f.name:{width}s}  {t.describe(f.unit):>24s}  {measured:>18s}  "
                        f"{fmt(f.ratio):>8s}  {'met' if t.met(f) else 'NOT MET'}")
         return "\n".join(out)
 

@@ -5,9 +5,11 @@
 Families, one module each: api_cost (C microbenchmark of single calls), copy_bw
 (sdaaMemcpy vs memcpy), kernels (jit and interp vs C -O2), interp_rate
 (interpreter thread-instructions/s), end_to_end (the seed program), sanitizer
-(GDEV_MEMCHECK=all overhead).  Figures are medians of repeats; all of them go to
-bench/results.json, and a table of the speed targets ends the run.  Speed
-targets live here, never in unit tests.  --quick: smaller sizes, fewer repeats.
+(GDEV_MEMCHECK=all overhead), kernels2 (eight kernel classes under the default
+engine vs C twins: steady state, first-launch overhead, peak RSS).  Figures are
+medians of repeats; all of them go to bench/results.json, and a table of the
+speed targets ends the run.  Speed targets live here, never in unit tests.
+--quick: smaller sizes, fewer repeats.
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ import end_to_end  # noqa: E402
 import images as images_module  # noqa: E402
 import interp_rate  # noqa: E402
 import kernels  # noqa: E402
+import kernels2  # noqa: E402
 import sanitizer  # noqa: E402
 
-FAMILIES = ["api", "copy", "kernels", "interp", "e2e", "sanitizer"]
+FAMILIES = ["api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     family("interp", interp_rate.run, measured or {})
     family("e2e", end_to_end.run, args.quick)
     family("sanitizer", sanitizer.run, args.quick)
+    family("kernels2", kernels2.run, args.quick)
 
     print("\n== targets ==")
     print(results.targets_table())
