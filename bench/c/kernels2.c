@@ -477,7 +477,9 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     j->out = alloc_or_die(j->out_bytes);
     j->expect = alloc_or_die(j->out_bytes);
     result(j, "ref_ms", time_twin(j, repeats));
-    BENCH_CHECK(sdModuleLoadData(&mod, image));
+    double t_load = bench_now_ns();
+    BENCH_CHECK(sdModuleLoadData(&mod, image));     /* kernels are compiled here */
+    result(j, "load_ms", (bench_now_ns() - t_load) / 1e6);
     BENCH_CHECK(sdModuleGetFunction(&fn, mod, j->kernel));
     to_device(j);
     result(j, "first_ms", launch_sync_ms(j, fn));

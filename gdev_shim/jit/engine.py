@@ -44,6 +44,9 @@ _llvm_lock = threading.Lock()
 _codegen_lock = threading.Lock()
 _compiled: dict[str, Future] = {}           # kernel key -> Future[Compiled]
 _llvm = None
+_fast_tm = None
+# Kernels with more dispatch targets than this get the light pipeline (see _light_pipeline).
+LARGE_KERNEL_LEADERS = 96
 
 
 def _llvm_state() -> tuple:
@@ -141,7 +144,7 @@ def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
     addr = ee.get_function_address("kernel")
     if not addr:
         raise JitUnsupported("no kernel symbol in the compiled object")
-    _log.debug("jit %s width %d (%s)", kernel, width, source)
+    _log.debug("jit compiled %s width %d (%s)", kernel, width, source)
     return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat)
 
 
@@ -158,11 +161,42 @@ def _generate(flat: object, width: int, key: str) -> tuple[bytes, dict]:
         mod.verify()
     except RuntimeError as exc:
         raise JitUnsupported(f"generated code does not verify: {exc}") from None
-    pto = llvm.create_pipeline_tuning_options(speed_level=2)
-    pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
+    if len(kc.leaders) <= LARGE_KERNEL_LEADERS:
+        pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=2))
+        pb.getModulePassManager().run(mod, pb)
+    else:
+        tm = _light_pipeline(llvm, mod)
     return tm.emit_object(mod), {"max_kparam_read": kc.max_kparam_read,
                                  "frame_bytes": kc.frame_bytes}
+
+
+def _light_pipeline(llvm: object, mod: object) -> object:
+    """Registers to SSA and local clean-up only, then a quick code generator: the full
+    pipeline grows superlinearly with the dispatch targets of a big unrolled kernel
+    (seconds), this one stays well under a second."""
+    tm = _fast_target_machine()
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
+    fpm = llvm.create_new_function_pass_manager()
+    fpm.add_sroa_pass()
+    fpm.add_instruction_combine_pass()
+    fpm.add_simplify_cfg_pass()
+    fpm.add_dead_code_elimination_pass()
+    for fn in mod.functions:
+        if not fn.is_declaration:
+            fpm.run(fn, pb)
+    return tm
+
+
+def _fast_target_machine() -> object:
+    global _fast_tm
+    llvm, _tm, _cpu = _llvm_state()
+    with _llvm_lock:
+        if _fast_tm is None:
+            target = llvm.Target.from_triple(llvm.get_process_triple())
+            _fast_tm = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=0, reloc="default", codemodel="jitdefault")
+    return _fast_tm
 
 
 def _load(obj: bytes) -> object:
