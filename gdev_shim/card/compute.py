@@ -61,9 +61,10 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
                printf: Callable[[Any], None], checks: Any = None) -> None:
     """The kernel engine; one seam so the engine choice stays here.
 
-    GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code; a kernel it cannot
-    compile still falls back), `auto` (default: the JIT where it applies).  Under the
-    sanitizer (`checks`) kernels run on the interpreter, which reports every access.
+    GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code only: a kernel it
+    cannot compile fails its launch, naming what it could not compile), `auto` (default:
+    the JIT, falling back to the interpreter for such a kernel with one warning).  Under
+    the sanitizer (`checks`) kernels run on the interpreter, which reports every access.
     """
     from ..ptx import execute
     engine = settings_module.settings.engine.strip().lower()
@@ -78,8 +79,21 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
                         printf=printf)
             return
         except JitUnsupported as exc:
-            _log.debug("kernel %s runs on the interpreter: %s", name, exc.reason)
+            if engine == "jit":
+                raise LaunchError(f"GDEV_ENGINE=jit cannot compile kernel {name}: {exc.reason}") from None
+            _warn_fallback(name, exc.reason)
     execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_fallback(kernel: str, reason: str) -> None:
+    """One warning per kernel and reason; the debug line every time (tools read it)."""
+    if (kernel, reason) not in _warned:
+        _warned.add((kernel, reason))
+        _log.warning("kernel %s runs on the interpreter: the JIT does not compile %s", kernel, reason)
+    _log.debug("kernel %s runs on the interpreter: %s", kernel, reason)
 
 
 def _native_engine() -> bool:
