@@ -192,3 +192,41 @@ def test_empty_trace_has_nothing_live() -> None:
     mod = _ptx_kernel("    ret;\n", "")
     flat = flatten(mod, "k")
     assert live_across_barriers(flat, Trace()) == frozenset()
+
+
+_RSS_SCRIPT = r"""
+import resource, struct, sys
+import numpy as np
+from gdev_shim import jit
+from gdev_shim.card.card import Card
+from gdev_shim.common.contract import C
+from gdev_shim.ptx import parse_module
+mod = parse_module(open(sys.argv[1]).read())
+card = Card(0, vram_size=16 << 20)
+n = 4 * 1024
+src = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+dst = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+card.memory.write(src.addr, np.arange(n, 0, -1, dtype=np.int32).tobytes())
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for kernel in ("bar_bitonic", "bar_scan", "bar_divergent"):
+    jit.execute(mod, kernel, card.memory, (4, 1, 1), (1024, 1, 1), struct.pack("<QQ", src.addr, dst.addr), 0, 0)
+out = np.frombuffer(card.memory.read(dst.addr, n * 4), np.int32)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, int(out[0]))
+"""
+
+
+def test_peak_memory_of_1024_thread_barrier_kernels_is_bounded(compile_ptx, tmp_path) -> None:
+    """Compiling and running 1024-thread barrier kernels grows the process by well under
+    the 500 MB budget (block-wide vectors once took gigabytes)."""
+    import subprocess
+    import sys
+    ptx = tmp_path / "barriers.ptx"
+    ptx.write_text(compile_ptx([SOURCE])[SOURCE])
+    env = {"GDEV_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(ptx)], capture_output=True,
+                          text=True, timeout=300, cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before_kb, peak_kb, _first = (int(v) for v in proc.stdout.split())
+    assert peak_kb - before_kb < 200 * 1024, f"grew by {(peak_kb - before_kb) // 1024} MB"
+    assert peak_kb < 500 * 1024
