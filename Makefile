@@ -17,8 +17,9 @@ unexport PYTHONPATH PYTHONHOME
 
 KERNEL_SRC := $(wildcard c_tests/kernels/*.cu)
 CUBINS     := $(patsubst c_tests/kernels/%.cu,$(KDIR)/%.cubin,$(KERNEL_SRC))
-PY_SRC     := $(shell find gdev_shim -name '*.py') build_ffi.py
 HEADERS    := $(wildcard include/*.h)
+# gdev_shim's out-of-line cffi modules of the headers it reads (common/contract.py)
+HEADER_MODS := $(BUILD)/.header-modules
 TESTUTIL   := c_tests/common/testutil.h
 C_PROGRAMS := $(BIN)/user_test $(BIN)/driver_basic $(BIN)/gdev_roundtrip $(BIN)/runtime_errors
 # Gdev's classic user tests (driver API; gdev_* use the raw Gdev API) and the
@@ -32,22 +33,32 @@ C_PROGRAMS += $(BIN)/abi_fuzz
 FUZZ_COUNT ?= 2000
 FUZZ_SEED  ?= 1
 
-.PHONY: all run check test-c test-py test-fuzz bench clean libs kernels install
+.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install
 
 all: libs kernels $(C_PROGRAMS)
 
-$(VENV)/.ready: pyproject.toml
+# The package goes in editable (`.venv/bin/gdev-smi`, `import gdev_shim` from anywhere);
+# its build runs build_ffi.py's header modules through setup.py.
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+$(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check cffi numpy pytest hypothesis llvmlite
+	$(PIP) cffi numpy pytest hypothesis llvmlite ruff mypy "setuptools>=70.1"
+	$(PIP) --no-deps --no-build-isolation -e .
+	touch $@
+
+# Rebuilt whenever a header changes (an editable install does not notice).
+$(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.ready
+	$(PY) build_ffi.py --header-modules --tmpdir $(BUILD)/ffi/headers
 	touch $@
 
 libs: $(LIB)/libusdaa.so
-$(LIB)/libusdaa.so $(LIB)/libgdev.so &: $(VENV)/.ready build_ffi.py $(HEADERS) $(wildcard gdev_shim/capi/*.py)
+$(LIB)/libusdaa.so $(LIB)/libgdev.so &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
+                                         $(wildcard gdev_shim/capi/*.py)
 	$(PY) build_ffi.py $(LIB)
 
 # One nvcc invocation for every kernel (PTX cached by source hash), then the container tool.
 kernels: $(CUBINS)
-$(KDIR)/.ptx-stamp: $(KERNEL_SRC) | $(VENV)/.ready
+$(KDIR)/.ptx-stamp: $(KERNEL_SRC) | $(VENV)/.ready $(HEADER_MODS)
 	mkdir -p $(KDIR)
 	$(PY) -m gdev_shim.tools.nvcc $(KERNEL_SRC) -o $(KDIR)
 	touch $@
@@ -102,11 +113,12 @@ clean:
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,
-# the gdev_shim package (and the card contract headers it reads) to $(PREFIX)/lib/gdev-shim,
-# pkg-config's gdev-shim.pc to $(PREFIX)/lib/pkgconfig, gdev-smi and gdev-mkimage to
-# $(PREFIX)/bin.  The embedded interpreter finds the package there and cffi/numpy in
-# PYDEPS (default: this tree's .venv; name another environment's site-packages to
-# install independently of it) run by PYRUN.  DESTDIR stages the files elsewhere.
+# the gdev_shim package (with the headers it reads, in gdev_shim/include, and its header
+# modules) to $(PREFIX)/lib/gdev-shim, pkg-config's gdev-shim.pc to $(PREFIX)/lib/pkgconfig,
+# gdev-smi and gdev-mkimage to $(PREFIX)/bin.  The embedded interpreter finds the package
+# there and cffi/numpy in PYDEPS (default: this tree's .venv; name another environment's
+# site-packages to install independently of it) run by PYRUN.  DESTDIR stages the files
+# elsewhere.
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SHIMDIR  := $(PREFIX)/lib/gdev-shim
@@ -115,13 +127,13 @@ PYRUN    ?= $(abspath $(PY))
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 TOOLS    := gdev-smi:gdev_shim.smi gdev-mkimage:gdev_shim.tools.mkimage
 
-install: $(VENV)/.ready
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
-	           $(DESTDIR)$(SHIMDIR)/include
+install: $(VENV)/.ready $(HEADER_MODS)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(HEADERS) $(DESTDIR)$(SHIMDIR)/include/
 	rm -rf $(DESTDIR)$(SHIMDIR)/gdev_shim
 	find gdev_shim -name '*.py' -exec install -D -m 644 {} $(DESTDIR)$(SHIMDIR)/{} \;
+	install -m 755 gdev_shim/_aidev_drm*.so $(DESTDIR)$(SHIMDIR)/gdev_shim/
+	install -D -m 644 -t $(DESTDIR)$(SHIMDIR)/gdev_shim/include $(HEADERS)
 	$(PY) build_ffi.py $(DESTDIR)$(PREFIX)/lib --tmpdir $(BUILD)/install-ffi \
 	    --path $(SHIMDIR) $(foreach p,$(PYDEPS),--path $(p))
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' gdev-shim.pc.in \

@@ -1,14 +1,20 @@
-"""Build libgdev.so and libusdaa.so: cffi embedding modules over gdev_shim.capi.
+"""Build libgdev.so and libusdaa.so (cffi embedding modules over gdev_shim.capi)
+and the out-of-line cffi modules of the headers gdev_shim reads at import.
 
 The exported declarations are the public headers themselves (include/*.h, read
 through the same filter the Python side uses), so a prototype exists once.
 Usage: python build_ffi.py [outdir] [--path DIR]... [--tmpdir DIR]
+       python build_ffi.py --header-modules [--tmpdir DIR]
   outdir     where the libraries go (default build/lib)
   --path     a directory the embedded interpreter puts first on sys.path; repeat
              for each; default: this source tree and this interpreter's
              site-packages (`make install` passes the installed package and
              its dependencies instead)
   --tmpdir   where cffi compiles (default build/ffi)
+  --header-modules
+             build gdev_shim's header modules (common/contract.py) into the
+             package directory instead; `pip install` builds the same modules
+             through setup.py's cffi_modules, which names the functions below
 """
 from __future__ import annotations
 
@@ -24,9 +30,10 @@ import cffi
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from gdev_shim.common.contract import cdef_source  # noqa: E402
+from gdev_shim.common.contract import HEADER_MODULES, cdef_source, header_cdef  # noqa: E402
 
 INCLUDE = ROOT / "include"
+PACKAGE = ROOT / "gdev_shim"
 
 INIT_CODE = """
 import sys
@@ -131,15 +138,64 @@ def build(name: str, outdir: Path, paths: list[str] | None = None, tmpdir: Path 
     return target
 
 
+def header_module_ffi(header: str) -> cffi.FFI:
+    """The out-of-line module of one header: compiled (API mode) or ABI mode, per HEADER_MODULES."""
+    module, compiled = HEADER_MODULES[header]
+    ffi = cffi.FFI()
+    cdef = header_cdef((INCLUDE / header).read_text())
+    ffi.cdef(cdef)
+    if compiled:
+        # the hash's #define is declared to cffi with its value, which the C side must then match
+        hash_define = cdef.rstrip().splitlines()[-1]
+        ffi.set_source(f"gdev_shim.{module}", f'#include "{header}"\n{hash_define}\n',
+                       include_dirs=[str(INCLUDE)])
+    else:
+        ffi.set_source(f"gdev_shim.{module}", None)
+    return ffi
+
+
+# setup.py's cffi_modules name these (one FFI per entry).
+def aidev_drm_module() -> cffi.FFI:
+    return header_module_ffi("aidev_drm.h")
+
+
+def sdaa_module() -> cffi.FFI:
+    return header_module_ffi("sdaa.h")
+
+
+def sdaa_runtime_module() -> cffi.FFI:
+    return header_module_ffi("sdaa_runtime.h")
+
+
+def build_header_modules(tmpdir: Path | None = None) -> list[Path]:
+    """Write every header module into the package directory (the .c and .o files stay in tmpdir)."""
+    tmp = tmpdir or ROOT / "build" / "ffi" / "headers"
+    built = []
+    for header, (module, _) in HEADER_MODULES.items():
+        out = Path(header_module_ffi(header).compile(tmpdir=str(tmp), verbose=False))
+        for other in PACKAGE.glob(f"{module}.*"):     # e.g. the .abi3.so `pip install -e .` built
+            other.unlink()
+        target = PACKAGE / out.name
+        out.replace(target)
+        built.append(target)
+    return built
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build libgdev.so and libusdaa.so.")
     parser.add_argument("outdir", nargs="?", type=Path, default=ROOT / "build" / "lib")
     parser.add_argument("--path", action="append", dest="paths", metavar="DIR",
                         help="sys.path entry to bake in (repeatable)")
     parser.add_argument("--tmpdir", type=Path, help="cffi's build directory")
+    parser.add_argument("--header-modules", action="store_true",
+                        help="build the header modules of gdev_shim instead of the libraries")
     args = parser.parse_args(argv)
-    paths = [str(Path(p).resolve()) for p in args.paths] if args.paths else None
     tmpdir = args.tmpdir.resolve() if args.tmpdir else None
+    if args.header_modules:
+        for path in build_header_modules(tmpdir):
+            print(f"built {path}")
+        return
+    paths = [str(Path(p).resolve()) for p in args.paths] if args.paths else None
     for name in LIBRARIES:
         print(f"built {build(name, args.outdir.resolve(), paths, tmpdir)}")
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import cffi
-
+from ..common.contract import ffi as _ffi
 from ..log import get
 from ..trace import apicall
 
@@ -88,7 +87,7 @@ class HandleTable:
     are unique, never NULL, and an unknown value is looked up instead of being
     dereferenced.
     """
-    _cells = cffi.FFI()
+    _cells = _ffi          # any ffi allocates; this one exists without parsing a header
 
     def __init__(self, kind: str) -> None:
         self.kind = kind

@@ -1,4 +1,4 @@
-"""Integer constants (enums, #defines) of a public header in include/, read with cffi.
+"""Integer constants (enums, #defines) of a public header in include/.
 
 The driver and runtime take their error codes and attribute numbers from the
 same headers C programs compile against, so the values exist only there.
@@ -8,19 +8,20 @@ from __future__ import annotations
 from functools import cache
 from types import SimpleNamespace
 
-import cffi
-
-from ..settings import INCLUDE_DIR
-from .contract import cdef_source
+from .contract import HASH_DEFINE, header_ffi
 
 
 @cache
 def constants(header: str) -> SimpleNamespace:
-    ffi = cffi.FFI()
-    ffi.cdef(cdef_source((INCLUDE_DIR / header).read_text()))
-    lib = ffi.dlopen(None)
-    names = {name: getattr(lib, name) for name in dir(lib)
-             if isinstance(getattr(lib, name, None), int)}
+    ffi, lib = header_ffi(header)
+    names = {}
+    for name in dir(lib):
+        try:
+            value = getattr(lib, name)
+        except (AttributeError, ffi.error):     # a function no library of this process defines
+            continue
+        if isinstance(value, int) and name != HASH_DEFINE:
+            names[name] = value
     return SimpleNamespace(**names, _names=names)
 
 

@@ -2,17 +2,41 @@
 
 The header is the single source of truth: its structs and integer #defines are
 handed to cffi as they are, so the Python side never restates a layout.
+
+Parsing a header with cffi (pycparser) costs tens of milliseconds, too much for
+a C program's first API call, so `build_ffi.py` turns each header this package
+reads into an out-of-line cffi module ahead of time: the card contract into a
+compiled one (the C compiler checks every layout), the public headers into
+ABI-mode ones (their functions live in the libraries built from this package).
+Each module carries a hash of its header; one that is missing or was built from
+another text is not used, and the header is parsed here instead.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
 import re
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import cffi
 
-from ..settings import INCLUDE_DIR
+from ..log import get
 
+# In a source tree gdev_shim/include links to the repository's include/; an
+# installed package carries a copy of those files there.
+INCLUDE_DIR = Path(__file__).resolve().parents[1] / "include"
 HEADER = INCLUDE_DIR / "aidev_drm.h"
+# header -> (module of gdev_shim built from it, whether that module is compiled)
+HEADER_MODULES = {
+    "aidev_drm.h": ("_aidev_drm", True),
+    "sdaa.h": ("_sdaa_h", False),
+    "sdaa_runtime.h": ("_sdaa_runtime_h", False),
+}
+HASH_DEFINE = "GDEV_SHIM_HEADER_HASH"
+
+_log = get("gdev.contract")
 _INT_DEFINE = re.compile(r"^\s*#\s*define\s+\w+\s+(0x[0-9a-fA-F]+|\d+)\s*(/\*.*\*/)?\s*$")
 _CPLUSPLUS_IF = re.compile(r"^\s*#\s*(ifdef\s+__cplusplus|if\s+defined\s*\(?\s*__cplusplus\s*\)?)\s*(/\*.*\*/)?\s*$")
 _IF = re.compile(r"^\s*#\s*if")
@@ -48,15 +72,45 @@ def cdef_source(text: str) -> str:
     return "\n".join(kept)
 
 
+def header_hash(text: str) -> int:
+    """56 bits of the header's sha256: an integer any C compiler takes as a #define."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:7], "big")
+
+
+def header_cdef(text: str) -> str:
+    """What a prebuilt module declares: the header's cdef and the hash of its text."""
+    return f"{cdef_source(text)}\n#define {HASH_DEFINE} {header_hash(text)}\n"
+
+
+def _prebuilt(header: str, text: str) -> tuple[cffi.FFI, Any] | None:
+    module_name, _ = HEADER_MODULES[header]
+    try:
+        module = importlib.import_module(f"gdev_shim.{module_name}")
+    except ImportError:
+        return None
+    # a compiled module has its lib; an ABI-mode one finds its constants without a library
+    lib = module.lib if hasattr(module, "lib") else module.ffi.dlopen(None)
+    if getattr(lib, HASH_DEFINE, None) != header_hash(text):
+        return None
+    return module.ffi, lib
+
+
 @cache
-def _load() -> tuple[cffi.FFI, object]:
+def header_ffi(header: str) -> tuple[cffi.FFI, Any]:
+    """(ffi, lib) of a header of include/: its prebuilt module, or the header parsed now."""
+    text = (INCLUDE_DIR / header).read_text()
+    if header in HEADER_MODULES:
+        built = _prebuilt(header, text)
+        if built is not None:
+            return built
+        _log.debug("%s: no module built from this text; parsing the header", header)
     ffi = cffi.FFI()
-    ffi.cdef(cdef_source(HEADER.read_text()))
+    ffi.cdef(cdef_source(text))
     return ffi, ffi.dlopen(None)
 
 
-ffi: cffi.FFI = _load()[0]
-C = _load()[1]          # integer constants: C.AIDEV_OP_MEMCPY, ...
+ffi: cffi.FFI = header_ffi(HEADER.name)[0]
+C = header_ffi(HEADER.name)[1]          # integer constants: C.AIDEV_OP_MEMCPY, ...
 
 _IOC_WRITE, _IOC_READ = 1, 2
 
