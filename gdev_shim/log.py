@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from .settings import settings
+from .settings import SettingsError, settings
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO,
            "warning": logging.WARNING, "error": logging.ERROR, "off": logging.CRITICAL + 1}
@@ -19,8 +19,16 @@ API_CALLS = "gdev.calls"
 root = logging.getLogger("gdev")
 
 
+def _setting() -> str:
+    """GDEV_LOG; a value it does not accept logs as if unset, and the first API call says why."""
+    try:
+        return str(settings.log)
+    except SettingsError:
+        return ""
+
+
 def configure(level_name: str | None = None) -> None:
-    words = [w.strip() for w in (level_name if level_name is not None else settings.log).lower().split(",")]
+    words = [w.strip() for w in (level_name if level_name is not None else _setting()).lower().split(",")]
     levels = [_LEVELS[w] for w in words if w in _LEVELS]
     root.setLevel(min(levels) if levels else logging.WARNING)
     # the call log is its own switch: its lines show whatever the level of the rest

@@ -4,9 +4,9 @@ from __future__ import annotations
 import errno
 import threading
 
-from .. import settings as settings_module
 from ..common.contract import C
 from ..common.findings import tools as sanitizer_tools
+from ..settings import settings
 from ..trace.device import EngineActivity
 from .buffers import BufferManager, BufferObject
 from .channel import FENCE_BYTES, Channel
@@ -44,17 +44,16 @@ def vram_base(index: int) -> int:
 class Card:
     def __init__(self, index: int, vram_size: int | None = None, spe_arrays: int | None = None,
                  spes_per_array: int | None = None) -> None:
-        s = settings_module.settings
         if not 0 <= index < C.AIDEV_MAX_CARDS:
             raise ValueError(f"card index {index} outside 0..{C.AIDEV_MAX_CARDS - 1}")
         self.index = index
         self.vram_base = vram_base(index)
-        self.vram_size = vram_size if vram_size is not None else s.sim_vram
+        self.vram_size = vram_size if vram_size is not None else settings.sim_vram
         if not 0 < self.vram_size <= GART_OFFSET:
             raise ValueError(f"VRAM size {self.vram_size} out of range")
         self.gart_base = self.vram_base + GART_OFFSET
-        self.spe_arrays = spe_arrays if spe_arrays is not None else s.sim_spe_arrays
-        self.spes_per_array = spes_per_array if spes_per_array is not None else s.sim_spes_per_array
+        self.spe_arrays = spe_arrays if spe_arrays is not None else settings.sim_spe_arrays
+        self.spes_per_array = spes_per_array if spes_per_array is not None else settings.sim_spes_per_array
         self.memory = CardMemory()
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
         self.dma = DmaEngine(self.memory)

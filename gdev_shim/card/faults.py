@@ -9,59 +9,29 @@ card with `@<card>`:
     fence-lost:4     from the 4th fence on, fence writes are lost (the channel looks hung)
     vram:<bytes>     the card has only this much VRAM to give (K/M/G suffixes)
 
-Counts are per card and start at 1.  A spec that does not parse is logged and ignored.
+Counts are per card and start at 1.  The grammar is common/faultspec.py's; the
+settings reject a spec that does not parse before any card exists, and a spec
+handed to FaultHooks directly that does not parse is logged and ignored.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from .. import log
-from .. import settings as settings_module
+from ..common.faultspec import KINDS as _KINDS, Fault, parse
+from ..settings import settings
 
 _log = log.get("gdev.card")
 HANG = "hang"           # check(): block the engine until the channel is stopped
 LOST = "lost"           # check(): drop the command's effect (a lost fence write)
-_KINDS = {"dma": "dma", "compute": "compute", "compute-hang": "compute", "fence-lost": "fence"}
-
-
-@dataclass
-class Fault:
-    kind: str                 # dma, compute, compute-hang, fence-lost
-    nth: int
-    card: int | None
-
-
-def _size(text: str) -> int:
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
-    return int(text[:-1] if scale != 1 else text, 0) * scale
-
-
-def parse(spec: str) -> tuple[list[Fault], dict[int | None, int]]:
-    """(faults, VRAM limits by card) of a GDEV_SIM_FAULT value; ValueError if it does not parse."""
-    faults: list[Fault] = []
-    vram: dict[int | None, int] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        body, _, card_text = item.partition("@")
-        card = int(card_text) if card_text else None
-        name, _, arg = body.partition(":")
-        if name == "vram":
-            vram[card] = _size(arg)
-        elif name in _KINDS:
-            nth = int(arg) if arg else 1
-            if nth < 1:
-                raise ValueError(f"{item}: counts start at 1")
-            faults.append(Fault(name, nth, card))
-        else:
-            raise ValueError(f"unknown fault {name!r}")
-    return faults, vram
+__all__ = ["Fault", "FaultHooks", "HANG", "LOST", "parse"]
 
 
 class FaultHooks:
     """One per card.  The default (no GDEV_SIM_FAULT) injects nothing."""
 
     def __init__(self, card: int = 0, spec: str | None = None) -> None:
-        text = settings_module.settings.sim_fault if spec is None else spec
+        text = settings.sim_fault if spec is None else spec
         try:
             faults, vram = parse(text)
         except ValueError as exc:

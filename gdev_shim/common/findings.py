@@ -12,7 +12,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import log, settings as settings_module
+from .. import log
+from ..settings import settings
 
 _log = log.get("gdev.sanitizer")
 
@@ -71,7 +72,7 @@ class Report:
             return out
 
     def flush(self, path: str | None = None) -> Path | None:
-        target = path or settings_module.settings.memcheck_report
+        target = path or settings.memcheck_report
         if not target:
             return None
         with self.lock:
@@ -90,15 +91,7 @@ REPORT = Report()
 
 def tools() -> frozenset[str]:
     """The sanitizer tools GDEV_MEMCHECK selects (empty: the sanitizer is off)."""
-    raw = settings_module.settings.memcheck.strip().lower()
-    if raw in ("", "0", "off", "no"):
-        return frozenset()
-    if raw in ("1", "on", "yes", "memcheck"):
-        return frozenset({"memcheck", "leakcheck"})
-    if raw == "all":
-        return frozenset({"memcheck", "leakcheck", "initcheck", "racecheck"})
-    chosen = {t.strip() for t in raw.split(",") if t.strip()}
-    return frozenset(chosen & {"memcheck", "leakcheck", "initcheck", "racecheck"})
+    return frozenset(settings.memcheck)
 
 
 _exit_hooks: list = []
@@ -115,7 +108,7 @@ def _finish() -> None:
             hook()
         except Exception as e:  # noqa: BLE001 - a failing check must not hide the report
             _log.error("sanitizer exit check failed: %s", e)
-    if REPORT.findings or settings_module.settings.memcheck_report:
+    if REPORT.findings or settings.memcheck_report:
         REPORT.flush()
 
 

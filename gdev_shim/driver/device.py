@@ -37,7 +37,10 @@ def require_init() -> None:
 
 
 def count_raw() -> int:
-    return gdev.gdevice_count()
+    try:
+        return gdev.gdevice_count()
+    except GdevError as e:
+        raise from_gdev(e) from None
 
 
 def check(device: int) -> int:

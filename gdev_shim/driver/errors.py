@@ -4,7 +4,7 @@ from __future__ import annotations
 import errno
 
 from ..common.cheader import constants, name_of
-from ..gdev.errors import ChannelFault, FenceTimeout, GdevError
+from ..gdev.errors import BadSettings, ChannelFault, FenceTimeout, GdevError
 
 SD = constants("sdaa.h")
 
@@ -38,4 +38,6 @@ def from_gdev(e: GdevError) -> SdError:
         return SdError(SD.SDAA_ERROR_LAUNCH_FAILED, str(e))
     if isinstance(e, FenceTimeout):
         return SdError(SD.SDAA_ERROR_LAUNCH_TIMEOUT, str(e))
+    if isinstance(e, BadSettings):
+        return SdError(SD.SDAA_ERROR_NOT_INITIALIZED, str(e))
     return SdError(_ERRNO_CODES.get(e.errno, SD.SDAA_ERROR_UNKNOWN), str(e))

@@ -11,10 +11,11 @@ import errno
 from ..aidev.device import AidevDevice, device_count, forked
 from ..common.contract import C
 from ..log import get
+from ..settings import MAX_MEMCPY_CHUNK, MAX_MEMCPY_PIPELINE, MIN_MEMCPY_CHUNK, SettingsError, settings
 from . import memcpy
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
-from .errors import GdevError, invalid
+from .errors import BadSettings, GdevError, invalid
 from .handle import GdevHandle
 from .kernel import KernelLaunch
 from .shm import registry as shm
@@ -25,10 +26,19 @@ QUERY_DEVICE_MEM_SIZE, QUERY_DMA_MEM_SIZE, QUERY_CHIPSET, QUERY_BUS_TYPE = 1, 2,
 QUERY_AGGR_TYPE, QUERY_PCI_VENDOR, QUERY_PCI_DEVICE = 5, 6, 7
 TUNE_MEMCPY_PIPELINE_COUNT, TUNE_MEMCPY_CHUNK_SIZE = 1, 2
 PCI_VENDOR_AIDEV = 0x1E3E          # vendor id the card reports
-MAX_PIPELINE = 8
+
+
+def check_settings() -> None:
+    """Every call that reaches for a card first checks the GDEV_* variables, so the first
+    such call of a program reports a bad one."""
+    try:
+        settings.check()
+    except SettingsError as e:
+        raise BadSettings(str(e)) from None
 
 
 def gdevice_count() -> int:
+    check_settings()
     return device_count()
 
 
@@ -40,6 +50,7 @@ def check_unforked() -> None:
 
 def gopen(minor: int) -> GdevHandle:
     check_unforked()
+    check_settings()
     count = device_count()
     if not 0 <= minor < count:
         raise GdevError(errno.ENODEV, f"gopen: no card {minor} (have {count})")
@@ -201,9 +212,9 @@ def gquery(h: GdevHandle, kind: int) -> int:
 
 
 def gtune(h: GdevHandle, kind: int, value: int) -> None:
-    if kind == TUNE_MEMCPY_PIPELINE_COUNT and 1 <= value <= MAX_PIPELINE:
+    if kind == TUNE_MEMCPY_PIPELINE_COUNT and 1 <= value <= MAX_MEMCPY_PIPELINE:
         h.pipeline_count = value
-    elif kind == TUNE_MEMCPY_CHUNK_SIZE and 4096 <= value <= (256 << 20):
+    elif kind == TUNE_MEMCPY_CHUNK_SIZE and MIN_MEMCPY_CHUNK <= value <= MAX_MEMCPY_CHUNK:
         h.chunk_size = value
     else:
         raise invalid(f"gtune: type {kind} value {value} out of range")

@@ -26,3 +26,10 @@ class ChannelFault(GdevError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(_errno.EIO, message)
         self.status = status
+
+
+class BadSettings(GdevError):
+    """A GDEV_* variable holds a value its setting does not accept (the message names it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_errno.EINVAL, message)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import settings as settings_module
+from ..settings import settings
 from ..common.contract import C
 
 on: bool = False          # the one flag every hook checks
@@ -242,5 +242,5 @@ def _metadata() -> list[dict[str, Any]]:
     return meta
 
 
-if settings_module.settings.trace:
-    start(settings_module.settings.trace)
+if settings.trace:
+    start(settings.trace)

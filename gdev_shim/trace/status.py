@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import settings as settings_module
+from ..settings import settings
 from .recorder import now_ns
 
 FORMAT = 1
@@ -39,7 +39,7 @@ _disabled = False
 
 
 def status_dir() -> Path:
-    return settings_module.settings.status_dir
+    return settings.status_dir
 
 
 def command_name() -> str:
@@ -106,7 +106,7 @@ def watch(sample: Sample) -> None:
     global _publisher
     if _publisher is not None or _disabled:
         return
-    interval_ms = settings_module.settings.status_interval_ms
+    interval_ms = settings.status_interval_ms
     if interval_ms <= 0:
         return
     with _lock:
