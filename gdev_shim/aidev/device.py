@@ -11,16 +11,17 @@ import os
 import threading
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .. import log
-from .. import settings as settings_module
+from ..settings import settings
 from ..common.contract import C, ffi, ioctl_request
 from .kernel import KernelTransport, device_minors
 from .sim import SimTransport
 from .transport import Mmio, Transport
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = log.get("gdev.aidev")
 
@@ -63,7 +64,7 @@ def _kernel() -> KernelTransport:
 
 def transport() -> Transport:
     """The kernel driver when /dev/aicard* exists and settings.transport is not "sim", else the simulator."""
-    choice = settings_module.settings.transport.strip().lower()
+    choice = settings.transport.strip().lower()
     if choice == "dev" or (choice != "sim" and device_minors()):
         return _kernel()
     return _sim()
@@ -187,10 +188,12 @@ class AidevDevice:
 
     def map(self, offset: int, length: int) -> np.ndarray:
         """Writable host view (uint8) of a HOST buffer at its mmap offset."""
+        import numpy as np                 # not at import: counting cards needs no numpy
         return np.frombuffer(self._map(offset, length), dtype=np.uint8)
 
     # ---- channels ----
     def channel_alloc(self) -> Channel:
+        import numpy as np
         arg = self._ioctl("channel_alloc")
         try:
             pb = np.frombuffer(self._map(arg.pb_offset, arg.pb_words * 8), dtype=np.uint64)

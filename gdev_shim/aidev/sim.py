@@ -1,7 +1,8 @@
 """SimTransport: the card device files served by simulated cards in this process.
 
 Cards are created on first open, one per minor, and shared by every open in the
-process, as device files of one machine are.
+process, as device files of one machine are.  The card package (and numpy with
+it) is imported then too: counting the cards needs none of it.
 """
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import errno
 import itertools
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import settings as settings_module
-from ..card import Card, CardError, CardFile
 from ..common.contract import C, ffi
+from ..settings import settings
 from ..trace import status
 from ..trace.recorder import now_ns
+
+if TYPE_CHECKING:
+    from ..card import Card, CardError, CardFile
 
 _cards: dict[int, Card] = {}
 _cards_lock = threading.Lock()
@@ -23,6 +26,7 @@ _cards_lock = threading.Lock()
 
 def card(minor: int) -> Card:
     """The simulated card of `minor`, created on first use."""
+    from ..card import Card
     with _cards_lock:
         found = _cards.get(minor)
         if found is None:
@@ -58,11 +62,12 @@ class SimTransport:
         self._lock = threading.Lock()
 
     def count(self) -> int:
-        return max(0, min(settings_module.settings.sim_cards, C.AIDEV_MAX_CARDS))
+        return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def open(self, minor: int) -> int:
         if not 0 <= minor < self.count():
             raise OSError(errno.ENODEV, f"no simulated aicard{minor}")
+        from ..card import CardFile
         file = CardFile(card(minor))
         with self._lock:
             fd = next(self._fds)
@@ -108,12 +113,14 @@ class SimTransport:
         return file.ioctl(request, arg)
 
     def mmap(self, fd: int, offset: int, length: int) -> memoryview:
+        from ..card import CardError           # loaded by the open that made fd
         try:
             return self._file(fd).mmap(offset, length)
         except CardError as exc:
             raise _os_error(exc) from exc
 
     def mmio(self, fd: int, offset: int) -> SimMmio:
+        from ..card import CardError
         try:
             return SimMmio(self._file(fd).channel_by_regs(offset))
         except CardError as exc:

@@ -12,9 +12,26 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..ptx.memory import MemoryFault
+if TYPE_CHECKING:
+    from ..ptx.memory import MemoryFault
+
+
+def memory_fault() -> type[MemoryFault]:
+    """The kernel engines' MemoryFault (ptx/memory.py), which the card raises and catches too.
+
+    Imported when first needed, as the engines themselves are: a card that has not
+    run a kernel has no reason to load them.
+    """
+    from ..ptx.memory import MemoryFault
+    return MemoryFault
+
+
+def _fault(address: int, reason: str) -> MemoryFault:
+    return memory_fault()(address, reason)
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,7 @@ class CardMemory:
         else:
             misaligned = (addrs % np.uint64(size)) != 0
         if misaligned is not None and misaligned.any():
-            raise MemoryFault(_first(addrs, misaligned), f"misaligned {size}-byte access")
+            raise _fault(_first(addrs, misaligned), f"misaligned {size}-byte access")
         lo, hi = int(addrs.min()), int(addrs.max())
         i = table.find(lo)
         if i >= 0 and hi + size <= table.regions[i].end:
@@ -110,12 +127,12 @@ class CardMemory:
         # lanes spread over several buffers (or some unbacked): per-lane search
         idx = np.searchsorted(table.starts, addrs, side="right").astype(np.intp) - 1
         if not table.regions:
-            raise MemoryFault(lo, "no memory is allocated")
+            raise _fault(lo, "no memory is allocated")
         safe = np.maximum(idx, 0)
         offset = addrs - table.starts[safe]
         ok = (idx >= 0) & (addrs >= table.starts[safe]) & (offset <= table.lengths[safe] - np.uint64(size))
         if not ok.all():
-            raise MemoryFault(_first(addrs, ~ok), "address not backed by a buffer object")
+            raise _fault(_first(addrs, ~ok), "address not backed by a buffer object")
         return table, None, idx
 
     def load(self, addrs: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
@@ -161,12 +178,12 @@ class CardMemory:
     def span(self, addr: int, n: int, align: int = 1) -> np.ndarray:
         """Writable uint8 view of [addr, addr+n), which must lie inside one region."""
         if align > 1 and addr % align:
-            raise MemoryFault(addr, f"misaligned {align}-byte access")
+            raise _fault(addr, f"misaligned {align}-byte access")
         region = self.region_at(addr)
         if region is None:
-            raise MemoryFault(addr, "address not backed by a buffer object")
+            raise _fault(addr, "address not backed by a buffer object")
         if n > region.end - addr:
-            raise MemoryFault(region.end, f"{n}-byte range at {addr:#x} runs past its buffer object")
+            raise _fault(region.end, f"{n}-byte range at {addr:#x} runs past its buffer object")
         return region.window(addr, n)
 
     def copy(self, dst: int, src: int, n: int) -> None:

@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import log
 from ..common.contract import C, ffi, split_header
-from ..ptx.memory import MemoryFault
 from ..trace import device as trace_device
 from . import faults
 from .channel import Channel
 from .compute import LaunchError
+from .memory import memory_fault
 
 if TYPE_CHECKING:
     from .card import Card
@@ -154,7 +154,7 @@ class CommandProcessor:
         self.channel.begin()
         try:
             work()
-        except MemoryFault as exc:
+        except memory_fault() as exc:        # evaluated only when something was raised
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, describe_memory_fault(exc)) from exc
         finally:
             self.channel.end()
@@ -188,7 +188,7 @@ class CommandProcessor:
         try:
             self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
                                      tuple(desc.block), params, desc.shared_size, desc.globals_addr)
-        except (LaunchError, MemoryFault) as exc:
+        except (LaunchError, memory_fault()) as exc:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, f"launch failed: {exc}") from exc
         except Exception as exc:         # KernelFault, or a fault the engine did not wrap
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, describe_kernel_fault(exc)) from exc
@@ -219,7 +219,7 @@ class CommandProcessor:
                     if self.channel.stopped:
                         return
                     progress.wait(ACQUIRE_RECHECK_S)
-        except MemoryFault as exc:
+        except memory_fault() as exc:        # evaluated only when something was raised
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE {describe_memory_fault(exc)}") from exc
 
     def _membar(self, fn: int, args: list[int]) -> None:

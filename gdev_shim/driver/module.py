@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..common.image import Image, ImageError, image_size, parse_image
 from ..gdev import api as gdev, hostmem
 from ..gdev.errors import GdevError
@@ -60,6 +58,7 @@ class Module:
 
     def _upload(self, data: bytes, addr: int = 0) -> int:
         addr = addr or self.ctx.gdev_call(gdev.gmalloc, len(data))
+        import numpy as np
         buf = np.frombuffer(data, np.uint8)
         seq = self.ctx.gdev_call(gdev.gmemcpy_to_device_async, addr, int(buf.ctypes.data), len(data))
         self.ctx.gdev_call(gdev.gsync, seq)

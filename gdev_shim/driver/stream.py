@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
-
 from ..gdev import api as gdev
 from ..gdev.context import GdevCtx
 from . import launch as drv_launch, memory as drv_mem
@@ -145,6 +143,7 @@ def copy_dtod(stream: Stream | None, dst: int, src: int, n: int, sync: bool = Fa
         # Between cards: staged through host memory, complete on return.
         if stream is not None:
             synchronize(stream)
+        import numpy as np
         staging = np.empty(n, np.uint8)
         copy_dtoh(None, int(staging.ctypes.data), src, n, sync=True)
         copy_htod(None, dst, int(staging.ctypes.data), n, sync=True)

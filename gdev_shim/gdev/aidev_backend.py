@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import errno
 
-import numpy as np
-
 from ..common.contract import C, ffi
 from ..log import get
 from ..settings import settings
@@ -35,6 +33,7 @@ def _launch(ctx: GdevCtx, k: KernelLaunch) -> None:
     desc.grid = list(k.grid)
     desc.block = list(k.block)
     desc.shared_size, desc.local_size, desc.globals_addr = k.shared_size, k.local_size, k.globals_addr
+    import numpy as np                 # with the first launch, not at import
     padded = k.params + b"\0" * (-len(k.params) % 8)
     words = np.frombuffer(bytes(ffi.buffer(desc)) + padded, dtype=np.uint64)
     ctx.ring.begin(C.AIDEV_OP_COMPUTE, 0, ctx.sid, len(words))

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import mmap
 import os
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..common.contract import ffi
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PAGE = mmap.PAGESIZE
 
 
 def view(addr: int, size: int) -> np.ndarray:
     """A writable uint8 view of `size` bytes at host address `addr` (no copy)."""
+    import numpy as np                 # with the first copy, not at import
     if size == 0:
         return np.empty(0, np.uint8)
     return np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)

@@ -7,8 +7,6 @@ then the copy is truly asynchronous.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from . import hostmem
 from .context import GdevCtx
 from .handle import GdevHandle
@@ -36,7 +34,7 @@ def to_device(h: GdevHandle, q: GdevCtx, dst: int, src_host: int, size: int) -> 
             slot = bufs[i % len(bufs)]
             if slot[1]:
                 q.wait(slot[1])
-            np.copyto(slot[0].host[:n], src[off:off + n])
+            slot[0].host[:n] = src[off:off + n]
             seq = slot[1] = _dma(q, dst + off, slot[0].addr, n)
     return seq
 
@@ -60,7 +58,7 @@ def from_device(h: GdevHandle, q: GdevCtx, dst_host: int, src: int, size: int) -
         for i, (off, n) in enumerate(chunks):
             slot = bufs[i % len(bufs)]
             q.wait(in_flight[i])
-            np.copyto(dst[off:off + n], slot[0].host[:n])
+            dst[off:off + n] = slot[0].host[:n]
             following = i + len(bufs)
             if following < len(chunks):
                 f_off, f_n = chunks[following]

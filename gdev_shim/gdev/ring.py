@@ -8,12 +8,13 @@ instead of polling GET.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable
 
 from ..common.contract import C, header_word
 from ..trace import recorder as trace
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Ring:
