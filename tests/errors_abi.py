@@ -2,7 +2,9 @@
 
 Used as a script in a fresh process (the libraries keep process-wide state):
 
-    python tests/test_errors_abi.py docs/errors.md        -> one JSON result line per row
+    python tests/errors_abi.py docs/errors.md        -> one JSON result line per row
+
+and imported by the code other tests run in such processes (`open_libraries`).
 
 A row names a function, the arguments that differ from that function's valid
 baseline call (BASELINE below) and the code the call must return.  Arguments
@@ -27,13 +29,9 @@ from typing import Any, Callable
 
 import cffi
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from gdev_shim.common.contract import cdef_source
+from helpers import CUBIN, INCLUDE_DIR, LIB_DIR
 
-from gdev_shim.common.contract import cdef_source  # noqa: E402
-
-LIB_DIR = ROOT / "build" / "lib"
-CUBIN = ROOT / "build" / "kernels" / "add_test.cubin"
 HEADERS = {"usdaa": ("sdaa.h", "sdaa_runtime.h"), "gdev": ("gdev_api.h",)}
 TABLE_BEGIN, TABLE_END = "<!-- errors-table:begin -->", "<!-- errors-table:end -->"
 BUF = 4096                  # bytes of every world allocation
@@ -92,7 +90,7 @@ def prototypes() -> dict[str, Proto]:
     found = {}
     for library, headers in HEADERS.items():
         for header in headers:
-            text = cdef_source((ROOT / "include" / header).read_text())
+            text = cdef_source((INCLUDE_DIR / header).read_text())
             text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
             text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)
             for piece in re.sub(r"\s+", " ", text).split(";"):
@@ -608,7 +606,7 @@ def library_of(function: str) -> str:
 
 def open_libraries() -> tuple[cffi.FFI, Any, Any]:
     ffi = cffi.FFI()
-    ffi.cdef("\n".join(cdef_source((ROOT / "include" / h).read_text())
+    ffi.cdef("\n".join(cdef_source((INCLUDE_DIR / h).read_text())
                        for hs in HEADERS.values() for h in hs))
     return ffi, ffi.dlopen(str(LIB_DIR / "libusdaa.so")), ffi.dlopen(str(LIB_DIR / "libgdev.so"))
 

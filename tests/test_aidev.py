@@ -7,22 +7,18 @@ import time
 import numpy as np
 import pytest
 
-from gdev_shim import settings as settings_module
 from gdev_shim.aidev import AidevDevice, AidevError, device_count, transport
 from gdev_shim.aidev.kernel import KernelTransport
 from gdev_shim.aidev.sim import SimTransport
 from gdev_shim.common.contract import C, header_word
-
-VRAM, HOST = C.AIDEV_GEM_DOMAIN_VRAM, C.AIDEV_GEM_DOMAIN_HOST
+from gdev_shim.settings import settings
+from helpers import HOST, VRAM
 
 
 @pytest.fixture(autouse=True)
-def sim_transport(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GDEV_TRANSPORT", "sim")
-    settings_module.reload()
-    yield
-    monkeypatch.undo()
-    settings_module.reload()
+def sim_transport():
+    with settings.override(transport="sim"):
+        yield
 
 
 @pytest.fixture
@@ -32,22 +28,21 @@ def dev():
     d.close()
 
 
-def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transport_choice() -> None:
     assert isinstance(transport(), SimTransport)
     assert device_count() == 4
-    monkeypatch.setenv("GDEV_SIM_CARDS", "2")
-    settings_module.reload()
-    assert device_count() == 2
-    with pytest.raises(AidevError) as info:
-        AidevDevice.open(2)
-    assert info.value.errno == errno.ENODEV
-    monkeypatch.setenv("GDEV_TRANSPORT", "dev")
-    settings_module.reload()
-    assert isinstance(transport(), KernelTransport)
-    assert device_count() == 0                           # no /dev/aicard* on this machine
-    with pytest.raises(AidevError) as info:
-        AidevDevice.open(0)
-    assert info.value.errno == errno.ENOENT
+    with settings.override(sim_cards="2"):
+        assert device_count() == 2
+        with pytest.raises(AidevError) as info:
+            AidevDevice.open(2)
+        assert info.value.errno == errno.ENODEV
+    with settings.override(transport="dev"):
+        assert isinstance(transport(), KernelTransport)
+        assert device_count() == 0                           # no /dev/aicard* on this machine
+        with pytest.raises(AidevError) as info:
+            AidevDevice.open(0)
+        assert info.value.errno == errno.ENOENT
+    assert device_count() == 4
 
 
 def test_info(dev: AidevDevice) -> None:
@@ -55,7 +50,7 @@ def test_info(dev: AidevDevice) -> None:
     assert info["name"] == "aicard-sim" and info["card_index"] == 2 and info["pci_bus"] == 2
     assert info["vram_base"] == 0x0012_0000_0000_0000
     assert info["gart_base"] == info["vram_base"] + 0x0000_8000_0000_0000
-    assert info["vram_size"] == settings_module.settings.sim_vram
+    assert info["vram_size"] == settings.sim_vram
     assert info["max_block_dim"] == [1024, 1024, 64]
     assert info["warp_size"] == 32 and info["spes_per_array"] == 32 and info["spe_arrays"] == 4
 
@@ -84,7 +79,7 @@ def test_gem_and_map(dev: AidevDevice) -> None:
         dev.gem_new(1 << 70, VRAM)
     assert info.value.errno == errno.EINVAL
     with pytest.raises(AidevError) as info:
-        dev.gem_new(settings_module.settings.sim_vram + 4096, VRAM)
+        dev.gem_new(settings.sim_vram + 4096, VRAM)
     assert info.value.errno == errno.ENOMEM
     with pytest.raises(AidevError):
         dev.map(0x1234000, 4096)

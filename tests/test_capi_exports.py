@@ -7,7 +7,7 @@ from gdev_shim.capi import boundary, gdev_exports, usdaa  # noqa: F401 - registe
 from gdev_shim.common.contract import cdef_source
 from gdev_shim.driver.errors import SD
 from gdev_shim.runtime.errors import RT
-from gdev_shim.settings import INCLUDE_DIR
+from helpers import INCLUDE_DIR
 
 
 def declared_functions(*headers: str) -> set[str]:

@@ -13,9 +13,7 @@ from gdev_shim.card.allocator import RangeAllocator
 from gdev_shim.card.card import GART_OFFSET, MAX_CHANNELS
 from gdev_shim.common.contract import C, ffi, ioctl_request
 from gdev_shim.ptx.memory import MemoryFault
-
-VRAM, HOST = C.AIDEV_GEM_DOMAIN_VRAM, C.AIDEV_GEM_DOMAIN_HOST
-MiB = 1 << 20
+from helpers import HOST, VRAM, MiB
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ import pytest
 from gdev_shim.card import Card, CardFile, compute
 from gdev_shim.common.contract import C, ffi
 from gdev_shim.common.image import build_image
-from test_card_ring import Ring, gem
-from test_image import ADD_PTX
-
-MiB = 1 << 20
+from helpers import ADD_PTX, MiB, Ring, gem
 
 
 @pytest.fixture(autouse=True)

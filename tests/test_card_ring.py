@@ -11,44 +11,7 @@ import pytest
 
 from gdev_shim.card import Card, CardFile
 from gdev_shim.common.contract import C, ffi, header_word, ioctl_request
-
-VRAM, HOST = C.AIDEV_GEM_DOMAIN_VRAM, C.AIDEV_GEM_DOMAIN_HOST
-MiB = 1 << 20
-
-
-def ioctl(f: CardFile, nr: int, name: str, **fields: int):
-    arg = ffi.new(f"struct {name} *", fields)
-    return f.ioctl(ioctl_request(nr, f"struct {name}"), arg), arg
-
-
-class Ring:
-    """A channel seen from the host: write words, ring the doorbell, wait on fences."""
-
-    def __init__(self, f: CardFile) -> None:
-        self.f = f
-        rc, self.alloc = ioctl(f, C.AIDEV_NR_CHANNEL_ALLOC, "aidev_channel_alloc")
-        assert rc == 0
-        self.id = self.alloc.channel
-        self.pb = np.frombuffer(f.mmap(self.alloc.pb_offset, self.alloc.pb_words * 8), dtype=np.uint64)
-        self.regs = np.frombuffer(f.mmap(self.alloc.regs_offset, 64), dtype=np.uint32)
-        fence = f.mmap(self.alloc.fence_offset, ffi.sizeof("struct aidev_fence_page"))
-        self.fence_seq = np.frombuffer(fence, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS)
-        self.fence_time = np.frombuffer(fence, dtype=np.uint64, offset=8 * C.AIDEV_FENCE_SLOTS)
-        self.channel = f.channel_by_regs(self.alloc.regs_offset)
-        self.put = 0
-
-    def emit(self, op: int, *args: int, fn: int = 0, sid: int = 0) -> None:
-        for word in (header_word(op, fn, sid, len(args)), *args):
-            self.pb[self.put % len(self.pb)] = word
-            self.put += 1
-
-    def fire(self) -> None:
-        self.channel.write_reg(C.AIDEV_REG_PB_PUT, self.put)
-
-    def wait(self, slot: int, seq: int, timeout_ms: int = 5000) -> tuple[int, int]:
-        rc, arg = ioctl(self.f, C.AIDEV_NR_FENCE_WAIT, "aidev_fence_wait", channel=self.id, slot=slot,
-                        seq=seq, timeout_ms=timeout_ms)
-        return rc, arg.status
+from helpers import HOST, MiB, VRAM, Ring, gem, ioctl
 
 
 @pytest.fixture
@@ -61,12 +24,6 @@ def file(card: Card):
     f = CardFile(card)
     yield f
     f.close()
-
-
-def gem(f: CardFile, size: int, domain: int = VRAM):
-    rc, arg = ioctl(f, C.AIDEV_NR_GEM_NEW, "aidev_gem_new", size=size, domain=domain)
-    assert rc == 0
-    return arg
 
 
 def test_memset_memcpy_fence(file: CardFile) -> None:

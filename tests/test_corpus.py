@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 
 from gdev_shim.ptx import DEVICE_BASE, KernelFault, Module, execute, parse_module
-from test_ptx_interp import FakeMemory, pack
-
-KERNELS = Path(__file__).resolve().parent / "kernels"
+from helpers import KERNELS, FakeMemory, pack
 rng = np.random.default_rng(20240611)
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF

@@ -1,41 +1,25 @@
 """docs/errors.md is the contract: every row of its table, run against the real libraries.
 
-The rows run in a fresh process (tests/test_errors_abi.py) that loads
+The rows run in a fresh process (tests/errors_abi.py) that loads
 build/lib/libusdaa.so and libgdev.so through cffi's ABI mode, as a C program would.
 """
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-import pytest
+import errors_abi as abi
+from gdev_shim.driver.errors import SD
+from gdev_shim.runtime.errors import RT
+from helpers import ENV, ROOT, needs_build, run_python
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import test_errors_abi as abi  # noqa: E402
-from gdev_shim.driver.errors import SD  # noqa: E402
-from gdev_shim.runtime.errors import RT  # noqa: E402
-
-ROOT = abi.ROOT
 TABLE = ROOT / "docs" / "errors.md"
-ENV = {**os.environ, "GDEV_SIM_CARDS": "4", "GDEV_SIM_VRAM": "4G", "GDEV_LOG": "",
-       "GDEV_TRANSPORT": "sim", "PYTHONPATH": str(ROOT)}
-
-needs_build = pytest.mark.skipif(
-    not (abi.LIB_DIR / "libusdaa.so").exists() or not abi.CUBIN.exists(),
-    reason="build/lib and build/kernels come from `make all`")
 
 
 def rows() -> list[abi.Row]:
     return abi.parse_table(TABLE.read_text())
-
-
-def run_python(code: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env or ENV, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def test_the_table_names_every_exported_function_and_only_real_parameters():
@@ -59,7 +43,7 @@ def test_parse_table_reads_cells_and_states():
 
 @needs_build
 def test_every_row_returns_its_documented_code_and_leaves_the_library_usable():
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "test_errors_abi.py"), str(TABLE)],
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "errors_abi.py"), str(TABLE)],
                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -74,7 +58,7 @@ def test_every_row_returns_its_documented_code_and_leaves_the_library_usable():
 INTERNAL = textwrap.dedent("""
     import sys
     sys.path.insert(0, "tests")
-    import test_errors_abi as abi
+    import errors_abi as abi
     ffi, u, g = abi.open_libraries()
     import gdev_shim.runtime.memory as rt_mem, gdev_shim.driver.memory as drv_mem
     import gdev_shim.gdev.api as gdev_api, gdev_shim.capi.runtime_exports as rx

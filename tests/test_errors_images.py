@@ -15,14 +15,14 @@ import textwrap
 
 import pytest
 
-from test_errors import ENV, ROOT, needs_build
+from helpers import ENV, ROOT, needs_build
 from gdev_shim.driver.errors import SD
 
 FUZZ = textwrap.dedent(r"""
     import json, mmap, random, struct, sys, time
     import cffi
     sys.path.insert(0, "tests")
-    import test_errors_abi as abi
+    import errors_abi as abi
     ffi, u, g = abi.open_libraries()
     libc_ffi = cffi.FFI()
     libc_ffi.cdef("int munmap(void *addr, size_t len);")

@@ -10,12 +10,12 @@ import pytest
 
 from gdev_shim.card.faults import Fault, FaultHooks, HANG, LOST, parse
 from gdev_shim.driver.errors import SD
-from test_errors import ENV, needs_build, run_python
+from helpers import ENV, needs_build, run_python
 
 PRELUDE = textwrap.dedent("""
     import json, sys, time
     sys.path.insert(0, "tests")
-    import test_errors_abi as abi
+    import errors_abi as abi
     ffi, u, g = abi.open_libraries()
     N = 4096
     pattern = bytes((i * 7) & 0xFF for i in range(N))

@@ -13,7 +13,7 @@ import cffi
 import pytest
 
 from gdev_shim.common.contract import cdef_source
-from gdev_shim.settings import INCLUDE_DIR, REPO_ROOT
+from helpers import INCLUDE_DIR, ROOT as REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "c_tests" / "stubs"))
 import gen_stubs  # noqa: E402

@@ -11,56 +11,7 @@ import pytest
 
 from gdev_shim.common.contract import C, ffi
 from gdev_shim.common.image import ImageError, build_image, image_size, parse_image
-
-ADD_PTX = """
-.version 8.0
-.target sm_80
-.address_size 64
-
-.global .align 4 .u32 counter = 7;
-.const .align 8 .b8 table[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-
-.visible .entry add_test(
-    .param .u64 add_test_param_0,
-    .param .u64 add_test_param_1,
-    .param .u64 add_test_param_2,
-    .param .u32 add_test_param_3
-)
-{
-    .reg .pred %p<2>;
-    .reg .b32 %r<8>;
-    .reg .b64 %rd<10>;
-
-    ld.param.u64 %rd1, [add_test_param_0];
-    ld.param.u64 %rd2, [add_test_param_1];
-    ld.param.u64 %rd3, [add_test_param_2];
-    ld.param.u32 %r1, [add_test_param_3];
-    mov.u32 %r2, %ctaid.x;
-    mov.u32 %r3, %ntid.x;
-    mov.u32 %r4, %tid.x;
-    mad.lo.s32 %r5, %r2, %r3, %r4;
-    setp.ge.s32 %p1, %r5, %r1;
-    @%p1 bra DONE;
-    mul.wide.s32 %rd4, %r5, 4;
-    add.s64 %rd5, %rd1, %rd4;
-    add.s64 %rd6, %rd2, %rd4;
-    ld.global.u32 %r6, [%rd5];
-    ld.global.u32 %r7, [%rd6];
-    add.s32 %r6, %r6, %r7;
-    add.s64 %rd7, %rd3, %rd4;
-    st.global.u32 [%rd7], %r6;
-DONE:
-    ret;
-}
-
-.visible .entry scale(
-    .param .u64 scale_param_0,
-    .param .f32 scale_param_1
-)
-{
-    ret;
-}
-"""
+from helpers import ADD_PTX
 
 
 def test_round_trip_metadata() -> None:

@@ -34,13 +34,10 @@ KNOWN_DIVERGENT: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GDEV_CACHE_DIR", str(tmp_path))
-    from gdev_shim import settings
-    settings.reload()
-    yield
-    monkeypatch.undo()
-    settings.reload()
+def _cache(tmp_path):
+    from gdev_shim.settings import settings
+    with settings.override(cache_dir=tmp_path):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from test_errors import needs_build, run_python
+from helpers import needs_build, run_python
 
 BOUND = 2 << 20
 SCALE = int(os.environ.get("GDEV_LEAK_CYCLES", "0"))
@@ -25,7 +25,7 @@ CYCLES = {"malloc": SCALE or 10_000, "context": SCALE or 1_000, "module": SCALE 
 WORKLOAD = textwrap.dedent("""
     import json, os, sys
     sys.path.insert(0, "tests")
-    import test_errors_abi as abi
+    import errors_abi as abi
     ffi, u, g = abi.open_libraries()
     PAGE = os.sysconf("SC_PAGE_SIZE")
     def rss():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from test_errors import ENV, ROOT, needs_build
+from helpers import ENV, ROOT, needs_build
 
 SOURCE = ROOT / "c_tests" / "fuzz" / "lifetime.c"
 KERNELS = ROOT / "build" / "kernels"

@@ -9,66 +9,7 @@ import pytest
 
 from gdev_shim.ptx import (DEVICE_BASE, KernelFault, MemoryFault, Module, execute,
                            parse_module)
-
-KERNELS = Path(__file__).resolve().parent / "kernels"
-
-
-class FakeMemory:
-    """Device memory test double: bump-allocated buffers with bounds/alignment checks."""
-
-    def __init__(self, size: int = 64 << 20) -> None:
-        self.data = np.zeros(size, np.uint8)
-        self.next = 0
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-
-    def alloc(self, nbytes: int) -> int:
-        off = (self.next + 255) // 256 * 256
-        self.next = off + nbytes
-        self.starts.append(off)
-        self.ends.append(off + nbytes)
-        return DEVICE_BASE + off
-
-    def put(self, arr: np.ndarray) -> int:
-        addr = self.alloc(arr.nbytes)
-        self.write(addr, arr)
-        return addr
-
-    def write(self, addr: int, arr: np.ndarray) -> None:
-        off = addr - DEVICE_BASE
-        self.data[off:off + arr.nbytes] = np.ascontiguousarray(arr).view(np.uint8).reshape(-1)
-
-    def get(self, addr: int, dtype: type, count: int) -> np.ndarray:
-        off = addr - DEVICE_BASE
-        return self.data[off:off + count * np.dtype(dtype).itemsize].view(dtype).copy()
-
-    def _offsets(self, addrs: np.ndarray, width: int) -> np.ndarray:
-        addrs = np.asarray(addrs, np.uint64)
-        off = addrs - np.uint64(DEVICE_BASE)
-        low = addrs < np.uint64(DEVICE_BASE)
-        starts = np.array(self.starts, np.uint64)
-        ends = np.array(self.ends, np.uint64)
-        k = np.searchsorted(starts, off, side="right") - 1
-        ok = ~low & (k >= 0)
-        kk = np.maximum(k, 0)
-        ok &= off + np.uint64(width) <= ends[kk] if len(ends) else False
-        if not np.all(ok):
-            i = int(np.flatnonzero(~ok)[0])
-            raise MemoryFault(int(addrs[i]), "out of bounds")
-        bad = addrs % np.uint64(width) != 0
-        if bad.any():
-            raise MemoryFault(int(addrs[np.flatnonzero(bad)[0]]), "misaligned")
-        return off.astype(np.int64)
-
-    def load(self, addrs: np.ndarray, dtype: np.dtype) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        off = self._offsets(addrs, dtype.itemsize)
-        return self.data.view(dtype)[off // dtype.itemsize]
-
-    def store(self, addrs: np.ndarray, values: np.ndarray) -> None:
-        values = np.asarray(values)
-        off = self._offsets(addrs, values.dtype.itemsize)
-        self.data.view(values.dtype)[off // values.dtype.itemsize] = values
+from helpers import KERNELS, FakeMemory, pack
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +17,6 @@ def modules(compile_ptx) -> dict[str, Module]:
     sources = sorted(KERNELS.glob("*.cu"))
     ptx = compile_ptx(sources)
     return {src.stem: parse_module(text) for src, text in ptx.items()}
-
-
-def pack(*args: tuple[str, int | float]) -> bytes:
-    """Kernel parameters packed as the CUDA ABI does (natural alignment)."""
-    out = bytearray()
-    for fmt, value in args:
-        size = struct.calcsize(fmt)
-        out += bytes(-len(out) % size)
-        out += struct.pack("<" + fmt, value)
-    return bytes(out)
 
 
 def launch(mod: Module, name: str, mem: FakeMemory, grid, block, params: bytes,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gdev_shim.ptx import DEVICE_BASE, KernelFault, PtxError, execute, parse_module
-from test_ptx_interp import FakeMemory
+from helpers import FakeMemory
 
 HEADER = ".version 8.0\n.target sm_80\n.address_size 64\n"
 LD = {"pred": "u8", "f16": "b16", "bf16": "b16", "f16x2": "b32", "bf16x2": "b32"}

@@ -63,14 +63,11 @@ def tracing(tmp_path):
 
 
 @pytest.fixture
-def slow_kernels(monkeypatch):
+def slow_kernels():
     """Kernels on the interpreter: long enough that copies on another stream overlap them."""
-    from gdev_shim import settings
-    monkeypatch.setenv("GDEV_ENGINE", "interp")
-    settings.reload()
-    yield
-    monkeypatch.undo()
-    settings.reload()
+    from gdev_shim.settings import settings
+    with settings.override(engine="interp"):
+        yield
 
 
 def test_two_streams_show_overlapping_device_slices(tracing, slow_kernels, compile_ptx):
