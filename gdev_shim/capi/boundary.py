@@ -5,6 +5,11 @@ them to a cffi embedding module.  No Python exception crosses into C: the
 family's translator (cffi's onerror handler) turns known errors into return
 codes, and anything else is logged with its traceback and answered with the
 family's documented failure value.
+
+The argument helpers every export module uses live here too: a pointer's
+address, a required pointer (NULL raises NullArgument, which each family's
+translator answers with its invalid-value code), a C string, and strings
+handed back to C that must stay alive.
 """
 from __future__ import annotations
 
@@ -73,6 +78,38 @@ def install(library: str, ffi) -> int:
                              onerror) if observed else export.fn
         ffi.def_extern(name=export.name, onerror=onerror, **kwargs)(fn)
     return len(exports)
+
+
+class NullArgument(ValueError):
+    """A pointer argument the function requires is NULL (each family's invalid-value code)."""
+
+
+def address(p: Any) -> int:
+    """The address a C pointer (or a handle passed as one) holds."""
+    return int(_ffi.cast("uintptr_t", p))
+
+
+def required(p: Any, what: str) -> Any:
+    """p itself, or NullArgument naming the parameter when it is NULL."""
+    if p == _ffi.NULL:
+        raise NullArgument(f"{what} is NULL")
+    return p
+
+
+def string(p: Any, what: str) -> str:
+    """The NUL-terminated string at a required char pointer (undecodable bytes replaced)."""
+    return _ffi.string(required(p, what)).decode(errors="replace")
+
+
+_static: dict[str, Any] = {}
+
+
+def static_string(text: str) -> Any:
+    """A char array holding text that C may keep for the life of the process (error strings)."""
+    cell = _static.get(text)
+    if cell is None:
+        cell = _static[text] = _ffi.new("char[]", text.encode())
+    return cell
 
 
 def unexpected(e: BaseException, name: str) -> None:

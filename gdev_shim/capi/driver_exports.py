@@ -6,10 +6,11 @@ import struct
 
 from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
 from ..driver import memory as drv_mem, module as drv_module, stream as drv_stream
-from ..driver.errors import SD, SdError, from_gdev
+from ..driver.errors import SD, SdError, error_name, error_text, from_gdev
 from ..gdev.errors import GdevError
 from ..log import get
-from .boundary import Family, HandleTable, exported, unexpected
+from .boundary import (Family, HandleTable, NullArgument, address, exported, required, static_string,
+                       string, unexpected)
 
 log = get("gdev.capi")
 LIB = "usdaa"
@@ -22,7 +23,9 @@ events = HandleTable("SDevent")
 
 
 def _translate(e: BaseException, name: str) -> int:
-    if isinstance(e, GdevError):
+    if isinstance(e, NullArgument):
+        e = SdError(SD.SDAA_ERROR_INVALID_VALUE, str(e))
+    elif isinstance(e, GdevError):
         e = from_gdev(e)
     if isinstance(e, SdError):
         log.warning("%s: %s (%s)", name, e, e.name)
@@ -45,20 +48,10 @@ def _api(fn):
     return exported(LIB, DRIVER)(call)
 
 
-def _addr(p) -> int:
-    return int(ffi.cast("uintptr_t", p))
-
-
-def _out(p, what: str):
-    if p == ffi.NULL:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"{what} is NULL")
-    return p
-
-
 def _lookup(table: HandleTable, h, code: int = SD.SDAA_ERROR_INVALID_HANDLE):
-    obj = table.get(_addr(h))
+    obj = table.get(address(h))
     if obj is None:
-        raise SdError(code, f"0x{_addr(h):x} is not a valid {table.kind}")
+        raise SdError(code, f"0x{address(h):x} is not a valid {table.kind}")
     return obj
 
 
@@ -82,27 +75,27 @@ def sdInit(flags):
 
 @exported(LIB, DRIVER)
 def sdDriverGetVersion(version):
-    _out(version, "driverVersion")[0] = drv_device.DRIVER_VERSION
+    required(version, "driverVersion")[0] = drv_device.DRIVER_VERSION
     return OK
 
 
 @_api
 def sdDeviceGet(device, ordinal):
-    _out(device, "device")
+    required(device, "device")
     device[0] = drv_device.check(ordinal)
     return OK
 
 
 @_api
 def sdDeviceGetCount(count):
-    _out(count, "count")
+    required(count, "count")
     count[0] = drv_device.count_raw()
     return OK
 
 
 @_api
 def sdDeviceGetName(name, length, dev):
-    _out(name, "name")
+    required(name, "name")
     if length <= 0:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"name buffer of {length} bytes")
     text = drv_device.name(drv_device.check(dev)).encode()[: length - 1]
@@ -112,14 +105,14 @@ def sdDeviceGetName(name, length, dev):
 
 @_api
 def sdDeviceTotalMem(nbytes, dev):
-    _out(nbytes, "bytes")
+    required(nbytes, "bytes")
     nbytes[0] = drv_device.info(drv_device.check(dev))["vram_size"]
     return OK
 
 
 @_api
 def sdDeviceComputeCapability(major, minor, dev):
-    _out(major, "major"), _out(minor, "minor")
+    required(major, "major"), required(minor, "minor")
     info = drv_device.info(drv_device.check(dev))
     major[0], minor[0] = info["compute_major"], info["compute_minor"]
     return OK
@@ -127,14 +120,14 @@ def sdDeviceComputeCapability(major, minor, dev):
 
 @_api
 def sdDeviceGetAttribute(value, attrib, dev):
-    _out(value, "pi")
+    required(value, "pi")
     value[0] = drv_device.attribute(drv_device.check(dev), attrib)
     return OK
 
 
 @_api
 def sdDeviceGetProperties(prop, dev):
-    _out(prop, "prop")
+    required(prop, "prop")
     i = drv_device.info(drv_device.check(dev))
     prop.maxThreadsPerBlock = i["max_threads_per_block"]
     prop.maxThreadsDim = list(i["max_block_dim"])
@@ -152,7 +145,7 @@ def sdDeviceGetProperties(prop, dev):
 # ---- contexts -------------------------------------------------------------
 @_api
 def sdCtxCreate(pctx, flags, dev):
-    _out(pctx, "pctx")
+    required(pctx, "pctx")
     if flags & ~CTX_FLAGS:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"sdCtxCreate flags 0x{flags:x}")
     ctx = drv_ctx.Context(drv_device.check(dev), flags)
@@ -164,7 +157,7 @@ def sdCtxCreate(pctx, flags, dev):
 @_api
 def sdCtxDestroy(h):
     ctx = _lookup(contexts, h, SD.SDAA_ERROR_INVALID_CONTEXT)
-    contexts.drop(_addr(h))
+    contexts.drop(address(h))
     drv_ctx.forget(ctx)
     ctx.destroy()
     return OK
@@ -172,7 +165,7 @@ def sdCtxDestroy(h):
 
 @_api
 def sdCtxGetCurrent(pctx):
-    _out(pctx, "pctx")
+    required(pctx, "pctx")
     ctx = drv_ctx.current(optional=True)
     pctx[0] = ffi.NULL if ctx is None else ffi.cast("SDcontext", contexts.new(ctx))
     return OK
@@ -200,7 +193,7 @@ def sdCtxPopCurrent(pctx):
 
 @_api
 def sdCtxGetDevice(device):
-    _out(device, "device")
+    required(device, "device")
     device[0] = _ctx().device
     return OK
 
@@ -213,7 +206,7 @@ def sdCtxSynchronize():
 
 # ---- modules and functions ----------------------------------------------------
 def _new_module(pmod, loader) -> int:
-    _out(pmod, "module")
+    required(pmod, "module")
     mod = loader(_ctx())
     pmod[0] = ffi.cast("SDmodule", modules.new(mod))
     return OK
@@ -221,14 +214,14 @@ def _new_module(pmod, loader) -> int:
 
 @_api
 def sdModuleLoad(pmod, fname):
-    _out(fname, "fname")
-    return _new_module(pmod, lambda ctx: drv_module.load_file(ctx, ffi.string(fname).decode(errors="replace")))
+    required(fname, "fname")
+    return _new_module(pmod, lambda ctx: drv_module.load_file(ctx, string(fname, "fname")))
 
 
 @_api
 def sdModuleLoadData(pmod, image):
-    _out(image, "image")
-    return _new_module(pmod, lambda ctx: drv_module.Module(ctx, drv_module.image_bytes_at(_addr(image))))
+    required(image, "image")
+    return _new_module(pmod, lambda ctx: drv_module.Module(ctx, drv_module.image_bytes_at(address(image))))
 
 
 @_api
@@ -241,7 +234,7 @@ def sdModuleLoadDataEx(pmod, image, num_options, options, values):
 @_api
 def sdModuleUnload(h):
     mod = _lookup(modules, h)
-    modules.drop(_addr(h))
+    modules.drop(address(h))
     for key, fn in list(functions._objects.items()):
         if fn[0].module is mod:
             functions.drop(key)
@@ -251,17 +244,17 @@ def sdModuleUnload(h):
 
 @_api
 def sdModuleGetFunction(pfunc, h, name):
-    _out(pfunc, "hfunc"), _out(name, "name")
+    required(pfunc, "hfunc"), required(name, "name")
     mod = _lookup(modules, h)
-    fn = mod.function(ffi.string(name).decode(errors="replace"))
+    fn = mod.function(string(name, "name"))
     pfunc[0] = ffi.cast("SDfunction", functions.new(fn))
     return OK
 
 
 @_api
 def sdModuleGetGlobal(dptr, nbytes, h, name):
-    _out(name, "name")
-    addr, size = _lookup(modules, h).global_var(ffi.string(name).decode(errors="replace"))
+    required(name, "name")
+    addr, size = _lookup(modules, h).global_var(string(name, "name"))
     if dptr != ffi.NULL:
         dptr[0] = addr
     if nbytes != ffi.NULL:
@@ -277,7 +270,7 @@ def _function(h):
 
 @_api
 def sdFuncGetAttribute(value, attrib, h):
-    _out(value, "pi")
+    required(value, "pi")
     fn = _function(h)
     meta, info = fn.meta, fn.module.ctx.info
     table = {
@@ -374,7 +367,7 @@ LAUNCH_PARAM_END, LAUNCH_PARAM_BUFFER_POINTER, LAUNCH_PARAM_BUFFER_SIZE = 0, 1, 
 def _extra_params(fn, extra) -> bytes:
     buf, size, i = None, None, 0
     while True:
-        key = _addr(extra[i])
+        key = address(extra[i])
         if key == LAUNCH_PARAM_END:
             break
         if key == LAUNCH_PARAM_BUFFER_POINTER:
@@ -400,7 +393,7 @@ def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
     if kernel_params != ffi.NULL and extra != ffi.NULL:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "both kernelParams and extra given")
     if kernel_params != ffi.NULL:
-        params = drv_launch.pack_params(fn, [_addr(kernel_params[i]) for i in range(len(fn.meta.params))])
+        params = drv_launch.pack_params(fn, [address(kernel_params[i]) for i in range(len(fn.meta.params))])
     elif extra != ffi.NULL:
         params = _extra_params(fn, extra)
     elif fn.meta.param_size:
@@ -414,7 +407,7 @@ def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
 # ---- memory ----------------------------------------------------------------------
 @_api
 def sdMemAlloc(dptr, size):
-    _out(dptr, "dptr")
+    required(dptr, "dptr")
     dptr[0] = drv_mem.alloc(_ctx(), size)
     return OK
 
@@ -427,7 +420,7 @@ def sdMemFree(dptr):
 
 @_api
 def sdMemAllocHost(pp, size):
-    _out(pp, "pp")
+    required(pp, "pp")
     pp[0] = ffi.cast("void *", drv_mem.alloc_host(_ctx(), size))
     return OK
 
@@ -441,16 +434,16 @@ def sdMemHostAlloc(pp, size, flags):
 
 @_api
 def sdMemFreeHost(p):
-    drv_mem.free_host(_addr(p))
+    drv_mem.free_host(address(p))
     return OK
 
 
 @_api
 def sdMemHostGetDevicePointer(pdptr, p, flags):
-    _out(pdptr, "pdptr")
+    required(pdptr, "pdptr")
     if flags != 0:
         raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "flags must be 0")
-    pdptr[0] = drv_mem.host_device_pointer(_addr(p))
+    pdptr[0] = drv_mem.host_device_pointer(address(p))
     return OK
 
 
@@ -467,13 +460,13 @@ def sdMemGetInfo(free, total):
 
 @_api
 def sdMemGetPhysAddr(phys, dptr):
-    _out(phys, "phys")
+    required(phys, "phys")
     phys[0] = drv_mem.phys_addr(dptr)
     return OK
 
 
 def _host(p, what: str) -> int:
-    return _addr(_out(p, what))
+    return address(required(p, what))
 
 
 @_api
@@ -533,7 +526,7 @@ def sdMemsetD32(dst, value, n):
 # ---- streams and events ----------------------------------------------------------
 @_api
 def sdStreamCreate(pstream, flags):
-    _out(pstream, "phStream")
+    required(pstream, "phStream")
     pstream[0] = ffi.cast("SDstream", streams.new(drv_stream.Stream(_ctx(), flags)))
     return OK
 
@@ -541,7 +534,7 @@ def sdStreamCreate(pstream, flags):
 @_api
 def sdStreamDestroy(h):
     stream = _lookup(streams, h)
-    streams.drop(_addr(h))
+    streams.drop(address(h))
     stream.destroy()
     return OK
 
@@ -568,7 +561,7 @@ def sdStreamWaitEvent(h, hevent, flags):
 
 @_api
 def sdEventCreate(pevent, flags):
-    _out(pevent, "phEvent")
+    required(pevent, "phEvent")
     pevent[0] = ffi.cast("SDevent", events.new(drv_stream.Event(_ctx(), flags)))
     return OK
 
@@ -576,7 +569,7 @@ def sdEventCreate(pevent, flags):
 @_api
 def sdEventDestroy(h):
     event = _lookup(events, h)
-    events.drop(_addr(h))
+    events.drop(address(h))
     event.destroy()
     return OK
 
@@ -601,44 +594,27 @@ def sdEventSynchronize(h):
 
 @_api
 def sdEventElapsedTime(ms, hstart, hend):
-    _out(ms, "pMilliseconds")
+    required(ms, "pMilliseconds")
     ms[0] = drv_stream.elapsed_ms(_lookup(events, hstart), _lookup(events, hend))
     return OK
 
 
 # ---- error strings -------------------------------------------------------------------
-_strings: dict[tuple[str, int], object] = {}
-
-
-def _static_string(kind: str, code: int, text: str):
-    cell = _strings.get((kind, code))
-    if cell is None:
-        cell = _strings[(kind, code)] = ffi.new("char[]", text.encode())
-    return cell
+def _error_string(code, pstr, text) -> int:
+    required(pstr, "pStr")
+    name = error_name(code)
+    if name is None:
+        pstr[0] = ffi.NULL
+        return SD.SDAA_ERROR_INVALID_VALUE
+    pstr[0] = static_string(text(name))
+    return OK
 
 
 @exported(LIB, DRIVER)
 def sdGetErrorName(code, pstr):
-    _out(pstr, "pStr")
-    name = SdError(code, "").name
-    if name.endswith(f"<{code}>"):
-        pstr[0] = ffi.NULL
-        return SD.SDAA_ERROR_INVALID_VALUE
-    pstr[0] = _static_string("name", code, name)
-    return OK
+    return _error_string(code, pstr, lambda name: name)
 
 
 @exported(LIB, DRIVER)
 def sdGetErrorString(code, pstr):
-    _out(pstr, "pStr")
-    name = SdError(code, "").name
-    if name.endswith(f"<{code}>"):
-        pstr[0] = ffi.NULL
-        return SD.SDAA_ERROR_INVALID_VALUE
-    pstr[0] = _static_string("text", code, drv_errors_text(name))
-    return OK
-
-
-def drv_errors_text(name: str) -> str:
-    words = name.removeprefix("SDAA_ERROR_").removeprefix("SDAA_").replace("_", " ").lower()
-    return "no error" if words == "success" else words
+    return _error_string(code, pstr, error_text)

@@ -12,7 +12,7 @@ from ..gdev.errors import GdevError
 from ..gdev.kernel import KernelLaunch
 from ..gdev.shm import IPC_STAT
 from ..log import get
-from .boundary import Family, HandleTable, exported, install, unexpected
+from .boundary import Family, HandleTable, NullArgument, address, exported, install, required, unexpected
 
 log = get("gdev.capi")
 LIB = "gdev"
@@ -21,6 +21,8 @@ handles = HandleTable("gdev_handle")
 
 
 def _as_errno(e: BaseException, name: str) -> int:
+    if isinstance(e, NullArgument):
+        e = GdevError(errno.EINVAL, str(e))
     if isinstance(e, GdevError):
         log.warning("%s: %s", name, e)
         return -e.errno
@@ -43,15 +45,11 @@ ADDR = Family("u64", 0, _as_zero, 0)
 PTR = Family("pointer", None, _as_null, None)
 
 
-def _addr(p) -> int:
-    return int(ffi.cast("uintptr_t", p))
-
-
 def _handle(h) -> gdev.GdevHandle:
     gdev.check_unforked()
-    obj = handles.get(_addr(h))
+    obj = handles.get(address(h))
     if obj is None or obj.closed:
-        raise GdevError(errno.EBADF, f"0x{_addr(h):x} is not an open gdev handle")
+        raise GdevError(errno.EBADF, f"0x{address(h):x} is not an open gdev handle")
     return obj
 
 
@@ -77,7 +75,7 @@ def gopen(minor):
 @exported(LIB, INT)
 def gclose(h):
     gdev.gclose(_handle(h))
-    handles.drop(_addr(h))
+    handles.drop(address(h))
     return 0
 
 
@@ -98,7 +96,7 @@ def gmalloc_dma(h, size):
 
 @exported(LIB, ADDR)
 def gfree_dma(h, buf):
-    return gdev.gfree_dma(_handle(h), _addr(buf))
+    return gdev.gfree_dma(_handle(h), address(buf))
 
 
 @exported(LIB, PTR)
@@ -108,19 +106,13 @@ def gmap(h, addr, size):
 
 @exported(LIB, INT)
 def gunmap(h, buf):
-    gdev.gunmap(_handle(h), _addr(buf))
+    gdev.gunmap(_handle(h), address(buf))
     return 0
-
-
-def _null_check(p, what: str) -> int:
-    if p == ffi.NULL:
-        raise GdevError(errno.EINVAL, f"{what} is NULL")
-    return _addr(p)
 
 
 def _copy_in(h, dst, src, size, id_out, wait: bool) -> int:
     handle = _handle(h)
-    seq = gdev.gmemcpy_to_device_async(handle, dst, _null_check(src, "source buffer"), size)
+    seq = gdev.gmemcpy_to_device_async(handle, dst, address(required(src, "source buffer")), size)
     if wait:
         gdev.gsync(handle, seq)
     else:
@@ -130,7 +122,7 @@ def _copy_in(h, dst, src, size, id_out, wait: bool) -> int:
 
 def _copy_out(h, dst, src, size, id_out, wait: bool) -> int:
     handle = _handle(h)
-    seq = gdev.gmemcpy_from_device_async(handle, _null_check(dst, "destination buffer"), src, size)
+    seq = gdev.gmemcpy_from_device_async(handle, address(required(dst, "destination buffer")), src, size)
     if wait:
         gdev.gsync(handle, seq)
     else:
@@ -224,7 +216,7 @@ def gbarrier(h):
 @exported(LIB, INT)
 def gquery(h, kind, result):
     value = gdev.gquery(_handle(h), kind)
-    _null_check(result, "result")
+    required(result, "result")
     result[0] = value
     return 0
 
@@ -272,17 +264,17 @@ def gunref(h, addr):
 
 @exported(LIB, ADDR)
 def gphysget(h, p):
-    return gdev.gphysget(_handle(h), _addr(p))
+    return gdev.gphysget(_handle(h), address(p))
 
 
 @exported(LIB, ADDR)
 def gvirtget(h, p):
-    return gdev.gvirtget(_handle(h), _addr(p))
+    return gdev.gvirtget(_handle(h), address(p))
 
 
 @exported(LIB, INT)
 def gdevice_count(result):
-    _null_check(result, "result")
+    required(result, "result")
     result[0] = gdev.gdevice_count()
     return 0
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from ..driver.errors import SdError
 from ..log import get
 from ..runtime import device_api, devices, fatbin, launch, memory, streams
-from ..runtime.errors import RT, SdaaError, from_driver, get_last, set_last
-from .boundary import Family, exported, unexpected
+from ..runtime.errors import RT, SdaaError, error_text, from_driver, get_last, set_last
+from .boundary import Family, NullArgument, address, exported, required, static_string, string, unexpected
 
 log = get("gdev.capi")
 LIB = "usdaa"
@@ -18,7 +18,9 @@ OK = RT.sdaaSuccess
 
 
 def _translate(e: BaseException, name: str) -> int:
-    if isinstance(e, SdError):
+    if isinstance(e, NullArgument):
+        e = SdaaError(RT.sdaaErrorInvalidValue, str(e))
+    elif isinstance(e, SdError):
         e = from_driver(e)
     if isinstance(e, SdaaError):
         log.warning("%s: %s (%s)", name, e, e.name)
@@ -49,20 +51,6 @@ def _null_handle(e: BaseException, name: str):
 HANDLE = Family("void **", None, _null_handle, None)
 
 
-def _addr(p) -> int:
-    return int(ffi.cast("uintptr_t", p))
-
-
-def _out(p, what: str):
-    if p == ffi.NULL:
-        raise SdaaError(RT.sdaaErrorInvalidValue, f"{what} is NULL")
-    return p
-
-
-def _string(p, what: str) -> str:
-    return ffi.string(_out(p, what)).decode(errors="replace")
-
-
 # ---- fat binaries and launches ---------------------------------------------------
 _fatbin_cells: dict[int, object] = {}
 
@@ -70,9 +58,9 @@ _fatbin_cells: dict[int, object] = {}
 @exported(LIB, HANDLE)
 def __sdaaRegisterFatBinary(fat_cubin):
     # The argument points at a two-pointer wrapper; the second pointer is the image.
-    wrapper = ffi.cast("void **", _out(fat_cubin, "fatCubin"))
-    image = _addr(wrapper[1])
-    log.debug("register_fat_binary: fbin=0x%x real_cubin=0x%x", _addr(fat_cubin), image)
+    wrapper = ffi.cast("void **", required(fat_cubin, "fatCubin"))
+    image = address(wrapper[1])
+    log.debug("register_fat_binary: fbin=0x%x real_cubin=0x%x", address(fat_cubin), image)
     fb = fatbin.register(image)
     cell = ffi.new("void *[2]")
     cell[0] = ffi.cast("void *", fb.handle)
@@ -84,9 +72,9 @@ def _fatbin_id(handle) -> int:
     if handle == ffi.NULL:
         raise SdaaError(RT.sdaaErrorInvalidResourceHandle, "fat binary handle is NULL")
     for fid, cell in _fatbin_cells.items():
-        if _addr(cell) == _addr(handle):
+        if address(cell) == address(handle):
             return fid
-    raise SdaaError(RT.sdaaErrorInvalidResourceHandle, f"0x{_addr(handle):x} is not a fat binary handle")
+    raise SdaaError(RT.sdaaErrorInvalidResourceHandle, f"0x{address(handle):x} is not a fat binary handle")
 
 
 @exported(LIB, VOID)
@@ -98,7 +86,7 @@ def __sdaaUnregisterFatBinary(handle):
 
 @exported(LIB, VOID)
 def __sdaaRegisterFunction(handle, device_fun):
-    fatbin.register_function(_fatbin_id(handle), _string(device_fun, "deviceFun"))
+    fatbin.register_function(_fatbin_id(handle), string(device_fun, "deviceFun"))
 
 
 @exported(LIB, RUNTIME)
@@ -110,26 +98,26 @@ def sdaaConfigureCall(arrays):
 @exported(LIB, RUNTIME)
 def sdaaSetupArgument(arg, size, offset):
     launch.check_argument(size, offset)
-    launch.setup_argument(bytes(ffi.buffer(_out(arg, "arg"), size)), offset)
+    launch.setup_argument(bytes(ffi.buffer(required(arg, "arg"), size)), offset)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaLaunch(entry):
-    launch.launch(_string(entry, "entry"))
+    launch.launch(string(entry, "entry"))
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaLaunchAsync(entry, stream):
-    streams.launch_async(_string(entry, "entry"), stream)
+    streams.launch_async(string(entry, "entry"), stream)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaFuncGetAttributes(attr, func):
-    _out(attr, "attr")
-    f = fatbin.function(_string(func, "func"), devices.current())
+    required(attr, "attr")
+    f = fatbin.function(string(func, "func"), devices.current())
     attr.sharedSizeBytes = f.meta.shared_size
     attr.constSizeBytes = 0
     attr.localSizeBytes = f.meta.local_size
@@ -143,13 +131,13 @@ def sdaaFuncGetAttributes(attr, func):
 # ---- memory -----------------------------------------------------------------------
 @exported(LIB, RUNTIME)
 def sdaaMalloc(dev_ptr, size):
-    _out(dev_ptr, "devPtr")[0] = ffi.cast("void *", memory.malloc(size))
+    required(dev_ptr, "devPtr")[0] = ffi.cast("void *", memory.malloc(size))
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaMallocHost(ptr, size):
-    _out(ptr, "ptr")[0] = ffi.cast("void *", memory.malloc_host(size))
+    required(ptr, "ptr")[0] = ffi.cast("void *", memory.malloc_host(size))
     return OK
 
 
@@ -162,37 +150,37 @@ def sdaaHostAlloc(ptr, size, flags):
 
 @exported(LIB, RUNTIME)
 def sdaaFree(dev_ptr):
-    memory.free(_addr(dev_ptr))
+    memory.free(address(dev_ptr))
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaFreeHost(ptr):
-    memory.free_host(_addr(ptr))
+    memory.free_host(address(ptr))
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaMemcpy(dst, src, count, kind):
-    memory.memcpy(_addr(dst), _addr(src), count, kind)
+    memory.memcpy(address(dst), address(src), count, kind)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaMemcpyAsync(dst, src, count, kind, stream):
-    streams.memcpy_async(_addr(dst), _addr(src), count, kind, stream)
+    streams.memcpy_async(address(dst), address(src), count, kind, stream)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaMemset(dev_ptr, value, count):
-    memory.memset(_addr(dev_ptr), value, count)
+    memory.memset(address(dev_ptr), value, count)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaMemsetAsync(dev_ptr, value, count, stream):
-    streams.memset_async(_addr(dev_ptr), value, count, stream)
+    streams.memset_async(address(dev_ptr), value, count, stream)
     return OK
 
 
@@ -208,14 +196,14 @@ def sdaaMemGetInfo(free, total):
 
 @exported(LIB, RUNTIME)
 def sdaaMemGetPhysAddr(phys, dev_ptr):
-    _out(phys, "phys")[0] = memory.phys_addr(_addr(dev_ptr))
+    required(phys, "phys")[0] = memory.phys_addr(address(dev_ptr))
     return OK
 
 
 # ---- devices ------------------------------------------------------------------------
 @exported(LIB, RUNTIME)
 def sdaaGetDeviceCount(count):
-    _out(count, "count")
+    required(count, "count")
     n = devices.count()
     count[0] = n
     log.debug("get_device_count: %d", n)
@@ -226,7 +214,7 @@ def sdaaGetDeviceCount(count):
 
 @exported(LIB, RUNTIME)
 def sdaaGetDeviceProperties(prop, device):
-    _out(prop, "prop")
+    required(prop, "prop")
     for field, value in device_api.properties(device).items():
         if field == "name":
             ffi.memmove(prop.name, value.encode()[:255] + b"\0", min(len(value), 255) + 1)
@@ -252,7 +240,7 @@ def sdaaGetDevice(device):
 
 @exported(LIB, RUNTIME)
 def sdaaDeviceGetAttribute(value, attr, device):
-    _out(value, "value")[0] = device_api.attribute(attr, device)
+    required(value, "value")[0] = device_api.attribute(attr, device)
     return OK
 
 
@@ -276,20 +264,20 @@ def sdaaDeviceReset():
 
 @exported(LIB, RUNTIME)
 def sdaaDriverGetVersion(version):
-    _out(version, "driverVersion")[0] = device_api.driver_version()
+    required(version, "driverVersion")[0] = device_api.driver_version()
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaRuntimeGetVersion(version):
-    _out(version, "runtimeVersion")[0] = device_api.RUNTIME_VERSION
+    required(version, "runtimeVersion")[0] = device_api.RUNTIME_VERSION
     return OK
 
 
 # ---- streams and events ----------------------------------------------------------------
 @exported(LIB, RUNTIME)
 def sdaaStreamCreate(pstream):
-    _out(pstream, "pStream")[0] = streams.stream_create()
+    required(pstream, "pStream")[0] = streams.stream_create()
     return OK
 
 
@@ -320,13 +308,13 @@ def sdaaStreamWaitEvent(stream, event, flags):
 
 @exported(LIB, RUNTIME)
 def sdaaEventCreate(pevent):
-    _out(pevent, "event")[0] = streams.event_create(0)
+    required(pevent, "event")[0] = streams.event_create(0)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def sdaaEventCreateWithFlags(pevent, flags):
-    _out(pevent, "event")[0] = streams.event_create(flags)
+    required(pevent, "event")[0] = streams.event_create(flags)
     return OK
 
 
@@ -355,7 +343,7 @@ def sdaaEventDestroy(event):
 
 @exported(LIB, RUNTIME)
 def sdaaEventElapsedTime(ms, start, end):
-    _out(ms, "ms")[0] = streams.elapsed_ms(start, end)
+    required(ms, "ms")[0] = streams.elapsed_ms(start, end)
     return OK
 
 
@@ -370,21 +358,6 @@ def sdaaPeekAtLastError():
     return get_last(clear=False)
 
 
-_strings: dict[int, object] = {}
-
-
-def _error_text(code: int) -> str:
-    name = SdaaError(code, "").name
-    if name.endswith(f"<{code}>"):
-        return "unrecognized error code"
-    words = name.removeprefix("sdaaError").removeprefix("sdaa")
-    spaced = "".join(" " + c.lower() if c.isupper() else c for c in words).strip()
-    return "no error" if spaced == "success" else spaced
-
-
 @exported(LIB, Family("const char *", None, lambda e, n: _null_handle(e, n), None))
 def sdaaGetErrorString(code):
-    cell = _strings.get(code)
-    if cell is None:
-        cell = _strings[code] = ffi.new("char[]", _error_text(code).encode())
-    return cell
+    return static_string(error_text(code))

@@ -19,6 +19,18 @@ class SdError(Exception):
         return name_of("sdaa.h", self.code, "SDAA_")
 
 
+def error_name(code: int) -> str | None:
+    """The SDAA_* name of a result code, None for a value that is no code."""
+    name = SdError(code, "").name
+    return None if name.endswith(f"<{code}>") else name
+
+
+def error_text(name: str) -> str:
+    """sdGetErrorString's words for a code's name: "SDAA_ERROR_INVALID_VALUE" -> "invalid value"."""
+    words = name.removeprefix("SDAA_ERROR_").removeprefix("SDAA_").replace("_", " ").lower()
+    return "no error" if words == "success" else words
+
+
 def fail(code: int, message: str) -> SdError:
     return SdError(code, message)
 

@@ -43,6 +43,16 @@ _FROM_DRIVER = {
 }
 
 
+def error_text(code: int) -> str:
+    """sdaaGetErrorString's words for a code: its name spaced out ("invalid value")."""
+    name = SdaaError(code, "").name
+    if name.endswith(f"<{code}>"):
+        return "unrecognized error code"
+    words = name.removeprefix("sdaaError").removeprefix("sdaa")
+    spaced = "".join(" " + c.lower() if c.isupper() else c for c in words).strip()
+    return "no error" if spaced == "success" else spaced
+
+
 def from_driver(e: SdError) -> SdaaError:
     return SdaaError(_FROM_DRIVER.get(e.code, RT.sdaaErrorUnknown), str(e))
 
