@@ -21,7 +21,8 @@ HEADERS    := $(wildcard include/*.h)
 # gdev_shim's out-of-line cffi modules of the headers it reads (common/contract.py)
 HEADER_MODS := $(BUILD)/.header-modules
 TESTUTIL   := c_tests/common/testutil.h
-C_PROGRAMS := $(BIN)/user_test $(BIN)/driver_basic $(BIN)/gdev_roundtrip $(BIN)/runtime_errors
+C_PROGRAMS := $(BIN)/user_test $(BIN)/driver_basic $(BIN)/gdev_roundtrip $(BIN)/gdev_ghandle \
+              $(BIN)/runtime_errors
 # Gdev's classic user tests (driver API; gdev_* use the raw Gdev API) and the
 # concurrency programs (runtime API, pthreads): one binary per source file.
 SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memcpy_pinned \
@@ -74,7 +75,7 @@ $(BIN)/driver_basic: c_tests/driver/driver_basic.c $(TESTUTIL) $(LIB)/libusdaa.s
 $(BIN)/runtime_errors: c_tests/runtime/runtime_errors.c $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
-$(BIN)/gdev_roundtrip: c_tests/gdev/gdev_roundtrip.c $(TESTUTIL) $(LIB)/libgdev.so
+$(BIN)/gdev_roundtrip $(BIN)/gdev_ghandle: $(BIN)/%: c_tests/gdev/%.c $(TESTUTIL) $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDGDEV)
 # gdev_% (the shorter stem) wins over % for the raw Gdev programs.

@@ -4,7 +4,7 @@
 #   c_tests/run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]
 #
 # BIN_DIR holds user_test (launch.c), driver_basic, gdev_roundtrip,
-# runtime_errors, gdev_suite/* and concurrency/*; KERNEL_DIR holds
+# gdev_ghandle, runtime_errors, gdev_suite/* and concurrency/*; KERNEL_DIR holds
 # add_test.cubin, matrix.cubin and busy.cubin; LIB_DIR (default
 # BIN_DIR/../lib) holds the real libusdaa.so / libgdev.so, which the stub
 # check swaps in for generated stubs through LD_LIBRARY_PATH and LD_PRELOAD.
@@ -47,6 +47,7 @@ run "launch -d99 (no such card)"  1 "$BIN/user_test" -d99
 run "launch missing cubin"        1 "$BIN/user_test" -f/nonexistent.cubin
 run "driver_basic"                0 "$BIN/driver_basic" "$CUBIN"
 run "gdev_roundtrip"              0 "$BIN/gdev_roundtrip" "$CUBIN"
+run "gdev_ghandle"                0 "$BIN/gdev_ghandle" "$CUBIN"
 run "runtime_errors"              0 "$BIN/runtime_errors" "$CUBIN"
 
 # Gdev's classic user tests (run from KERNEL_DIR, where their default code objects are).

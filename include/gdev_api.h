@@ -46,8 +46,10 @@ extern "C" {
 #define GDEV_IPC_STAT                   2
 #define GDEV_IPC_INFO                   3
 
-/* One open device context; obtained from gopen(), released by gclose(). */
+/* One open device context; obtained from gopen(), released by gclose().
+ * Ghandle is Gdev's name for a pointer to it (`Ghandle h = gopen(0);`). */
 struct gdev_handle;
+typedef struct gdev_handle *Ghandle;
 
 /* A time span for gsync(); neg marks a negative span. */
 struct gdev_time {
@@ -73,71 +75,71 @@ struct gdev_kernel {
 
 /* ---- handles ------------------------------------------------------------ */
 /* Opens card <minor> (/dev/aicard<minor> or its simulation); NULL on failure. */
-struct gdev_handle *gopen(int minor);
+Ghandle gopen(int minor);
 /* Waits for outstanding work, frees the handle's memory and closes it. */
-int gclose(struct gdev_handle *h);
+int gclose(Ghandle h);
 
 /* ---- device memory ------------------------------------------------------ */
 /* Returns the device address of a new buffer, or 0 on failure. */
-uint64_t gmalloc(struct gdev_handle *h, uint64_t size);
+uint64_t gmalloc(Ghandle h, uint64_t size);
 /* Returns the freed size in bytes, or 0 when addr is not a buffer of h. */
-uint64_t gfree(struct gdev_handle *h, uint64_t addr);
+uint64_t gfree(Ghandle h, uint64_t addr);
 /* Host memory the card reaches by DMA; NULL on failure. */
-void *gmalloc_dma(struct gdev_handle *h, uint64_t size);
+void *gmalloc_dma(Ghandle h, uint64_t size);
 /* Returns the freed size in bytes, or 0 when buf is not a DMA buffer of h. */
-uint64_t gfree_dma(struct gdev_handle *h, void *buf);
+uint64_t gfree_dma(Ghandle h, void *buf);
 /* Maps device memory into the host; NULL on failure. */
-void *gmap(struct gdev_handle *h, uint64_t addr, uint64_t size);
-int gunmap(struct gdev_handle *h, void *buf);
+void *gmap(Ghandle h, uint64_t addr, uint64_t size);
+int gunmap(Ghandle h, void *buf);
 
 /* ---- copies ------------------------------------------------------------- */
 /* The synchronous copies return when the data has arrived.  The _async forms
  * return once the copy is queued and store a fence id for gsync() in *id.
  * The _user_ forms take any host memory (Gdev's user-space buffers); in this
  * implementation they behave as the plain forms. */
-int gmemcpy_to_device(struct gdev_handle *h, uint64_t dst_addr, const void *src_buf, uint64_t size);
-int gmemcpy_to_device_async(struct gdev_handle *h, uint64_t dst_addr, const void *src_buf, uint64_t size, uint32_t *id);
-int gmemcpy_user_to_device(struct gdev_handle *h, uint64_t dst_addr, const void *src_buf, uint64_t size);
-int gmemcpy_user_to_device_async(struct gdev_handle *h, uint64_t dst_addr, const void *src_buf, uint64_t size, uint32_t *id);
-int gmemcpy_from_device(struct gdev_handle *h, void *dst_buf, uint64_t src_addr, uint64_t size);
-int gmemcpy_from_device_async(struct gdev_handle *h, void *dst_buf, uint64_t src_addr, uint64_t size, uint32_t *id);
-int gmemcpy_user_from_device(struct gdev_handle *h, void *dst_buf, uint64_t src_addr, uint64_t size);
-int gmemcpy_user_from_device_async(struct gdev_handle *h, void *dst_buf, uint64_t src_addr, uint64_t size, uint32_t *id);
+int gmemcpy_to_device(Ghandle h, uint64_t dst_addr, const void *src_buf, uint64_t size);
+int gmemcpy_to_device_async(Ghandle h, uint64_t dst_addr, const void *src_buf, uint64_t size, uint32_t *id);
+int gmemcpy_user_to_device(Ghandle h, uint64_t dst_addr, const void *src_buf, uint64_t size);
+int gmemcpy_user_to_device_async(Ghandle h, uint64_t dst_addr, const void *src_buf, uint64_t size, uint32_t *id);
+int gmemcpy_from_device(Ghandle h, void *dst_buf, uint64_t src_addr, uint64_t size);
+int gmemcpy_from_device_async(Ghandle h, void *dst_buf, uint64_t src_addr, uint64_t size, uint32_t *id);
+int gmemcpy_user_from_device(Ghandle h, void *dst_buf, uint64_t src_addr, uint64_t size);
+int gmemcpy_user_from_device_async(Ghandle h, void *dst_buf, uint64_t src_addr, uint64_t size, uint32_t *id);
 /* Device-to-device copy. */
-int gmemcpy(struct gdev_handle *h, uint64_t dst_addr, uint64_t src_addr, uint64_t size);
-int gmemcpy_async(struct gdev_handle *h, uint64_t dst_addr, uint64_t src_addr, uint64_t size, uint32_t *id);
+int gmemcpy(Ghandle h, uint64_t dst_addr, uint64_t src_addr, uint64_t size);
+int gmemcpy_async(Ghandle h, uint64_t dst_addr, uint64_t src_addr, uint64_t size, uint32_t *id);
 
 /* ---- compute and synchronization --------------------------------------- */
 /* Queues a launch and stores its fence id in *id. */
-int glaunch(struct gdev_handle *h, struct gdev_kernel *kernel, uint32_t *id);
+int glaunch(Ghandle h, struct gdev_kernel *kernel, uint32_t *id);
 /* Waits for fence id.  id 0 returns 0 at once.  timeout NULL waits without
  * limit; otherwise -ETIMEDOUT once the span has passed.  -EIO when the work
  * faulted on the card. */
-int gsync(struct gdev_handle *h, uint32_t id, struct gdev_time *timeout);
+int gsync(Ghandle h, uint32_t id, struct gdev_time *timeout);
 /* Waits for all work queued on h. */
-int gbarrier(struct gdev_handle *h);
+int gbarrier(Ghandle h);
 /* Stores the GDEV_QUERY_* value of type in *result. */
-int gquery(struct gdev_handle *h, uint32_t type, uint64_t *result);
+int gquery(Ghandle h, uint32_t type, uint64_t *result);
 /* Sets a GDEV_TUNE_* parameter. */
-int gtune(struct gdev_handle *h, uint32_t type, uint32_t value);
+int gtune(Ghandle h, uint32_t type, uint32_t value);
 
 /* ---- shared device memory (System V IPC style) ------------------------- */
 /* Returns a shared segment id (>= 0) or a negative errno. */
-int gshmget(struct gdev_handle *h, int key, uint64_t size, int flags);
+int gshmget(Ghandle h, int key, uint64_t size, int flags);
 /* Returns the device address the segment is attached at, or 0 on failure. */
-uint64_t gshmat(struct gdev_handle *h, int id, uint64_t addr, int flags);
-int gshmdt(struct gdev_handle *h, uint64_t addr);
-int gshmctl(struct gdev_handle *h, int id, int cmd, void *buf);
+uint64_t gshmat(Ghandle h, int id, uint64_t addr, int flags);
+int gshmdt(Ghandle h, uint64_t addr);
+int gshmctl(Ghandle h, int id, int cmd, void *buf);
 
 /* ---- cross-handle references and address translation ------------------ */
 /* Makes [addr, addr+size) of hmaster usable by hslave; returns the address
  * in hslave's space, or 0 on failure. */
-uint64_t gref(struct gdev_handle *hmaster, uint64_t addr, uint64_t size, struct gdev_handle *hslave);
-int gunref(struct gdev_handle *h, uint64_t addr);
+uint64_t gref(Ghandle hmaster, uint64_t addr, uint64_t size, Ghandle hslave);
+int gunref(Ghandle h, uint64_t addr);
 /* Physical (card bus) address of a host pointer from gmalloc_dma/gmap; 0 if unknown. */
-uint64_t gphysget(struct gdev_handle *h, const void *p);
+uint64_t gphysget(Ghandle h, const void *p);
 /* Device address of a host pointer from gmalloc_dma/gmap; 0 if unknown. */
-uint64_t gvirtget(struct gdev_handle *h, const void *p);
+uint64_t gvirtget(Ghandle h, const void *p);
 
 /* ---- devices ------------------------------------------------------------ */
 /* Stores the number of cards in *result. */

@@ -441,7 +441,7 @@ _INT_HANDLES = {"sdaaStream_t", "sdaaEvent_t"}
 
 
 def _is_pointer(ctype: str) -> bool:
-    return ctype.endswith("*") or ctype in ("SDcontext", "SDmodule", "SDfunction", "SDstream", "SDevent")
+    return ctype.endswith("*") or ctype in ("SDcontext", "SDmodule", "SDfunction", "SDstream", "SDevent", "Ghandle")
 
 
 def resolve(world: World, ctype: str, token: str) -> Any:

@@ -42,6 +42,7 @@ FAILURE_VALUES: dict[str, str | None] = {
     "sdaaError_t": "sdaaErrorInitializationError",
     "int": "-ENOSYS",
     "uint64_t": "0",
+    "Ghandle": "NULL",
 }
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
