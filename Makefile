@@ -1,5 +1,5 @@
 # gdev-shim: `make run` builds what it needs and runs the seed program on card 3;
-# `make check` builds everything and runs the C tests and pytest.
+# `make check` builds everything and runs the linters, the C tests and pytest.
 SHELL     := /bin/bash
 PYTHON    ?= python3
 VENV      := .venv
@@ -104,7 +104,12 @@ test-py: all
 test-fuzz: all
 	GDEV_LOG=error $(BIN)/abi_fuzz -n $(FUZZ_COUNT) -s $(FUZZ_SEED) -b 250 -t 120 $(KDIR)/add_test.cubin 2>/dev/null
 
-check: test-c test-fuzz test-py
+# ruff and mypy, configured in pyproject.toml
+lint: $(VENV)/.ready
+	$(PY) -m ruff check --quiet .
+	$(PY) -m mypy
+
+check: lint test-c test-fuzz test-py
 
 bench: all
 	$(PY) bench/run.py

@@ -53,7 +53,7 @@ def snapshot(status_dir: Path | None = None) -> dict[str, Any]:
     tr = transport()
     simulated = isinstance(tr, SimTransport)
     processes: list[dict[str, Any]] = []
-    if simulated:
+    if isinstance(tr, SimTransport):
         own = _own_process(tr)
         processes = [p for p in status.read_all(status_dir) if p["pid"] != os.getpid()]
         if own is not None:
@@ -97,10 +97,11 @@ def snapshot(status_dir: Path | None = None) -> dict[str, Any]:
 
 
 def _size(n: int) -> str:
+    value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
     return str(n)
 
 

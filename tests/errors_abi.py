@@ -277,7 +277,7 @@ class World:
         getattr(u, "__sdaaRegisterFunction")(bad, ffi.new("char[]", b"badkernel"))
 
     def build_gdev(self) -> None:
-        ffi, g = self.ffi, self.g
+        g = self.g
         self.objects["gh"] = self.new_gh()
         self.objects["gh1"] = self.new_gh(1)
         self.objects["gaddr"] = self.new_gaddr()
@@ -400,7 +400,7 @@ class World:
 
     # -- gone objects
     def destroyed(self, kind: str) -> Any:
-        ffi, u, g = self.ffi, self.u, self.g
+        u, g = self.u, self.g
         makers: dict[str, Callable[[], Any]] = {
             "ctx": lambda: self._gone(self.new_ctx(), u.sdCtxDestroy),
             "stream": lambda: self._gone(self.new_stream(), u.sdStreamDestroy),

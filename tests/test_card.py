@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from gdev_shim.card import Card, CardFile, vram_base
+from gdev_shim.card import Card, CardError, CardFile, vram_base
 from gdev_shim.card.allocator import RangeAllocator
 from gdev_shim.card.card import GART_OFFSET, MAX_CHANNELS
 from gdev_shim.common.contract import C, ffi, ioctl_request
@@ -130,9 +130,9 @@ def test_host_buffer_is_shared_with_the_card(file: CardFile, card: Card) -> None
     assert got.tolist() == [2, 4]
     card.memory.store(np.array([h.addr + 8192 - 8], dtype=np.uint64), np.array([7], dtype=np.uint64))
     assert int(view.view(np.uint64)[-1]) == 7
-    with pytest.raises(Exception):
+    with pytest.raises(CardError, match="exceeds 8192"):
         file.mmap(h.map_offset, 8193)
-    with pytest.raises(Exception):
+    with pytest.raises(CardError, match="nothing to map"):
         file.mmap(h.map_offset + 4096, 10)
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from gdev_shim.card import Card, CardFile
-from gdev_shim.common.contract import C, ffi, header_word, ioctl_request
-from helpers import HOST, MiB, VRAM, Ring, gem, ioctl
+from gdev_shim.common.contract import C, header_word
+from helpers import HOST, MiB, Ring, gem, ioctl
 
 
 @pytest.fixture

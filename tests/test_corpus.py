@@ -10,7 +10,6 @@ import math
 import struct
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 
 from helpers import ENV, ROOT, needs_build
 from gdev_shim.driver.errors import SD

@@ -1,13 +1,11 @@
 """The PTX interpreter against numpy on random inputs (kernels in tests/kernels)."""
 from __future__ import annotations
 
-import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gdev_shim.ptx import (DEVICE_BASE, KernelFault, MemoryFault, Module, execute,
+from gdev_shim.ptx import (DEVICE_BASE, KernelFault, Module, execute,
                            parse_module)
 from helpers import KERNELS, FakeMemory, pack
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from typing import Any
 
 from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
 from ..driver import memory as drv_mem, module as drv_module, stream as drv_stream
@@ -14,7 +15,7 @@ from .boundary import (Family, HandleTable, NullArgument, address, exported, req
 
 log = get("gdev.capi")
 LIB = "usdaa"
-ffi = None                      # set by usdaa.bind()
+ffi: Any = None                      # set by usdaa.bind()
 contexts = HandleTable("SDcontext")
 modules = HandleTable("SDmodule")
 functions = HandleTable("SDfunction")

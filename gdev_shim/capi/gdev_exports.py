@@ -6,6 +6,7 @@ allocators give 0/NULL on failure, gfree gives the freed size (0 if unknown).
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ..gdev import api as gdev
 from ..gdev.errors import GdevError
@@ -16,7 +17,7 @@ from .boundary import Family, HandleTable, NullArgument, address, exported, inst
 
 log = get("gdev.capi")
 LIB = "gdev"
-ffi = None                      # the embedding module's ffi, set by bind()
+ffi: Any = None                      # the embedding module's ffi, set by bind()
 handles = HandleTable("gdev_handle")
 
 

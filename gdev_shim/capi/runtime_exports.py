@@ -5,6 +5,7 @@ Every call that fails records its code as the thread's last error
 """
 from __future__ import annotations
 
+from typing import Any
 from ..driver.errors import SdError
 from ..log import get
 from ..runtime import device_api, devices, fatbin, launch, memory, streams
@@ -13,7 +14,7 @@ from .boundary import Family, NullArgument, address, exported, required, static_
 
 log = get("gdev.capi")
 LIB = "usdaa"
-ffi = None                      # set by usdaa.bind()
+ffi: Any = None                      # set by usdaa.bind()
 OK = RT.sdaaSuccess
 
 

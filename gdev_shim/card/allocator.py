@@ -41,8 +41,9 @@ class RangeAllocator:
                 return start
         return None
 
-    def size_of(self, offset: int) -> int | None:
-        return self._used.get(offset)
+    def size_of(self, offset: int) -> int:
+        """Bytes of the range allocated at `offset` (KeyError if none is)."""
+        return self._used[offset]
 
     def free(self, offset: int) -> int:
         """Release the range starting at `offset`; returns its size (KeyError if not allocated)."""

@@ -58,7 +58,8 @@ class BufferManager:
 
     def _new_vram(self, size: int) -> BufferObject:
         with self._lock:
-            over = self.vram_limit is not None and self._vram_alloc.used + self._vram_alloc.round(size) > self.vram_limit
+            over = (self.vram_limit is not None
+                    and self._vram_alloc.used + self._vram_alloc.round(size) > self.vram_limit)
             offset = None if over else self._vram_alloc.alloc(size)
             if offset is None:
                 raise CardError(errno.ENOMEM, f"no {size}-byte VRAM range free "
@@ -90,7 +91,7 @@ class BufferManager:
         if bo.pages is not None:
             return memoryview(bo.pages)
         offset = bo.addr - self.vram_base
-        return memoryview(self.vram.array)[offset:offset + bo.size]
+        return self.vram.array.data[offset:offset + bo.size]
 
     def free(self, bo: BufferObject) -> int:
         """Release a buffer; returns its size.  Host pages live on while a host mapping holds them."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import threading
+from typing import Any
 
 from ..common.contract import C
 from ..common.findings import tools as sanitizer_tools
@@ -60,8 +61,9 @@ class Card:
         self.compute = ComputeEngine(self.memory, LIMITS)
         tools = sanitizer_tools()
         if tools:
-            self.compute.sanitizer = CardSanitizer(index, self.memory, self.vram_base, self.vram_size,
-                                                   CARD_SPACE, tools)
+            # ComputeEngine declares the attribute as None, its value without GDEV_MEMCHECK
+            self.compute.sanitizer = CardSanitizer(  # type: ignore[assignment]
+                index, self.memory, self.vram_base, self.vram_size, CARD_SPACE, tools)
         self.faults = FaultHooks(index)
         self.buffers.vram_limit = self.faults.vram_limit
         self.activity = EngineActivity()         # engine busy time, read by gdev-smi
@@ -74,7 +76,7 @@ class Card:
             self.progress.notify_all()
 
     # ---- device information ----
-    def fill_info(self, info: object) -> None:
+    def fill_info(self, info: Any) -> None:
         info.card_index = self.index
         info.chip_id = CHIP_ID
         info.vram_base = self.vram_base

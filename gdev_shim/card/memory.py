@@ -18,6 +18,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..ptx.memory import MemoryFault
+    from .sanitizer import CardSanitizer
 
 
 def memory_fault() -> type[MemoryFault]:
@@ -82,7 +83,7 @@ class CardMemory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._table = _Table([])
-        self.observer = None     # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
+        self.observer: CardSanitizer | None = None     # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
 
     # ---- region bookkeeping (called by the buffer manager) ----
     def add(self, region: Region) -> None:
@@ -101,7 +102,7 @@ class CardMemory:
         """The live regions (an immutable snapshot; do not modify)."""
         return self._table.regions
 
-    def regions_version(self) -> object:
+    def regions_version(self) -> _Table:
         """A token that changes identity whenever a region is added or removed."""
         return self._table
 
@@ -145,6 +146,7 @@ class CardMemory:
         if region is not None:
             return region.backing.view(dt)[((addrs - np.uint64(region.backing_base)) // np.uint64(size))
                                            .astype(np.intp)]
+        assert idx is not None            # _locate gives a region or the lanes' region indices
         out = np.empty(addrs.shape, dt)
         lane_backing = table.backing_ids[idx]
         for bid in np.unique(lane_backing):
@@ -167,6 +169,7 @@ class CardMemory:
             index = ((addrs - np.uint64(region.backing_base)) // np.uint64(size)).astype(np.intp)
             region.backing.view(dt)[index] = values
             return
+        assert idx is not None
         lane_backing = table.backing_ids[idx]
         for bid in np.unique(lane_backing):
             mask = lane_backing == bid

@@ -166,18 +166,26 @@ class KernelChecks:
         in_vram = (addrs >= base) & (addrs < base + _U64(size))
         return in_vram, (addrs[in_vram] - base).astype(np.int64)
 
+    def _written(self) -> np.ndarray:
+        """The card's initcheck shadow (a byte per VRAM byte); only initcheck asks, and it made one."""
+        written = self.card.written
+        assert written is not None
+        return written
+
     def _mark(self, addrs: np.ndarray, width: int) -> None:
-        in_vram, off = self._vram_offsets(addrs, width)
+        _, off = self._vram_offsets(addrs, width)
+        written = self._written()
         for k in range(width):
-            self.card.written[off + k] = 1
+            written[off + k] = 1
 
     def _initcheck(self, st, lanes, addrs, width, text) -> None:
         in_vram, off = self._vram_offsets(addrs, width)
         if off.size == 0:
             return
         unset = np.zeros(off.shape, bool)
+        written = self._written()
         for k in range(width):
-            unset |= self.card.written[off + k] == 0
+            unset |= written[off + k] == 0
         if not unset.any():
             return
         positions = np.flatnonzero(in_vram)[np.flatnonzero(unset)]

@@ -145,7 +145,8 @@ def build_image(ptx_text: str) -> bytes:
 def _build(ptx_text: str, module: Any) -> bytes:
     if "\0" in ptx_text:
         raise ImageError("PTX text contains a NUL character")
-    kernels, params = [], []
+    kernels: list[dict[str, int]] = []
+    params: list[dict[str, int]] = []
     strtab = _StrTab()
     for kernel in module.kernels.values():
         kernels.append({"name": strtab.add(kernel.name), "first_param": len(params),

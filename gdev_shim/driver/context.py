@@ -6,6 +6,7 @@ every later call on it returns LAUNCH_FAILED until it is destroyed.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from ..common.findings import REPORT, Finding, at_exit, tools as sanitizer_tools
 from ..gdev import api as gdev
@@ -13,6 +14,9 @@ from ..gdev.errors import ChannelFault, FenceTimeout, GdevError
 from ..gdev.handle import GdevHandle
 from ..log import get
 from .errors import SD, SdError, fail, from_gdev
+
+if TYPE_CHECKING:
+    from .stream import Stream
 
 log = get("gdev.driver")
 
@@ -31,6 +35,7 @@ class Context:
         self.modules: set = set()
         self.user_allocs: set[int] = set()   # what sdMemAlloc / sdMemAllocHost handed out
         self.streams: list = []           # live driver streams
+        self.default_stream: Stream | None = None   # made by stream.default() on first use
         self.idle_queues: list = []       # channels of destroyed streams, reused by new ones
         self.lock = threading.RLock()
         registry.add(self)

@@ -5,7 +5,6 @@ owns it (unified addressing).  Copies are queued on streams (stream.py).
 """
 from __future__ import annotations
 
-from ..common.contract import C
 from ..gdev import api as gdev
 from ..gdev.vas import DeviceMem
 from ..log import get

@@ -64,7 +64,7 @@ def _take_queue(ctx: Context) -> GdevCtx:
 
 
 def default(ctx: Context) -> Stream:
-    stream = getattr(ctx, "default_stream", None)
+    stream = ctx.default_stream
     if stream is None:
         stream = ctx.default_stream = Stream(ctx, 0, queue=ctx.handle.ctx)
     return stream
@@ -199,15 +199,21 @@ class Event:
             gdev.gmarker_free(self.ctx.handle, self.slot, q=self.stream.q)
         self.slot = 0
 
+    def queue(self) -> GdevCtx:
+        """The queue of the stream the event was last recorded on."""
+        if self.stream is None:
+            raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "event was never recorded")
+        return self.stream.q
+
     def query(self) -> bool:
-        return self.seq == 0 or self.ctx.gdev_call(gdev.gdone, self.seq, q=self.stream.q)
+        return self.seq == 0 or self.ctx.gdev_call(gdev.gdone, self.seq, q=self.queue())
 
     def synchronize(self) -> None:
         if self.seq:
-            self.ctx.gdev_call(gdev.gsync, self.seq, q=self.stream.q)
+            self.ctx.gdev_call(gdev.gsync, self.seq, q=self.queue())
 
     def time_ns(self) -> int:
-        return gdev.gmarker_time_ns(self.ctx.handle, self.slot, q=self.stream.q)
+        return gdev.gmarker_time_ns(self.ctx.handle, self.slot, q=self.queue())
 
     def destroy(self) -> None:
         if not self.alive:
@@ -230,7 +236,7 @@ def wait_event(stream: Stream, event: Event) -> None:
         event.synchronize()                 # another card: the host waits
         return
     with stream.lock:
-        stream.ctx.gdev_call(gdev.gacquire, stream.q, event.stream.q, event.seq)
+        stream.ctx.gdev_call(gdev.gacquire, stream.q, event.queue(), event.seq)
 
 
 def elapsed_ms(start: Event, end: Event) -> float:

@@ -15,7 +15,6 @@ from .ring import Ring
 
 if TYPE_CHECKING:
     from .compute import ComputeTable
-    from .vas import DeviceMem
 
 # Slot 0 of the fence page carries the context's own sequence; markers (events)
 # take slots from 1 on.
