@@ -25,6 +25,7 @@ from typing import Any
 
 from .aidev.device import AidevDevice, AidevError, device_count, transport
 from .aidev.sim import SimTransport
+from .settings import SettingsError, settings
 from .trace import status
 
 ENGINES = ("copy", "compute")
@@ -147,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status.disable_publishing()         # opening the cards to describe them is not using them
     try:
+        settings.check()
         snap = snapshot(args.status_dir)
-    except AidevError as exc:
+    except (AidevError, SettingsError) as exc:
         sys.stderr.write(f"gdev-smi: {exc}\n")
         return 1
     sys.stdout.write((json.dumps(snap, indent=2) if args.json else render(snap)) + "\n")

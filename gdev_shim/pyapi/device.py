@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def device_count() -> int:
     """Number of cards (0 when there are none)."""
-    return rt_devices.count()
+    return int(_run(rt_devices.count, (), {}))
 
 
 def devices() -> list["Device"]:
