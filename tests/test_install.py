@@ -2,6 +2,7 @@
 against the installed libraries, which use the installed gdev_shim package."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ADD_PTX, ROOT
 
 PROGRAM = r"""
 #include <stdio.h>
@@ -120,3 +121,62 @@ def test_api_coverage_lists_every_export():
     exported = {e.name for exports in boundary._registry.values() for e in exports}
     assert exported - rows == set()
     assert rows - exported == set()
+
+
+def _working_tree_copy(dest: Path) -> Path:
+    """The tree as a fresh clone of it would be (tracked and new files, not what is ignored)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if not src.exists() and not src.is_symlink():
+            continue                    # deleted in the working tree, not yet committed
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target, follow_symlinks=False)     # gdev_shim/include stays a link
+    return dest
+
+
+def test_pip_install_into_a_fresh_venv_gives_working_tools(tmp_path):
+    """`pip install .` without this tree's .venv or sources on the path: the tools and
+    `import gdev_shim` work from anywhere, with the headers and header modules the
+    package carries.  Offline: the build and runtime dependencies come from .venv."""
+    import site
+    import sys
+    source = _working_tree_copy(tmp_path / "clone")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    vpy = venv / "bin" / "python"
+    target_site = Path(subprocess.run([str(vpy), "-c", "import site; print(site.getsitepackages()[0])"],
+                                      capture_output=True, text=True, check=True).stdout.strip())
+    # cffi, numpy and setuptools of this tree's environment, after the venv's own packages
+    (target_site / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GDEV_", "PIP_"))}
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "--quiet",
+                          "--disable-pip-version-check", "--no-deps", "--no-build-isolation", "--no-index", "."],
+                         cwd=source, env=env, capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = ("import sys, gdev_shim, gdev_shim.common.contract as c; "
+             "print(gdev_shim.__file__); print(c.HEADER.is_file(), c.ffi.sizeof('struct aidev_gem_new')); "
+             "print('pycparser' in sys.modules); print(gdev_shim.device_count())")
+    run = subprocess.run([str(vpy), "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    where, header, parsed, count = run.stdout.splitlines()
+    assert where.startswith(str(target_site / "gdev_shim"))
+    assert header.startswith("True ") and int(header.split()[1]) > 0
+    assert parsed == "False"            # the contract came from the compiled module, not the header parser
+    assert count == "4"
+
+    smi = subprocess.run([str(venv / "bin" / "gdev-smi"), "--json"], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert smi.returncode == 0, smi.stderr
+    assert json.loads(smi.stdout)["transport"] == "simulated"
+    (elsewhere / "k.ptx").write_text(ADD_PTX)
+    mk = subprocess.run([str(venv / "bin" / "gdev-mkimage"), "k.ptx", "-o", "k.cubin"], cwd=elsewhere, env=env,
+                        capture_output=True, text=True, timeout=60)
+    assert mk.returncode == 0, mk.stderr
+    assert (elsewhere / "k.cubin").read_bytes()[:4] == b"\x7fELF"
