@@ -31,20 +31,21 @@ _STEERING = ("GDEV_ENGINE", "GDEV_MEMCHECK", "GDEV_MEMCHECK_REPORT", "GDEV_TRACE
              "GDEV_SIM_FAULT", "PYTHONPATH", "PYTHONHOME")
 
 
-def build(name: str, shared: bool = False) -> Path:
-    """Compile bench/c/<name>.c (if newer than its output); returns the binary."""
+def build(name: str, shared: bool = False, libs: tuple[str, ...] = ("usdaa",)) -> Path:
+    """Compile bench/c/<name>.c (if newer than its output), linked against `libs` from
+    build/lib; returns the binary."""
     src = SRC_DIR / f"{name}.c"
     out = OUT_DIR / (f"lib{name}.so" if shared else name)
     if not (LIB_DIR / "libusdaa.so").is_file():
         raise BenchError(f"{LIB_DIR / 'libusdaa.so'} is missing: run `make all` first")
-    deps = [src, SRC_DIR / "bench.h", LIB_DIR / "libusdaa.so"]
+    deps = [src, SRC_DIR / "bench.h", *(LIB_DIR / f"lib{lib}.so" for lib in libs)]
     if out.is_file() and all(out.stat().st_mtime >= d.stat().st_mtime for d in deps):
         return out
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     if shared:
         cmd = ["gcc", *CFLAGS, "-shared", "-fPIC", str(src), "-o", str(out)]
     else:
-        cmd = ["gcc", *CFLAGS, str(src), "-o", str(out), f"-L{LIB_DIR}", "-lusdaa",
+        cmd = ["gcc", *CFLAGS, str(src), "-o", str(out), f"-L{LIB_DIR}", *(f"-l{lib}" for lib in libs),
                f"-Wl,-rpath,{LIB_DIR}"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

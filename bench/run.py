@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run.py [--quick] [--only FAMILY,...]
 
-Families, one module each: api_cost (C microbenchmark of single calls), copy_bw
+Families, one module each: startup (a C program's first API call, as a process),
+api_cost (C microbenchmark of single calls), copy_bw
 (sdaaMemcpy vs memcpy), kernels (jit and interp vs C -O2), interp_rate
 (interpreter thread-instructions/s), end_to_end (the seed program), sanitizer
 (GDEV_MEMCHECK=all overhead), kernels2 (eight kernel classes under the default
@@ -29,8 +30,9 @@ import interp_rate  # noqa: E402
 import kernels  # noqa: E402
 import kernels2  # noqa: E402
 import sanitizer  # noqa: E402
+import startup  # noqa: E402
 
-FAMILIES = ["api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2"]
+FAMILIES = ["startup", "api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             print(f"({name}: {time.perf_counter() - t:.1f} s)", flush=True)
 
+    family("startup", startup.run, args.quick)
     family("api", api_cost.run, args.quick)
     family("copy", copy_bw.run, args.quick)
     # the interpreter rates divide by the kernels family's interpreter timings
