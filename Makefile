@@ -116,6 +116,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,
