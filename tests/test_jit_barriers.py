@@ -26,13 +26,10 @@ BLOCKS = [(32, 1, 1), (256, 1, 1), (1024, 1, 1), (100, 1, 1), (16, 16, 1), (8, 4
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GDEV_CACHE_DIR", str(tmp_path))
-    from gdev_shim import settings
-    settings.reload()
-    yield
-    monkeypatch.undo()
-    settings.reload()
+def _cache(tmp_path):
+    from gdev_shim.settings import settings
+    with settings.override(cache_dir=tmp_path):
+        yield
 
 
 @pytest.fixture(scope="module")
