@@ -23,6 +23,7 @@ KERNELS = TESTS / "kernels"                      # the corpus: tests/kernels/*.c
 LIB_DIR = ROOT / "build" / "lib"
 KERNEL_BUILD = ROOT / "build" / "kernels"        # c_tests/kernels/*.cu as code objects
 CUBIN = KERNEL_BUILD / "add_test.cubin"
+ADD_TEST = ROOT / "c_tests" / "kernels" / "add_test.cu"     # the seed program's kernel, as source
 VRAM, HOST = C.AIDEV_GEM_DOMAIN_VRAM, C.AIDEV_GEM_DOMAIN_HOST
 MiB = 1 << 20
 __all__ = ["INCLUDE_DIR"]

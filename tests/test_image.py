@@ -11,7 +11,7 @@ import pytest
 
 from gdev_shim.common.contract import C, ffi
 from gdev_shim.common.image import ImageError, build_image, image_size, parse_image
-from helpers import ADD_PTX
+from helpers import ADD_PTX, ROOT
 
 
 def test_round_trip_metadata() -> None:
@@ -180,13 +180,13 @@ def test_mkimage_cli(tmp_path: Path) -> None:
     src.write_text(ADD_PTX)
     out = tmp_path / "add.cubin"
     run = subprocess.run([sys.executable, "-m", "gdev_shim.tools.mkimage", str(src), "-o", str(out)],
-                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+                         capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert parse_image(out.read_bytes()).kernel_index("scale") == 1
 
 
 def test_mkimage_cli_errors(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     missing = subprocess.run([sys.executable, "-m", "gdev_shim.tools.mkimage", str(tmp_path / "nope.ptx"),
                               "-o", str(tmp_path / "x.cubin")], capture_output=True, text=True, cwd=root)
     assert missing.returncode == 1

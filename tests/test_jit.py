@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ from gdev_shim import jit  # noqa: E402
 from gdev_shim.card.card import Card  # noqa: E402
 from gdev_shim.common.contract import C  # noqa: E402
 from gdev_shim.ptx import KernelFault, Module, execute as interp_execute, parse_module  # noqa: E402
+from helpers import ADD_TEST, KERNELS  # noqa: E402
 
-KERNELS = Path(__file__).resolve().parent / "kernels"
-ADD_TEST = Path(__file__).resolve().parents[1] / "c_tests" / "kernels" / "add_test.cu"
 BUF = 256 << 10
 N = 300
 # kernels whose buffers hold floats: they also run on float data

@@ -1,14 +1,13 @@
 """The Python API (import gdev_shim): devices, memory, modules, kernels, streams, events."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gdev_shim
+from helpers import ADD_TEST, ROOT
 
-ADD_TEST = Path(__file__).resolve().parents[1] / "c_tests" / "kernels" / "add_test.cu"
 
 
 @pytest.fixture(scope="module")
@@ -135,5 +134,5 @@ def test_the_python_api_is_imported_lazily():
     import sys
     code = "import sys, gdev_shim; print('gdev_shim.pyapi' in sys.modules, 'numpy' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=ROOT)
     assert run.stdout.split() == ["False", "False"]

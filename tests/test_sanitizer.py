@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-KERNELS = Path(__file__).resolve().parent / "sanitizer_kernels" / "seeded_bugs.cu"
-ADD_TEST = ROOT / "c_tests" / "kernels" / "add_test.cu"
+from helpers import ADD_TEST, ROOT, TESTS
+
+KERNELS = TESTS / "sanitizer_kernels" / "seeded_bugs.cu"
 
 PRELUDE = """
 import numpy as np

@@ -5,13 +5,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from gdev_shim import smi
 from gdev_shim.trace import status
 from gdev_shim.trace.device import COMPUTE, COPY, EngineActivity
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 USER = r"""
 import sys
@@ -35,11 +35,24 @@ def _smi(status_dir: Path, *args: str) -> subprocess.CompletedProcess:
                           env=_env(status_dir), capture_output=True, text=True, timeout=60)
 
 
+def _wait_for_publication(status_dir: Path, pid: int, vram_used: int) -> None:
+    """Until the process's status file shows its allocation: it is rewritten every interval,
+    and gdev-smi starts faster than that on an idle machine, slower on a busy one."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        docs = [d for d in status.read_all(status_dir) if d["pid"] == pid]
+        if docs and any(c["vram_used"] >= vram_used for c in docs[0]["cards"]):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} published no status with {vram_used} bytes in use")
+
+
 def test_smi_shows_another_process_using_a_card(tmp_path):
     user = subprocess.Popen([sys.executable, "-c", USER], env=_env(tmp_path), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert user.stdout.readline().strip() == "ready"
+        _wait_for_publication(tmp_path, user.pid, 3 << 20)
         snap = json.loads(_smi(tmp_path, "--json").stdout)
         text = _smi(tmp_path).stdout
     finally:

@@ -1,6 +1,5 @@
 """Streams and events (L3): one channel per stream, dependencies executed by the card."""
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,8 @@ from gdev_shim.common.image import build_image
 from gdev_shim.driver import context as dctx, memory as dmem, stream as dstream
 from gdev_shim.driver.errors import SD, SdError
 from gdev_shim.driver.module import Module
+from helpers import ADD_TEST
 
-ADD_TEST = Path(__file__).resolve().parents[1] / "c_tests" / "kernels" / "add_test.cu"
 N = 1 << 16          # one SPE array loops 2048 times: long enough to overlap later commands
 
 

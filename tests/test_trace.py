@@ -13,9 +13,8 @@ import pytest
 import gdev_shim
 from gdev_shim import trace
 from gdev_shim.trace import recorder
+from helpers import ADD_TEST, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-ADD_TEST = ROOT / "c_tests" / "kernels" / "add_test.cu"
 LIB = ROOT / "build" / "lib"
 
 
