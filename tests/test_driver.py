@@ -8,6 +8,7 @@ import pytest
 from gdev_shim.driver import context as dctx, memory as dmem, stream as dstream
 from gdev_shim.driver.errors import SD, SdError, from_gdev
 from gdev_shim.gdev.errors import ChannelFault, FenceTimeout, GdevError
+from helpers import TESTS
 
 
 def test_l2_failures_map_to_driver_codes():
@@ -80,12 +81,10 @@ def test_destroyed_context_is_invalid():
 
 
 def test_pointer_valued_globals_are_resolved_at_load(compile_ptx):
-    from pathlib import Path
-
     from gdev_shim.common.image import build_image
     from gdev_shim.driver.module import Module
 
-    src = Path(__file__).resolve().parent / "driver_kernels" / "pointer_global.cu"
+    src = TESTS / "driver_kernels" / "pointer_global.cu"
     ctx = dctx.Context(0)
     try:
         mod = Module(ctx, build_image(compile_ptx([src])[src]))

@@ -206,27 +206,26 @@ def test_register_classes_of_add_test(add_module: Module) -> None:
     assert loaded and all(classes.get(r) == TEMP for r in loaded)
 
 
-def _run_on_engine(engine: str, module: Module, kernel: str, monkeypatch) -> None:
-    from gdev_shim import settings
+def _run_on_engine(engine: str, module: Module, kernel: str) -> None:
     from gdev_shim.card.compute import run_kernel
-    monkeypatch.setenv("GDEV_ENGINE", engine)
-    settings.reload()
+    from gdev_shim.settings import settings
     card = Card(0, vram_size=1 << 20)
     info = module.kernels[kernel]
-    run_kernel(module, kernel, card.memory, (1, 1, 1), (32, 1, 1), bytes(info.param_size), 0, 0,
-               lambda _text: None)
+    with settings.override(engine=engine):
+        run_kernel(module, kernel, card.memory, (1, 1, 1), (32, 1, 1), bytes(info.param_size), 0, 0,
+                   lambda _text: None)
 
 
-def test_jit_engine_refuses_what_it_cannot_compile(modules, monkeypatch, card_log) -> None:
+def test_jit_engine_refuses_what_it_cannot_compile(modules, card_log) -> None:
     """GDEV_ENGINE=jit never falls back: the launch fails naming what is not compiled;
     auto falls back with one warning naming it."""
     from gdev_shim.card.compute import LaunchError
     module = modules["corpus_calls"]
     with pytest.raises(LaunchError, match=r"GDEV_ENGINE=jit cannot compile kernel printf_callee: printf"):
-        _run_on_engine("jit", module, "printf_callee", monkeypatch)
+        _run_on_engine("jit", module, "printf_callee")
     for _ in range(2):
         try:
-            _run_on_engine("auto", module, "printf_callee", monkeypatch)
+            _run_on_engine("auto", module, "printf_callee")
         except KernelFault:
             pass            # zero parameters: what matters here is which engine ran it
     warnings = [r.getMessage() for r in card_log.records if "runs on the interpreter" in r.getMessage()]

@@ -3,7 +3,6 @@ bit for bit, and the region splitter's liveness."""
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,9 @@ from gdev_shim.jit.layout import flatten  # noqa: E402
 from gdev_shim.jit.liveness import live_across_barriers, live_in, resume_points  # noqa: E402
 from gdev_shim.jit.regclass import Trace  # noqa: E402
 from gdev_shim.ptx import KernelFault, Module, execute as interp_execute, parse_module  # noqa: E402
+from helpers import KERNELS, ROOT  # noqa: E402
 
-SOURCE = Path(__file__).resolve().parent / "kernels" / "barriers.cu"
+SOURCE = KERNELS / "barriers.cu"
 KERNELS = ["bar_bitonic", "bar_scan", "bar_reduce", "bar_early_exit", "bar_divergent",
            "bar_counted", "bar_named", "bar_votes", "bar_transpose"]
 BLOCKS = [(32, 1, 1), (256, 1, 1), (1024, 1, 1), (100, 1, 1), (16, 16, 1), (8, 4, 4),
@@ -220,9 +220,8 @@ def test_peak_memory_of_1024_thread_barrier_kernels_is_bounded(compile_ptx, tmp_
     ptx = tmp_path / "barriers.ptx"
     ptx.write_text(compile_ptx([SOURCE])[SOURCE])
     env = {"GDEV_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(ptx)], capture_output=True,
-                          text=True, timeout=300, cwd=root, env=env)
+                          text=True, timeout=300, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     before_kb, peak_kb, _first = (int(v) for v in proc.stdout.split())
     assert peak_kb - before_kb < 200 * 1024, f"grew by {(peak_kb - before_kb) // 1024} MB"
