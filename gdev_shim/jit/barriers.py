@@ -77,12 +77,7 @@ def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guar
         return
     arrive, red, id_op, count_op, _dest, pred_op = barrier_form(ins)
     if guarded:
-        some = kc.fn.append_basic_block(f"bar_some{pc}")
-        noneb = kc.fn.append_basic_block(f"bar_none{pc}")
-        b.cbranch(L.any(eff), some, noneb)
-        b.position_at_end(noneb)
-        kc.goto(pc + 1, grp)
-        b.position_at_end(some)
+        kc.fall_through_if_no_lane(pc, grp, eff)
     first = L.first_lane(eff)
     bid = (b.extract_element(kc.read(id_op, "u32", item), first) if id_op is not None
            else ir.Constant(I32, 0))

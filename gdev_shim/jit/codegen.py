@@ -559,15 +559,19 @@ class KernelCompiler:
     def emit_partial(self, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool,
                      action: Any) -> None:
         """Run `action` unless the guard leaves no lane (then fall through)."""
-        b, L = self.b, self.lanes
         if guarded:
-            some = self.fn.append_basic_block(f"some{pc}")
-            noneb = self.fn.append_basic_block(f"none{pc}")
-            b.cbranch(L.any(eff), some, noneb)
-            b.position_at_end(noneb)
-            self.goto(pc + 1, grp)
-            b.position_at_end(some)
+            self.fall_through_if_no_lane(pc, grp, eff)
         action()
+
+    def fall_through_if_no_lane(self, pc: int, grp: ir.Value, eff: ir.Value) -> None:
+        """A guarded control instruction no lane takes: the group goes on at pc + 1."""
+        b = self.b
+        some = self.fn.append_basic_block(f"some{pc}")
+        noneb = self.fn.append_basic_block(f"none{pc}")
+        b.cbranch(self.lanes.any(eff), some, noneb)
+        b.position_at_end(noneb)
+        self.goto(pc + 1, grp)
+        b.position_at_end(some)
 
     def emit_exit_or_ret(self, is_exit: bool, pc: int, grp: ir.Value, eff: ir.Value,
                          guarded: bool) -> None:
