@@ -10,6 +10,7 @@ from typing import Any, Callable
 from llvmlite import ir
 
 from ..ptx.ptxtypes import TYPES
+from . import warpops
 from .errors import JitUnsupported
 from .lanes import F32, F64, I1, I32, I64, I128, INT, width_of
 from .layout import Item
@@ -647,4 +648,5 @@ for _n in ("and", "or", "xor", "not", "cnot"):
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)
+BUILDERS.update(warpops.BUILDERS)
 _ = (F32, I128)

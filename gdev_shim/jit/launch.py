@@ -54,8 +54,6 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     nwarps = -(-T // width)
     compiled = compile_kernel(module, kernel, width)
     flat = compiled.flat
-    if flat.has_warp_ops:
-        raise JitUnsupported("warp-level instructions")
     if compiled.max_kparam_read > len(params):
         raise JitUnsupported("kernel reads past the parameter buffer")
     prog = flat.prog
