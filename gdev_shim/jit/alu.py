@@ -135,12 +135,37 @@ def _sat(kc: Any, x: ir.Value) -> ir.Value:
     return b.select(isnan, zero, hi)
 
 
-def _fmin(kc: Any, a: ir.Value, c: ir.Value, is_max: bool) -> ir.Value:
-    """numpy fmin/fmax: a NaN operand yields the other one."""
-    b = kc.b
-    pick_a = b.fcmp_ordered(">" if is_max else "<", a, c)
-    r = b.select(pick_a, a, c)
-    r = b.select(b.fcmp_unordered("uno", c, c), a, r)
+def const_like(ty: ir.Type, value: int | float) -> ir.Constant:
+    """A constant of a scalar type, or splat over a vector type."""
+    if isinstance(ty, ir.VectorType):
+        return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
+    return ir.Constant(ty, value)
+
+
+def int_like(ty: ir.Type) -> ir.Type:
+    """The integer type of a float type's width (scalar or vector)."""
+    el = ty.element if isinstance(ty, ir.VectorType) else ty
+    it = I32 if isinstance(el, ir.FloatType) else I64
+    return ir.VectorType(it, ty.count) if isinstance(ty, ir.VectorType) else it
+
+
+def fminmax(b: ir.IRBuilder, x: ir.Value, y: ir.Value, is_min: bool, nan: bool = False) -> ir.Value:
+    """PTX min/max as ptx/fpexact.fminmax: a NaN operand yields the other (two NaNs: the
+    first), -0 < +0; with .NaN any NaN operand gives the default NaN.  Scalars or vectors."""
+    ty = x.type
+    ity = int_like(ty)
+    r = b.select(b.fcmp_ordered("<" if is_min else ">", x, y), x, y)
+    zero = const_like(ty, 0.0)
+    zeros = b.and_(b.fcmp_ordered("==", x, zero), b.fcmp_ordered("==", y, zero))
+    xi, yi = b.bitcast(x, ity), b.bitcast(y, ity)
+    # the zeros differ in the sign bit alone: min takes it from either, max from both
+    signed_zero = b.bitcast(b.or_(xi, yi) if is_min else b.and_(xi, yi), ty)
+    r = b.select(zeros, signed_zero, r)
+    r = b.select(b.fcmp_unordered("uno", y, y), x, r)
+    if nan:
+        single = isinstance(ty.element if isinstance(ty, ir.VectorType) else ty, ir.FloatType)
+        quiet = 0x7FC00000 if single else 0x7FF8000000000000
+        r = b.select(b.fcmp_unordered("uno", x, y), b.bitcast(const_like(ity, quiet), ty), r)
     return r
 
 
@@ -235,8 +260,8 @@ def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t:
     one = _fconst(kc, L.vty(t), 1.0)
     table: dict[str, tuple[int, Emit]] = {
         "add": (2, b.fadd), "sub": (2, b.fsub), "mul": (2, b.fmul), "div": (2, b.fdiv),
-        "min": (2, lambda x, y: _fmin(kc, x, y, False)),
-        "max": (2, lambda x, y: _fmin(kc, x, y, True)),
+        "min": (2, lambda x, y: fminmax(b, x, y, True, "NaN" in mods)),
+        "max": (2, lambda x, y: fminmax(b, x, y, False, "NaN" in mods)),
         "abs": (1, lambda x: L.call("fabs", [x])), "neg": (1, b.fneg),
         "sqrt": (1, lambda x: L.call("sqrt", [x])),
         "rsqrt": (1, lambda x: b.fdiv(one, L.call("sqrt", [x]))),

@@ -33,6 +33,12 @@ def _reason(code: int, width: int, space: int) -> str:
         return "barrier can never complete (deadlock)"
     if code == abi.BARRIER_NUMBER:
         return "barrier number out of range"
+    if code == abi.PARAM_ATOMIC:
+        return "atomic on kernel parameters"
+    if code == abi.PARAM_STORE:
+        return "store to kernel parameters"
+    if code == abi.PARAM_BOUNDS:
+        return "parameter access out of bounds or misaligned"
     return f"fault {code}"
 
 

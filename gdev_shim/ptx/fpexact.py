@@ -9,7 +9,7 @@ RO being rounding to odd.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -278,5 +278,25 @@ def ro_to_f32(x64: Any) -> np.ndarray:
     return np.where(inexact, (t.view(np.uint32) | np.uint32(1)).view(np.float32), t)
 
 
-__all__ = ["two_sum", "two_prod", "round_odd", "fma64", "add64", "mul64", "div64", "sqrt64",
+def fminmax(is_min: bool, nan: bool) -> Callable[[Any, Any], np.ndarray]:
+    """PTX min/max: a NaN operand yields the other (both NaN: the first; .NaN: a NaN); -0 < +0.
+
+    numpy's fmin/fmax leave the sign of a zero result and the NaN of two NaNs to the
+    code path (scalar or SIMD), so both are fixed here.
+    """
+    def run(a: Any, b: Any) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        r = np.fmin(a, b) if is_min else np.fmax(a, b)
+        r = np.where(np.isnan(b), a, r)
+        zeros = (a == 0) & (b == 0)
+        if np.any(zeros):
+            neg = (np.signbit(a) | np.signbit(b)) if is_min else (np.signbit(a) & np.signbit(b))
+            r = np.where(zeros, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
+        if nan:
+            r = np.where(np.isnan(a) | np.isnan(b), np.array(np.nan, r.dtype), r)
+        return r
+    return run
+
+
+__all__ = ["fminmax", "two_sum", "two_prod", "round_odd", "fma64", "add64", "mul64", "div64", "sqrt64",
            "round_f32", "fma32", "add32", "ro_to_f32"]

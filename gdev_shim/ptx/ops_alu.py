@@ -389,21 +389,6 @@ def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def _fminmax(is_min: bool, nan: bool) -> Callable:
-    """PTX min/max: a NaN operand yields the other (both NaN, or .NaN: NaN); -0 < +0."""
-    def run(a: Any, b: Any) -> Any:
-        a, b = np.asarray(a), np.asarray(b)
-        r = np.fmin(a, b) if is_min else np.fmax(a, b)
-        zeros = (a == 0) & (b == 0)
-        if np.any(zeros):
-            neg = (np.signbit(a) | np.signbit(b)) if is_min else (np.signbit(a) & np.signbit(b))
-            r = np.where(zeros, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
-        if nan:
-            r = np.where(np.isnan(a) | np.isnan(b), np.array(np.nan, r.dtype), r)
-        return r
-    return run
-
-
 def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
     dt = DTYPE[t]
     mode = _rounding(mods)
@@ -416,7 +401,7 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
     table: dict[str, tuple[int, Callable]] = {
         "add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
         "div": (2, np.divide), "fma": (3, None), "mad": (3, None),
-        "min": (2, _fminmax(True, nan)), "max": (2, _fminmax(False, nan)),
+        "min": (2, fpexact.fminmax(True, nan)), "max": (2, fpexact.fminmax(False, nan)),
         "abs": (1, np.abs), "neg": (1, np.negative),
         "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
         "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
