@@ -172,7 +172,9 @@ def fminmax(b: ir.IRBuilder, x: ir.Value, y: ir.Value, is_min: bool, nan: bool =
 def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
     if "cc" in mods or base in ("addc", "subc", "madc"):
-        raise JitUnsupported(f"{item.ins.opcode} (carry chains)")
+        from .carry import b_carry      # builds on this module's helpers
+        b_carry(kc, item, base, mods, eff)
+        return
     t = _types(item, mods)[0]
     if _is_float(t):
         _float_op(kc, item, base, mods, eff, t)
@@ -664,6 +666,32 @@ def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     simple(kc, item, eff, t, 1, lambda a: a)
 
 
+def b_dp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """dp4a.atype.btype d, a, b, c / dp2a.{lo,hi}.atype.btype d, a, b, c.
+
+    Products of bytes (or halves by bytes) summed into c: the interpreter sums in 64 bits
+    and keeps the low 32, which is what wrapping 32-bit arithmetic gives."""
+    b, L = kc.b, kc.lanes
+    ts = [m for m in mods if m in ("u32", "s32")]
+    if len(ts) != 2:
+        raise JitUnsupported(f"{item.ins.opcode}: needs two of .u32/.s32")
+    sa, sb = ts[0] == "s32", ts[1] == "s32"
+    dt = "s32" if (sa or sb) else "u32"
+    four = base == "dp4a"
+    first_b = 2 if (not four and "hi" in mods) else 0
+
+    def part(v: ir.Value, index: int, bits: int, signed: bool) -> ir.Value:
+        x = b.trunc(b.lshr(v, L.const(I32, index * bits)), L.vt(ir.IntType(bits)))
+        return b.sext(x, L.vt(I32)) if signed else b.zext(x, L.vt(I32))
+
+    def dot(x: ir.Value, y: ir.Value, acc: ir.Value) -> ir.Value:
+        for i in range(4 if four else 2):
+            p = b.mul(part(x, i, 8 if four else 16, sa), part(y, i + first_b, 8, sb))
+            acc = b.add(acc, p)
+        return acc
+    simple(kc, item, eff, dt, 3, dot, src_ts=["u32", "u32", dt])
+
+
 BUILDERS: dict[str, Callable] = {}
 for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",
            "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "addc", "subc", "madc"):
@@ -673,5 +701,6 @@ for _n in ("and", "or", "xor", "not", "cnot"):
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)
+BUILDERS.update(dp4a=b_dp, dp2a=b_dp)
 BUILDERS.update(warpops.BUILDERS)
 _ = (F32, I128)

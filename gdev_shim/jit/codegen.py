@@ -24,7 +24,7 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import imm_value, is_special
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers
+from . import abi, barriers, carry
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
@@ -148,6 +148,7 @@ class KernelCompiler:
                 if cls != VECTOR:
                     # defined before every use: zeroed once, not per warp
                     b.store(ir.Constant(ty, None), slot)
+        carry.declare(self)
         if self.flat.has_barrier:
             spilled = [(slot, slot.type.pointee) for (fname, reg), (slot, _stt, cls)
                        in self.regs.items() if cls == VECTOR
