@@ -18,6 +18,9 @@ from .layout import Item
 Emit = Callable[..., ir.Value]
 
 
+_HALF = ("f16", "bf16", "f16x2", "bf16x2")
+
+
 def _types(item: Item, mods: list[str], want: int = 1) -> list[str]:
     ts = [m for m in mods if m in TYPES]
     if len(ts) < want:
@@ -171,6 +174,11 @@ def fminmax(b: ir.IRBuilder, x: ir.Value, y: ir.Value, is_min: bool, nan: bool =
 
 def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        from .halfprec import b_arith_half      # builds on this module's helpers
+        b_arith_half(kc, item, base, mods, eff, half)
+        return
     if "cc" in mods or base in ("addc", "subc", "madc"):
         from .carry import b_carry      # builds on this module's helpers
         b_carry(kc, item, base, mods, eff)
@@ -476,6 +484,11 @@ def _compare(kc: Any, cmp: str, t: str) -> Emit:
 
 def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        from .halfprec import b_setp_half
+        b_setp_half(kc, item, base, mods, eff, half)
+        return
     ts = _types(item, mods)
     t = ts[-1]
     cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
@@ -513,7 +526,9 @@ def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
 
 
 def b_selp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    t = _types(item, mods)[0]
+    t = next((m for m in mods if m in _HALF or m in TYPES), "")
+    # a selection copies bits: halves (and their pairs in 32 bits) need no arithmetic
+    t = {"f16": "b16", "bf16": "b16", "f16x2": "b32", "bf16x2": "b32"}.get(t) or _types(item, mods)[0]
     simple(kc, item, eff, t, 3, lambda x, y, p: kc.b.select(p, x, y), src_ts=[t, t, "pred"])
 
 
@@ -560,8 +575,36 @@ def b_testp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
 _RINT = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
 
 
+def float_to_int(kc: Any, x: ir.Value, dst_t: str, rnd: str) -> ir.Value:
+    """Doubles to integers of dst_t, rounded by .rni/.rzi/.rmi/.rpi (truncated otherwise),
+    saturating, NaN to 0 (ops_alu.cvt_fn)."""
+    b, L = kc.b, kc.lanes
+    rf = _RINT.get(rnd, "trunc")
+    w = width_of(dst_t)
+    signed = _signed(dst_t)
+    lo = float(-(1 << (8 * w - 1))) if signed else 0.0
+    hi = float((1 << (8 * w - 1)) - 1) if signed else float((1 << (8 * w)) - 1)
+    maxv = (1 << (8 * w - 1)) - 1 if signed else (1 << (8 * w)) - 1
+    minv = -(1 << (8 * w - 1)) if signed else 0
+    r = L.call(rf, [x])
+    d = L.vt(F64)
+    nan = b.fcmp_unordered("uno", r, r)
+    over = b.fcmp_ordered(">=", r, _fconst(kc, d, hi))
+    under = b.fcmp_ordered("<=", r, _fconst(kc, d, lo))
+    safe = b.select(b.or_(nan, b.or_(over, under)), _fconst(kc, d, 0.0), r)
+    dty = L.vty(dst_t)
+    mid = b.fptosi(safe, dty) if signed else b.fptoui(safe, dty)
+    out = b.select(under, L.const(INT[w], minv), mid)
+    out = b.select(over, L.const(INT[w], maxv), out)
+    return b.select(nan, L.const(INT[w], 0), out)
+
+
 def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    if any(m in _HALF for m in mods):
+        from .halfprec import b_cvt_half
+        b_cvt_half(kc, item, base, mods, eff)
+        return
     ts = _types(item, mods, 2)
     if any(m in mods for m in ("f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32")):
         raise JitUnsupported(item.ins.opcode)
@@ -592,26 +635,9 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     if sf:
         if ftz:
             raise JitUnsupported("cvt.ftz")
-        rf = _RINT.get(rnd, "trunc")
-        w = width_of(dst_t)
-        signed = _signed(dst_t)
-        lo = float(-(1 << (8 * w - 1))) if signed else 0.0
-        hi = float((1 << (8 * w - 1)) - 1) if signed else float((1 << (8 * w)) - 1)
-        maxv = (1 << (8 * w - 1)) - 1 if signed else (1 << (8 * w)) - 1
-        minv = -(1 << (8 * w - 1)) if signed else 0
 
         def f2i(a: ir.Value) -> ir.Value:
-            x = b.fpext(a, L.vt(F64)) if src_t == "f32" else a
-            r = L.call(rf, [x])
-            d = L.vt(F64)
-            nan = b.fcmp_unordered("uno", r, r)
-            over = b.fcmp_ordered(">=", r, _fconst(kc, d, hi))
-            under = b.fcmp_ordered("<=", r, _fconst(kc, d, lo))
-            safe = b.select(b.or_(nan, b.or_(over, under)), _fconst(kc, d, 0.0), r)
-            mid = b.fptosi(safe, dty) if signed else b.fptoui(safe, dty)
-            out = b.select(under, L.const(INT[w], minv), mid)
-            out = b.select(over, L.const(INT[w], maxv), out)
-            return b.select(nan, L.const(INT[w], 0), out)
+            return float_to_int(kc, b.fpext(a, L.vt(F64)) if src_t == "f32" else a, dst_t, rnd)
         simple(kc, item, eff, dst_t, 1, f2i, src_ts=[src_t])
         return
     if df:
