@@ -172,11 +172,34 @@ def test_add_test_faults_like_interpreter(add_module: Module) -> None:
     assert results[0][3] == short.addr + 4096 * 4
 
 
-def test_unsupported_raises_before_running(modules) -> None:
-    module = modules["devfunc"]
+SINE_PTX = """
+.version 7.0
+.target sm_80
+.address_size 64
+.visible .entry sine(.param .u64 out)
+{
+    .reg .f32 %f<3>;
+    .reg .b64 %rd<2>;
+    ld.param.u64 %rd1, [out];
+    mov.f32 %f1, 0f3F000000;
+    sin.approx.f32 %f2, %f1;
+    st.global.f32 [%rd1], %f2;
+    ret;
+}
+"""
+
+
+def test_unsupported_raises_before_running() -> None:
+    """An approximate sine stays on the interpreter: the JIT refuses it before anything runs
+    (numpy's sine differs between hosts, so no second engine can match it bit for bit)."""
+    module = parse_module(SINE_PTX)
+    card = Card(0, vram_size=1 << 20)
+    bo = card.gem_new(4096, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(bo.addr, b"\x55" * 4)
     with pytest.raises(jit.JitUnsupported):
-        # atomics stay on the interpreter
-        _run(jit.execute, module, "devfunc", "int", seed=1)
+        jit.execute(module, "sine", card.memory, (1, 1, 1), (1, 1, 1),
+                    struct.pack("<Q", bo.addr), 0, 0)
+    assert card.memory.read(bo.addr, 4) == b"\x55" * 4
 
 
 def test_bad_launch_is_value_error(add_module: Module) -> None:

@@ -10,10 +10,11 @@ from typing import Any, Callable
 from llvmlite import ir
 
 from ..ptx.ptxtypes import TYPES
-from . import warpops
+from . import approx, warpops
 from .errors import JitUnsupported
 from .lanes import F32, F64, I1, I32, I64, I128, INT, width_of
 from .layout import Item
+from .rounding import directed
 
 Emit = Callable[..., ir.Value]
 
@@ -262,11 +263,14 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
     raise JitUnsupported(f"instruction {item.ins.opcode}")
 
 
+# float instructions with a rounding modifier -> the operation rounding.directed runs
+_DIRECTED = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv", "sqrt": "sqrt",
+             "fma": "fma", "mad": "fma", "rcp": "rcp"}
+
+
 def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
     b, L = kc.b, kc.lanes
     mode = _rounding(mods)
-    if mode != "rn" and base in ("add", "sub", "mul", "div", "sqrt", "rcp", "fma", "mad"):
-        raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
     one = _fconst(kc, L.vty(t), 1.0)
     table: dict[str, tuple[int, Emit]] = {
         "add": (2, b.fadd), "sub": (2, b.fsub), "mul": (2, b.fmul), "div": (2, b.fdiv),
@@ -278,9 +282,15 @@ def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t:
         "rcp": (1, lambda x: b.fdiv(one, x)),
         "copysign": (2, lambda x, y: L.call("copysign", [y, x])),
     }
+    if t == "f32":
+        table["ex2"] = (1, lambda x: approx.exp2_f32(b, x))
     if base in ("fma", "mad"):
         # a single rounding, as the interpreter's exact fused multiply-add
         table[base] = (3, lambda x, y, z: L.call("fma", [x, y, z]))
+    if mode != "rn" and base in _DIRECTED:
+        op = _DIRECTED[base]
+        table[base] = (table[base][0], lambda *xs: directed(kc, op, mode, list(xs)) if op != "rcp"
+                       else directed(kc, "fdiv", mode, [one, xs[0]]))
     if base not in table:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     n, fn = table[base]
@@ -622,9 +632,10 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
         if dst_t == src_t:
             fn = (lambda a: L.call(_RINT[rnd], [a])) if rnd in _RINT else (lambda a: a)
         elif dst_t == "f32":
-            if rnd not in ("", "rn"):
-                raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
-            fn = lambda a: b.fptrunc(a, dty)  # noqa: E731
+            if rnd in ("rz", "rm", "rp"):
+                fn = lambda a: directed(kc, "fptrunc", rnd, [a], dty)  # noqa: E731
+            else:
+                fn = lambda a: b.fptrunc(a, dty)  # noqa: E731
         else:
             fn = lambda a: b.fpext(a, dty)  # noqa: E731
         if sat:
@@ -641,9 +652,10 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
         simple(kc, item, eff, dst_t, 1, f2i, src_ts=[src_t])
         return
     if df:
-        if dst_t == "f32" and rnd in ("rz", "rm", "rp") and width_of(src_t) == 8:
-            raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
         conv = b.sitofp if _signed(src_t) else b.uitofp
+        if rnd in ("rz", "rm", "rp"):
+            op = "sitofp" if _signed(src_t) else "uitofp"
+            conv = lambda a, ty: directed(kc, op, rnd, [a], ty)  # noqa: E731
 
         def i2f(a: ir.Value) -> ir.Value:
             r = conv(a, dty)
@@ -720,7 +732,8 @@ def b_dp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
 
 BUILDERS: dict[str, Callable] = {}
 for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",
-           "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "addc", "subc", "madc"):
+           "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "addc", "subc", "madc", "ex2", "sin",
+           "cos", "lg2", "tanh"):
     BUILDERS[_n] = b_arith
 for _n in ("and", "or", "xor", "not", "cnot"):
     BUILDERS[_n] = b_logic

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from llvmlite import ir
 
 from ..ptx.ptxtypes import TYPES
+from . import approx
 from .alu import _compare, const_like, float_to_int, fminmax
 from .errors import JitUnsupported
 from .lanes import F32, F64, I16, I32, I64, Lanes
@@ -181,6 +182,7 @@ def _ops(b: ir.IRBuilder, nan: bool) -> dict[str, tuple[int, Callable]]:
             "sqrt": (1, lambda x: _sqrt(b, x)),
             "rsqrt": (1, lambda x: b.fdiv(one(x), _sqrt(b, x))),
             "rcp": (1, lambda x: b.fdiv(one(x), x)),
+            "ex2": (1, lambda x: approx.exp2(b, x)),
             "neg": (1, None), "abs": (1, None)}
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import fpexact, halfops
+from . import approx, fpexact, halfops
 from .errors import PtxError
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SINT, SIZE, TYPES, UINT
@@ -405,7 +405,7 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
         "abs": (1, np.abs), "neg": (1, np.negative),
         "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
         "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
-        "lg2": (1, np.log2), "ex2": (1, np.exp2), "tanh": (1, np.tanh),
+        "lg2": (1, np.log2), "ex2": (1, np.exp2 if f64 else approx.exp2_f32), "tanh": (1, np.tanh),
         "copysign": (2, lambda a, b: np.copysign(b, a)),
     }
     if base not in table:
@@ -717,8 +717,8 @@ def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
                                                                np.where(nan, dd.type(0), mid))).astype(dd)
         return f2i
     if dd.kind == "f":
-        if dst_t == "f32" and rnd in ("rz", "rm", "rp") and sd.itemsize == 8:
-            return lambda a: round_f32(np.asarray(a).astype(np.float64), rnd)
+        if rnd in ("rz", "rm", "rp"):
+            return lambda a: fpexact.int_to_float(a, dd, rnd)
         if sat:
             return lambda a: _sat(np.asarray(a).astype(dd))
         return lambda a: np.asarray(a).astype(dd)
