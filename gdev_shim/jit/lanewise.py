@@ -1,9 +1,10 @@
-"""Building blocks of the per-lane helper functions that memory instructions call.
+"""Building blocks of memory instructions: operands as lane addresses and masks, and the
+per-lane helper functions they call.
 
 A helper walks the W lanes one by one (loop), finds which window a generic address
 falls in (lane_class), checks an access against a shared or local window (window_check),
-translates a global address to the host (xlate_helper) and, on a bad lane, fills the
-fault record and returns 1 (store_fault).
+checks a read of the kernel parameters (param_check), translates a global address to the
+host (xlate_helper) and, on a bad lane, fills the fault record and returns 1 (store_fault).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
-from ..ptx.memory import LOCAL_TAG, PARAM_TAG, SHARED_TAG, WINDOW_SHIFT
+from ..ptx.memory import LOCAL_TAG, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, WINDOW_SHIFT
 from . import abi
 from .errors import JitUnsupported
 from .lanes import I8, I32, I64, entry_alloca, finish_entry, start_function
@@ -165,3 +166,22 @@ def window_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int, al: int,
     low = bb.icmp_unsigned("<", o, ir.Constant(I64, 1 << 48))
     faddr = bb.select(low, bb.add(o, ir.Constant(I64, window)), o)
     return bad, reason, faddr
+
+
+def _const(ty: ir.Type, v: int) -> ir.Constant:
+    if isinstance(ty, ir.VectorType):
+        return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
+    return ir.Constant(ty, v)
+
+
+def param_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(bad, reason, fault address) of a w-byte read at offset o of the size-byte kernel
+    parameter buffer (access.param_load); scalars or lane vectors."""
+    ty = o.type
+    small = bb.icmp_unsigned("<", size, _const(ty, w))
+    past = bb.icmp_unsigned(">", o, bb.sub(size, _const(ty, w)))
+    mis = bb.icmp_unsigned("!=", bb.and_(o, _const(ty, w - 1)), _const(ty, 0))
+    bad = bb.or_(bb.or_(small, past), mis)
+    low = bb.icmp_unsigned("<", o, _const(ty, 1 << 48))
+    faddr = bb.select(low, bb.add(o, _const(ty, PARAM_WINDOW)), o)
+    return bad, ir.Constant(I64, abi.PARAM_BOUNDS), faddr

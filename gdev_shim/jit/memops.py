@@ -10,14 +10,15 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
-from ..ptx.memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
+                          WINDOW_SHIFT)
 from ..ptx.ops_mem import SPACES, state_space, vector_count
 from ..ptx.ptxtypes import TYPES
 from . import abi, atomics
 from .errors import JitUnsupported
 from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
-from .lanewise import (lane_addresses, lane_class, loop, mask_array, store_fault, window_check,
-                       xlate_helper)
+from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
+                       store_fault, window_check, xlate_helper)
 from .layout import Item
 
 def _type(item: Item, mods: list[str]) -> str:
@@ -79,7 +80,8 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
         """Fault on the first active lane of class `cls` for which test gives bad=True."""
         def body(bb: ir.IRBuilder, i: ir.Value) -> None:
             a = lane_addr(bb, i)
-            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space), ir.Constant(I32, cls)))
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space, True),
+                                                         ir.Constant(I32, cls)))
             bad, reason, faddr = test(bb, a, i)
             badb = fn.append_basic_block(f"{tag}_bad")
             okb = fn.append_basic_block(f"{tag}_ok")
@@ -92,7 +94,8 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
     def perform(tag: str, cls: int, host: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]) -> None:
         def body(bb: ir.IRBuilder, i: ir.Value) -> None:
             a = lane_addr(bb, i)
-            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space), ir.Constant(I32, cls)))
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space, True),
+                                                         ir.Constant(I32, cls)))
             do = fn.append_basic_block(f"{tag}_do")
             skip = fn.append_basic_block(f"{tag}_skip")
             bb.cbranch(sel, do, skip)
@@ -108,6 +111,16 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
             bb.position_at_end(skip)
         loop(fn, b, W, body, tag)
 
+    if space == abi.GENERIC:
+        # the parameter window first, as the interpreter serves it (access._split)
+        if store:
+            checked("pst", PARAM_CLASS, lambda bb, a, i: (ir.Constant(I1, 1), abi.PARAM_STORE, a))
+        else:
+            nparams = slot(abi.NPARAMS)
+            params = slot(abi.PARAMS)
+            window = ir.Constant(I64, PARAM_WINDOW)
+            checked("pchk", PARAM_CLASS, lambda bb, a, i: param_check(bb, bb.sub(a, window), nparams, w))
+            perform("pdo", PARAM_CLASS, lambda bb, a, i: bb.add(params, bb.sub(a, window)))
     if space in (abi.GLOBAL, abi.GENERIC):
         if align > w:
             checked("gva", abi.GLOBAL, lambda bb, a, i: (
@@ -337,6 +350,13 @@ def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
         raise JitUnsupported(f"{ins.opcode}: vector size does not match")
     w = width_of(t)
     b, L = kc.b, kc.lanes
+    if space == "param" and addr[0] == "addr" and addr[1] is not None and addr[1][0] == "reg":
+        # through a register: offsets in the kernel's parameter space (`mov %rd, k_param_0`)
+        base = lane_addresses(kc, item, addr)
+        for i, o in enumerate(targets):
+            v = _param_gather(kc, b.add(base, L.const(I64, i * w)) if i else base, w, eff)
+            kc.write(o, t, kc.from_int(v, t), item, eff)
+        return
     if space == "param":
         off, _size, pspace = _param(kc, item, addr)
         for i, o in enumerate(targets):
@@ -354,6 +374,30 @@ def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
     got = access(kc, item, False, space, addrs, t, vec, None, eff)
     for o, v in zip(targets, got):
         kc.write(o, t, kc.from_int(v, t), item, eff)
+
+
+def _param_gather(kc: Any, offs: ir.Value, w: int, eff: ir.Value) -> ir.Value:
+    """Each active lane's w bytes at its offset of the kernel parameter buffer; the first
+    lane out of bounds or misaligned faults (access.param_load)."""
+    b, L = kc.b, kc.lanes
+    size = kc.env[abi.NPARAMS]
+    bad, reason, faddr = param_check(b, offs, L.splat(size), w)
+    bad = b.and_(bad, eff)
+    badb = kc.fn.append_basic_block("param_bad")
+    okb = kc.fn.append_basic_block("param_ok")
+    b.cbranch(L.any(bad), badb, okb)
+    b.position_at_end(badb)
+    lane = L.first_lane(bad)
+    kc.fault_here(abi.PARAM_BOUNDS, lane, b.extract_element(faddr, lane), kc.pc)
+    b.position_at_end(okb)
+    base = b.inttoptr(kc.env[abi.PARAMS], PTR8)
+    safe = b.select(eff, offs, L.const(I64, 0))
+    out = L.const(INT[w], 0)
+    for j in range(kc.W):
+        k = ir.Constant(I32, j)
+        p = b.gep(base, [b.extract_element(safe, k)])
+        out = b.insert_element(out, b.load(b.bitcast(p, ir.PointerType(INT[w])), align=1), k)
+    return out
 
 
 def _pparam_rows(kc: Any, off: int, w: int) -> ir.Value:
@@ -416,7 +460,7 @@ def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
-    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW}.get(space, 0)
+    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW, "param": PARAM_WINDOW}.get(space, 0)
     w = width_of(t)
     v = kc.read(item.ins.operands[1], t, item)
     if window:
@@ -436,9 +480,12 @@ def b_isspacep(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -
         r = b.icmp_unsigned("==", tag, L.const(I64, SHARED_TAG))
     elif space == "local":
         r = b.icmp_unsigned("==", tag, L.const(I64, LOCAL_TAG))
+    elif space == "param":
+        r = b.icmp_unsigned("==", tag, L.const(I64, PARAM_TAG))
     else:
         r = b.and_(b.icmp_unsigned("!=", tag, L.const(I64, SHARED_TAG)),
                    b.icmp_unsigned("!=", tag, L.const(I64, LOCAL_TAG)))
+        r = b.and_(r, b.icmp_unsigned("!=", tag, L.const(I64, PARAM_TAG)))
     kc.write(item.ins.operands[0], "pred", r, item, eff)
 
 
