@@ -289,8 +289,14 @@ def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t:
         table[base] = (3, lambda x, y, z: L.call("fma", [x, y, z]))
     if mode != "rn" and base in _DIRECTED:
         op = _DIRECTED[base]
-        table[base] = (table[base][0], lambda *xs: directed(kc, op, mode, list(xs)) if op != "rcp"
-                       else directed(kc, "fdiv", mode, [one, xs[0]]))
+
+        def rounded(*xs: ir.Value) -> ir.Value:
+            r = directed(kc, op, mode, list(xs)) if op != "rcp" else \
+                directed(kc, "fdiv", mode, [one, xs[0]])
+            # NaN results are the default NaN, as the interpreter gives them in these modes
+            quiet = L.iconst_bits(t, 0x7FC00000 if t == "f32" else 0x7FF8000000000000)
+            return b.select(b.fcmp_unordered("uno", r, r), quiet, r)
+        table[base] = (table[base][0], rounded)
     if base not in table:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     n, fn = table[base]

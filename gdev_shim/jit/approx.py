@@ -41,7 +41,8 @@ def exp2(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     nan = b.fcmp_unordered("uno", x, x)
     ni = b.fptosi(b.select(nan, _c(ty, 0.0), n), ity)
     scale = b.bitcast(b.shl(b.add(ni, _c(ity, 1023)), _c(ity, 52)), ty)
-    return b.select(nan, x, b.fmul(p, scale))
+    quiet = b.bitcast(_c(ity, 0x7FF8_0000_0000_0000), ty)
+    return b.select(nan, quiet, b.fmul(p, scale))
 
 
 def exp2_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:

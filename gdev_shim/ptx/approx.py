@@ -23,7 +23,8 @@ EXP2_LIMIT = 200.0            # |x| beyond which a float result is 0 or infinity
 
 
 def exp2(x: Any) -> np.ndarray:
-    """2**x in double for arguments of float (or half) range, NaN kept."""
+    """2**x in double for arguments of float (or half) range; NaN gives the default NaN
+    (whose bits, unlike a NaN operand's, no conversion on the way changes)."""
     x = np.asarray(x, F64)
     with np.errstate(invalid="ignore"):
         c = np.minimum(np.maximum(x, F64(-EXP2_LIMIT)), F64(EXP2_LIMIT))
@@ -33,7 +34,7 @@ def exp2(x: Any) -> np.ndarray:
         for k in EXP2_COEFFS[1:]:
             p = p * f + F64(k)
         scale = ((np.nan_to_num(n).astype(np.int64) + 1023) << 52).view(F64)
-        return np.where(np.isnan(x), x, p * scale)
+        return np.where(np.isnan(x), F64(np.nan), p * scale)
 
 
 def exp2_f32(x: Any) -> np.ndarray:

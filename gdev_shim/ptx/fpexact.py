@@ -311,7 +311,10 @@ def fma32(a: Any, b: Any, c: Any, mode: str = "rn") -> np.ndarray:
                 return s.astype(np.float32)
         s, e = two_sum(p, cc)
         ro = np.where(np.isfinite(s), round_odd(s, np.where(np.isfinite(e), e, 0)), s)
-        return round_f32(ro, mode)
+        r = round_f32(ro, mode)
+        if mode == "rm":
+            r = np.where(_minus_zero_sum(s, p, cc), np.float32(-0.0), r)
+        return r
 
 
 def add32(a: Any, b: Any, mode: str) -> np.ndarray:

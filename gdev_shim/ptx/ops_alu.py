@@ -430,9 +430,13 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
             # enough to a float boundary for the double rounding to matter.
             fn = _f32_directed(fn if base != "rcp" else (lambda a: 1.0 / a), mode)
     with_dtype = fn
+    # The directed modes go through exact arithmetic whose NaNs carry no meaningful payload
+    # (nor does the GPU keep one): their NaN results are the default NaN.
+    default_nan = mode != "rn" and base in ("add", "sub", "mul", "div", "sqrt", "rcp", "fma", "mad")
 
     def typed(*args: Any) -> Any:
-        return np.asarray(with_dtype(*args)).astype(dt)
+        r = np.asarray(with_dtype(*args)).astype(dt)
+        return np.where(np.isnan(r), dt.type(np.nan), r) if default_nan else r
     return _simple(ins, ctx, t, n, _float_wrap(typed, mods, t))
 
 
