@@ -412,3 +412,22 @@ def test_parameters_through_a_register(module: Module) -> None:
     _, fault = both(module, "param_through_register", [table.tobytes(), idx, np.zeros(64, np.int32)])
     assert fault[1] == (9, 0, 0) and fault[3] == PARAM_WINDOW + 400
     assert fault[4] == "parameter access out of bounds or misaligned"
+
+
+def test_mul24_prmt_modes_saturation_and_ftz(module: Module) -> None:
+    rng = np.random.default_rng(12)
+    n = 256
+    a, b, c = (rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32) for _ in range(3))
+    a[:4] = [0x00FFFFFF, 0x00800000, 0x00000001, 0x80000001]     # 24-bit edges, subnormal bits
+    b[:4] = [0x00000002, 0x00800000, 0x807FFFFF, 0x00000003]
+    c[:4] = [0, 1, 2, 3]
+    (_, _, _, out), _ = both(module, "misc_forms", [a, b, c, np.zeros(20 * n, np.uint32)],
+                             grid=(4, 1, 1), block=(64, 1, 1))
+    o = out.reshape(n, 20)
+    assert o[0, 0] == 0x01FFFFFE                 # 0xffffff * 2, unsigned
+    assert o[0, 1] == 0xFFFFFFFF                 # -1 * 2 = -2: bits 47..16 of the product
+    assert o[1, 3] == 0x40000000 + 1             # 2**23 * 2**23 = 2**46: bits 47..16, plus c
+    # saturated to s8 (the 16-bit register holds it sign-extended) and to u16
+    assert list(o[:4, 10]) == [127, 127, 1, 0xFF80] and o[2, 11] == 0 and o[3, 12] == 3
+    # ftz: both subnormal operands compare as zeros, and a subnormal equals zero
+    assert (o[2, 14], o[2, 15], o[3, 15]) == (0, 1, 1)

@@ -9,10 +9,11 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
+from ..ptx.ops_alu import _PRMT_MODES
 from ..ptx.ptxtypes import TYPES
 from . import approx, warpops
 from .errors import JitUnsupported
-from .lanes import F32, F64, I1, I32, I64, I128, INT, width_of
+from .lanes import F64, I1, I32, I64, I128, INT, width_of
 from .layout import Item
 from .rounding import directed
 
@@ -206,9 +207,10 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
             return
         simple(kc, item, eff, t, 2, b.sub if sub else b.add)
         return
-    if base in ("mul", "mul24"):
-        if base == "mul24":
-            raise JitUnsupported("mul24")
+    if base in ("mul24", "mad24"):
+        _mul24(kc, item, base, mods, eff, t)
+        return
+    if base == "mul":
         if "wide" in mods:
             wt = _wide(t)
             if not wt:
@@ -222,9 +224,7 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
             return
         simple(kc, item, eff, t, 2, b.mul)
         return
-    if base in ("mad", "mad24"):
-        if base == "mad24":
-            raise JitUnsupported("mad24")
+    if base == "mad":
         if "wide" in mods:
             wt = _wide(t)
             if not wt:
@@ -266,6 +266,27 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
 # float instructions with a rounding modifier -> the operation rounding.directed runs
 _DIRECTED = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv", "sqrt": "sqrt",
              "fma": "fma", "mad": "fma", "rcp": "rcp"}
+
+
+def _mul24(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+    """mul24/mad24 .lo/.hi (ops_alu.mul24): the 48-bit product of the low 24 bits."""
+    b, L = kc.b, kc.lanes
+    if t not in ("u32", "s32") or "sat" in mods:
+        raise JitUnsupported(f"instruction {item.ins.opcode}")
+    v64 = L.vt(I64)
+
+    def low24(v: ir.Value) -> ir.Value:
+        if t == "s32":
+            return b.sext(b.ashr(b.shl(v, L.const(I32, 8)), L.const(I32, 8)), v64)
+        return b.zext(b.and_(v, L.const(I32, 0xFFFFFF)), v64)
+
+    def product(x: ir.Value, y: ir.Value) -> ir.Value:
+        p = b.mul(low24(x), low24(y))
+        return b.trunc(b.ashr(p, L.const(I64, 16)) if "hi" in mods else p, L.vt(I32))
+    if base == "mul24":
+        simple(kc, item, eff, t, 2, product)
+    else:
+        simple(kc, item, eff, t, 3, lambda x, y, z: b.add(product(x, y), z))
 
 
 def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
@@ -405,8 +426,10 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
                 out = b.or_(out, b.and_(b.and_(x, y), z))
         kc.write(ops[0], "u32", out, item, eff)
     elif base == "prmt":
-        if any(m in mods for m in ("f4e", "b4e", "rc8", "ecl", "ecr", "rc16")):
-            raise JitUnsupported(item.ins.opcode)
+        mode = next((m for m in mods if m in _PRMT_MODES), None)
+        if mode is not None:
+            simple(kc, item, eff, "u32", 3, lambda a, c, s: _prmt_mode(kc, a, c, s, mode))
+            return
 
         def prmt(a: ir.Value, c: ir.Value, s: ir.Value) -> ir.Value:
             v64 = L.vt(I64)
@@ -462,6 +485,23 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
         raise JitUnsupported(f"instruction {item.ins.opcode}")
 
 
+def _prmt_mode(kc: Any, a: ir.Value, c: ir.Value, s: ir.Value, mode: str) -> ir.Value:
+    """prmt.{f4e,b4e,rc8,ecl,ecr,rc16}: the source byte of each result byte, chosen by s & 3."""
+    b, L = kc.b, kc.lanes
+    v64 = L.vt(I64)
+    x = b.or_(b.zext(a, v64), b.shl(b.zext(c, v64), L.const(I64, 32)))
+    sel = b.and_(s, L.const(I32, 3))
+    table = _PRMT_MODES[mode]
+    out = L.const(I32, 0)
+    for i in range(4):
+        idx = L.const(I64, table[3][i])
+        for k in (2, 1, 0):
+            idx = b.select(b.icmp_unsigned("==", sel, L.const(I32, k)), L.const(I64, table[k][i]), idx)
+        byte = b.and_(b.lshr(x, b.mul(idx, L.const(I64, 8))), L.const(I64, 0xFF))
+        out = b.or_(out, b.shl(b.trunc(byte, L.vt(I32)), L.const(I32, 8 * i)))
+    return out
+
+
 def _mask64(kc: Any, bits: ir.Value) -> ir.Value:
     """(1 << bits) - 1 for 0 <= bits <= 64, as i64 lanes."""
     b, L = kc.b, kc.lanes
@@ -511,13 +551,13 @@ def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     if cmp is None:
         raise JitUnsupported(f"{item.ins.opcode}: missing comparison")
     boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    if "ftz" in mods:
-        raise JitUnsupported("setp.ftz")
     fn = _compare(kc, cmp, t)
     ops = item.ins.operands
     if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
         raise JitUnsupported(f"{item.ins.opcode}: wrong operands")
     x, y = kc.read(ops[1], t, item), kc.read(ops[2], t, item)
+    if "ftz" in mods and t == "f32":
+        x, y = _flush(kc, x), _flush(kc, y)
     c = kc.read(ops[3], "pred", item) if boolop else None
     comb = {"and": b.and_, "or": b.or_, "xor": b.xor}.get(boolop or "")
     p = fn(x, y)
@@ -633,8 +673,6 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     df, sf = _is_float(dst_t), _is_float(src_t)
     dty = L.vty(dst_t)
     if sf and df:
-        if ftz:
-            raise JitUnsupported("cvt.ftz")
         if dst_t == src_t:
             fn = (lambda a: L.call(_RINT[rnd], [a])) if rnd in _RINT else (lambda a: a)
         elif dst_t == "f32":
@@ -644,16 +682,19 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
                 fn = lambda a: b.fptrunc(a, dty)  # noqa: E731
         else:
             fn = lambda a: b.fpext(a, dty)  # noqa: E731
+        if ftz and "f32" in (dst_t, src_t):
+            # .ftz flushes a float source, and a float result (ops_alu.cvt_fn)
+            plain = fn
+            fn = lambda a: _flush_if(kc, plain(_flush_if(kc, a, src_t)), dst_t)  # noqa: E731
         if sat:
             inner = fn
             fn = lambda a: _sat(kc, inner(a))  # noqa: E731
         simple(kc, item, eff, dst_t, 1, fn, src_ts=[src_t])
         return
     if sf:
-        if ftz:
-            raise JitUnsupported("cvt.ftz")
-
         def f2i(a: ir.Value) -> ir.Value:
+            if ftz:
+                a = _flush_if(kc, a, src_t)
             return float_to_int(kc, b.fpext(a, L.vt(F64)) if src_t == "f32" else a, dst_t, rnd)
         simple(kc, item, eff, dst_t, 1, f2i, src_ts=[src_t])
         return
@@ -672,13 +713,30 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
 
     def i2i(a: ir.Value) -> ir.Value:
         if sat:
-            raise JitUnsupported("cvt.sat between integers")
+            return _int_clamp(kc, a, src_t, dst_t)
         if sw == dw:
             return a
         if sw > dw:
             return b.trunc(a, dty)
         return b.sext(a, dty) if _signed(src_t) else b.zext(a, dty)
     simple(kc, item, eff, dst_t, 1, i2i, src_ts=[src_t])
+
+
+def _flush_if(kc: Any, x: ir.Value, t: str) -> ir.Value:
+    return _flush(kc, x) if t == "f32" else x
+
+
+def _int_clamp(kc: Any, a: ir.Value, src_t: str, dst_t: str) -> ir.Value:
+    """cvt.sat between integers: the source clamped to the destination's range."""
+    b, L = kc.b, kc.lanes
+    wide = L.vt(I128)
+    x = b.sext(a, wide) if _signed(src_t) else b.zext(a, wide)
+    bits = 8 * width_of(dst_t)
+    lo = -(1 << (bits - 1)) if _signed(dst_t) else 0
+    hi = (1 << (bits - 1)) - 1 if _signed(dst_t) else (1 << bits) - 1
+    x = b.select(b.icmp_signed("<", x, L.const(I128, lo)), L.const(I128, lo), x)
+    x = b.select(b.icmp_signed(">", x, L.const(I128, hi)), L.const(I128, hi), x)
+    return b.trunc(x, L.vty(dst_t))
 
 
 def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
@@ -748,4 +806,3 @@ BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, 
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)
 BUILDERS.update(dp4a=b_dp, dp2a=b_dp)
 BUILDERS.update(warpops.BUILDERS)
-_ = (F32, I128)

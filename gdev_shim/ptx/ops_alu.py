@@ -296,7 +296,9 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
                 return np.clip(r, lo, hi).astype(dt)
             return _simple(ins, ctx, t, 2, f)
         return _simple(ins, ctx, t, 2, np.subtract if sub else np.add)
-    if base in ("mul", "mul24"):
+    if base in ("mul24", "mad24"):
+        return _mul24(ins, base, mods, ctx, t)
+    if base == "mul":
         if "wide" in mods:
             wt = _wide_t(t)
             if not wt:
@@ -307,7 +309,7 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         if "hi" in mods:
             return _simple(ins, ctx, t, 2, lambda a, b: _mulhi(a, b, t))
         return _simple(ins, ctx, t, 2, np.multiply)
-    if base in ("mad", "mad24"):
+    if base == "mad":
         if "wide" in mods:
             wt = _wide_t(t)
             if not wt:
@@ -334,6 +336,30 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(
             np.where(a > b, a - b, b - a), dt) + c)
     raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+
+
+def mul24(a: Any, b: Any, signed: bool, hi: bool) -> np.ndarray:
+    """The 48-bit product of the low 24 bits of a and b (sign-extended for .s32): its low 32
+    bits, or with hi its bits 47..16."""
+    def low24(v: Any) -> np.ndarray:
+        x = np.asarray(v).astype(np.int64) & 0xFFFFFF
+        return x - ((x & 0x800000) << 1) if signed else x
+    p = low24(a) * low24(b)
+    return ((p >> 16) if hi else p) & 0xFFFF_FFFF
+
+
+def _mul24(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+    """mul24.{lo,hi} / mad24.{lo,hi} on .u32/.s32."""
+    if t not in ("u32", "s32") or "sat" in mods:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    dt = DTYPE[t]
+    signed, hi = t == "s32", "hi" in mods
+
+    def product(a: Any, b: Any) -> np.ndarray:
+        return mul24(a, b, signed, hi).astype(np.uint32).view(dt)
+    if base == "mul24":
+        return _simple(ins, ctx, t, 2, product)
+    return _simple(ins, ctx, t, 3, lambda a, b, c: product(a, b) + np.asarray(c, dt))
 
 
 def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
@@ -588,6 +614,9 @@ def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
     boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
     fn = _compare(cmp, t, ins.line)
+    if "ftz" in mods and t == "f32":
+        compare = fn
+        fn = lambda a, b: compare(_flush(a), _flush(b))  # noqa: E731
     ops = ins.operands
     if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
         raise PtxError(f"{ins.opcode}: wrong operands", ins.line)

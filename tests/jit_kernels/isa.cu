@@ -287,3 +287,42 @@ extern "C" __global__ void param_through_register(Table tab, const int *idx, int
     asm("{ .reg .pred q; isspacep.param q, %1; selp.u32 %0, 1, 0, q; }" : "=r"(p) : "l"(g));
     out[blockDim.x * gridDim.x + t] = p;
 }
+
+// mul24/mad24, prmt's byte modes, saturating integer conversions and flush-to-zero forms.
+extern "C" __global__ void misc_forms(const unsigned *a, const unsigned *b, const unsigned *c,
+                                      unsigned *out)
+{
+    unsigned t = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned x = a[t], y = b[t], z = c[t], *o = out + 20 * t;
+    asm("mul24.lo.u32 %0, %1, %2;" : "=r"(o[0]) : "r"(x), "r"(y));
+    asm("mul24.hi.s32 %0, %1, %2;" : "=r"(o[1]) : "r"(x), "r"(y));
+    asm("mad24.lo.s32 %0, %1, %2, %3;" : "=r"(o[2]) : "r"(x), "r"(y), "r"(z));
+    asm("mad24.hi.u32 %0, %1, %2, %3;" : "=r"(o[3]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.f4e %0, %1, %2, %3;" : "=r"(o[4]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.b4e %0, %1, %2, %3;" : "=r"(o[5]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.rc8 %0, %1, %2, %3;" : "=r"(o[6]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.ecl %0, %1, %2, %3;" : "=r"(o[7]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.ecr %0, %1, %2, %3;" : "=r"(o[8]) : "r"(x), "r"(y), "r"(z));
+    asm("prmt.b32.rc16 %0, %1, %2, %3;" : "=r"(o[9]) : "r"(x), "r"(y), "r"(z));
+    unsigned short s8, u16;
+    asm("cvt.sat.s8.s32 %0, %1;" : "=h"(s8) : "r"(x));
+    asm("cvt.sat.u16.s32 %0, %1;" : "=h"(u16) : "r"(y));
+    o[10] = s8;
+    o[11] = u16;
+    asm("cvt.sat.s32.u32 %0, %1;" : "=r"(o[12]) : "r"(z));
+    asm("cvt.sat.u32.s64 %0, %1;" : "=r"(o[13]) : "l"(((long long)(int)x << 8) ^ y));
+    float f = __int_as_float(x), g = __int_as_float(y);
+    asm("{ .reg .pred q; setp.lt.ftz.f32 q, %1, %2; selp.u32 %0, 1, 0, q; }" : "=r"(o[14]) : "f"(f), "f"(g));
+    asm("{ .reg .pred q; setp.eq.ftz.f32 q, %1, 0f00000000; selp.u32 %0, 1, 0, q; }" : "=r"(o[15]) : "f"(f));
+    int i;
+    asm("cvt.rzi.ftz.s32.f32 %0, %1;" : "=r"(i) : "f"(f));
+    o[16] = i;
+    double d;
+    asm("cvt.ftz.f64.f32 %0, %1;" : "=d"(d) : "f"(g));
+    o[17] = (unsigned)(__double_as_longlong(d) >> 32);
+    float r;
+    asm("cvt.rn.ftz.f32.f64 %0, %1;" : "=f"(r) : "d"(__longlong_as_double(((long long)x << 32) | y)));
+    o[18] = __float_as_int(r);
+    asm("cvt.rni.ftz.f32.f32 %0, %1;" : "=f"(r) : "f"(g));
+    o[19] = __float_as_int(r);
+}
