@@ -431,3 +431,13 @@ def test_mul24_prmt_modes_saturation_and_ftz(module: Module) -> None:
     assert list(o[:4, 10]) == [127, 127, 1, 0xFF80] and o[2, 11] == 0 and o[3, 12] == 3
     # ftz: both subnormal operands compare as zeros, and a subnormal equals zero
     assert (o[2, 14], o[2, 15], o[3, 15]) == (0, 1, 1)
+
+
+def test_carry_flag_survives_a_barrier(module: Module) -> None:
+    n = 128
+    a = np.random.default_rng(2).integers(0, 2**32, n + 1, dtype=np.uint64).astype(np.uint32)
+    (_, out), _ = both(module, "carry_across_barrier", [a, np.zeros(2 * n, np.uint32)],
+                       grid=(2, 1, 1), block=(64, 1, 1))
+    s = a[:n].astype(np.uint64) + a[1:].astype(np.uint64)
+    assert np.array_equal(out[0::2], (s & U32).astype(np.uint32))
+    assert np.array_equal(out[1::2], (s >> np.uint64(32)).astype(np.uint32))

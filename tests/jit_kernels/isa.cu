@@ -326,3 +326,15 @@ extern "C" __global__ void misc_forms(const unsigned *a, const unsigned *b, cons
     asm("cvt.rni.ftz.f32.f32 %0, %1;" : "=f"(r) : "f"(g));
     o[19] = __float_as_int(r);
 }
+
+// The carry flag is thread state: it survives a barrier, where the JIT parks the warp.
+extern "C" __global__ void carry_across_barrier(const unsigned *a, unsigned *out)
+{
+    unsigned t = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned lo, c;
+    asm volatile("add.cc.u32 %0, %1, %2;" : "=r"(lo) : "r"(a[t]), "r"(a[t + 1]));
+    __syncthreads();
+    asm volatile("addc.u32 %0, 0, 0;" : "=r"(c));
+    out[2 * t] = lo;
+    out[2 * t + 1] = c;
+}
