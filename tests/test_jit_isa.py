@@ -23,13 +23,10 @@ U32 = 0xFFFF_FFFF
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GDEV_CACHE_DIR", str(tmp_path))
-    from gdev_shim import settings
-    settings.reload()
-    yield
-    monkeypatch.undo()
-    settings.reload()
+def _cache(tmp_path):
+    from gdev_shim.settings import settings
+    with settings.override(cache_dir=tmp_path):
+        yield
 
 
 @pytest.fixture(scope="module")

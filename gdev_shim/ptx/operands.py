@@ -167,5 +167,6 @@ def width_of(t: str) -> int:
     return SIZE[t]
 
 
-__all__ = ["CLOCKS", "SPECIAL_64", "sm_count", "Reader", "Writer", "imm_value", "convert_read", "convert_write", "reg_reader",
-           "reg_writer", "special_reader", "is_special", "storage_of", "width_of"]
+__all__ = ["CLOCKS", "SPECIAL_64", "sm_count", "Reader", "Writer", "imm_value", "convert_read",
+           "convert_write", "reg_reader", "reg_writer", "special_reader", "is_special", "storage_of",
+           "width_of"]
