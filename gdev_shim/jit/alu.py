@@ -13,7 +13,7 @@ from ..ptx.ops_alu import _PRMT_MODES
 from ..ptx.ptxtypes import TYPES
 from . import approx, warpops
 from .errors import JitUnsupported
-from .lanes import F64, I1, I32, I64, I128, INT, width_of
+from .lanes import F64, I1, I32, I64, I128, INT, const_like, width_of
 from .layout import Item
 from .rounding import directed
 
@@ -138,13 +138,6 @@ def _sat(kc: Any, x: ir.Value) -> ir.Value:
     lo = b.select(b.fcmp_ordered("<", x, zero), zero, x)
     hi = b.select(b.fcmp_ordered(">", lo, one), one, lo)
     return b.select(isnan, zero, hi)
-
-
-def const_like(ty: ir.Type, value: int | float) -> ir.Constant:
-    """A constant of a scalar type, or splat over a vector type."""
-    if isinstance(ty, ir.VectorType):
-        return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
-    return ir.Constant(ty, value)
 
 
 def int_like(ty: ir.Type) -> ir.Type:

@@ -8,22 +8,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..ptx.approx import EXP2_COEFFS, EXP2_LIMIT
-from .lanes import F64, I64, Lanes
-
-
-def _c(ty: ir.Type, v: float | int) -> ir.Constant:
-    if isinstance(ty, ir.VectorType):
-        return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
-    return ir.Constant(ty, v)
-
-
-def _call(b: ir.IRBuilder, name: str, args: list[ir.Value]) -> ir.Value:
-    ty = args[0].type
-    full = f"llvm.{name}.{Lanes.suffix(ty)}"
-    fn = b.module.globals.get(full)
-    if fn is None:
-        fn = ir.Function(b.module, ir.FunctionType(ty, [a.type for a in args]), name=full)
-    return b.call(fn, args)
+from .lanes import F64, I64, call_intrinsic, const_like
 
 
 def exp2(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
@@ -31,17 +16,17 @@ def exp2(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     ty = x.type
     ity = ir.VectorType(I64, ty.count) if isinstance(ty, ir.VectorType) else I64
     # max/min with NaN give NaN there, as numpy's maximum/minimum do
-    c = _call(b, "maximum", [x, _c(ty, -EXP2_LIMIT)])
-    c = _call(b, "minimum", [c, _c(ty, EXP2_LIMIT)])
-    n = _call(b, "rint", [c])
+    c = call_intrinsic(b, "maximum", [x, const_like(ty, -EXP2_LIMIT)])
+    c = call_intrinsic(b, "minimum", [c, const_like(ty, EXP2_LIMIT)])
+    n = call_intrinsic(b, "rint", [c])
     f = b.fsub(c, n)
-    p = _c(ty, EXP2_COEFFS[0])
+    p = const_like(ty, EXP2_COEFFS[0])
     for k in EXP2_COEFFS[1:]:
-        p = b.fadd(b.fmul(p, f), _c(ty, k))
+        p = b.fadd(b.fmul(p, f), const_like(ty, k))
     nan = b.fcmp_unordered("uno", x, x)
-    ni = b.fptosi(b.select(nan, _c(ty, 0.0), n), ity)
-    scale = b.bitcast(b.shl(b.add(ni, _c(ity, 1023)), _c(ity, 52)), ty)
-    quiet = b.bitcast(_c(ity, 0x7FF8_0000_0000_0000), ty)
+    ni = b.fptosi(b.select(nan, const_like(ty, 0.0), n), ity)
+    scale = b.bitcast(b.shl(b.add(ni, const_like(ity, 1023)), const_like(ity, 52)), ty)
+    quiet = b.bitcast(const_like(ity, 0x7FF8_0000_0000_0000), ty)
     return b.select(nan, quiet, b.fmul(p, scale))
 
 

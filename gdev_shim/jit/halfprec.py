@@ -14,9 +14,9 @@ from llvmlite import ir
 
 from ..ptx.ptxtypes import TYPES
 from . import approx
-from .alu import _compare, const_like, float_to_int, fminmax
+from .alu import _compare, float_to_int, fminmax
 from .errors import JitUnsupported
-from .lanes import F32, F64, I16, I32, I64, Lanes
+from .lanes import F32, F64, I16, I32, I64, call_intrinsic, const_like
 from .layout import Item
 
 HALF = ("f16", "bf16", "f16x2", "bf16x2")
@@ -29,10 +29,6 @@ def half_type(mods: list[str]) -> str | None:
 
 # ---------------------------------------------------------------- bit patterns <-> double
 
-def _c(ty: ir.Type, v: int | float) -> ir.Constant:
-    return const_like(ty, v)
-
-
 def _like(v: ir.Value, el: ir.Type) -> ir.Type:
     return ir.VectorType(el, v.type.count) if isinstance(v.type, ir.VectorType) else el
 
@@ -41,27 +37,27 @@ def decode(b: ir.IRBuilder, bits: ir.Value, bf: bool) -> ir.Value:
     """16-bit patterns (i16) -> their values as doubles, exactly."""
     v64 = _like(bits, I64)
     if bf:
-        f = b.bitcast(b.shl(b.zext(bits, _like(bits, I32)), _c(_like(bits, I32), 16)), _like(bits, F32))
+        f = b.bitcast(b.shl(b.zext(bits, _like(bits, I32)), const_like(_like(bits, I32), 16)), _like(bits, F32))
         return b.fpext(f, _like(bits, F64))
     h = b.zext(bits, v64)
-    sign = b.shl(b.and_(h, _c(v64, 0x8000)), _c(v64, 48))
-    e = b.and_(b.lshr(h, _c(v64, 10)), _c(v64, 0x1F))
-    m = b.and_(h, _c(v64, 0x3FF))
-    mant = b.shl(m, _c(v64, 42))
-    normal = b.or_(b.or_(sign, b.shl(b.add(e, _c(v64, 1023 - 15)), _c(v64, 52))), mant)
-    special = b.or_(b.or_(sign, _c(v64, 0x7FF0_0000_0000_0000)), mant)
-    tiny = b.fmul(b.uitofp(m, _like(bits, F64)), _c(_like(bits, F64), 2.0 ** -24))
+    sign = b.shl(b.and_(h, const_like(v64, 0x8000)), const_like(v64, 48))
+    e = b.and_(b.lshr(h, const_like(v64, 10)), const_like(v64, 0x1F))
+    m = b.and_(h, const_like(v64, 0x3FF))
+    mant = b.shl(m, const_like(v64, 42))
+    normal = b.or_(b.or_(sign, b.shl(b.add(e, const_like(v64, 1023 - 15)), const_like(v64, 52))), mant)
+    special = b.or_(b.or_(sign, const_like(v64, 0x7FF0_0000_0000_0000)), mant)
+    tiny = b.fmul(b.uitofp(m, _like(bits, F64)), const_like(_like(bits, F64), 2.0 ** -24))
     tiny = b.or_(b.bitcast(tiny, v64), sign)
-    out = b.select(b.icmp_unsigned("==", e, _c(v64, 0x1F)), special, normal)
-    out = b.select(b.icmp_unsigned("==", e, _c(v64, 0)), tiny, out)
+    out = b.select(b.icmp_unsigned("==", e, const_like(v64, 0x1F)), special, normal)
+    out = b.select(b.icmp_unsigned("==", e, const_like(v64, 0)), tiny, out)
     return b.bitcast(out, _like(bits, F64))
 
 
 def _round_up_unless_even_tie(b: ir.IRBuilder, sig: ir.Value, low_mask: int, half: int) -> ir.Value:
     """sig + half unless the bits under low_mask are exactly a tie with an even last bit
     (round to nearest even on the bit pattern, as numpy's double-to-half does)."""
-    tie_even = b.icmp_unsigned("==", b.and_(sig, _c(sig.type, low_mask)), _c(sig.type, half))
-    return b.select(tie_even, sig, b.add(sig, _c(sig.type, half)))
+    tie_even = b.icmp_unsigned("==", b.and_(sig, const_like(sig.type, low_mask)), const_like(sig.type, half))
+    return b.select(tie_even, sig, b.add(sig, const_like(sig.type, half)))
 
 
 def encode_f16(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
@@ -69,44 +65,33 @@ def encode_f16(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     infinity, NaN keeping the top of its payload."""
     v64 = _like(x, I64)
     d = b.bitcast(x, v64)
-    sgn = b.and_(b.lshr(d, _c(v64, 48)), _c(v64, 0x8000))
-    dexp = b.and_(d, _c(v64, 0x7FF0_0000_0000_0000))
-    dsig = b.and_(d, _c(v64, 0x000F_FFFF_FFFF_FFFF))
+    sgn = b.and_(b.lshr(d, const_like(v64, 48)), const_like(v64, 0x8000))
+    dexp = b.and_(d, const_like(v64, 0x7FF0_0000_0000_0000))
+    dsig = b.and_(d, const_like(v64, 0x000F_FFFF_FFFF_FFFF))
     # infinities, NaNs and overflow
-    nan_bits = b.add(_c(v64, 0x7C00), b.lshr(dsig, _c(v64, 42)))
-    nan_bits = b.select(b.icmp_unsigned("==", nan_bits, _c(v64, 0x7C00)), _c(v64, 0x7C01), nan_bits)
-    is_nan = b.and_(b.icmp_unsigned("==", dexp, _c(v64, 0x7FF0_0000_0000_0000)),
-                    b.icmp_unsigned("!=", dsig, _c(v64, 0)))
-    big = b.select(is_nan, nan_bits, _c(v64, 0x7C00))
+    nan_bits = b.add(const_like(v64, 0x7C00), b.lshr(dsig, const_like(v64, 42)))
+    nan_bits = b.select(b.icmp_unsigned("==", nan_bits, const_like(v64, 0x7C00)), const_like(v64, 0x7C01), nan_bits)
+    is_nan = b.and_(b.icmp_unsigned("==", dexp, const_like(v64, 0x7FF0_0000_0000_0000)),
+                    b.icmp_unsigned("!=", dsig, const_like(v64, 0)))
+    big = b.select(is_nan, nan_bits, const_like(v64, 0x7C00))
     # subnormal halves: the significand shifted into place, then rounded
-    e = b.lshr(dexp, _c(v64, 52))
-    shift = b.select(b.icmp_unsigned(">=", e, _c(v64, 998)), b.sub(e, _c(v64, 998)), _c(v64, 0))
-    sig = b.shl(b.add(dsig, _c(v64, 0x0010_0000_0000_0000)), shift)
+    e = b.lshr(dexp, const_like(v64, 52))
+    shift = b.select(b.icmp_unsigned(">=", e, const_like(v64, 998)), b.sub(e, const_like(v64, 998)), const_like(v64, 0))
+    sig = b.shl(b.add(dsig, const_like(v64, 0x0010_0000_0000_0000)), shift)
     sig = _round_up_unless_even_tie(b, sig, 0x003F_FFFF_FFFF_FFFF, 0x0010_0000_0000_0000)
-    sub = b.lshr(sig, _c(v64, 53))
-    sub = b.select(b.icmp_unsigned("<", dexp, _c(v64, 0x3E60_0000_0000_0000)), _c(v64, 0), sub)
+    sub = b.lshr(sig, const_like(v64, 53))
+    sub = b.select(b.icmp_unsigned("<", dexp, const_like(v64, 0x3E60_0000_0000_0000)), const_like(v64, 0), sub)
     # normal halves: a carry out of the significand correctly bumps the exponent
-    hexp = b.lshr(b.sub(dexp, _c(v64, 0x3F00_0000_0000_0000)), _c(v64, 42))
+    hexp = b.lshr(b.sub(dexp, const_like(v64, 0x3F00_0000_0000_0000)), const_like(v64, 42))
     nsig = _round_up_unless_even_tie(b, dsig, 0x0000_07FF_FFFF_FFFF, 0x0000_0200_0000_0000)
-    normal = b.add(b.lshr(nsig, _c(v64, 42)), hexp)
-    out = b.select(b.icmp_unsigned("<=", dexp, _c(v64, 0x3F00_0000_0000_0000)), sub, normal)
-    out = b.select(b.icmp_unsigned(">=", dexp, _c(v64, 0x40F0_0000_0000_0000)), big, out)
+    normal = b.add(b.lshr(nsig, const_like(v64, 42)), hexp)
+    out = b.select(b.icmp_unsigned("<=", dexp, const_like(v64, 0x3F00_0000_0000_0000)), sub, normal)
+    out = b.select(b.icmp_unsigned(">=", dexp, const_like(v64, 0x40F0_0000_0000_0000)), big, out)
     return b.trunc(b.add(sgn, out), _like(x, I16))
 
 
 def _finite(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    return b.fcmp_ordered("!=", b.call(_intrinsic(b, "fabs", x.type), [x]), _c(x.type, float("inf")))
-
-
-def _intrinsic(b: ir.IRBuilder, name: str, ty: ir.Type) -> ir.Function:
-    """The one-operand LLVM intrinsic `name` on type ty (built without the lane helpers, so
-    that scalar helper functions can use it too)."""
-    full = f"llvm.{name}.{Lanes.suffix(ty)}"
-    m = b.module
-    fn = m.globals.get(full)
-    if fn is None:
-        fn = ir.Function(m, ir.FunctionType(ty, [ty]), name=full)
-    return fn
+    return b.fcmp_ordered("!=", call_intrinsic(b, "fabs", [x]), const_like(x.type, float("inf")))
 
 
 def round_odd_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
@@ -114,22 +99,22 @@ def round_odd_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     f = b.fptrunc(x, _like(x, F32))
     back = b.fpext(f, x.type)
     inexact = b.and_(b.fcmp_unordered("!=", back, x), b.and_(_finite(b, x), _finite(b, f)))
-    fabs = _intrinsic(b, "fabs", x.type)
-    away = b.and_(inexact, b.fcmp_ordered(">", b.call(fabs, [back]), b.call(fabs, [x])))
+    away = b.and_(inexact, b.fcmp_ordered(">", call_intrinsic(b, "fabs", [back]),
+                                          call_intrinsic(b, "fabs", [x])))
     i32 = _like(x, I32)
     fi = b.bitcast(f, i32)
-    t = b.select(away, b.sub(fi, _c(i32, 1)), fi)        # one step toward zero
-    return b.select(inexact, b.or_(t, _c(i32, 1)), t)     # raw float bits
+    t = b.select(away, b.sub(fi, const_like(i32, 1)), fi)        # one step toward zero
+    return b.select(inexact, b.or_(t, const_like(i32, 1)), t)     # raw float bits
 
 
 def f32bits_to_bf16(b: ir.IRBuilder, u: ir.Value) -> ir.Value:
     """float bits -> bf16 bits, nearest even; a NaN stays a quiet NaN (halfops.f32_to_bf16)."""
     i32 = u.type
-    rounded = b.lshr(b.add(b.add(u, _c(i32, 0x7FFF)), b.and_(b.lshr(u, _c(i32, 16)), _c(i32, 1))),
-                     _c(i32, 16))
+    odd = b.and_(b.lshr(u, const_like(i32, 16)), const_like(i32, 1))
+    rounded = b.lshr(b.add(b.add(u, const_like(i32, 0x7FFF)), odd), const_like(i32, 16))
     f = b.bitcast(u, _like(u, F32))
     nan = b.fcmp_unordered("uno", f, f)
-    quiet = b.or_(b.lshr(u, _c(i32, 16)), _c(i32, 0x40))
+    quiet = b.or_(b.lshr(u, const_like(i32, 16)), const_like(i32, 0x40))
     return b.trunc(b.select(nan, quiet, rounded), _like(u, I16))
 
 
@@ -151,30 +136,30 @@ def _two_sum(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> tuple[ir.Value, ir.Va
 
 def round_odd(b: ir.IRBuilder, s: ir.Value, e: ir.Value) -> ir.Value:
     """s + e (s its nearest double, e the exact error) rounded to odd (fpexact.round_odd)."""
-    zero = _c(s.type, 0.0)
+    zero = const_like(s.type, 0.0)
     inexact = b.and_(b.fcmp_unordered("!=", e, zero), _finite(b, s))
     away = b.or_(b.and_(b.fcmp_ordered(">", s, zero), b.fcmp_ordered("<", e, zero)),
                  b.and_(b.fcmp_ordered("<", s, zero), b.fcmp_ordered(">", e, zero)))
     away = b.and_(inexact, away)
     i64 = _like(s, I64)
     si = b.bitcast(s, i64)
-    t = b.select(away, b.sub(si, _c(i64, 1)), si)
-    return b.bitcast(b.select(inexact, b.or_(t, _c(i64, 1)), t), s.type)
+    t = b.select(away, b.sub(si, const_like(i64, 1)), si)
+    return b.bitcast(b.select(inexact, b.or_(t, const_like(i64, 1)), t), s.type)
 
 
 def _fma_odd(b: ir.IRBuilder, x: ir.Value, y: ir.Value, z: ir.Value) -> ir.Value:
     # the product of two half significands is exact in double; the sum rounds to odd
     s, e = _two_sum(b, b.fmul(x, y), z)
-    e = b.select(_finite(b, e), e, _c(e.type, 0.0))
+    e = b.select(_finite(b, e), e, const_like(e.type, 0.0))
     return b.select(_finite(b, s), round_odd(b, s, e), s)
 
 
 def _sqrt(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    return b.call(_intrinsic(b, "sqrt", x.type), [x])
+    return call_intrinsic(b, "sqrt", [x])
 
 
 def _ops(b: ir.IRBuilder, nan: bool) -> dict[str, tuple[int, Callable]]:
-    one = lambda x: _c(x.type, 1.0)  # noqa: E731
+    one = lambda x: const_like(x.type, 1.0)  # noqa: E731
     return {"add": (2, b.fadd), "sub": (2, b.fsub), "mul": (2, b.fmul), "div": (2, b.fdiv),
             "fma": (3, lambda x, y, z: _fma_odd(b, x, y, z)),
             "min": (2, lambda x, y: fminmax(b, x, y, True, nan)),
@@ -188,15 +173,15 @@ def _ops(b: ir.IRBuilder, nan: bool) -> dict[str, tuple[int, Callable]]:
 
 def _flush(b: ir.IRBuilder, x: ir.Value, bf: bool) -> ir.Value:
     tiny = 2.0 ** -126 if bf else 2.0 ** -14
-    small = b.fcmp_ordered("<", b.call(_intrinsic(b, "fabs", x.type), [x]), _c(x.type, tiny))
+    small = b.fcmp_ordered("<", call_intrinsic(b, "fabs", [x]), const_like(x.type, tiny))
     i64 = _like(x, I64)
-    signed_zero = b.bitcast(b.and_(b.bitcast(x, i64), _c(i64, 1 << 63)), x.type)
+    signed_zero = b.bitcast(b.and_(b.bitcast(x, i64), const_like(i64, 1 << 63)), x.type)
     return b.select(small, signed_zero, x)
 
 
 def _sat(b: ir.IRBuilder, r: ir.Value) -> ir.Value:
     """where(isnan(r), 0, clip(r, 0, 1)): numpy's clip keeps a -0."""
-    zero, one = _c(r.type, 0.0), _c(r.type, 1.0)
+    zero, one = const_like(r.type, 0.0), const_like(r.type, 1.0)
     lo = b.select(b.fcmp_ordered("<", r, zero), zero, r)
     hi = b.select(b.fcmp_ordered(">", lo, one), one, lo)
     return b.select(b.fcmp_unordered("uno", r, r), zero, hi)
@@ -288,7 +273,7 @@ def b_setp_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, 
 
 def _relu(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     """where(isnan(x), x, maximum(x, 0)): numpy's maximum gives +0 for -0."""
-    zero = _c(x.type, 0.0)
+    zero = const_like(x.type, 0.0)
     pos = b.select(b.fcmp_ordered(">", x, zero), x, zero)
     return b.select(b.fcmp_unordered("uno", x, x), x, pos)
 
@@ -346,7 +331,7 @@ def b_cvt_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -
         v = kc.read(src, "b16", item)
         if rnd in _RINT:
             x = decode(b, v, src_t == "bf16")
-            v = encode(b, b.call(_intrinsic(b, _RINT[rnd], x.type), [x]), src_t == "bf16")
+            v = encode(b, call_intrinsic(b, _RINT[rnd], [x]), src_t == "bf16")
         kc.write(dst, "b16", v, item, eff)
         return
     if half_src:

@@ -15,7 +15,7 @@ from llvmlite import ir
 from ..ptx.memory import LOCAL_TAG, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, WINDOW_SHIFT
 from . import abi
 from .errors import JitUnsupported
-from .lanes import I8, I32, I64, entry_alloca, finish_entry, start_function
+from .lanes import I8, I32, I64, const_like, entry_alloca, finish_entry, start_function
 from .layout import Item
 
 # lane class of a generic address in the parameter window (the others are abi's spaces)
@@ -168,20 +168,14 @@ def window_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int, al: int,
     return bad, reason, faddr
 
 
-def _const(ty: ir.Type, v: int) -> ir.Constant:
-    if isinstance(ty, ir.VectorType):
-        return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
-    return ir.Constant(ty, v)
-
-
 def param_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int) -> tuple[ir.Value, ir.Value, ir.Value]:
     """(bad, reason, fault address) of a w-byte read at offset o of the size-byte kernel
     parameter buffer (access.param_load); scalars or lane vectors."""
     ty = o.type
-    small = bb.icmp_unsigned("<", size, _const(ty, w))
-    past = bb.icmp_unsigned(">", o, bb.sub(size, _const(ty, w)))
-    mis = bb.icmp_unsigned("!=", bb.and_(o, _const(ty, w - 1)), _const(ty, 0))
+    small = bb.icmp_unsigned("<", size, const_like(ty, w))
+    past = bb.icmp_unsigned(">", o, bb.sub(size, const_like(ty, w)))
+    mis = bb.icmp_unsigned("!=", bb.and_(o, const_like(ty, w - 1)), const_like(ty, 0))
     bad = bb.or_(bb.or_(small, past), mis)
-    low = bb.icmp_unsigned("<", o, _const(ty, 1 << 48))
-    faddr = bb.select(low, bb.add(o, _const(ty, PARAM_WINDOW)), o)
+    low = bb.icmp_unsigned("<", o, const_like(ty, 1 << 48))
+    faddr = bb.select(low, bb.add(o, const_like(ty, PARAM_WINDOW)), o)
     return bad, ir.Constant(I64, abi.PARAM_BOUNDS), faddr

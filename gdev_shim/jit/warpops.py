@@ -18,10 +18,9 @@ WARP = 32
 
 
 def _check_width(kc: Any, item: Item) -> None:
-    # A vector wider than a warp is a whole block run in lockstep: its lanes are several
-    # warps, which these vector operations would wrongly treat as one.
+    # these operations take the whole vector for one warp: a wider one would hold several
     if kc.W > WARP:
-        raise JitUnsupported(f"{item.ins.opcode} in a block run as one {kc.W}-lane vector")
+        raise JitUnsupported(f"{item.ins.opcode} on {kc.W}-lane vectors")
 
 
 def _mode(item: Item, mods: list[str], choices: tuple[str, ...]) -> str:
