@@ -438,3 +438,25 @@ def test_carry_flag_survives_a_barrier(module: Module) -> None:
     s = a[:n].astype(np.uint64) + a[1:].astype(np.uint64)
     assert np.array_equal(out[0::2], (s & U32).astype(np.uint32))
     assert np.array_equal(out[1::2], (s >> np.uint64(32)).astype(np.uint32))
+
+
+@pytest.mark.parametrize("lo,hi", [(-0.0, 0.0), (-3.5, 7.25)])
+def test_float_min_max_atomics_on_global_memory(module: Module, monkeypatch, lo: float, hi: float) -> None:
+    from gdev_shim.jit import launch
+    monkeypatch.setattr(launch, "WORKERS", 8)
+    n = 16 * 64
+    x = np.random.default_rng(8).uniform(lo, hi, n).astype(np.float32)
+    x[::7] = np.nan
+    x[5], x[900] = lo, hi                       # the extremes, zeros of both signs included
+    f = np.array([np.nan, np.nan], np.float32)   # a NaN in memory yields to the first operand
+    d = np.array([np.nan, np.nan], np.float64)
+    (_, f, d), fault = _launch(jit.execute, module, "atomic_float_extremes", [x, f, d],
+                               grid=(16, 1, 1), block=(64, 1, 1))
+    assert fault is None
+    assert f.tobytes() == np.array([hi, lo], np.float32).tobytes()
+    assert d.tobytes() == np.array([hi, lo], np.float64).tobytes()
+    (_, f2, d2), _ = _launch(interp_execute, module, "atomic_float_extremes",
+                             [x, np.array([np.nan, np.nan], np.float32),
+                              np.array([np.nan, np.nan], np.float64)],
+                             grid=(16, 1, 1), block=(64, 1, 1))
+    assert (f2.tobytes(), d2.tobytes()) == (f.tobytes(), d.tobytes())

@@ -338,3 +338,16 @@ extern "C" __global__ void carry_across_barrier(const unsigned *a, unsigned *out
     out[2 * t] = lo;
     out[2 * t + 1] = c;
 }
+
+// Float min/max atomics on global memory (a compare-and-swap loop in the JIT): the result is
+// the extreme value whatever the order, -0 counting below +0 and NaN operands skipped.
+extern "C" __global__ void atomic_float_extremes(const float *x, float *f, double *d)
+{
+    unsigned t = blockIdx.x * blockDim.x + threadIdx.x;
+    float v = x[t];
+    asm volatile("red.global.max.f32 [%0], %1;" :: "l"(f), "f"(v) : "memory");
+    asm volatile("red.global.min.f32 [%0], %1;" :: "l"(f + 1), "f"(v) : "memory");
+    double old;
+    asm volatile("atom.global.max.f64 %0, [%1], %2;" : "=d"(old) : "l"(d), "d"((double)v) : "memory");
+    asm volatile("atom.global.min.f64 %0, [%1], %2;" : "=d"(old) : "l"(d + 1), "d"((double)v) : "memory");
+}
