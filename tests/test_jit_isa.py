@@ -241,9 +241,10 @@ def test_half_conversions_round_to_nearest_even(module: Module) -> None:
                  np.float32)
     d = f.astype(np.float64) * (1 + 2**-40)
     n = len(f)
-    (_, _, h, packed, back), _ = both(
+    (_, _, h, packed, back, ints), _ = both(
         module, "half_convert", [f, d, np.zeros(4 * n, np.uint16), np.zeros(2 * n, np.uint32),
-                                 np.zeros(2 * n, np.float32)], block=(n, 1, 1))
+                                 np.zeros(2 * n, np.float32), np.zeros(4 * n, np.int32)],
+        block=(n, 1, 1))
     h = h.reshape(n, 4)
     assert list(h[:6, 0]) == [0x3C00, 0x3C02, 0x7BFF, 0x7C00, 0x0000, 0x0002]
     # just above the ties in double: up
@@ -252,6 +253,14 @@ def test_half_conversions_round_to_nearest_even(module: Module) -> None:
     # the first source in the upper half; the double operand went through float first
     assert packed[0] == 0x3C003C00 and packed[2] == 0x3C023C02
     assert back[0] == 1.0 and back[2 * 3] == np.inf
+    ints = ints.reshape(n, 4)
+    assert list(ints[:2, 0]) == [1, 1] and ints[2, 0] == 65504 and ints[3, 0] == 2**31 - 1
+    assert ints[12 + 15, 2] & 0xFFFF == bits16(1500.0)       # 1.5 * 1000 as f16
+    # f16x2 comparison of the two packed words: one predicate per half
+    x16, y16 = (np.ascontiguousarray(packed[k::2]).view(np.float16).reshape(n, 2) for k in (0, 1))
+    with np.errstate(invalid="ignore"):
+        want = (x16[:, 0] < y16[:, 0]) | (x16[:, 1] < y16[:, 1]) << 1
+    assert np.array_equal(ints[:, 3] >> 16, want)
 
 
 # ------------------------------------------------------------------ carries, dots

@@ -134,7 +134,7 @@ extern "C" __global__ void half_forms(const unsigned short *a, const unsigned sh
 
 // Conversions with half ends.
 extern "C" __global__ void half_convert(const float *f, const double *d, unsigned short *h,
-                                        unsigned *packed, float *back)
+                                        unsigned *packed, float *back, int *ints)
 {
     unsigned t = blockIdx.x * blockDim.x + threadIdx.x;
     unsigned short r0, r1, r2, r3;
@@ -151,6 +151,17 @@ extern "C" __global__ void half_convert(const float *f, const double *d, unsigne
     asm("cvt.f32.f16 %0, %1;" : "=f"(b0) : "h"(r0));
     asm("cvt.f32.bf16 %0, %1;" : "=f"(b1) : "h"(r2));
     back[2 * t] = b0; back[2 * t + 1] = b1;
+    int i0, i1;
+    unsigned short i2, i3;
+    asm("cvt.rni.s32.f16 %0, %1;" : "=r"(i0) : "h"(r0));
+    asm("cvt.rzi.u32.bf16 %0, %1;" : "=r"(i1) : "h"(r2));
+    asm("cvt.rn.f16.s32 %0, %1;" : "=h"(i2) : "r"((int)(f[t] * 1000.0f)));
+    asm("cvt.rn.bf16.s64 %0, %1;" : "=h"(i3) : "l"((long long)(d[t] * 1e15)));
+    unsigned pq;
+    asm("{ .reg .pred p, q; .reg .u32 a, b; setp.lt.f16x2 p|q, %1, %2;\n\t"
+        "selp.u32 a, 1, 0, p; selp.u32 b, 2, 0, q; or.b32 %0, a, b; }"
+        : "=r"(pq) : "r"(p0), "r"(p1));
+    ints[4 * t] = i0; ints[4 * t + 1] = i1; ints[4 * t + 2] = i2; ints[4 * t + 3] = i3 | pq << 16;
 }
 
 // 128-bit arithmetic by carry chains, and a 64x64->128 multiply with mad.cc/madc.
