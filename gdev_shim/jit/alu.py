@@ -9,12 +9,18 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
+from ..ptx.ops_alu import _PRMT_MODES
 from ..ptx.ptxtypes import TYPES
+from . import approx, warpops
 from .errors import JitUnsupported
-from .lanes import F32, F64, I1, I32, I64, I128, INT, width_of
+from .lanes import F64, I1, I32, I64, I128, INT, const_like, width_of
 from .layout import Item
+from .rounding import directed
 
 Emit = Callable[..., ir.Value]
+
+
+_HALF = ("f16", "bf16", "f16x2", "bf16x2")
 
 
 def _types(item: Item, mods: list[str], want: int = 1) -> list[str]:
@@ -134,19 +140,44 @@ def _sat(kc: Any, x: ir.Value) -> ir.Value:
     return b.select(isnan, zero, hi)
 
 
-def _fmin(kc: Any, a: ir.Value, c: ir.Value, is_max: bool) -> ir.Value:
-    """numpy fmin/fmax: a NaN operand yields the other one."""
-    b = kc.b
-    pick_a = b.fcmp_ordered(">" if is_max else "<", a, c)
-    r = b.select(pick_a, a, c)
-    r = b.select(b.fcmp_unordered("uno", c, c), a, r)
+def int_like(ty: ir.Type) -> ir.Type:
+    """The integer type of a float type's width (scalar or vector)."""
+    el = ty.element if isinstance(ty, ir.VectorType) else ty
+    it = I32 if isinstance(el, ir.FloatType) else I64
+    return ir.VectorType(it, ty.count) if isinstance(ty, ir.VectorType) else it
+
+
+def fminmax(b: ir.IRBuilder, x: ir.Value, y: ir.Value, is_min: bool, nan: bool = False) -> ir.Value:
+    """PTX min/max as ptx/fpexact.fminmax: a NaN operand yields the other (two NaNs: the
+    first), -0 < +0; with .NaN any NaN operand gives the default NaN.  Scalars or vectors."""
+    ty = x.type
+    ity = int_like(ty)
+    r = b.select(b.fcmp_ordered("<" if is_min else ">", x, y), x, y)
+    zero = const_like(ty, 0.0)
+    zeros = b.and_(b.fcmp_ordered("==", x, zero), b.fcmp_ordered("==", y, zero))
+    xi, yi = b.bitcast(x, ity), b.bitcast(y, ity)
+    # the zeros differ in the sign bit alone: min takes it from either, max from both
+    signed_zero = b.bitcast(b.or_(xi, yi) if is_min else b.and_(xi, yi), ty)
+    r = b.select(zeros, signed_zero, r)
+    r = b.select(b.fcmp_unordered("uno", y, y), x, r)
+    if nan:
+        single = isinstance(ty.element if isinstance(ty, ir.VectorType) else ty, ir.FloatType)
+        quiet = 0x7FC00000 if single else 0x7FF8000000000000
+        r = b.select(b.fcmp_unordered("uno", x, y), b.bitcast(const_like(ity, quiet), ty), r)
     return r
 
 
 def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        from .halfprec import b_arith_half      # builds on this module's helpers
+        b_arith_half(kc, item, base, mods, eff, half)
+        return
     if "cc" in mods or base in ("addc", "subc", "madc"):
-        raise JitUnsupported(f"{item.ins.opcode} (carry chains)")
+        from .carry import b_carry      # builds on this module's helpers
+        b_carry(kc, item, base, mods, eff)
+        return
     t = _types(item, mods)[0]
     if _is_float(t):
         _float_op(kc, item, base, mods, eff, t)
@@ -169,9 +200,10 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
             return
         simple(kc, item, eff, t, 2, b.sub if sub else b.add)
         return
-    if base in ("mul", "mul24"):
-        if base == "mul24":
-            raise JitUnsupported("mul24")
+    if base in ("mul24", "mad24"):
+        _mul24(kc, item, base, mods, eff, t)
+        return
+    if base == "mul":
         if "wide" in mods:
             wt = _wide(t)
             if not wt:
@@ -185,9 +217,7 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
             return
         simple(kc, item, eff, t, 2, b.mul)
         return
-    if base in ("mad", "mad24"):
-        if base == "mad24":
-            raise JitUnsupported("mad24")
+    if base == "mad":
         if "wide" in mods:
             wt = _wide(t)
             if not wt:
@@ -226,25 +256,61 @@ def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
     raise JitUnsupported(f"instruction {item.ins.opcode}")
 
 
+# float instructions with a rounding modifier -> the operation rounding.directed runs
+_DIRECTED = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv", "sqrt": "sqrt",
+             "fma": "fma", "mad": "fma", "rcp": "rcp"}
+
+
+def _mul24(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+    """mul24/mad24 .lo/.hi (ops_alu.mul24): the 48-bit product of the low 24 bits."""
+    b, L = kc.b, kc.lanes
+    if t not in ("u32", "s32") or "sat" in mods:
+        raise JitUnsupported(f"instruction {item.ins.opcode}")
+    v64 = L.vt(I64)
+
+    def low24(v: ir.Value) -> ir.Value:
+        if t == "s32":
+            return b.sext(b.ashr(b.shl(v, L.const(I32, 8)), L.const(I32, 8)), v64)
+        return b.zext(b.and_(v, L.const(I32, 0xFFFFFF)), v64)
+
+    def product(x: ir.Value, y: ir.Value) -> ir.Value:
+        p = b.mul(low24(x), low24(y))
+        return b.trunc(b.ashr(p, L.const(I64, 16)) if "hi" in mods else p, L.vt(I32))
+    if base == "mul24":
+        simple(kc, item, eff, t, 2, product)
+    else:
+        simple(kc, item, eff, t, 3, lambda x, y, z: b.add(product(x, y), z))
+
+
 def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
     b, L = kc.b, kc.lanes
     mode = _rounding(mods)
-    if mode != "rn" and base in ("add", "sub", "mul", "div", "sqrt", "rcp", "fma", "mad"):
-        raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
     one = _fconst(kc, L.vty(t), 1.0)
     table: dict[str, tuple[int, Emit]] = {
         "add": (2, b.fadd), "sub": (2, b.fsub), "mul": (2, b.fmul), "div": (2, b.fdiv),
-        "min": (2, lambda x, y: _fmin(kc, x, y, False)),
-        "max": (2, lambda x, y: _fmin(kc, x, y, True)),
+        "min": (2, lambda x, y: fminmax(b, x, y, True, "NaN" in mods)),
+        "max": (2, lambda x, y: fminmax(b, x, y, False, "NaN" in mods)),
         "abs": (1, lambda x: L.call("fabs", [x])), "neg": (1, b.fneg),
         "sqrt": (1, lambda x: L.call("sqrt", [x])),
         "rsqrt": (1, lambda x: b.fdiv(one, L.call("sqrt", [x]))),
         "rcp": (1, lambda x: b.fdiv(one, x)),
         "copysign": (2, lambda x, y: L.call("copysign", [y, x])),
     }
+    if t == "f32":
+        table["ex2"] = (1, lambda x: approx.exp2_f32(b, x))
     if base in ("fma", "mad"):
         # a single rounding, as the interpreter's exact fused multiply-add
         table[base] = (3, lambda x, y, z: L.call("fma", [x, y, z]))
+    if mode != "rn" and base in _DIRECTED:
+        op = _DIRECTED[base]
+
+        def rounded(*xs: ir.Value) -> ir.Value:
+            r = directed(kc, op, mode, list(xs)) if op != "rcp" else \
+                directed(kc, "fdiv", mode, [one, xs[0]])
+            # NaN results are the default NaN, as the interpreter gives them in these modes
+            quiet = L.iconst_bits(t, 0x7FC00000 if t == "f32" else 0x7FF8000000000000)
+            return b.select(b.fcmp_unordered("uno", r, r), quiet, r)
+        table[base] = (table[base][0], rounded)
     if base not in table:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     n, fn = table[base]
@@ -353,8 +419,10 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
                 out = b.or_(out, b.and_(b.and_(x, y), z))
         kc.write(ops[0], "u32", out, item, eff)
     elif base == "prmt":
-        if any(m in mods for m in ("f4e", "b4e", "rc8", "ecl", "ecr", "rc16")):
-            raise JitUnsupported(item.ins.opcode)
+        mode = next((m for m in mods if m in _PRMT_MODES), None)
+        if mode is not None:
+            simple(kc, item, eff, "u32", 3, lambda a, c, s: _prmt_mode(kc, a, c, s, mode))
+            return
 
         def prmt(a: ir.Value, c: ir.Value, s: ir.Value) -> ir.Value:
             v64 = L.vt(I64)
@@ -410,6 +478,23 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
         raise JitUnsupported(f"instruction {item.ins.opcode}")
 
 
+def _prmt_mode(kc: Any, a: ir.Value, c: ir.Value, s: ir.Value, mode: str) -> ir.Value:
+    """prmt.{f4e,b4e,rc8,ecl,ecr,rc16}: the source byte of each result byte, chosen by s & 3."""
+    b, L = kc.b, kc.lanes
+    v64 = L.vt(I64)
+    x = b.or_(b.zext(a, v64), b.shl(b.zext(c, v64), L.const(I64, 32)))
+    sel = b.and_(s, L.const(I32, 3))
+    table = _PRMT_MODES[mode]
+    out = L.const(I32, 0)
+    for i in range(4):
+        idx = L.const(I64, table[3][i])
+        for k in (2, 1, 0):
+            idx = b.select(b.icmp_unsigned("==", sel, L.const(I32, k)), L.const(I64, table[k][i]), idx)
+        byte = b.and_(b.lshr(x, b.mul(idx, L.const(I64, 8))), L.const(I64, 0xFF))
+        out = b.or_(out, b.shl(b.trunc(byte, L.vt(I32)), L.const(I32, 8 * i)))
+    return out
+
+
 def _mask64(kc: Any, bits: ir.Value) -> ir.Value:
     """(1 << bits) - 1 for 0 <= bits <= 64, as i64 lanes."""
     b, L = kc.b, kc.lanes
@@ -448,19 +533,24 @@ def _compare(kc: Any, cmp: str, t: str) -> Emit:
 
 def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    half = next((m for m in mods if m in _HALF), None)
+    if half is not None:
+        from .halfprec import b_setp_half
+        b_setp_half(kc, item, base, mods, eff, half)
+        return
     ts = _types(item, mods)
     t = ts[-1]
     cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
     if cmp is None:
         raise JitUnsupported(f"{item.ins.opcode}: missing comparison")
     boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    if "ftz" in mods:
-        raise JitUnsupported("setp.ftz")
     fn = _compare(kc, cmp, t)
     ops = item.ins.operands
     if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
         raise JitUnsupported(f"{item.ins.opcode}: wrong operands")
     x, y = kc.read(ops[1], t, item), kc.read(ops[2], t, item)
+    if "ftz" in mods and t == "f32":
+        x, y = _flush(kc, x), _flush(kc, y)
     c = kc.read(ops[3], "pred", item) if boolop else None
     comb = {"and": b.and_, "or": b.or_, "xor": b.xor}.get(boolop or "")
     p = fn(x, y)
@@ -485,7 +575,9 @@ def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
 
 
 def b_selp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    t = _types(item, mods)[0]
+    t = next((m for m in mods if m in _HALF or m in TYPES), "")
+    # a selection copies bits: halves (and their pairs in 32 bits) need no arithmetic
+    t = {"f16": "b16", "bf16": "b16", "f16x2": "b32", "bf16x2": "b32"}.get(t) or _types(item, mods)[0]
     simple(kc, item, eff, t, 3, lambda x, y, p: kc.b.select(p, x, y), src_ts=[t, t, "pred"])
 
 
@@ -532,8 +624,36 @@ def b_testp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
 _RINT = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
 
 
+def float_to_int(kc: Any, x: ir.Value, dst_t: str, rnd: str) -> ir.Value:
+    """Doubles to integers of dst_t, rounded by .rni/.rzi/.rmi/.rpi (truncated otherwise),
+    saturating, NaN to 0 (ops_alu.cvt_fn)."""
+    b, L = kc.b, kc.lanes
+    rf = _RINT.get(rnd, "trunc")
+    w = width_of(dst_t)
+    signed = _signed(dst_t)
+    lo = float(-(1 << (8 * w - 1))) if signed else 0.0
+    hi = float((1 << (8 * w - 1)) - 1) if signed else float((1 << (8 * w)) - 1)
+    maxv = (1 << (8 * w - 1)) - 1 if signed else (1 << (8 * w)) - 1
+    minv = -(1 << (8 * w - 1)) if signed else 0
+    r = L.call(rf, [x])
+    d = L.vt(F64)
+    nan = b.fcmp_unordered("uno", r, r)
+    over = b.fcmp_ordered(">=", r, _fconst(kc, d, hi))
+    under = b.fcmp_ordered("<=", r, _fconst(kc, d, lo))
+    safe = b.select(b.or_(nan, b.or_(over, under)), _fconst(kc, d, 0.0), r)
+    dty = L.vty(dst_t)
+    mid = b.fptosi(safe, dty) if signed else b.fptoui(safe, dty)
+    out = b.select(under, L.const(INT[w], minv), mid)
+    out = b.select(over, L.const(INT[w], maxv), out)
+    return b.select(nan, L.const(INT[w], 0), out)
+
+
 def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
+    if any(m in _HALF for m in mods):
+        from .halfprec import b_cvt_half
+        b_cvt_half(kc, item, base, mods, eff)
+        return
     ts = _types(item, mods, 2)
     if any(m in mods for m in ("f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32")):
         raise JitUnsupported(item.ins.opcode)
@@ -546,50 +666,36 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     df, sf = _is_float(dst_t), _is_float(src_t)
     dty = L.vty(dst_t)
     if sf and df:
-        if ftz:
-            raise JitUnsupported("cvt.ftz")
         if dst_t == src_t:
             fn = (lambda a: L.call(_RINT[rnd], [a])) if rnd in _RINT else (lambda a: a)
         elif dst_t == "f32":
-            if rnd not in ("", "rn"):
-                raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
-            fn = lambda a: b.fptrunc(a, dty)  # noqa: E731
+            if rnd in ("rz", "rm", "rp"):
+                fn = lambda a: directed(kc, "fptrunc", rnd, [a], dty)  # noqa: E731
+            else:
+                fn = lambda a: b.fptrunc(a, dty)  # noqa: E731
         else:
             fn = lambda a: b.fpext(a, dty)  # noqa: E731
+        if ftz and "f32" in (dst_t, src_t):
+            # .ftz flushes a float source, and a float result (ops_alu.cvt_fn)
+            plain = fn
+            fn = lambda a: _flush_if(kc, plain(_flush_if(kc, a, src_t)), dst_t)  # noqa: E731
         if sat:
             inner = fn
             fn = lambda a: _sat(kc, inner(a))  # noqa: E731
         simple(kc, item, eff, dst_t, 1, fn, src_ts=[src_t])
         return
     if sf:
-        if ftz:
-            raise JitUnsupported("cvt.ftz")
-        rf = _RINT.get(rnd, "trunc")
-        w = width_of(dst_t)
-        signed = _signed(dst_t)
-        lo = float(-(1 << (8 * w - 1))) if signed else 0.0
-        hi = float((1 << (8 * w - 1)) - 1) if signed else float((1 << (8 * w)) - 1)
-        maxv = (1 << (8 * w - 1)) - 1 if signed else (1 << (8 * w)) - 1
-        minv = -(1 << (8 * w - 1)) if signed else 0
-
         def f2i(a: ir.Value) -> ir.Value:
-            x = b.fpext(a, L.vt(F64)) if src_t == "f32" else a
-            r = L.call(rf, [x])
-            d = L.vt(F64)
-            nan = b.fcmp_unordered("uno", r, r)
-            over = b.fcmp_ordered(">=", r, _fconst(kc, d, hi))
-            under = b.fcmp_ordered("<=", r, _fconst(kc, d, lo))
-            safe = b.select(b.or_(nan, b.or_(over, under)), _fconst(kc, d, 0.0), r)
-            mid = b.fptosi(safe, dty) if signed else b.fptoui(safe, dty)
-            out = b.select(under, L.const(INT[w], minv), mid)
-            out = b.select(over, L.const(INT[w], maxv), out)
-            return b.select(nan, L.const(INT[w], 0), out)
+            if ftz:
+                a = _flush_if(kc, a, src_t)
+            return float_to_int(kc, b.fpext(a, L.vt(F64)) if src_t == "f32" else a, dst_t, rnd)
         simple(kc, item, eff, dst_t, 1, f2i, src_ts=[src_t])
         return
     if df:
-        if dst_t == "f32" and rnd in ("rz", "rm", "rp") and width_of(src_t) == 8:
-            raise JitUnsupported(f"{item.ins.opcode}: directed rounding")
         conv = b.sitofp if _signed(src_t) else b.uitofp
+        if rnd in ("rz", "rm", "rp"):
+            op = "sitofp" if _signed(src_t) else "uitofp"
+            conv = lambda a, ty: directed(kc, op, rnd, [a], ty)  # noqa: E731
 
         def i2f(a: ir.Value) -> ir.Value:
             r = conv(a, dty)
@@ -600,13 +706,30 @@ def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
 
     def i2i(a: ir.Value) -> ir.Value:
         if sat:
-            raise JitUnsupported("cvt.sat between integers")
+            return _int_clamp(kc, a, src_t, dst_t)
         if sw == dw:
             return a
         if sw > dw:
             return b.trunc(a, dty)
         return b.sext(a, dty) if _signed(src_t) else b.zext(a, dty)
     simple(kc, item, eff, dst_t, 1, i2i, src_ts=[src_t])
+
+
+def _flush_if(kc: Any, x: ir.Value, t: str) -> ir.Value:
+    return _flush(kc, x) if t == "f32" else x
+
+
+def _int_clamp(kc: Any, a: ir.Value, src_t: str, dst_t: str) -> ir.Value:
+    """cvt.sat between integers: the source clamped to the destination's range."""
+    b, L = kc.b, kc.lanes
+    wide = L.vt(I128)
+    x = b.sext(a, wide) if _signed(src_t) else b.zext(a, wide)
+    bits = 8 * width_of(dst_t)
+    lo = -(1 << (bits - 1)) if _signed(dst_t) else 0
+    hi = (1 << (bits - 1)) - 1 if _signed(dst_t) else (1 << bits) - 1
+    x = b.select(b.icmp_signed("<", x, L.const(I128, lo)), L.const(I128, lo), x)
+    x = b.select(b.icmp_signed(">", x, L.const(I128, hi)), L.const(I128, hi), x)
+    return b.trunc(x, L.vty(dst_t))
 
 
 def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
@@ -638,13 +761,41 @@ def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     simple(kc, item, eff, t, 1, lambda a: a)
 
 
+def b_dp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """dp4a.atype.btype d, a, b, c / dp2a.{lo,hi}.atype.btype d, a, b, c.
+
+    Products of bytes (or halves by bytes) summed into c: the interpreter sums in 64 bits
+    and keeps the low 32, which is what wrapping 32-bit arithmetic gives."""
+    b, L = kc.b, kc.lanes
+    ts = [m for m in mods if m in ("u32", "s32")]
+    if len(ts) != 2:
+        raise JitUnsupported(f"{item.ins.opcode}: needs two of .u32/.s32")
+    sa, sb = ts[0] == "s32", ts[1] == "s32"
+    dt = "s32" if (sa or sb) else "u32"
+    four = base == "dp4a"
+    first_b = 2 if (not four and "hi" in mods) else 0
+
+    def part(v: ir.Value, index: int, bits: int, signed: bool) -> ir.Value:
+        x = b.trunc(b.lshr(v, L.const(I32, index * bits)), L.vt(ir.IntType(bits)))
+        return b.sext(x, L.vt(I32)) if signed else b.zext(x, L.vt(I32))
+
+    def dot(x: ir.Value, y: ir.Value, acc: ir.Value) -> ir.Value:
+        for i in range(4 if four else 2):
+            p = b.mul(part(x, i, 8 if four else 16, sa), part(y, i + first_b, 8, sb))
+            acc = b.add(acc, p)
+        return acc
+    simple(kc, item, eff, dt, 3, dot, src_ts=["u32", "u32", dt])
+
+
 BUILDERS: dict[str, Callable] = {}
 for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",
-           "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "addc", "subc", "madc"):
+           "sad", "fma", "sqrt", "rsqrt", "rcp", "copysign", "addc", "subc", "madc", "ex2", "sin",
+           "cos", "lg2", "tanh"):
     BUILDERS[_n] = b_arith
 for _n in ("and", "or", "xor", "not", "cnot"):
     BUILDERS[_n] = b_logic
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)
-_ = (F32, I128)
+BUILDERS.update(dp4a=b_dp, dp2a=b_dp)
+BUILDERS.update(warpops.BUILDERS)

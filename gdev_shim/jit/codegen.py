@@ -21,10 +21,10 @@ from typing import Any
 from llvmlite import ir
 
 from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
-from ..ptx.operands import imm_value, is_special
+from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers
+from . import abi, barriers, carry, clocks
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
@@ -148,6 +148,7 @@ class KernelCompiler:
                 if cls != VECTOR:
                     # defined before every use: zeroed once, not per warp
                     b.store(ir.Constant(ty, None), slot)
+        carry.declare(self)
         if self.flat.has_barrier:
             spilled = [(slot, slot.type.pointee) for (fname, reg), (slot, _stt, cls)
                        in self.regs.items() if cls == VECTOR
@@ -376,8 +377,9 @@ class KernelCompiler:
         sp["%laneid"] = lane
         sp["%warpid"] = b.lshr(tid, L.const(I32, 5))
         sp["%nwarpid"] = L.splat(b.lshr(b.add(self.T, ir.Constant(I32, 31)), ir.Constant(I32, 5)))
-        sp["%smid"] = L.const(I32, 0)
-        sp["%nsmid"] = L.const(I32, 1)
+        nsm = sm_count()
+        sp["%smid"] = L.splat(b.trunc(b.urem(b.load(self.blk_a), ir.Constant(I64, nsm)), I32))
+        sp["%nsmid"] = L.const(I32, nsm)
         sp["%gridid"] = L.const(I64, 0)
         one = L.const(I32, 1)
         eq = b.shl(one, lane)
@@ -721,9 +723,11 @@ class KernelCompiler:
             if is_special(name):
                 self.trace.read(self.pc, name)
                 v = self.special_values.get(name)
+                if v is None and name in CLOCKS:
+                    v = clocks.read(self, name)
                 if v is None:
                     raise JitUnsupported(f"special register {name}")
-                src = "u64" if name == "%gridid" else "u32"
+                src = "u64" if name in SPECIAL_64 else "u32"
                 return self.convert_read(v, src, t)
             raise JitUnsupported(f"undeclared register {name}")
         if kind in ("imm", "fimm", "fval"):
@@ -753,7 +757,8 @@ class KernelCompiler:
             v = b.add(self.env[abi.GLOBALS], ir.Constant(I64, (ref.offset + extra) & (2**64 - 1)))
             v = L.splat(v)
             return v if w == 8 else b.trunc(v, L.vt(INT[w]))
-        if ref.space in ("shared", "local"):
+        if ref.space in ("shared", "local", "kparam"):
+            # kparam: an offset in the kernel's parameter space (ld.param through a register)
             return L.const(INT[w], (ref.offset + extra) & ((1 << (8 * w)) - 1))
         raise JitUnsupported(f"taking the address of {name} ({ref.space})")
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from .. import log, settings as settings_module
 from ..ptx.module import Module
+from ..ptx.operands import sm_count
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-6"
+CODEGEN_VERSION = "jit-7"
 WARP = 32
 _log = log.get("gdev.jit")
 
@@ -76,7 +77,7 @@ def kernel_key(module: Module, kernel: str, width: int) -> str:
         return key
     from ..ptx.parser import reachable
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|".encode())
+    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|{sm_count()}|".encode())
     for fn in reachable(module.functions[kernel], module.functions):
         h.update(repr((fn.name, fn.is_entry, fn.params, fn.rets, sorted(fn.regs.items()),
                        fn.vars, [(getattr(i, "opcode", None), getattr(i, "operands", None),

@@ -104,6 +104,24 @@ class Lanes:
         return self.b.select(mask, a, b)
 
 
+def const_like(ty: ir.Type, value: int | float) -> ir.Constant:
+    """A constant of a scalar type, or splat over a vector type."""
+    if isinstance(ty, ir.VectorType):
+        return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
+    return ir.Constant(ty, value)
+
+
+def call_intrinsic(b: ir.IRBuilder, base: str, args: list[ir.Value]) -> ir.Value:
+    """llvm.<base> overloaded on its first operand's type (scalar or vector), without a
+    Lanes object, so that helper functions of any lane count can use it too."""
+    ty = args[0].type
+    name = f"llvm.{base}.{Lanes.suffix(ty)}"
+    fn = b.module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(b.module, ir.FunctionType(ty, [a.type for a in args]), name=name)
+    return b.call(fn, args)
+
+
 def entry_alloca(fn: ir.Function, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
     """A fixed stack slot: appended to the function's first block, which holds only allocas
     until `finish_entry` closes it (no builder ever works in that block)."""

@@ -33,6 +33,12 @@ def _reason(code: int, width: int, space: int) -> str:
         return "barrier can never complete (deadlock)"
     if code == abi.BARRIER_NUMBER:
         return "barrier number out of range"
+    if code == abi.PARAM_ATOMIC:
+        return "atomic on kernel parameters"
+    if code == abi.PARAM_STORE:
+        return "store to kernel parameters"
+    if code == abi.PARAM_BOUNDS:
+        return "parameter access out of bounds or misaligned"
     return f"fault {code}"
 
 
@@ -54,8 +60,6 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     nwarps = -(-T // width)
     compiled = compile_kernel(module, kernel, width)
     flat = compiled.flat
-    if flat.has_warp_ops:
-        raise JitUnsupported("warp-level instructions")
     if compiled.max_kparam_read > len(params):
         raise JitUnsupported("kernel reads past the parameter buffer")
     prog = flat.prog

@@ -38,7 +38,6 @@ class Flat:
     functions: dict[str, Function] = field(default_factory=dict)
     prog: Any = None            # the interpreter's decoded program (layout only)
     has_barrier: bool = False
-    has_warp_ops: bool = False
     has_calls: bool = False
 
     def var(self, fn: Function, name: str) -> Any:
@@ -78,8 +77,6 @@ def flatten(module: Module, kernel: str) -> Flat:
                 if "red" in item.opcode.split("."):
                     # released lanes resume here and read the block-wide reduction
                     flat.code.append(Item(fn, item, "barred", item.text))
-            elif base in ("shfl", "vote", "activemask", "redux"):
-                flat.has_warp_ops = True
             elif base == "call":
                 rets, target, _ = split_call(item)
                 if target[0] == "sym" and target[1] in flat.functions:

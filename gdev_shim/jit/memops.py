@@ -10,12 +10,15 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
-from ..ptx.memory import LOCAL_TAG, LOCAL_WINDOW, SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
+                          WINDOW_SHIFT)
 from ..ptx.ops_mem import SPACES, state_space, vector_count
 from ..ptx.ptxtypes import TYPES
-from . import abi
+from . import abi, atomics
 from .errors import JitUnsupported
 from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
+from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
+                       store_fault, window_check, xlate_helper)
 from .layout import Item
 
 def _type(item: Item, mods: list[str]) -> str:
@@ -29,107 +32,11 @@ def _type(item: Item, mods: list[str]) -> str:
     return t
 
 
-_SPACE_CODE = {"global": abi.GLOBAL, "shared": abi.SHARED_SP, "local": abi.LOCAL_SP,
-               "generic": abi.GENERIC}
-
-
-def _addr(kc: Any, item: Item, op: tuple) -> ir.Value:
-    """A [base+offset] operand as i64 lane addresses."""
-    b, L = kc.b, kc.lanes
-    if op[0] != "addr":
-        raise JitUnsupported("expected an address operand")
-    base, off = op[1], op[2]
-    offset = L.const(I64, off & 0xFFFF_FFFF_FFFF_FFFF)
-    if base is None:
-        return offset
-    if base[0] == "sym":
-        return kc.sym_address(item, base[1], off, "u64")
-    v = kc.read(base, "u64", item)
-    return v if off == 0 else b.add(v, offset)
+SPACE_CODE = {"global": abi.GLOBAL, "shared": abi.SHARED_SP, "local": abi.LOCAL_SP,
+              "generic": abi.GENERIC}
 
 
 # ---------------------------------------------------------------- helpers in IR
-
-def _loop(kc: Any, fn: ir.Function, b: ir.IRBuilder, count: int,
-          body: Callable[[ir.IRBuilder, ir.Value], None], tag: str) -> None:
-    """for i in range(count): body(i)  (leaves b positioned after the loop)."""
-    ia = entry_alloca(fn, I32)
-    b.store(ir.Constant(I32, 0), ia)
-    head = fn.append_basic_block(f"{tag}_head")
-    bod = fn.append_basic_block(f"{tag}_body")
-    nxt = fn.append_basic_block(f"{tag}_next")
-    out = fn.append_basic_block(f"{tag}_out")
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.load(ia)
-    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I32, count)), bod, out)
-    b.position_at_end(bod)
-    body(b, i)
-    if not b.block.is_terminated:
-        b.branch(nxt)
-    b.position_at_end(nxt)
-    b.store(b.add(b.load(ia), ir.Constant(I32, 1)), ia)
-    b.branch(head)
-    b.position_at_end(out)
-
-
-def xlate_helper(kc: Any) -> ir.Function:
-    """i64 xlate(i64* env, i64 addr, i64 width): host address of a device access, 0 if unbacked."""
-    fn = kc.helpers.get("xlate")
-    if fn is not None:
-        return fn
-    fn = ir.Function(kc.m, ir.FunctionType(I64, [ir.PointerType(I64), I64, I64]), name="xlate")
-    fn.linkage = "internal"
-    kc.helpers["xlate"] = fn
-    env, addr, width = fn.args
-    b = start_function(fn)
-
-    def slot(i: int) -> ir.Value:
-        return b.load(b.gep(env, [ir.Constant(I32, i)]))
-    page = b.lshr(b.sub(addr, slot(abi.PAGE_BASE)), ir.Constant(I64, abi.PAGE_SHIFT))
-    inside = fn.append_basic_block("inside")
-    extras = fn.append_basic_block("extras")
-    b.cbranch(b.icmp_unsigned("<", page, slot(abi.NPAGES)), inside, extras)
-    b.position_at_end(inside)
-    table = b.inttoptr(slot(abi.PAGES), ir.PointerType(I64))
-    delta = b.load(b.gep(table, [page]))
-    hit = fn.append_basic_block("hit")
-    b.cbranch(b.icmp_unsigned("!=", delta, ir.Constant(I64, 0)), hit, extras)
-    b.position_at_end(hit)
-    b.ret(b.add(addr, delta))
-    b.position_at_end(extras)
-    ex = b.inttoptr(slot(abi.EXTRAS), ir.PointerType(I64))
-    n = slot(abi.NEXTRAS)
-    ka = entry_alloca(fn, I64)
-    b.store(ir.Constant(I64, 0), ka)
-    head = fn.append_basic_block("scan")
-    body = fn.append_basic_block("scan_body")
-    found = fn.append_basic_block("found")
-    nxt = fn.append_basic_block("scan_next")
-    miss = fn.append_basic_block("miss")
-    b.branch(head)
-    b.position_at_end(head)
-    k = b.load(ka)
-    b.cbranch(b.icmp_unsigned("<", k, n), body, miss)
-    b.position_at_end(body)
-    k3 = b.mul(k, ir.Constant(I64, 3))
-    start = b.load(b.gep(ex, [k3]))
-    end = b.load(b.gep(ex, [b.add(k3, ir.Constant(I64, 1))]))
-    ok = b.and_(b.icmp_unsigned(">=", addr, start),
-                b.icmp_unsigned("<=", b.add(addr, width), end))
-    ok = b.and_(ok, b.icmp_unsigned(">=", b.add(addr, width), addr))
-    b.cbranch(ok, found, nxt)
-    b.position_at_end(found)
-    d = b.load(b.gep(ex, [b.add(k3, ir.Constant(I64, 2))]))
-    b.ret(b.add(addr, d))
-    b.position_at_end(nxt)
-    b.store(b.add(k, ir.Constant(I64, 1)), ka)
-    b.branch(head)
-    b.position_at_end(miss)
-    b.ret(ir.Constant(I64, 0))
-    finish_entry(fn)
-    return fn
-
 
 def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Function:
     """i32 f(env, addrs*, vals*, mask*, pc): one component of ld/st for W lanes, lane by lane.
@@ -166,28 +73,15 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
         return bb.icmp_unsigned("!=", bb.load(bb.gep(mask, [ir.Constant(I32, 0), i])),
                                 ir.Constant(I8, 0))
 
-    def lane_class(bb: ir.IRBuilder, a: ir.Value) -> ir.Value:
-        if space != abi.GENERIC:
-            return ir.Constant(I32, space)
-        tag = bb.lshr(a, ir.Constant(I64, WINDOW_SHIFT))
-        sh = bb.icmp_unsigned("==", tag, ir.Constant(I64, SHARED_TAG))
-        lo = bb.icmp_unsigned("==", tag, ir.Constant(I64, LOCAL_TAG))
-        return bb.select(sh, ir.Constant(I32, abi.SHARED_SP),
-                         bb.select(lo, ir.Constant(I32, abi.LOCAL_SP), ir.Constant(I32, abi.GLOBAL)))
-
     def fault(bb: ir.IRBuilder, reason: int | ir.Value, lane: ir.Value, addr: ir.Value) -> None:
-        r = ir.Constant(I64, reason) if isinstance(reason, int) else reason
-        bb.store(r, bb.gep(fault_rec, [ir.Constant(I32, abi.F_REASON)]))
-        bb.store(bb.zext(lane, I64), bb.gep(fault_rec, [ir.Constant(I32, abi.F_LANE)]))
-        bb.store(addr, bb.gep(fault_rec, [ir.Constant(I32, abi.F_ADDR)]))
-        bb.store(pc, bb.gep(fault_rec, [ir.Constant(I32, abi.F_PC)]))
-        bb.ret(ir.Constant(I32, 1))
+        store_fault(bb, fault_rec, reason, lane, addr, pc)
 
     def checked(tag: str, cls: int, test: Callable[[ir.IRBuilder, ir.Value, ir.Value], tuple]) -> None:
         """Fault on the first active lane of class `cls` for which test gives bad=True."""
         def body(bb: ir.IRBuilder, i: ir.Value) -> None:
             a = lane_addr(bb, i)
-            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a), ir.Constant(I32, cls)))
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space, True),
+                                                         ir.Constant(I32, cls)))
             bad, reason, faddr = test(bb, a, i)
             badb = fn.append_basic_block(f"{tag}_bad")
             okb = fn.append_basic_block(f"{tag}_ok")
@@ -195,12 +89,13 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
             bb.position_at_end(badb)
             fault(bb, reason, i, faddr)
             bb.position_at_end(okb)
-        _loop(kc, fn, b, W, body, tag)
+        loop(fn, b, W, body, tag)
 
     def perform(tag: str, cls: int, host: Callable[[ir.IRBuilder, ir.Value, ir.Value], ir.Value]) -> None:
         def body(bb: ir.IRBuilder, i: ir.Value) -> None:
             a = lane_addr(bb, i)
-            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a), ir.Constant(I32, cls)))
+            sel = bb.and_(lane_on(bb, i), bb.icmp_unsigned("==", lane_class(bb, a, space, True),
+                                                         ir.Constant(I32, cls)))
             do = fn.append_basic_block(f"{tag}_do")
             skip = fn.append_basic_block(f"{tag}_skip")
             bb.cbranch(sel, do, skip)
@@ -214,8 +109,18 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
                 bb.store(bb.zext(v, I64) if w < 8 else v, vp)
             bb.branch(skip)
             bb.position_at_end(skip)
-        _loop(kc, fn, b, W, body, tag)
+        loop(fn, b, W, body, tag)
 
+    if space == abi.GENERIC:
+        # the parameter window first, as the interpreter serves it (access._split)
+        if store:
+            checked("pst", PARAM_CLASS, lambda bb, a, i: (ir.Constant(I1, 1), abi.PARAM_STORE, a))
+        else:
+            nparams = slot(abi.NPARAMS)
+            params = slot(abi.PARAMS)
+            window = ir.Constant(I64, PARAM_WINDOW)
+            checked("pchk", PARAM_CLASS, lambda bb, a, i: param_check(bb, bb.sub(a, window), nparams, w))
+            perform("pdo", PARAM_CLASS, lambda bb, a, i: bb.add(params, bb.sub(a, window)))
     if space in (abi.GLOBAL, abi.GENERIC):
         if align > w:
             checked("gva", abi.GLOBAL, lambda bb, a, i: (
@@ -244,18 +149,7 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
         def test(bb: ir.IRBuilder, a: ir.Value, i: ir.Value, window: int = window,
                  size: ir.Value = size, off_of: Callable = off_of, al: int = al,
                  cls: int = cls) -> tuple:
-            o = off_of(bb, a)
-            small = bb.icmp_unsigned("<", size, ir.Constant(I64, w))
-            limit = bb.sub(size, ir.Constant(I64, w))
-            past = bb.or_(small, bb.icmp_unsigned(">", o, limit))
-            mis = bb.icmp_unsigned("!=", bb.urem(o, ir.Constant(I64, al)), ir.Constant(I64, 0))
-            bad = bb.or_(past, mis)
-            fits = bb.icmp_unsigned("<=", bb.add(o, ir.Constant(I64, w)), size)
-            reason = bb.select(bb.and_(mis, fits), ir.Constant(I64, abi.MISALIGNED_WINDOW | cls << 8),
-                               ir.Constant(I64, abi.WINDOW_BOUNDS | cls << 8))
-            low = bb.icmp_unsigned("<", o, ir.Constant(I64, 1 << 48))
-            faddr = bb.select(low, bb.add(o, ir.Constant(I64, window)), o)
-            return bad, reason, faddr
+            return window_check(bb, off_of(bb, a), size, w, al, cls, window)
 
         def host(bb: ir.IRBuilder, a: ir.Value, i: ir.Value, cls: int = cls, region: ir.Value = region,
                  size: ir.Value = size, off_of: Callable = off_of) -> ir.Value:
@@ -296,23 +190,17 @@ def lane_copy_helper(kc: Any) -> ir.Function:
                      ir.Constant(I1, 0)])
         bb.branch(skip)
         bb.position_at_end(skip)
-    _loop(kc, fn, b, W, body, "copy")
+    loop(fn, b, W, body, "copy")
     b.ret_void()
     finish_entry(fn)
     return fn
-
-
-def _store_mask(kc: Any, mask: ir.Value) -> ir.Value:
-    b, L = kc.b, kc.lanes
-    b.store(b.zext(mask, L.vt(I8)), kc.tmpmask)
-    return b.bitcast(kc.tmpmask, ir.PointerType(ir.ArrayType(I8, kc.W)))
 
 
 def lane_copy(kc: Any, src_off: int, dst_off: int, n: int, mask: ir.Value) -> None:
     """Copy n bytes of per-lane parameter memory from src_off to dst_off for masked lanes."""
     b = kc.b
     fn = lane_copy_helper(kc)
-    m = _store_mask(kc, mask)
+    m = mask_array(kc, mask)
     b.call(fn, [b.inttoptr(kc.env[abi.PARMEM], PTR8), kc.env[abi.PARAM_STRIDE],
                 ir.Constant(I64, src_off), ir.Constant(I64, dst_off), ir.Constant(I64, n), m])
 
@@ -351,7 +239,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     w = width_of(t)
     ity = INT[w]
     stride = vec * w
-    code = _SPACE_CODE[space]
+    code = SPACE_CODE[space]
     fn = kc.fn
     results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
     raw_vals = [kc.as_int(v) for v in values] if store else []
@@ -403,7 +291,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     b.branch(joinb)
 
     b.position_at_end(slowb)
-    m = _store_mask(kc, eff)
+    m = mask_array(kc, eff)
     for i in range(vec):
         helper = slow_helper(kc, store, code, w, stride if (vec > 1 and i == 0) else 0)
         comp_addrs = addrs if i == 0 else b.add(addrs, L.const(I64, i * w))
@@ -462,6 +350,13 @@ def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
         raise JitUnsupported(f"{ins.opcode}: vector size does not match")
     w = width_of(t)
     b, L = kc.b, kc.lanes
+    if space == "param" and addr[0] == "addr" and addr[1] is not None and addr[1][0] == "reg":
+        # through a register: offsets in the kernel's parameter space (`mov %rd, k_param_0`)
+        base = lane_addresses(kc, item, addr)
+        for i, o in enumerate(targets):
+            v = _param_gather(kc, b.add(base, L.const(I64, i * w)) if i else base, w, eff)
+            kc.write(o, t, kc.from_int(v, t), item, eff)
+        return
     if space == "param":
         off, _size, pspace = _param(kc, item, addr)
         for i, o in enumerate(targets):
@@ -475,10 +370,34 @@ def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
                 tmp = _pparam_rows(kc, off + i * w, w)
                 kc.write(o, t, kc.from_int(tmp, t), item, eff)
         return
-    addrs = _addr(kc, item, addr)
+    addrs = lane_addresses(kc, item, addr)
     got = access(kc, item, False, space, addrs, t, vec, None, eff)
     for o, v in zip(targets, got):
         kc.write(o, t, kc.from_int(v, t), item, eff)
+
+
+def _param_gather(kc: Any, offs: ir.Value, w: int, eff: ir.Value) -> ir.Value:
+    """Each active lane's w bytes at its offset of the kernel parameter buffer; the first
+    lane out of bounds or misaligned faults (access.param_load)."""
+    b, L = kc.b, kc.lanes
+    size = kc.env[abi.NPARAMS]
+    bad, reason, faddr = param_check(b, offs, L.splat(size), w)
+    bad = b.and_(bad, eff)
+    badb = kc.fn.append_basic_block("param_bad")
+    okb = kc.fn.append_basic_block("param_ok")
+    b.cbranch(L.any(bad), badb, okb)
+    b.position_at_end(badb)
+    lane = L.first_lane(bad)
+    kc.fault_here(abi.PARAM_BOUNDS, lane, b.extract_element(faddr, lane), kc.pc)
+    b.position_at_end(okb)
+    base = b.inttoptr(kc.env[abi.PARAMS], PTR8)
+    safe = b.select(eff, offs, L.const(I64, 0))
+    out = L.const(INT[w], 0)
+    for j in range(kc.W):
+        k = ir.Constant(I32, j)
+        p = b.gep(base, [b.extract_element(safe, k)])
+        out = b.insert_element(out, b.load(b.bitcast(p, ir.PointerType(INT[w])), align=1), k)
+    return out
 
 
 def _pparam_rows(kc: Any, off: int, w: int) -> ir.Value:
@@ -530,7 +449,7 @@ def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
                     b.store(b.extract_element(raw, ir.Constant(I32, j)),
                             b.bitcast(p, ir.PointerType(INT[w])), align=1)
         return
-    addrs = _addr(kc, item, addr)
+    addrs = lane_addresses(kc, item, addr)
     access(kc, item, True, space, addrs, t, vec, values, eff)
 
 
@@ -541,7 +460,7 @@ def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
-    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW}.get(space, 0)
+    window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW, "param": PARAM_WINDOW}.get(space, 0)
     w = width_of(t)
     v = kc.read(item.ins.operands[1], t, item)
     if window:
@@ -561,11 +480,14 @@ def b_isspacep(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -
         r = b.icmp_unsigned("==", tag, L.const(I64, SHARED_TAG))
     elif space == "local":
         r = b.icmp_unsigned("==", tag, L.const(I64, LOCAL_TAG))
+    elif space == "param":
+        r = b.icmp_unsigned("==", tag, L.const(I64, PARAM_TAG))
     else:
         r = b.and_(b.icmp_unsigned("!=", tag, L.const(I64, SHARED_TAG)),
                    b.icmp_unsigned("!=", tag, L.const(I64, LOCAL_TAG)))
+        r = b.and_(r, b.icmp_unsigned("!=", tag, L.const(I64, PARAM_TAG)))
     kc.write(item.ins.operands[0], "pred", r, item, eff)
 
 
 BUILDERS: dict[str, Callable] = {"ld": b_ld, "ldu": b_ld, "st": b_st, "cvta": b_cvta,
-                                 "isspacep": b_isspacep}
+                                 "isspacep": b_isspacep, **atomics.BUILDERS}

@@ -96,6 +96,17 @@ def _pure(flat: Flat, pc: int) -> bool:
     return parts[0] in _PURE
 
 
+def _cross_lane_reads(flat: Flat, trace: Trace) -> set[str]:
+    """Registers a shuffle reads: it reads them in lanes outside the group too, which must
+    still hold their own last value (a masked vector), not one the group computed for them."""
+    out: set[str] = set()
+    for pc, names in trace.reads.items():
+        ins = flat.code[pc].ins
+        if ins is not None and ins.opcode.split(".")[0] == "shfl":
+            out |= names
+    return out
+
+
 def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
     """Register name -> class, for the registers of the kernel entry function."""
     if flat.has_calls:
@@ -118,9 +129,10 @@ def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
             lo = leader
         return lo
 
+    cross = _cross_lane_reads(flat, trace)
     single = {n: pcs[0] for n, pcs in defs.items()
               if len(pcs) == 1 and flat.code[pcs[0]].ins is not None
-              and flat.code[pcs[0]].ins.guard is None}
+              and flat.code[pcs[0]].ins.guard is None and n not in cross}
     out: dict[str, str] = {}
     uniform = {n for n, d in single.items() if _pure(flat, d) and n not in trace.reads.get(d, ())
                and _dominates(flat, d, uses.get(n, set()))}

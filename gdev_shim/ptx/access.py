@@ -181,6 +181,9 @@ def atomic(st: Any, lanes: Any, space: str, addrs: Any, dt: np.dtype, b: Any, c:
             raise st.fault(int(sub[0]), text, PARAM_WINDOW + int(a[0]), "atomic on kernel parameters")
         if sp == "global":
             keys = a
+            # every lane's address checked first, in lane order: a fault names the first
+            # bad lane, as for a load (the rounds below visit addresses in sorted order)
+            _global_call(st, sub, a, text, lambda: st.mem.load(np.ascontiguousarray(a), dt))
 
             def rd(k: np.ndarray, sub: np.ndarray = sub) -> np.ndarray:
                 return np.asarray(_global_call(st, sub, k, text,

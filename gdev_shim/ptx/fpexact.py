@@ -9,7 +9,7 @@ RO being rounding to odd.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -155,13 +155,20 @@ def _fix_overflow(r: np.ndarray, exact_inf: np.ndarray, mode: str) -> np.ndarray
     return np.where(ovf & ~keep, np.copysign(big, r), r)
 
 
+def _minus_zero_sum(s: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where an exactly zero sum a + b is -0 when rounding toward -inf: every case but
+    +0 + +0 (IEEE 754, 6.3)."""
+    plus = (a == 0) & (b == 0) & ~np.signbit(a) & ~np.signbit(b)
+    return (s == 0) & ~plus
+
+
 def add64(a: Any, b: Any, mode: str) -> np.ndarray:
     a, b = np.asarray(a, F64), np.asarray(b, F64)
     with np.errstate(all="ignore"):
         s, e = two_sum(a, b)
         r = _directed(s, s, np.where(np.isfinite(e), e, 0), mode)
-        if mode == "rm":                      # exact zero sums of opposite signs are -0
-            r = np.where((s == 0) & (a != 0) & (a == -b), F64(-0.0), r)
+        if mode == "rm":
+            r = np.where(_minus_zero_sum(s, a, b), F64(-0.0), r)
         return _fix_overflow(r, np.isinf(a) | np.isinf(b), mode)
 
 
@@ -196,7 +203,17 @@ def div64(a: Any, b: Any, mode: str) -> np.ndarray:
         rem = fma64(-q, b, a)
         e = np.where(np.isfinite(q) & (b != 0), rem * np.sign(b), 0)
         r = _directed(q, q, e, mode)
-        return _fix_overflow(r, np.isinf(a) | (b == 0), mode)
+        r = np.array(_fix_overflow(r, np.isinf(a) | (b == 0), mode), F64)
+        # Near the subnormal range the remainder itself may not fit a double (and round
+        # to zero): those quotients are rounded exactly, lane by lane.
+        tiny = (np.isfinite(a) & np.isfinite(b) & (a != 0) & (b != 0)
+                & ((np.abs(a) < _PROD_MIN) | (np.abs(q) < _PROD_MIN)))
+    bad = np.flatnonzero(tiny.reshape(-1))
+    if bad.size:
+        flat, fa, fb = r.reshape(-1), a.reshape(-1), b.reshape(-1)
+        for i in bad.tolist():
+            flat[i] = _frac_round(Fraction(float(fa[i])) / Fraction(float(fb[i])), mode)
+    return r
 
 
 def sqrt64(a: Any, mode: str) -> np.ndarray:
@@ -207,7 +224,13 @@ def sqrt64(a: Any, mode: str) -> np.ndarray:
             return r
         rem = fma64(-r, r, a)
         e = np.where(np.isfinite(r) & (r > 0), rem, 0)
-        return _directed(r, r, e, mode)
+        r = _directed(r, r, e, mode)
+        # a subnormal operand's remainder may not fit a double: scale by an even power of
+        # two (exact both ways, the root stays normal)
+        small = (a > 0) & (a < _PROD_MIN)
+        if np.any(small):
+            r = np.where(small, sqrt64(a * F64(2.0 ** 600), mode) * F64(2.0 ** -300), r)
+        return r
 
 
 def round_f32(x64: Any, mode: str) -> np.ndarray:
@@ -231,6 +254,42 @@ def round_f32(x64: Any, mode: str) -> np.ndarray:
     return np.where(adjust, np.nextafter(f, toward), f).astype(np.float32)
 
 
+def _int_to_float(v: int, bits: int, mode: str) -> float:
+    """The integer v rounded to a float with a `bits`-bit significand, in a mode."""
+    mag = abs(v)
+    shift = max(0, mag.bit_length() - bits)
+    q, r = divmod(mag, 1 << shift)
+    up = False
+    if r:
+        if mode == "rn":
+            half = 1 << (shift - 1)
+            up = r > half or (r == half and q & 1 == 1)
+        elif mode == "rp":
+            up = v > 0
+        elif mode == "rm":
+            up = v < 0
+    q += up
+    return float(-q if v < 0 else q) * 2.0 ** shift
+
+
+def int_to_float(x: Any, dtype: np.dtype, mode: str) -> np.ndarray:
+    """Integers to float32/float64, correctly rounded in mode rn/rz/rm/rp.
+
+    Integers that fit the significand convert exactly; the others (beyond 2**24 for
+    float, 2**53 for double) are rounded lane by lane.
+    """
+    dt = np.dtype(dtype)
+    bits = 24 if dt == np.float32 else 53
+    x = np.asarray(x)
+    out = np.array(x.astype(dt), dt)
+    wide = np.flatnonzero(((x > (1 << bits)) | (x < -(1 << bits))).reshape(-1))
+    if wide.size:
+        flat, fx = out.reshape(-1), x.reshape(-1)
+        for i in wide.tolist():
+            flat[i] = _int_to_float(int(fx[i]), bits, mode)
+    return out
+
+
 _MID_MASK = np.uint64((1 << 29) - 1)     # double bits below a float's last place
 _MID = np.uint64(1 << 28)                 # ... exactly half a float ulp
 _F32_NORMAL = F64(2.0 ** -126)
@@ -252,7 +311,10 @@ def fma32(a: Any, b: Any, c: Any, mode: str = "rn") -> np.ndarray:
                 return s.astype(np.float32)
         s, e = two_sum(p, cc)
         ro = np.where(np.isfinite(s), round_odd(s, np.where(np.isfinite(e), e, 0)), s)
-        return round_f32(ro, mode)
+        r = round_f32(ro, mode)
+        if mode == "rm":
+            r = np.where(_minus_zero_sum(s, p, cc), np.float32(-0.0), r)
+        return r
 
 
 def add32(a: Any, b: Any, mode: str) -> np.ndarray:
@@ -262,8 +324,8 @@ def add32(a: Any, b: Any, mode: str) -> np.ndarray:
         ro = np.where(np.isfinite(s), round_odd(s, np.where(np.isfinite(e), e, 0)), s)
         r = round_f32(ro, mode)
         if mode == "rm":
-            a32, b32 = np.asarray(a, np.float32), np.asarray(b, np.float32)
-            r = np.where((s == 0) & (a32 != 0) & (a32 == -b32), np.float32(-0.0), r)
+            r = np.where(_minus_zero_sum(s, np.asarray(a, np.float32), np.asarray(b, np.float32)),
+                         np.float32(-0.0), r)
         return r.astype(np.float32)
 
 
@@ -278,5 +340,25 @@ def ro_to_f32(x64: Any) -> np.ndarray:
     return np.where(inexact, (t.view(np.uint32) | np.uint32(1)).view(np.float32), t)
 
 
-__all__ = ["two_sum", "two_prod", "round_odd", "fma64", "add64", "mul64", "div64", "sqrt64",
+def fminmax(is_min: bool, nan: bool) -> Callable[[Any, Any], np.ndarray]:
+    """PTX min/max: a NaN operand yields the other (both NaN: the first; .NaN: a NaN); -0 < +0.
+
+    numpy's fmin/fmax leave the sign of a zero result and the NaN of two NaNs to the
+    code path (scalar or SIMD), so both are fixed here.
+    """
+    def run(a: Any, b: Any) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        r = np.fmin(a, b) if is_min else np.fmax(a, b)
+        r = np.where(np.isnan(b), a, r)
+        zeros = (a == 0) & (b == 0)
+        if np.any(zeros):
+            neg = (np.signbit(a) | np.signbit(b)) if is_min else (np.signbit(a) & np.signbit(b))
+            r = np.where(zeros, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
+        if nan:
+            r = np.where(np.isnan(a) | np.isnan(b), np.array(np.nan, r.dtype), r)
+        return r
+    return run
+
+
+__all__ = ["fminmax", "int_to_float", "two_sum", "two_prod", "round_odd", "fma64", "add64", "mul64", "div64", "sqrt64",
            "round_f32", "fma32", "add32", "ro_to_f32"]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import fpexact
+from . import approx, fpexact
 from .errors import PtxError
 from .ptxast import Instr
 
@@ -58,21 +58,12 @@ def _fma_odd(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(s), fpexact.round_odd(s, np.where(np.isfinite(e), e, 0)), s)
 
 
-def _minmax(fn: Callable, nan_prop: bool) -> Callable:
-    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        r = fn(a, b)
-        if nan_prop:
-            r = np.where(np.isnan(a) | np.isnan(b), np.nan, r)
-        return r
-    return run
-
-
 def _op_table(mods: list[str]) -> dict[str, tuple[int, Callable]]:
     nan = "NaN" in mods
     return {"add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
             "fma": (3, _fma_odd), "neg": (1, np.negative), "abs": (1, np.abs),
-            "min": (2, _minmax(np.fmin, nan)), "max": (2, _minmax(np.fmax, nan)),
-            "ex2": (1, np.exp2), "tanh": (1, np.tanh),
+            "min": (2, fpexact.fminmax(True, nan)), "max": (2, fpexact.fminmax(False, nan)),
+            "ex2": (1, approx.exp2), "tanh": (1, np.tanh),
             "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: 1.0 / np.sqrt(a)),
             "rcp": (1, lambda a: 1.0 / a), "sin": (1, np.sin), "cos": (1, np.cos),
             "lg2": (1, np.log2), "div": (2, np.divide)}

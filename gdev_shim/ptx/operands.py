@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..settings import settings
 from .errors import PtxError
 from .ptxtypes import DTYPE, FLOAT, SINT, SIZE, UINT, storage_of
 
@@ -18,6 +19,15 @@ Reader = Callable[[Any, Any], Any]
 Writer = Callable[[Any, Any, Any], None]
 
 SPECIAL_64 = {"%gridid", "%clock64", "%globaltimer"}
+# Clock registers, read when the instruction runs by both kernel engines: a 1 GHz cycle
+# counter (the host's monotonic clock in ns) and the wall clock in ns.
+CLOCKS = {"%clock": time.CLOCK_MONOTONIC, "%clock64": time.CLOCK_MONOTONIC,
+          "%globaltimer": time.CLOCK_REALTIME}
+
+
+def sm_count() -> int:
+    """%nsmid: blocks are spread over the card's arrays, block b on %smid = b mod this."""
+    return max(1, settings.sim_spe_arrays)
 
 
 def imm_value(op: tuple, t: str, line: int) -> np.generic:
@@ -123,13 +133,12 @@ def special_reader(name: str, t: str, line: int) -> Reader:
     width = 8 if name in SPECIAL_64 else 4
     src = UINT[width]
 
-    if name in ("%clock", "%clock64", "%globaltimer"):
-        # Real time: a 1 GHz cycle counter (monotonic) and the wall clock in nanoseconds.
-        now = time.time_ns if name == "%globaltimer" else time.perf_counter_ns
+    if name in CLOCKS:
+        clock = CLOCKS[name]
         mask = (1 << (8 * width)) - 1
 
         def read_clock(st: Any, lanes: Any) -> Any:
-            return convert_read(np.asarray(now() & mask, src), src, t)
+            return convert_read(np.asarray(time.clock_gettime_ns(clock) & mask, src), src, t)
         return read_clock
 
     def read(st: Any, lanes: Any) -> Any:
@@ -158,5 +167,6 @@ def width_of(t: str) -> int:
     return SIZE[t]
 
 
-__all__ = ["Reader", "Writer", "imm_value", "convert_read", "convert_write", "reg_reader",
-           "reg_writer", "special_reader", "is_special", "storage_of", "width_of"]
+__all__ = ["CLOCKS", "SPECIAL_64", "sm_count", "Reader", "Writer", "imm_value", "convert_read",
+           "convert_write", "reg_reader", "reg_writer", "special_reader", "is_special", "storage_of",
+           "width_of"]

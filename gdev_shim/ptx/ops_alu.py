@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import fpexact, halfops
+from . import approx, fpexact, halfops
 from .errors import PtxError
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SINT, SIZE, TYPES, UINT
@@ -296,7 +296,9 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
                 return np.clip(r, lo, hi).astype(dt)
             return _simple(ins, ctx, t, 2, f)
         return _simple(ins, ctx, t, 2, np.subtract if sub else np.add)
-    if base in ("mul", "mul24"):
+    if base in ("mul24", "mad24"):
+        return _mul24(ins, base, mods, ctx, t)
+    if base == "mul":
         if "wide" in mods:
             wt = _wide_t(t)
             if not wt:
@@ -307,7 +309,7 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         if "hi" in mods:
             return _simple(ins, ctx, t, 2, lambda a, b: _mulhi(a, b, t))
         return _simple(ins, ctx, t, 2, np.multiply)
-    if base in ("mad", "mad24"):
+    if base == "mad":
         if "wide" in mods:
             wt = _wide_t(t)
             if not wt:
@@ -334,6 +336,30 @@ def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(
             np.where(a > b, a - b, b - a), dt) + c)
     raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+
+
+def mul24(a: Any, b: Any, signed: bool, hi: bool) -> np.ndarray:
+    """The 48-bit product of the low 24 bits of a and b (sign-extended for .s32): its low 32
+    bits, or with hi its bits 47..16."""
+    def low24(v: Any) -> np.ndarray:
+        x = np.asarray(v).astype(np.int64) & 0xFFFFFF
+        return x - ((x & 0x800000) << 1) if signed else x
+    p = low24(a) * low24(b)
+    return ((p >> 16) if hi else p) & 0xFFFF_FFFF
+
+
+def _mul24(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+    """mul24.{lo,hi} / mad24.{lo,hi} on .u32/.s32."""
+    if t not in ("u32", "s32") or "sat" in mods:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    dt = DTYPE[t]
+    signed, hi = t == "s32", "hi" in mods
+
+    def product(a: Any, b: Any) -> np.ndarray:
+        return mul24(a, b, signed, hi).astype(np.uint32).view(dt)
+    if base == "mul24":
+        return _simple(ins, ctx, t, 2, product)
+    return _simple(ins, ctx, t, 3, lambda a, b, c: product(a, b) + np.asarray(c, dt))
 
 
 def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
@@ -389,21 +415,6 @@ def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def _fminmax(is_min: bool, nan: bool) -> Callable:
-    """PTX min/max: a NaN operand yields the other (both NaN, or .NaN: NaN); -0 < +0."""
-    def run(a: Any, b: Any) -> Any:
-        a, b = np.asarray(a), np.asarray(b)
-        r = np.fmin(a, b) if is_min else np.fmax(a, b)
-        zeros = (a == 0) & (b == 0)
-        if np.any(zeros):
-            neg = (np.signbit(a) | np.signbit(b)) if is_min else (np.signbit(a) & np.signbit(b))
-            r = np.where(zeros, np.where(neg, -0.0, 0.0).astype(r.dtype), r)
-        if nan:
-            r = np.where(np.isnan(a) | np.isnan(b), np.array(np.nan, r.dtype), r)
-        return r
-    return run
-
-
 def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
     dt = DTYPE[t]
     mode = _rounding(mods)
@@ -416,11 +427,11 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
     table: dict[str, tuple[int, Callable]] = {
         "add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
         "div": (2, np.divide), "fma": (3, None), "mad": (3, None),
-        "min": (2, _fminmax(True, nan)), "max": (2, _fminmax(False, nan)),
+        "min": (2, fpexact.fminmax(True, nan)), "max": (2, fpexact.fminmax(False, nan)),
         "abs": (1, np.abs), "neg": (1, np.negative),
         "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
         "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
-        "lg2": (1, np.log2), "ex2": (1, np.exp2), "tanh": (1, np.tanh),
+        "lg2": (1, np.log2), "ex2": (1, np.exp2 if f64 else approx.exp2_f32), "tanh": (1, np.tanh),
         "copysign": (2, lambda a, b: np.copysign(b, a)),
     }
     if base not in table:
@@ -445,9 +456,13 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
             # enough to a float boundary for the double rounding to matter.
             fn = _f32_directed(fn if base != "rcp" else (lambda a: 1.0 / a), mode)
     with_dtype = fn
+    # The directed modes go through exact arithmetic whose NaNs carry no meaningful payload
+    # (nor does the GPU keep one): their NaN results are the default NaN.
+    default_nan = mode != "rn" and base in ("add", "sub", "mul", "div", "sqrt", "rcp", "fma", "mad")
 
     def typed(*args: Any) -> Any:
-        return np.asarray(with_dtype(*args)).astype(dt)
+        r = np.asarray(with_dtype(*args)).astype(dt)
+        return np.where(np.isnan(r), dt.type(np.nan), r) if default_nan else r
     return _simple(ins, ctx, t, n, _float_wrap(typed, mods, t))
 
 
@@ -599,6 +614,9 @@ def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
     boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
     fn = _compare(cmp, t, ins.line)
+    if "ftz" in mods and t == "f32":
+        compare = fn
+        fn = lambda a, b: compare(_flush(a), _flush(b))  # noqa: E731
     ops = ins.operands
     if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
         raise PtxError(f"{ins.opcode}: wrong operands", ins.line)
@@ -732,8 +750,8 @@ def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
                                                                np.where(nan, dd.type(0), mid))).astype(dd)
         return f2i
     if dd.kind == "f":
-        if dst_t == "f32" and rnd in ("rz", "rm", "rp") and sd.itemsize == 8:
-            return lambda a: round_f32(np.asarray(a).astype(np.float64), rnd)
+        if rnd in ("rz", "rm", "rp"):
+            return lambda a: fpexact.int_to_float(a, dd, rnd)
         if sat:
             return lambda a: _sat(np.asarray(a).astype(dd))
         return lambda a: np.asarray(a).astype(dd)

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import access
+from . import access, fpexact
 from .errors import PtxError
 from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                      WINDOW_SHIFT)
@@ -160,10 +160,13 @@ def b_st(ins: Instr, mods: list[str], ctx: Any) -> Callable:
 def _atomic_apply(op: str, dt: np.dtype, line: int) -> Callable:
     if op == "add":
         return lambda old, b, c: (old + b).astype(dt)
+    if op in ("min", "max") and dt.kind == "f":
+        pick = fpexact.fminmax(op == "min", False)
+        return lambda old, b, c: pick(old, b).astype(dt)
     if op == "min":
-        return lambda old, b, c: np.fmin(old, b) if dt.kind == "f" else np.minimum(old, b)
+        return lambda old, b, c: np.minimum(old, b)
     if op == "max":
-        return lambda old, b, c: np.fmax(old, b) if dt.kind == "f" else np.maximum(old, b)
+        return lambda old, b, c: np.maximum(old, b)
     if op == "and":
         return lambda old, b, c: old & b
     if op == "or":

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import KernelFault
 from .memory import DeviceMemory
-from ..settings import settings
+from .operands import sm_count
 
 
 class State:
@@ -99,7 +99,7 @@ class State:
             return u32((self.block if base == "%ntid" else self.grid)[dims["." + dim]])
         lid = self.laneid.astype(np.uint64) if name.startswith("%lanemask") else None
         one = np.uint64(1)
-        nsm = max(1, settings.sim_spe_arrays)          # blocks are spread over the arrays
+        nsm = sm_count()
         table: dict[str, Callable[[], np.ndarray | np.generic]] = {
             "%laneid": lambda: self.laneid.astype(u32),
             "%warpid": lambda: self.warp_in_block.astype(u32),

@@ -1,0 +1,183 @@
+"""Warp-level instructions as lane-vector IR: shfl, vote, activemask, match, redux.
+
+A register vector is one warp: lane i of the vector is thread warp_start + i and has
+%laneid i.  The lanes taking part are the instruction's execution mask (the running
+group under its guard); the rest contribute nothing, as in ptx/ops_warp.py.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llvmlite import ir
+
+from .errors import JitUnsupported
+from .lanes import I32, entry_alloca
+from .layout import Item
+
+WARP = 32
+
+
+def _check_width(kc: Any, item: Item) -> None:
+    # these operations take the whole vector for one warp: a wider one would hold several
+    if kc.W > WARP:
+        raise JitUnsupported(f"{item.ins.opcode} on {kc.W}-lane vectors")
+
+
+def _mode(item: Item, mods: list[str], choices: tuple[str, ...]) -> str:
+    mode = next((m for m in mods if m in choices), None)
+    if mode is None:
+        raise JitUnsupported(f"instruction {item.ins.opcode}")
+    return mode
+
+
+def mask_bits(kc: Any, mask: ir.Value) -> ir.Value:
+    """A lane mask as the 32-bit word with bit i for lane i."""
+    b = kc.b
+    bits = b.bitcast(mask, ir.IntType(kc.W))
+    return bits if kc.W == WARP else b.zext(bits, I32)
+
+
+def _dest_pair(op: tuple) -> tuple[tuple, tuple | None]:
+    return (op[1], op[2]) if op[0] == "pair" else (op, None)
+
+
+def gather(kc: Any, values: ir.Value, index: ir.Value) -> ir.Value:
+    """values[index[i]] for every lane i (every index must lie in [0, W))."""
+    b = kc.b
+    W = kc.W
+    el = values.type.element
+    # vector-typed, so that the whole-vector store is naturally aligned
+    slot = entry_alloca(kc.fn, values.type, name="gather")
+    b.store(values, slot)
+    arr = b.bitcast(slot, ir.PointerType(ir.ArrayType(el, W)))
+    out = ir.Constant(values.type, ir.Undefined)
+    zero = ir.Constant(I32, 0)
+    for i in range(W):
+        k = ir.Constant(I32, i)
+        j = b.extract_element(index, k)
+        out = b.insert_element(out, b.load(b.gep(arr, [zero, j])), k)
+    return out
+
+
+def b_shfl(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """shfl.sync.{up,down,bfly,idx}.b32 d[|p], a, b, c[, membermask] (ptx/ops_warp.py)."""
+    _check_width(kc, item)
+    mode = _mode(item, mods, ("up", "down", "bfly", "idx"))
+    ops = item.ins.operands
+    if len(ops) not in (4, 5):
+        raise JitUnsupported(f"{item.ins.opcode} takes 4 or 5 operands")
+    b, L = kc.b, kc.lanes
+    dp, dq = _dest_pair(ops[0])
+    a = kc.read(ops[1], "b32", item)
+    delta = b.and_(kc.read(ops[2], "u32", item), L.const(I32, 31))
+    c = kc.read(ops[3], "u32", item)
+    lane = L.iota()
+    clamp = b.and_(c, L.const(I32, 31))
+    seg = b.and_(b.lshr(c, L.const(I32, 8)), L.const(I32, 31))
+    max_lane = b.or_(b.and_(lane, seg), b.and_(clamp, b.not_(seg)))
+    if mode == "up":
+        j = b.sub(lane, delta)
+        ok = b.icmp_signed(">=", j, max_lane)
+    else:
+        if mode == "down":
+            j = b.add(lane, delta)
+        elif mode == "bfly":
+            j = b.xor(lane, delta)
+        else:
+            j = b.or_(b.and_(lane, seg), b.and_(delta, b.not_(seg)))
+        ok = b.icmp_signed("<=", j, max_lane)
+    j = b.select(ok, j, lane)
+    # A source lane past the end of the block does not exist: the lane keeps its own value.
+    # An existing source lane outside the mask still gives what its register holds.
+    inblock = b.icmp_unsigned("<", b.add(b.sub(kc.tid_linear, lane), j), L.splat(kc.T))
+    kc.write(dp, "b32", gather(kc, a, b.select(inblock, j, lane)), item, eff)
+    if dq is not None:
+        kc.write(dq, "pred", ok, item, eff)
+
+
+def b_vote(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """vote[.sync].{all,any,uni,ballot} d, p[, membermask] over the participating lanes."""
+    _check_width(kc, item)
+    mode = _mode(item, mods, ("all", "any", "uni", "ballot"))
+    ops = item.ins.operands
+    if len(ops) not in (2, 3):
+        raise JitUnsupported(f"{item.ins.opcode} takes 2 or 3 operands")
+    b, L = kc.b, kc.lanes
+    p = kc.read(ops[1], "pred", item)
+    yes = b.and_(p, eff)
+    if mode == "ballot":
+        kc.write(ops[0], "b32", L.splat(mask_bits(kc, yes)), item, eff)
+        return
+    some = L.any(yes)
+    every = b.not_(L.any(b.and_(eff, b.not_(p))))
+    r = {"any": some, "all": every, "uni": b.or_(every, b.not_(some))}[mode]
+    kc.write(ops[0], "pred", L.splat(r), item, eff)
+
+
+def b_activemask(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    _check_width(kc, item)
+    if len(item.ins.operands) != 1:
+        raise JitUnsupported(f"{item.ins.opcode} takes 1 operand")
+    kc.write(item.ins.operands[0], "b32", kc.lanes.splat(mask_bits(kc, eff)), item, eff)
+
+
+_REDUX: dict[str, tuple[str, Callable[[bool], int]]] = {
+    # op -> (vector reduction, identity for lanes not taking part given signedness)
+    "add": ("add", lambda s: 0),
+    "min": ("min", lambda s: 0x7FFFFFFF if s else 0xFFFFFFFF),
+    "max": ("max", lambda s: 0x80000000 if s else 0),
+    "and": ("and", lambda s: 0xFFFFFFFF),
+    "or": ("or", lambda s: 0),
+    "xor": ("xor", lambda s: 0),
+}
+
+
+def b_redux(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """redux.sync.{add,min,max,and,or,xor}.{u32,s32,b32} d, a, membermask."""
+    _check_width(kc, item)
+    op = _mode(item, mods, tuple(_REDUX))
+    t = _mode(item, mods, ("u32", "s32", "b32"))
+    ops = item.ins.operands
+    if len(ops) != 3:
+        raise JitUnsupported(f"{item.ins.opcode} takes 3 operands")
+    b, L = kc.b, kc.lanes
+    signed = t == "s32"
+    name, identity = _REDUX[op]
+    if name in ("min", "max"):
+        name = ("s" if signed else "u") + name
+    a = kc.read(ops[1], t, item)
+    masked = b.select(eff, a, L.const(I32, identity(signed)))
+    r = L.call(f"vector.reduce.{name}", [masked], I32)
+    kc.write(ops[0], t, L.splat(r), item, eff)
+
+
+def b_match(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+    """match.{any,all}.sync.{b32,b64} d[|p], a, membermask: lanes holding the same value."""
+    _check_width(kc, item)
+    mode = _mode(item, mods, ("any", "all"))
+    t = _mode(item, mods, ("b32", "b64"))
+    ops = item.ins.operands
+    if len(ops) != 3:
+        raise JitUnsupported(f"{item.ins.opcode} takes 3 operands")
+    dp, dq = _dest_pair(ops[0])
+    if dq is not None and mode != "all":
+        raise JitUnsupported(f"{item.ins.opcode}: only match.all writes a predicate")
+    b, L = kc.b, kc.lanes
+    a = kc.read(ops[1], t, item)
+    same = ir.Constant(L.vt(I32), ir.Undefined)
+    for i in range(kc.W):
+        k = ir.Constant(I32, i)
+        eq = b.and_(b.icmp_unsigned("==", a, L.splat(b.extract_element(a, k))), eff)
+        same = b.insert_element(same, mask_bits(kc, eq), k)
+    if mode == "any":
+        kc.write(dp, "b32", same, item, eff)
+        return
+    members = L.splat(mask_bits(kc, eff))
+    equal = b.icmp_unsigned("==", same, members)
+    kc.write(dp, "b32", b.select(equal, members, L.const(I32, 0)), item, eff)
+    if dq is not None:
+        kc.write(dq, "pred", equal, item, eff)
+
+
+BUILDERS: dict[str, Callable] = {"shfl": b_shfl, "vote": b_vote, "activemask": b_activemask,
+                                 "redux": b_redux, "match": b_match}
