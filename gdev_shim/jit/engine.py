@@ -48,6 +48,8 @@ _llvm = None
 _fast_tm = None
 # Kernels with more dispatch targets than this get the light pipeline (see _light_pipeline).
 LARGE_KERNEL_LEADERS = 96
+# Beyond this many instructions generating the IR alone takes longer than interpreting.
+MAX_INSTRUCTIONS = 12_000
 
 
 def _llvm_state() -> tuple:
@@ -130,6 +132,9 @@ def _cache_paths(key: str) -> tuple[Path, Path]:
 def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
     from .layout import flatten
     flat = flatten(module, kernel)
+    if len(flat.code) > MAX_INSTRUCTIONS:
+        raise JitUnsupported(f"kernels of more than {MAX_INSTRUCTIONS} instructions "
+                             f"({kernel} has {len(flat.code)})")
     obj_path, meta_path = _cache_paths(key)
     try:
         obj, meta = obj_path.read_bytes(), json.loads(meta_path.read_text())
