@@ -26,6 +26,14 @@ def compile_ptx() -> Callable[[list[Path]], dict[Path, str]]:
 
 
 @pytest.fixture
+def fresh_jit_cache(tmp_path: Path):
+    """An empty JIT disk cache for the test (the in-memory one is keyed by content)."""
+    from gdev_shim.settings import settings
+    with settings.override(cache_dir=tmp_path):
+        yield tmp_path
+
+
+@pytest.fixture
 def card_log(caplog: pytest.LogCaptureFixture):
     """caplog for the card's warnings: the "gdev" logger tree may not propagate to the root
     logger caplog watches, so attach its handler where needed."""

@@ -39,11 +39,8 @@ INTERPRETER_ONLY: dict[tuple[str, str], str] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path):
-    from gdev_shim.settings import settings
-    with settings.override(cache_dir=tmp_path):
-        yield
+# each test gets its own JIT disk cache
+pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
 
 @pytest.fixture(scope="module")

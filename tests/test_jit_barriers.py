@@ -25,11 +25,8 @@ BLOCKS = [(32, 1, 1), (256, 1, 1), (1024, 1, 1), (100, 1, 1), (16, 16, 1), (8, 4
           (5, 3, 2)]
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path):
-    from gdev_shim.settings import settings
-    with settings.override(cache_dir=tmp_path):
-        yield
+# each test gets its own JIT disk cache
+pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
 
 @pytest.fixture(scope="module")

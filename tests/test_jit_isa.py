@@ -22,11 +22,8 @@ SOURCE = Path(__file__).resolve().parent / "jit_kernels" / "isa.cu"
 U32 = 0xFFFF_FFFF
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path):
-    from gdev_shim.settings import settings
-    with settings.override(cache_dir=tmp_path):
-        yield
+# each test gets its own JIT disk cache
+pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import log, settings as settings_module
+from .. import log
+from ..settings import settings
 from ..common.image import Image, ImageError, parse_image
 from .memory import CardMemory
 
@@ -67,7 +68,7 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
     the sanitizer (`checks`) kernels run on the interpreter, which reports every access.
     """
     from ..ptx import execute
-    engine = settings_module.settings.engine.strip().lower()
+    engine = settings.engine
     if checks is not None:
         execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
                 printf=printf, checks=checks)
@@ -97,7 +98,7 @@ def _warn_fallback(kernel: str, reason: str) -> None:
 
 
 def _native_engine() -> bool:
-    return settings_module.settings.engine.strip().lower() in ("jit", "auto")
+    return settings.engine in ("jit", "auto")
 
 
 def _write_stdout(chunks: list[Any]) -> None:

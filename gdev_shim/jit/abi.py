@@ -28,6 +28,9 @@ def barstate_bytes(nwarps: int) -> int:
     return BAR_STATUS_BYTE + nwarps
 
 
+# lanes of a warp: the width of every compiled kernel's vectors
+WARP = 32
+
 PAGE_SHIFT = 12
 
 # fault record: int64 slots

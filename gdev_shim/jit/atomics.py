@@ -24,7 +24,7 @@ from .alu import fminmax
 from .errors import JitUnsupported
 from .lanes import F32, F64, I8, I32, I64, INT, entry_alloca, finish_entry, start_function, width_of
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, store_fault,
-                       window_check, xlate_helper)
+                       window_check, window_host, xlate_helper)
 from .layout import Item
 
 OPS = ("add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec")
@@ -220,10 +220,8 @@ def _helper(kc: Any, op: str, t: str, space: int, red: bool) -> ir.Function:
         def update(bb: ir.IRBuilder, i: ir.Value, a: ir.Value, x: ir.Value, y: ir.Value,
                    cls: int = cls, size: ir.Value = size, region: ir.Value = region,
                    offset: Callable = offset) -> ir.Value:
-            o = offset(bb, a)
-            if cls == abi.LOCAL_SP:
-                o = bb.add(o, bb.mul(bb.zext(i, I64), size))
-            p = bb.inttoptr(bb.add(region, o), ir.PointerType(ity))
+            host = window_host(bb, offset(bb, a), i, cls, region, size)
+            p = bb.inttoptr(host, ir.PointerType(ity))
             old = bb.load(p, align=w)
             bb.store(combine(bb, op, t, old, x, y), p, align=w)
             return old

@@ -17,6 +17,7 @@ from llvmlite import ir
 from . import abi
 from .errors import JitUnsupported
 from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
+from .lanewise import loop
 
 _RED_OPS = ("popc", "and", "or")
 
@@ -129,89 +130,66 @@ def release_helper(kc: Any, frame: Any) -> ir.Function:
     fn = kc.helpers.get("release")
     if fn is not None:
         return fn
-    W = kc.W
     fty = ir.FunctionType(I32, [ir.PointerType(I32), PTR8, I32, I64])
     fn = ir.Function(kc.m, fty, name="release_barriers")
     fn.linkage = "internal"
     kc.helpers["release"] = fn
     state, frames, nwarps, fbytes = fn.args
     b = start_function(fn)
-
-    zero = ir.Constant(I32, 0)
-    live = b.load(b.gep(state, [ir.Constant(I32, abi.BAR_LIVE)]))
-    done_a = entry_alloca(fn, I32, name="done")
-    b.store(zero, done_a)
-    done = _complete_barriers(b, fn, state, live, done_a)
-    scan = fn.append_basic_block("scan")
-    head = fn.append_basic_block("warp")
-    body = fn.append_basic_block("waiting")
-    step = fn.append_basic_block("step")
-    out = fn.append_basic_block("out")
-    none = fn.append_basic_block("none")
-    b.cbranch(b.icmp_unsigned("!=", done, zero), scan, none)
+    done = _complete_barriers(b, fn, state)
+    scan, none = fn.append_basic_block("scan"), fn.append_basic_block("none")
+    b.cbranch(b.icmp_unsigned("!=", done, ir.Constant(I32, 0)), scan, none)
     b.position_at_end(none)
-    b.ret(zero)
+    b.ret(ir.Constant(I32, 0))
     b.position_at_end(scan)
     status = b.gep(b.bitcast(state, PTR8), [ir.Constant(I32, abi.BAR_STATUS_BYTE)])
-    b.branch(head)
-    b.position_at_end(head)
-    w = b.phi(I32, name="w")
-    w.add_incoming(zero, scan)
-    b.cbranch(b.icmp_unsigned("<", w, nwarps), body, out)
-    b.position_at_end(body)
-    waiting = b.icmp_unsigned("==", b.load(b.gep(status, [w])), ir.Constant(I8, abi.WARP_WAITING))
-    with b.if_then(waiting):
-        base = b.gep(frames, [b.mul(b.zext(w, I64), fbytes)])
-        pcp, waitp, whichp = (frame.field_ptr_with(b, base, a) for a in (kc.pc_a, kc.wait_a,
-                                                                         kc.which_a))
-        pcv, waitv, which = b.load(pcp, align=1), b.load(waitp, align=1), b.load(whichp, align=1)
-        vt32 = ir.VectorType(I32, W)
-        splat = b.shuffle_vector(b.insert_element(ir.Constant(vt32, ir.Undefined), done, zero),
-                                 ir.Constant(vt32, ir.Undefined), ir.Constant(vt32, [0] * W))
-        hit = b.and_(b.lshr(splat, which), ir.Constant(vt32, [1] * W))
-        rel = b.and_(b.icmp_unsigned("!=", waitv, ir.Constant(waitv.type, None)),
-                     b.icmp_unsigned("!=", hit, ir.Constant(vt32, None)))
-        b.store(b.select(rel, b.add(pcv, ir.Constant(vt32, [1] * W)), pcv), pcp, align=1)
-        b.store(b.select(rel, ir.Constant(waitv.type, None), waitv), waitp, align=1)
-    b.branch(step)
-    b.position_at_end(step)
-    w.add_incoming(b.add(w, ir.Constant(I32, 1)), step)
-    b.branch(head)
-    b.position_at_end(out)
+
+    def release_warp(bb: ir.IRBuilder, w: ir.Value) -> None:
+        waiting = bb.icmp_unsigned("==", bb.load(bb.gep(status, [w])),
+                                   ir.Constant(I8, abi.WARP_WAITING))
+        with bb.if_then(waiting):
+            _release_lanes(kc, bb, frame, bb.gep(frames, [bb.mul(bb.zext(w, I64), fbytes)]), done)
+    loop(fn, b, nwarps, release_warp, "warp")
     b.ret(ir.Constant(I32, 1))
     finish_entry(fn)
     return fn
 
 
+def _release_lanes(kc: Any, b: ir.IRBuilder, frame: Any, base: ir.Value, done: ir.Value) -> None:
+    """In the frame at `base`: lanes waiting on a barrier of the `done` mask step past it."""
+    W = kc.W
+    vt32 = ir.VectorType(I32, W)
+    pcp, waitp, whichp = (frame.field_ptr_with(b, base, a) for a in (kc.pc_a, kc.wait_a, kc.which_a))
+    pcv, waitv, which = b.load(pcp, align=1), b.load(waitp, align=1), b.load(whichp, align=1)
+    splat = b.shuffle_vector(b.insert_element(ir.Constant(vt32, ir.Undefined), done, ir.Constant(I32, 0)),
+                             ir.Constant(vt32, ir.Undefined), ir.Constant(vt32, [0] * W))
+    hit = b.and_(b.lshr(splat, which), ir.Constant(vt32, [1] * W))
+    rel = b.and_(b.icmp_unsigned("!=", waitv, ir.Constant(waitv.type, None)),
+                 b.icmp_unsigned("!=", hit, ir.Constant(vt32, None)))
+    b.store(b.select(rel, b.add(pcv, ir.Constant(vt32, [1] * W)), pcv), pcp, align=1)
+    b.store(b.select(rel, ir.Constant(waitv.type, None), waitv), waitp, align=1)
 
-def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value, live: ir.Value,
-                       done_a: ir.Value) -> ir.Value:
+
+def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value) -> ir.Value:
     """Reset every barrier whose arrivals reached what it expects, keeping its bar.red
     counts for the released lanes; returns the bit mask of those barriers."""
     zero = ir.Constant(I32, 0)
-    head, body, out = (fn.append_basic_block(n) for n in ("bar_head", "bar_body", "bar_out"))
-    entry = b.block
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I32, name="barrier")
-    i.add_incoming(zero, entry)
-    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I32, abi.NBARRIERS)), body, out)
-    b.position_at_end(body)
+    live = b.load(b.gep(state, [ir.Constant(I32, abi.BAR_LIVE)]))
+    done_a = entry_alloca(fn, I32, name="done")
+    b.store(zero, done_a)
 
-    def at(base: int) -> ir.Value:
-        return b.gep(state, [b.add(i, ir.Constant(I32, base))])
-
-    arr, exp, trues = (b.load(at(base)) for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT,
-                                                     abi.BAR_RED_TRUE))
-    need = b.select(b.icmp_signed(">", exp, zero), exp, live)
-    d = b.and_(b.icmp_signed(">", arr, zero), b.icmp_signed(">=", arr, need))
-    with b.if_then(d):
-        b.store(trues, at(abi.BAR_SNAP_TRUE))
-        b.store(arr, at(abi.BAR_SNAP_TOTAL))
-        for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT, abi.BAR_RED_TRUE):
-            b.store(zero, at(base))
-        b.store(b.or_(b.load(done_a), b.shl(ir.Constant(I32, 1), i)), done_a)
-    i.add_incoming(b.add(i, ir.Constant(I32, 1)), b.block)
-    b.branch(head)
-    b.position_at_end(out)
+    def complete(bb: ir.IRBuilder, i: ir.Value) -> None:
+        def at(base: int) -> ir.Value:
+            return bb.gep(state, [bb.add(i, ir.Constant(I32, base))])
+        arr, exp, trues = (bb.load(at(base)) for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT,
+                                                          abi.BAR_RED_TRUE))
+        need = bb.select(bb.icmp_signed(">", exp, zero), exp, live)
+        d = bb.and_(bb.icmp_signed(">", arr, zero), bb.icmp_signed(">=", arr, need))
+        with bb.if_then(d):
+            bb.store(trues, at(abi.BAR_SNAP_TRUE))
+            bb.store(arr, at(abi.BAR_SNAP_TOTAL))
+            for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT, abi.BAR_RED_TRUE):
+                bb.store(zero, at(base))
+            bb.store(bb.or_(bb.load(done_a), bb.shl(ir.Constant(I32, 1), i)), done_a)
+    loop(fn, b, abi.NBARRIERS, complete, "barrier")
     return b.load(done_a)

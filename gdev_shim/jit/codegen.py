@@ -150,7 +150,7 @@ class KernelCompiler:
                     b.store(ir.Constant(ty, None), slot)
         carry.declare(self)
         if self.flat.has_barrier:
-            spilled = [(slot, slot.type.pointee) for (fname, reg), (slot, _stt, cls)
+            spilled = [slot for (fname, reg), (slot, _stt, cls)
                        in self.regs.items() if cls == VECTOR
                        and (self.spill is None or not self.flat.functions[fname].is_entry
                             or reg in self.spill)]

@@ -18,13 +18,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import log, settings as settings_module
+from .. import log
+from ..settings import settings
 from ..ptx.module import Module
 from ..ptx.operands import sm_count
+from . import abi
 from .errors import JitUnsupported
 
 CODEGEN_VERSION = "jit-7"
-WARP = 32
+WARP = abi.WARP
 _log = log.get("gdev.jit")
 
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
@@ -125,7 +127,7 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP) -> Compiled:
 
 
 def _cache_paths(key: str) -> tuple[Path, Path]:
-    d = Path(settings_module.settings.cache_dir) / "jit"
+    d = Path(settings.cache_dir) / "jit"
     return d / f"{key}.o", d / f"{key}.json"
 
 

@@ -17,20 +17,15 @@ from .lanes import I1, I8, I64
 class FrameLayout:
     """Byte offsets of a frame's fields; `save`/`restore` emit the copies at the builder."""
 
-    def __init__(self, kc: Any, spilled: list[tuple[ir.AllocaInstr, ir.Type]]) -> None:
+    def __init__(self, kc: Any, spilled: list[ir.AllocaInstr]) -> None:
+        """`spilled`: the vector registers to keep, after the scheduling state."""
         self.kc = kc
-        # (alloca, vector type as stored) in a fixed order
-        fields: list[tuple[ir.AllocaInstr, ir.Type]] = [
-            (kc.pc_a, kc.pc_a.type.pointee), (kc.alive_a, kc.alive_a.type.pointee),
-            (kc.wait_a, kc.wait_a.type.pointee), (kc.which_a, kc.which_a.type.pointee),
-            (kc.depth_a, kc.depth_a.type.pointee)]
-        fields += [(a, a.type.pointee) for a in kc.stack_a]
-        fields += spilled
+        state = [kc.pc_a, kc.alive_a, kc.wait_a, kc.which_a, kc.depth_a, *kc.stack_a]
         self.fields: list[tuple[ir.AllocaInstr, int]] = []
         offset = 0
-        for alloca, ty in fields:
+        for alloca in state + spilled:
             self.fields.append((alloca, offset))
-            offset += _stored_size(ty)
+            offset += _stored_size(alloca.type.pointee)
         self.size = max(64, (offset + 63) // 64 * 64)
 
     @staticmethod
@@ -63,27 +58,14 @@ class FrameLayout:
 
 
 def _is_mask(ty: ir.Type) -> bool:
-    return isinstance(ty, ir.VectorType) and ty.element == I1
+    return ty.element == I1
 
 
-def _stored_type(ty: ir.Type) -> ir.Type:
+def _stored_type(ty: ir.VectorType) -> ir.VectorType:
     """Lane masks are kept as bytes: an <N x i1> has no byte-addressable layout."""
-    if _is_mask(ty):
-        return ir.VectorType(I8, ty.count)
-    if ty == I1:
-        return I8
-    return ty
+    return ir.VectorType(I8, ty.count) if _is_mask(ty) else ty
 
 
-def _stored_size(ty: ir.Type) -> int:
+def _stored_size(ty: ir.VectorType) -> int:
     st = _stored_type(ty)
-    if isinstance(st, ir.VectorType):
-        return st.count * _scalar_bytes(st.element)
-    return _scalar_bytes(st)
-
-
-def _scalar_bytes(ty: ir.Type) -> int:
-    if isinstance(ty, ir.IntType):
-        return max(1, ty.width // 8)
-    return 4 if isinstance(ty, ir.FloatType) else 8
-
+    return st.count * st.element.width // 8

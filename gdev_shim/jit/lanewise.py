@@ -44,9 +44,10 @@ def mask_array(kc: Any, mask: ir.Value) -> ir.Value:
     return b.bitcast(kc.tmpmask, ir.PointerType(ir.ArrayType(I8, kc.W)))
 
 
-def loop(fn: ir.Function, b: ir.IRBuilder, count: int,
+def loop(fn: ir.Function, b: ir.IRBuilder, count: int | ir.Value,
          body: Callable[[ir.IRBuilder, ir.Value], None], tag: str) -> None:
-    """for i in range(count): body(i)  (leaves b positioned after the loop)."""
+    """for i in range(count): body(i), count an int or an i32 value (leaves b positioned
+    after the loop)."""
     ia = entry_alloca(fn, I32)
     b.store(ir.Constant(I32, 0), ia)
     head = fn.append_basic_block(f"{tag}_head")
@@ -56,7 +57,8 @@ def loop(fn: ir.Function, b: ir.IRBuilder, count: int,
     b.branch(head)
     b.position_at_end(head)
     i = b.load(ia)
-    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I32, count)), bod, out)
+    end = ir.Constant(I32, count) if isinstance(count, int) else count
+    b.cbranch(b.icmp_unsigned("<", i, end), bod, out)
     b.position_at_end(bod)
     body(b, i)
     if not b.block.is_terminated:
@@ -166,6 +168,15 @@ def window_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int, al: int,
     low = bb.icmp_unsigned("<", o, ir.Constant(I64, 1 << 48))
     faddr = bb.select(low, bb.add(o, ir.Constant(I64, window)), o)
     return bad, reason, faddr
+
+
+def window_host(bb: ir.IRBuilder, o: ir.Value, lane: ir.Value, cls: int, region: ir.Value,
+                size: ir.Value) -> ir.Value:
+    """Host address of offset o in a window: shared memory is one region per block, local
+    memory one row of `size` bytes per lane."""
+    if cls == abi.LOCAL_SP:
+        o = bb.add(o, bb.mul(bb.zext(lane, I64), size))
+    return bb.add(region, o)
 
 
 def param_check(bb: ir.IRBuilder, o: ir.Value, size: ir.Value, w: int) -> tuple[ir.Value, ir.Value, ir.Value]:

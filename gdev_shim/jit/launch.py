@@ -20,26 +20,22 @@ WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
 
 
-def _reason(code: int, width: int, space: int) -> str:
+_REASONS = {
+    abi.UNBACKED: "address not backed by a buffer object",
+    abi.MISALIGNED_VECTOR: "misaligned vector access",
+    abi.TRAP: "trap",
+    abi.BARRIER_DEADLOCK: "barrier can never complete (deadlock)",
+    abi.BARRIER_NUMBER: "barrier number out of range",
+    abi.PARAM_ATOMIC: "atomic on kernel parameters",
+    abi.PARAM_STORE: "store to kernel parameters",
+    abi.PARAM_BOUNDS: "parameter access out of bounds or misaligned",
+}
+
+
+def _reason(code: int, width: int) -> str:
     if code == abi.MISALIGNED_GLOBAL:
         return f"misaligned {width}-byte access"
-    if code == abi.UNBACKED:
-        return "address not backed by a buffer object"
-    if code == abi.MISALIGNED_VECTOR:
-        return "misaligned vector access"
-    if code == abi.TRAP:
-        return "trap"
-    if code == abi.BARRIER_DEADLOCK:
-        return "barrier can never complete (deadlock)"
-    if code == abi.BARRIER_NUMBER:
-        return "barrier number out of range"
-    if code == abi.PARAM_ATOMIC:
-        return "atomic on kernel parameters"
-    if code == abi.PARAM_STORE:
-        return "store to kernel parameters"
-    if code == abi.PARAM_BOUNDS:
-        return "parameter access out of bounds or misaligned"
-    return f"fault {code}"
+    return _REASONS.get(code, f"fault {code}")
 
 
 def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
@@ -146,5 +142,5 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
             from .memops import _type
             mods = item.ins.opcode.split(".")[1:]
             width = int(_type(item, mods)[1:]) // 8
-        text = _reason(reason, width, 0)
+        text = _reason(reason, width)
     return KernelFault(kernel, where, thread, item.text, address, text)

@@ -18,7 +18,7 @@ from . import abi, atomics
 from .errors import JitUnsupported
 from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
-                       store_fault, window_check, xlate_helper)
+                       store_fault, window_check, window_host, xlate_helper)
 from .layout import Item
 
 def _type(item: Item, mods: list[str]) -> str:
@@ -153,10 +153,7 @@ def slow_helper(kc: Any, store: bool, space: int, w: int, align: int) -> ir.Func
 
         def host(bb: ir.IRBuilder, a: ir.Value, i: ir.Value, cls: int = cls, region: ir.Value = region,
                  size: ir.Value = size, off_of: Callable = off_of) -> ir.Value:
-            o = off_of(bb, a)
-            if cls == abi.LOCAL_SP:
-                o = bb.add(o, bb.mul(bb.zext(i, I64), size))
-            return bb.add(region, o)
+            return window_host(bb, off_of(bb, a), i, cls, region, size)
         tag = "sh" if cls == abi.SHARED_SP else "lo"
         checked(f"{tag}chk", cls, test)
         perform(f"{tag}do", cls, host)

@@ -10,17 +10,18 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
+from .abi import WARP
 from .errors import JitUnsupported
 from .lanes import I32, entry_alloca
 from .layout import Item
 
-WARP = 32
 
 
-def _check_width(kc: Any, item: Item) -> None:
-    # these operations take the whole vector for one warp: a wider one would hold several
-    if kc.W > WARP:
-        raise JitUnsupported(f"{item.ins.opcode} on {kc.W}-lane vectors")
+def _operands(item: Item, counts: tuple[int, ...]) -> list:
+    ops = item.ins.operands
+    if len(ops) not in counts:
+        raise JitUnsupported(f"{item.ins.opcode} takes {' or '.join(map(str, counts))} operands")
+    return ops
 
 
 def _mode(item: Item, mods: list[str], choices: tuple[str, ...]) -> str:
@@ -61,11 +62,8 @@ def gather(kc: Any, values: ir.Value, index: ir.Value) -> ir.Value:
 
 def b_shfl(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     """shfl.sync.{up,down,bfly,idx}.b32 d[|p], a, b, c[, membermask] (ptx/ops_warp.py)."""
-    _check_width(kc, item)
     mode = _mode(item, mods, ("up", "down", "bfly", "idx"))
-    ops = item.ins.operands
-    if len(ops) not in (4, 5):
-        raise JitUnsupported(f"{item.ins.opcode} takes 4 or 5 operands")
+    ops = _operands(item, (4, 5))
     b, L = kc.b, kc.lanes
     dp, dq = _dest_pair(ops[0])
     a = kc.read(ops[1], "b32", item)
@@ -97,11 +95,8 @@ def b_shfl(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
 
 def b_vote(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     """vote[.sync].{all,any,uni,ballot} d, p[, membermask] over the participating lanes."""
-    _check_width(kc, item)
     mode = _mode(item, mods, ("all", "any", "uni", "ballot"))
-    ops = item.ins.operands
-    if len(ops) not in (2, 3):
-        raise JitUnsupported(f"{item.ins.opcode} takes 2 or 3 operands")
+    ops = _operands(item, (2, 3))
     b, L = kc.b, kc.lanes
     p = kc.read(ops[1], "pred", item)
     yes = b.and_(p, eff)
@@ -115,10 +110,8 @@ def b_vote(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
 
 
 def b_activemask(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    _check_width(kc, item)
-    if len(item.ins.operands) != 1:
-        raise JitUnsupported(f"{item.ins.opcode} takes 1 operand")
-    kc.write(item.ins.operands[0], "b32", kc.lanes.splat(mask_bits(kc, eff)), item, eff)
+    ops = _operands(item, (1,))
+    kc.write(ops[0], "b32", kc.lanes.splat(mask_bits(kc, eff)), item, eff)
 
 
 _REDUX: dict[str, tuple[str, Callable[[bool], int]]] = {
@@ -134,12 +127,9 @@ _REDUX: dict[str, tuple[str, Callable[[bool], int]]] = {
 
 def b_redux(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     """redux.sync.{add,min,max,and,or,xor}.{u32,s32,b32} d, a, membermask."""
-    _check_width(kc, item)
     op = _mode(item, mods, tuple(_REDUX))
     t = _mode(item, mods, ("u32", "s32", "b32"))
-    ops = item.ins.operands
-    if len(ops) != 3:
-        raise JitUnsupported(f"{item.ins.opcode} takes 3 operands")
+    ops = _operands(item, (3,))
     b, L = kc.b, kc.lanes
     signed = t == "s32"
     name, identity = _REDUX[op]
@@ -153,12 +143,9 @@ def b_redux(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
 
 def b_match(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
     """match.{any,all}.sync.{b32,b64} d[|p], a, membermask: lanes holding the same value."""
-    _check_width(kc, item)
     mode = _mode(item, mods, ("any", "all"))
     t = _mode(item, mods, ("b32", "b64"))
-    ops = item.ins.operands
-    if len(ops) != 3:
-        raise JitUnsupported(f"{item.ins.opcode} takes 3 operands")
+    ops = _operands(item, (3,))
     dp, dq = _dest_pair(ops[0])
     if dq is not None and mode != "all":
         raise JitUnsupported(f"{item.ins.opcode}: only match.all writes a predicate")
