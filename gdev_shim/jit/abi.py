@@ -5,15 +5,16 @@ or 1 after filling the fault record that env[FAULT] points to.
 
 LOCAL and PARMEM are the running warp's rows of per-lane memory: the kernel itself points
 them into LOCAL_ALL / PARMEM_ALL (one row set per warp of the block) whenever a warp starts
-or resumes.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
+or resumes.  THREAD_IDS holds, per warp of the block, its lanes' %tid.x, %tid.y and %tid.z (three
+rows of WARP uint32): the same for every block, so computed once per launch.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
 barrier), BARSTATE the block's barrier counters followed by one status byte per warp.
 """
 from __future__ import annotations
 
 (PARAMS, PAGES, PAGE_BASE, NPAGES, EXTRAS, NEXTRAS, GLOBALS, GX, GY, GZ, BX, BY, BZ, SHARED,
  SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS, FRAMES,
- BARSTATE, LOCAL_ALL, PARMEM_ALL) = range(26)
-ENV_SLOTS = 26
+ BARSTATE, LOCAL_ALL, PARMEM_ALL, THREAD_IDS) = range(27)
+ENV_SLOTS = 27
 
 # barrier state of the running block: int32 words, then a status byte per warp
 NBARRIERS = 16
@@ -21,7 +22,10 @@ BAR_ARRIVED, BAR_EXPECT, BAR_RED_TRUE, BAR_SNAP_TRUE, BAR_SNAP_TOTAL = (
     i * NBARRIERS for i in range(5))
 BAR_LIVE = 5 * NBARRIERS
 BAR_STATUS_BYTE = 4 * (BAR_LIVE + 4)
-WARP_FRESH, WARP_WAITING, WARP_DONE = 0, 1, 2
+# A warp is fresh, ready to resume, done, has lanes waiting at barriers (released lane by
+# lane), or parked whole at barrier b (status WARP_PARKED + b: released by flipping it).
+WARP_FRESH, WARP_READY, WARP_DONE, WARP_LANES = 0, 1, 2, 3
+WARP_PARKED = 16
 
 
 def barstate_bytes(nwarps: int) -> int:
@@ -30,6 +34,8 @@ def barstate_bytes(nwarps: int) -> int:
 
 # lanes of a warp: the width of every compiled kernel's vectors
 WARP = 32
+# "no other lane is pending": the program counter bound of a group running alone
+INF_PC = 0x7FFF_FFFF
 
 PAGE_SHIFT = 12
 

@@ -98,6 +98,8 @@ def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guar
     if arrive:
         kc.goto(pc + 1, grp)
         return
+    if not guarded:
+        _park_if_converged(kc, pc, grp, bid)
     if guarded:
         kc.set_pc(grp, pc + 1)
     kc.set_pc(eff, pc)
@@ -105,6 +107,24 @@ def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guar
     b.store(b.or_(b.load(kc.wait_a), eff), kc.wait_a)
     b.store(ir.Constant(I32, pc), kc.last_bar_a)
     b.branch(kc.dispatch_bb)
+
+
+def _park_if_converged(kc: Any, pc: int, grp: ir.Value, bid: ir.Value) -> None:
+    """The common case: every live lane of the warp arrived here together.  The warp parks
+    whole, already pointing past the barrier; the release only flips its status."""
+    b, L = kc.b, kc.lanes
+    alone = b.icmp_unsigned("==", b.load(kc.omin_a), ir.Constant(I32, abi.INF_PC))
+    converged = b.and_(alone, b.not_(L.any(b.xor(grp, b.load(kc.alive_a)))))
+    converged = b.and_(converged, b.not_(L.any(b.load(kc.wait_a))))
+    park = kc.fn.append_basic_block(f"bar_park{pc}")
+    lanes = kc.fn.append_basic_block(f"bar_lanes{pc}")
+    b.cbranch(converged, park, lanes)
+    b.position_at_end(park)
+    b.store(L.const(I32, pc + 1), kc.pc_a)
+    b.store(b.trunc(b.add(bid, ir.Constant(I32, abi.WARP_PARKED)), I8), kc.park_status_a)
+    b.store(ir.Constant(I32, pc), kc.last_bar_a)
+    b.branch(kc.park_bb)
+    b.position_at_end(lanes)
 
 
 def emit_red_result(kc: Any, item: Any, grp: ir.Value) -> None:
@@ -136,7 +156,8 @@ def release_helper(kc: Any, frame: Any) -> ir.Function:
     kc.helpers["release"] = fn
     state, frames, nwarps, fbytes = fn.args
     b = start_function(fn)
-    done = _complete_barriers(b, fn, state)
+    from .frame import numbered_barriers
+    done = _complete_barriers(b, fn, state, abi.NBARRIERS if numbered_barriers(kc.flat) else 1)
     scan, none = fn.append_basic_block("scan"), fn.append_basic_block("none")
     b.cbranch(b.icmp_unsigned("!=", done, ir.Constant(I32, 0)), scan, none)
     b.position_at_end(none)
@@ -145,9 +166,14 @@ def release_helper(kc: Any, frame: Any) -> ir.Function:
     status = b.gep(b.bitcast(state, PTR8), [ir.Constant(I32, abi.BAR_STATUS_BYTE)])
 
     def release_warp(bb: ir.IRBuilder, w: ir.Value) -> None:
-        waiting = bb.icmp_unsigned("==", bb.load(bb.gep(status, [w])),
-                                   ir.Constant(I8, abi.WARP_WAITING))
-        with bb.if_then(waiting):
+        sp = bb.gep(status, [w])
+        st = bb.load(sp)
+        parked_on = bb.sub(bb.zext(st, I32), ir.Constant(I32, abi.WARP_PARKED))
+        parked = bb.icmp_unsigned("<", parked_on, ir.Constant(I32, abi.NBARRIERS))
+        hit = bb.and_(bb.lshr(done, parked_on), ir.Constant(I32, 1))
+        with bb.if_then(bb.and_(parked, bb.icmp_unsigned("!=", hit, ir.Constant(I32, 0)))):
+            bb.store(ir.Constant(I8, abi.WARP_READY), sp)
+        with bb.if_then(bb.icmp_unsigned("==", st, ir.Constant(I8, abi.WARP_LANES))):
             _release_lanes(kc, bb, frame, bb.gep(frames, [bb.mul(bb.zext(w, I64), fbytes)]), done)
     loop(fn, b, nwarps, release_warp, "warp")
     b.ret(ir.Constant(I32, 1))
@@ -160,7 +186,8 @@ def _release_lanes(kc: Any, b: ir.IRBuilder, frame: Any, base: ir.Value, done: i
     W = kc.W
     vt32 = ir.VectorType(I32, W)
     pcp, waitp, whichp = (frame.field_ptr_with(b, base, a) for a in (kc.pc_a, kc.wait_a, kc.which_a))
-    pcv, waitv, which = b.load(pcp, align=1), b.load(waitp, align=1), b.load(whichp, align=1)
+    pcv, waitv = b.load(pcp, align=1), b.load(waitp, align=1)
+    which = ir.Constant(vt32, None) if whichp is None else b.load(whichp, align=1)
     splat = b.shuffle_vector(b.insert_element(ir.Constant(vt32, ir.Undefined), done, ir.Constant(I32, 0)),
                              ir.Constant(vt32, ir.Undefined), ir.Constant(vt32, [0] * W))
     hit = b.and_(b.lshr(splat, which), ir.Constant(vt32, [1] * W))
@@ -170,9 +197,10 @@ def _release_lanes(kc: Any, b: ir.IRBuilder, frame: Any, base: ir.Value, done: i
     b.store(b.select(rel, ir.Constant(waitv.type, None), waitv), waitp, align=1)
 
 
-def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value) -> ir.Value:
-    """Reset every barrier whose arrivals reached what it expects, keeping its bar.red
-    counts for the released lanes; returns the bit mask of those barriers."""
+def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value, count: int) -> ir.Value:
+    """Reset every barrier (of the first `count`, the ones the kernel uses) whose arrivals
+    reached what it expects, keeping its bar.red counts for the released lanes; returns
+    the bit mask of those barriers."""
     zero = ir.Constant(I32, 0)
     live = b.load(b.gep(state, [ir.Constant(I32, abi.BAR_LIVE)]))
     done_a = entry_alloca(fn, I32, name="done")
@@ -191,5 +219,5 @@ def _complete_barriers(b: ir.IRBuilder, fn: ir.Function, state: ir.Value) -> ir.
             for base in (abi.BAR_ARRIVED, abi.BAR_EXPECT, abi.BAR_RED_TRUE):
                 bb.store(zero, at(base))
             bb.store(bb.or_(bb.load(done_a), bb.shl(ir.Constant(I32, 1), i)), done_a)
-    loop(fn, b, abi.NBARRIERS, complete, "barrier")
+    loop(fn, b, count, complete, "barrier")
     return b.load(done_a)

@@ -33,7 +33,7 @@ from .layout import Flat, Item, is_control
 from .liveness import live_across_barriers
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify
 
-INF_PC = 0x7FFF_FFFF
+INF_PC = abi.INF_PC
 _NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
          "griddepcontrol", "discard", "applypriority", "createpolicy"}
 
@@ -123,6 +123,7 @@ class KernelCompiler:
         self.widx_a = entry_alloca(fn, I32, name="warp_index")
         self.yielded_a = entry_alloca(fn, I1, name="yielded")
         self.last_bar_a = entry_alloca(fn, I32, name="last_barrier_pc")
+        self.park_status_a = entry_alloca(fn, I8, name="park_status")
         self.frame_base_a = entry_alloca(fn, PTR8, name="frame_base")
         self.depth_a = entry_alloca(fn, vi32, name="depth")
         self.stack_a = [entry_alloca(fn, vi32, name=f"stack{i}")
@@ -264,6 +265,17 @@ class KernelCompiler:
         b, L, W, e = self.b, self.lanes, self.W, self.env
         flat = self.flat
         b.position_at_end(self.warp_enter_bb)
+        fresh = self.fn.append_basic_block("warp_fresh")
+        resume = self.fn.append_basic_block("warp_resume")
+        if flat.has_barrier:
+            # parked and finished warps are skipped before anything is set up for them
+            status = b.load(self.warp_status())
+            go = self.fn.append_basic_block("warp_go")
+            runs = b.or_(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_FRESH)),
+                         b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_READY)))
+            runs = b.or_(runs, b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_LANES)))
+            b.cbranch(runs, go, self.warp_next_bb)
+            b.position_at_end(go)
         widx = b.zext(b.load(self.widx_a), I64)
         for cur, whole, stride in ((abi.LOCAL, abi.LOCAL_ALL, abi.LOCAL_STRIDE),
                                    (abi.PARMEM, abi.PARMEM_ALL, abi.PARAM_STRIDE)):
@@ -272,20 +284,18 @@ class KernelCompiler:
         tid = b.add(L.splat(b.load(self.ws_a)), L.iota())
         valid = b.icmp_unsigned("<", tid, L.splat(self.T))
         self.specials(tid)
-        fresh = self.fn.append_basic_block("warp_fresh")
         if flat.has_barrier:
             base = b.gep(b.inttoptr(e[abi.FRAMES], PTR8),
                          [b.mul(widx, ir.Constant(I64, self.frame_bytes))])
             b.store(base, self.frame_base_a)
-            resume = self.fn.append_basic_block("warp_resume")
-            sw = b.switch(b.load(self.warp_status()), self.warp_next_bb)
-            sw.add_case(ir.Constant(I8, abi.WARP_FRESH), fresh)
-            sw.add_case(ir.Constant(I8, abi.WARP_WAITING), resume)
+            b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_FRESH)), fresh, resume)
             b.position_at_end(resume)
             self.frame.restore(base)
             b.branch(self.dispatch_bb)
         else:
             b.branch(fresh)
+            b.position_at_end(resume)
+            b.unreachable()
         b.position_at_end(fresh)
         b.store(valid, self.alive_a)
         b.store(L.const(I1, 0), self.wait_a)
@@ -316,10 +326,18 @@ class KernelCompiler:
         if self.flat.has_barrier:
             b.store(ir.Constant(I8, abi.WARP_DONE), self.warp_status())
         b.branch(self.warp_next_bb)
-        b.position_at_end(self.yield_bb)
+        self.emit_yield(self.yield_bb, ir.Constant(I8, abi.WARP_LANES))
+        self.park_bb = self.fn.append_basic_block("warp_park")
+        self.emit_yield(self.park_bb, None)
+
+    def emit_yield(self, block: ir.Block, status: ir.Value | None) -> None:
+        """The warp leaves the round: its frame is saved, its status set (None: the parked
+        status the barrier left in park_status_a)."""
+        b = self.b
+        b.position_at_end(block)
         if self.flat.has_barrier:
             self.frame.save(b.load(self.frame_base_a))
-            b.store(ir.Constant(I8, abi.WARP_WAITING), self.warp_status())
+            b.store(status if status is not None else b.load(self.park_status_a), self.warp_status())
             b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)
 
@@ -353,22 +371,11 @@ class KernelCompiler:
         e = self.env
         bx, by, bz = (b.trunc(e[i], I32) for i in (abi.BX, abi.BY, abi.BZ))
         sp: dict[str, ir.Value] = {}
-        # Thread coordinates: when ntid.x is a multiple of W a group never wraps a row, so
-        # they are scalar divisions plus an iota; otherwise lane-by-lane division.
-        ws = b.load(self.ws_a)
-        slots = [entry_alloca(self.fn, L.vt(I32), name=f"tid{c}") for c in "xyz"]
-        rows = b.icmp_unsigned("==", b.urem(bx, ir.Constant(I32, self.W)), ir.Constant(I32, 0))
-        with b.if_else(rows) as (fast, slow):
-            with fast:
-                q = b.udiv(ws, bx)
-                b.store(b.add(L.splat(b.urem(ws, bx)), L.iota()), slots[0])
-                b.store(L.splat(b.urem(q, by)), slots[1])
-                b.store(L.splat(b.udiv(q, by)), slots[2])
-            with slow:
-                b.store(b.urem(tid, L.splat(bx)), slots[0])
-                b.store(b.urem(b.udiv(tid, L.splat(bx)), L.splat(by)), slots[1])
-                b.store(b.udiv(tid, L.splat(b.mul(bx, by))), slots[2])
-        sp["%tid.x"], sp["%tid.y"], sp["%tid.z"] = (b.load(a) for a in slots)
+        # thread coordinates: the launcher's table, no divisions per warp
+        rows = b.bitcast(b.inttoptr(e[abi.THREAD_IDS], PTR8), ir.PointerType(L.vt(I32)))
+        first = b.mul(b.load(self.widx_a), ir.Constant(I32, 3))
+        sp["%tid.x"], sp["%tid.y"], sp["%tid.z"] = (
+            b.load(b.gep(rows, [b.add(first, ir.Constant(I32, c))]), align=4) for c in range(3))
         sp["%ntid.x"], sp["%ntid.y"], sp["%ntid.z"] = L.splat(bx), L.splat(by), L.splat(bz)
         for i, c in enumerate("xyz"):
             sp[f"%ctaid.{c}"] = L.splat(self.ctaid[i])

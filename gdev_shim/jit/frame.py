@@ -20,7 +20,11 @@ class FrameLayout:
     def __init__(self, kc: Any, spilled: list[ir.AllocaInstr]) -> None:
         """`spilled`: the vector registers to keep, after the scheduling state."""
         self.kc = kc
-        state = [kc.pc_a, kc.alive_a, kc.wait_a, kc.which_a, kc.depth_a, *kc.stack_a]
+        state = [kc.pc_a, kc.alive_a, kc.wait_a]
+        if numbered_barriers(kc.flat):
+            state.append(kc.which_a)       # otherwise every lane waits on barrier 0
+        if kc.flat.has_calls:
+            state += [kc.depth_a, *kc.stack_a]
         self.fields: list[tuple[ir.AllocaInstr, int]] = []
         offset = 0
         for alloca in state + spilled:
@@ -51,10 +55,24 @@ class FrameLayout:
                 v = b.trunc(v, ty)
             b.store(v, alloca)
 
-    def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value, alloca: ir.AllocaInstr) -> ir.Value:
-        """Where `alloca`'s saved value lies in the frame at `base` (as its stored type)."""
-        offset = next(o for a, o in self.fields if a is alloca)
-        return self._slot(b, base, offset, alloca.type.pointee)
+    def field_ptr_with(self, b: ir.IRBuilder, base: ir.Value,
+                       alloca: ir.AllocaInstr) -> ir.Value | None:
+        """Where `alloca`'s saved value lies in the frame at `base` (as its stored type),
+        None if the frame does not keep it."""
+        offset = next((o for a, o in self.fields if a is alloca), None)
+        return None if offset is None else self._slot(b, base, offset, alloca.type.pointee)
+
+
+def numbered_barriers(flat: Any) -> bool:
+    """Whether some barrier names a number other than 0 (so lanes may wait on different ones)."""
+    from .layout import is_barrier_wait
+    for item in flat.code:
+        if is_barrier_wait(item) and item.kind == "ins":
+            ops = item.ins.operands
+            ident = ops[1] if "red" in item.ins.opcode.split(".") else (ops[0] if ops else None)
+            if ident is not None and ident != ("imm", 0):
+                return True
+    return False
 
 
 def _is_mask(ty: ir.Type) -> bool:

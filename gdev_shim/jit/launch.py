@@ -38,6 +38,14 @@ def _reason(code: int, width: int) -> str:
     return _REASONS.get(code, f"fault {code}")
 
 
+def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> np.ndarray:
+    """(nwarps, 3, width) uint32: each warp's lanes' %tid.x, %tid.y, %tid.z."""
+    t = np.arange(nwarps * width, dtype=np.uint32)
+    bx, by, _ = block
+    coords = np.stack([t % bx, (t // bx) % by, t // (bx * by)])
+    return np.ascontiguousarray(coords.reshape(3, nwarps, width).transpose(1, 0, 2))
+
+
 def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
             printf: Callable[[str], None] | None = None) -> None:
@@ -61,6 +69,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     prog = flat.prog
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     pm = page_map(memory)
+    thread_ids = _thread_ids(block, nwarps, width)
     pbuf = np.frombuffer(params + bytes(16), np.uint8)
     nworkers = max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
     envs, faults, scratch = [], [], []
@@ -88,6 +97,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.LOCAL_STRIDE] = prog.local_size
         env[abi.PARMEM] = env[abi.PARMEM_ALL] = parmem.ctypes.data
         env[abi.FRAMES] = frames.ctypes.data
+        env[abi.THREAD_IDS] = thread_ids.ctypes.data
         env[abi.BARSTATE] = barstate.ctypes.data
         env[abi.PARAM_STRIDE] = prog.param_size
         env[abi.FAULT] = fault.ctypes.data
@@ -117,7 +127,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         if status[i] != 1:
             raise RuntimeError(f"JIT kernel {kernel} returned {status[i]}")
         raise _fault(kernel, compiled, faults[i], grid, block)
-    _ = (pm, pbuf, scratch)
+    _ = (pm, pbuf, scratch, thread_ids)
 
 
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
