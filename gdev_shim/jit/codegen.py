@@ -24,7 +24,7 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers, carry, clocks
+from . import abi, barriers, carry, clocks, ifconvert
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
@@ -549,6 +549,10 @@ class KernelCompiler:
             b.position_at_end(noneb)
             self.goto(pc + 1, grp)
             b.position_at_end(split)
+            end = ifconvert.region_end(self, pc, target)
+            if end is not None:
+                ifconvert.emit_region(self, pc, target, end, grp, eff)
+                return
             self.set_pc(grp, pc + 1)
             self.set_pc(eff, target)
             b.branch(self.dispatch_bb)

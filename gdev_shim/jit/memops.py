@@ -16,7 +16,7 @@ from ..ptx.ops_mem import SPACES, state_space, vector_count
 from ..ptx.ptxtypes import TYPES
 from . import abi, atomics
 from .errors import JitUnsupported
-from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function, width_of
+from .lanes import I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry, start_function, width_of
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
 from .layout import Item
@@ -228,6 +228,75 @@ def _fast_global(kc: Any, a0: ir.Value, span: int) -> tuple[ir.Value, ir.Value]:
     return ok, b.add(a0, d0)
 
 
+def _lane_hosts(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, w: int,
+                align: int) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address per lane) when every active lane's access is aligned and lies in
+    backed global memory (its own page of the table) or inside the shared window."""
+    b, L = kc.b, kc.lanes
+    zero = L.const(I64, 0)
+    inactive = b.not_(eff)
+    aligned = b.icmp_unsigned("==", b.and_(addrs, L.const(I64, align - 1)), zero)
+    ok = b.and_(L.any(eff), L.all(b.or_(inactive, aligned)))
+    if code == abi.SHARED_SP:
+        size = kc.env[abi.SHARED_SIZE]
+        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                      L.all(b.or_(inactive, b.icmp_unsigned(
+                          "<=", addrs, L.splat(b.sub(size, ir.Constant(I64, w)))))))
+        return b.and_(ok, fits), b.add(L.splat(kc.env[abi.SHARED]), addrs)
+    e = kc.env
+    if code == abi.GENERIC:
+        tag = b.lshr(addrs, L.const(I64, WINDOW_SHIFT))
+        for window in (SHARED_TAG, LOCAL_TAG):
+            ok = b.and_(ok, L.all(b.or_(inactive, b.icmp_unsigned("!=", tag, L.const(I64, window)))))
+    page = b.lshr(b.sub(addrs, L.splat(e[abi.PAGE_BASE])), L.const(I64, abi.PAGE_SHIFT))
+    inr = b.icmp_unsigned("<", page, L.splat(e[abi.NPAGES]))
+    want = b.and_(eff, inr)
+    offsets = b.shl(b.select(want, page, zero), L.const(I64, 3))
+    slots = b.inttoptr(b.add(L.splat(e[abi.PAGES]), offsets), ir.VectorType(ir.PointerType(I64), kc.W))
+    delta = _masked_gather(kc, slots, 8, want, zero)
+    backed = b.and_(inr, b.icmp_unsigned("!=", delta, zero))
+    return b.and_(ok, L.all(b.or_(inactive, backed))), b.add(addrs, delta)
+
+
+def _masked_gather(kc: Any, ptrs: ir.Value, align: int, mask: ir.Value, passthru: ir.Value) -> ir.Value:
+    ty = passthru.type
+    fn = kc.lanes.intrinsic(f"llvm.masked.gather.{Lanes.suffix(ty)}.v{kc.W}p0{Lanes.suffix(ty.element)}",
+                            ty, [ptrs.type, I32, mask.type, ty])
+    return kc.b.call(fn, [ptrs, ir.Constant(I32, align), mask, passthru])
+
+
+def _masked_scatter(kc: Any, values: ir.Value, ptrs: ir.Value, align: int, mask: ir.Value) -> None:
+    ty = values.type
+    fn = kc.lanes.intrinsic(f"llvm.masked.scatter.{Lanes.suffix(ty)}.v{kc.W}p0{Lanes.suffix(ty.element)}",
+                            ir.VoidType(), [ty, ptrs.type, I32, mask.type])
+    kc.b.call(fn, [values, ptrs, ir.Constant(I32, align), mask])
+
+
+def _scattered_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, vec: int,
+                      raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
+                      joinb: ir.Block) -> None:
+    """Lanes not contiguous (or partly masked) but all backed: one gather or scatter per
+    component, lanes in order as the interpreter writes them; anything else goes to the
+    lane-by-lane path, which reports faults."""
+    b, L = kc.b, kc.lanes
+    if code not in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
+        b.branch(slowb)
+        return
+    w = ity.width // 8
+    ok, hosts = _lane_hosts(kc, code, addrs, eff, w, w * vec if vec > 1 else w)
+    gatherb = kc.fn.append_basic_block("mem_gather")
+    b.cbranch(ok, gatherb, slowb)
+    b.position_at_end(gatherb)
+    for i in range(vec):
+        ptrs = b.inttoptr(b.add(hosts, L.const(I64, i * w)) if i else hosts,
+                          ir.VectorType(ir.PointerType(ity), kc.W))
+        if store:
+            _masked_scatter(kc, raw_vals[i], ptrs, w, eff)
+        else:
+            b.store(_masked_gather(kc, ptrs, w, eff, L.const(ity, 0)), results[i])
+    b.branch(joinb)
+
+
 def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str, vec: int,
            values: list[ir.Value] | None, eff: ir.Value) -> list[ir.Value]:
     """Emit one ld/st of `vec` components of type t; returns the loaded raw-bit vectors."""
@@ -266,9 +335,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
         fast_ok = ir.Constant(I1, 0)
         host = a0
     fastb = fn.append_basic_block("mem_fast")
+    lanesb = fn.append_basic_block("mem_lanes")
     slowb = fn.append_basic_block("mem_slow")
     joinb = fn.append_basic_block("mem_join")
-    b.cbranch(fast_ok, fastb, slowb)
+    b.cbranch(fast_ok, fastb, lanesb)
 
     b.position_at_end(fastb)
     p = b.inttoptr(host, _vec_ptr(kc, ity, W * vec))
@@ -286,6 +356,9 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
                 ir.Constant(L.vt(I32), [j * vec + i for j in range(W)]))
             b.store(comp, results[i])
     b.branch(joinb)
+
+    b.position_at_end(lanesb)
+    _scattered_access(kc, code, store, addrs, ity, vec, raw_vals, results, eff, slowb, joinb)
 
     b.position_at_end(slowb)
     m = mask_array(kc, eff)
