@@ -230,3 +230,53 @@ def test_peak_memory_of_1024_thread_barrier_kernels_is_bounded(compile_ptx, tmp_
     before_kb, peak_kb, _first = (int(v) for v in proc.stdout.split())
     assert peak_kb - before_kb < 200 * 1024, f"grew by {(peak_kb - before_kb) // 1024} MB"
     assert peak_kb < 500 * 1024
+
+
+# ---------------------------------------------------------------- divergence without the dispatcher
+
+def _compiled(mod: Module):
+    from gdev_shim.jit.codegen import KernelCompiler
+    kc = KernelCompiler(flatten(mod, "k"), 32, "k")
+    kc.compile()
+    return kc
+
+
+def test_forward_if_else_runs_as_lane_masks() -> None:
+    """An if/else (forward branches only) needs no dispatch: the only route is the start."""
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, %tid.x;
+    and.b32 %r2, %r1, 1;
+    setp.eq.u32 %p1, %r2, 0;
+    @%p1 bra $L_else;
+    add.u32 %r3, %r1, 7;
+    bra.uni $L_join;
+$L_else:
+    mul.lo.u32 %r3, %r1, 3;
+$L_join:
+    st.global.u32 [%rd1], %r3;
+    ret;
+""", "    .reg .pred %p<2>;\n    .reg .b32 %r<4>;\n    .reg .b64 %rd<2>;\n")
+    from gdev_shim.jit.ifconvert import region_end
+    kc = _compiled(mod)
+    assert kc.routes == {0}
+    branch = next(pc for pc, it in enumerate(kc.flat.code)
+                  if it.ins is not None and it.ins.guard is not None)
+    join = kc.flat.labels[("k", "$L_join")]
+    assert region_end(kc, branch, kc.flat.labels[("k", "$L_else")]) == join
+
+
+def test_divergent_loop_keeps_the_dispatcher() -> None:
+    """A backward branch some lanes take and others not: lanes part, every leader routes."""
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, 0;
+$L_loop:
+    add.u32 %r2, %r2, 1;
+    setp.lt.u32 %p1, %r2, %r1;
+    @%p1 bra $L_loop;
+    st.global.u32 [%rd1], %r2;
+    ret;
+""", "    .reg .pred %p<2>;\n    .reg .b32 %r<3>;\n    .reg .b64 %rd<2>;\n")
+    assert _compiled(mod).routes is None

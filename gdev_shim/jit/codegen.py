@@ -91,16 +91,30 @@ class KernelCompiler:
         self.declare_registers()
         self.emit_block_loop()
         self.leaders = self.find_leaders()
-        self.bbs = {pc: self.fn.append_basic_block(f"pc{pc}") for pc in sorted(self.leaders)}
+        self.bbs: dict[int, ir.Block] = {}
+        self.pending_blocks: list[int] = []
+        self.routes = ifconvert.dispatch_targets(self)
         self.emit_warp_entry()
         self.emit_dispatch()
         self.emit_exits()
+        # only the code some branch or the dispatcher reaches (a region emitted linearly
+        # may leave its original blocks unreached)
         order = sorted(self.leaders)
-        for i, pc in enumerate(order):
-            end = order[i + 1] if i + 1 < len(order) else len(self.flat.code)
-            self.emit_range(pc, end)
+        ends = {pc: (order[i + 1] if i + 1 < len(order) else len(self.flat.code))
+                for i, pc in enumerate(order)}
+        while self.pending_blocks:
+            pc = self.pending_blocks.pop()
+            self.emit_range(pc, ends[pc])
         finish_entry(self.fn)
         return self.m
+
+    def block(self, pc: int) -> ir.Block:
+        """The basic block of leader `pc`, emitted later if this is its first use."""
+        bb = self.bbs.get(pc)
+        if bb is None:
+            bb = self.bbs[pc] = self.fn.append_basic_block(f"pc{pc}")
+            self.pending_blocks.append(pc)
+        return bb
 
     def start_function(self) -> None:
         fty = ir.FunctionType(I32, [ir.PointerType(I64), I64, I64])
@@ -312,7 +326,7 @@ class KernelCompiler:
         # every live lane starts together at pc 0: no need to ask the dispatcher
         b.store(valid, self.grp_a)
         b.store(ir.Constant(I32, INF_PC), self.omin_a)
-        b.branch(self.bbs[0])
+        b.branch(self.block(0))
 
     def emit_exits(self) -> None:
         """Where a warp leaves the round: done, yielded at a barrier, or faulted."""
@@ -451,8 +465,8 @@ class KernelCompiler:
         cur = b.load(cur_a)
         bad = self.fn.append_basic_block("bad_pc")
         sw = b.switch(cur, bad)
-        for pc_value, bb in self.bbs.items():
-            sw.add_case(ir.Constant(I32, pc_value), bb)
+        for pc_value in sorted(self.routes if self.routes is not None else self.leaders):
+            sw.add_case(ir.Constant(I32, pc_value), self.block(pc_value))
         b.position_at_end(bad)
         b.ret(ir.Constant(I32, 2))
 
@@ -461,9 +475,12 @@ class KernelCompiler:
         b = self.b
         if target >= len(self.flat.code):
             raise JitUnsupported("control runs off the end of the code")
+        if self.routes is not None:
+            b.branch(self.block(target))    # a warp's lanes never part: no one waits below
+            return
         flush = self.fn.append_basic_block(f"flush{target}")
         omin = b.load(self.omin_a)
-        b.cbranch(b.icmp_unsigned(">=", ir.Constant(I32, target), omin), flush, self.bbs[target])
+        b.cbranch(b.icmp_unsigned(">=", ir.Constant(I32, target), omin), flush, self.block(target))
         b.position_at_end(flush)
         pc = b.load(self.pc_a)
         b.store(b.select(grp, self.lanes.const(I32, target), pc), self.pc_a)
@@ -620,6 +637,8 @@ class KernelCompiler:
         if target[0] != "sym":
             raise JitUnsupported("indirect calls")
         name = target[1]
+        if name == "vprintf":
+            raise JitUnsupported("printf")
         callee = self.flat.functions.get(name)
         if callee is None or not callee.defined:
             raise JitUnsupported(f"call to {name}")

@@ -25,7 +25,7 @@ from ..ptx.operands import sm_count
 from . import abi
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-11"
+CODEGEN_VERSION = "jit-13"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
@@ -171,7 +171,7 @@ def _generate(flat: object, width: int, key: str) -> tuple[bytes, dict]:
     except RuntimeError as exc:
         raise JitUnsupported(f"generated code does not verify: {exc}") from None
     _pipeline(llvm, tm, mod)
-    if len(kc.leaders) > LARGE_KERNEL_LEADERS:
+    if len(kc.bbs) > LARGE_KERNEL_LEADERS:
         tm = _fast_target_machine()
     return tm.emit_object(mod), {"max_kparam_read": kc.max_kparam_read,
                                  "frame_bytes": kc.frame_bytes}

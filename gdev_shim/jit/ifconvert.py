@@ -46,6 +46,36 @@ def region_end(kc: Any, pc: int, target: int) -> int | None:
     return end if end < len(flat.code) else None
 
 
+def dispatch_targets(kc: Any) -> set[int] | None:
+    """The program counters the dispatcher can be asked for when the lanes of a warp never
+    stay apart (every divergent branch is linear, no calls, no predicated barriers): the
+    start, the resume point of each barrier, and the instruction after a predicated exit.
+    None when lanes may part; then every leader is a target and a group hands over to the
+    dispatcher whenever other lanes wait below it."""
+    flat = kc.flat
+    if flat.has_calls:
+        return None
+    out = {0}
+    for pc, item in enumerate(flat.code):
+        if item.kind != "ins":
+            continue
+        parts = item.ins.opcode.split(".")
+        guarded = item.ins.guard is not None
+        if parts[0] in ("bar", "barrier") and "warp" not in parts:
+            if guarded:
+                return None
+            out.add(pc + 1)
+        elif parts[0] == "bra" and guarded:
+            to = _target(kc, item)
+            if to is None or region_end(kc, pc, to) is None:
+                return None
+        elif parts[0] == "brx":
+            return None
+        elif guarded and is_control(item):
+            out.add(pc + 1)
+    return {pc for pc in out if pc in kc.leaders}
+
+
 def _target(kc: Any, item: Any) -> int | None:
     ops = item.ins.operands
     if not ops or ops[0][0] != "sym":
