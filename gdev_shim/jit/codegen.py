@@ -31,7 +31,7 @@ from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, 
                     scalar_type, start_function, width_of)
 from .layout import Flat, Item, is_control
 from .liveness import live_across_barriers
-from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify
+from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
 
 INF_PC = abi.INF_PC
 _NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
@@ -82,11 +82,15 @@ class KernelCompiler:
     # ------------------------------------------------------------------ structure
     def compile(self) -> ir.Module:
         if self.classes is None:
-            probe = KernelCompiler(self.flat, self.W, self.name, classes={})
-            probe.compile()
-            self.classes = classify(self.flat, probe.leaders, probe.trace)
+            trace = decoded_trace(self.flat)
+            if trace is None:
+                # a tracing pass: every register a masked vector, every access recorded
+                probe = KernelCompiler(self.flat, self.W, self.name, classes={})
+                probe.compile()
+                trace = probe.trace
+            self.classes = classify(self.flat, self.find_leaders(), trace)
             if self.flat.has_barrier and not self.flat.has_calls:
-                self.spill = live_across_barriers(self.flat, probe.trace)
+                self.spill = live_across_barriers(self.flat, trace)
         self.start_function()
         self.declare_registers()
         self.emit_block_loop()

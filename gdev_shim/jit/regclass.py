@@ -45,6 +45,35 @@ class Trace:
         self.writes.setdefault(pc, set()).add(name)
 
 
+def decoded_trace(flat: Flat) -> Trace | None:
+    """The registers each program counter reads and writes, from the interpreter's decoding
+    of the same instructions (which records every register operand it resolves); None if
+    some instruction was not decoded there."""
+    uses = getattr(flat.prog, "uses", None)
+    if uses is None:
+        return None
+    trace = Trace()
+    for pc, item in enumerate(flat.code):
+        if item.ins is None:
+            continue
+        got = uses.get(id(item.ins))
+        if got is None:
+            return None
+        reads, writes = got
+        if item.kind == "barred":
+            # the released lanes re-read the barrier number and write the result here
+            ident, dest = item.ins.operands[1], item.ins.operands[0]
+            reads = frozenset([ident[1]] if ident[0] == "reg" else [])
+            writes = frozenset([dest[1]] if dest[0] == "reg" else [])
+        elif item.kind != "ins":
+            continue
+        if reads:
+            trace.reads[pc] = set(reads)
+        if writes:
+            trace.writes[pc] = set(writes)
+    return trace
+
+
 def successors(flat: Flat, pc: int) -> list[int]:
     item = flat.code[pc]
     if item.kind == "end":

@@ -140,6 +140,8 @@ class Program:
         self.param_size = align_up(param_end, 16)
         self.max_depth = len(funcs)
         self.func_pc: dict[str, int] = {}
+        # id(instruction) -> (registers it reads, registers it writes), for the JIT
+        self.uses: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         labels: dict[tuple[str, str], int] = {}
         for fn in funcs:
             self.func_pc[fn.name] = len(self.ops)
@@ -247,6 +249,9 @@ class Ctx:
         self.prog = prog
         self.fn = fn
         self.line = fn.line
+        # registers the instruction being decoded reads and writes (prog.uses)
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
 
     # -- names ---------------------------------------------------------------
     def slot(self, name: str) -> tuple[int, np.dtype, str]:
@@ -279,8 +284,10 @@ class Ctx:
             name = op[1]
             if name in self.fn.regs:
                 slot, storage, _ = self.slot(name)
+                self.reads.add(name)
                 return reg_reader(slot, storage, t)
             if is_special(name):
+                self.reads.add(name)
                 return special_reader(name, t, self.line)
             raise PtxError(f"undeclared register {name}", self.line)
         if kind in ("imm", "fimm", "fval"):
@@ -299,6 +306,7 @@ class Ctx:
         if op[0] != "reg" or op[1] not in self.fn.regs:
             raise PtxError(f"destination must be a register, found {op!r}", self.line)
         slot, storage, _ = self.slot(op[1])
+        self.writes.add(op[1])
         return reg_writer(slot, storage, t)
 
     def reg_type(self, op: tuple) -> str | None:
@@ -357,6 +365,11 @@ class Ctx:
 
     # -- instructions --------------------------------------------------------
     def emit(self, ins: Instr) -> None:
+        self.reads, self.writes = set(), set()
+        self.decode(ins)
+        self.prog.uses[id(ins)] = (frozenset(self.reads), frozenset(self.writes))
+
+    def decode(self, ins: Instr) -> None:
         self.line = ins.line
         ops = self.prog.ops
         parts = ins.opcode.split(".")
@@ -365,6 +378,7 @@ class Ctx:
         if ins.guard is not None:
             gname, neg = ins.guard
             slot, storage, t = self.slot(gname)
+            self.reads.add(gname)
             if t != "pred":
                 raise PtxError(f"guard {gname} is not a predicate", ins.line)
             guard = slot
