@@ -5,7 +5,7 @@ or 1 after filling the fault record that env[FAULT] points to.
 
 LOCAL and PARMEM are the running warp's rows of per-lane memory: the kernel itself points
 them into LOCAL_ALL / PARMEM_ALL (one row set per warp of the block) whenever a warp starts
-or resumes.  THREAD_IDS holds, per warp of the block, its lanes' %tid.x, %tid.y and %tid.z (three
+or resumes.  PRINTF is the launch's device-printf callback (jit/printf.py).  THREAD_IDS holds, per warp of the block, its lanes' %tid.x, %tid.y and %tid.z (three
 rows of WARP uint32): the same for every block, so computed once per launch.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
 barrier), BARSTATE the block's barrier counters followed by one status byte per warp.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 (PARAMS, PAGES, PAGE_BASE, NPAGES, EXTRAS, NEXTRAS, GLOBALS, GX, GY, GZ, BX, BY, BZ, SHARED,
  SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS, FRAMES,
- BARSTATE, LOCAL_ALL, PARMEM_ALL, THREAD_IDS) = range(27)
-ENV_SLOTS = 27
+ BARSTATE, LOCAL_ALL, PARMEM_ALL, THREAD_IDS, PRINTF) = range(28)
+ENV_SLOTS = 28
 
 # barrier state of the running block: int32 words, then a status byte per warp
 NBARRIERS = 16
@@ -46,7 +46,7 @@ FAULT_SLOTS = 8
 # reasons
 MISALIGNED_GLOBAL, UNBACKED, MISALIGNED_VECTOR, MISALIGNED_WINDOW, WINDOW_BOUNDS, TRAP, \
     PREDICATED_BAR, BARRIER_DEADLOCK, BARRIER_NUMBER, PARAM_ATOMIC, PARAM_STORE, \
-    PARAM_BOUNDS = range(1, 13)
+    PARAM_BOUNDS, PRINTF_FAULT = range(1, 14)
 
 # state spaces of memory instructions
 GLOBAL, SHARED_SP, LOCAL_SP, GENERIC = range(4)

@@ -24,7 +24,7 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers, carry, clocks, ifconvert
+from . import abi, barriers, carry, clocks, ifconvert, printf
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
@@ -679,8 +679,12 @@ class KernelCompiler:
     def emit_call(self, item: Item, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
         b, L = self.b, self.lanes
         rets, target, args = split_call(item.ins)
-        if target[0] == "sym" and target[1] == "vprintf":
-            raise JitUnsupported("printf")
+        if printf.is_printf(item):
+            if guarded:
+                self.fall_through_if_no_lane(pc, grp, eff)
+            printf.emit_printf(self, item, eff)
+            self.goto(pc + 1, grp)
+            return
         name, copies, _ = self.param_copies(item)
         entry = self.flat.func_pc[name]
 

@@ -16,6 +16,7 @@ from typing import Any
 from llvmlite import ir
 
 from .layout import is_control
+from .printf import emit_printf, is_printf
 
 MAX_REGION = 256                   # instructions; a larger region stays on the dispatcher
 
@@ -38,7 +39,7 @@ def region_end(kc: Any, pc: int, target: int) -> int | None:
             if to is None or to <= p:
                 return None
             end = max(end, to)
-        elif is_control(item):
+        elif is_control(item) and not is_printf(item):
             return None
         if end - pc > MAX_REGION:
             return None
@@ -71,7 +72,7 @@ def dispatch_targets(kc: Any) -> set[int] | None:
                 return None
         elif parts[0] == "brx":
             return None
-        elif guarded and is_control(item):
+        elif guarded and is_control(item) and not is_printf(item):
             out.add(pc + 1)
     return {pc for pc in out if pc in kc.leaders}
 
@@ -99,5 +100,8 @@ def emit_region(kc: Any, pc: int, target: int, end: int, grp: ir.Value, takers: 
             pending[to] = b.or_(pending[to], taken) if to in pending else taken
             active = b.and_(active, b.not_(taken))
             continue
-        kc.emit_instruction(item, active)
+        if is_printf(item):
+            emit_printf(kc, item, kc.guard_mask(item, active))
+        else:
+            kc.emit_instruction(item, active)
     kc.goto(end, grp)

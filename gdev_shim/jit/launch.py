@@ -1,6 +1,7 @@
 """Running a compiled kernel over a grid: block ranges split over host threads."""
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import threading
@@ -15,6 +16,7 @@ from . import abi
 from .engine import WARP, compile_kernel
 from .errors import JitUnsupported
 from .pages import page_map
+from .printf import PrintfSink
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
@@ -70,6 +72,8 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     pm = page_map(memory)
     thread_ids = _thread_ids(block, nwarps, width)
+    sink = PrintfSink(memory, shared_stride, prog.local_size)
+    callback = ctypes.cast(sink.callback, ctypes.c_void_p).value or 0
     pbuf = np.frombuffer(params + bytes(16), np.uint8)
     nworkers = max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
     envs, faults, scratch = [], [], []
@@ -98,6 +102,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.PARMEM] = env[abi.PARMEM_ALL] = parmem.ctypes.data
         env[abi.FRAMES] = frames.ctypes.data
         env[abi.THREAD_IDS] = thread_ids.ctypes.data
+        env[abi.PRINTF] = callback
         env[abi.BARSTATE] = barstate.ctypes.data
         env[abi.PARAM_STRIDE] = prog.param_size
         env[abi.FAULT] = fault.ctypes.data
@@ -126,12 +131,13 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
             continue
         if status[i] != 1:
             raise RuntimeError(f"JIT kernel {kernel} returned {status[i]}")
-        raise _fault(kernel, compiled, faults[i], grid, block)
+        raise _fault(kernel, compiled, faults[i], grid, block, sink)
+    sink.flush(printf)
     _ = (pm, pbuf, scratch, thread_ids)
 
 
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
-           block: tuple[int, int, int]) -> KernelFault:
+           block: tuple[int, int, int], sink: PrintfSink) -> KernelFault:
     reason, lane, addr, pc, blk, ws = (int(v) for v in rec[:6])
     flat = compiled.flat
     item = flat.code[pc]
@@ -142,7 +148,9 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
     where = (blk % gx, (blk // gx) % gy, blk // (gx * gy))
     address = None if addr == -1 else addr & (2**64 - 1)
     cls, reason = reason >> 8, reason & 0xFF
-    if reason in (abi.MISALIGNED_WINDOW, abi.WINDOW_BOUNDS):
+    if reason == abi.PRINTF_FAULT and sink.fault is not None:
+        address, text = sink.fault
+    elif reason in (abi.MISALIGNED_WINDOW, abi.WINDOW_BOUNDS):
         space = abi.SPACE_NAMES.get(cls, "local")
         text = (f"misaligned {space} access" if reason == abi.MISALIGNED_WINDOW
                 else f"{space} access out of bounds")

@@ -79,7 +79,8 @@ def flatten(module: Module, kernel: str) -> Flat:
                     flat.code.append(Item(fn, item, "barred", item.text))
             elif base == "call":
                 rets, target, _ = split_call(item)
-                if target[0] == "sym" and target[1] in flat.functions:
+                callee = flat.functions.get(target[1]) if target[0] == "sym" else None
+                if callee is not None and callee.defined:
                     flat.has_calls = True
                     flat.code.append(Item(fn, item, "copyback", item.text))
         flat.code.append(Item(fn, None, "end", f"end of {fn.name}"))

@@ -19,33 +19,51 @@ _SPEC = re.compile(r"%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|L|z|j|t)?([diouxXeE
 _MAX_STRING = 4096
 
 
-def read_bytes(st: Any, lane: int, addr: int, n: int) -> bytes:
-    """n bytes at a generic address as seen by one lane."""
-    tag = addr >> WINDOW_SHIFT
-    if tag == SHARED_TAG:
-        off = addr - SHARED_WINDOW
-        if off + n > st.shared_stride:
-            raise MemoryFault(addr, "shared access out of bounds")
-        start = int(st.blk[lane]) * st.shared_stride + off
-        return st.shared[start:start + n].tobytes()
-    if tag == LOCAL_TAG:
-        off = addr - LOCAL_WINDOW
-        if off + n > st.local_stride:
-            raise MemoryFault(addr, "local access out of bounds")
-        start = lane * st.local_stride + off
-        return st.local[start:start + n].tobytes()
-    addrs = np.arange(n, dtype=np.uint64) + np.uint64(addr)
-    return np.asarray(st.mem.load(addrs, np.dtype(np.uint8)), np.uint8).tobytes()
+Reader = Callable[[int, int], bytes]       # (generic address, n) -> the n bytes there
 
 
-def read_string(st: Any, lane: int, addr: int) -> str:
+def generic_reader(mem: Any, shared: Reader, shared_size: int, local: Reader,
+                   local_size: int) -> Reader:
+    """A lane's view of generic addresses: its block's shared window (offset, n), its own
+    local window (offset, n), and device memory elsewhere; either engine supplies the two
+    windows as it lays them out."""
+    def read(addr: int, n: int) -> bytes:
+        tag = addr >> WINDOW_SHIFT
+        if tag == SHARED_TAG:
+            off = addr - SHARED_WINDOW
+            if off + n > shared_size:
+                raise MemoryFault(addr, "shared access out of bounds")
+            return shared(off, n)
+        if tag == LOCAL_TAG:
+            off = addr - LOCAL_WINDOW
+            if off + n > local_size:
+                raise MemoryFault(addr, "local access out of bounds")
+            return local(off, n)
+        addrs = np.arange(n, dtype=np.uint64) + np.uint64(addr)
+        return np.asarray(mem.load(addrs, np.dtype(np.uint8)), np.uint8).tobytes()
+    return read
+
+
+def read_string(read: Reader, addr: int) -> str:
     out = bytearray()
     while len(out) < _MAX_STRING:
-        b = read_bytes(st, lane, addr + len(out), 1)
+        b = read(addr + len(out), 1)
         if b == b"\0":
             break
         out += b
     return out.decode("utf-8", errors="replace")
+
+
+def format_call(read: Reader, fmt_addr: int, args_addr: int) -> str:
+    """One lane's vprintf(fmt, args): the text it prints (MemoryFault on a bad address)."""
+    cursor = [0]
+
+    def arg(size: int) -> bytes:
+        cursor[0] = (cursor[0] + size - 1) // size * size
+        data = read(args_addr + cursor[0], size)
+        cursor[0] += size
+        return data
+    return format_printf(read_string(read, fmt_addr), arg, lambda p: read_string(read, p))
 
 
 def format_printf(fmt: str, arg: Callable[[int], bytes], string: Callable[[int], str]) -> str:
@@ -85,6 +103,14 @@ def format_printf(fmt: str, arg: Callable[[int], bytes], string: Callable[[int],
     return "".join(out)
 
 
+def _lane_reader(st: Any, lane: int) -> Reader:
+    shared0 = int(st.blk[lane]) * st.shared_stride
+    local0 = lane * st.local_stride
+    return generic_reader(
+        st.mem, lambda off, n: st.shared[shared0 + off:shared0 + off + n].tobytes(), st.shared_stride,
+        lambda off, n: st.local[local0 + off:local0 + off + n].tobytes(), st.local_stride)
+
+
 def build_vprintf(ins: Instr, rets: list, args: list, ctx: Any) -> Callable:
     if len(args) != 2:
         raise PtxError("vprintf takes two parameters", ins.line)
@@ -98,16 +124,8 @@ def build_vprintf(ins: Instr, rets: list, args: list, ctx: Any) -> Callable:
         fmts = np.ascontiguousarray(pm[ids, fmt_ref.offset:fmt_ref.offset + 8]).view(np.uint64)
         bufs = np.ascontiguousarray(pm[ids, arg_ref.offset:arg_ref.offset + 8]).view(np.uint64)
         for lane, f, b in zip(ids.tolist(), fmts.reshape(-1).tolist(), bufs.reshape(-1).tolist()):
-            cursor = [0]
-
-            def arg(size: int, lane: int = lane, b: int = b, cursor: list = cursor) -> bytes:
-                cursor[0] = (cursor[0] + size - 1) // size * size
-                data = read_bytes(st, lane, b + cursor[0], size)
-                cursor[0] += size
-                return data
             try:
-                fmt = read_string(st, lane, f)
-                line = format_printf(fmt, arg, lambda p, lane=lane: read_string(st, lane, p))
+                line = format_call(_lane_reader(st, lane), f, b)
             except MemoryFault as exc:
                 raise st.fault(lane, text, exc.address, f"printf: {exc.reason}") from None
             st.printed.append((lane, len(st.printed), line))
