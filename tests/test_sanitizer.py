@@ -51,9 +51,11 @@ def ptx_files(compile_ptx, tmp_path_factory):
     return paths
 
 
-def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path) -> tuple[str, list[dict]]:
-    report = tmp_path / "report.json"
-    env = dict(os.environ, GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report), PYTHONPATH=str(ROOT))
+def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path,
+             engine: str = "auto") -> tuple[str, list[dict]]:
+    report = tmp_path / f"report-{engine}.json"
+    env = dict(os.environ, GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report), PYTHONPATH=str(ROOT),
+               GDEV_ENGINE=engine)
     script = f"PTX = {str(ptx)!r}\n" + PRELUDE + textwrap.dedent(body)
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -120,6 +122,53 @@ def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
     """, "memcheck", tmp_path)
     leaks = [f for f in findings if f["tool"] == "leakcheck"]
     assert len(leaks) == 1 and leaks[0]["size"] == 12288
+
+
+MEMCHECK_BUGS = {
+    "out of bounds": """
+        a = dmem.alloc(ctx, 64 * 4)
+        print(run("oob_write", (2, 1, 1), (64, 1, 1), args(a, 100)))
+    """,
+    "use after free": """
+        a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+        dmem.free(None, a)
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
+    """,
+}
+# what identifies a finding; how many more lanes the access had is the interpreter's alone
+# (the native engine stops at the first bad lane)
+SAME = ("tool", "kind", "kernel", "block", "thread", "instruction", "address", "size", "allocation")
+
+
+@pytest.mark.parametrize("bug", sorted(MEMCHECK_BUGS))
+def test_memcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path, bug):
+    """memcheck runs on the JIT: the same first finding and the same abort as the interpreter."""
+    runs = {engine: sanitize(ptx_files["seeded_bugs"], MEMCHECK_BUGS[bug], "memcheck", tmp_path, engine)
+            for engine in ("interp", "jit")}
+    (out_i, found_i), (out_j, found_j) = runs["interp"], runs["jit"]
+    assert out_i == out_j == "SDAA_ERROR_LAUNCH_FAILED"
+    first = [[{k: f[k] for k in SAME} for f in found if f["tool"] == "memcheck"][:1]
+             for found in (found_i, found_j)]
+    assert first[0] and first[0] == first[1]
+
+
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_memcheck_clean_kernels_report_nothing_on_either_engine(ptx_files, tmp_path, engine):
+    out, findings = sanitize(ptx_files["add_test"], """
+        n = 5000
+        bufs = [dmem.alloc(ctx, 4 * n + 4 * k) for k in range(3)]   # sizes that end mid-page
+        x = np.arange(n, dtype=np.int32)
+        for p in bufs[:2]:
+            dstream.copy_htod(None, p, x.ctypes.data, 4 * n, sync=True)
+        r1 = run("add_test", (20, 1, 1), (256, 1, 1), args(*bufs, n))
+        y = np.zeros(n, np.int32)
+        dstream.copy_dtoh(None, y.ctypes.data, bufs[2], 4 * n, sync=True)
+        print(r1, bool((y == 2 * x).all()))
+        for p in bufs:
+            dmem.free(None, p)
+    """, "memcheck", tmp_path, engine)
+    assert out == "ok True"
+    assert findings == []
 
 
 def test_clean_kernels_report_nothing(ptx_files, tmp_path):

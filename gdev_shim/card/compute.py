@@ -65,11 +65,13 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
     GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code only: a kernel it
     cannot compile fails its launch, naming what it could not compile), `auto` (default:
     the JIT, falling back to the interpreter for such a kernel with one warning).  Under
-    the sanitizer (`checks`) kernels run on the interpreter, which reports every access.
+    the sanitizer (`checks`) memcheck runs on the JIT (precise buffer bounds, the first bad
+    access reported); initcheck and racecheck need the interpreter's per-access hooks.
     """
     from ..ptx import execute
     engine = settings.engine
-    if checks is not None:
+    if checks is not None and not (checks.native and engine in ("jit", "auto")):
+        # initcheck and racecheck watch every access: the interpreter's hooks
         execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
                 printf=printf, checks=checks)
         return
@@ -77,13 +79,14 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
         from ..jit import JitUnsupported, execute as jit_execute
         try:
             jit_execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
-                        printf=printf)
+                        printf=printf, checks=checks)
             return
         except JitUnsupported as exc:
             if engine == "jit":
                 raise LaunchError(f"GDEV_ENGINE=jit cannot compile kernel {name}: {exc.reason}") from None
             _warn_fallback(name, exc.reason)
-    execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf)
+    execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf,
+            checks=checks)
 
 
 _warned: set[tuple[str, str]] = set()

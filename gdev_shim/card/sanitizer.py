@@ -238,9 +238,30 @@ class KernelChecks:
             state[1][lo:hi] = -1
 
     # ---- reporting ----------------------------------------------------------------------
+    # ---- kernels on the native engine ---------------------------------------------------
+    @property
+    def native(self) -> bool:
+        """Whether the JIT can run the kernel with these checks: memcheck only.  The JIT bounds
+        every buffer by its requested size and faults on the first bad global access."""
+        return self.tools <= {"memcheck", "leakcheck"}
+
+    def native_fault(self, block: tuple[int, int, int], thread: tuple[int, int, int], text: str,
+                     addr: int, width: int, write: bool) -> None:
+        """The JIT faulted on a global access: report it as _memcheck reports a bad lane."""
+        if addr % width:
+            kind, alloc = "misaligned access", self.card.nearest(addr)
+        else:
+            kind, alloc = self.card.describe(addr)
+        self._record(block, thread, "memcheck", f"{kind} ({'write' if write else 'read'})", text,
+                     addr, width, alloc)
+
     def _report(self, st, lane: int, tool: str, kind: str, text: str, addr: int | None, width: int,
                 alloc: str, extra_lanes: int = 0) -> None:
         block, thread = st.where(lane)
+        self._record(block, thread, tool, kind, text, addr, width, alloc, extra_lanes)
+
+    def _record(self, block: tuple[int, int, int], thread: tuple[int, int, int], tool: str, kind: str,
+                text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0) -> None:
         REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
                            instruction=text, address=addr, size=width, allocation=alloc,
                            detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else ""))

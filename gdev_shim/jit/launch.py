@@ -50,7 +50,7 @@ def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> np.ndar
 
 def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-            printf: Callable[[str], None] | None = None) -> None:
+            printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
     """Run `kernel` natively; same contract as gdev_shim.ptx.execute.
 
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
@@ -70,7 +70,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         raise JitUnsupported("kernel reads past the parameter buffer")
     prog = flat.prog
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
-    pm = page_map(memory)
+    pm = page_map(memory, precise=checks is not None)
     thread_ids = _thread_ids(block, nwarps, width)
     sink = PrintfSink(memory, shared_stride, prog.local_size)
     callback = ctypes.cast(sink.callback, ctypes.c_void_p).value or 0
@@ -131,13 +131,13 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
             continue
         if status[i] != 1:
             raise RuntimeError(f"JIT kernel {kernel} returned {status[i]}")
-        raise _fault(kernel, compiled, faults[i], grid, block, sink)
+        raise _fault(kernel, compiled, faults[i], grid, block, sink, checks)
     sink.flush(printf)
     _ = (pm, pbuf, scratch, thread_ids)
 
 
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
-           block: tuple[int, int, int], sink: PrintfSink) -> KernelFault:
+           block: tuple[int, int, int], sink: PrintfSink, checks: Any = None) -> KernelFault:
     reason, lane, addr, pc, blk, ws = (int(v) for v in rec[:6])
     flat = compiled.flat
     item = flat.code[pc]
@@ -155,10 +155,16 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
         text = (f"misaligned {space} access" if reason == abi.MISALIGNED_WINDOW
                 else f"{space} access out of bounds")
     else:
-        width = 0
-        if reason == abi.MISALIGNED_GLOBAL and item.ins is not None:
-            from .memops import _type
-            mods = item.ins.opcode.split(".")[1:]
-            width = int(_type(item, mods)[1:]) // 8
+        width = _access_width(item) if reason == abi.MISALIGNED_GLOBAL and item.ins is not None else 0
         text = _reason(reason, width)
+        if checks is not None and reason in (abi.UNBACKED, abi.MISALIGNED_GLOBAL) and address is not None:
+            base = item.ins.opcode.split(".")[0]
+            checks.native_fault(where, thread, item.text, address, _access_width(item),
+                                base in ("st", "atom", "red"))
+            text = "sanitizer: invalid global access"
     return KernelFault(kernel, where, thread, item.text, address, text)
+
+
+def _access_width(item: Any) -> int:
+    from .memops import _type
+    return int(_type(item, item.ins.opcode.split(".")[1:])[1:]) // 8

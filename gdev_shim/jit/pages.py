@@ -27,7 +27,9 @@ class PageMap:
     keep: list                     # the backing arrays, alive while the map is used
 
 
-def _host_regions(memory: Any) -> list[tuple[int, int, int, Any]]:
+def _host_regions(memory: Any, precise: bool) -> list[tuple[int, int, int, Any]]:
+    """(start, length, host address, backing) per buffer.  `precise`: only the bytes the
+    allocation asked for (the sanitizer's bound), as a page-aligned part and a tail."""
     regions = getattr(memory, "regions", None)
     if regions is None:
         raise JitUnsupported("device memory does not expose host regions")
@@ -35,7 +37,11 @@ def _host_regions(memory: Any) -> list[tuple[int, int, int, Any]]:
     for r in regions():
         backing = r.backing
         host = backing.ctypes.data + (r.start - r.backing_base)
-        out.append((int(r.start), int(r.length), int(host), backing))
+        length = int((r.requested or r.length) if precise else r.length)
+        whole = length // PAGE * PAGE if precise and r.start % PAGE == 0 else length
+        out.append((int(r.start), whole, int(host), backing))
+        if whole < length:
+            out.append((int(r.start) + whole, length - whole, int(host) + whole, backing))
     return out
 
 
@@ -71,19 +77,21 @@ def build(regions: list[tuple[int, int, int, Any]]) -> PageMap:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[int, tuple[Any, PageMap]] = {}
+_cache: dict[tuple[int, bool], tuple[Any, PageMap]] = {}
 
 
-def page_map(memory: Any) -> PageMap:
-    """The translation table for the memory's current buffers (rebuilt when they change)."""
+def page_map(memory: Any, precise: bool = False) -> PageMap:
+    """The translation table for the memory's current buffers (rebuilt when they change);
+    `precise` bounds each buffer by its requested size rather than its pages."""
     snapshot = getattr(memory, "regions_version", None)
     token = snapshot() if snapshot is not None else None
+    key = (id(memory), precise)
     with _cache_lock:
-        hit = _cache.get(id(memory))
+        hit = _cache.get(key)
     if hit is not None and token is not None and hit[0] is token:
         return hit[1]
-    pm = build(_host_regions(memory))
+    pm = build(_host_regions(memory, precise))
     if token is not None:
         with _cache_lock:
-            _cache[id(memory)] = (token, pm)
+            _cache[key] = (token, pm)
     return pm
