@@ -272,6 +272,141 @@ def _masked_scatter(kc: Any, values: ir.Value, ptrs: ir.Value, align: int, mask:
     kc.b.call(fn, [values, ptrs, ir.Constant(I32, align), mask])
 
 
+ROW = 8                            # lanes per row of the row-wise tier
+
+
+def _rows_likely(kc: Any) -> bool:
+    """Whether a warp's accesses may come in rows: the kernel reads %tid.y or %tid.z (a
+    2-D or 3-D block).  Only then is the row-wise tier worth its code."""
+    found = kc.__dict__.get("_rows_likely")
+    if found is None:
+        uses = getattr(kc.flat.prog, "uses", None)
+        found = uses is None or any({"%tid.y", "%tid.z"} & reads for reads, _ in uses.values())
+        kc._rows_likely = found
+    return found
+
+
+class _HelperScope:
+    """What the access tiers use of a KernelCompiler, for emitting them into a helper
+    function: its own builder and lanes, and the environment read through its argument."""
+
+    class _Env:
+        def __init__(self, scope: "_HelperScope", ptr: ir.Value) -> None:
+            self.scope, self.ptr = scope, ptr
+
+        def __getitem__(self, i: int) -> ir.Value:
+            b = self.scope.b
+            return b.load(b.gep(self.ptr, [ir.Constant(I32, i)]))
+
+    def __init__(self, kc: Any, fn: ir.Function, b: ir.IRBuilder, env: ir.Value) -> None:
+        self.fn, self.b, self.W, self.m = fn, b, kc.W, kc.m
+        self.lanes = Lanes(kc.m, kc.W)
+        self.lanes.b = b
+        self.env = self._Env(self, env)
+
+
+def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
+    """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask): the gathering tier
+    of one access shape, out of line (inline it would double a kernel's code); 1 if done,
+    0 for the lane-by-lane path."""
+    name = f"mem_lanes_{'st' if store else 'ld'}_{code}_{ity.width}"
+    fn = kc.helpers.get(name)
+    if fn is not None:
+        return fn
+    W = kc.W
+    arr = ir.PointerType(ir.ArrayType(I64, W))
+    fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
+                                                 ir.PointerType(ir.ArrayType(I8, W))]), name=name)
+    fn.linkage = "internal"
+    kc.helpers[name] = fn
+    env, addrs_p, vals_p, mask_p = fn.args
+    b = start_function(fn)
+    scope = _HelperScope(kc, fn, b, env)
+    L = scope.lanes
+    vt64 = ir.PointerType(L.vt(I64))
+    addrs = b.load(b.bitcast(addrs_p, vt64))
+    eff = b.trunc(b.load(b.bitcast(mask_p, ir.PointerType(L.vt(I8)))), L.vt(I1))
+    raw = [b.trunc(b.load(b.bitcast(vals_p, vt64)), L.vt(ity)) if ity.width < 64
+           else b.load(b.bitcast(vals_p, vt64))] if store else []
+    results = [] if store else [entry_alloca(fn, L.vt(ity))]
+    done, fail = fn.append_basic_block("done"), fn.append_basic_block("fallback")
+    _scattered_access(scope, code, store, addrs, ity, 1, raw, results, eff, fail, done)
+    b.position_at_end(done)
+    if not store:
+        got = b.load(results[0])
+        b.store(got if ity.width == 64 else b.zext(got, L.vt(I64)), b.bitcast(vals_p, vt64))
+    b.ret(ir.Constant(I32, 1))
+    b.position_at_end(fail)
+    b.ret(ir.Constant(I32, 0))
+    finish_entry(fn)
+    return fn
+
+
+def _call_lanes_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
+                       raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
+                       joinb: ir.Block) -> None:
+    b, L = kc.b, kc.lanes
+    arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+    b.store(addrs, kc.tmp64)
+    if store:
+        v = raw_vals[0]
+        b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
+    done = b.call(_lanes_helper(kc, code, store, ity),
+                  [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr), mask_array(kc, eff)])
+    okb = kc.fn.append_basic_block("mem_lanes_done")
+    b.cbranch(b.icmp_unsigned("!=", done, ir.Constant(I32, 0)), okb, slowb)
+    b.position_at_end(okb)
+    if not store:
+        got = b.load(kc.tmpval)
+        b.store(got if ity.width == 64 else b.trunc(got, L.vt(ity)), results[0])
+    b.branch(joinb)
+
+
+def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
+    """Every lane active and each run of ROW lanes contiguous (a 2-D block's rows: a
+    16x16 block's warp is two rows apart): one vector access per run, each run checked as
+    the whole-warp fast path checks its span."""
+    b, L = kc.b, kc.lanes
+    W, w = kc.W, ity.width // 8
+    runs = W // ROW
+    heads = [b.extract_element(addrs, ir.Constant(I32, r * ROW)) for r in range(runs)]
+    first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
+                             ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)]))
+    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % ROW) * w) for i in range(W)])
+    ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
+    span = ROW * w
+    hosts = []
+    for head in heads:
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
+        if code == abi.SHARED_SP:
+            size = kc.env[abi.SHARED_SIZE]
+            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, span)))))
+            hosts.append(b.add(kc.env[abi.SHARED], head))
+        else:
+            run_ok, host = _fast_global(kc, head, span)
+            ok = b.and_(ok, run_ok)
+            hosts.append(host)
+    rowsb = kc.fn.append_basic_block("mem_rows")
+    b.cbranch(ok, rowsb, otherwise)
+    b.position_at_end(rowsb)
+    rty = ir.PointerType(ir.VectorType(ity, ROW))
+    if store:
+        for r, host in enumerate(hosts):
+            part = b.shuffle_vector(raw_vals[0], ir.Constant(raw_vals[0].type, ir.Undefined),
+                                    ir.Constant(ir.VectorType(I32, ROW), list(range(r * ROW, r * ROW + ROW))))
+            b.store(part, b.inttoptr(host, rty), align=w)
+    else:
+        parts = [b.load(b.inttoptr(host, rty), align=w) for host in hosts]
+        while len(parts) > 1:             # concatenate pairwise up to the warp's width
+            parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
+                ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
+                for i in range(0, len(parts), 2)]
+        b.store(parts[0], results[0])
+    b.branch(joinb)
+
+
 def _scattered_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, vec: int,
                       raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
                       joinb: ir.Block) -> None:
@@ -358,7 +493,14 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     b.branch(joinb)
 
     b.position_at_end(lanesb)
-    _scattered_access(kc, code, store, addrs, ity, vec, raw_vals, results, eff, slowb, joinb)
+    if vec == 1 and code in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
+        if code != abi.GENERIC and _rows_likely(kc):
+            gatherb = fn.append_basic_block("mem_gathers")
+            _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
+            b.position_at_end(gatherb)
+        _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, slowb, joinb)
+    else:
+        _scattered_access(kc, code, store, addrs, ity, vec, raw_vals, results, eff, slowb, joinb)
 
     b.position_at_end(slowb)
     m = mask_array(kc, eff)
