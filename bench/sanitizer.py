@@ -3,9 +3,9 @@
 Per kernel, each run in its own process (settings are read at import):
 - GDEV_MEMCHECK=memcheck under the default engine (memcheck runs on the JIT) against
   the default engine without it; goal <= 2x;
-- GDEV_MEMCHECK=all (initcheck and racecheck still run on the interpreter) on the
-  interpreter against the plain interpreter, and under the default engine against the
-  default engine without it (which also carries the JIT's advantage); goal <= 3x.
+- GDEV_MEMCHECK=all (every tool, compiled into the kernel on the JIT) on the interpreter
+  against the plain interpreter, and under the default engine against the default engine
+  without it; goal <= 3x.
 """
 from __future__ import annotations
 

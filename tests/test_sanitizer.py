@@ -86,31 +86,51 @@ def test_memcheck_names_use_after_free(ptx_files, tmp_path):
     assert any(f["kind"].startswith("use after free") for f in findings)
 
 
-def test_initcheck_reports_reads_of_never_written_memory(ptx_files, tmp_path):
-    out, findings = sanitize(ptx_files["seeded_bugs"], """
-        a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
-        data = np.arange(16, dtype=np.int32)
-        dstream.copy_htod(None, a, data.ctypes.data, 64, sync=True)     # only the first 16 ints
-        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
-        dmem.free(None, a); dmem.free(None, b)
-    """, "initcheck", tmp_path)
+INITCHECK_BUG = """
+    a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+    data = np.arange(16, dtype=np.int32)
+    dstream.copy_htod(None, a, data.ctypes.data, 64, sync=True)     # only the first 16 ints
+    print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
+    dmem.free(None, a); dmem.free(None, b)
+"""
+
+
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_initcheck_reports_reads_of_never_written_memory(ptx_files, tmp_path, engine):
+    out, findings = sanitize(ptx_files["seeded_bugs"], INITCHECK_BUG, "initcheck", tmp_path, engine)
     assert out == "ok"                                   # initcheck reports but does not abort
     init = [f for f in findings if f["tool"] == "initcheck"]
     assert len(init) >= 1 and init[0]["thread"] == [16, 0, 0]
     assert "16 more lanes" not in init[0]["detail"] and "15 more lanes" in init[0]["detail"]
 
 
-def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path):
+def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
+    found = [[{k: f[k] for k in SAME + ("detail",)} for f in
+              sanitize(ptx_files["seeded_bugs"], INITCHECK_BUG, "initcheck", tmp_path, engine)[1]]
+             for engine in ("interp", "jit")]
+    assert found[0] and found[0] == found[1]
+
+
+# The hazard between the two warps is the same; its kind follows the order the engine ran
+# them in: the interpreter runs the block's warps in lockstep (every write, then every
+# read: read after write), the JIT one warp after another between barriers (warp 0 reads
+# the bytes warp 1 writes afterwards: write after read).
+RACE_KIND = {"interp": "RAW hazard on shared memory", "jit": "WAR hazard on shared memory"}
+
+
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
         o = dmem.alloc(ctx, 64 * 4)
         print(run("shared_race", (1, 1, 1), (64, 1, 1), args(o)))
         print(run("clean_reverse", (1, 1, 1), (64, 1, 1), args(o)))
         dmem.free(None, o)
-    """, "racecheck", tmp_path)
+    """, "racecheck", tmp_path, engine)
     assert out.split() == ["ok", "ok"]
     races = [f for f in findings if f["tool"] == "racecheck"]
     assert races and all(f["kernel"] == "shared_race" for f in races)
-    assert races[0]["kind"] == "RAW hazard on shared memory"
+    assert races[0]["kind"] == RACE_KIND[engine]
+    assert races[0]["allocation"].startswith("shared byte offset ")
 
 
 def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
@@ -171,7 +191,8 @@ def test_memcheck_clean_kernels_report_nothing_on_either_engine(ptx_files, tmp_p
     assert findings == []
 
 
-def test_clean_kernels_report_nothing(ptx_files, tmp_path):
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_clean_kernels_report_nothing(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["add_test"], """
         n = 5000
         bufs = [dmem.alloc(ctx, 4 * n) for _ in range(3)]
@@ -185,6 +206,6 @@ def test_clean_kernels_report_nothing(ptx_files, tmp_path):
         print(r1, r2, bool((y == 2 * x).all()))
         for p in bufs:
             dmem.free(None, p)
-    """, "all", tmp_path)
+    """, "all", tmp_path, engine)
     assert out == "ok ok True"
     assert findings == []

@@ -64,14 +64,13 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
 
     GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code only: a kernel it
     cannot compile fails its launch, naming what it could not compile), `auto` (default:
-    the JIT, falling back to the interpreter for such a kernel with one warning).  Under
-    the sanitizer (`checks`) memcheck runs on the JIT (precise buffer bounds, the first bad
-    access reported); initcheck and racecheck need the interpreter's per-access hooks.
+    the JIT, falling back to the interpreter for such a kernel with one warning).  The
+    sanitizer (`checks`) runs on either: the JIT bounds buffers by their requested size for
+    memcheck and compiles initcheck and racecheck into the kernel.
     """
     from ..ptx import execute
     engine = settings.engine
-    if checks is not None and not (checks.native and engine in ("jit", "auto")):
-        # initcheck and racecheck watch every access: the interpreter's hooks
+    if engine == "interp":
         execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
                 printf=printf, checks=checks)
         return

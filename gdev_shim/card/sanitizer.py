@@ -239,12 +239,6 @@ class KernelChecks:
 
     # ---- reporting ----------------------------------------------------------------------
     # ---- kernels on the native engine ---------------------------------------------------
-    @property
-    def native(self) -> bool:
-        """Whether the JIT can run the kernel with these checks: memcheck only.  The JIT bounds
-        every buffer by its requested size and faults on the first bad global access."""
-        return self.tools <= {"memcheck", "leakcheck"}
-
     def native_fault(self, block: tuple[int, int, int], thread: tuple[int, int, int], text: str,
                      addr: int, width: int, write: bool) -> None:
         """The JIT faulted on a global access: report it as _memcheck reports a bad lane."""

@@ -24,7 +24,7 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers, carry, clocks, ifconvert, printf
+from . import abi, barriers, carry, clocks, ifconvert, printf, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
@@ -62,8 +62,10 @@ class _Env:
 class KernelCompiler:
     def __init__(self, flat: Flat, width: int, name: str,
                  classes: dict[str, str] | None = None,
-                 spill: frozenset[str] | None = None) -> None:
+                 spill: frozenset[str] | None = None,
+                 instrument: frozenset[str] = frozenset()) -> None:
         self.flat = flat
+        self.instrument = instrument        # sanitizer tools compiled in (jit/sanitize.py)
         # None: a tracing pass (every register a masked vector) whose trace picks the classes
         self.classes = classes
         # registers live across a barrier (None: every vector register)
@@ -217,6 +219,7 @@ class KernelCompiler:
         b.branch(self.round_bb)
 
         b.position_at_end(self.round_bb)
+        sanitize.reset_races(self)
         b.store(ir.Constant(I32, 0), self.ws_a)
         b.store(ir.Constant(I32, 0), self.widx_a)
         b.store(ir.Constant(I1, 0), self.yielded_a)
@@ -359,9 +362,9 @@ class KernelCompiler:
             b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)
 
-    def memset(self, ptr_int: ir.Value, n: ir.Value) -> None:
+    def memset(self, ptr_int: ir.Value, n: ir.Value, value: int = 0) -> None:
         fn = self.lanes.intrinsic("llvm.memset.p0i8.i64", ir.VoidType(), [PTR8, I8, I64, I1])
-        self.b.call(fn, [self.b.inttoptr(ptr_int, PTR8), ir.Constant(I8, 0), n,
+        self.b.call(fn, [self.b.inttoptr(ptr_int, PTR8), ir.Constant(I8, value), n,
                          ir.Constant(I1, 0)])
 
     def find_leaders(self) -> set[int]:

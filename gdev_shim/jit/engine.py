@@ -25,7 +25,7 @@ from ..ptx.operands import sm_count
 from . import abi
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-20"
+CODEGEN_VERSION = "jit-23"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
@@ -72,15 +72,16 @@ def _llvm_state() -> tuple:
     return _llvm
 
 
-def kernel_key(module: Module, kernel: str, width: int) -> str:
+def kernel_key(module: Module, kernel: str, width: int, instrument: frozenset[str] = frozenset()) -> str:
     """Hash of everything the generated code depends on (cached on the module)."""
     cache = module.__dict__.setdefault("_jit_keys", {})
-    key = cache.get((kernel, width))
+    key = cache.get((kernel, width, instrument))
     if key is not None:
         return key
     from ..ptx.parser import reachable
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|{sm_count()}|".encode())
+    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|{sm_count()}|"
+             f"{sorted(instrument)}|".encode())
     for fn in reachable(module.functions[kernel], module.functions):
         h.update(repr((fn.name, fn.is_entry, fn.params, fn.rets, sorted(fn.regs.items()),
                        fn.vars, [(getattr(i, "opcode", None), getattr(i, "operands", None),
@@ -88,7 +89,7 @@ def kernel_key(module: Module, kernel: str, width: int) -> str:
                                  for i in fn.body])).encode())
     h.update(repr(module.global_layout().offsets).encode())
     h.update(repr([(v.name, v.size, v.align, v.extern) for v in module.shared_vars]).encode())
-    key = cache[(kernel, width)] = h.hexdigest()
+    key = cache[(kernel, width, instrument)] = h.hexdigest()
     return key
 
 
@@ -102,11 +103,13 @@ def prepare(module: Module, kernels: list[str]) -> None:
             _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
 
 
-def compile_kernel(module: Module, kernel: str, width: int = WARP) -> Compiled:
-    """The native code of `kernel` for `width` lanes (JitUnsupported if it cannot be built).
+def compile_kernel(module: Module, kernel: str, width: int = WARP,
+                   instrument: frozenset[str] = frozenset()) -> Compiled:
+    """The native code of `kernel` for `width` lanes, with the sanitizer checks `instrument`
+    compiled in (JitUnsupported if it cannot be built).
 
     Waits when another thread is already compiling the same kernel."""
-    key = kernel_key(module, kernel, width)
+    key = kernel_key(module, kernel, width, instrument)
     with _lock:
         fut = _compiled.get(key)
         mine = fut is None
@@ -115,7 +118,7 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP) -> Compiled:
     if not mine:
         return fut.result()
     try:
-        compiled = _build(module, kernel, width, key)
+        compiled = _build(module, kernel, width, key, instrument)
     except BaseException as exc:
         fut.set_exception(exc)
         with _lock:
@@ -130,7 +133,7 @@ def _cache_paths(key: str) -> tuple[Path, Path]:
     return d / f"{key}.o", d / f"{key}.json"
 
 
-def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
+def _build(module: Module, kernel: str, width: int, key: str, instrument: frozenset[str]) -> Compiled:
     from .layout import flatten
     flat = flatten(module, kernel)
     if len(flat.code) > MAX_INSTRUCTIONS:
@@ -142,7 +145,7 @@ def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
         source = "disk cache"
     except (OSError, ValueError):
         with _codegen_lock:                 # the target machine is shared by every thread
-            obj, meta = _generate(flat, width, key)
+            obj, meta = _generate(flat, width, key, instrument)
         _store(obj_path, obj)
         _store(meta_path, json.dumps(meta).encode())
         source = "built"
@@ -155,11 +158,11 @@ def _build(module: Module, kernel: str, width: int, key: str) -> Compiled:
     return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat)
 
 
-def _generate(flat: object, width: int, key: str) -> tuple[bytes, dict]:
+def _generate(flat: object, width: int, key: str, instrument: frozenset[str]) -> tuple[bytes, dict]:
     """IR for the kernel, optimised and compiled to an object file."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
-    kc = KernelCompiler(flat, width, f"k{key}")  # type: ignore[arg-type]
+    kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument)  # type: ignore[arg-type]
     ir_module = kc.compile()
     ir_module.triple = llvm.get_process_triple()
     ir_module.data_layout = str(tm.target_data)

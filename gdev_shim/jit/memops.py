@@ -20,6 +20,7 @@ from .lanes import I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entr
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
 from .layout import Item
+from .sanitize import emit_check
 
 def _type(item: Item, mods: list[str]) -> str:
     ts = [m for m in mods if m in TYPES]
@@ -444,6 +445,9 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     fn = kc.fn
     results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
     raw_vals = [kc.as_int(v) for v in values] if store else []
+    if kc.instrument and code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC):
+        for i in range(vec):
+            emit_check(kc, store, code, b.add(addrs, L.const(I64, i * w)) if i else addrs, w, eff)
     a0 = b.extract_element(addrs, ir.Constant(I32, 0))
     fast_ok = L.all(eff)
     expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))

@@ -1,0 +1,213 @@
+"""initcheck and racecheck compiled into the kernel (GDEV_MEMCHECK on the JIT).
+
+Before each global or shared load and store, the kernel calls a check for its active
+lanes, lowest lane first:
+- initcheck: a store marks its bytes of VRAM written in the card's shadow (a byte per VRAM
+  byte); a load of a byte never written is reported.  Host (GART) memory is not checked.
+- racecheck: per shared byte of the block, the warp that last wrote it and the warp that
+  read it since the last barrier (-1 none, -2 several); another warp's write before a read
+  or a write, or another warp's read before a write, is a hazard.  The record is cleared
+  when a block starts and whenever its barriers release (each round of its warps).
+A hit is reported once per access through the launch's callback, with the first lane and
+how many more there were, as the interpreter's sanitizer reports it.  Atomics are not
+checked, as in the interpreter.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from llvmlite import ir
+
+from ..ptx.memory import SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
+from . import abi
+from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
+from .lanewise import loop, mask_array
+
+INSTRUMENTED = frozenset({"initcheck", "racecheck"})
+UNINITIALISED, RAW, WAR, WAW = range(1, 5)
+# bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
+# a hazard is reported once per access
+LANES_REPORTED = {"init": 4, "race": 1}
+KINDS = {UNINITIALISED: ("initcheck", "uninitialized global read"),
+         RAW: ("racecheck", "RAW hazard on shared memory"),
+         WAR: ("racecheck", "WAR hazard on shared memory"),
+         WAW: ("racecheck", "WAW hazard on shared memory")}
+# int32 callback(kind, lane, address or shared offset, more lanes, pc, block, first thread, width)
+CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.c_int64] * 8))
+
+
+def tools_of(checks: Any) -> frozenset[str]:
+    """The tools a kernel must be compiled with for these checks."""
+    return frozenset() if checks is None else INSTRUMENTED & checks.tools
+
+
+class SanitizerSink:
+    """The launch's callback: turns what the kernel found into the sanitizer's findings."""
+
+    def __init__(self, checks: Any, flat: Any, grid: tuple[int, int, int],
+                 block: tuple[int, int, int]) -> None:
+        self.checks, self.flat, self.grid, self.block = checks, flat, grid, block
+        self.callback = CALLBACK(self._call)
+
+    def _call(self, kind: int, lane: int, addr: int, more: int, pc: int, blk: int,
+              first: int, width: int) -> int:
+        bx, by, _ = self.block
+        gx, gy, _ = self.grid
+        t = first + lane
+        thread = (t % bx, (t // bx) % by, t // (bx * by))
+        where = (blk % gx, (blk // gx) % gy, blk // (gx * gy))
+        tool, text = KINDS[kind]
+        address = addr & (2**64 - 1)
+        if tool == "initcheck":
+            alloc, at = self.checks.card.nearest(address), address
+        else:
+            alloc, at = f"shared byte offset {address}", None
+        self.checks._record(where, thread, tool, text, self.flat.code[pc].text, at, width, alloc,
+                            more)
+        return 0
+
+
+def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir.Value) -> None:
+    """Check one component of an access (before it is performed)."""
+    b = kc.b
+    b.store(addrs, kc.tmp64)
+    arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+    b.call(_helper(kc, store, code, w), [kc.env_ptr, b.bitcast(kc.tmp64, arr), mask_array(kc, eff),
+                                         ir.Constant(I64, kc.pc), b.load(kc.blk_a),
+                                         b.zext(b.load(kc.ws_a), I64), b.zext(b.load(kc.widx_a), I64)])
+
+
+def _helper(kc: Any, store: bool, code: int, w: int) -> ir.Function:
+    name = f"check_{'st' if store else 'ld'}_{code}_{w}"
+    fn = kc.helpers.get(name)
+    if fn is not None:
+        return fn
+    W = kc.W
+    fty = ir.FunctionType(ir.VoidType(), [ir.PointerType(I64), ir.PointerType(ir.ArrayType(I64, W)),
+                                          ir.PointerType(ir.ArrayType(I8, W)), I64, I64, I64, I64])
+    fn = ir.Function(kc.m, fty, name=name)
+    fn.linkage = "internal"
+    kc.helpers[name] = fn
+    env, addrs, mask, pc, blk, first, warp = fn.args
+    b = start_function(fn)
+    zero64 = ir.Constant(I64, 0)
+    # per tool: hits, then the first hits' lanes, addresses (or offsets) and kinds
+    state = {t: [entry_alloca(fn, I64, name=f"{t}_hits")]
+             + [entry_alloca(fn, ir.ArrayType(I64, n), name=f"{t}_{k}") for k in ("lane", "addr", "kind")]
+             for t, n in LANES_REPORTED.items()}
+    for slots in state.values():
+        b.store(zero64, slots[0])
+
+    def slot(bb: ir.IRBuilder, i: int) -> ir.Value:
+        return bb.load(bb.gep(env, [ir.Constant(I32, i)]))
+
+    def hit(bb: ir.IRBuilder, tool: str, lane: ir.Value, where: ir.Value, kind: ir.Value) -> None:
+        hits, lanes, addrs_seen, kinds = state[tool]
+        n = bb.load(hits)
+        with bb.if_then(bb.icmp_unsigned("<", n, ir.Constant(I64, LANES_REPORTED[tool]))):
+            for arr, value in ((lanes, lane), (addrs_seen, where), (kinds, kind)):
+                bb.store(value, bb.gep(arr, [ir.Constant(I32, 0), n]))
+        bb.store(bb.add(n, ir.Constant(I64, 1)), hits)
+
+    def lane_body(bb: ir.IRBuilder, j: ir.Value) -> None:
+        on = bb.icmp_unsigned("!=", bb.load(bb.gep(mask, [ir.Constant(I32, 0), j])), ir.Constant(I8, 0))
+        with bb.if_then(on):
+            a = bb.load(bb.gep(addrs, [ir.Constant(I32, 0), j]))
+            lane = bb.zext(j, I64)
+            if code == abi.SHARED_SP:
+                _race(kc, bb, slot, hit, store, w, lane, a, warp)
+            elif code == abi.GLOBAL:
+                _init(kc, bb, slot, hit, store, w, lane, a)
+            else:
+                tag = bb.lshr(a, ir.Constant(I64, WINDOW_SHIFT))
+                shared = bb.icmp_unsigned("==", tag, ir.Constant(I64, SHARED_TAG))
+                with bb.if_else(shared) as (in_shared, elsewhere):
+                    with in_shared:
+                        _race(kc, bb, slot, hit, store, w, lane,
+                              bb.sub(a, ir.Constant(I64, SHARED_WINDOW)), warp)
+                    with elsewhere:
+                        # local and parameter windows lie far below VRAM: the range test skips them
+                        _init(kc, bb, slot, hit, store, w, lane, a)
+    loop(fn, b, W, lane_body, "lane")
+    cb_type = ir.PointerType(ir.FunctionType(I32, [I64] * 8))
+    for tool, most in LANES_REPORTED.items():
+        hits, lanes, addrs_seen, kinds = state[tool]
+        n = b.load(hits)
+        for k in range(most):
+            with b.if_then(b.icmp_unsigned(">", n, ir.Constant(I64, k))):
+                cb = b.inttoptr(slot(b, abi.SANITIZER), cb_type)
+                at = [ir.Constant(I32, 0), ir.Constant(I32, k)]
+                more = b.sub(n, ir.Constant(I64, 1)) if k == 0 else zero64
+                b.call(cb, [b.load(b.gep(kinds, at)), b.load(b.gep(lanes, at)),
+                            b.load(b.gep(addrs_seen, at)), more, pc, blk, first, ir.Constant(I64, w)])
+    b.ret_void()
+    finish_entry(fn)
+    return fn
+
+
+def _init(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, lane: ir.Value,
+          a: ir.Value) -> None:
+    if "initcheck" not in kc.instrument:
+        return
+    off = b.sub(a, slot(b, abi.VRAM_BASE))
+    inside = b.icmp_unsigned("<=", off, b.sub(slot(b, abi.VRAM_SIZE), ir.Constant(I64, w)))
+    with b.if_then(inside):
+        shadow = b.gep(b.inttoptr(slot(b, abi.INIT_SHADOW), PTR8), [off])
+        p = b.bitcast(shadow, ir.PointerType(ir.VectorType(I8, w)))
+        if store:
+            b.store(ir.Constant(ir.VectorType(I8, w), [1] * w), p, align=1)
+            return
+        bytes_ = b.load(p, align=1)
+        zeros = b.icmp_unsigned("==", bytes_, ir.Constant(ir.VectorType(I8, w), [0] * w))
+        any_of = kc.lanes.intrinsic(f"llvm.vector.reduce.or.v{w}i1", ir.IntType(1), [zeros.type])
+        unset = b.call(any_of, [zeros])
+        with b.if_then(unset):
+            hit(b, "init", lane, a, ir.Constant(I64, UNINITIALISED))
+
+
+def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, lane: ir.Value,
+          off: ir.Value, warp: ir.Value) -> None:
+    if "racecheck" not in kc.instrument:
+        return
+    size = slot(b, abi.SHARED_SIZE)
+    inside = b.icmp_unsigned("<=", off, b.sub(size, ir.Constant(I64, w)))
+    with b.if_then(b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)), inside)):
+        writers = b.inttoptr(slot(b, abi.RACE), ir.PointerType(I32))
+        readers = b.gep(writers, [size])
+        me = b.trunc(warp, I32)
+        found = entry_alloca(b.function, I64, name="race_kind")
+        b.store(ir.Constant(I64, 0), found)
+        for k in range(w):
+            at = b.add(off, ir.Constant(I64, k))
+            wp, rp = b.gep(writers, [at]), b.gep(readers, [at])
+            wr, rd = b.load(wp), b.load(rp)
+            other_writer = b.and_(b.icmp_signed(">=", wr, ir.Constant(I32, 0)),
+                                  b.icmp_unsigned("!=", wr, me))
+            if store:
+                other_reader = b.or_(b.and_(b.icmp_signed(">=", rd, ir.Constant(I32, 0)),
+                                            b.icmp_unsigned("!=", rd, me)),
+                                     b.icmp_signed("==", rd, ir.Constant(I32, -2)))
+                kind = b.select(other_writer, ir.Constant(I64, WAW), ir.Constant(I64, WAR))
+                seen = b.or_(other_writer, other_reader)
+                b.store(me, wp)
+            else:
+                kind = ir.Constant(I64, RAW)
+                seen = other_writer
+                mine = b.or_(b.icmp_signed("==", rd, ir.Constant(I32, -1)), b.icmp_unsigned("==", rd, me))
+                b.store(b.select(mine, me, ir.Constant(I32, -2)), rp)
+            first = b.icmp_unsigned("==", b.load(found), ir.Constant(I64, 0))
+            with b.if_then(b.and_(seen, first)):
+                b.store(kind, found)
+        kind_now = b.load(found)
+        with b.if_then(b.icmp_unsigned("!=", kind_now, ir.Constant(I64, 0))):
+            hit(b, "race", lane, off, kind_now)
+
+
+def reset_races(kc: Any) -> None:
+    """A block starts or its barriers released: no access is pending any more."""
+    if "racecheck" not in kc.instrument:
+        return
+    b = kc.b
+    size = kc.env[abi.SHARED_SIZE]
+    kc.memset(kc.env[abi.RACE], b.mul(size, ir.Constant(I64, 8)), value=0xFF)
