@@ -69,7 +69,90 @@ class SanitizerSink:
 
 
 def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir.Value) -> None:
-    """Check one component of an access (before it is performed)."""
+    """Check one component of an access (before it is performed): the whole warp on
+    contiguous bytes as vector operations where it can, else lane by lane in the helper."""
+    b, L = kc.b, kc.lanes
+    tool = "initcheck" if code == abi.GLOBAL else "racecheck" if code == abi.SHARED_SP else None
+    if tool in kc.instrument:
+        a0 = b.extract_element(addrs, ir.Constant(I32, 0))
+        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, i * w) for i in range(kc.W)])
+        whole = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(L.splat(a0), steps))))
+        fast, slow, done = (kc.fn.append_basic_block(f"check_{n}{kc.pc}") for n in ("fast", "lanes", "done"))
+        b.cbranch(whole, fast, slow)
+        b.position_at_end(fast)
+        span = kc.W * w
+        if tool == "initcheck":
+            _init_warp(kc, store, a0, span, slow, done)
+        else:
+            _race_warp(kc, store, a0, span, slow, done)
+        b.position_at_end(slow)
+        _call_helper(kc, store, code, addrs, w, eff)
+        b.branch(done)
+        b.position_at_end(done)
+        return
+    _call_helper(kc, store, code, addrs, w, eff)
+
+
+def _init_warp(kc: Any, store: bool, a0: ir.Value, span: int, slow: ir.Block, done: ir.Block) -> None:
+    """initcheck of span contiguous bytes at a0 (in VRAM; else the lane-by-lane path)."""
+    b, e = kc.b, kc.env
+    off = b.sub(a0, e[abi.VRAM_BASE])
+    inside = b.and_(b.icmp_unsigned(">=", e[abi.VRAM_SIZE], ir.Constant(I64, span)),
+                    b.icmp_unsigned("<=", off, b.sub(e[abi.VRAM_SIZE], ir.Constant(I64, span))))
+    vec = kc.fn.append_basic_block(f"check_vram{kc.pc}")
+    b.cbranch(inside, vec, slow)
+    b.position_at_end(vec)
+    vt = ir.VectorType(I8, span)
+    p = b.bitcast(b.gep(b.inttoptr(e[abi.INIT_SHADOW], PTR8), [off]), ir.PointerType(vt))
+    if store:
+        b.store(ir.Constant(vt, [1] * span), p, align=1)
+        b.branch(done)
+        return
+    unset = kc.lanes.call("vector.reduce.or", [b.icmp_unsigned("==", b.load(p, align=1),
+                                                              ir.Constant(vt, [0] * span))],
+                          ir.IntType(1))
+    b.cbranch(unset, slow, done)
+
+
+def _race_warp(kc: Any, store: bool, off: ir.Value, span: int, slow: ir.Block, done: ir.Block) -> None:
+    """racecheck of span contiguous shared bytes at off: no hazard -> record and go on;
+    a hazard (or bytes outside the window) -> the lane-by-lane path reports it."""
+    b, e = kc.b, kc.env
+    size = e[abi.SHARED_SIZE]
+    inside = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                    b.icmp_unsigned("<=", off, b.sub(size, ir.Constant(I64, span))))
+    vec = kc.fn.append_basic_block(f"check_shared{kc.pc}")
+    b.cbranch(inside, vec, slow)
+    b.position_at_end(vec)
+    vt = ir.VectorType(I32, span)
+    writers = b.inttoptr(e[abi.RACE], ir.PointerType(I32))
+    wp = b.bitcast(b.gep(writers, [off]), ir.PointerType(vt))
+    rp = b.bitcast(b.gep(writers, [b.add(size, off)]), ir.PointerType(vt))
+    me = b.trunc(b.zext(b.load(kc.widx_a), I64), I32)
+    mev = b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), me, ir.Constant(I32, 0)),
+                           ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
+    none, several = ir.Constant(vt, [-1] * span), ir.Constant(vt, [-2] * span)
+    wr, rd = b.load(wp, align=4), b.load(rp, align=4)
+    other_writer = b.and_(b.icmp_signed(">=", wr, ir.Constant(vt, [0] * span)), b.icmp_unsigned("!=", wr, mev))
+    if store:
+        other_reader = b.or_(b.and_(b.icmp_signed(">=", rd, ir.Constant(vt, [0] * span)),
+                                    b.icmp_unsigned("!=", rd, mev)), b.icmp_signed("==", rd, several))
+        seen = b.or_(other_writer, other_reader)
+    else:
+        seen = other_writer
+    hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
+    record = kc.fn.append_basic_block(f"check_record{kc.pc}")
+    b.cbranch(hazard, slow, record)
+    b.position_at_end(record)
+    if store:
+        b.store(mev, wp, align=4)
+    else:
+        mine = b.or_(b.icmp_signed("==", rd, none), b.icmp_unsigned("==", rd, mev))
+        b.store(b.select(mine, mev, several), rp, align=4)
+    b.branch(done)
+
+
+def _call_helper(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir.Value) -> None:
     b = kc.b
     b.store(addrs, kc.tmp64)
     arr = ir.PointerType(ir.ArrayType(I64, kc.W))
