@@ -1,8 +1,9 @@
 """Sanitizer overhead: the same kernels with the sanitizer on and off.
 
 Per kernel, each run in its own process (settings are read at import):
-- GDEV_MEMCHECK=memcheck under the default engine (memcheck runs on the JIT) against
-  the default engine without it; goal <= 2x;
+- GDEV_MEMCHECK=memcheck, =initcheck and =racecheck under the default engine (every tool
+  runs on the JIT) against the default engine without it; goals <= 2x for memcheck,
+  <= 3x for the others;
 - GDEV_MEMCHECK=all (every tool, compiled into the kernel on the JIT) on the interpreter
   against the plain interpreter, and under the default engine against the default engine
   without it; goal <= 3x.
@@ -28,6 +29,8 @@ def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
         plain: dict[str, dict] = {}
         for tools, engine, engine_env, target in (
                 ("memcheck", "default engine", {}, MEMCHECK_TARGET),
+                ("initcheck", "default engine", {}, TARGET),
+                ("racecheck", "default engine", {}, TARGET),
                 ("all", "interp", {"GDEV_ENGINE": "interp"}, TARGET),
                 ("all", "default engine", {}, TARGET)):
             try:

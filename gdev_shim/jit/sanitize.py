@@ -69,86 +69,103 @@ class SanitizerSink:
 
 
 def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir.Value) -> None:
-    """Check one component of an access (before it is performed): the whole warp on
-    contiguous bytes as vector operations where it can, else lane by lane in the helper."""
+    """Check one component of an access (before it is performed): a whole warp on
+    contiguous bytes, or on runs of eight contiguous lanes (2-D blocks), as vector
+    operations where it can; else lane by lane in the helper."""
     b, L = kc.b, kc.lanes
     tool = "initcheck" if code == abi.GLOBAL else "racecheck" if code == abi.SHARED_SP else None
-    if tool in kc.instrument:
-        a0 = b.extract_element(addrs, ir.Constant(I32, 0))
-        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, i * w) for i in range(kc.W)])
-        whole = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(L.splat(a0), steps))))
-        fast, slow, done = (kc.fn.append_basic_block(f"check_{n}{kc.pc}") for n in ("fast", "lanes", "done"))
-        b.cbranch(whole, fast, slow)
-        b.position_at_end(fast)
-        span = kc.W * w
-        if tool == "initcheck":
-            _init_warp(kc, store, a0, span, slow, done)
-        else:
-            _race_warp(kc, store, a0, span, slow, done)
-        b.position_at_end(slow)
+    if tool not in kc.instrument:
         _call_helper(kc, store, code, addrs, w, eff)
-        b.branch(done)
-        b.position_at_end(done)
         return
+    from .memops import ROW, _rows_likely
+    fn = kc.fn
+    slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
+    shapes = [kc.W] + ([ROW] if _rows_likely(kc) else [])
+    for run in shapes:
+        heads = list(range(0, kc.W, run))
+        first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
+                                 ir.Constant(L.vt(I32), [(i // run) * run for i in range(kc.W)]))
+        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * w) for i in range(kc.W)])
+        fits = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
+        vec, nxt = fn.append_basic_block(f"check_runs{run}_{kc.pc}"), fn.append_basic_block(f"check_next{run}_{kc.pc}")
+        b.cbranch(fits, vec, nxt)
+        b.position_at_end(vec)
+        segments = [b.extract_element(addrs, ir.Constant(I32, h)) for h in heads]
+        (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, run * w, slow, done)
+        b.position_at_end(nxt)
+    b.branch(slow)
+    b.position_at_end(slow)
     _call_helper(kc, store, code, addrs, w, eff)
+    b.branch(done)
+    b.position_at_end(done)
 
 
-def _init_warp(kc: Any, store: bool, a0: ir.Value, span: int, slow: ir.Block, done: ir.Block) -> None:
-    """initcheck of span contiguous bytes at a0 (in VRAM; else the lane-by-lane path)."""
+def _inside(b: ir.IRBuilder, off: ir.Value, size: ir.Value, span: int) -> ir.Value:
+    return b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                  b.icmp_unsigned("<=", off, b.sub(size, ir.Constant(I64, span))))
+
+
+def _init_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block) -> None:
+    """initcheck of `span` contiguous bytes at each start (all in VRAM, else lane by lane)."""
     b, e = kc.b, kc.env
-    off = b.sub(a0, e[abi.VRAM_BASE])
-    inside = b.and_(b.icmp_unsigned(">=", e[abi.VRAM_SIZE], ir.Constant(I64, span)),
-                    b.icmp_unsigned("<=", off, b.sub(e[abi.VRAM_SIZE], ir.Constant(I64, span))))
-    vec = kc.fn.append_basic_block(f"check_vram{kc.pc}")
-    b.cbranch(inside, vec, slow)
-    b.position_at_end(vec)
     vt = ir.VectorType(I8, span)
-    p = b.bitcast(b.gep(b.inttoptr(e[abi.INIT_SHADOW], PTR8), [off]), ir.PointerType(vt))
-    if store:
-        b.store(ir.Constant(vt, [1] * span), p, align=1)
-        b.branch(done)
-        return
-    unset = kc.lanes.call("vector.reduce.or", [b.icmp_unsigned("==", b.load(p, align=1),
-                                                              ir.Constant(vt, [0] * span))],
-                          ir.IntType(1))
-    b.cbranch(unset, slow, done)
-
-
-def _race_warp(kc: Any, store: bool, off: ir.Value, span: int, slow: ir.Block, done: ir.Block) -> None:
-    """racecheck of span contiguous shared bytes at off: no hazard -> record and go on;
-    a hazard (or bytes outside the window) -> the lane-by-lane path reports it."""
-    b, e = kc.b, kc.env
-    size = e[abi.SHARED_SIZE]
-    inside = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
-                    b.icmp_unsigned("<=", off, b.sub(size, ir.Constant(I64, span))))
-    vec = kc.fn.append_basic_block(f"check_shared{kc.pc}")
-    b.cbranch(inside, vec, slow)
-    b.position_at_end(vec)
-    vt = ir.VectorType(I32, span)
-    writers = b.inttoptr(e[abi.RACE], ir.PointerType(I32))
-    wp = b.bitcast(b.gep(writers, [off]), ir.PointerType(vt))
-    rp = b.bitcast(b.gep(writers, [b.add(size, off)]), ir.PointerType(vt))
-    me = b.trunc(b.zext(b.load(kc.widx_a), I64), I32)
-    mev = b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), me, ir.Constant(I32, 0)),
-                           ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
-    none, several = ir.Constant(vt, [-1] * span), ir.Constant(vt, [-2] * span)
-    wr, rd = b.load(wp, align=4), b.load(rp, align=4)
-    other_writer = b.and_(b.icmp_signed(">=", wr, ir.Constant(vt, [0] * span)), b.icmp_unsigned("!=", wr, mev))
-    if store:
-        other_reader = b.or_(b.and_(b.icmp_signed(">=", rd, ir.Constant(vt, [0] * span)),
-                                    b.icmp_unsigned("!=", rd, mev)), b.icmp_signed("==", rd, several))
-        seen = b.or_(other_writer, other_reader)
-    else:
-        seen = other_writer
-    hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
-    record = kc.fn.append_basic_block(f"check_record{kc.pc}")
-    b.cbranch(hazard, slow, record)
+    ok: ir.Value = ir.Constant(ir.IntType(1), 1)
+    ptrs = []
+    for a in starts:
+        off = b.sub(a, e[abi.VRAM_BASE])
+        inside = _inside(b, off, e[abi.VRAM_SIZE], span)
+        p = b.bitcast(b.gep(b.inttoptr(e[abi.INIT_SHADOW], PTR8),
+                            [b.select(inside, off, ir.Constant(I64, 0))]), ir.PointerType(vt))
+        ok = b.and_(ok, inside)
+        if not store:
+            unset = kc.lanes.call("vector.reduce.or", [b.icmp_unsigned(
+                "==", b.load(p, align=1), ir.Constant(vt, [0] * span))], ir.IntType(1))
+            ok = b.and_(ok, b.not_(unset))
+        ptrs.append(p)
+    record = kc.fn.append_basic_block(f"check_mark{kc.pc}")
+    b.cbranch(ok, record, slow)
     b.position_at_end(record)
     if store:
-        b.store(mev, wp, align=4)
-    else:
-        mine = b.or_(b.icmp_signed("==", rd, none), b.icmp_unsigned("==", rd, mev))
-        b.store(b.select(mine, mev, several), rp, align=4)
+        for p in ptrs:
+            b.store(ir.Constant(vt, [1] * span), p, align=1)
+    b.branch(done)
+
+
+def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block) -> None:
+    """racecheck of `span` contiguous shared bytes at each start: no hazard -> record and go
+    on; a hazard (or bytes outside the window) -> the lane-by-lane path reports it."""
+    b, e = kc.b, kc.env
+    size = e[abi.SHARED_SIZE]
+    vt = ir.VectorType(I32, span)
+    writers = b.inttoptr(e[abi.RACE], ir.PointerType(I32))
+    me = b.load(kc.widx_a)
+    mev = b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), me, ir.Constant(I32, 0)),
+                           ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
+    none, several, zero = (ir.Constant(vt, [v] * span) for v in (-1, -2, 0))
+    ok: ir.Value = ir.Constant(ir.IntType(1), 1)
+    views = []
+    for off in starts:
+        inside = _inside(b, off, size, span)
+        at = b.select(inside, off, ir.Constant(I64, 0))
+        wp = b.bitcast(b.gep(writers, [at]), ir.PointerType(vt))
+        rp = b.bitcast(b.gep(writers, [b.add(size, at)]), ir.PointerType(vt))
+        wr, rd = b.load(wp, align=4), b.load(rp, align=4)
+        seen = b.and_(b.icmp_signed(">=", wr, zero), b.icmp_unsigned("!=", wr, mev))
+        if store:
+            seen = b.or_(seen, b.or_(b.and_(b.icmp_signed(">=", rd, zero), b.icmp_unsigned("!=", rd, mev)),
+                                     b.icmp_signed("==", rd, several)))
+        hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
+        ok = b.and_(ok, b.and_(inside, b.not_(hazard)))
+        views.append((wp, rp, rd))
+    record = kc.fn.append_basic_block(f"check_record{kc.pc}")
+    b.cbranch(ok, record, slow)
+    b.position_at_end(record)
+    for wp, rp, rd in views:
+        if store:
+            b.store(mev, wp, align=4)
+        else:
+            mine = b.or_(b.icmp_signed("==", rd, none), b.icmp_unsigned("==", rd, mev))
+            b.store(b.select(mine, mev, several), rp, align=4)
     b.branch(done)
 
 
