@@ -43,7 +43,7 @@ all: libs kernels $(C_PROGRAMS)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) cffi numpy pytest hypothesis llvmlite ruff mypy "setuptools>=70.1"
+	$(PIP) cffi numpy pytest hypothesis llvmlite zstandard ruff mypy "setuptools>=70.1"
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -53,7 +53,7 @@ $(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.
 	touch $@
 
 libs: $(LIB)/libusdaa.so
-$(LIB)/libusdaa.so $(LIB)/libgdev.so &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
+$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
                                          $(wildcard gdev_shim/capi/*.py)
 	$(PY) build_ffi.py $(LIB)
 
@@ -116,7 +116,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
-	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from typing import Callable
 
 from ..driver import stream as drv_stream
 from . import devices, launch, memory
@@ -34,8 +35,8 @@ def event(handle: int) -> drv_stream.Event:
 
 
 @translated
-def stream_create() -> int:
-    s = drv_stream.Stream(devices.context())
+def stream_create(flags: int = 0) -> int:
+    s = drv_stream.Stream(devices.context(), flags)
     with _lock:
         handle = next(_ids)
         _streams[handle] = s
@@ -59,6 +60,14 @@ def stream_query(handle: int) -> bool:
 @translated
 def stream_synchronize(handle: int) -> None:
     drv_stream.synchronize(stream(handle))
+
+
+@translated
+def host_callback(handle: int, call: Callable[[], None]) -> None:
+    """Run `call` once the stream's earlier work is done.  It runs on the calling thread
+    before this returns, so work queued after it follows it as the stream's order requires."""
+    drv_stream.synchronize(stream(handle))
+    call()
 
 
 @translated
