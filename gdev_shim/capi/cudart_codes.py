@@ -3,16 +3,15 @@ CUDA face's last-error slot.
 
 Most SDAA runtime codes share their CUDA counterpart's name (sdaaErrorInvalidValue,
 cudaErrorInvalidValue), so the mapping goes by name; the few that differ are
-listed.  A kernel that failed an `assert` trapped at the marker the assert
-definition carries, so its launch failure becomes cudaErrorAssert.
+listed.
 """
 from __future__ import annotations
 
 import threading
 from functools import cache
 
-from ..common.assertfail import ASSERT_MARKER
 from ..common.cheader import constants, name_of
+from ..runtime import asserts, devices
 from ..runtime.errors import RT, SdaaError
 
 CU = constants("gdev_cudart.h")
@@ -49,10 +48,16 @@ _TEXTS = {
 
 
 def cuda_code(e: SdaaError) -> int:
-    """The CUDA code of a runtime-layer error."""
-    if e.code == RT.sdaaErrorLaunchFailure and ASSERT_MARKER in str(e):
+    """The CUDA code of a runtime-layer error: a launch failure an assert caused is
+    cudaErrorAssert, for as long as the context stays failed (CUDA's sticky error)."""
+    if e.code == RT.sdaaErrorLaunchFailure and _stopped_by_assert():
         return CU.cudaErrorAssert
     return _by_name(e.code)
+
+
+def _stopped_by_assert() -> bool:
+    ctx = devices.existing_context(devices.current())
+    return ctx is not None and asserts.failed_by_assert(ctx)
 
 
 @cache

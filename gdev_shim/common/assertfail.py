@@ -1,75 +1,94 @@
-"""CUDA's device `assert` for engines that know `vprintf` and `trap` but not `__assertfail`.
+"""CUDA's device `assert` for engines that know `trap` but not `__assertfail`.
 
 nvcc compiles a failing `assert(e)` into a call of the external function
 `__assertfail(message, file, line, function, charSize)`, which the CUDA driver
-supplies.  Here a PTX definition of it takes the extern's place: it prints
-CUDA's message through `vprintf` and executes `trap`, so the launch fails.
-The trap's instruction carries the marker `ASSERT_MARKER`, by which the
-runtime tells an assertion from other faults (cudaErrorAssert).
+supplies.  Here a PTX definition takes the extern's place: the first failing
+thread writes its report into a host-visible buffer (REPORT layout below), then
+every failing thread executes `trap`, so the launch fails.  The runtime reads
+the report after the failure, prints CUDA's message and answers cudaErrorAssert.
+(A report, not `vprintf`: the output of a kernel that faults is not kept.)
 """
 from __future__ import annotations
 
 import re
+import struct
 
-ASSERT_MARKER = "__gdev_assert_trap"
-_FORMAT = "%s:%u: %s: block: [%u,%u,%u], thread: [%u,%u,%u] Assertion `%s` failed.\n"
-_EXTERN = re.compile(r"\.extern\s+\.func\s+__assertfail\s*(\([^)]*\))\s*;", re.S)
-_VPRINTF = ".extern .func (.param .b32 func_retval0) vprintf (.param .b64 vprintf_p0, .param .b64 vprintf_p1);"
+TEXT_BYTES = 256                 # each string of the report, NUL included (longer ones are cut)
+REPORT = struct.Struct("<IIIIIIII")   # flag, line, ctaid.x/y/z, tid.x/y/z; then message, file, function
+REPORT_BYTES = REPORT.size + 3 * TEXT_BYTES
+_EXTERN = re.compile(r"\.extern\s+\.func\s+__assertfail\s*\([^)]*\)\s*;", re.S)
 
-# The argument buffer follows vprintf's layout: each value at its own alignment.
-_BODY = """
-.global .align 1 .b8 __gdev_assert_format[{n}] = {{{bytes}}};
+_COPY = """
+    ld.param.u64 %gdev_s, [{param}];
+    add.u64 %gdev_d, %gdev_buf, {offset};
+    mov.u32 %gdev_n, 0;
+{label}_loop:
+    ld.u8 %gdev_c, [%gdev_s];
+    setp.eq.u32 %gdev_p, %gdev_n, {last};
+    @%gdev_p mov.u32 %gdev_c, 0;
+    st.u8 [%gdev_d], %gdev_c;
+    setp.eq.u32 %gdev_p, %gdev_c, 0;
+    @%gdev_p bra {label}_done;
+    add.u64 %gdev_s, %gdev_s, 1;
+    add.u64 %gdev_d, %gdev_d, 1;
+    add.u32 %gdev_n, %gdev_n, 1;
+    bra.uni {label}_loop;
+{label}_done:
+"""
+
+_DEFINITION = """
 .func __assertfail(.param .b64 __gdev_a_msg, .param .b64 __gdev_a_file, .param .b32 __gdev_a_line,
                    .param .b64 __gdev_a_fn, .param .b64 __gdev_a_size)
 {{
-    .local .align 8 .b8 __gdev_a_buf[56];
-    .reg .b64 %gdev_d<8>;
-    .reg .b32 %gdev_r<10>;
-    ld.param.u64 %gdev_d1, [__gdev_a_msg];
-    ld.param.u64 %gdev_d2, [__gdev_a_file];
-    ld.param.u32 %gdev_r1, [__gdev_a_line];
-    ld.param.u64 %gdev_d3, [__gdev_a_fn];
-    mov.u32 %gdev_r2, %ctaid.x;
-    mov.u32 %gdev_r3, %ctaid.y;
-    mov.u32 %gdev_r4, %ctaid.z;
-    mov.u32 %gdev_r5, %tid.x;
-    mov.u32 %gdev_r6, %tid.y;
-    mov.u32 %gdev_r7, %tid.z;
-    st.local.u64 [__gdev_a_buf], %gdev_d2;
-    st.local.u32 [__gdev_a_buf+8], %gdev_r1;
-    st.local.u64 [__gdev_a_buf+16], %gdev_d3;
-    st.local.u32 [__gdev_a_buf+24], %gdev_r2;
-    st.local.u32 [__gdev_a_buf+28], %gdev_r3;
-    st.local.u32 [__gdev_a_buf+32], %gdev_r4;
-    st.local.u32 [__gdev_a_buf+36], %gdev_r5;
-    st.local.u32 [__gdev_a_buf+40], %gdev_r6;
-    st.local.u32 [__gdev_a_buf+44], %gdev_r7;
-    st.local.u64 [__gdev_a_buf+48], %gdev_d1;
-    mov.u64 %gdev_d4, __gdev_a_buf;
-    cvta.local.u64 %gdev_d5, %gdev_d4;
-    mov.u64 %gdev_d6, __gdev_assert_format;
-    cvta.global.u64 %gdev_d7, %gdev_d6;
-    {{
-    .param .b64 __gdev_p0;
-    .param .b64 __gdev_p1;
-    .param .b32 __gdev_ret;
-    st.param.b64 [__gdev_p0], %gdev_d7;
-    st.param.b64 [__gdev_p1], %gdev_d5;
-    call.uni (__gdev_ret), vprintf, (__gdev_p0, __gdev_p1);
-    }}
-{marker}:
+    .reg .b64 %gdev_buf, %gdev_s, %gdev_d;
+    .reg .b32 %gdev_old, %gdev_n, %gdev_c, %gdev_v;
+    .reg .pred %gdev_p;
+    mov.u64 %gdev_buf, {buffer};
+    atom.global.cas.b32 %gdev_old, [%gdev_buf], 0, 1;
+    setp.ne.u32 %gdev_p, %gdev_old, 0;
+    @%gdev_p bra __gdev_assert_trap;
+    ld.param.u32 %gdev_v, [__gdev_a_line];
+    st.global.u32 [%gdev_buf+4], %gdev_v;
+    mov.u32 %gdev_v, %ctaid.x;
+    st.global.u32 [%gdev_buf+8], %gdev_v;
+    mov.u32 %gdev_v, %ctaid.y;
+    st.global.u32 [%gdev_buf+12], %gdev_v;
+    mov.u32 %gdev_v, %ctaid.z;
+    st.global.u32 [%gdev_buf+16], %gdev_v;
+    mov.u32 %gdev_v, %tid.x;
+    st.global.u32 [%gdev_buf+20], %gdev_v;
+    mov.u32 %gdev_v, %tid.y;
+    st.global.u32 [%gdev_buf+24], %gdev_v;
+    mov.u32 %gdev_v, %tid.z;
+    st.global.u32 [%gdev_buf+28], %gdev_v;
+{copies}
+__gdev_assert_trap:
     trap;
     ret;
 }}
 """
 
 
-def with_assertfail(ptx: str) -> str:
-    """`ptx` with a definition of `__assertfail` where it declared the extern (else unchanged)."""
+def with_assertfail(ptx: str, report_addr: int) -> str:
+    """`ptx` with a definition of `__assertfail` reporting to the device address
+    `report_addr` (REPORT_BYTES of host-visible memory), where it declared the extern."""
     match = _EXTERN.search(ptx)
     if match is None:
         return ptx
-    fmt = _FORMAT.encode() + b"\0"
-    body = _BODY.format(n=len(fmt), bytes=", ".join(str(b) for b in fmt), marker=ASSERT_MARKER)
-    prelude = "" if re.search(r"\bvprintf\b", ptx[:match.start()]) else _VPRINTF + "\n"
-    return ptx[:match.start()] + prelude + body + ptx[match.end():]
+    copies = "".join(
+        _COPY.format(param=param, offset=REPORT.size + i * TEXT_BYTES, last=TEXT_BYTES - 1, label=f"__gdev_copy{i}")
+        for i, param in enumerate(("__gdev_a_msg", "__gdev_a_file", "__gdev_a_fn")))
+    definition = _DEFINITION.format(buffer=report_addr, copies=copies)
+    return ptx[:match.start()] + definition + ptx[match.end():]
+
+
+def message(report: bytes) -> str | None:
+    """CUDA's line for a report buffer, None if no thread has failed an assert."""
+    flag, line, bx, by, bz, tx, ty, tz = REPORT.unpack_from(report)
+    if not flag:
+        return None
+    texts = [report[REPORT.size + i * TEXT_BYTES:REPORT.size + (i + 1) * TEXT_BYTES].split(b"\0", 1)[0]
+             .decode(errors="replace") for i in range(3)]
+    msg, file, function = texts
+    return (f"{file}:{line}: {function}: block: [{bx},{by},{bz}], thread: [{tx},{ty},{tz}] "
+            f"Assertion `{msg}` failed.")

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 
 from ..common import nvfatbin
 from ..common.assertfail import with_assertfail
+from ..driver.context import Context
 from ..driver.errors import SdError
 from ..gdev import hostmem
 from ..driver.module import Function, Module, image_bytes_at
 from ..log import get
-from . import devices
+from . import asserts, devices
 from .errors import RT, SdaaError, from_driver
 
 log = get("gdev.runtime")
@@ -47,18 +48,21 @@ class FatBinary:
         if mod is None or not mod.ctx.alive:
             ctx = devices.context(device)
             try:
-                mod = self.modules[device] = Module(ctx, self._code(ctx.info))
+                mod = self.modules[device] = Module(ctx, self._code(ctx))
             except SdError as e:
                 raise from_driver(e) from None
         return mod
 
-    def _code(self, info: dict) -> bytes:
+    def _code(self, ctx: Context) -> bytes:
         if self.ptx is None:
             return image_bytes_at(self.image_addr)
         # the highest PTX the card's compute capability covers, as a CUDA driver picks
-        entry = nvfatbin.best_ptx(self.ptx, info["compute_major"] * 10 + info["compute_minor"])
+        entry = nvfatbin.best_ptx(self.ptx, ctx.info["compute_major"] * 10 + ctx.info["compute_minor"])
         try:
-            return with_assertfail(entry.text()).encode()
+            text = entry.text()
+            if "__assertfail" in text:
+                text = with_assertfail(text, asserts.report_address(ctx))
+            return text.encode()
         except nvfatbin.FatbinError as e:
             raise SdaaError(RT.sdaaErrorInvalidKernelImage, str(e)) from None
 

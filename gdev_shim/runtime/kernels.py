@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from ..driver import launch as drv_launch, stream as drv_stream
+from ..driver.errors import SD, SdError
 from ..driver.module import Function
 from ..gdev import hostmem
 from ..log import get
@@ -60,7 +61,12 @@ def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
     pointers = _argument_pointers(f, arg_pointers)
     params = drv_launch.pack_params(f, pointers)
     log.debug("launch: %s grid=%s block=%s shared=%d stream=%d", f.name, grid, block, shared, stream)
-    drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
+    try:
+        drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
+    except SdError as e:
+        if e.code == SD.SDAA_ERROR_INVALID_VALUE:       # the parameters are whole: it is the shape
+            raise SdaaError(RT.sdaaErrorInvalidConfiguration, str(e)) from None
+        raise
 
 
 def _argument_pointers(f: Function, arg_pointers: int) -> list[int]:
