@@ -76,6 +76,33 @@ run "concurrency/ordering"                 0 timeout 120 "$CONC/ordering"
 run "concurrency/events"                   0 timeout 120 "$CONC/events"
 run "concurrency/stress"                   0 timeout 120 "$CONC/stress"
 
+# CUDA programs built by nvcc (c_tests/cuda), run unmodified on this stack's libcudart.so.13.
+# printf and assert are also judged by what they print.
+CUDA=$BIN/cuda
+for prog in vector_add symbols streams_events warp memory device_query errors assert printf noptx \
+            vector_add_compute80 symbols_compute80 vector_add_gencode warp_gencode; do
+    run "cuda/$prog"                       0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$CUDA/$prog"
+done
+expect_output() {   # NAME PATTERN COMMAND...: the command's output must hold the pattern
+    local name=$1 pattern=$2 out
+    shift 2
+    out=$(cd "$KDIR" && "$@" 2>&1)
+    if grep -qF -- "$pattern" <<<"$out"; then
+        echo "PASS  $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL  $name (no \"$pattern\")"
+        sed 's/^/      /' <<<"$out" | tail -20
+        failed=$((failed + 1))
+    fi
+}
+expect_output "cuda/printf output"         "block 1 thread 2 value 42 scaled 3.00" \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/printf"
+expect_output "cuda/assert message"        'block: [1,0,0], thread: [8,0,0] Assertion `p[i] < n` failed.' \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/assert"
+expect_output "cuda/noptx names the flag"  "-gencode arch=compute_80,code=compute_80" \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/noptx"
+
 # Stubs: launch linked against always-failing libraries fails alone and
 # passes once the real library replaces them.
 STUBS=$(mktemp -d)

@@ -212,10 +212,10 @@ enum cudaMemcpyKind {
 #define cudaOccupancyDefault            0
 
 /* ---- devices -------------------------------------------------------------- */
-struct cudaUUID_st {
+struct CUuuid_st {
     char bytes[16];
 };
-typedef struct cudaUUID_st cudaUUID_t;
+typedef struct CUuuid_st cudaUUID_t;
 
 /* CUDA 13's cudaDeviceProp, field for field. */
 struct cudaDeviceProp {

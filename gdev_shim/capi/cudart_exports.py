@@ -166,21 +166,27 @@ def __cudaPopCallConfiguration(grid, block, shared, stream):
     return OK
 
 
+def _unknown_kernel(e: SdaaError) -> BaseException:
+    """An unknown kernel in a program whose code failed to register: that failure is the reason."""
+    if _registration_failures and e.code == RT.sdaaErrorInvalidDeviceFunction:
+        return _registration_failures[0]
+    return e
+
+
 def _launch(func, grid, block, args, shared, stream) -> int:
     try:
-        kernels.launch(address(required(func, "func")), _dim3(grid), _dim3(block), shared, _stream(stream),
-                       address(args))
+        kernels.launch(address(func), _dim3(grid), _dim3(block), shared, _stream(stream), address(args))
     except SdaaError as e:
-        # an unknown kernel in a program whose code failed to register: that is the reason
-        if _registration_failures and e.code == RT.sdaaErrorInvalidDeviceFunction:
-            raise _registration_failures[0] from None
-        raise
+        raise _unknown_kernel(e) from None
     return OK
 
 
 @exported(LIB, RUNTIME)
 def __cudaGetKernel(kernel, host_fun):
-    fatbin.kernel_name(address(required(host_fun, "hostFun")))
+    try:
+        fatbin.kernel_name(address(required(host_fun, "hostFun")))
+    except SdaaError as e:
+        raise _unknown_kernel(e) from None
     required(kernel, "kernel")[0] = ffi.cast("cudaKernel_t", host_fun)
     return OK
 

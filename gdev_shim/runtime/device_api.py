@@ -30,7 +30,7 @@ def properties(device: int) -> dict:
 # cudaDeviceAttr numbers beyond the driver's table, answered from cuda_properties' fields
 _CUDA_ATTRIBUTE_FIELDS = {
     38: "l2CacheSize", 39: "maxThreadsPerMultiProcessor", 40: "asyncEngineCount", 41: "unifiedAddressing",
-    50: "pciDomainID", 78: "streamPrioritiesSupported", 81: "sharedMemPerMultiprocessor",
+    50: "pciDomainID", 75: "major", 76: "minor", 78: "streamPrioritiesSupported", 81: "sharedMemPerMultiprocessor",
     82: "regsPerMultiprocessor", 83: "managedMemory", 89: "concurrentManagedAccess", 95: "cooperativeLaunch",
     97: "sharedMemPerBlockOptin", 106: "maxBlocksPerMultiProcessor",
 }

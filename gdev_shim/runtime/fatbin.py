@@ -13,6 +13,7 @@ variable's host shadow); those are kept here beside the names.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -59,7 +60,8 @@ class FatBinary:
         # the highest PTX the card's compute capability covers, as a CUDA driver picks
         entry = nvfatbin.best_ptx(self.ptx, ctx.info["compute_major"] * 10 + ctx.info["compute_minor"])
         try:
-            text = entry.text()
+            # PTX's predefined WARP_SZ (what warpSize compiles to), which the engines' parser lacks
+            text = re.sub(r"\bWARP_SZ\b", "32", entry.text())
             if "__assertfail" in text:
                 text = with_assertfail(text, asserts.report_address(ctx))
             return text.encode()
@@ -163,20 +165,21 @@ def _load_registered(device: int) -> None:
 devices.on_primary_context(_load_registered)
 
 
-def kernel_name(host_fun: int) -> str:
-    """The kernel a launch stub stands for (cudaErrorInvalidDeviceFunction's case if none)."""
+def _registered(host_fun: int) -> tuple[int, str]:
     entry = _by_host.get(host_fun)
     if entry is None:
         raise SdaaError(RT.sdaaErrorInvalidDeviceFunction, f"0x{host_fun:x} is not a registered kernel")
-    return entry[1]
+    return entry
+
+
+def kernel_name(host_fun: int) -> str:
+    """The kernel a launch stub stands for (cudaErrorInvalidDeviceFunction's case if none)."""
+    return _registered(host_fun)[1]
 
 
 def function_at(host_fun: int, device: int) -> Function:
     """The kernel registered for the launch stub at `host_fun`, loaded on `device`."""
-    entry = _by_host.get(host_fun)
-    if entry is None:
-        raise SdaaError(RT.sdaaErrorInvalidDeviceFunction, f"0x{host_fun:x} is not a registered kernel")
-    handle, name = entry
+    handle, name = _registered(host_fun)
     try:
         return _binary(handle).module(device).function(name)
     except SdError as e:
