@@ -32,6 +32,14 @@ class Family:
     failure: Any                                      # value for anything unexpected
 
 
+def recorded(ctype: str, translate: Callable[[BaseException, str], Any]) -> Family:
+    """The family of functions whose result cannot carry a code (void, pointers, strings):
+    a failure is translated, so logged and recorded as the last error, and C gets 0/NULL."""
+    def quiet(e: BaseException, name: str) -> None:
+        translate(e, name)
+    return Family(ctype, None, quiet, None)
+
+
 @dataclass
 class Export:
     name: str

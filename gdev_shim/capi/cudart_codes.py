@@ -1,5 +1,5 @@
 """CUDA's error codes for the runtime layer's errors, their names and texts, and the
-CUDA face's last-error slot.
+CUDA face's last error.
 
 Most SDAA runtime codes share their CUDA counterpart's name (sdaaErrorInvalidValue,
 cudaErrorInvalidValue), so the mapping goes by name; the few that differ are
@@ -7,12 +7,11 @@ listed.
 """
 from __future__ import annotations
 
-import threading
 from functools import cache
 
 from ..common.cheader import constants, name_of
 from ..runtime import asserts, devices
-from ..runtime.errors import RT, SdaaError
+from ..runtime.errors import RT, LastError, SdaaError
 
 CU = constants("gdev_cudart.h")
 
@@ -94,16 +93,4 @@ class CudaError(Exception):
         self.code = code
 
 
-_tls = threading.local()
-
-
-def set_last(code: int) -> None:
-    if code != CU.cudaSuccess:
-        _tls.last = code
-
-
-def get_last(clear: bool) -> int:
-    code = getattr(_tls, "last", CU.cudaSuccess)
-    if clear:
-        _tls.last = CU.cudaSuccess
-    return code
+LAST = LastError(CU.cudaSuccess)

@@ -15,8 +15,9 @@ from ..driver.errors import SdError
 from ..log import get
 from ..runtime import device_api, devices, fatbin, kernels, memory, streams, symbols
 from ..runtime.errors import RT, SdaaError, from_driver
-from .boundary import Family, NullArgument, address, exported, required, static_string, string, unexpected
-from .cudart_codes import CU, CudaError, cuda_code, error_name, error_text, get_last, set_last
+from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
+                       unexpected)
+from .cudart_codes import CU, LAST, CudaError, cuda_code, error_name, error_text
 
 log = get("gdev.capi")
 LIB = "cudart"
@@ -39,27 +40,16 @@ def _translate(e: BaseException, name: str) -> int:
     else:
         unexpected(e, name)
         code = CU.cudaErrorUnknown
-    set_last(code)
+    LAST.set(code)
     return code
 
 
 RUNTIME = Family("cudaError_t", OK, _translate, CU.cudaErrorUnknown)
 
 
-def _quiet(e: BaseException, name: str) -> None:
-    """void functions: nothing to return, the last error tells."""
-    _translate(e, name)
-
-
-VOID = Family("void", None, _quiet, None)
-
-
-def _null(e: BaseException, name: str):
-    _translate(e, name)
-    return ffi.NULL
-
-
-HANDLE = Family("void **", None, _null, None)
+VOID = recorded("void", _translate)
+HANDLE = recorded("void **", _translate)
+STRING = recorded("const char *", _translate)
 
 
 def _stream(h) -> int:
@@ -144,12 +134,12 @@ def __cudaRegisterManagedVar(handle, host_var_ptr, device_address, device_name, 
     log.warning("__managed__ variable %s: host access is not supported; use cudaMemcpy*Symbol", name)
 
 
-@exported(LIB, Family("char", b"\x01", _quiet, b"\x00"))
+@exported(LIB, Family("char", b"\x01", VOID.translate, b"\x00"))
 def __cudaInitModule(handle):
     return b"\x01"
 
 
-@exported(LIB, Family("unsigned int", 0, _quiet, 1))
+@exported(LIB, Family("unsigned int", 0, VOID.translate, 1))
 def __cudaPushCallConfiguration(grid, block, shared, stream):
     kernels.push_config(kernels.CallConfig(_dim3(grid), _dim3(block), shared, _stream(stream)))
     return 0
@@ -564,19 +554,19 @@ def cudaEventDestroy(event):
 # ---- errors -------------------------------------------------------------------------------
 @exported(LIB, RUNTIME)
 def cudaGetLastError():
-    return get_last(clear=True)
+    return LAST.get(clear=True)
 
 
 @exported(LIB, RUNTIME)
 def cudaPeekAtLastError():
-    return get_last(clear=False)
+    return LAST.get(clear=False)
 
 
-@exported(LIB, Family("const char *", None, _null, None))
+@exported(LIB, STRING)
 def cudaGetErrorString(code):
     return static_string(error_text(code) or "unrecognized error code")
 
 
-@exported(LIB, Family("const char *", None, _null, None))
+@exported(LIB, STRING)
 def cudaGetErrorName(code):
     return static_string(error_name(code) or "cudaErrorUnknown")

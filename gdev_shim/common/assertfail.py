@@ -49,19 +49,7 @@ _DEFINITION = """
     @%gdev_p bra __gdev_assert_trap;
     ld.param.u32 %gdev_v, [__gdev_a_line];
     st.global.u32 [%gdev_buf+4], %gdev_v;
-    mov.u32 %gdev_v, %ctaid.x;
-    st.global.u32 [%gdev_buf+8], %gdev_v;
-    mov.u32 %gdev_v, %ctaid.y;
-    st.global.u32 [%gdev_buf+12], %gdev_v;
-    mov.u32 %gdev_v, %ctaid.z;
-    st.global.u32 [%gdev_buf+16], %gdev_v;
-    mov.u32 %gdev_v, %tid.x;
-    st.global.u32 [%gdev_buf+20], %gdev_v;
-    mov.u32 %gdev_v, %tid.y;
-    st.global.u32 [%gdev_buf+24], %gdev_v;
-    mov.u32 %gdev_v, %tid.z;
-    st.global.u32 [%gdev_buf+28], %gdev_v;
-{copies}
+{indices}{copies}
 __gdev_assert_trap:
     trap;
     ret;
@@ -78,7 +66,9 @@ def with_assertfail(ptx: str, report_addr: int) -> str:
     copies = "".join(
         _COPY.format(param=param, offset=REPORT.size + i * TEXT_BYTES, last=TEXT_BYTES - 1, label=f"__gdev_copy{i}")
         for i, param in enumerate(("__gdev_a_msg", "__gdev_a_file", "__gdev_a_fn")))
-    definition = _DEFINITION.format(buffer=report_addr, copies=copies)
+    indices = "".join(f"    mov.u32 %gdev_v, {reg};\n    st.global.u32 [%gdev_buf+{8 + 4 * i}], %gdev_v;\n"
+                      for i, reg in enumerate(("%ctaid.x", "%ctaid.y", "%ctaid.z", "%tid.x", "%tid.y", "%tid.z")))
+    definition = _DEFINITION.format(buffer=report_addr, indices=indices, copies=copies)
     return ptx[:match.start()] + definition + ptx[match.end():]
 
 
