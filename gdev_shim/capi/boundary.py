@@ -50,9 +50,11 @@ class Export:
 _registry: dict[str, list[Export]] = {}
 
 
-def exported(library: str, family: Family) -> Callable[[Callable], Callable]:
+def exported(library: str, family: Family, *aliases: str) -> Callable[[Callable], Callable]:
+    """Export fn under its own name and under each alias (the same call, another C name)."""
     def register(fn: Callable) -> Callable:
-        _registry.setdefault(library, []).append(Export(fn.__name__, family, fn))
+        for name in (fn.__name__, *aliases):
+            _registry.setdefault(library, []).append(Export(name, family, fn))
         return fn
     return register
 

@@ -6,6 +6,10 @@ runtime's stream handle plus STREAM_BASE, so it never meets the special values
 0 (legacy default), 1 (cudaStreamLegacy) and 2 (cudaStreamPerThread), which all
 mean this thread's default stream; an event is the runtime's event handle.
 Every failing call records its CUDA code as the thread's last error.
+
+Programs built with `--default-stream per-thread` import many calls under a `_ptds` or
+`_ptsz` name; those are the same exports (`exported`'s aliases).  The thread's default
+stream here is the legacy one, which orders more work, never less.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Any
 
 from ..driver.errors import SdError
 from ..log import get
-from ..runtime import device_api, devices, fatbin, kernels, memory, streams, symbols
+from ..runtime import device_api, device_config, devices, fatbin, kernels, memory, streams, symbols
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -181,24 +185,10 @@ def __cudaGetKernel(kernel, host_fun):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "__cudaLaunchKernel_ptsz", "cudaLaunchKernel", "cudaLaunchKernel_ptsz")
 def __cudaLaunchKernel(kernel, grid, block, args, shared, stream):
+    # a kernel handle is its launch stub, so both launch calls are one
     return _launch(kernel, grid, block, args, shared, stream)
-
-
-@exported(LIB, RUNTIME)
-def __cudaLaunchKernel_ptsz(kernel, grid, block, args, shared, stream):
-    return _launch(kernel, grid, block, args, shared, stream)
-
-
-@exported(LIB, RUNTIME)
-def cudaLaunchKernel(func, grid, block, args, shared, stream):
-    return _launch(func, grid, block, args, shared, stream)
-
-
-@exported(LIB, RUNTIME)
-def cudaLaunchKernel_ptsz(func, grid, block, args, shared, stream):
-    return _launch(func, grid, block, args, shared, stream)
 
 
 @exported(LIB, RUNTIME)
@@ -208,6 +198,19 @@ def cudaFuncGetAttributes(attr, func):
     ffi.memmove(attr, b"\0" * ffi.sizeof("struct cudaFuncAttributes"), ffi.sizeof("struct cudaFuncAttributes"))
     for field, value in values.items():
         setattr(attr, field, value)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaFuncSetAttribute(func, attr, value):
+    kernels.set_attribute(address(required(func, "func")), attr, value)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaFuncSetCacheConfig(func, config):
+    kernels.function(address(required(func, "func")))
+    device_config.check_cache_config(config)       # a preference the card has no cache to follow
     return OK
 
 
@@ -284,19 +287,43 @@ def cudaDeviceReset():
 
 @exported(LIB, RUNTIME)
 def cudaSetDeviceFlags(flags):
-    devices.set_flags(flags)
+    device_config.set_flags(flags)
     return OK
 
 
 @exported(LIB, RUNTIME)
 def cudaGetDeviceFlags(flags):
-    required(flags, "flags")[0] = devices.flags()
+    required(flags, "flags")[0] = device_config.flags()
     return OK
 
 
 @exported(LIB, RUNTIME)
 def cudaDeviceCanAccessPeer(can_access, device, peer):
     required(can_access, "canAccessPeer")[0] = device_api.can_access_peer(device, peer)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaDeviceSetLimit(limit, value):
+    device_config.set_limit(limit, value)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaDeviceGetLimit(value, limit):
+    required(value, "pValue")[0] = device_config.limit(limit)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaDeviceSetCacheConfig(config):
+    device_config.set_cache_config(config)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaDeviceGetCacheConfig(config):
+    required(config, "pCacheConfig")[0] = device_config.cache_config()
     return OK
 
 
@@ -387,47 +414,72 @@ def cudaMemGetInfo(free, total):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpy_ptds")
 def cudaMemcpy(dst, src, count, kind):
     memory.memcpy(address(dst), address(src), count, memory.resolve_kind(address(dst), address(src), kind))
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpyAsync_ptsz")
 def cudaMemcpyAsync(dst, src, count, kind, stream):
     kind = memory.resolve_kind(address(dst), address(src), kind)
     streams.memcpy_async(address(dst), address(src), count, kind, _stream(stream))
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpy2D_ptds")
 def cudaMemcpy2D(dst, dpitch, src, spitch, width, height, kind):
     kind = memory.resolve_kind(address(dst), address(src), kind)
     memory.memcpy_2d(address(dst), dpitch, address(src), spitch, width, height, kind)
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpy2DAsync_ptsz")
+def cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream):
+    kind = memory.resolve_kind(address(dst), address(src), kind)
+    streams.memcpy_2d_async(address(dst), dpitch, address(src), spitch, width, height, kind, _stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemset_ptds")
 def cudaMemset(dev_ptr, value, count):
     memory.memset(address(dev_ptr), value, count)
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemset2D_ptds")
+def cudaMemset2D(dev_ptr, pitch, value, width, height):
+    memory.memset_2d(address(dev_ptr), pitch, value, width, height)
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemsetAsync_ptsz")
 def cudaMemsetAsync(dev_ptr, value, count, stream):
     streams.memset_async(address(dev_ptr), value & 0xFF, count, _stream(stream))
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpyToSymbol_ptds")
 def cudaMemcpyToSymbol(symbol, src, count, offset, kind):
     symbols.copy_to(address(required(symbol, "symbol")), address(src), count, offset, kind)
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaMemcpyFromSymbol_ptds")
 def cudaMemcpyFromSymbol(dst, symbol, count, offset, kind):
     symbols.copy_from(address(dst), address(required(symbol, "symbol")), count, offset, kind)
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemcpyToSymbolAsync_ptsz")
+def cudaMemcpyToSymbolAsync(symbol, src, count, offset, kind, stream):
+    symbols.copy_to(address(required(symbol, "symbol")), address(src), count, offset, kind, _stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemcpyFromSymbolAsync_ptsz")
+def cudaMemcpyFromSymbolAsync(dst, symbol, count, offset, kind, stream):
+    symbols.copy_from(address(dst), address(required(symbol, "symbol")), count, offset, kind, _stream(stream))
     return OK
 
 
@@ -473,18 +525,31 @@ def cudaStreamDestroy(stream):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaStreamGetFlags_ptsz")
+def cudaStreamGetFlags(stream, flags):
+    required(flags, "flags")[0] = streams.stream_flags(_stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaStreamGetPriority_ptsz")
+def cudaStreamGetPriority(stream, priority):
+    streams.stream_flags(_stream(stream))          # the stream must exist
+    required(priority, "priority")[0] = 0
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaStreamSynchronize_ptsz")
 def cudaStreamSynchronize(stream):
     streams.stream_synchronize(_stream(stream))
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaStreamQuery_ptsz")
 def cudaStreamQuery(stream):
     return OK if streams.stream_query(_stream(stream)) else CU.cudaErrorNotReady
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaStreamWaitEvent_ptsz")
 def cudaStreamWaitEvent(stream, event, flags):
     if flags & ~1:
         raise CudaError(CU.cudaErrorInvalidValue, f"cudaStreamWaitEvent flags 0x{flags:x}")
@@ -492,7 +557,7 @@ def cudaStreamWaitEvent(stream, event, flags):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaStreamAddCallback_ptsz")
 def cudaStreamAddCallback(stream, callback, user_data, flags):
     if flags != 0:
         raise CudaError(CU.cudaErrorInvalidValue, "cudaStreamAddCallback flags must be 0")
@@ -501,7 +566,7 @@ def cudaStreamAddCallback(stream, callback, user_data, flags):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaLaunchHostFunc_ptsz")
 def cudaLaunchHostFunc(stream, fn, user_data):
     required(fn, "fn")
     streams.host_callback(_stream(stream), lambda: fn(user_data))
@@ -522,10 +587,17 @@ def cudaEventCreateWithFlags(pevent, flags):
     return OK
 
 
-@exported(LIB, RUNTIME)
+@exported(LIB, RUNTIME, "cudaEventRecord_ptsz")
 def cudaEventRecord(event, stream):
     streams.event_record(address(event), _stream(stream))
     return OK
+
+
+@exported(LIB, RUNTIME, "cudaEventRecordWithFlags_ptsz")
+def cudaEventRecordWithFlags(event, stream, flags):
+    if flags & ~CU.cudaEventRecordExternal:     # external: only meaningful under stream capture
+        raise CudaError(CU.cudaErrorInvalidValue, f"cudaEventRecordWithFlags flags 0x{flags:x}")
+    return cudaEventRecord(event, stream)
 
 
 @exported(LIB, RUNTIME)

@@ -43,21 +43,6 @@ def current() -> int:
     return getattr(_tls, "device", 0)
 
 
-_flags: dict[int, int] = {}
-DEVICE_FLAGS_MASK = 0x1F          # scheduling (0x7), map host (0x8), keep local memory (0x10)
-
-
-def set_flags(flags: int) -> None:
-    """Flags of this thread's device (scheduling hints; host memory is always mappable here)."""
-    if flags & ~DEVICE_FLAGS_MASK or (flags & 0x7) not in (0, 1, 2, 4):
-        raise SdaaError(RT.sdaaErrorInvalidValue, f"device flags 0x{flags:x}")
-    _flags[current()] = flags
-
-
-def flags() -> int:
-    return _flags.get(current(), 0) | 0x8
-
-
 def on_primary_context(callback: Callable[[int], None]) -> None:
     """Call `callback(device)` after each primary context is created."""
     _created_hooks.append(callback)

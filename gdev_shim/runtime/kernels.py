@@ -92,6 +92,25 @@ def attributes(host_fun: int) -> dict[str, int]:
             "maxDynamicSharedSizeBytes": info["shared_mem_per_block"] - f.meta.shared_size}
 
 
+FUNC_ATTR_MAX_DYNAMIC_SHARED, FUNC_ATTR_CARVEOUT = 8, 9
+
+
+@translated
+def set_attribute(host_fun: int, attr: int, value: int) -> None:
+    """cudaFuncSetAttribute: checked against the card; the card needs nothing set to honour it."""
+    f = function(host_fun)
+    if attr == FUNC_ATTR_MAX_DYNAMIC_SHARED:
+        room = f.module.ctx.info["shared_mem_per_block"] - f.meta.shared_size
+        if not 0 <= value <= room:
+            raise SdaaError(RT.sdaaErrorInvalidValue,
+                            f"{f.name}: {value} bytes of dynamic shared memory (room: {room})")
+    elif attr == FUNC_ATTR_CARVEOUT:
+        if not -1 <= value <= 100:
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"{f.name}: shared memory carveout {value}")
+    else:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"{f.name}: function attribute {attr} cannot be set")
+
+
 @translated
 def max_active_blocks(host_fun: int, block_size: int, dynamic_shared: int) -> int:
     """Blocks of `block_size` threads one SPE array holds at once: bounded by its threads

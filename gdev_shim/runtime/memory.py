@@ -120,16 +120,31 @@ def malloc_pitch(width: int, height: int) -> tuple[int, int]:
     return malloc(pitch * height), pitch
 
 
-@translated
-def memcpy_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int) -> None:
-    """`height` rows of `width` bytes between pitched buffers: one copy when both are dense."""
+def rows_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int) -> list[tuple[int, int, int]]:
+    """(dst, src, bytes) of each copy a pitched 2-D copy makes: one when both sides are dense."""
     if width > dpitch or width > spitch:
         raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {dpitch}/{spitch}")
     if width == dpitch == spitch:
-        memcpy(dst, src, width * height, kind)
+        return [(dst, src, width * height)]
+    return [(dst + row * dpitch, src + row * spitch, width) for row in range(height)]
+
+
+@translated
+def memcpy_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int) -> None:
+    for d, s, n in rows_2d(dst, dpitch, src, spitch, width, height):
+        memcpy(d, s, n, kind)
+
+
+@translated
+def memset_2d(dst: int, pitch: int, value: int, width: int, height: int) -> None:
+    """`height` rows of `width` bytes set to `value`, rows `pitch` apart."""
+    if width > pitch:
+        raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {pitch}")
+    if width == pitch:
+        memset(dst, value, width * height)
         return
     for row in range(height):
-        memcpy(dst + row * dpitch, src + row * spitch, width, kind)
+        memset(dst + row * pitch, value, width)
 
 
 @translated

@@ -53,6 +53,11 @@ def stream_destroy(handle: int) -> None:
 
 
 @translated
+def stream_flags(handle: int) -> int:
+    return stream(handle).flags
+
+
+@translated
 def stream_query(handle: int) -> bool:
     return drv_stream.query(stream(handle))
 
@@ -125,6 +130,13 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
         drv_stream.copy_dtod(s, dst, src, count)
     else:
         memory.memcpy(dst, src, count, kind)
+
+
+@translated
+def memcpy_2d_async(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int,
+                    stream_handle: int) -> None:
+    for d, s, n in memory.rows_2d(dst, dpitch, src, spitch, width, height):
+        memcpy_async(d, s, n, kind, stream_handle)
 
 
 @translated
