@@ -237,6 +237,31 @@ enum cudaFuncAttribute {
     cudaFuncAttributePreferredSharedMemoryCarveout  = 9
 };
 
+/* ---- launches with a configuration (cudaLaunchKernelEx) ---------------------- */
+#define cudaLaunchAttributeIgnore                 0
+#define cudaLaunchAttributeAccessPolicyWindow     1
+#define cudaLaunchAttributeCooperative            2
+#define cudaLaunchAttributeSynchronizationPolicy  3
+#define cudaLaunchAttributePriority               8
+
+/* The value is a 64-byte union in CUDA; only its first bytes are read here. */
+struct cudaLaunchAttribute_st {
+    int           id;
+    char          pad[4];
+    unsigned char val[64];
+};
+typedef struct cudaLaunchAttribute_st cudaLaunchAttribute;
+
+struct cudaLaunchConfig_st {
+    dim3                 gridDim;
+    dim3                 blockDim;
+    size_t               dynamicSmemBytes;
+    cudaStream_t         stream;
+    cudaLaunchAttribute *attrs;
+    unsigned int         numAttrs;
+};
+typedef struct cudaLaunchConfig_st cudaLaunchConfig_t;
+
 /* ---- devices -------------------------------------------------------------- */
 struct CUuuid_st {
     char bytes[16];
@@ -432,6 +457,8 @@ cudaError_t cudaLaunchKernel(const void *func, dim3 gridDim, dim3 blockDim, void
                              size_t sharedMem, cudaStream_t stream);
 cudaError_t cudaLaunchKernel_ptsz(const void *func, dim3 gridDim, dim3 blockDim, void **args,
                                   size_t sharedMem, cudaStream_t stream);
+cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t *config, const void *func, void **args);
+cudaError_t cudaLaunchKernelExC_ptsz(const cudaLaunchConfig_t *config, const void *func, void **args);
 cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes *attr, const void *func);
 cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *numBlocks, const void *func,
                                                           int blockSize, size_t dynamicSMemSize);

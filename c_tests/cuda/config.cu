@@ -62,6 +62,28 @@ int main()
     for (int i = 0; i < 16; i++)
         EXPECT(r[i] == (16 - i) * (16 - i) + 0.5f);
 
+    // cudaLaunchKernelEx: a configuration with a hint attribute runs, a cooperative one is refused
+    cudaLaunchAttribute attrs[2];
+    attrs[0].id = cudaLaunchAttributePriority;
+    attrs[0].val.priority = 0;
+    attrs[1].id = cudaLaunchAttributeIgnore;
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3(1);
+    config.blockDim = dim3(16);
+    config.dynamicSmemBytes = 16 * sizeof(int);
+    config.stream = s;
+    config.attrs = attrs;
+    config.numAttrs = 2;
+    CUDA_OK(cudaMemcpyToSymbolAsync(lut, h, sizeof h, 0, cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaLaunchKernelEx(&config, gather, 8));
+    CUDA_OK(cudaMemcpyFromSymbolAsync(r, results, sizeof r, 0, cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamSynchronize(s));
+    for (int i = 0; i < 8; i++)
+        EXPECT(r[i] == (8 - i) * (8 - i) + 0.5f);
+    attrs[1].id = cudaLaunchAttributeCooperative;
+    attrs[1].val.cooperative = 1;
+    EXPECT_CODE(cudaLaunchKernelEx(&config, gather, 8), cudaErrorNotSupported);
+
     // a 2-D region: set, copied out asynchronously with a pitch, the margins untouched
     const int w = 20, rows = 5;
     unsigned char *d;

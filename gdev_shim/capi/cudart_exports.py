@@ -191,6 +191,21 @@ def __cudaLaunchKernel(kernel, grid, block, args, shared, stream):
     return _launch(kernel, grid, block, args, shared, stream)
 
 
+# launch attributes that are hints here: ignore, L2 access policy, synchronization policy, priority
+_HINT_ATTRIBUTES = (CU.cudaLaunchAttributeIgnore, CU.cudaLaunchAttributeAccessPolicyWindow,
+                    CU.cudaLaunchAttributeSynchronizationPolicy, CU.cudaLaunchAttributePriority)
+
+
+@exported(LIB, RUNTIME, "cudaLaunchKernelExC_ptsz")
+def cudaLaunchKernelExC(config, func, args):
+    required(config, "config")
+    for i in range(config.numAttrs if config.attrs != ffi.NULL else 0):
+        attr = config.attrs[i]
+        if attr.id not in _HINT_ATTRIBUTES and any(attr.val[0:8]):
+            raise CudaError(CU.cudaErrorNotSupported, f"launch attribute {attr.id} is not supported")
+    return _launch(func, config.gridDim, config.blockDim, args, config.dynamicSmemBytes, config.stream)
+
+
 @exported(LIB, RUNTIME)
 def cudaFuncGetAttributes(attr, func):
     required(attr, "attr")
