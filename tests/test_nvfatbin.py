@@ -76,6 +76,14 @@ def test_damaged_fat_binaries_are_errors_not_crashes(damage):
         nvfatbin.best_ptx(nvfatbin.entries(data), 80).text()
 
 
+def test_relocatable_device_code_is_named_as_the_reason():
+    found = nvfatbin.entries(container(entry(nvfatbin.KIND_ELF, 75, b"\x7fELF" + b"\0" * 60)))
+    linked = nvfatbin.WRAPPER.pack(nvfatbin.WRAPPER_MAGIC, nvfatbin.WRAPPER_LINKED, 0x1000, 0x2000)
+    assert nvfatbin.wrapper_linked(linked)
+    with pytest.raises(nvfatbin.NoPtxError, match="without -rdc"):
+        nvfatbin.best_ptx(found, 80, nvfatbin.wrapper_linked(linked))
+
+
 def test_wrapper_magic_is_checked():
     ok = nvfatbin.WRAPPER.pack(nvfatbin.WRAPPER_MAGIC, 1, 0x1000, 0)
     assert nvfatbin.wrapper_data(ok) == 0x1000

@@ -36,7 +36,9 @@ def _translate(e: BaseException, name: str) -> int:
         e = CudaError(CU.cudaErrorInvalidValue, str(e))
     elif isinstance(e, SdError):
         e = from_driver(e)
-    if isinstance(e, SdaaError):
+    if isinstance(e, SdaaError) and _registration_failures and e.code in _UNREGISTERED:
+        e = _registration_failures[0]      # what the program names is missing because of it
+    elif isinstance(e, SdaaError):
         e = CudaError(cuda_code(e), str(e))
     if isinstance(e, CudaError):
         log.warning("%s: %s (%s)", name, e, error_name(e.code))
@@ -72,6 +74,7 @@ def _dim3(d) -> tuple[int, int, int]:
 # ---- registration (what nvcc's host code calls before main) -------------------------
 _fatbin_cells: dict[int, Any] = {}
 _registration_failures: list[CudaError] = []
+_UNREGISTERED = (RT.sdaaErrorInvalidDeviceFunction, RT.sdaaErrorInvalidSymbol)
 
 
 @exported(LIB, HANDLE)
@@ -160,27 +163,14 @@ def __cudaPopCallConfiguration(grid, block, shared, stream):
     return OK
 
 
-def _unknown_kernel(e: SdaaError) -> BaseException:
-    """An unknown kernel in a program whose code failed to register: that failure is the reason."""
-    if _registration_failures and e.code == RT.sdaaErrorInvalidDeviceFunction:
-        return _registration_failures[0]
-    return e
-
-
 def _launch(func, grid, block, args, shared, stream) -> int:
-    try:
-        kernels.launch(address(func), _dim3(grid), _dim3(block), shared, _stream(stream), address(args))
-    except SdaaError as e:
-        raise _unknown_kernel(e) from None
+    kernels.launch(address(func), _dim3(grid), _dim3(block), shared, _stream(stream), address(args))
     return OK
 
 
 @exported(LIB, RUNTIME)
 def __cudaGetKernel(kernel, host_fun):
-    try:
-        fatbin.kernel_name(address(required(host_fun, "hostFun")))
-    except SdaaError as e:
-        raise _unknown_kernel(e) from None
+    fatbin.kernel_name(address(required(host_fun, "hostFun")))
     required(kernel, "kernel")[0] = ffi.cast("cudaKernel_t", host_fun)
     return OK
 

@@ -63,6 +63,9 @@ def _unzstd(data: bytes, size: int) -> bytes:
         raise FatbinError(f"compressed PTX does not decompress: {e}") from None
 
 
+WRAPPER_LINKED = 2      # the version of a wrapper around device code linked with -rdc
+
+
 def wrapper_data(wrapper: bytes) -> int:
     """The container address a registration wrapper points at."""
     if len(wrapper) < WRAPPER.size:
@@ -106,9 +109,17 @@ def entries(container: bytes) -> list[Entry]:
     return found
 
 
-def best_ptx(found: list[Entry], max_arch: int) -> Entry:
+def wrapper_linked(wrapper: bytes) -> bool:
+    """Does the wrapper hold device code linked from relocatable objects (-rdc)?"""
+    return WRAPPER.unpack_from(wrapper)[1] == WRAPPER_LINKED
+
+
+def best_ptx(found: list[Entry], max_arch: int, linked: bool = False) -> Entry:
     """The PTX for the highest architecture at most `max_arch` (the lowest above it otherwise)."""
     ptx = [e for e in found if e.kind == KIND_PTX]
+    if not ptx and linked:
+        raise NoPtxError("the program was built with relocatable device code (-rdc), whose linked device code "
+                         "is machine code only; build it without -rdc to run it here")
     if not ptx:
         archs = sorted({e.arch for e in found})
         raise NoPtxError(

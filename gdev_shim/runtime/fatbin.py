@@ -114,7 +114,7 @@ def read_cuda_fatbin(wrapper_addr: int) -> tuple[int, list[nvfatbin.Entry]]:
         if container is None:
             raise nvfatbin.FatbinError(f"the fat binary at 0x{data:x} runs into unreadable memory")
         found = nvfatbin.entries(container)
-        nvfatbin.best_ptx(found, 0)                  # no PTX at all: say so now
+        nvfatbin.best_ptx(found, 0, nvfatbin.wrapper_linked(wrapper))    # no PTX at all: say so now
     except nvfatbin.NoPtxError as e:
         raise SdaaError(RT.sdaaErrorNoKernelImageForDevice, str(e)) from None
     except nvfatbin.FatbinError as e:
