@@ -63,9 +63,19 @@ int main()
     cudaFuncAttributes attr;
     CUDA_OK(cudaFuncGetAttributes(&attr, through_mapped));
     EXPECT(attr.maxThreadsPerBlock > 0 && attr.sharedSizeBytes == 0);
-    int blocks = 0;
+    // occupancy within what the properties say a multiprocessor holds, and shrinking with
+    // shared memory
+    cudaDeviceProp prop;
+    CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    int blocks = 0, fewer = 0, none = -1;
     CUDA_OK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, through_mapped, 64, 0));
-    EXPECT(blocks >= 1);
+    EXPECT(blocks >= 1 && blocks <= prop.maxBlocksPerMultiProcessor &&
+           blocks * 64 <= prop.maxThreadsPerMultiProcessor);
+    CUDA_OK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fewer, through_mapped, 64,
+                                                          prop.sharedMemPerMultiprocessor / 2));
+    EXPECT(fewer == 2 && fewer < blocks);
+    CUDA_OK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&none, through_mapped, prop.maxThreadsPerBlock + 32, 0));
+    EXPECT(none == 0);
 
     void *managed = nullptr;
     EXPECT_CODE(cudaMallocManaged(&managed, 64, cudaMemAttachGlobal), cudaErrorNotSupported);

@@ -36,20 +36,28 @@ _CUDA_ATTRIBUTE_FIELDS = {
 }
 
 
+def multiprocessor(info: dict) -> dict[str, int]:
+    """What one SPE array (CUDA's multiprocessor) holds at once: a block's worth of threads
+    and shared memory, in blocks of at least one warp.  Occupancy answers from the same."""
+    return {"maxThreadsPerMultiProcessor": info["max_threads_per_block"],
+            "maxBlocksPerMultiProcessor": info["max_threads_per_block"] // info["warp_size"],
+            "sharedMemPerMultiprocessor": info["shared_mem_per_block"],
+            "regsPerMultiprocessor": info["regs_per_block"]}
+
+
 @translated
 def cuda_properties(device: int) -> dict:
     """CUDA 13's cudaDeviceProp fields by name: the card's description, and for what CUDA asks
-    beyond it, what the stack does (one block at a time per SPE array, one copy engine, no
+    beyond it, what the stack does (multiprocessor figures from `multiprocessor`, one copy engine, no
     managed or unified memory, no texture units)."""
     props = {k: v for k, v in properties(device).items()
              if k not in ("deviceOverlap", "kernelExecTimeoutEnabled", "computeMode", "clockRate",
                           "memoryClockRate", "speArrayCount", "spesPerArray")}
     i = drv_device.info(device)
+    props.update(multiprocessor(i))
     props.update({
         "uuid": device.to_bytes(4, "little") + b"aidev-sim\0\0\0",
-        "maxThreadsPerMultiProcessor": i["max_threads_per_block"], "maxBlocksPerMultiProcessor": 1,
-        "sharedMemPerMultiprocessor": i["shared_mem_per_block"], "sharedMemPerBlockOptin": i["shared_mem_per_block"],
-        "regsPerMultiprocessor": i["regs_per_block"], "asyncEngineCount": 1, "pciDomainID": 0,
+        "sharedMemPerBlockOptin": i["shared_mem_per_block"], "asyncEngineCount": 1, "pciDomainID": 0,
         "l2CacheSize": 0, "unifiedAddressing": 0, "managedMemory": 0, "concurrentManagedAccess": 0,
         "streamPrioritiesSupported": 0, "cooperativeLaunch": 0, "texturePitchAlignment": drv_device.TEXTURE_ALIGNMENT,
     })

@@ -11,7 +11,7 @@ from ..driver.errors import SD, SdError
 from ..driver.module import Function
 from ..gdev import hostmem
 from ..log import get
-from . import devices, fatbin, streams
+from . import device_api, devices, fatbin, streams
 from .errors import RT, SdaaError, translated
 
 log = get("gdev.runtime")
@@ -113,16 +113,15 @@ def set_attribute(host_fun: int, attr: int, value: int) -> None:
 
 @translated
 def max_active_blocks(host_fun: int, block_size: int, dynamic_shared: int) -> int:
-    """Blocks of `block_size` threads one SPE array holds at once: bounded by its threads
-    and by shared memory, as the card schedules them."""
+    """Blocks of `block_size` threads one SPE array holds at once, bounded by its threads,
+    blocks and shared memory (device_api.multiprocessor)."""
     f = function(host_fun)
-    info = f.module.ctx.info
     if block_size <= 0:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"block size {block_size}")
-    limit = min(f.meta.max_threads or info["max_threads_per_block"], info["max_threads_per_block"])
-    if block_size > limit:
+    info = f.module.ctx.info
+    if block_size > min(f.meta.max_threads or info["max_threads_per_block"], info["max_threads_per_block"]):
         return 0
-    by_threads = info["max_threads_per_block"] // block_size
+    sm = device_api.multiprocessor(info)
     shared = f.meta.shared_size + dynamic_shared
-    by_shared = info["shared_mem_per_block"] // shared if shared else by_threads
-    return max(0, min(by_threads, by_shared))
+    by_shared = sm["sharedMemPerMultiprocessor"] // shared if shared else sm["maxBlocksPerMultiProcessor"]
+    return min(sm["maxThreadsPerMultiProcessor"] // block_size, sm["maxBlocksPerMultiProcessor"], by_shared)
