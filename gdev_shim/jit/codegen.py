@@ -576,22 +576,24 @@ class KernelCompiler:
                 return
             allb = self.fn.append_basic_block(f"bra_all{pc}")
             notall = self.fn.append_basic_block(f"bra_some{pc}")
-            noneb = self.fn.append_basic_block(f"bra_none{pc}")
-            split = self.fn.append_basic_block(f"bra_split{pc}")
             # every group lane takes it <=> no lane of grp lacks the guard
             lacking = b.and_(grp, b.not_(eff))
             b.cbranch(L.any(lacking), notall, allb)
             b.position_at_end(allb)
             self.goto(target, grp)
             b.position_at_end(notall)
+            end = ifconvert.region_end(self, pc, target)
+            if end is not None:
+                # some lanes run the region (all of them when none branch): one masked
+                # copy serves both, rather than the plain code beside a masked copy
+                ifconvert.emit_region(self, pc, target, end, grp, eff)
+                return
+            noneb = self.fn.append_basic_block(f"bra_none{pc}")
+            split = self.fn.append_basic_block(f"bra_split{pc}")
             b.cbranch(L.any(eff), split, noneb)
             b.position_at_end(noneb)
             self.goto(pc + 1, grp)
             b.position_at_end(split)
-            end = ifconvert.region_end(self, pc, target)
-            if end is not None:
-                ifconvert.emit_region(self, pc, target, end, grp, eff)
-                return
             self.set_pc(grp, pc + 1)
             self.set_pc(eff, target)
             b.branch(self.dispatch_bb)
