@@ -502,6 +502,12 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             gatherb = fn.append_basic_block("mem_gathers")
             _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
             b.position_at_end(gatherb)
+        if code == abi.SHARED_SP:
+            # in-bounds shared lanes need no page table: gathered inline (a tile's row
+            # broadcast, a sorting network's partners) before any call
+            helperb = fn.append_basic_block("mem_helper")
+            _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
+            b.position_at_end(helperb)
         _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
         b.position_at_end(joinb)
         return [b.load(r) for r in results]
