@@ -128,7 +128,7 @@ class Lanes:
 def const_like(ty: ir.Type, value: int | float) -> ir.Constant:
     """A constant of a scalar type, or splat over a vector type."""
     if isinstance(ty, ir.VectorType):
-        return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
+        return VectorConstant(ty, [ir.Constant(ty.element, value)] * ty.count)
     return ir.Constant(ty, value)
 
 
