@@ -11,6 +11,7 @@ from functools import cache
 
 from ..common.cheader import constants, name_of
 from ..runtime import asserts, devices
+from ..runtime.graphs import CaptureError
 from ..runtime.errors import RT, LastError, SdaaError
 
 CU = constants("gdev_cudart.h")
@@ -43,12 +44,17 @@ _TEXTS = {
     "cudaErrorNotSupported": "operation not supported",
     "cudaErrorMissingConfiguration": "__global__ function call is not configured",
     "cudaErrorUnknown": "unknown error",
+    "cudaErrorStreamCaptureUnsupported": "operation not permitted when stream is capturing",
+    "cudaErrorStreamCaptureInvalidated": "operation failed due to a previous error during capture",
+    "cudaErrorStreamCaptureImplicit": "operation would make the legacy stream depend on a capturing blocking stream",
 }
 
 
 def cuda_code(e: SdaaError) -> int:
     """The CUDA code of a runtime-layer error: a launch failure an assert caused is
     cudaErrorAssert, for as long as the context stays failed (CUDA's sticky error)."""
+    if isinstance(e, CaptureError):
+        return int(getattr(CU, e.cuda_name))
     if e.code == RT.sdaaErrorLaunchFailure and _stopped_by_assert():
         return CU.cudaErrorAssert
     return _by_name(e.code)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..driver.errors import SdError
 from ..log import get
-from ..runtime import device_api, device_config, devices, fatbin, kernels, memory, streams, symbols
+from ..runtime import device_api, device_config, devices, fatbin, graphs, kernels, memory, streams, symbols
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -492,6 +492,54 @@ def cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, stream):
     return OK
 
 
+def _pitched(p, pos=None) -> memory.Pitched:
+    return memory.Pitched(address(p.ptr), p.pitch, p.xsize, p.ysize,
+                          (pos.x, pos.y, pos.z) if pos is not None else (0, 0, 0))
+
+
+def _copy_3d(p) -> tuple[memory.Pitched, memory.Pitched, tuple[int, int, int], int]:
+    required(p, "p")
+    if p.srcArray != ffi.NULL or p.dstArray != ffi.NULL:
+        raise CudaError(CU.cudaErrorInvalidValue, "CUDA arrays are not supported: copy between pitched pointers")
+    dst, src = _pitched(p.dstPtr, p.dstPos), _pitched(p.srcPtr, p.srcPos)
+    kind = memory.resolve_kind(dst.ptr, src.ptr, p.kind)
+    return dst, src, (p.extent.width, p.extent.height, p.extent.depth), kind
+
+
+@exported(LIB, RUNTIME)
+def cudaMalloc3D(pitched, extent):
+    required(pitched, "pitchedDevPtr")
+    addr, pitch = memory.malloc_3d(extent.width, extent.height, extent.depth)
+    pitched.ptr, pitched.pitch = ffi.cast("void *", addr), pitch
+    pitched.xsize, pitched.ysize = extent.width, extent.height
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemcpy3D_ptds")
+def cudaMemcpy3D(p):
+    memory.memcpy_3d(*_copy_3d(p))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemcpy3DAsync_ptsz")
+def cudaMemcpy3DAsync(p, stream):
+    streams.memcpy_3d_async(*_copy_3d(p), _stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemset3D_ptds")
+def cudaMemset3D(pitched, value, extent):
+    memory.memset_3d(_pitched(pitched), value, (extent.width, extent.height, extent.depth))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemset3DAsync_ptsz")
+def cudaMemset3DAsync(pitched, value, extent, stream):
+    streams.memset_3d_async(_pitched(pitched), value & 0xFF, (extent.width, extent.height, extent.depth),
+                            _stream(stream))
+    return OK
+
+
 @exported(LIB, RUNTIME, "cudaMemset_ptds")
 def cudaMemset(dev_ptr, value, count):
     memory.memset(address(dev_ptr), value, count)
@@ -671,6 +719,103 @@ def cudaEventElapsedTime(ms, start, end):
 @exported(LIB, RUNTIME)
 def cudaEventDestroy(event):
     streams.event_destroy(address(event))
+    return OK
+
+
+# ---- graphs made by stream capture --------------------------------------------------
+_dependency_cells: dict[int, Any] = {}       # stream -> the node array cudaStreamGetCaptureInfo hands out
+
+
+@exported(LIB, RUNTIME, "cudaStreamBeginCapture_ptsz")
+def cudaStreamBeginCapture(stream, mode):
+    handle = _stream(stream)
+    blocking = streams.stream_flags(handle) & CU.cudaStreamNonBlocking == 0 if handle else True
+    graphs.begin(handle, mode, blocking)
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaStreamEndCapture_ptsz")
+def cudaStreamEndCapture(stream, pgraph):
+    required(pgraph, "pGraph")[0] = ffi.NULL
+    pgraph[0] = ffi.cast("cudaGraph_t", graphs.end(_stream(stream)))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaStreamIsCapturing_ptsz")
+def cudaStreamIsCapturing(stream, pstatus):
+    required(pstatus, "pCaptureStatus")[0] = graphs.status(_stream(stream))[0]
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaStreamGetCaptureInfo_ptsz")
+def cudaStreamGetCaptureInfo(stream, pstatus, pid, pgraph, pdeps, pedges, pnum):
+    handle = _stream(stream)
+    status, capture_id, graph, last = graphs.status(handle)
+    required(pstatus, "captureStatus_out")[0] = status
+    if pid != ffi.NULL:
+        pid[0] = capture_id
+    if pgraph != ffi.NULL:
+        pgraph[0] = ffi.cast("cudaGraph_t", graph)
+    # the next captured node depends on the last one: captures here are one ordered list
+    cell = _dependency_cells[handle] = ffi.new("cudaGraphNode_t[1]", [ffi.cast("cudaGraphNode_t", last)])
+    if pdeps != ffi.NULL:
+        pdeps[0] = cell if last else ffi.NULL
+    if pedges != ffi.NULL:
+        pedges[0] = ffi.NULL                 # every edge is a default one
+    if pnum != ffi.NULL:
+        pnum[0] = 1 if last else 0
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphCreate(pgraph, flags):
+    if flags != 0:
+        raise CudaError(CU.cudaErrorInvalidValue, "cudaGraphCreate flags must be 0")
+    required(pgraph, "pGraph")[0] = ffi.cast("cudaGraph_t", graphs.create())
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphGetNodes(graph, nodes, pnum):
+    required(pnum, "numNodes")
+    handles = graphs.nodes(address(required(graph, "graph")))
+    if nodes != ffi.NULL:
+        for i, node in enumerate(handles[:pnum[0]]):
+            nodes[i] = ffi.cast("cudaGraphNode_t", node)
+        for i in range(len(handles), pnum[0]):
+            nodes[i] = ffi.NULL
+    pnum[0] = len(handles)
+    return OK
+
+
+_INSTANTIATE_FLAGS = CU.cudaGraphInstantiateFlagAutoFreeOnLaunch | CU.cudaGraphInstantiateFlagUseNodePriority
+
+
+@exported(LIB, RUNTIME, "cudaGraphInstantiateWithFlags")
+def cudaGraphInstantiate(pexec, graph, flags):
+    # auto-free and node priority change nothing here (no memory nodes, one priority)
+    if flags & ~_INSTANTIATE_FLAGS:
+        raise CudaError(CU.cudaErrorInvalidValue, f"graph instantiate flags 0x{flags:x}")
+    required(pexec, "pGraphExec")[0] = ffi.cast("cudaGraphExec_t",
+                                                graphs.instantiate(address(required(graph, "graph"))))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaGraphLaunch_ptsz")
+def cudaGraphLaunch(graph_exec, stream):
+    graphs.launch(address(required(graph_exec, "graphExec")), _stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphExecDestroy(graph_exec):
+    graphs.exec_destroy(address(required(graph_exec, "graphExec")))
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphDestroy(graph):
+    graphs.destroy(address(required(graph, "graph")))
     return OK
 
 

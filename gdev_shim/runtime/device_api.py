@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..driver import device as drv_device
-from . import devices
+from . import devices, graphs
 from .errors import RT, SdaaError, translated
 
 RUNTIME_VERSION = 4000
@@ -98,6 +98,7 @@ def attribute(attr: int, device: int) -> int:
 @translated
 def synchronize() -> None:
     """Wait for all work on this thread's current card."""
+    graphs.unsafe("cudaDeviceSynchronize")
     ctx = devices.context()
     ctx.synchronize()
 

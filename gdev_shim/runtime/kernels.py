@@ -5,13 +5,14 @@ from __future__ import annotations
 import struct
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 from ..driver import launch as drv_launch, stream as drv_stream
 from ..driver.errors import SD, SdError
 from ..driver.module import Function
 from ..gdev import hostmem
 from ..log import get
-from . import device_api, devices, fatbin, streams
+from . import device_api, devices, fatbin, graphs, streams
 from .errors import RT, SdaaError, translated
 
 log = get("gdev.runtime")
@@ -61,6 +62,14 @@ def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
     pointers = _argument_pointers(f, arg_pointers)
     params = drv_launch.pack_params(f, pointers)
     log.debug("launch: %s grid=%s block=%s shared=%d stream=%d", f.name, grid, block, shared, stream)
+    # captured with the argument values of now, as CUDA copies them into the kernel node
+    if not graphs.record(stream, partial(launch_packed, f, grid, block, shared, params), "kernel launch"):
+        launch_packed(f, grid, block, shared, params, stream)
+
+
+@translated
+def launch_packed(f: Function, grid: Dim3, block: Dim3, shared: int, params: bytes, stream: int) -> None:
+    """Queue `f` with its parameter buffer already packed."""
     try:
         drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
     except SdError as e:

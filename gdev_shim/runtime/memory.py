@@ -1,12 +1,14 @@
 """Runtime memory: sdaaMalloc/Free/Memcpy/Memset and page-locked host memory."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..driver import device as drv_device, memory as drv_mem, stream as drv_stream
 from ..driver.context import registry
 from ..driver.errors import SdError
 from ..gdev import hostmem
 from ..log import get
-from . import devices
+from . import devices, graphs
 from .errors import RT, SdaaError, translated
 
 log = get("gdev.runtime")
@@ -67,6 +69,8 @@ def memcpy(dst: int, src: int, count: int, kind: int) -> None:
     check_memcpy(dst, src, count, kind)
     if count == 0:
         return
+    if kind != HOST_TO_HOST:
+        graphs.legacy("cudaMemcpy")
     if kind == HOST_TO_HOST:
         hostmem.view(dst, count)[:] = hostmem.view(src, count)
     elif kind == HOST_TO_DEVICE:
@@ -85,6 +89,7 @@ def require_device(addr: int, what: str) -> None:
 @translated
 def memset(dst: int, value: int, count: int) -> None:
     require_device(dst, "memset")
+    graphs.legacy("cudaMemset")
     drv_stream.memset(None, dst, value & 0xFF, 1, count, sync=True)
 
 
@@ -135,16 +140,71 @@ def memcpy_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: 
         memcpy(d, s, n, kind)
 
 
+def fill_rows(dst: int, pitch: int, width: int, height: int, depth: int = 1,
+              slice_pitch: int = 0) -> list[tuple[int, int]]:
+    """(address, bytes) of each fill a pitched 2-D or 3-D memset makes: one when dense."""
+    if width > pitch:
+        raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {pitch}")
+    if width == pitch and (depth == 1 or slice_pitch == pitch * height):
+        return [(dst, width * height * depth)] if width and height and depth else []
+    return [(dst + z * slice_pitch + row * pitch, width) for z in range(depth) for row in range(height)]
+
+
 @translated
 def memset_2d(dst: int, pitch: int, value: int, width: int, height: int) -> None:
     """`height` rows of `width` bytes set to `value`, rows `pitch` apart."""
-    if width > pitch:
-        raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {pitch}")
-    if width == pitch:
-        memset(dst, value, width * height)
-        return
-    for row in range(height):
-        memset(dst + row * pitch, value, width)
+    for addr, n in fill_rows(dst, pitch, width, height):
+        memset(addr, value, n)
+
+
+@dataclass(frozen=True)
+class Pitched:
+    """One side of a 3-D copy: a pitched pointer (cudaPitchedPtr) and a position in it."""
+    ptr: int
+    pitch: int
+    xsize: int
+    ysize: int
+    pos: tuple[int, int, int] = (0, 0, 0)
+
+    def at(self, y: int, z: int) -> int:
+        x0, y0, z0 = self.pos
+        return self.ptr + (z0 + z) * self.pitch * self.ysize + (y0 + y) * self.pitch + x0
+
+
+def rows_3d(dst: Pitched, src: Pitched, extent: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """(dst, src, bytes) of each copy a 3-D copy of `extent` (width in bytes) makes."""
+    width, height, depth = extent
+    if not (width and height and depth):
+        return []
+    for side, name in ((dst, "destination"), (src, "source")):
+        if side.ptr == 0:
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"3-D copy: the {name} pointer is NULL")
+        if side.pos[0] + width > side.pitch:
+            raise SdaaError(RT.sdaaErrorInvalidPitchValue,
+                            f"3-D copy: {name} rows of {side.pos[0]}+{width} bytes wider than pitch {side.pitch}")
+        if depth > 1 and side.pos[1] + height > side.ysize:
+            raise SdaaError(RT.sdaaErrorInvalidValue,
+                            f"3-D copy: {name} slices of {side.ysize} rows hold no {side.pos[1]}+{height}")
+    return [(dst.at(y, z), src.at(y, z), width) for z in range(depth) for y in range(height)]
+
+
+@translated
+def memcpy_3d(dst: Pitched, src: Pitched, extent: tuple[int, int, int], kind: int) -> None:
+    for d, s, n in rows_3d(dst, src, extent):
+        memcpy(d, s, n, kind)
+
+
+@translated
+def memset_3d(dst: Pitched, value: int, extent: tuple[int, int, int]) -> None:
+    width, height, depth = extent
+    for addr, n in fill_rows(dst.ptr, dst.pitch, width, height, depth, dst.pitch * dst.ysize):
+        memset(addr, value, n)
+
+
+@translated
+def malloc_3d(width: int, height: int, depth: int) -> tuple[int, int]:
+    """(address, pitch) of `depth` slices of `height` rows of `width` bytes."""
+    return malloc_pitch(width, height * depth)
 
 
 @translated

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import itertools
 import threading
+from functools import partial
 from typing import Callable
 
 from ..driver import stream as drv_stream
-from . import devices, launch, memory
+from . import devices, graphs, launch, memory
 from .errors import RT, SdaaError, translated
 
 _lock = threading.Lock()
@@ -59,11 +60,13 @@ def stream_flags(handle: int) -> int:
 
 @translated
 def stream_query(handle: int) -> bool:
+    graphs.forbid(handle, "cudaStreamQuery")
     return drv_stream.query(stream(handle))
 
 
 @translated
 def stream_synchronize(handle: int) -> None:
+    graphs.forbid(handle, "stream synchronize")
     drv_stream.synchronize(stream(handle))
 
 
@@ -71,12 +74,23 @@ def stream_synchronize(handle: int) -> None:
 def host_callback(handle: int, call: Callable[[], None]) -> None:
     """Run `call` once the stream's earlier work is done.  It runs on the calling thread
     before this returns, so work queued after it follows it as the stream's order requires."""
+    if graphs.record(handle, partial(host_callback, call=call), "host function"):
+        return
     drv_stream.synchronize(stream(handle))
     call()
 
 
 @translated
 def stream_wait_event(handle: int, event_handle: int) -> None:
+    e = event(event_handle)
+    if graphs.wait_event(handle, event_handle, stream(handle).blocking):
+        return
+    if graphs.record(handle, partial(_wait_step, event_handle), "event wait"):
+        return                           # an event of uncaptured work: waited for at each replay
+    drv_stream.wait_event(stream(handle), e)
+
+
+def _wait_step(event_handle: int, handle: int) -> None:
     drv_stream.wait_event(stream(handle), event(event_handle))
 
 
@@ -93,16 +107,23 @@ def event_create(flags: int = 0) -> int:
 
 @translated
 def event_record(handle: int, stream_handle: int) -> None:
+    event(handle)
+    if graphs.mark_event(handle, stream_handle):
+        return
+    if stream_handle == 0:
+        graphs.legacy("event record")
     event(handle).record(stream(stream_handle))
 
 
 @translated
 def event_query(handle: int) -> bool:
+    graphs.captured_event(handle, "cudaEventQuery")
     return event(handle).query()
 
 
 @translated
 def event_synchronize(handle: int) -> None:
+    graphs.captured_event(handle, "cudaEventSynchronize")
     event(handle).synchronize()
 
 
@@ -121,6 +142,8 @@ def elapsed_ms(start: int, end: int) -> float:
 @translated
 def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) -> None:
     memory.check_memcpy(dst, src, count, kind)
+    if graphs.record(stream_handle, partial(memcpy_async, dst, src, count, kind), "memcpy"):
+        return
     s = stream(stream_handle)
     if kind == memory.HOST_TO_DEVICE:
         drv_stream.copy_htod(s, dst, src, count)
@@ -136,6 +159,7 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
 def malloc_async(size: int, stream_handle: int) -> int:
     """Memory usable by work queued on the stream after this call (and by any, since it is
     allocated at once)."""
+    graphs.forbid(stream_handle, "cudaMallocAsync")
     stream(stream_handle)
     return memory.malloc(size)
 
@@ -143,6 +167,7 @@ def malloc_async(size: int, stream_handle: int) -> int:
 @translated
 def free_async(addr: int, stream_handle: int) -> None:
     """Free once the stream's earlier work is done: waited for here, so the order holds."""
+    graphs.forbid(stream_handle, "cudaFreeAsync")
     drv_stream.synchronize(stream(stream_handle))
     memory.free(addr)
 
@@ -155,8 +180,24 @@ def memcpy_2d_async(dst: int, dpitch: int, src: int, spitch: int, width: int, he
 
 
 @translated
+def memcpy_3d_async(dst: memory.Pitched, src: memory.Pitched, extent: tuple[int, int, int], kind: int,
+                    stream_handle: int) -> None:
+    for d, s, n in memory.rows_3d(dst, src, extent):
+        memcpy_async(d, s, n, kind, stream_handle)
+
+
+@translated
+def memset_3d_async(dst: memory.Pitched, value: int, extent: tuple[int, int, int], stream_handle: int) -> None:
+    width, height, depth = extent
+    for addr, n in memory.fill_rows(dst.ptr, dst.pitch, width, height, depth, dst.pitch * dst.ysize):
+        memset_async(addr, value, n, stream_handle)
+
+
+@translated
 def memset_async(dst: int, value: int, count: int, stream_handle: int) -> None:
     memory.require_device(dst, "memset")
+    if graphs.record(stream_handle, partial(memset_async, dst, value, count), "memset"):
+        return
     drv_stream.memset(stream(stream_handle), dst, value, 1, count)
 
 
