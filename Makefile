@@ -104,7 +104,8 @@ $(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h gdev_shim/
 	    --flags="-arch=compute_80"
 	$(CUDAPROG) c_tests/cuda/vector_add.cu c_tests/cuda/warp.cu -o $(@D) --suffix _gencode \
 	    --flags="-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=[compute_80,sm_80] -gencode arch=compute_90,code=compute_90"
-	$(CUDAPROG) c_tests/cuda/streams_events.cu c_tests/cuda/symbols.cu c_tests/cuda/config.cu -o $(@D) \
+	$(CUDAPROG) c_tests/cuda/streams_events.cu c_tests/cuda/symbols.cu c_tests/cuda/config.cu \
+	    c_tests/cuda/graphs.cu c_tests/cuda/memory3d.cu -o $(@D) \
 	    --suffix _ptds --flags="--default-stream per-thread"
 	$(CUDAPROG) c_tests/cuda/noptx.cu -o $(@D) --flags="-gencode arch=compute_80,code=sm_80"
 	touch $@

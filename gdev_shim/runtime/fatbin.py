@@ -53,11 +53,16 @@ class FatBinary:
                 raise from_driver(e) from None
         return mod
 
-    def _code(self, ctx: Context) -> bytes:
+    def ptx_entry(self, ctx: Context) -> nvfatbin.Entry | None:
+        """The highest PTX the card's compute capability covers, as a CUDA driver picks."""
         if self.ptx is None:
+            return None
+        return nvfatbin.best_ptx(self.ptx, ctx.info["compute_major"] * 10 + ctx.info["compute_minor"])
+
+    def _code(self, ctx: Context) -> bytes:
+        entry = self.ptx_entry(ctx)
+        if entry is None:
             return image_bytes_at(self.image_addr)
-        # the highest PTX the card's compute capability covers, as a CUDA driver picks
-        entry = nvfatbin.best_ptx(self.ptx, ctx.info["compute_major"] * 10 + ctx.info["compute_minor"])
         try:
             text = entry.text()
             if "__assertfail" in text:
@@ -182,6 +187,13 @@ def function_at(host_fun: int, device: int) -> Function:
         return _binary(handle).module(device).function(name)
     except SdError as e:
         raise from_driver(e) from None
+
+
+def ptx_arch(host_fun: int, device: int) -> int | None:
+    """The architecture of the PTX the kernel of `host_fun` was loaded from (75 for
+    compute_75); None for a kernel of an SDAA image."""
+    entry = _binary(_registered(host_fun)[0]).ptx_entry(devices.context(device))
+    return None if entry is None else entry.arch
 
 
 def symbol(host_addr: int, device: int) -> tuple[int, int]:

@@ -94,7 +94,7 @@ def end(stream: int) -> int:
             raise CaptureError("cudaErrorStreamCaptureWrongThread",
                                "the capture was begun on another thread")
         for s in cap.blocking:
-            del _captures[s]
+            _captures.pop(s, None)
         for event in [e for e, mark in _marks.items() if mark[0] is cap]:
             del _marks[event]
         if cap.invalid is not None:
@@ -106,6 +106,17 @@ def end(stream: int) -> int:
         _graphs[cap.graph.handle] = cap.graph
         log.debug("capture %d: graph %d of %d nodes", cap.id, cap.graph.handle, len(cap.graph.nodes))
         return cap.graph.handle
+
+
+def forget(stream: int) -> None:
+    """A stream destroyed: a capture it began fails; one it joined keeps counting its work
+    (unjoined work still fails the capture's end)."""
+    with _lock:
+        cap = _captures.pop(stream, None)
+        if cap is not None and cap.origin == stream:
+            _invalidate(cap, f"stream {stream} was destroyed while capturing")
+            for s in cap.blocking:
+                _captures.pop(s, None)
 
 
 def status(stream: int) -> tuple[int, int, int, int]:

@@ -92,12 +92,14 @@ def attributes(host_fun: int) -> dict[str, int]:
     """cudaFuncAttributes' fields the card knows, by name."""
     f = function(host_fun)
     info = f.module.ctx.info
+    card = info["compute_major"] * 10 + info["compute_minor"]
+    # the PTX's own target, which libraries such as CUB compare with what they were built for
+    ptx = fatbin.ptx_arch(host_fun, devices.current()) or card
     return {"sharedSizeBytes": f.meta.shared_size, "constSizeBytes": 0,
             "localSizeBytes": f.meta.local_size,
             "maxThreadsPerBlock": min(f.meta.max_threads or info["max_threads_per_block"],
                                       info["max_threads_per_block"]),
-            "numRegs": 32, "ptxVersion": info["compute_major"] * 10 + info["compute_minor"],
-            "binaryVersion": info["compute_major"] * 10 + info["compute_minor"],
+            "numRegs": 32, "ptxVersion": ptx, "binaryVersion": card,
             "maxDynamicSharedSizeBytes": info["shared_mem_per_block"] - f.meta.shared_size}
 
 

@@ -183,8 +183,8 @@ def rows_3d(dst: Pitched, src: Pitched, extent: tuple[int, int, int]) -> list[tu
             raise SdaaError(RT.sdaaErrorInvalidPitchValue,
                             f"3-D copy: {name} rows of {side.pos[0]}+{width} bytes wider than pitch {side.pitch}")
         if depth > 1 and side.pos[1] + height > side.ysize:
-            raise SdaaError(RT.sdaaErrorInvalidValue,
-                            f"3-D copy: {name} slices of {side.ysize} rows hold no {side.pos[1]}+{height}")
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"3-D copy: {name} slices hold {side.ysize} rows, "
+                                                      f"the copy needs rows {side.pos[1]}..{side.pos[1] + height - 1}")
     return [(dst.at(y, z), src.at(y, z), width) for z in range(depth) for y in range(height)]
 
 

@@ -49,6 +49,7 @@ def stream_destroy(handle: int) -> None:
     if handle == 0:
         raise SdaaError(RT.sdaaErrorInvalidResourceHandle, "the default stream cannot be destroyed")
     stream(handle).destroy()
+    graphs.forget(handle)
     with _lock:
         _streams.pop(handle, None)
 
