@@ -151,6 +151,23 @@ static void fork_and_join()
     EXPECT(lost == nullptr);
     cudaGetLastError();
 
+    // a helper stream forked, joined back and destroyed before the capture ends
+    cudaStream_t helper;
+    CUDA_OK(cudaStreamCreate(&helper));
+    CUDA_OK(cudaStreamBeginCapture(s1, cudaStreamCaptureModeGlobal));
+    CUDA_OK(cudaEventRecord(forked, s1));
+    CUDA_OK(cudaStreamWaitEvent(helper, forked, 0));
+    CUDA_OK(cudaMemsetAsync(y, 0, N * sizeof(int), helper));
+    CUDA_OK(cudaEventRecord(joined, helper));
+    CUDA_OK(cudaStreamWaitEvent(s1, joined, 0));
+    CUDA_OK(cudaStreamDestroy(helper));
+    cudaGraph_t with_helper;
+    CUDA_OK(cudaStreamEndCapture(s1, &with_helper));
+    size_t count = 0;
+    CUDA_OK(cudaGraphGetNodes(with_helper, nullptr, &count));
+    EXPECT(count == 1);
+    CUDA_OK(cudaGraphDestroy(with_helper));
+
     CUDA_OK(cudaGraphExecDestroy(exec));
     CUDA_OK(cudaGraphDestroy(graph));
     CUDA_OK(cudaEventDestroy(forked));

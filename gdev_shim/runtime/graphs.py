@@ -81,6 +81,14 @@ def begin(stream: int, mode: int, blocking: bool) -> None:
         _captures[stream] = cap
 
 
+def _close(cap: Capture) -> None:
+    """Its streams stop capturing; its events mark nothing any more."""
+    for s in cap.blocking:
+        _captures.pop(s, None)
+    for event in [e for e, mark in _marks.items() if mark[0] is cap]:
+        del _marks[event]
+
+
 def end(stream: int) -> int:
     """End the capture `stream` began; the handle of its graph."""
     with _lock:
@@ -93,10 +101,7 @@ def end(stream: int) -> int:
         if cap.mode != RELAXED and cap.thread != threading.get_ident():
             raise CaptureError("cudaErrorStreamCaptureWrongThread",
                                "the capture was begun on another thread")
-        for s in cap.blocking:
-            _captures.pop(s, None)
-        for event in [e for e, mark in _marks.items() if mark[0] is cap]:
-            del _marks[event]
+        _close(cap)
         if cap.invalid is not None:
             raise CaptureError("cudaErrorStreamCaptureInvalidated", f"the capture was invalidated: {cap.invalid}")
         unjoined = [s for s in cap.blocking if s != stream and cap.ops[s] > cap.joined.get(s, 0)]
@@ -115,8 +120,7 @@ def forget(stream: int) -> None:
         cap = _captures.pop(stream, None)
         if cap is not None and cap.origin == stream:
             _invalidate(cap, f"stream {stream} was destroyed while capturing")
-            for s in cap.blocking:
-                _captures.pop(s, None)
+            _close(cap)
 
 
 def status(stream: int) -> tuple[int, int, int, int]:
