@@ -58,7 +58,7 @@ $(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.
 	touch $@
 
 libs: $(LIB)/libusdaa.so
-$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
+$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 $(LIB)/libcuda.so.1 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
                                          $(wildcard gdev_shim/capi/*.py)
 	$(PY) build_ffi.py $(LIB)
 
@@ -133,7 +133,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
-	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py gdev_shim/_gdev_cuda_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,
