@@ -73,6 +73,12 @@ def _lookup(table: HandleTable, h, code: int = CU.CUDA_ERROR_INVALID_HANDLE):
     return obj
 
 
+def _current() -> drv_ctx.Context:
+    ctx = drv_ctx.current()
+    assert ctx is not None          # current() raises INVALID_CONTEXT unless asked for optional
+    return ctx
+
+
 def _context(h) -> drv_ctx.Context:
     return _lookup(contexts, h, CU.CUDA_ERROR_INVALID_CONTEXT)
 
@@ -83,7 +89,7 @@ def _stream(h) -> drv_stream.Stream | None:
 
 
 def _stream_or_default(h) -> drv_stream.Stream:
-    return _stream(h) or drv_stream.default(drv_ctx.current())
+    return _stream(h) or drv_stream.default(_current())
 
 
 def _function(h):
@@ -304,19 +310,19 @@ def cuCtxGetCurrent(pctx):
 
 @_api()
 def cuCtxGetDevice(device):
-    required(device, "device")[0] = drv_ctx.current().device
+    required(device, "device")[0] = _current().device
     return OK
 
 
 @_api()
 def cuCtxGetFlags(flags):
-    required(flags, "flags")[0] = drv_ctx.current().flags
+    required(flags, "flags")[0] = _current().flags
     return OK
 
 
 @_api()
 def cuCtxSynchronize():
-    drv_ctx.current().synchronize()
+    _current().synchronize()
     return OK
 
 
@@ -325,14 +331,14 @@ def cuCtxSynchronize():
 def cuModuleLoad(pmod, fname):
     required(pmod, "module")
     path = string(fname, "fname")
-    return _out_handle(pmod, modules, "CUmodule", nvimage.load_file(drv_ctx.current(), path))
+    return _out_handle(pmod, modules, "CUmodule", nvimage.load_file(_current(), path))
 
 
 @_api("cuModuleLoadFatBinary")
 def cuModuleLoadData(pmod, image):
     required(pmod, "module")
     data = nvimage.image_at(address(required(image, "image")))
-    return _out_handle(pmod, modules, "CUmodule", nvimage.load(drv_ctx.current(), data))
+    return _out_handle(pmod, modules, "CUmodule", nvimage.load(_current(), data))
 
 
 @_api()
@@ -386,7 +392,7 @@ def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
 # ---- memory --------------------------------------------------------------------------------
 @_api()
 def cuMemAlloc_v2(dptr, size):
-    required(dptr, "dptr")[0] = drv_mem.alloc(drv_ctx.current(), size)
+    required(dptr, "dptr")[0] = drv_mem.alloc(_current(), size)
     return OK
 
 
@@ -398,7 +404,7 @@ def cuMemFree_v2(dptr):
 
 @_api()
 def cuMemGetInfo_v2(free, total):
-    f, t = drv_device.free_memory(drv_ctx.current().device)
+    f, t = drv_device.free_memory(_current().device)
     if free != ffi.NULL:
         free[0] = f
     if total != ffi.NULL:
@@ -408,7 +414,7 @@ def cuMemGetInfo_v2(free, total):
 
 @_api()
 def cuMemAllocHost_v2(pp, size):
-    required(pp, "pp")[0] = ffi.cast("void *", drv_mem.alloc_host(drv_ctx.current(), size))
+    required(pp, "pp")[0] = ffi.cast("void *", drv_mem.alloc_host(_current(), size))
     return OK
 
 
@@ -513,7 +519,7 @@ def cuMemsetD32Async(dst, value, n, hstream):
 @_api()
 def cuStreamCreate(pstream, flags):
     required(pstream, "phStream")
-    return _out_handle(pstream, streams, "CUstream", drv_stream.Stream(drv_ctx.current(), flags))
+    return _out_handle(pstream, streams, "CUstream", drv_stream.Stream(_current(), flags))
 
 
 @_api()
@@ -550,7 +556,7 @@ def cuEventCreate(pevent, flags):
     required(pevent, "phEvent")
     if flags & CU.CU_EVENT_INTERPROCESS:
         raise CuError(CU.CUDA_ERROR_NOT_SUPPORTED, "interprocess events are not supported")
-    return _out_handle(pevent, events, "CUevent", drv_stream.Event(drv_ctx.current(), flags))
+    return _out_handle(pevent, events, "CUevent", drv_stream.Event(_current(), flags))
 
 
 @_api()
