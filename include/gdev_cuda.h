@@ -17,6 +17,7 @@
 #define GDEV_CUDA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -133,7 +134,7 @@ typedef unsigned long long CUdeviceptr_v2;
 typedef CUdeviceptr_v2 CUdeviceptr;         /* device address */
 typedef int CUdevice_v1;
 typedef CUdevice_v1 CUdevice;               /* device ordinal */
-typedef unsigned long long cuuint64_t;
+typedef uint64_t cuuint64_t;
 typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
@@ -208,6 +209,18 @@ typedef enum CUfunction_attribute_enum {
     CU_FUNC_ATTRIBUTE_CACHE_MODE_CA                 = 7,
     CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
 } CUfunction_attribute;
+
+/* ---- options of cuModuleLoadDataEx (accepted, and ignored: PTX is compiled as it is) */
+typedef enum CUjit_option_enum {
+    CU_JIT_MAX_REGISTERS              = 0,
+    CU_JIT_THREADS_PER_BLOCK          = 1,
+    CU_JIT_WALL_TIME                  = 2,
+    CU_JIT_INFO_LOG_BUFFER            = 3,
+    CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4,
+    CU_JIT_ERROR_LOG_BUFFER           = 5,
+    CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+    CU_JIT_OPTIMIZATION_LEVEL         = 7
+} CUjit_option;
 
 /* ---- cuGetProcAddress ----------------------------------------------------- */
 typedef enum CUdriverProcAddress_flags_enum {
@@ -304,7 +317,7 @@ CUresult cuCtxSynchronize(void);
 CUresult cuModuleLoad(CUmodule *module, const char *fname);
 CUresult cuModuleLoadData(CUmodule *module, const void *image);
 CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions,
-                            int *options, void **optionValues);   /* options are ignored */
+                            CUjit_option *options, void **optionValues);
 CUresult cuModuleLoadFatBinary(CUmodule *module, const void *fatCubin);
 CUresult cuModuleUnload(CUmodule hmod);                   /* its functions become invalid handles */
 CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name);   /* NOT_FOUND */
