@@ -10,7 +10,6 @@ card's own code object load as the SDAA loaders take them.
 """
 from __future__ import annotations
 
-import re
 import struct
 
 from ..common import nvfatbin
@@ -31,13 +30,7 @@ def loadable(data: bytes, max_arch: int) -> bytes:
         return _fatbin_ptx(data, max_arch)
     if data.startswith(ELF_MAGIC) and _elf_machine(data) == EM_CUDA:
         return _cubin_ptx(data)
-    if data.startswith(ELF_MAGIC):
-        return data                   # the card's own code object
-    return _WARP_SZ.sub(b"32", data)  # PTX text
-
-
-# PTX's predefined WARP_SZ (what warpSize compiles to), which the engines' parser lacks
-_WARP_SZ = re.compile(rb"\bWARP_SZ\b")
+    return data
 
 
 def image_at(addr: int) -> bytes:
@@ -77,7 +70,7 @@ def _cubin_at(addr: int) -> bytes:
 
 
 def _runnable(ptx: str) -> bytes:
-    return _WARP_SZ.sub(b"32", ptx.encode()) + b"\0"
+    return ptx.encode() + b"\0"
 
 
 def _fatbin_ptx(data: bytes, max_arch: int) -> bytes:
