@@ -140,6 +140,19 @@ def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     assert races[0]["allocation"].startswith("shared byte offset ")
 
 
+def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):
+    """Warp 0 writes a word, then every lane of both warps reads it: a read after write by
+    warp 1 in either engine's order (the JIT checks a warp reading one word as a vector)."""
+    found = [sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 64 * 4)
+        print(run("broadcast_race", (1, 1, 1), (64, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)[1] for engine in ENGINES]
+    first = [[{k: f[k] for k in SAME} for f in races][:1] for races in found]
+    assert first[0] and first[0] == first[1]
+    assert first[0][0]["kind"] == "RAW hazard on shared memory" and first[0][0]["thread"] == [32, 0, 0]
+
+
 def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
     """No kernel runs: the leak check is the driver's, whatever the engine."""
     _, findings = sanitize(ptx_files["seeded_bugs"], """

@@ -77,27 +77,36 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
     if tool not in kc.instrument:
         _call_helper(kc, store, code, addrs, w, eff)
         return
-    from .memops import ROW, _rows_likely
     fn = kc.fn
     slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
-    shapes = [kc.W] + ([ROW] if _rows_likely(kc) else [])
-    for run in shapes:
+    for run, step in _shapes(kc, w):
         heads = list(range(0, kc.W, run))
         first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
                                  ir.Constant(L.vt(I32), [(i // run) * run for i in range(kc.W)]))
-        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * w) for i in range(kc.W)])
+        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(kc.W)])
         fits = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
-        vec, nxt = fn.append_basic_block(f"check_runs{run}_{kc.pc}"), fn.append_basic_block(f"check_next{run}_{kc.pc}")
+        shape = f"{run}_{step}_{kc.pc}"
+        vec, nxt = fn.append_basic_block(f"check_runs{shape}"), fn.append_basic_block(f"check_next{shape}")
         b.cbranch(fits, vec, nxt)
         b.position_at_end(vec)
         segments = [b.extract_element(addrs, ir.Constant(I32, h)) for h in heads]
-        (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, run * w, slow, done)
+        span = (run - 1) * step + w
+        (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, span, slow, done)
         b.position_at_end(nxt)
     b.branch(slow)
     b.position_at_end(slow)
     _call_helper(kc, store, code, addrs, w, eff)
     b.branch(done)
     b.position_at_end(done)
+
+
+def _shapes(kc: Any, w: int) -> list[tuple[int, int]]:
+    """(lanes per run, bytes between a run's lanes) of the accesses checked as vectors: a
+    whole warp on contiguous bytes; runs of eight contiguous lanes where blocks may be 2-D
+    (a 16x16 block's warp is two rows); runs of eight lanes on one address (a row reading
+    one element, as a tiled matmul reads its A tile; or a whole warp reading one value)."""
+    from .memops import ROW, _rows_likely
+    return [(kc.W, w)] + ([(ROW, w)] if _rows_likely(kc) else []) + [(ROW, 0)]
 
 
 def _inside(b: ir.IRBuilder, off: ir.Value, size: ir.Value, span: int) -> ir.Value:
