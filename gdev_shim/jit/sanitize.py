@@ -25,6 +25,8 @@ from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_functio
 from .lanewise import loop, mask_array
 
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
+# part of an instrumented kernel's cache key: raise it whenever the checks generated here change
+SANITIZE_VERSION = 2
 UNINITIALISED, RAW, WAR, WAW = range(1, 5)
 # bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
 # a hazard is reported once per access
@@ -33,6 +35,8 @@ KINDS = {UNINITIALISED: ("initcheck", "uninitialized global read"),
          RAW: ("racecheck", "RAW hazard on shared memory"),
          WAR: ("racecheck", "WAR hazard on shared memory"),
          WAW: ("racecheck", "WAW hazard on shared memory")}
+# the tool compiled into accesses of each state space (generic ones: per lane, in the helper)
+SPACE_TOOL = {abi.GLOBAL: "initcheck", abi.SHARED_SP: "racecheck"}
 # int32 callback(kind, lane, address or shared offset, more lanes, pc, block, first thread, width)
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.c_int64] * 8))
 
@@ -73,10 +77,12 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
     contiguous bytes, or on runs of eight contiguous lanes (2-D blocks), as vector
     operations where it can; else lane by lane in the helper."""
     b, L = kc.b, kc.lanes
-    tool = "initcheck" if code == abi.GLOBAL else "racecheck" if code == abi.SHARED_SP else None
-    if tool not in kc.instrument:
-        _call_helper(kc, store, code, addrs, w, eff)
+    if code not in SPACE_TOOL:
+        _call_helper(kc, store, code, addrs, w, eff)      # generic: each lane's window decides
         return
+    tool = SPACE_TOOL[code]
+    if tool not in kc.instrument:
+        return                      # the tool of this space is not compiled in: nothing to check
     fn = kc.fn
     slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
     for run, step in _shapes(kc, w):
@@ -127,9 +133,10 @@ def _init_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
                             [b.select(inside, off, ir.Constant(I64, 0))]), ir.PointerType(vt))
         ok = b.and_(ok, inside)
         if not store:
-            unset = kc.lanes.call("vector.reduce.or", [b.icmp_unsigned(
-                "==", b.load(p, align=1), ir.Constant(vt, [0] * span))], ir.IntType(1))
-            ok = b.and_(ok, b.not_(unset))
+            # shadow bytes are 0 or 1: their AND is 1 when every byte was written (an integer
+            # reduction, cheaper than comparing each byte and reducing the flags)
+            every = kc.lanes.call("vector.reduce.and", [b.load(p, align=1)], I8)
+            ok = b.and_(ok, b.icmp_unsigned("!=", every, ir.Constant(I8, 0)))
         ptrs.append(p)
     record = kc.fn.append_basic_block(f"check_mark{kc.pc}")
     b.cbranch(ok, record, slow)
