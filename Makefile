@@ -30,20 +30,25 @@ SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memc
 CONC_PROGRAMS  := threads streams ordering events stress
 C_PROGRAMS += $(addprefix $(BIN)/gdev_suite/,$(SUITE_PROGRAMS)) $(addprefix $(BIN)/concurrency/,$(CONC_PROGRAMS))
 C_PROGRAMS += $(BIN)/abi_fuzz
+# CUDA programs built by nvcc against the toolkit (c_tests/cuda), run on libcudart.so.13:
+# one nvcc -c per flag set, executables cached by content (gdev_shim/tools/cudaprog.py).
+CUDA_SRC   := $(filter-out c_tests/cuda/noptx.cu,$(wildcard c_tests/cuda/*.cu))
+CUDA_STAMP := $(BIN)/cuda/.built
+CUDAPROG   := $(PY) -m gdev_shim.tools.cudaprog
 # Random call sequences of the ABI fuzzer in `make check` (about 30 s); FUZZ_COUNT=10000 for the full run.
 FUZZ_COUNT ?= 2000
 FUZZ_SEED  ?= 1
 
-.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install
+.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install cuda-programs
 
-all: libs kernels $(C_PROGRAMS)
+all: libs kernels $(C_PROGRAMS) cuda-programs
 
 # The package goes in editable (`.venv/bin/gdev-smi`, `import gdev_shim` from anywhere);
 # its build runs build_ffi.py's header modules through setup.py.
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) cffi numpy pytest hypothesis llvmlite ruff mypy "setuptools>=70.1"
+	$(PIP) cffi numpy pytest hypothesis llvmlite zstandard ruff mypy "setuptools>=70.1"
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -53,7 +58,7 @@ $(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.
 	touch $@
 
 libs: $(LIB)/libusdaa.so
-$(LIB)/libusdaa.so $(LIB)/libgdev.so &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
+$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
                                          $(wildcard gdev_shim/capi/*.py)
 	$(PY) build_ffi.py $(LIB)
 
@@ -92,6 +97,18 @@ $(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTU
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
 
+cuda-programs: $(CUDA_STAMP)
+$(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h gdev_shim/tools/cudaprog.py | $(VENV)/.ready
+	$(CUDAPROG) $(CUDA_SRC) -o $(@D)
+	$(CUDAPROG) c_tests/cuda/vector_add.cu c_tests/cuda/symbols.cu -o $(@D) --suffix _compute80 \
+	    --flags="-arch=compute_80"
+	$(CUDAPROG) c_tests/cuda/vector_add.cu c_tests/cuda/warp.cu -o $(@D) --suffix _gencode \
+	    --flags="-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=[compute_80,sm_80] -gencode arch=compute_90,code=compute_90"
+	$(CUDAPROG) c_tests/cuda/streams_events.cu c_tests/cuda/symbols.cu c_tests/cuda/config.cu -o $(@D) \
+	    --suffix _ptds --flags="--default-stream per-thread"
+	$(CUDAPROG) c_tests/cuda/noptx.cu -o $(@D) --flags="-gencode arch=compute_80,code=sm_80"
+	touch $@
+
 run: all
 	cd $(KDIR) && ../bin/user_test -d3 -s0xf000000
 
@@ -116,7 +133,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
-	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,

@@ -1,4 +1,4 @@
-"""Build libgdev.so and libusdaa.so (cffi embedding modules over gdev_shim.capi)
+"""Build libgdev.so, libusdaa.so and libcudart.so.13 (cffi embedding modules over gdev_shim.capi)
 and the out-of-line cffi modules of the headers gdev_shim reads at import.
 
 The exported declarations are the public headers themselves (include/*.h, read
@@ -109,7 +109,20 @@ __attribute__((constructor)) static void gdev_shim_start_python(void)
 LIBRARIES = {
     "libgdev.so": ("_gdev_embed", ["gdev_api.h"], "gdev_exports"),
     "libusdaa.so": ("_usdaa_embed", ["sdaa.h", "sdaa_runtime.h"], "usdaa"),
+    "libcudart.so.13": ("_cudart_embed", ["gdev_cudart.h"], "cudart"),
 }
+# Programs built by nvcc 13 import every runtime symbol at this version node.
+VERSIONED = {"libcudart.so.13": ("libcudart.so.13", "libcudart.so")}   # name: (node, link name)
+
+
+def link_args(name: str, tmp: Path) -> list[str]:
+    """The soname and symbol version script of a versioned library (none for the others)."""
+    if name not in VERSIONED:
+        return []
+    node, _ = VERSIONED[name]
+    script = tmp / f"{name}.map"
+    script.write_text(f"{node} {{\n  global: *;\n}};\n")
+    return [f"-Wl,-soname,{name}", f"-Wl,--version-script={script}"]
 
 
 def python_paths() -> list[str]:
@@ -125,16 +138,20 @@ def build(name: str, outdir: Path, paths: list[str] | None = None, tmpdir: Path 
     paths = paths or python_paths()
     c_paths = json.dumps(repr(paths))[1:-1]               # a Python literal inside a C string
     preamble = PYTHON_START % {"paths": c_paths} + "\n".join(f'#include "{h}"' for h in headers)
-    ffi.set_source(module, preamble,
-                   include_dirs=[str(INCLUDE)],
-                   extra_link_args=[f"-Wl,-rpath,{sysconfig.get_config_var('LIBDIR')}"])
-    ffi.embedding_init_code(INIT_CODE.format(paths=paths, module=module, binder=binder))
     tmp = (tmpdir or ROOT / "build" / "ffi") / module
     tmp.mkdir(parents=True, exist_ok=True)
+    ffi.set_source(module, preamble,
+                   include_dirs=[str(INCLUDE)],
+                   extra_link_args=[f"-Wl,-rpath,{sysconfig.get_config_var('LIBDIR')}", *link_args(name, tmp)])
+    ffi.embedding_init_code(INIT_CODE.format(paths=paths, module=module, binder=binder))
     built = Path(ffi.compile(tmpdir=str(tmp), target=name, verbose=False))
     outdir.mkdir(parents=True, exist_ok=True)
     target = outdir / name
     built.replace(target)
+    if name in VERSIONED:
+        link = outdir / VERSIONED[name][1]
+        link.unlink(missing_ok=True)
+        link.symlink_to(name)
     return target
 
 
@@ -167,6 +184,10 @@ def sdaa_runtime_module() -> cffi.FFI:
     return header_module_ffi("sdaa_runtime.h")
 
 
+def cudart_module() -> cffi.FFI:
+    return header_module_ffi("gdev_cudart.h")
+
+
 def build_header_modules(tmpdir: Path | None = None) -> list[Path]:
     """Write every header module into the package directory (the .c and .o files stay in tmpdir)."""
     tmp = tmpdir or ROOT / "build" / "ffi" / "headers"
@@ -182,7 +203,7 @@ def build_header_modules(tmpdir: Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Build libgdev.so and libusdaa.so.")
+    parser = argparse.ArgumentParser(description="Build libgdev.so, libusdaa.so and libcudart.so.13.")
     parser.add_argument("outdir", nargs="?", type=Path, default=ROOT / "build" / "lib")
     parser.add_argument("--path", action="append", dest="paths", metavar="DIR",
                         help="sys.path entry to bake in (repeatable)")

@@ -6,4 +6,5 @@ setup(cffi_modules=[
     "build_ffi.py:aidev_drm_module",
     "build_ffi.py:sdaa_module",
     "build_ffi.py:sdaa_runtime_module",
+    "build_ffi.py:cudart_module",
 ])

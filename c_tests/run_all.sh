@@ -20,21 +20,29 @@ CUBIN=$KDIR/add_test.cubin
 failed=0
 passed=0
 
-# run NAME EXPECTED_EXIT COMMAND... : the command's last line must say passed
-# (exit 0) or failed (exit 1), matching EXPECTED_EXIT.
-run() {
-    local name=$1 want=$2 out rc
-    shift 2
+# check NAME EXPECTED_EXIT PATTERN COMMAND... : the command must exit EXPECTED_EXIT and, when
+# that is 0, print a line matching PATTERN (a grep regular expression).
+check() {
+    local name=$1 want=$2 pattern=$3 out rc
+    shift 3
     out=$(cd "$KDIR" && "$@" 2>&1)
     rc=$?
-    if [ "$rc" -eq "$want" ] && { [ "$want" -ne 0 ] || grep -q '^Test passed' <<<"$out"; }; then
+    if [ "$rc" -eq "$want" ] && { [ "$want" -ne 0 ] || grep -q -- "$pattern" <<<"$out"; }; then
         echo "PASS  $name"
         passed=$((passed + 1))
     else
-        echo "FAIL  $name (exit $rc, expected $want)"
+        echo "FAIL  $name (exit $rc, expected $want${pattern:+, output matching $pattern})"
         sed 's/^/      /' <<<"$out" | tail -20
         failed=$((failed + 1))
     fi
+}
+
+# run NAME EXPECTED_EXIT COMMAND... : the command's last line must say passed
+# (exit 0) or failed (exit 1), matching EXPECTED_EXIT.
+run() {
+    local name=$1 want=$2
+    shift 2
+    check "$name" "$want" '^Test passed' "$@"
 }
 
 run "launch (defaults)"           0 "$BIN/user_test"
@@ -75,6 +83,21 @@ run "concurrency/streams"                  0 timeout 120 "$CONC/streams"
 run "concurrency/ordering"                 0 timeout 120 "$CONC/ordering"
 run "concurrency/events"                   0 timeout 120 "$CONC/events"
 run "concurrency/stress"                   0 timeout 120 "$CONC/stress"
+
+# CUDA programs built by nvcc (c_tests/cuda), run unmodified on this stack's libcudart.so.13.
+# printf and assert are also judged by what they print.
+CUDA=$BIN/cuda
+for prog in vector_add symbols streams_events warp memory config threads device_query errors assert printf noptx \
+            vector_add_compute80 symbols_compute80 vector_add_gencode warp_gencode \
+            streams_events_ptds symbols_ptds config_ptds; do
+    run "cuda/$prog"                       0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$CUDA/$prog"
+done
+check "cuda/printf output"         0 '^block 1 thread 2 value 42 scaled 3.00$' \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/printf"
+check "cuda/assert message"        0 'block: \[1,0,0\], thread: \[8,0,0\] Assertion `p\[i\] < n` failed\.$' \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/assert"
+check "cuda/noptx names the flag"  0 'rebuild with PTX embedded, e.g. nvcc -gencode arch=compute_80,code=compute_80' \
+    env LD_LIBRARY_PATH="$LIB" "$CUDA/noptx"
 
 # Stubs: launch linked against always-failing libraries fails alone and
 # passes once the real library replaces them.

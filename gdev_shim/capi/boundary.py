@@ -32,6 +32,14 @@ class Family:
     failure: Any                                      # value for anything unexpected
 
 
+def recorded(ctype: str, translate: Callable[[BaseException, str], Any]) -> Family:
+    """The family of functions whose result cannot carry a code (void, pointers, strings):
+    a failure is translated, so logged and recorded as the last error, and C gets 0/NULL."""
+    def quiet(e: BaseException, name: str) -> None:
+        translate(e, name)
+    return Family(ctype, None, quiet, None)
+
+
 @dataclass
 class Export:
     name: str
@@ -42,9 +50,11 @@ class Export:
 _registry: dict[str, list[Export]] = {}
 
 
-def exported(library: str, family: Family) -> Callable[[Callable], Callable]:
+def exported(library: str, family: Family, *aliases: str) -> Callable[[Callable], Callable]:
+    """Export fn under its own name and under each alias (the same call, another C name)."""
     def register(fn: Callable) -> Callable:
-        _registry.setdefault(library, []).append(Export(fn.__name__, family, fn))
+        for name in (fn.__name__, *aliases):
+            _registry.setdefault(library, []).append(Export(name, family, fn))
         return fn
     return register
 

@@ -10,7 +10,8 @@ from ..driver.errors import SdError
 from ..log import get
 from ..runtime import device_api, devices, fatbin, launch, memory, streams
 from ..runtime.errors import RT, SdaaError, error_text, from_driver, get_last, set_last
-from .boundary import Family, NullArgument, address, exported, required, static_string, string, unexpected
+from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
+                       unexpected)
 
 log = get("gdev.capi")
 LIB = "usdaa"
@@ -36,20 +37,8 @@ def _translate(e: BaseException, name: str) -> int:
 RUNTIME = Family("sdaaError_t", OK, _translate, RT.sdaaErrorUnknown)
 
 
-def _quiet(e: BaseException, name: str) -> None:
-    """void functions: nothing to return, the last error tells."""
-    _translate(e, name)
-
-
-VOID = Family("void", None, _quiet, None)
-
-
-def _null_handle(e: BaseException, name: str):
-    _translate(e, name)
-    return ffi.NULL
-
-
-HANDLE = Family("void **", None, _null_handle, None)
+VOID = recorded("void", _translate)
+HANDLE = recorded("void **", _translate)
 
 
 # ---- fat binaries and launches ---------------------------------------------------
@@ -359,6 +348,6 @@ def sdaaPeekAtLastError():
     return get_last(clear=False)
 
 
-@exported(LIB, Family("const char *", None, lambda e, n: _null_handle(e, n), None))
+@exported(LIB, recorded("const char *", _translate))
 def sdaaGetErrorString(code):
     return static_string(error_text(code))

@@ -33,6 +33,7 @@ HEADER_MODULES = {
     "aidev_drm.h": ("_aidev_drm", True),
     "sdaa.h": ("_sdaa_h", False),
     "sdaa_runtime.h": ("_sdaa_runtime_h", False),
+    "gdev_cudart.h": ("_gdev_cudart_h", False),
 }
 HASH_DEFINE = "GDEV_SHIM_HEADER_HASH"
 

@@ -24,12 +24,12 @@ from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, barriers, carry, clocks, ifconvert, printf, sanitize
+from . import abi, barriers, calls, carry, clocks, ifconvert, printf, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
                     scalar_type, start_function, width_of)
-from .layout import Flat, Item, is_control
+from .layout import Flat, Item, brx_targets, is_control
 from .liveness import live_across_barriers
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
 
@@ -43,7 +43,7 @@ class _Env:
     running warp's per-lane memory (LOCAL, PARMEM) is re-read at each use, since the kernel
     repoints it whenever a warp starts or resumes."""
 
-    PER_WARP = (abi.LOCAL, abi.PARMEM)
+    PER_WARP = (abi.LOCAL, abi.PARMEM, abi.CALLSTACK)
 
     def __init__(self, kc: "KernelCompiler", ptr: ir.Value) -> None:
         self.kc = kc
@@ -145,9 +145,8 @@ class KernelCompiler:
         self.last_bar_a = entry_alloca(fn, I32, name="last_barrier_pc")
         self.park_status_a = entry_alloca(fn, I8, name="park_status")
         self.frame_base_a = entry_alloca(fn, PTR8, name="frame_base")
-        self.depth_a = entry_alloca(fn, vi32, name="depth")
-        self.stack_a = [entry_alloca(fn, vi32, name=f"stack{i}")
-                        for i in range(len(self.flat.functions) + 1)]
+        self.returns = calls.ReturnStack(self)
+        self.fp_a = entry_alloca(fn, vi32, name="frame_pointer")
         # vector-typed so that whole-vector stores into them are naturally aligned
         self.tmp64 = entry_alloca(fn, L.vt(I64), name="tmp_addrs")
         self.tmpval = entry_alloca(fn, L.vt(I64), name="tmp_vals")
@@ -302,6 +301,9 @@ class KernelCompiler:
                                    (abi.PARMEM, abi.PARMEM_ALL, abi.PARAM_STRIDE)):
             rows = b.mul(e[stride], ir.Constant(I64, W))
             b.store(b.add(e[whole], b.mul(widx, rows)), e.slot(cur))
+        if self.returns.limit:
+            rows = ir.Constant(I64, 4 * self.returns.limit * W)
+            b.store(b.add(e[abi.CALLSTACK_ALL], b.mul(widx, rows)), e.slot(abi.CALLSTACK))
         tid = b.add(L.splat(b.load(self.ws_a)), L.iota())
         valid = b.icmp_unsigned("<", tid, L.splat(self.T))
         self.specials(tid)
@@ -322,7 +324,8 @@ class KernelCompiler:
         b.store(L.const(I1, 0), self.wait_a)
         b.store(L.const(I32, 0), self.which_a)
         b.store(L.const(I32, 0), self.pc_a)
-        b.store(L.const(I32, 0), self.depth_a)
+        b.store(L.const(I32, 0), self.returns.depth)
+        b.store(L.const(I32, 0), self.fp_a)
         for alloca, _stt, cls in self.regs.values():
             if cls == VECTOR:
                 b.store(ir.Constant(alloca.type.pointee, None), alloca)
@@ -373,9 +376,11 @@ class KernelCompiler:
         for pc, item in enumerate(flat.code):
             if item.kind == "ins":
                 base = item.ins.opcode.split(".")[0]
-                if base in ("bra", "brx"):
+                if base == "brx":
+                    leaders.update(brx_targets(flat, item))
+                elif base == "bra":
                     ops = item.ins.operands
-                    if base == "brx" or not ops or ops[0][0] != "sym":
+                    if not ops or ops[0][0] != "sym":
                         raise JitUnsupported("unsupported branch form")
                     key = (item.fn.name, ops[0][1])
                     if key not in flat.labels:
@@ -383,8 +388,8 @@ class KernelCompiler:
                     leaders.add(flat.labels[key])
                 if base in ("bar", "barrier"):
                     leaders.add(pc)
-            if is_control(item):
-                leaders.add(pc + 1)
+            if is_control(item) or item.kind == "copyback":
+                leaders.add(pc + 1)    # lanes a guarded call leaves out resume after its copy-back
         return {pc for pc in leaders if pc < len(flat.code)}
 
     def specials(self, tid: ir.Value) -> None:
@@ -498,6 +503,16 @@ class KernelCompiler:
         v = self.lanes.const(I32, value) if isinstance(value, int) else value
         b.store(b.select(mask, v, b.load(self.pc_a)), self.pc_a)
 
+    def fault_if(self, bad: ir.Value, reason: int, addr: ir.Value, pc: int) -> None:
+        """Fault on the first lane of `bad`, if any; otherwise go on here."""
+        b = self.b
+        faultb = self.fn.append_basic_block(f"fault{pc}")
+        okb = self.fn.append_basic_block(f"ok{pc}")
+        b.cbranch(self.lanes.any(bad), faultb, okb)
+        b.position_at_end(faultb)
+        self.fault_here(reason, self.lanes.first_lane(bad), addr, pc)
+        b.position_at_end(okb)
+
     def fault_here(self, reason: int, lane: ir.Value, addr: ir.Value | None, pc: int) -> None:
         b = self.b
         fp = self.fault_ptr
@@ -522,7 +537,7 @@ class KernelCompiler:
                 self.emit_control(item, pc, grp)
                 return
             if item.kind == "copyback":
-                self.emit_copyback(item, grp)
+                calls.emit_copyback(self, item, grp)
             elif item.kind == "barred":
                 barriers.emit_red_result(self, item, grp)
             else:
@@ -544,7 +559,7 @@ class KernelCompiler:
     def emit_control(self, item: Item, pc: int, grp: ir.Value) -> None:
         b, L = self.b, self.lanes
         if item.kind == "end":
-            self.emit_exit_or_ret(item.fn.is_entry, pc, grp, grp, guarded=False)
+            self.emit_exit_or_ret(item.fn, item.fn.is_entry, pc, grp, grp, guarded=False)
             return
         ins = item.ins
         parts = ins.opcode.split(".")
@@ -561,37 +576,67 @@ class KernelCompiler:
                 return
             allb = self.fn.append_basic_block(f"bra_all{pc}")
             notall = self.fn.append_basic_block(f"bra_some{pc}")
-            noneb = self.fn.append_basic_block(f"bra_none{pc}")
-            split = self.fn.append_basic_block(f"bra_split{pc}")
             # every group lane takes it <=> no lane of grp lacks the guard
             lacking = b.and_(grp, b.not_(eff))
             b.cbranch(L.any(lacking), notall, allb)
             b.position_at_end(allb)
             self.goto(target, grp)
             b.position_at_end(notall)
+            end = ifconvert.region_end(self, pc, target)
+            if end is not None:
+                # some lanes run the region (all of them when none branch): one masked
+                # copy serves both, rather than the plain code beside a masked copy
+                ifconvert.emit_region(self, pc, target, end, grp, eff)
+                return
+            noneb = self.fn.append_basic_block(f"bra_none{pc}")
+            split = self.fn.append_basic_block(f"bra_split{pc}")
             b.cbranch(L.any(eff), split, noneb)
             b.position_at_end(noneb)
             self.goto(pc + 1, grp)
             b.position_at_end(split)
-            end = ifconvert.region_end(self, pc, target)
-            if end is not None:
-                ifconvert.emit_region(self, pc, target, end, grp, eff)
-                return
             self.set_pc(grp, pc + 1)
             self.set_pc(eff, target)
             b.branch(self.dispatch_bb)
             return
+        if base == "brx":
+            self.emit_partial(pc, grp, eff, guarded, lambda: self.emit_brx(item, pc, grp, eff, guarded))
+            return
         if base in ("ret", "exit"):
-            self.emit_exit_or_ret(item.fn.is_entry or base == "exit", pc, grp, eff, guarded)
+            self.emit_exit_or_ret(item.fn, item.fn.is_entry or base == "exit", pc, grp, eff, guarded)
             return
         if base in ("trap", "brkpt"):
             self.emit_partial(pc, grp, eff, guarded, lambda: self.fault_here(
                 abi.TRAP, L.first_lane(eff), None, pc))
             return
         if base == "call":
-            self.emit_call(item, pc, grp, eff, guarded)
+            if printf.is_printf(item):
+                if guarded:
+                    self.fall_through_if_no_lane(pc, grp, eff)
+                printf.emit_printf(self, item, eff)
+                self.goto(pc + 1, grp)
+            else:
+                calls.emit_call(self, item, pc, grp, eff, guarded)
             return
         raise JitUnsupported(f"unsupported control instruction {ins.opcode}")
+
+    def emit_brx(self, item: Item, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
+        """brx.idx: each lane to the target its index picks from the list."""
+        b, L = self.b, self.lanes
+        targets = brx_targets(self.flat, item)
+        idx = self.read(item.ins.operands[0], "u32", item)
+        bad = b.and_(eff, b.icmp_unsigned(">=", idx, L.const(I32, len(targets))))
+        first = L.umin(b.select(bad, L.iota(), L.const(I32, self.W)))
+        lane = b.select(b.icmp_unsigned("<", first, ir.Constant(I32, self.W)), first,
+                        ir.Constant(I32, 0))
+        self.fault_if(bad, abi.BRX_RANGE, b.zext(b.extract_element(idx, lane), I64), pc)
+        if guarded:
+            self.set_pc(grp, pc + 1)
+        pcv = b.load(self.pc_a)
+        for i, target in enumerate(targets):
+            pcv = b.select(b.and_(eff, b.icmp_unsigned("==", idx, L.const(I32, i))),
+                           L.const(I32, target), pcv)
+        b.store(pcv, self.pc_a)
+        b.branch(self.dispatch_bb)
 
     def emit_partial(self, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool,
                      action: Any) -> None:
@@ -610,7 +655,7 @@ class KernelCompiler:
         self.goto(pc + 1, grp)
         b.position_at_end(some)
 
-    def emit_exit_or_ret(self, is_exit: bool, pc: int, grp: ir.Value, eff: ir.Value,
+    def emit_exit_or_ret(self, fn: Any, is_exit: bool, pc: int, grp: ir.Value, eff: ir.Value,
                          guarded: bool) -> None:
         b, L = self.b, self.lanes
 
@@ -622,48 +667,15 @@ class KernelCompiler:
                 barriers.lanes_leave(self, b.and_(alive, eff))
                 b.store(b.and_(alive, b.not_(eff)), self.alive_a)
             else:
-                depth = b.load(self.depth_a)
-                d = b.sub(depth, L.const(I32, 1))
-                neg = b.and_(eff, b.icmp_signed("<", d, L.const(I32, 0)))
-                ok = b.and_(eff, b.not_(neg))
+                calls.emit_return_values(self, fn, eff)
+                neg = self.returns.pop(eff)
                 alive = b.load(self.alive_a)
                 barriers.lanes_leave(self, b.and_(alive, neg))
                 b.store(b.and_(alive, b.not_(neg)), self.alive_a)
-                pcv = b.load(self.pc_a)
-                for i, sa in enumerate(self.stack_a):
-                    hit = b.and_(ok, b.icmp_signed("==", d, L.const(I32, i)))
-                    pcv = b.select(hit, b.load(sa), pcv)
-                b.store(pcv, self.pc_a)
-                b.store(b.select(ok, d, depth), self.depth_a)
             b.branch(self.dispatch_bb)
         self.emit_partial(pc, grp, eff, guarded, act)
 
     # ------------------------------------------------------------------ calls
-    def param_copies(self, item: Item) -> tuple[str, list, list]:
-        rets, target, args = split_call(item.ins)
-        if target[0] != "sym":
-            raise JitUnsupported("indirect calls")
-        name = target[1]
-        if name == "vprintf":
-            raise JitUnsupported("printf")
-        callee = self.flat.functions.get(name)
-        if callee is None or not callee.defined:
-            raise JitUnsupported(f"call to {name}")
-        if len(args) != len(callee.params) or len(rets) != len(callee.rets):
-            raise JitUnsupported(f"call to {name} with the wrong number of parameters")
-        prog = self.flat.prog
-        copies = []
-        for arg, formal in zip(args, callee.params):
-            src = self.param_ref(item, arg)
-            dst = prog.vars[(name, formal.name)]
-            copies.append((src, dst.offset, min(formal.size, src[1] or formal.size)))
-        back = []
-        for ret, formal in zip(rets, callee.rets):
-            dst = self.param_ref(item, ret)
-            src = prog.vars[(name, formal.name)]
-            back.append(((src.offset, src.size, "pparam"), dst[0], min(formal.size, dst[1] or formal.size)))
-        return name, copies, back
-
     def param_ref(self, item: Item, op: tuple, extra: int = 0) -> tuple[int, int, str]:
         if op[0] != "sym":
             raise JitUnsupported("param operand is not a parameter name")
@@ -671,59 +683,6 @@ class KernelCompiler:
         if ref.space not in ("kparam", "pparam"):
             raise JitUnsupported(f"{op[1]} is not a parameter")
         return ref.offset + extra, ref.size, ref.space
-
-    def copy_params(self, copies: list, mask: ir.Value) -> None:
-        from .memops import lane_copy
-        for (src_off, _size, space), dst_off, n in copies:
-            if space != "pparam":
-                raise JitUnsupported("kernel parameter passed to a call")
-            lane_copy(self, src_off, dst_off, n, mask)
-
-    def emit_call(self, item: Item, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
-        b, L = self.b, self.lanes
-        rets, target, args = split_call(item.ins)
-        if printf.is_printf(item):
-            if guarded:
-                self.fall_through_if_no_lane(pc, grp, eff)
-            printf.emit_printf(self, item, eff)
-            self.goto(pc + 1, grp)
-            return
-        name, copies, _ = self.param_copies(item)
-        entry = self.flat.func_pc[name]
-
-        def push(mask: ir.Value) -> None:
-            self.copy_params(copies, mask)
-            depth = b.load(self.depth_a)
-            for i, sa in enumerate(self.stack_a):
-                hit = b.and_(mask, b.icmp_signed("==", depth, L.const(I32, i)))
-                b.store(b.select(hit, L.const(I32, pc + 1), b.load(sa)), sa)
-            b.store(b.select(mask, b.add(depth, L.const(I32, 1)), depth), self.depth_a)
-
-        if not guarded:
-            push(grp)
-            self.goto(entry, grp)
-            return
-        allb = self.fn.append_basic_block(f"call_all{pc}")
-        notall = self.fn.append_basic_block(f"call_some{pc}")
-        noneb = self.fn.append_basic_block(f"call_none{pc}")
-        part = self.fn.append_basic_block(f"call_part{pc}")
-        b.cbranch(L.any(b.and_(grp, b.not_(eff))), notall, allb)
-        b.position_at_end(allb)
-        push(grp)
-        self.goto(entry, grp)
-        b.position_at_end(notall)
-        b.cbranch(L.any(eff), part, noneb)
-        b.position_at_end(noneb)
-        self.goto(pc + 1, grp)
-        b.position_at_end(part)
-        self.set_pc(grp, pc + 1)
-        push(eff)
-        self.set_pc(eff, entry)
-        b.branch(self.dispatch_bb)
-
-    def emit_copyback(self, item: Item, grp: ir.Value) -> None:
-        _, _, back = self.param_copies(item)
-        self.copy_params(back, grp)
 
     # ------------------------------------------------------------------ instructions
     def emit_instruction(self, item: Item, grp: ir.Value) -> None:
@@ -788,12 +747,19 @@ class KernelCompiler:
 
     def sym_address(self, item: Item, name: str, extra: int, t: str) -> ir.Value:
         b, L = self.b, self.lanes
-        if name in self.flat.functions and (item.fn.name, name) not in self.flat.prog.vars:
-            raise JitUnsupported(f"address of function {name}")
-        ref = self.flat.var(item.fn, name)
         w = width_of(t)
         if t == "pred" or t in ("f32", "f64"):
             raise JitUnsupported("symbol address as a non-integer")
+        prog = self.flat.prog
+        if ((item.fn.name, name) not in prog.vars and name not in prog.module_shared
+                and name not in prog.globals and name in prog.all_functions):
+            address = prog.module.function_address(name) + extra
+            return L.const(INT[w], address & ((1 << (8 * w)) - 1))
+        ref = self.flat.var(item.fn, name)
+        if ref.space == "local" and not ref.entry:
+            # a callee's frame moves with each lane's call depth
+            v = b.add(calls.frame_pointer(self), L.const(I64, ref.offset + extra))
+            return v if w == 8 else b.trunc(v, L.vt(INT[w]))
         if ref.space == "global":
             v = b.add(self.env[abi.GLOBALS], ir.Constant(I64, (ref.offset + extra) & (2**64 - 1)))
             v = L.splat(v)

@@ -24,7 +24,9 @@ class FrameLayout:
         if numbered_barriers(kc.flat):
             state.append(kc.which_a)       # otherwise every lane waits on barrier 0
         if kc.flat.has_calls:
-            state += [kc.depth_a, *kc.stack_a]
+            state += kc.returns.state()
+            if kc.flat.prog.recursive:
+                state.append(kc.fp_a)
         self.fields: list[tuple[ir.AllocaInstr, int]] = []
         offset = 0
         for alloca in state + spilled:

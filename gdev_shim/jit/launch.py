@@ -13,6 +13,7 @@ from ..ptx.errors import KernelFault
 from ..ptx.interp import check_launch
 from ..ptx.module import Module
 from . import abi
+from .calls import return_depth
 from .engine import WARP, compile_kernel
 from .errors import JitUnsupported
 from .pages import page_map
@@ -32,6 +33,7 @@ _REASONS = {
     abi.PARAM_ATOMIC: "atomic on kernel parameters",
     abi.PARAM_STORE: "store to kernel parameters",
     abi.PARAM_BOUNDS: "parameter access out of bounds or misaligned",
+    abi.BAD_CALL: "indirect call to an address that is no callable function",
 }
 
 
@@ -94,6 +96,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         local = np.zeros(max(1, nwarps * width * prog.local_size), np.uint8)
         parmem = np.zeros(max(1, nwarps * width * prog.param_size), np.uint8)
         frames = np.zeros(max(1, nwarps * compiled.frame_bytes), np.uint8)
+        returns = np.zeros(max(1, nwarps * width * return_depth(flat)), np.int32)
         barstate = np.zeros(abi.barstate_bytes(nwarps) + 8, np.uint8)
         fault = np.zeros(abi.FAULT_SLOTS, np.int64)
         env = np.zeros(abi.ENV_SLOTS, np.int64)
@@ -112,6 +115,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.LOCAL_STRIDE] = prog.local_size
         env[abi.PARMEM] = env[abi.PARMEM_ALL] = parmem.ctypes.data
         env[abi.FRAMES] = frames.ctypes.data
+        env[abi.CALLSTACK] = env[abi.CALLSTACK_ALL] = returns.ctypes.data
         env[abi.THREAD_IDS] = thread_ids.ctypes.data
         env[abi.PRINTF] = callback
         if sanitizer is not None:
@@ -125,7 +129,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.NPARAMS] = len(params)
         envs.append(env)
         faults.append(fault)
-        scratch.append((shared, local, parmem, frames, barstate))
+        scratch.append((shared, local, parmem, frames, barstate, returns))
     bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
     status = [0] * nworkers
 
@@ -165,6 +169,14 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
     cls, reason = reason >> 8, reason & 0xFF
     if reason == abi.PRINTF_FAULT and sink.fault is not None:
         address, text = sink.fault
+    elif reason == abi.BRX_RANGE:
+        targets = item.fn.targets[item.ins.operands[1][1]]
+        text = f"brx.idx index {addr} out of range ({len(targets)} targets)"
+        address = None
+    elif reason == abi.STACK_OVERFLOW:
+        callee = list(flat.functions)[addr]
+        address = None
+        text = f"stack overflow calling {callee} ({flat.prog.local_size} bytes per thread)"
     elif reason in (abi.MISALIGNED_WINDOW, abi.WINDOW_BOUNDS):
         space = abi.SPACE_NAMES.get(cls, "local")
         text = (f"misaligned {space} access" if reason == abi.MISALIGNED_WINDOW

@@ -11,11 +11,11 @@ from typing import Any
 from ..ptx.decode import program_for
 from ..ptx.errors import PtxError
 from ..ptx.module import Module
-from ..ptx.parser import reachable, split_call
+from ..ptx.parser import split_call
 from ..ptx.ptxast import Function, Instr, Label
 from .errors import JitUnsupported
 
-_CONTROL = {"bra", "ret", "exit", "trap", "brkpt", "call", "bar", "barrier"}
+_CONTROL = {"bra", "brx", "ret", "exit", "trap", "brkpt", "call", "bar", "barrier"}
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Flat:
     prog: Any = None            # the interpreter's decoded program (layout only)
     has_barrier: bool = False
     has_calls: bool = False
+    indirect: bool = False      # a call through a function pointer
 
     def var(self, fn: Function, name: str) -> Any:
         """The VarRef of a symbol as seen from `fn` (same lookup order as the interpreter)."""
@@ -60,10 +61,9 @@ def flatten(module: Module, kernel: str) -> Flat:
                  "param_size"):
         if not hasattr(prog, attr):
             raise JitUnsupported(f"interpreter program lacks {attr}")
-    entry = module.functions[kernel]
-    funcs = reachable(entry, module.functions)
-    _reject_recursion(entry.name, {f.name: f for f in funcs})
-    flat = Flat(kernel, prog=prog, functions={f.name: f for f in funcs})
+    # the interpreter's functions: the kernel, then all it may reach (through pointers too)
+    funcs = list(prog.functions.values())
+    flat = Flat(kernel, prog=prog, functions=dict(prog.functions))
     for fn in funcs:
         flat.func_pc[fn.name] = len(flat.code)
         for item in fn.body:
@@ -80,37 +80,26 @@ def flatten(module: Module, kernel: str) -> Flat:
             elif base == "call":
                 rets, target, _ = split_call(item)
                 callee = flat.functions.get(target[1]) if target[0] == "sym" else None
-                if callee is not None and callee.defined:
+                if target[0] == "reg":
+                    flat.indirect = True
+                if target[0] == "reg" or (callee is not None and callee.defined):
                     flat.has_calls = True
                     flat.code.append(Item(fn, item, "copyback", item.text))
         flat.code.append(Item(fn, None, "end", f"end of {fn.name}"))
     return flat
 
 
-def _reject_recursion(entry: str, functions: dict[str, Function]) -> None:
-    """Per-lane return stacks are sized by the call graph's depth, so it must be acyclic."""
-    state: dict[str, int] = {}
-
-    def callees(fn: Function) -> set[str]:
-        out = set()
-        for ins in fn.body:
-            if isinstance(ins, Instr) and ins.opcode.split(".")[0] == "call":
-                _, target, _ = split_call(ins)
-                if target[0] == "sym":
-                    out.add(target[1])
-        return out
-
-    def visit(name: str) -> None:
-        if state.get(name) == 1:
-            raise JitUnsupported(f"recursive call to {name}")
-        if state.get(name) == 2 or name not in functions:
-            return
-        state[name] = 1
-        for callee in sorted(callees(functions[name])):
-            visit(callee)
-        state[name] = 2
-
-    visit(entry)
+def brx_targets(flat: Flat, item: Item) -> list[int]:
+    """The program counters of a brx.idx's .branchtargets list, in order."""
+    ops = item.ins.operands
+    if len(ops) != 2 or ops[1][0] != "sym" or ops[1][1] not in item.fn.targets:
+        raise JitUnsupported("brx.idx needs an index and a .branchtargets list")
+    out = []
+    for label in item.fn.targets[ops[1][1]]:
+        if (item.fn.name, label) not in flat.labels:
+            raise JitUnsupported(f"branch to unknown label {label}")
+        out.append(flat.labels[(item.fn.name, label)])
+    return out
 
 
 def is_barrier_wait(item: Item) -> bool:

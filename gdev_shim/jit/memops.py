@@ -307,9 +307,9 @@ class _HelperScope:
 
 
 def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
-    """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask): the gathering tier
-    of one access shape, out of line (inline it would double a kernel's code); 1 if done,
-    0 for the lane-by-lane path."""
+    """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): the
+    gathering tier of one access shape, then the lane-by-lane path if it does not apply,
+    out of line (inline they would double a kernel's code); 0, or 1 after a fault."""
     name = f"mem_lanes_{'st' if store else 'ld'}_{code}_{ity.width}"
     fn = kc.helpers.get(name)
     if fn is not None:
@@ -317,10 +317,10 @@ def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
     W = kc.W
     arr = ir.PointerType(ir.ArrayType(I64, W))
     fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
-                                                 ir.PointerType(ir.ArrayType(I8, W))]), name=name)
+                                                 ir.PointerType(ir.ArrayType(I8, W)), I64]), name=name)
     fn.linkage = "internal"
     kc.helpers[name] = fn
-    env, addrs_p, vals_p, mask_p = fn.args
+    env, addrs_p, vals_p, mask_p, pc = fn.args
     b = start_function(fn)
     scope = _HelperScope(kc, fn, b, env)
     L = scope.lanes
@@ -336,26 +336,27 @@ def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
     if not store:
         got = b.load(results[0])
         b.store(got if ity.width == 64 else b.zext(got, L.vt(I64)), b.bitcast(vals_p, vt64))
-    b.ret(ir.Constant(I32, 1))
-    b.position_at_end(fail)
     b.ret(ir.Constant(I32, 0))
+    b.position_at_end(fail)
+    slow = slow_helper(kc, store, code, ity.width // 8, 0)
+    b.ret(b.call(slow, [env, addrs_p, vals_p, mask_p, pc]))
     finish_entry(fn)
     return fn
 
 
 def _call_lanes_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
-                       raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
-                       joinb: ir.Block) -> None:
+                       raw_vals: list, results: list, eff: ir.Value, joinb: ir.Block) -> None:
     b, L = kc.b, kc.lanes
     arr = ir.PointerType(ir.ArrayType(I64, kc.W))
     b.store(addrs, kc.tmp64)
     if store:
         v = raw_vals[0]
         b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
-    done = b.call(_lanes_helper(kc, code, store, ity),
-                  [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr), mask_array(kc, eff)])
+    status = b.call(_lanes_helper(kc, code, store, ity),
+                    [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr), mask_array(kc, eff),
+                     ir.Constant(I64, kc.pc)])
     okb = kc.fn.append_basic_block("mem_lanes_done")
-    b.cbranch(b.icmp_unsigned("!=", done, ir.Constant(I32, 0)), okb, slowb)
+    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, okb)
     b.position_at_end(okb)
     if not store:
         got = b.load(kc.tmpval)
@@ -475,7 +476,6 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
         host = a0
     fastb = fn.append_basic_block("mem_fast")
     lanesb = fn.append_basic_block("mem_lanes")
-    slowb = fn.append_basic_block("mem_slow")
     joinb = fn.append_basic_block("mem_join")
     b.cbranch(fast_ok, fastb, lanesb)
 
@@ -502,9 +502,17 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             gatherb = fn.append_basic_block("mem_gathers")
             _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
             b.position_at_end(gatherb)
-        _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, slowb, joinb)
-    else:
-        _scattered_access(kc, code, store, addrs, ity, vec, raw_vals, results, eff, slowb, joinb)
+        if code == abi.SHARED_SP:
+            # in-bounds shared lanes need no page table: gathered inline (a tile's row
+            # broadcast, a sorting network's partners) before any call
+            helperb = fn.append_basic_block("mem_helper")
+            _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
+            b.position_at_end(helperb)
+        _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
+        b.position_at_end(joinb)
+        return [b.load(r) for r in results]
+    slowb = fn.append_basic_block("mem_slow")
+    _scattered_access(kc, code, store, addrs, ity, vec, raw_vals, results, eff, slowb, joinb)
 
     b.position_at_end(slowb)
     m = mask_array(kc, eff)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .layout import Flat
+from .layout import Flat, brx_targets
 
 VECTOR, UNIFORM, TEMP = "vector", "uniform", "temp"
 
@@ -87,6 +87,8 @@ def successors(flat: Flat, pc: int) -> list[int]:
         target = flat.labels.get((item.fn.name, ins.operands[0][1]))
         out = [target] if target is not None else []
         return out + [pc + 1] if guarded else out
+    if base == "brx":
+        return brx_targets(flat, item) + ([pc + 1] if guarded else [])
     if base in ("ret", "exit", "trap", "brkpt") and not guarded:
         return []
     return [pc + 1]

@@ -27,6 +27,58 @@ def properties(device: int) -> dict:
     }
 
 
+# cudaDeviceAttr numbers beyond the driver's table, answered from cuda_properties' fields
+_CUDA_ATTRIBUTE_FIELDS = {
+    38: "l2CacheSize", 39: "maxThreadsPerMultiProcessor", 40: "asyncEngineCount", 41: "unifiedAddressing",
+    50: "pciDomainID", 75: "major", 76: "minor", 78: "streamPrioritiesSupported", 81: "sharedMemPerMultiprocessor",
+    82: "regsPerMultiprocessor", 83: "managedMemory", 89: "concurrentManagedAccess", 95: "cooperativeLaunch",
+    97: "sharedMemPerBlockOptin", 106: "maxBlocksPerMultiProcessor",
+}
+
+
+def multiprocessor(info: dict) -> dict[str, int]:
+    """What one SPE array (CUDA's multiprocessor) holds at once: a block's worth of threads
+    and shared memory, in blocks of at least one warp.  Occupancy answers from the same."""
+    return {"maxThreadsPerMultiProcessor": info["max_threads_per_block"],
+            "maxBlocksPerMultiProcessor": info["max_threads_per_block"] // info["warp_size"],
+            "sharedMemPerMultiprocessor": info["shared_mem_per_block"],
+            "regsPerMultiprocessor": info["regs_per_block"]}
+
+
+@translated
+def cuda_properties(device: int) -> dict:
+    """CUDA 13's cudaDeviceProp fields by name: the card's description, and for what CUDA asks
+    beyond it, what the stack does (multiprocessor figures from `multiprocessor`, one copy engine, no
+    managed or unified memory, no texture units)."""
+    props = {k: v for k, v in properties(device).items()
+             if k not in ("deviceOverlap", "kernelExecTimeoutEnabled", "computeMode", "clockRate",
+                          "memoryClockRate", "speArrayCount", "spesPerArray")}
+    i = drv_device.info(device)
+    props.update(multiprocessor(i))
+    props.update({
+        "uuid": device.to_bytes(4, "little") + b"aidev-sim\0\0\0",
+        "sharedMemPerBlockOptin": i["shared_mem_per_block"], "asyncEngineCount": 1, "pciDomainID": 0,
+        "l2CacheSize": 0, "unifiedAddressing": 0, "managedMemory": 0, "concurrentManagedAccess": 0,
+        "streamPrioritiesSupported": 0, "cooperativeLaunch": 0, "texturePitchAlignment": drv_device.TEXTURE_ALIGNMENT,
+    })
+    return props
+
+
+@translated
+def cuda_attribute(attr: int, device: int) -> int:
+    field = _CUDA_ATTRIBUTE_FIELDS.get(attr)
+    if field is None:
+        return attribute(attr, device)
+    return int(cuda_properties(device)[field])
+
+
+def can_access_peer(device: int, peer: int) -> int:
+    """Each card has its own memory and no path to another's."""
+    devices.check(device)
+    devices.check(peer)
+    return 0
+
+
 @translated
 def attribute(attr: int, device: int) -> int:
     devices.check(device)

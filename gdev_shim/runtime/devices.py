@@ -77,6 +77,11 @@ def context(device: int | None = None) -> Context:
     return ctx
 
 
+def existing_context(device: int) -> Context | None:
+    """The primary context of `device` if one was created (creates none)."""
+    return _primary.get(device)
+
+
 def existing_contexts() -> list[Context]:
     with _lock:
         return [c for c in _primary.values() if c.alive]

@@ -57,19 +57,27 @@ def from_driver(e: SdError) -> SdaaError:
     return SdaaError(_FROM_DRIVER.get(e.code, RT.sdaaErrorUnknown), str(e))
 
 
-_tls = threading.local()
+class LastError:
+    """Each thread's last error code, as a CUDA-style runtime keeps it (one per API face)."""
+
+    def __init__(self, success: int) -> None:
+        self.success = success
+        self._tls = threading.local()
+
+    def set(self, code: int) -> None:
+        if code != self.success:
+            self._tls.last = code
+
+    def get(self, clear: bool) -> int:
+        code = getattr(self._tls, "last", self.success)
+        if clear:
+            self._tls.last = self.success
+        return code
 
 
-def set_last(code: int) -> None:
-    if code != RT.sdaaSuccess:
-        _tls.last = code
-
-
-def get_last(clear: bool) -> int:
-    code = getattr(_tls, "last", RT.sdaaSuccess)
-    if clear:
-        _tls.last = RT.sdaaSuccess
-    return code
+_last = LastError(RT.sdaaSuccess)
+set_last = _last.set
+get_last = _last.get
 
 
 def translated(fn):

@@ -97,3 +97,59 @@ def phys_addr(addr: int) -> int:
 @translated
 def mem_info() -> tuple[int, int]:
     return drv_device.free_memory(devices.current())
+
+
+DEFAULT_KIND = 4                    # cudaMemcpyDefault: the direction follows from the pointers
+PITCH_ALIGNMENT = 512               # rows of a pitched allocation start on this boundary
+
+
+def resolve_kind(dst: int, src: int, kind: int) -> int:
+    """`kind`, or for the default kind the direction the two addresses imply."""
+    if kind != DEFAULT_KIND:
+        return kind
+    return {(False, False): HOST_TO_HOST, (False, True): HOST_TO_DEVICE,
+            (True, False): DEVICE_TO_HOST, (True, True): DEVICE_TO_DEVICE}[(_is_device(src), _is_device(dst))]
+
+
+@translated
+def malloc_pitch(width: int, height: int) -> tuple[int, int]:
+    """(address, pitch) of `height` rows of `width` bytes, each row aligned."""
+    if width == 0 or height == 0:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"pitched allocation of {width} x {height}")
+    pitch = -(-width // PITCH_ALIGNMENT) * PITCH_ALIGNMENT
+    return malloc(pitch * height), pitch
+
+
+def rows_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int) -> list[tuple[int, int, int]]:
+    """(dst, src, bytes) of each copy a pitched 2-D copy makes: one when both sides are dense."""
+    if width > dpitch or width > spitch:
+        raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {dpitch}/{spitch}")
+    if width == dpitch == spitch:
+        return [(dst, src, width * height)]
+    return [(dst + row * dpitch, src + row * spitch, width) for row in range(height)]
+
+
+@translated
+def memcpy_2d(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int) -> None:
+    for d, s, n in rows_2d(dst, dpitch, src, spitch, width, height):
+        memcpy(d, s, n, kind)
+
+
+@translated
+def memset_2d(dst: int, pitch: int, value: int, width: int, height: int) -> None:
+    """`height` rows of `width` bytes set to `value`, rows `pitch` apart."""
+    if width > pitch:
+        raise SdaaError(RT.sdaaErrorInvalidPitchValue, f"row of {width} bytes wider than pitch {pitch}")
+    if width == pitch:
+        memset(dst, value, width * height)
+        return
+    for row in range(height):
+        memset(dst + row * pitch, value, width)
+
+
+@translated
+def host_device_pointer(host_addr: int) -> int:
+    """The device address of page-locked host memory (cudaHostGetDevicePointer)."""
+    if host_addr == 0:
+        raise SdaaError(RT.sdaaErrorInvalidValue, "host pointer is NULL")
+    return drv_mem.host_device_pointer(host_addr)

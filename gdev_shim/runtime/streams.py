@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from typing import Callable
 
 from ..driver import stream as drv_stream
 from . import devices, launch, memory
@@ -34,8 +35,8 @@ def event(handle: int) -> drv_stream.Event:
 
 
 @translated
-def stream_create() -> int:
-    s = drv_stream.Stream(devices.context())
+def stream_create(flags: int = 0) -> int:
+    s = drv_stream.Stream(devices.context(), flags)
     with _lock:
         handle = next(_ids)
         _streams[handle] = s
@@ -52,6 +53,11 @@ def stream_destroy(handle: int) -> None:
 
 
 @translated
+def stream_flags(handle: int) -> int:
+    return stream(handle).flags
+
+
+@translated
 def stream_query(handle: int) -> bool:
     return drv_stream.query(stream(handle))
 
@@ -59,6 +65,14 @@ def stream_query(handle: int) -> bool:
 @translated
 def stream_synchronize(handle: int) -> None:
     drv_stream.synchronize(stream(handle))
+
+
+@translated
+def host_callback(handle: int, call: Callable[[], None]) -> None:
+    """Run `call` once the stream's earlier work is done.  It runs on the calling thread
+    before this returns, so work queued after it follows it as the stream's order requires."""
+    drv_stream.synchronize(stream(handle))
+    call()
 
 
 @translated
@@ -116,6 +130,13 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
         drv_stream.copy_dtod(s, dst, src, count)
     else:
         memory.memcpy(dst, src, count, kind)
+
+
+@translated
+def memcpy_2d_async(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int,
+                    stream_handle: int) -> None:
+    for d, s, n in memory.rows_2d(dst, dpitch, src, spitch, width, height):
+        memcpy_async(d, s, n, kind, stream_handle)
 
 
 @translated

@@ -1,0 +1,10 @@
+"""The embedding entry of libcudart.so.13: binds the CUDA runtime exports."""
+from __future__ import annotations
+
+from . import cudart_exports
+from .boundary import install
+
+
+def bind(module_ffi) -> int:
+    cudart_exports.ffi = module_ffi
+    return install("cudart", module_ffi)
