@@ -80,9 +80,8 @@ def kernel_key(module: Module, kernel: str, width: int, instrument: frozenset[st
         return key
     from ..ptx.parser import reachable
     h = hashlib.blake2b(digest_size=16)
-    from .sanitize import SANITIZE_VERSION
-    checks = f"{sorted(instrument)}|{SANITIZE_VERSION}" if instrument else ""
-    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|{sm_count()}|{checks}|".encode())
+    h.update(f"{CODEGEN_VERSION}|{_llvm_state()[2]}|{kernel}|{width}|{sm_count()}|"
+             f"{sorted(instrument)}|".encode())
     for fn in reachable(module.functions[kernel], module.functions):
         h.update(repr((fn.name, fn.is_entry, fn.params, fn.rets, sorted(fn.regs.items()),
                        fn.vars, [(getattr(i, "opcode", None), getattr(i, "operands", None),

@@ -25,8 +25,9 @@ from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_functio
 from .lanewise import loop, mask_array
 
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
-# part of an instrumented kernel's cache key: raise it whenever the checks generated here change
-SANITIZE_VERSION = 2
+# Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
+# them) changes with the checks: raise it whenever the code generated here changes.
+VERSION_TAG = "sanitize-2"
 UNINITIALISED, RAW, WAR, WAW = range(1, 5)
 # bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
 # a hazard is reported once per access
@@ -43,7 +44,8 @@ CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.c_int64] * 8))
 
 def tools_of(checks: Any) -> frozenset[str]:
     """The tools a kernel must be compiled with for these checks."""
-    return frozenset() if checks is None else INSTRUMENTED & checks.tools
+    tools = frozenset() if checks is None else INSTRUMENTED & checks.tools
+    return tools | {VERSION_TAG} if tools else tools
 
 
 class SanitizerSink:
