@@ -17,13 +17,13 @@ from gdev_shim.ptx import execute as interp_execute, parse_module  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
-OPS = ("sin", "cos", "lg2", "tanh", "ex2")
+OPS = ("sin", "cos", "lg2", "tanh", "ex2", "tanh_f16", "tanh_bf16")
 PTX = """.version 8.0
 .target sm_80
 .address_size 64
 .visible .entry approx(.param .u64 pin, .param .u64 pout, .param .u32 n)
 {
-    .reg .pred %p; .reg .b32 %r<4>; .reg .f32 %f<8>; .reg .b64 %d<6>;
+    .reg .pred %p; .reg .b32 %r<4>; .reg .f32 %f<10>; .reg .b64 %d<6>; .reg .b16 %h<3>;
     mov.u32 %r1, %ctaid.x; mov.u32 %r2, %ntid.x; mov.u32 %r3, %tid.x;
     mad.lo.u32 %r1, %r1, %r2, %r3;
     ld.param.u32 %r2, [n];
@@ -38,13 +38,21 @@ PTX = """.version 8.0
     lg2.approx.f32 %f4, %f1;
     tanh.approx.f32 %f5, %f1;
     ex2.approx.ftz.f32 %f6, %f1;
+    cvt.rn.f16.f32 %h1, %f1;
+    tanh.approx.f16 %h2, %h1;
+    cvt.f32.f16 %f7, %h2;
+    cvt.rn.bf16.f32 %h1, %f1;
+    tanh.approx.bf16 %h2, %h1;
+    cvt.f32.bf16 %f8, %h2;
     mul.wide.u32 %d5, %r2, 4;
     add.u64 %d4, %d2, %d3;
     st.global.f32 [%d4], %f2; add.u64 %d4, %d4, %d5;
     st.global.f32 [%d4], %f3; add.u64 %d4, %d4, %d5;
     st.global.f32 [%d4], %f4; add.u64 %d4, %d4, %d5;
     st.global.f32 [%d4], %f5; add.u64 %d4, %d4, %d5;
-    st.global.f32 [%d4], %f6;
+    st.global.f32 [%d4], %f6; add.u64 %d4, %d4, %d5;
+    st.global.f32 [%d4], %f7; add.u64 %d4, %d4, %d5;
+    st.global.f32 [%d4], %f8;
     ret;
 }
 """
@@ -83,6 +91,9 @@ def test_approximate_math_is_the_same_on_both_engines_and_close_to_the_truth() -
     np.testing.assert_allclose(values["lg2"][pos], np.log2(xd[pos]), rtol=2 ** -22, atol=2 ** -22)
     fin = np.isfinite(xd)
     np.testing.assert_allclose(values["tanh"][fin], np.tanh(xd[fin]), rtol=2 ** -11)
+    ordinary16 = fin & (np.abs(xd) < 60000) & (np.abs(xd) > 1e-4)
+    np.testing.assert_allclose(values["tanh_f16"][ordinary16], np.tanh(xd[ordinary16]), rtol=2 ** -9)
+    np.testing.assert_allclose(values["tanh_bf16"][ordinary16], np.tanh(xd[ordinary16]), rtol=2 ** -6)
     # the special cases the PTX ISA lists
     by_x = {float(v): i for i, v in enumerate(x[:len(EDGES)]) if not math.isnan(v)}
     assert values["lg2"][by_x[0.0]] == -np.inf and values["lg2"][by_x[float("inf")]] == np.inf

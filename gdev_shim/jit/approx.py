@@ -110,8 +110,8 @@ def lg2_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return _nan_where(b, b.fcmp_unordered("ult", c, k_(0.0)), v, x.type)
 
 
-def tanh_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    c = _wide(b, x)
+def tanh64(b: ir.IRBuilder, c: ir.Value) -> ir.Value:
+    """approx.tanh64: doubles in, doubles out."""
     ty = c.type
 
     def k_(v: float) -> ir.Constant:
@@ -120,6 +120,11 @@ def tanh_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     z = b.fmul(c, c)
     small = b.fadd(c, b.fmul(b.fmul(c, z), _horner(b, z, TANH_COEFFS)))
     t = b.fsub(k_(1.0), b.fdiv(k_(2.0), b.fadd(exp2(b, b.fmul(a, k_(LOG2E2))), k_(1.0))))
-    v = b.select(b.fcmp_ordered("<", a, k_(TANH_SMALL)), small, t)
-    v = call_intrinsic(b, "copysign", [v, c])
-    return _nan_where(b, b.fcmp_unordered("uno", c, c), v, x.type)
+    v = call_intrinsic(b, "copysign", [b.select(b.fcmp_ordered("<", a, k_(TANH_SMALL)), small, t), c])
+    ity = ir.VectorType(I64, ty.count) if isinstance(ty, ir.VectorType) else I64
+    quiet = b.bitcast(const_like(ity, 0x7FF8_0000_0000_0000), ty)
+    return b.select(b.fcmp_unordered("uno", c, c), quiet, v)
+
+
+def tanh_f32(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    return b.fptrunc(tanh64(b, _wide(b, x)), x.type)

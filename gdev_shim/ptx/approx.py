@@ -130,17 +130,22 @@ def lg2_f32(x: Any) -> np.ndarray:
         return _f32_out(np.where(np.isnan(c) | (c < F64(0.0)), NAN, v))
 
 
-def tanh_f32(x: Any) -> np.ndarray:
-    """tanh.approx.f32."""
-    c = _f32_in(x)
+def tanh64(c: Any) -> np.ndarray:
+    """tanh of doubles holding float or half values, as a double (the f16 forms round it)."""
+    c = np.asarray(c, F64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         a = np.abs(c)
         z = c * c
         small = c + c * z * _horner(z, TANH_COEFFS)
         t = F64(1.0) - F64(2.0) / (exp2(a * F64(LOG2E2)) + F64(1.0))
         v = np.copysign(np.where(a < F64(TANH_SMALL), small, t), c)     # tanh(-0) = -0
-        return _f32_out(np.where(np.isnan(c), NAN, v))
+        return np.where(np.isnan(c), NAN, v)
+
+
+def tanh_f32(x: Any) -> np.ndarray:
+    """tanh.approx.f32."""
+    return _f32_out(tanh64(_f32_in(x)))
 
 
 __all__ = ["EXP2_COEFFS", "EXP2_LIMIT", "exp2", "exp2_f32", "sin_f32", "cos_f32", "lg2_f32",
-           "tanh_f32"]
+           "tanh64", "tanh_f32"]
