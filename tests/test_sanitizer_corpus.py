@@ -59,6 +59,9 @@ LAUNCHES = {
     # zeroed counters: thread t spins until thread t - 1 has counted (one row of blocks); the
     # tickets it hands out follow the order the engine runs threads in
     ("isa", "atomic_contention"): Launch((3, 1, 1), values=1, repeatable=False),
+    # lanes of one block update shared and global words in lane order: one block, so that
+    # the global words' old values do not depend on the order blocks run in
+    ("isa", "atomic_shared"): Launch((1, 1, 1)),
     # offsets of aligned words: all zero
     ("isa", "atomic_at"): Launch(values=1),
     # indices into a 16-entry parameter table
