@@ -493,6 +493,39 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
     b.branch(joinb)
 
 
+def _run_broadcast(kc: Any, code: int, addrs: ir.Value, ity: ir.Type, results: list, eff: ir.Value,
+                   otherwise: ir.Block, joinb: ir.Block) -> None:
+    """Every lane active and each run of ROW lanes reading one address (a tile's row in a
+    2-D block, `as[ty][k]`): one scalar load per run, spread over its lanes."""
+    b, L = kc.b, kc.lanes
+    W, w = kc.W, ity.width // 8
+    runs = W // ROW
+    spread = ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)])
+    first = b.shuffle_vector(addrs, undef(addrs.type), spread)
+    ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, first)))
+    hosts = []
+    for r in range(runs):
+        head = b.extract_element(addrs, ir.Constant(I32, r * ROW))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
+        if code == abi.SHARED_SP:
+            size = kc.env[abi.SHARED_SIZE]
+            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, w)))))
+            hosts.append(b.add(kc.env[abi.SHARED], head))
+        else:
+            run_ok, host = _fast_global(kc, head, w)
+            ok = b.and_(ok, run_ok)
+            hosts.append(host)
+    sameb = kc.fn.append_basic_block("mem_runs")
+    b.cbranch(ok, sameb, otherwise)
+    b.position_at_end(sameb)
+    v = undef(L.vt(ity))
+    for r, host in enumerate(hosts):
+        v = b.insert_element(v, b.load(b.inttoptr(host, ir.PointerType(ity)), align=w), ir.Constant(I32, r * ROW))
+    b.store(b.shuffle_vector(v, undef(v.type), spread), results[0])
+    b.branch(joinb)
+
+
 def _scattered_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, vec: int,
                       raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
                       joinb: ir.Block) -> None:
@@ -586,6 +619,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             gatherb = fn.append_basic_block("mem_gathers")
             _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
             b.position_at_end(gatherb)
+            if not store:
+                gatherb = fn.append_basic_block("mem_gathers")
+                _run_broadcast(kc, code, addrs, ity, results, eff, gatherb, joinb)
+                b.position_at_end(gatherb)
         if code == abi.SHARED_SP:
             # in-bounds shared lanes need no page table: gathered inline (a tile's row
             # broadcast, a sorting network's partners) before any call
