@@ -194,9 +194,10 @@ SINE_PTX = """
 """
 
 
-def test_unsupported_raises_before_running() -> None:
-    """An approximate sine stays on the interpreter: the JIT refuses it before anything runs
-    (numpy's sine differs between hosts, so no second engine can match it bit for bit)."""
+def test_unsupported_raises_before_running(monkeypatch) -> None:
+    """A kernel the JIT refuses (here: over its size limit) is refused before anything runs."""
+    from gdev_shim.jit import engine
+    monkeypatch.setattr(engine, "MAX_INSTRUCTIONS", 3)
     module = parse_module(SINE_PTX)
     card = Card(0, vram_size=1 << 20)
     bo = card.gem_new(4096, C.AIDEV_GEM_DOMAIN_VRAM)

@@ -82,8 +82,11 @@ def __cudaRegisterFatBinary(fat_cubin):
     try:
         data, ptx = fatbin.read_cuda_fatbin(address(required(fat_cubin, "fatCubin")))
     except SdaaError as e:
-        # the program has not started yet: keep the reason for its first launch
-        _registration_failures.append(CudaError(cuda_code(e), str(e)))
+        # the program has not started yet: keep the reason for its first launch, and say it
+        # louder than a warning, since nothing the program checks has failed yet
+        failure = CudaError(cuda_code(e), str(e))
+        _registration_failures.append(failure)
+        LAST.set(failure.code)
         log.error("__cudaRegisterFatBinary: %s", e)
         return ffi.NULL
     fb = fatbin.register(data, ptx)

@@ -304,6 +304,10 @@ def _float_op(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
     }
     if t == "f32":
         table["ex2"] = (1, lambda x: approx.exp2_f32(b, x))
+        table["sin"] = (1, lambda x: approx.sin_f32(b, x))
+        table["cos"] = (1, lambda x: approx.cos_f32(b, x))
+        table["lg2"] = (1, lambda x: approx.lg2_f32(b, x))
+        table["tanh"] = (1, lambda x: approx.tanh_f32(b, x))
     if base in ("fma", "mad"):
         # a single rounding, as the interpreter's exact fused multiply-add
         table[base] = (3, lambda x, y, z: L.call("fma", [x, y, z]))

@@ -16,7 +16,7 @@ from llvmlite import ir
 
 from . import abi
 from .errors import JitUnsupported
-from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
+from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function, undef
 from .lanewise import loop
 
 _RED_OPS = ("popc", "and", "or")
@@ -188,8 +188,8 @@ def _release_lanes(kc: Any, b: ir.IRBuilder, frame: Any, base: ir.Value, done: i
     pcp, waitp, whichp = (frame.field_ptr_with(b, base, a) for a in (kc.pc_a, kc.wait_a, kc.which_a))
     pcv, waitv = b.load(pcp, align=1), b.load(waitp, align=1)
     which = ir.Constant(vt32, None) if whichp is None else b.load(whichp, align=1)
-    splat = b.shuffle_vector(b.insert_element(ir.Constant(vt32, ir.Undefined), done, ir.Constant(I32, 0)),
-                             ir.Constant(vt32, ir.Undefined), ir.Constant(vt32, [0] * W))
+    splat = b.shuffle_vector(b.insert_element(undef(vt32), done, ir.Constant(I32, 0)),
+                             undef(vt32), ir.Constant(vt32, [0] * W))
     hit = b.and_(b.lshr(splat, which), ir.Constant(vt32, [1] * W))
     rel = b.and_(b.icmp_unsigned("!=", waitv, ir.Constant(waitv.type, None)),
                  b.icmp_unsigned("!=", hit, ir.Constant(vt32, None)))

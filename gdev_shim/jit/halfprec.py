@@ -162,6 +162,7 @@ def _ops(b: ir.IRBuilder, nan: bool) -> dict[str, tuple[int, Callable]]:
             "rsqrt": (1, lambda x: b.fdiv(one(x), _sqrt(b, x))),
             "rcp": (1, lambda x: b.fdiv(one(x), x)),
             "ex2": (1, lambda x: approx.exp2(b, x)),
+            "tanh": (1, lambda x: approx.tanh64(b, x)),
             "neg": (1, None), "abs": (1, None)}
 
 

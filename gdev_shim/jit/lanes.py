@@ -9,6 +9,28 @@ INT = {1: I8, 2: I16, 4: I32, 8: I64}
 PTR8 = ir.PointerType(I8)
 
 
+class VectorConstant(ir.Constant):
+    """A vector constant whose lanes agree printed as `splat (i32 5)` or `undef` rather
+    than lane by lane: kernels are full of them, and the IR text LLVM parses shrinks by a
+    third."""
+
+    def _get_reference(self) -> str:
+        elems = self.constant
+        if isinstance(elems, (list, tuple)) and elems:
+            first = elems[0].get_reference()
+            if all(e.get_reference() == first for e in elems[1:]):
+                return "undef" if first == "undef" else f"splat ({elems[0].type} {first})"
+        return super()._get_reference()
+
+
+def undef(ty: ir.Type) -> ir.Constant:
+    return VectorConstant(ty, ir.Undefined) if isinstance(ty, ir.VectorType) else ir.Constant(ty, ir.Undefined)
+
+
+def zeros(ty: ir.Type) -> ir.Constant:
+    return VectorConstant(ty, None) if isinstance(ty, ir.VectorType) else ir.Constant(ty, None)
+
+
 def scalar_type(t: str) -> ir.Type:
     """The LLVM scalar type carrying PTX type t (raw bits for .b/.u/.s, floats for .f)."""
     if t == "pred":
@@ -41,7 +63,7 @@ class Lanes:
         return self.vt(scalar_type(t))
 
     def const(self, scalar: ir.Type, value: int | float) -> ir.Constant:
-        return ir.Constant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+        return VectorConstant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
 
     def iconst_bits(self, t: str, bits: int) -> ir.Value:
         """A splat of raw bits as type t (floats get their exact bit pattern)."""
@@ -55,9 +77,8 @@ class Lanes:
 
     def splat(self, value: ir.Value) -> ir.Value:
         vt = self.vt(value.type)
-        v = self.b.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(I32, 0))
-        return self.b.shuffle_vector(v, ir.Constant(vt, ir.Undefined),
-                                     ir.Constant(self.vt(I32), [0] * self.W))
+        v = self.b.insert_element(undef(vt), value, ir.Constant(I32, 0))
+        return self.b.shuffle_vector(v, undef(vt), VectorConstant(self.vt(I32), [0] * self.W))
 
     def iota(self, scalar: ir.Type = I32) -> ir.Constant:
         return ir.Constant(self.vt(scalar), [ir.Constant(scalar, i) for i in range(self.W)])
@@ -107,7 +128,7 @@ class Lanes:
 def const_like(ty: ir.Type, value: int | float) -> ir.Constant:
     """A constant of a scalar type, or splat over a vector type."""
     if isinstance(ty, ir.VectorType):
-        return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
+        return VectorConstant(ty, [ir.Constant(ty.element, value)] * ty.count)
     return ir.Constant(ty, value)
 
 

@@ -16,7 +16,8 @@ from ..ptx.ops_mem import SPACES, state_space, vector_count
 from ..ptx.ptxtypes import TYPES
 from . import abi, atomics
 from .errors import JitUnsupported
-from .lanes import I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry, start_function, width_of
+from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry, start_function, undef,
+                    width_of)
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
 from .layout import Item
@@ -373,7 +374,7 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
     W, w = kc.W, ity.width // 8
     runs = W // ROW
     heads = [b.extract_element(addrs, ir.Constant(I32, r * ROW)) for r in range(runs)]
-    first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
+    first = b.shuffle_vector(addrs, undef(addrs.type),
                              ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)]))
     steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % ROW) * w) for i in range(W)])
     ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
@@ -396,7 +397,7 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
     rty = ir.PointerType(ir.VectorType(ity, ROW))
     if store:
         for r, host in enumerate(hosts):
-            part = b.shuffle_vector(raw_vals[0], ir.Constant(raw_vals[0].type, ir.Undefined),
+            part = b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type),
                                     ir.Constant(ir.VectorType(I32, ROW), list(range(r * ROW, r * ROW + ROW))))
             b.store(part, b.inttoptr(host, rty), align=w)
     else:
@@ -491,7 +492,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
         full = b.load(p, align=w)
         for i in range(vec):
             comp = full if vec == 1 else b.shuffle_vector(
-                full, ir.Constant(full.type, ir.Undefined),
+                full, undef(full.type),
                 ir.Constant(L.vt(I32), [j * vec + i for j in range(W)]))
             b.store(comp, results[i])
     b.branch(joinb)
@@ -555,7 +556,7 @@ def _interleave(kc: Any, comps: list[ir.Value]) -> ir.Value:
         sizes.append(nx + ny)
     full = parts[0]
     order = [i * W + j for j in range(W) for i in range(vec)]
-    return b.shuffle_vector(full, ir.Constant(full.type, ir.Undefined),
+    return b.shuffle_vector(full, undef(full.type),
                             ir.Constant(ir.VectorType(I32, W * vec), order))
 
 

@@ -13,7 +13,7 @@ from llvmlite import ir
 from ..ptx.form import Form
 from .abi import WARP
 from .errors import JitUnsupported
-from .lanes import I32, entry_alloca
+from .lanes import I32, entry_alloca, undef
 from .layout import Item
 
 
@@ -58,7 +58,7 @@ def gather(kc: Any, values: ir.Value, index: ir.Value) -> ir.Value:
     slot = entry_alloca(kc.fn, values.type, name="gather")
     b.store(values, slot)
     arr = b.bitcast(slot, ir.PointerType(ir.ArrayType(el, W)))
-    out = ir.Constant(values.type, ir.Undefined)
+    out = undef(values.type)
     zero = ir.Constant(I32, 0)
     for i in range(W):
         k = ir.Constant(I32, i)
@@ -158,7 +158,7 @@ def b_match(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
         raise JitUnsupported(f"{item.ins.opcode}: only match.all writes a predicate")
     b, L = kc.b, kc.lanes
     a = kc.read(ops[1], t, item)
-    same = ir.Constant(L.vt(I32), ir.Undefined)
+    same = undef(L.vt(I32))
     for i in range(kc.W):
         k = ir.Constant(I32, i)
         eq = b.and_(b.icmp_unsigned("==", a, L.splat(b.extract_element(a, k))), eff)

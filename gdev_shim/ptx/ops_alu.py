@@ -441,8 +441,11 @@ def _float_op(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
         "min": (2, fpexact.fminmax(True, nan)), "max": (2, fpexact.fminmax(False, nan)),
         "abs": (1, np.abs), "neg": (1, np.negative),
         "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: dt.type(1) / np.sqrt(a)),
-        "rcp": (1, lambda a: dt.type(1) / np.asarray(a)), "sin": (1, np.sin), "cos": (1, np.cos),
-        "lg2": (1, np.log2), "ex2": (1, np.exp2 if f64 else approx.exp2_f32), "tanh": (1, np.tanh),
+        "rcp": (1, lambda a: dt.type(1) / np.asarray(a)),
+        # the approximate forms exist for floats only: fixed double sequences (approx.py)
+        "sin": (1, np.sin if f64 else approx.sin_f32), "cos": (1, np.cos if f64 else approx.cos_f32),
+        "lg2": (1, np.log2 if f64 else approx.lg2_f32), "ex2": (1, np.exp2 if f64 else approx.exp2_f32),
+        "tanh": (1, np.tanh if f64 else approx.tanh_f32),
         "copysign": (2, lambda a, b: np.copysign(b, a)),
     }
     if base not in table:
