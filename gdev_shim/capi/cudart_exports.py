@@ -336,6 +336,20 @@ def cudaDeviceGetCacheConfig(config):
 
 
 @exported(LIB, RUNTIME)
+def cudaDeviceEnablePeerAccess(peer, flags):
+    device_api.check_peer(peer, flags)
+    if not device_api.can_access_peer(devices.current(), peer):
+        raise CudaError(CU.cudaErrorPeerAccessUnsupported, f"device {devices.current()} cannot reach device {peer}")
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaDeviceDisablePeerAccess(peer):
+    device_api.check_peer(peer, 0)
+    raise CudaError(CU.cudaErrorPeerAccessNotEnabled, f"peer access to device {peer} was never enabled")
+
+
+@exported(LIB, RUNTIME)
 def cudaDeviceGetStreamPriorityRange(least, greatest):
     # one priority: the card's channels are served alike
     for out in (least, greatest):
@@ -402,6 +416,18 @@ def cudaMallocManaged(dev_ptr, size, flags):
                     "managed memory is not supported: the card's memory has no host address of its own")
 
 
+@exported(LIB, RUNTIME, "cudaMallocAsync_ptsz")
+def cudaMallocAsync(dev_ptr, size, stream):
+    required(dev_ptr, "devPtr")[0] = ffi.cast("void *", streams.malloc_async(size, _stream(stream)) if size else 0)
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaFreeAsync_ptsz")
+def cudaFreeAsync(dev_ptr, stream):
+    streams.free_async(address(dev_ptr), _stream(stream))
+    return OK
+
+
 @exported(LIB, RUNTIME)
 def cudaMallocPitch(dev_ptr, pitch, width, height):
     required(dev_ptr, "devPtr")
@@ -432,6 +458,23 @@ def cudaMemcpy(dst, src, count, kind):
 def cudaMemcpyAsync(dst, src, count, kind, stream):
     kind = memory.resolve_kind(address(dst), address(src), kind)
     streams.memcpy_async(address(dst), address(src), count, kind, _stream(stream))
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaMemcpyPeer(dst, dst_device, src, src_device, count):
+    # every card's memory is addressable in one space, so the devices only need to exist
+    devices.check(dst_device)
+    devices.check(src_device)
+    memory.memcpy(address(dst), address(src), count, memory.DEVICE_TO_DEVICE)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaMemcpyPeerAsync(dst, dst_device, src, src_device, count, stream):
+    devices.check(dst_device)
+    devices.check(src_device)
+    streams.memcpy_async(address(dst), address(src), count, memory.DEVICE_TO_DEVICE, _stream(stream))
     return OK
 
 

@@ -20,7 +20,8 @@ from ..ptx.decode import _packed
 from ..ptx.parser import indirect_callees, split_call
 from . import abi
 from .errors import JitUnsupported
-from .lanes import I1, I8, I32, I64, INT, entry_alloca
+from .lanes import I1, I8, I32, I64, INT, PTR8, entry_alloca, finish_entry, start_function
+from .lanewise import mask_array
 from .layout import Item
 
 Copies = list[tuple[tuple[int, int, str], int, int]]   # ((source offset, size, space), dest, bytes)
@@ -122,12 +123,38 @@ def frame_pointer(kc: Any) -> ir.Value:
     return b.zext(b.load(kc.fp_a), L.vt(I64))
 
 
-def _chunk(*values: int) -> int:
-    """The widest access (8, 4, 2 or 1 bytes) every offset and length is a multiple of."""
-    for w in (8, 4, 2):
-        if all(v % w == 0 for v in values):
-            return w
-    return 1
+def _rows_move_helper(kc: Any) -> ir.Function:
+    """void f([W x i64]* dst, [W x i64]* src, i64 n, [W x i8]* mask): n bytes from each
+    masked lane's source address to its destination address (a frame's parameter region:
+    any length and alignment, so a byte loop out of line rather than vectors inline)."""
+    fn = kc.helpers.get("rows_move")
+    if fn is not None:
+        return fn
+    from .lanewise import loop
+    W = kc.W
+    arr = ir.PointerType(ir.ArrayType(I64, W))
+    fn = ir.Function(kc.m, ir.FunctionType(ir.VoidType(), [arr, arr, I64, ir.PointerType(ir.ArrayType(I8, W))]),
+                     name="rows_move")
+    fn.linkage = "internal"
+    kc.helpers["rows_move"] = fn
+    dst, src, n, mask = fn.args
+    b = start_function(fn)
+    mv = kc.lanes.intrinsic("llvm.memmove.p0i8.p0i8.i64", ir.VoidType(), [PTR8, PTR8, I64, I1])
+
+    def body(bb: ir.IRBuilder, i: ir.Value) -> None:
+        on = bb.icmp_unsigned("!=", bb.load(bb.gep(mask, [ir.Constant(I32, 0), i])), ir.Constant(I8, 0))
+        do, skip = fn.append_basic_block("do"), fn.append_basic_block("skip")
+        bb.cbranch(on, do, skip)
+        bb.position_at_end(do)
+        to = bb.inttoptr(bb.load(bb.gep(dst, [ir.Constant(I32, 0), i])), PTR8)
+        frm = bb.inttoptr(bb.load(bb.gep(src, [ir.Constant(I32, 0), i])), PTR8)
+        bb.call(mv, [to, frm, n, ir.Constant(I1, 0)])
+        bb.branch(skip)
+        bb.position_at_end(skip)
+    loop(fn, b, W, body, "move")
+    b.ret_void()
+    finish_entry(fn)
+    return fn
 
 
 def _saved_registers(kc: Any, fname: str) -> dict[int, ir.AllocaInstr]:
@@ -146,12 +173,13 @@ def _move_frame(kc: Any, fname: str, mask: ir.Value, save: bool) -> None:
     frame = kc.flat.prog.frames[fname]
     fp = frame_pointer(kc)
     regs = _saved_registers(kc, fname)
+    base = _lane_rows(kc, abi.LOCAL, abi.LOCAL_STRIDE, fp)     # each lane's frame
     for slot, off, width in frame.reg_saves:
         alloca = regs.get(slot)
         if alloca is None:
             continue
         ity = INT[width]
-        ptrs = _ptrs(kc, _lane_rows(kc, abi.LOCAL, abi.LOCAL_STRIDE, b.add(fp, L.const(I64, off))), ity)
+        ptrs = _ptrs(kc, b.add(base, L.const(I64, off)), ity)
         vty = alloca.type.pointee
         is_pred = vty.element == I1
         if save:
@@ -164,16 +192,15 @@ def _move_frame(kc: Any, fname: str, mask: ir.Value, save: bool) -> None:
             got = _masked_gather(kc, ptrs, width, mask, raw)
             b.store(b.trunc(got, vty) if is_pred else b.bitcast(got, vty), alloca)
     n = frame.param_end - frame.param_start
-    w = _chunk(frame.param_start, frame.param_save, n)
-    ity = INT[w]
-    for k in range(0, n, w):
-        params = _ptrs(kc, _lane_rows(kc, abi.PARMEM, abi.PARAM_STRIDE,
-                                      L.const(I64, frame.param_start + k)), ity)
-        saved = _ptrs(kc, _lane_rows(kc, abi.LOCAL, abi.LOCAL_STRIDE,
-                                     b.add(fp, L.const(I64, frame.param_save + k))), ity)
+    if n:
+        params = _lane_rows(kc, abi.PARMEM, abi.PARAM_STRIDE, L.const(I64, frame.param_start))
+        saved = b.add(base, L.const(I64, frame.param_save))
         src, dst = (params, saved) if save else (saved, params)
-        v = _masked_gather(kc, src, w, mask, L.const(ity, 0))
-        _masked_scatter(kc, v, dst, w, mask)
+        arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+        b.store(dst, kc.tmp64)
+        b.store(src, kc.tmpval)
+        b.call(_rows_move_helper(kc), [b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
+                                       ir.Constant(I64, n), mask_array(kc, mask)])
 
 
 def _reenters(flat: Any, caller: str, names: list[str]) -> bool:

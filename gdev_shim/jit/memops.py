@@ -625,17 +625,18 @@ def _param_gather(kc: Any, offs: ir.Value, w: int, eff: ir.Value) -> ir.Value:
     return out
 
 
+def _pparam_ptrs(kc: Any, off: int, w: int) -> ir.Value:
+    """Each lane's address of `off` in its parameter memory, as a vector of INT[w]*."""
+    b, L = kc.b, kc.lanes
+    rows = b.mul(L.iota(I64), L.splat(kc.env[abi.PARAM_STRIDE]))
+    addrs = b.add(b.add(L.splat(kc.env[abi.PARMEM]), rows), L.const(I64, off))
+    return b.inttoptr(addrs, ir.VectorType(ir.PointerType(INT[w]), kc.W))
+
+
 def _pparam_rows(kc: Any, off: int, w: int) -> ir.Value:
     """Each lane's `w` bytes at `off` of its parameter memory, as a lane vector."""
-    b, L = kc.b, kc.lanes
-    base = b.inttoptr(kc.env[abi.PARMEM], PTR8)
-    stride = kc.env[abi.PARAM_STRIDE]
-    out = L.const(INT[w], 0)
-    for j in range(kc.W):
-        p = b.gep(base, [b.add(b.mul(stride, ir.Constant(I64, j)), ir.Constant(I64, off))])
-        v = b.load(b.bitcast(p, ir.PointerType(INT[w])), align=1)
-        out = b.insert_element(out, v, ir.Constant(I32, j))
-    return out
+    L = kc.lanes
+    return _masked_gather(kc, _pparam_ptrs(kc, off, w), 1, L.const(I1, 1), L.const(INT[w], 0))
 
 
 def _param(kc: Any, item: Item, op: tuple) -> tuple[int, int, str]:
@@ -662,17 +663,8 @@ def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
         off, _size, pspace = _param(kc, item, addr)
         if pspace != "pparam":
             raise JitUnsupported("store to a kernel parameter")
-        base_p = b.inttoptr(kc.env[abi.PARMEM], PTR8)
-        stride = kc.env[abi.PARAM_STRIDE]
         for i, v in enumerate(values):
-            raw = kc.as_int(v)
-            for j in range(kc.W):
-                on = b.extract_element(eff, ir.Constant(I32, j))
-                with b.if_then(on):
-                    p = b.gep(base_p, [b.add(b.mul(stride, ir.Constant(I64, j)),
-                                             ir.Constant(I64, off + i * w))])
-                    b.store(b.extract_element(raw, ir.Constant(I32, j)),
-                            b.bitcast(p, ir.PointerType(INT[w])), align=1)
+            _masked_scatter(kc, kc.as_int(v), _pparam_ptrs(kc, off + i * w, w), 1, eff)
         return
     addrs = lane_addresses(kc, item, addr)
     access(kc, item, True, space, addrs, t, vec, values, eff)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..driver import device as drv_device
 from . import devices
-from .errors import translated
+from .errors import RT, SdaaError, translated
 
 RUNTIME_VERSION = 4000
 
@@ -70,6 +70,15 @@ def cuda_attribute(attr: int, device: int) -> int:
     if field is None:
         return attribute(attr, device)
     return int(cuda_properties(device)[field])
+
+
+def check_peer(peer: int, flags: int) -> None:
+    """The checks of enabling peer access, made before the answer that no card has it."""
+    devices.check(peer)
+    if peer == devices.current():
+        raise SdaaError(RT.sdaaErrorInvalidDevice, f"device {peer} cannot be its own peer")
+    if flags != 0:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"peer access flags 0x{flags:x}")
 
 
 def can_access_peer(device: int, peer: int) -> int:

@@ -133,6 +133,21 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
 
 
 @translated
+def malloc_async(size: int, stream_handle: int) -> int:
+    """Memory usable by work queued on the stream after this call (and by any, since it is
+    allocated at once)."""
+    stream(stream_handle)
+    return memory.malloc(size)
+
+
+@translated
+def free_async(addr: int, stream_handle: int) -> None:
+    """Free once the stream's earlier work is done: waited for here, so the order holds."""
+    drv_stream.synchronize(stream(stream_handle))
+    memory.free(addr)
+
+
+@translated
 def memcpy_2d_async(dst: int, dpitch: int, src: int, spitch: int, width: int, height: int, kind: int,
                     stream_handle: int) -> None:
     for d, s, n in memory.rows_2d(dst, dpitch, src, spitch, width, height):
