@@ -374,7 +374,7 @@ class KernelCompiler:
         leaders = {0} | set(flat.func_pc.values())
         for pc, item in enumerate(flat.code):
             if item.kind == "ins":
-                base = item.ins.opcode.split(".")[0]
+                base = form_of(item.ins).base
                 if base == "brx":
                     leaders.update(brx_targets(flat, item))
                 elif base == "bra":
@@ -561,8 +561,7 @@ class KernelCompiler:
             self.emit_exit_or_ret(item.fn, item.fn.is_entry, pc, grp, grp, guarded=False)
             return
         ins = item.ins
-        parts = ins.opcode.split(".")
-        base, mods = parts[0], parts[1:]
+        base = form_of(ins).base
         eff = self.guard_mask(item, grp)
         guarded = ins.guard is not None
         if base in ("bar", "barrier"):
@@ -695,7 +694,7 @@ class KernelCompiler:
         if base in alu.BUILDERS:
             alu.BUILDERS[base](self, item, form, eff)
         elif base in memops.BUILDERS:
-            memops.BUILDERS[base](self, item, base, list(form.mods), eff)
+            memops.BUILDERS[base](self, item, form, eff)
         else:
             raise JitUnsupported(f"instruction {ins.opcode}")
 

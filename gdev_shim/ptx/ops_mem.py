@@ -7,14 +7,11 @@ import numpy as np
 
 from . import access, fpexact
 from .errors import PtxError
-from .form import SPACES, Form, state_space, vector_count
+from .form import Form
 from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                      WINDOW_SHIFT)
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SIZE
-
-# state_space and vector_count are read from here by the JIT's memory instructions
-__all__ = ["BUILDERS", "SPACES", "state_space", "vector_count"]
 
 
 def _type(ins: Instr, f: Form) -> str:
@@ -166,14 +163,14 @@ def _atomic_apply(op: str, dt: np.dtype, line: int) -> Callable:
 
 
 # vector and half-precision atomics, and .noftz, are not supported
-_ATOM_UNSUPPORTED = frozenset({"v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128",
+ATOM_UNSUPPORTED = frozenset({"v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128",
                                "noftz"})
 
 
 def b_atom(ins: Instr, f: Form, ctx: Any) -> Callable:
     red = f.base == "red"
     op = f.mode
-    if op is None or f.flags & _ATOM_UNSUPPORTED:
+    if op is None or f.flags & ATOM_UNSUPPORTED:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     t = _type(ins, f)
     dt = DTYPE[t]
