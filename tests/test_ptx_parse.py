@@ -171,3 +171,17 @@ def test_fuzz_mutated_sample(pos, byte):
         parse_module(text)
     except PtxError:
         pass
+
+
+def test_warp_sz_is_the_predefined_warp_size():
+    """WARP_SZ (what CUDA's warpSize compiles to) reads as the immediate 32."""
+    text = HEADER + """.visible .entry k(.param .u64 p) {
+    .reg .b32 %r<2>; .reg .b64 %d<2>;
+    mov.u32 %r1, WARP_SZ;
+    ld.param.u64 %d1, [p];
+    st.global.u32 [%d1], %r1;
+    ret;
+}"""
+    mod = parse_module(text)
+    body = [i for i in mod.functions["k"].body if getattr(i, "opcode", "") == "mov.u32"]
+    assert body[0].operands[1] == ("imm", 32)

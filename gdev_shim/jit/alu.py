@@ -400,6 +400,27 @@ def b_bits(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
             res = lz if shiftamt else idx
             return b.select(zero, L.const(I32, 0xFFFFFFFF), res)
         simple(kc, item, eff, t, 1, bfind, dst_t="u32")
+    elif base == "bmsk":
+        clamp_mode = f.has("clamp")
+
+        def bmsk(a: ir.Value, c: ir.Value) -> ir.Value:
+            # the PTX ISA's steps in 64 bits, so that shifts by 32 and more are defined
+            v64 = L.vt(I64)
+            ones = L.const(I64, 0xFFFF_FFFF)
+            wa, wb = b.zext(a, v64), b.zext(c, v64)
+            a1, b1 = b.and_(wa, L.const(I64, 31)), b.and_(wb, L.const(I64, 31))
+            mask0 = b.and_(b.shl(ones, a1), ones)
+            total = b.add(a1, b1)
+            mask1 = b.and_(b.shl(ones, total), ones)
+            over = b.icmp_unsigned(">=", total, L.const(I64, 32))
+            if clamp_mode:
+                far = b.icmp_unsigned(">=", wa, L.const(I64, 32))
+                mask0 = b.select(far, L.const(I64, 0), mask0)
+                over = b.or_(b.or_(over, far), b.icmp_unsigned(">=", wb, L.const(I64, 32)))
+            mask1 = b.select(over, L.const(I64, 0),
+                             b.select(b.icmp_unsigned("==", b1, L.const(I64, 0)), ones, mask1))
+            return b.trunc(b.and_(mask0, b.xor(mask1, ones)), L.vt(I32))
+        simple(kc, item, eff, "u32", 2, bmsk)
     elif base == "shf":
         left = f.has("l")
         clamp = f.has("clamp")
@@ -620,7 +641,7 @@ def b_testp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     tiny = 1.1754943508222875e-38 if t == "f32" else 2.2250738585072014e-308
     inf = float("inf")
 
-    def f(a: ir.Value) -> ir.Value:
+    def test(a: ir.Value) -> ir.Value:
         ax = L.call("fabs", [a])
         if kind == "finite":
             return b.fcmp_ordered("<", ax, _fconst(kc, a.type, inf))
@@ -637,7 +658,7 @@ def b_testp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
             return b.and_(b.fcmp_ordered("<", ax, _fconst(kc, a.type, tiny)),
                           b.fcmp_ordered("!=", a, _fconst(kc, a.type, 0.0)))
         raise JitUnsupported(item.ins.opcode)
-    simple(kc, item, eff, t, 1, f, dst_t="pred")
+    simple(kc, item, eff, t, 1, test, dst_t="pred")
 
 
 _RINT = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
@@ -822,6 +843,7 @@ for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "m
     BUILDERS[_n] = b_arith
 for _n in ("and", "or", "xor", "not", "cnot"):
     BUILDERS[_n] = b_logic
+BUILDERS.update(bmsk=b_bits)
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)

@@ -507,6 +507,22 @@ def b_shift(ins: Instr, f: Form, ctx: Any) -> Callable:
     return _simple(ins, ctx, t, 2, lambda a, n: _shift(a, n, t, base == "shl"), src_ts=[t, "u32"])
 
 
+def _bmsk(a: Any, b: Any, clamp: bool) -> np.ndarray:
+    """bmsk.{clamp,wrap}.b32: b bits set from bit a (the PTX ISA's steps, in 64 bits)."""
+    a, b = (np.asarray(v).astype(np.uint64) for v in (a, b))
+    ones = np.uint64(0xFFFF_FFFF)
+    a1, b1 = a & np.uint64(31), b & np.uint64(31)
+    mask0 = (ones << a1) & ones
+    total = a1 + b1
+    mask1 = (ones << total) & ones
+    over = total >= np.uint64(32)
+    if clamp:
+        mask0 = np.where(a >= np.uint64(32), np.uint64(0), mask0)
+        over = over | (a >= np.uint64(32)) | (b >= np.uint64(32))
+    mask1 = np.where(over, np.uint64(0), np.where(b1 == np.uint64(0), ones, mask1))
+    return (mask0 & ~mask1 & ones).astype(np.uint32)
+
+
 def b_bits(ins: Instr, f: Form, ctx: Any) -> Callable:
     base = f.base
     t = types_of(ins, f)[0]
@@ -539,6 +555,8 @@ def b_bits(ins: Instr, f: Form, ctx: Any) -> Callable:
         if mode is not None:
             return _simple(ins, ctx, "u32", 3, lambda a, b, c: _prmt_mode(a, b, c, mode))
         return _simple(ins, ctx, "u32", 3, _prmt)
+    if base == "bmsk":
+        return _simple(ins, ctx, "u32", 2, lambda a, b: _bmsk(a, b, f.has("clamp")))
     if base == "shf":
         left = f.has("l")
         clamp = f.has("clamp")
@@ -882,6 +900,7 @@ for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "m
 for _n in ("and", "or", "xor", "not", "cnot"):
     BUILDERS[_n] = b_logic
 BUILDERS.update(dp4a=b_dp, dp2a=b_dp)
+BUILDERS.update(bmsk=b_bits)
 BUILDERS.update(shl=b_shift, shr=b_shift, popc=b_bits, clz=b_bits, brev=b_bits, bfind=b_bits,
                 bfe=b_bits, bfi=b_bits, prmt=b_bits, shf=b_bits, lop3=b_bits, setp=b_setp,
                 set=b_setp, selp=b_selp, slct=b_slct, testp=b_testp, cvt=b_cvt, mov=b_mov)

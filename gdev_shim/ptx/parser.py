@@ -14,6 +14,7 @@ from .module import GlobalVar, Kernel, Module, Param, align_up
 from .ptxast import Function, Instr, Label, Operand, VarDecl
 from .ptxtypes import SIZE, TYPES
 
+WARP_SZ = 32                     # the predefined constant; the engines run 32-lane warps
 _SPACES = {".global", ".const", ".shared", ".local", ".param"}
 _LINKAGE = {".visible", ".extern", ".weak", ".common"}
 _SPECIAL_WITH_DIM = {"%tid", "%ntid", "%ctaid", "%nctaid", "%clusterid", "%nclusterid",
@@ -473,6 +474,9 @@ class _Parser:
                 return ("fval", -float(tok.text) if neg else float(tok.text))
             value = _int_literal(tok)
             return ("imm", -value if neg else value)
+        if tok.kind == "id" and tok.text == "WARP_SZ":
+            self.i += 1                 # PTX's predefined constant: what warpSize compiles to
+            return ("imm", WARP_SZ)
         if tok.kind == "id":
             op = self.name_operand()
             if op[0] == "reg" and self.accept("|"):

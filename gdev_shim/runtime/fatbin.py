@@ -13,7 +13,6 @@ variable's host shadow); those are kept here beside the names.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from dataclasses import dataclass, field
 
@@ -60,8 +59,7 @@ class FatBinary:
         # the highest PTX the card's compute capability covers, as a CUDA driver picks
         entry = nvfatbin.best_ptx(self.ptx, ctx.info["compute_major"] * 10 + ctx.info["compute_minor"])
         try:
-            # PTX's predefined WARP_SZ (what warpSize compiles to), which the engines' parser lacks
-            text = re.sub(r"\bWARP_SZ\b", "32", entry.text())
+            text = entry.text()
             if "__assertfail" in text:
                 text = with_assertfail(text, asserts.report_address(ctx))
             return text.encode()
