@@ -25,7 +25,7 @@ from ..ptx.operands import sm_count
 from . import abi
 from .errors import JitUnsupported
 
-CODEGEN_VERSION = "jit-34"
+CODEGEN_VERSION = "jit-36"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

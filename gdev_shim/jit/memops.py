@@ -15,7 +15,7 @@ from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHAR
 from ..ptx.form import Form
 from . import abi, atomics
 from .errors import JitUnsupported
-from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry, start_function, undef,
+from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_alloca, finish_entry, start_function, undef,
                     width_of)
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
@@ -305,6 +305,85 @@ class _HelperScope:
         self.env = self._Env(self, env)
 
 
+SPARSE_LANES = 8                   # up to this many active lanes: one at a time, no gathers
+
+
+def _sparse_access(scope: Any, code: int, store: bool, ity: ir.Type, addrs_p: ir.Value,
+                   vals_p: ir.Value, eff: ir.Value, dense: ir.Block, fail: ir.Block) -> None:
+    """A few active lanes (a tile's halo, one lane per row): each lane checked, then each
+    performed, in lane order, without 32-lane gathers.  Any lane that does not map (or is
+    misaligned) sends the whole access to the lane-by-lane path, which reports it."""
+    b, fn, e = scope.b, scope.fn, scope.env
+    w = ity.width // 8
+    bits = b.bitcast(eff, I32)
+    few = b.icmp_unsigned("<=", call_intrinsic(b, "ctpop", [bits]), ir.Constant(I32, SPARSE_LANES))
+    check = fn.append_basic_block("sparse")
+    b.cbranch(few, check, dense)
+    b.position_at_end(check)
+    hosts = entry_alloca(fn, ir.ArrayType(I64, scope.W))
+    left = entry_alloca(fn, I32)
+
+    def each_lane(tag: str, body: Any) -> None:
+        b.store(bits, left)
+        head, step, out = (fn.append_basic_block(f"{tag}_{x}") for x in ("head", "step", "out"))
+        b.branch(head)
+        b.position_at_end(head)
+        rest = b.load(left)
+        b.cbranch(b.icmp_unsigned("==", rest, ir.Constant(I32, 0)), out, step)
+        b.position_at_end(step)
+        lane = call_intrinsic(b, "cttz", [rest, ir.Constant(I1, 1)])
+        b.store(b.and_(rest, b.sub(rest, ir.Constant(I32, 1))), left)
+        body(lane)
+        b.branch(head)
+        b.position_at_end(out)
+
+    def verify(lane: ir.Value) -> None:
+        a = b.load(b.gep(addrs_p, [ir.Constant(I32, 0), lane]))
+        ok = b.icmp_unsigned("==", b.and_(a, ir.Constant(I64, w - 1)), ir.Constant(I64, 0))
+        if code == abi.SHARED_SP:
+            size = e[abi.SHARED_SIZE]
+            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                                   b.icmp_unsigned("<=", a, b.sub(size, ir.Constant(I64, w)))))
+            host = b.add(e[abi.SHARED], a)
+        else:
+            page = b.lshr(b.sub(a, e[abi.PAGE_BASE]), ir.Constant(I64, abi.PAGE_SHIFT))
+            inside = b.icmp_unsigned("<", page, e[abi.NPAGES])
+            # an aligned access of w <= 8 bytes never straddles a page
+            slot = b.gep(b.inttoptr(e[abi.PAGES], ir.PointerType(I64)),
+                         [b.select(inside, page, ir.Constant(I64, 0))])
+            looked = fn.append_basic_block("sparse_page")
+            after = fn.append_basic_block("sparse_paged")
+            start = b.block
+            b.cbranch(inside, looked, after)
+            b.position_at_end(looked)
+            delta_in = b.load(slot)
+            b.branch(after)
+            b.position_at_end(after)
+            delta = b.phi(I64)
+            delta.add_incoming(ir.Constant(I64, 0), start)
+            delta.add_incoming(delta_in, looked)
+            ok = b.and_(ok, b.icmp_unsigned("!=", delta, ir.Constant(I64, 0)))
+            host = b.add(a, delta)
+        good = fn.append_basic_block("sparse_good")
+        b.cbranch(ok, good, fail)
+        b.position_at_end(good)
+        b.store(host, b.gep(hosts, [ir.Constant(I32, 0), lane]))
+
+    def perform(lane: ir.Value) -> None:
+        p = b.inttoptr(b.load(b.gep(hosts, [ir.Constant(I32, 0), lane])), ir.PointerType(ity))
+        v = b.gep(vals_p, [ir.Constant(I32, 0), lane])
+        if store:
+            raw = b.load(v)
+            b.store(raw if ity.width == 64 else b.trunc(raw, ity), p, align=w)
+        else:
+            got = b.load(p, align=w)
+            b.store(got if ity.width == 64 else b.zext(got, I64), v)
+
+    each_lane("sparse_check", verify)
+    each_lane("sparse_do", perform)
+    b.ret(ir.Constant(I32, 0))
+
+
 def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
     """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): the
     gathering tier of one access shape, then the lane-by-lane path if it does not apply,
@@ -330,6 +409,10 @@ def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
            else b.load(b.bitcast(vals_p, vt64))] if store else []
     results = [] if store else [entry_alloca(fn, L.vt(ity))]
     done, fail = fn.append_basic_block("done"), fn.append_basic_block("fallback")
+    if code in (abi.GLOBAL, abi.SHARED_SP) and W == 32:
+        dense = fn.append_basic_block("dense")
+        _sparse_access(scope, code, store, ity, addrs_p, vals_p, eff, dense, fail)
+        b.position_at_end(dense)
     _scattered_access(scope, code, store, addrs, ity, 1, raw, results, eff, fail, done)
     b.position_at_end(done)
     if not store:
@@ -405,6 +488,39 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
                 ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
                 for i in range(0, len(parts), 2)]
         b.store(parts[0], results[0])
+    b.branch(joinb)
+
+
+def _run_broadcast(kc: Any, code: int, addrs: ir.Value, ity: ir.Type, results: list, eff: ir.Value,
+                   otherwise: ir.Block, joinb: ir.Block) -> None:
+    """Every lane active and each run of ROW lanes reading one address (a tile's row in a
+    2-D block, `as[ty][k]`): one scalar load per run, spread over its lanes."""
+    b, L = kc.b, kc.lanes
+    W, w = kc.W, ity.width // 8
+    runs = W // ROW
+    spread = ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)])
+    first = b.shuffle_vector(addrs, undef(addrs.type), spread)
+    ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, first)))
+    hosts = []
+    for r in range(runs):
+        head = b.extract_element(addrs, ir.Constant(I32, r * ROW))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
+        if code == abi.SHARED_SP:
+            size = kc.env[abi.SHARED_SIZE]
+            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, w)))))
+            hosts.append(b.add(kc.env[abi.SHARED], head))
+        else:
+            run_ok, host = _fast_global(kc, head, w)
+            ok = b.and_(ok, run_ok)
+            hosts.append(host)
+    sameb = kc.fn.append_basic_block("mem_runs")
+    b.cbranch(ok, sameb, otherwise)
+    b.position_at_end(sameb)
+    v = undef(L.vt(ity))
+    for r, host in enumerate(hosts):
+        v = b.insert_element(v, b.load(b.inttoptr(host, ir.PointerType(ity)), align=w), ir.Constant(I32, r * ROW))
+    b.store(b.shuffle_vector(v, undef(v.type), spread), results[0])
     b.branch(joinb)
 
 
@@ -501,6 +617,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             gatherb = fn.append_basic_block("mem_gathers")
             _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
             b.position_at_end(gatherb)
+            if not store:
+                gatherb = fn.append_basic_block("mem_gathers")
+                _run_broadcast(kc, code, addrs, ity, results, eff, gatherb, joinb)
+                b.position_at_end(gatherb)
         if code == abi.SHARED_SP:
             # in-bounds shared lanes need no page table: gathered inline (a tile's row
             # broadcast, a sorting network's partners) before any call
