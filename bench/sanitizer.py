@@ -7,21 +7,43 @@ Per kernel, each run in its own process (settings are read at import):
 - GDEV_MEMCHECK=all (every tool, compiled into the kernel on the JIT) on the interpreter
   against the plain interpreter, and under the default engine against the default engine
   without it; goal <= 3x.
+Then the eight kernel classes of the kernels2 family (bench/cuda: saxpy, tree and
+shuffle reductions, histogram, bitonic sort, scan, stencil, matmul), each tool and all of
+them against the uninstrumented JIT: one process per setting runs every class (with one
+JIT cache directory for all of them, so only the first run of a kernel compiles it), and
+each checked run's report must hold no finding: the classes are clean kernels.
 """
 from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
 
 from common import BenchError, Results, Target
 from images import KernelImage
 import kernels
+import kernels2
+import programs
 
 FAMILY = "sanitizer"
 TARGET = Target("ratio", "<=", 3.0)
 MEMCHECK_TARGET = Target("ratio", "<=", 2.0)
 FULL = [("reduce", 1 << 20), ("matmul", 128), ("add_cuda", 0x1000000)]
 QUICK = [("reduce", 1 << 16), ("matmul", 64), ("add_cuda", 0x100000)]
+# kernels2 classes: each tool alone and all of them, against no sanitizer
+CLASS_TOOLS = [("memcheck", MEMCHECK_TARGET), ("initcheck", TARGET), ("racecheck", TARGET),
+               ("all", TARGET)]
+CLASS_TIMEOUT_S = 600.0
+PASSES = 2
 
 
 def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
+    run_bench_kernels(results, images, quick)
+    run_classes(results, images, quick)
+
+
+def run_bench_kernels(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
     repeats = 3
     for key, size in QUICK if quick else FULL:
         case = kernels.CASES[key]
@@ -43,3 +65,56 @@ def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
             results.add(FAMILY, f"GDEV_MEMCHECK={tools} {label} [{engine}]", checked["kernel_ms"], "ms",
                         f"no sanitizer [{engine}]", plain[engine]["kernel_ms"], target=target,
                         notes=f"median launch+sync of {repeats}")
+
+
+def run_classes(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
+    """Every kernels2 class under each tool against the same class without the sanitizer.
+    Every setting runs twice, in two passes over all of them, and each figure takes the
+    faster of its two medians: a busy moment of the machine slows one run, not a figure."""
+    repeats = 5 if quick else 7
+    sizes = {cls.key: cls.quick if quick else cls.full for cls in kernels2.CLASSES}
+    settings = [""] + [tools for tools, _ in CLASS_TOOLS]
+    best: dict[str, dict[str, float]] = {}
+    findings: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="gdev-bench-sanitizer-") as tmp:
+        for _ in range(PASSES):
+            for tools in settings:
+                try:
+                    got, found = _classes(images, sizes, repeats, Path(tmp), tools)
+                except BenchError as exc:
+                    results.fail(FAMILY, str(exc))
+                    continue
+                findings.setdefault(tools, []).extend(found)
+                mine = best.setdefault(tools, {})
+                for cls in kernels2.CLASSES:
+                    ms = got.get(f"{cls.key}.kernel_ms", math.inf)
+                    mine[cls.key] = min(ms, mine.get(cls.key, math.inf))
+    plain = best.get("", {})
+    for tools, target in CLASS_TOOLS:
+        for cls in kernels2.CLASSES:
+            found = [f for f in findings.get(tools, []) if f.get("kernel") == cls.kernel]
+            results.add(FAMILY, f"GDEV_MEMCHECK={tools} {cls.label} {cls.size_text(sizes[cls.key])} [jit]",
+                        best.get(tools, {}).get(cls.key, math.nan), "ms", "no sanitizer [jit]",
+                        plain.get(cls.key, math.nan), target=target,
+                        notes=f"faster of two medians of {repeats} launch+sync; {len(found)} findings",
+                        failed=f"{len(found)} findings on a clean kernel: {found[0]['kind']}" if found else "")
+
+
+def _classes(images: dict[str, KernelImage], sizes: dict[str, int], repeats: int, tmp: Path,
+             tools: str) -> tuple[dict[str, float], list[dict]]:
+    """One process of bench/c/kernels2.c running every class: its RESULT lines and, under
+    GDEV_MEMCHECK=tools, the sanitizer's findings (leaks aside: the program's own)."""
+    args = [str(programs.build("kernels2")), str(repeats)]
+    for cls in kernels2.CLASSES:
+        args += [cls.key, str(sizes[cls.key]), str(images[cls.kernel].cubin)]
+    report = tmp / f"report-{tools or 'none'}.json"
+    env = {"GDEV_CACHE_DIR": str(tmp / "cache"), "GDEV_SIM_VRAM": str(kernels2.SIM_VRAM),
+           "GDEV_ENGINE": "jit"}
+    if tools:
+        env.update(GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report))
+    got = programs.run(args, programs.environment(**env), timeout=CLASS_TIMEOUT_S)
+    missing = [cls.key for cls in kernels2.CLASSES if got.get(f"{cls.key}.checked") != 1]
+    if missing:
+        raise BenchError(f"kernels2 GDEV_MEMCHECK={tools or 'off'}: results not checked for {missing}")
+    findings = json.loads(report.read_text())["findings"] if report.exists() else []
+    return got, [f for f in findings if f["tool"] != "leakcheck"]

@@ -5,6 +5,7 @@ Test files import from here (and conftest.py's fixtures), never from each other.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -206,3 +207,53 @@ DONE:
     ret;
 }
 """
+
+
+# ---- a kernel launched on generic inputs ---------------------------------------------------
+def global_kernels(source: Path) -> list[str]:
+    """The names of a CUDA source's kernels, in source order (known before it is compiled)."""
+    return re.findall(r'__global__\s+void\s+(\w+)\s*\(', source.read_text())
+
+
+GENERIC_BUF = 256 << 10           # bytes of every pointer parameter's buffer
+GENERIC_N = 300                   # every 4-byte scalar parameter
+
+
+def generic_arguments(card, module, kernel: str, rng: np.random.Generator, data: str = "int",
+                      scalars: dict[int, int] | None = None, values: int = 64) -> tuple[bytes, list, int]:
+    """(parameter bytes, buffer objects, globals address) for `kernel` on `card`: every 8-byte
+    parameter a buffer of random words (ints below `values`, or floats), every other scalar a
+    small constant unless `scalars` names it (parameter index -> value, at the parameter's
+    size); the module's globals placed and initialised as a loader does."""
+    info = module.kernels[kernel]
+    params = bytearray(info.param_size)
+    bufs = []
+    scalars = scalars or {}
+    for index, p in enumerate(info.params):
+        if index in scalars:
+            value = scalars[index] & ((1 << (8 * p.size)) - 1)
+            params[p.offset:p.offset + p.size] = value.to_bytes(p.size, "little")
+        elif p.size == 8:
+            bo = card.gem_new(GENERIC_BUF, VRAM)
+            if data == "int":
+                words = rng.integers(0, values, GENERIC_BUF // 4, dtype=np.uint32)
+            else:
+                words = rng.uniform(-4, 4, GENERIC_BUF // 4).astype(np.float32).view(np.uint32)
+            card.memory.write(bo.addr, words.tobytes())
+            bufs.append(bo)
+            struct.pack_into("<Q", params, p.offset, bo.addr)
+        elif p.size == 4:
+            struct.pack_into("<i", params, p.offset, GENERIC_N)
+        elif p.size == 2:
+            struct.pack_into("<h", params, p.offset, 7)
+        else:
+            struct.pack_into("<B", params, p.offset, 3)
+    layout = module.global_layout()
+    gaddr = 0
+    if layout.size:
+        g = card.gem_new(layout.size, VRAM)
+        # as a loader places it: pointer-valued initialisers resolved for this address
+        card.memory.write(g.addr, layout.image(g.addr))
+        bufs.append(g)
+        gaddr = g.addr
+    return bytes(params), bufs, gaddr

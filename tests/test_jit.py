@@ -12,17 +12,15 @@ from gdev_shim import jit  # noqa: E402
 from gdev_shim.card.card import Card  # noqa: E402
 from gdev_shim.common.contract import C  # noqa: E402
 from gdev_shim.ptx import KernelFault, Module, execute as interp_execute, parse_module  # noqa: E402
-from helpers import ADD_TEST, KERNELS  # noqa: E402
+from helpers import ADD_TEST, GENERIC_N, KERNELS, generic_arguments, global_kernels  # noqa: E402
 
-BUF = 256 << 10
-N = 300
 # kernels whose buffers hold floats: they also run on float data
 FLOAT_MODULES = {"float_math", "reduce", "grid2d", "corpus_float", "corpus_double", "corpus_linalg"}
 FLOAT_KERNELS = {"vec4", "conversions"}
 GRID = (3, 2, 1)
 # Per-kernel inputs where the generic ones are not a valid launch.  Scalars: parameter index ->
 # value, packed at the parameter's size (an 8-byte integer would otherwise get a buffer address).
-SCALARS = {("corpus_grid", "saxpy_stride"): {0: 0x3FC00000, 3: N},  # a = 1.5f; long long n
+SCALARS = {("corpus_grid", "saxpy_stride"): {0: 0x3FC00000, 3: GENERIC_N},  # a = 1.5f; long long n
            ("corpus_grid", "stencil2d"): {2: 100, 3: 50},  # W*H must fit one buffer
            ("corpus_fault", "deep_recursion"): {0: 6}}     # the overflow: test_jit_calls
 # Integer inputs are drawn below this bound, or below 64 (fib(n) costs about 1.6**n calls).
@@ -49,9 +47,7 @@ def modules(compile_ptx) -> dict[str, Module]:
 def _cases() -> list[tuple[str, str, str]]:
     out = []
     for src in sorted(KERNELS.glob("*.cu")):
-        text = src.read_text()
-        import re
-        for name in re.findall(r'__global__\s+void\s+(\w+)\s*\(', text):
+        for name in global_kernels(src):
             out.append((src.stem, name, "int"))
             if src.stem in FLOAT_MODULES or name in FLOAT_KERNELS:
                 out.append((src.stem, name, "float"))
@@ -62,43 +58,13 @@ def _run(engine, module: Module, kernel: str, data: str, seed: int,
          key: tuple[str, str] = ("", "")) -> tuple:
     """Launch on a fresh card; returns (buffers' bytes, fault or None)."""
     card = Card(0, vram_size=64 << 20)
-    rng = np.random.default_rng(seed)
-    info = module.kernels[kernel]
-    params = bytearray(info.param_size)
-    bufs = []
-    scalars = SCALARS.get(key, {})
-    for index, p in enumerate(info.params):
-        if index in scalars:
-            value = scalars[index] & ((1 << (8 * p.size)) - 1)
-            params[p.offset:p.offset + p.size] = value.to_bytes(p.size, "little")
-        elif p.size == 8:
-            bo = card.gem_new(BUF, C.AIDEV_GEM_DOMAIN_VRAM)
-            if data == "int":
-                words = rng.integers(0, INPUT_BOUND.get(key, 64), BUF // 4, dtype=np.uint32)
-            else:
-                words = rng.uniform(-4, 4, BUF // 4).astype(np.float32).view(np.uint32)
-            card.memory.write(bo.addr, words.tobytes())
-            bufs.append(bo)
-            struct.pack_into("<Q", params, p.offset, bo.addr)
-        elif p.size == 4:
-            struct.pack_into("<i", params, p.offset, N)
-        elif p.size == 2:
-            struct.pack_into("<h", params, p.offset, 7)
-        else:
-            struct.pack_into("<B", params, p.offset, 3)
-    layout = module.global_layout()
-    gaddr = 0
-    if layout.size:
-        g = card.gem_new(layout.size, C.AIDEV_GEM_DOMAIN_VRAM)
-        # as a loader places it: pointer-valued initialisers resolved for this address
-        card.memory.write(g.addr, layout.image(g.addr))
-        bufs.append(g)
-        gaddr = g.addr
+    params, bufs, gaddr = generic_arguments(card, module, kernel, np.random.default_rng(seed), data,
+                                            SCALARS.get(key), INPUT_BOUND.get(key, 64))
     grid, block = GRIDS.get(key, GRID), (64, 1, 1)
     fault = None
     printed: list = []
     try:
-        engine(module, kernel, card.memory, grid, block, bytes(params), 0, gaddr,
+        engine(module, kernel, card.memory, grid, block, params, 0, gaddr,
                printf=printed.append)
     except KernelFault as exc:
         fault = (exc.block, exc.thread, exc.instruction, exc.address, exc.reason)

@@ -1,7 +1,9 @@
 """The sanitizer (GDEV_MEMCHECK): each tool catches its seeded bug and reports nothing on clean kernels.
 
 Every case runs in a fresh process, because the sanitizer is chosen when the
-cards are created; findings come back as the JSON report.
+cards are created; findings come back as the JSON report.  Every test that runs a
+kernel runs on both engines (GDEV_ENGINE=interp and =jit, which never falls back);
+tests/test_sanitizer_corpus.py runs the clean corpus under every tool.
 """
 import json
 import os
@@ -62,26 +64,31 @@ def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path,
     findings = json.loads(report.read_text())["findings"] if report.exists() else []
     return proc.stdout.strip(), findings
 
+ENGINES = ["interp", "jit"]
 
-def test_memcheck_reports_out_of_bounds_writes_and_aborts(ptx_files, tmp_path):
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_memcheck_reports_out_of_bounds_writes_and_aborts(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
         a = dmem.alloc(ctx, 64 * 4)
         print(run("oob_write", (1, 1, 1), (32, 1, 1), args(a, 64)))   # the context is failed now
-    """, "memcheck", tmp_path)
-    assert out == "SDAA_ERROR_LAUNCH_FAILED"
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, a, 32)))
+    """, "memcheck", tmp_path, engine)
+    assert out.split() == ["SDAA_ERROR_LAUNCH_FAILED"] * 2       # the context stays failed
     mem = [f for f in findings if f["tool"] == "memcheck"]
-    assert mem and mem[0]["kernel"] == "oob_write"
+    assert mem and all(f["kernel"] == "oob_write" for f in mem)
     assert "out-of-bounds" in mem[0]["kind"] and "write" in mem[0]["kind"]
     assert mem[0]["thread"] == [0, 0, 0] and mem[0]["instruction"].startswith("line ")
     assert "0 bytes after the 256-byte buffer" in mem[0]["allocation"]
 
 
-def test_memcheck_names_use_after_free(ptx_files, tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_memcheck_names_use_after_free(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
         a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
         dmem.free(None, a)
         print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
-    """, "memcheck", tmp_path)
+    """, "memcheck", tmp_path, engine)
     assert out == "SDAA_ERROR_LAUNCH_FAILED"
     assert any(f["kind"].startswith("use after free") for f in findings)
 
@@ -95,7 +102,7 @@ INITCHECK_BUG = """
 """
 
 
-@pytest.mark.parametrize("engine", ["interp", "jit"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_initcheck_reports_reads_of_never_written_memory(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], INITCHECK_BUG, "initcheck", tmp_path, engine)
     assert out == "ok"                                   # initcheck reports but does not abort
@@ -107,7 +114,7 @@ def test_initcheck_reports_reads_of_never_written_memory(ptx_files, tmp_path, en
 def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
     found = [[{k: f[k] for k in SAME + ("detail",)} for f in
               sanitize(ptx_files["seeded_bugs"], INITCHECK_BUG, "initcheck", tmp_path, engine)[1]]
-             for engine in ("interp", "jit")]
+             for engine in ENGINES]
     assert found[0] and found[0] == found[1]
 
 
@@ -118,7 +125,7 @@ def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
 RACE_KIND = {"interp": "RAW hazard on shared memory", "jit": "WAR hazard on shared memory"}
 
 
-@pytest.mark.parametrize("engine", ["interp", "jit"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
         o = dmem.alloc(ctx, 64 * 4)
@@ -133,7 +140,21 @@ def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     assert races[0]["allocation"].startswith("shared byte offset ")
 
 
+def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):
+    """Warp 0 writes a word, then every lane of both warps reads it: a read after write by
+    warp 1 in either engine's order (the JIT checks a warp reading one word as a vector)."""
+    found = [sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 64 * 4)
+        print(run("broadcast_race", (1, 1, 1), (64, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)[1] for engine in ENGINES]
+    first = [[{k: f[k] for k in SAME} for f in races][:1] for races in found]
+    assert first[0] and first[0] == first[1]
+    assert first[0][0]["kind"] == "RAW hazard on shared memory" and first[0][0]["thread"] == [32, 0, 0]
+
+
 def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
+    """No kernel runs: the leak check is the driver's, whatever the engine."""
     _, findings = sanitize(ptx_files["seeded_bugs"], """
         kept = dmem.alloc(ctx, 12288)
         gone = dmem.alloc(ctx, 4096)
@@ -144,16 +165,26 @@ def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):
     assert len(leaks) == 1 and leaks[0]["size"] == 12288
 
 
+# bug -> (the program, the kind of its first finding)
 MEMCHECK_BUGS = {
-    "out of bounds": """
+    "out of bounds": ("""
         a = dmem.alloc(ctx, 64 * 4)
         print(run("oob_write", (2, 1, 1), (64, 1, 1), args(a, 100)))
-    """,
-    "use after free": """
+    """, "out-of-bounds access (write)"),
+    "use after free": ("""
         a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
         dmem.free(None, a)
         print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 32)))
-    """,
+    """, "use after free (read)"),
+    "misaligned": ("""
+        a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a + 2, b, 32)))
+    """, "misaligned access (read)"),
+    "another card": ("""
+        from gdev_shim.card.card import vram_base
+        b = dmem.alloc(ctx, 4096)
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(vram_base(2) + 4096, b, 32)))
+    """, "access to another card's memory (read)"),
 }
 # what identifies a finding; how many more lanes the access had is the interpreter's alone
 # (the native engine stops at the first bad lane)
@@ -163,16 +194,18 @@ SAME = ("tool", "kind", "kernel", "block", "thread", "instruction", "address", "
 @pytest.mark.parametrize("bug", sorted(MEMCHECK_BUGS))
 def test_memcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path, bug):
     """memcheck runs on the JIT: the same first finding and the same abort as the interpreter."""
-    runs = {engine: sanitize(ptx_files["seeded_bugs"], MEMCHECK_BUGS[bug], "memcheck", tmp_path, engine)
-            for engine in ("interp", "jit")}
+    program, kind = MEMCHECK_BUGS[bug]
+    runs = {engine: sanitize(ptx_files["seeded_bugs"], program, "memcheck", tmp_path, engine)
+            for engine in ENGINES}
     (out_i, found_i), (out_j, found_j) = runs["interp"], runs["jit"]
     assert out_i == out_j == "SDAA_ERROR_LAUNCH_FAILED"
     first = [[{k: f[k] for k in SAME} for f in found if f["tool"] == "memcheck"][:1]
              for found in (found_i, found_j)]
     assert first[0] and first[0] == first[1]
+    assert first[0][0]["kind"] == kind
 
 
-@pytest.mark.parametrize("engine", ["interp", "jit"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_memcheck_clean_kernels_report_nothing_on_either_engine(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["add_test"], """
         n = 5000
@@ -191,7 +224,7 @@ def test_memcheck_clean_kernels_report_nothing_on_either_engine(ptx_files, tmp_p
     assert findings == []
 
 
-@pytest.mark.parametrize("engine", ["interp", "jit"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_clean_kernels_report_nothing(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["add_test"], """
         n = 5000

@@ -25,6 +25,9 @@ from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_functio
 from .lanewise import loop, mask_array
 
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
+# Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
+# them) changes with the checks: raise it whenever the code generated here changes.
+VERSION_TAG = "sanitize-2"
 UNINITIALISED, RAW, WAR, WAW = range(1, 5)
 # bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
 # a hazard is reported once per access
@@ -33,13 +36,16 @@ KINDS = {UNINITIALISED: ("initcheck", "uninitialized global read"),
          RAW: ("racecheck", "RAW hazard on shared memory"),
          WAR: ("racecheck", "WAR hazard on shared memory"),
          WAW: ("racecheck", "WAW hazard on shared memory")}
+# the tool compiled into accesses of each state space (generic ones: per lane, in the helper)
+SPACE_TOOL = {abi.GLOBAL: "initcheck", abi.SHARED_SP: "racecheck"}
 # int32 callback(kind, lane, address or shared offset, more lanes, pc, block, first thread, width)
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.c_int64] * 8))
 
 
 def tools_of(checks: Any) -> frozenset[str]:
     """The tools a kernel must be compiled with for these checks."""
-    return frozenset() if checks is None else INSTRUMENTED & checks.tools
+    tools = frozenset() if checks is None else INSTRUMENTED & checks.tools
+    return tools | {VERSION_TAG} if tools else tools
 
 
 class SanitizerSink:
@@ -73,31 +79,42 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
     contiguous bytes, or on runs of eight contiguous lanes (2-D blocks), as vector
     operations where it can; else lane by lane in the helper."""
     b, L = kc.b, kc.lanes
-    tool = "initcheck" if code == abi.GLOBAL else "racecheck" if code == abi.SHARED_SP else None
-    if tool not in kc.instrument:
-        _call_helper(kc, store, code, addrs, w, eff)
+    if code not in SPACE_TOOL:
+        _call_helper(kc, store, code, addrs, w, eff)      # generic: each lane's window decides
         return
-    from .memops import ROW, _rows_likely
+    tool = SPACE_TOOL[code]
+    if tool not in kc.instrument:
+        return                      # the tool of this space is not compiled in: nothing to check
     fn = kc.fn
     slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
-    shapes = [kc.W] + ([ROW] if _rows_likely(kc) else [])
-    for run in shapes:
+    for run, step in _shapes(kc, w):
         heads = list(range(0, kc.W, run))
         first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
                                  ir.Constant(L.vt(I32), [(i // run) * run for i in range(kc.W)]))
-        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * w) for i in range(kc.W)])
+        steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(kc.W)])
         fits = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
-        vec, nxt = fn.append_basic_block(f"check_runs{run}_{kc.pc}"), fn.append_basic_block(f"check_next{run}_{kc.pc}")
+        shape = f"{run}_{step}_{kc.pc}"
+        vec, nxt = fn.append_basic_block(f"check_runs{shape}"), fn.append_basic_block(f"check_next{shape}")
         b.cbranch(fits, vec, nxt)
         b.position_at_end(vec)
         segments = [b.extract_element(addrs, ir.Constant(I32, h)) for h in heads]
-        (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, run * w, slow, done)
+        span = (run - 1) * step + w
+        (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, span, slow, done)
         b.position_at_end(nxt)
     b.branch(slow)
     b.position_at_end(slow)
     _call_helper(kc, store, code, addrs, w, eff)
     b.branch(done)
     b.position_at_end(done)
+
+
+def _shapes(kc: Any, w: int) -> list[tuple[int, int]]:
+    """(lanes per run, bytes between a run's lanes) of the accesses checked as vectors: a
+    whole warp on contiguous bytes; runs of eight contiguous lanes where blocks may be 2-D
+    (a 16x16 block's warp is two rows); runs of eight lanes on one address (a row reading
+    one element, as a tiled matmul reads its A tile; or a whole warp reading one value)."""
+    from .memops import ROW, _rows_likely
+    return [(kc.W, w)] + ([(ROW, w)] if _rows_likely(kc) else []) + [(ROW, 0)]
 
 
 def _inside(b: ir.IRBuilder, off: ir.Value, size: ir.Value, span: int) -> ir.Value:
@@ -118,9 +135,10 @@ def _init_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
                             [b.select(inside, off, ir.Constant(I64, 0))]), ir.PointerType(vt))
         ok = b.and_(ok, inside)
         if not store:
-            unset = kc.lanes.call("vector.reduce.or", [b.icmp_unsigned(
-                "==", b.load(p, align=1), ir.Constant(vt, [0] * span))], ir.IntType(1))
-            ok = b.and_(ok, b.not_(unset))
+            # shadow bytes are 0 or 1: their AND is 1 when every byte was written (an integer
+            # reduction, cheaper than comparing each byte and reducing the flags)
+            every = kc.lanes.call("vector.reduce.and", [b.load(p, align=1)], I8)
+            ok = b.and_(ok, b.icmp_unsigned("!=", every, ir.Constant(I8, 0)))
         ptrs.append(p)
     record = kc.fn.append_basic_block(f"check_mark{kc.pc}")
     b.cbranch(ok, record, slow)

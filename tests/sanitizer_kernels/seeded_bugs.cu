@@ -27,3 +27,12 @@ extern "C" __global__ void clean_reverse(int *out)
     __syncthreads();
     out[threadIdx.x] = tile[63 - threadIdx.x];
 }
+
+extern "C" __global__ void broadcast_race(int *out)
+{
+    volatile __shared__ int flag;      // volatile: else the compiler forwards the store
+    if (threadIdx.x == 0)
+        flag = 7;
+    // missing __syncthreads(): warp 1 reads, every lane the same word, what warp 0 wrote
+    out[threadIdx.x] = flag;
+}
