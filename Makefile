@@ -35,13 +35,22 @@ C_PROGRAMS += $(BIN)/abi_fuzz
 CUDA_SRC   := $(filter-out c_tests/cuda/noptx.cu,$(wildcard c_tests/cuda/*.cu))
 CUDA_STAMP := $(BIN)/cuda/.built
 CUDAPROG   := $(PY) -m gdev_shim.tools.cudaprog
+# Driver-API programs (c_tests/cuda_driver), linked by nvcc with -lcuda against build/lib's
+# libcuda.so, and the device code they load in the toolkit's formats: PTX and a fat binary
+# (one nvcc call), a plain cubin and one built with -lineinfo, which carries its PTX.
+DRV_DIR    := $(BIN)/cuda_driver
+DRV_SRC    := $(filter-out c_tests/cuda_driver/kernels.cu,$(wildcard c_tests/cuda_driver/*.cu))
+DRV_STAMP  := $(DRV_DIR)/.built
+DRV_IMAGES := $(DRV_DIR)/kernels.fatbin
+NVCC       ?= nvcc
 # Random call sequences of the ABI fuzzer in `make check` (about 30 s); FUZZ_COUNT=10000 for the full run.
 FUZZ_COUNT ?= 2000
 FUZZ_SEED  ?= 1
 
-.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install cuda-programs
+.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install cuda-programs \
+        driver-programs
 
-all: libs kernels $(C_PROGRAMS) cuda-programs
+all: libs kernels $(C_PROGRAMS) cuda-programs driver-programs
 
 # The package goes in editable (`.venv/bin/gdev-smi`, `import gdev_shim` from anywhere);
 # its build runs build_ffi.py's header modules through setup.py.
@@ -58,7 +67,7 @@ $(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.
 	touch $@
 
 libs: $(LIB)/libusdaa.so
-$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
+$(LIB)/libusdaa.so $(LIB)/libgdev.so $(LIB)/libcudart.so.13 $(LIB)/libcuda.so.1 &: $(VENV)/.ready $(HEADER_MODS) build_ffi.py $(HEADERS) \
                                          $(wildcard gdev_shim/capi/*.py)
 	$(PY) build_ffi.py $(LIB)
 
@@ -109,6 +118,18 @@ $(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h gdev_shim/
 	$(CUDAPROG) c_tests/cuda/noptx.cu -o $(@D) --flags="-gencode arch=compute_80,code=sm_80"
 	touch $@
 
+driver-programs: $(DRV_STAMP) $(DRV_IMAGES)
+$(DRV_STAMP): $(DRV_SRC) c_tests/cuda_driver/check.h gdev_shim/tools/cudaprog.py $(LIB)/libcuda.so.1 | $(VENV)/.ready
+	$(CUDAPROG) $(DRV_SRC) -o $(@D) --flags="-L$(abspath $(LIB)) -lcuda"
+	touch $@
+$(DRV_IMAGES): c_tests/cuda_driver/kernels.cu
+	mkdir -p $(@D)/keep
+	$(NVCC) -fatbin -gencode arch=compute_75,code=[sm_75,compute_75] --keep --keep-dir $(@D)/keep $< -o $@
+	cp $(@D)/keep/kernels.ptx $(@D)/kernels.ptx
+	cp $(@D)/keep/kernels.sm_75.cubin $(@D)/kernels.cubin
+	$(NVCC) -cubin -arch=sm_75 -lineinfo $< -o $(@D)/kernels_lineinfo.cubin
+	rm -rf $(@D)/keep
+
 run: all
 	cd $(KDIR) && ../bin/user_test -d3 -s0xf000000
 
@@ -133,7 +154,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
-	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py gdev_shim/_gdev_cuda_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,

@@ -1,4 +1,4 @@
-"""Build libgdev.so, libusdaa.so and libcudart.so.13 (cffi embedding modules over gdev_shim.capi)
+"""Build libgdev.so, libusdaa.so, libcudart.so.13 and libcuda.so.1 (cffi embedding modules over gdev_shim.capi)
 and the out-of-line cffi modules of the headers gdev_shim reads at import.
 
 The exported declarations are the public headers themselves (include/*.h, read
@@ -110,13 +110,23 @@ LIBRARIES = {
     "libgdev.so": ("_gdev_embed", ["gdev_api.h"], "gdev_exports"),
     "libusdaa.so": ("_usdaa_embed", ["sdaa.h", "sdaa_runtime.h"], "usdaa"),
     "libcudart.so.13": ("_cudart_embed", ["gdev_cudart.h"], "cudart"),
+    "libcuda.so.1": ("_cuda_embed", ["gdev_cuda.h"], "cuda"),
 }
 # Programs built by nvcc 13 import every runtime symbol at this version node.
 VERSIONED = {"libcudart.so.13": ("libcudart.so.13", "libcudart.so")}   # name: (node, link name)
+# The driver library's symbols carry no version (programs linked with -lcuda import them plain).
+UNVERSIONED = {"libcuda.so.1": "libcuda.so"}                          # name: link name
+
+
+def link_name(name: str) -> str | None:
+    """The development name (libX.so) linking to a library with a soname, if it has one."""
+    return VERSIONED[name][1] if name in VERSIONED else UNVERSIONED.get(name)
 
 
 def link_args(name: str, tmp: Path) -> list[str]:
     """The soname and symbol version script of a versioned library (none for the others)."""
+    if name in UNVERSIONED:
+        return [f"-Wl,-soname,{name}"]
     if name not in VERSIONED:
         return []
     node, _ = VERSIONED[name]
@@ -148,8 +158,8 @@ def build(name: str, outdir: Path, paths: list[str] | None = None, tmpdir: Path 
     outdir.mkdir(parents=True, exist_ok=True)
     target = outdir / name
     built.replace(target)
-    if name in VERSIONED:
-        link = outdir / VERSIONED[name][1]
+    if link_name(name):
+        link = outdir / str(link_name(name))
         link.unlink(missing_ok=True)
         link.symlink_to(name)
     return target
@@ -186,6 +196,10 @@ def sdaa_runtime_module() -> cffi.FFI:
 
 def cudart_module() -> cffi.FFI:
     return header_module_ffi("gdev_cudart.h")
+
+
+def cuda_module() -> cffi.FFI:
+    return header_module_ffi("gdev_cuda.h")
 
 
 def build_header_modules(tmpdir: Path | None = None) -> list[Path]:

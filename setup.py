@@ -7,4 +7,5 @@ setup(cffi_modules=[
     "build_ffi.py:sdaa_module",
     "build_ffi.py:sdaa_runtime_module",
     "build_ffi.py:cudart_module",
+    "build_ffi.py:cuda_module",
 ])

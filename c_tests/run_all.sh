@@ -99,6 +99,15 @@ check "cuda/assert message"        0 'block: \[1,0,0\], thread: \[8,0,0\] Assert
 check "cuda/noptx names the flag"  0 'rebuild with PTX embedded, e.g. nvcc -gencode arch=compute_80,code=compute_80' \
     env LD_LIBRARY_PATH="$LIB" "$CUDA/noptx"
 
+# Driver-API programs (c_tests/cuda_driver) on this stack's libcuda.so.1, given the
+# directory holding the device code they load.
+DRV=$BIN/cuda_driver
+for prog in modules basics errors; do
+    run "cuda_driver/$prog"                0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$DRV/$prog" "$DRV"
+done
+check "cuda_driver/modules names the flag" 0 'nvcc -fatbin -gencode arch=compute_75,code=compute_75' \
+    env LD_LIBRARY_PATH="$LIB" "$DRV/modules" "$DRV"
+
 # Stubs: launch linked against always-failing libraries fails alone and
 # passes once the real library replaces them.
 STUBS=$(mktemp -d)

@@ -103,6 +103,19 @@ class FakeMemory:
         self.data.view(values.dtype)[off // values.dtype.itemsize] = values
 
 
+def exported_symbols(library: Path) -> list[str]:
+    """The symbols a shared library defines, as readelf names them (`name@@node` when versioned)."""
+    out = subprocess.run(["readelf", "--dyn-syms", "--wide", str(library)], check=True, capture_output=True,
+                         text=True).stdout
+    return [line.split()[-1] for line in out.splitlines()
+            if " GLOBAL " in line and " UND " not in line and " ABS " not in line]
+
+
+def soname(library: Path) -> str:
+    out = subprocess.run(["readelf", "-d", str(library)], check=True, capture_output=True, text=True).stdout
+    return next(line.split("[", 1)[1].rstrip("]") for line in out.splitlines() if "(SONAME)" in line)
+
+
 def pack(*args: tuple[str, int | float]) -> bytes:
     """Kernel parameters packed as the CUDA ABI does (natural alignment)."""
     out = bytearray()

@@ -3,7 +3,7 @@ and no Python exception crosses into C."""
 import cffi
 import pytest
 
-from gdev_shim.capi import boundary, cudart, gdev_exports, usdaa  # noqa: F401 - registers exports
+from gdev_shim.capi import boundary, cuda, cudart, gdev_exports, usdaa  # noqa: F401 - registers exports
 from gdev_shim.common.contract import cdef_source
 from gdev_shim.driver.errors import SD
 from gdev_shim.runtime.errors import RT
@@ -20,6 +20,7 @@ def declared_functions(*headers: str) -> set[str]:
     ("usdaa", ("sdaa.h", "sdaa_runtime.h")),
     ("gdev", ("gdev_api.h",)),
     ("cudart", ("gdev_cudart.h",)),
+    ("cuda", ("gdev_cuda.h",)),
 ])
 def test_every_declared_function_has_an_export(library, headers):
     exported = {e.name for e in boundary._registry[library]}

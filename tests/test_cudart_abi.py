@@ -12,7 +12,7 @@ import pytest
 
 from gdev_shim.common.cheader import constants
 from gdev_shim.common.contract import cdef_source
-from helpers import INCLUDE_DIR, LIB_DIR
+from helpers import INCLUDE_DIR, LIB_DIR, exported_symbols, soname
 
 TOOLKIT = Path("/usr/local/cuda/include")
 STRUCTS = ("struct cudaDeviceProp", "struct cudaFuncAttributes", "struct dim3", "struct CUuuid_st",
@@ -78,14 +78,9 @@ needs_lib = pytest.mark.skipif(not (LIB_DIR / "libcudart.so.13").exists() or not
 
 @needs_lib
 def test_every_exported_symbol_carries_the_version_node():
-    out = subprocess.run(["readelf", "--dyn-syms", "--wide", str(LIB_DIR / "libcudart.so.13")],
-                         check=True, capture_output=True, text=True).stdout
-    defined = [line.split()[-1] for line in out.splitlines()
-               if " GLOBAL " in line and " UND " not in line and " ABS " not in line]
+    defined = exported_symbols(LIB_DIR / "libcudart.so.13")
     names = {sym.split("@")[0] for sym in defined}
     assert {"cudaMalloc", "__cudaRegisterFatBinary", "__cudaLaunchKernel", "cudaGetErrorString"} <= names
     assert [sym for sym in defined if not sym.endswith("@@libcudart.so.13")] == []
     assert (LIB_DIR / "libcudart.so").resolve() == (LIB_DIR / "libcudart.so.13").resolve()
-    soname = subprocess.run(["readelf", "-d", str(LIB_DIR / "libcudart.so.13")], check=True,
-                            capture_output=True, text=True).stdout
-    assert "[libcudart.so.13]" in soname
+    assert soname(LIB_DIR / "libcudart.so.13") == "libcudart.so.13"

@@ -72,6 +72,10 @@ def _translator(export: Export) -> Callable:
     return onerror
 
 
+def exported_names(library: str) -> set[str]:
+    return {export.name for export in _registry.get(library, [])}
+
+
 def install(library: str, ffi) -> int:
     """Bind every export of `library` to the embedding module's `ffi`.
 
@@ -104,6 +108,13 @@ def required(p: Any, what: str) -> Any:
     if p == _ffi.NULL:
         raise NullArgument(f"{what} is NULL")
     return p
+
+
+def words(array: Any) -> Callable[[int], int] | None:
+    """Entry i of a C array of pointers as an address (None for a NULL array)."""
+    if array == _ffi.NULL:
+        return None
+    return lambda i: address(array[i])
 
 
 def string(p: Any, what: str) -> str:
@@ -160,6 +171,12 @@ class HandleTable:
             return None
         self._by_object.pop(id(entry[0]), None)
         return entry[0]
+
+    def drop_where(self, predicate: Callable[[Any], bool]) -> None:
+        """Drop every handle whose object satisfies predicate (a module's functions when it goes)."""
+        for key, (obj, _) in list(self._objects.items()):
+            if predicate(obj):
+                self.drop(key)
 
     def __len__(self) -> int:
         return len(self._objects)

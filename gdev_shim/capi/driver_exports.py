@@ -11,7 +11,7 @@ from ..driver.errors import SD, SdError, error_name, error_text, from_gdev
 from ..gdev.errors import GdevError
 from ..log import get
 from .boundary import (Family, HandleTable, NullArgument, address, exported, required, static_string,
-                       string, unexpected)
+                       string, unexpected, words)
 
 log = get("gdev.capi")
 LIB = "usdaa"
@@ -236,9 +236,7 @@ def sdModuleLoadDataEx(pmod, image, num_options, options, values):
 def sdModuleUnload(h):
     mod = _lookup(modules, h)
     modules.drop(address(h))
-    for key, fn in list(functions._objects.items()):
-        if fn[0].module is mod:
-            functions.drop(key)
+    functions.drop_where(lambda fn: fn.module is mod)
     mod.release()
     return OK
 
@@ -272,20 +270,7 @@ def _function(h):
 @_api
 def sdFuncGetAttribute(value, attrib, h):
     required(value, "pi")
-    fn = _function(h)
-    meta, info = fn.meta, fn.module.ctx.info
-    table = {
-        SD.SD_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: meta.max_threads or info["max_threads_per_block"],
-        SD.SD_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: meta.shared_size,
-        SD.SD_FUNC_ATTRIBUTE_CONST_SIZE_BYTES: 0,
-        SD.SD_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES: meta.local_size,
-        SD.SD_FUNC_ATTRIBUTE_NUM_REGS: 32,
-        SD.SD_FUNC_ATTRIBUTE_PTX_VERSION: 80,
-        SD.SD_FUNC_ATTRIBUTE_BINARY_VERSION: 80,
-    }
-    if attrib not in table:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"unknown function attribute {attrib}")
-    value[0] = table[attrib]
+    value[0] = _function(h).attribute(attrib)
     return OK
 
 
@@ -362,45 +347,10 @@ def sdLaunchGridAsync(h, width, height, hstream):
     return OK
 
 
-LAUNCH_PARAM_END, LAUNCH_PARAM_BUFFER_POINTER, LAUNCH_PARAM_BUFFER_SIZE = 0, 1, 2
-
-
-def _extra_params(fn, extra) -> bytes:
-    buf, size, i = None, None, 0
-    while True:
-        key = address(extra[i])
-        if key == LAUNCH_PARAM_END:
-            break
-        if key == LAUNCH_PARAM_BUFFER_POINTER:
-            buf = extra[i + 1]
-        elif key == LAUNCH_PARAM_BUFFER_SIZE:
-            size = ffi.cast("size_t *", extra[i + 1])[0]
-        else:
-            raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"unknown launch extra key {key}")
-        i += 2
-        if i > 64:
-            raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "launch extra list is not terminated")
-    if buf is None or size is None or buf == ffi.NULL:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "launch extra needs BUFFER_POINTER and BUFFER_SIZE")
-    if size != fn.meta.param_size:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE,
-                      f"parameter buffer of {size} bytes, {fn.name} takes {fn.meta.param_size}")
-    return bytes(ffi.buffer(buf, size))
-
-
 @_api
 def sdLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
     fn = _function(h)
-    if kernel_params != ffi.NULL and extra != ffi.NULL:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, "both kernelParams and extra given")
-    if kernel_params != ffi.NULL:
-        params = drv_launch.pack_params(fn, [address(kernel_params[i]) for i in range(len(fn.meta.params))])
-    elif extra != ffi.NULL:
-        params = _extra_params(fn, extra)
-    elif fn.meta.param_size:
-        raise SdError(SD.SDAA_ERROR_INVALID_VALUE, f"{fn.name} takes parameters, none given")
-    else:
-        params = b""
+    params = drv_launch.launch_params(fn, words(kernel_params), words(extra))
     drv_stream.launch(_stream(hstream), fn, (gx, gy, gz), (bx, by, bz), shared, params)
     return OK
 

@@ -34,6 +34,7 @@ HEADER_MODULES = {
     "sdaa.h": ("_sdaa_h", False),
     "sdaa_runtime.h": ("_sdaa_runtime_h", False),
     "gdev_cudart.h": ("_gdev_cudart_h", False),
+    "gdev_cuda.h": ("_gdev_cuda_h", False),
 }
 HASH_DEFINE = "GDEV_SHIM_HEADER_HASH"
 

@@ -112,3 +112,8 @@ def free_memory(device: int) -> tuple[int, int]:
     """(free, total) bytes of VRAM right now."""
     fresh = gdev.gdevice_info(device)
     return fresh["vram_size"] - fresh["vram_used"], fresh["vram_size"]
+
+
+def uuid(device: int) -> bytes:
+    """16 bytes naming the card: its ordinal and the simulator's mark."""
+    return check(device).to_bytes(4, "little") + b"aidev-sim\0\0\0"

@@ -1,6 +1,8 @@
 """Kernel launches: CUDA-style grids and SDAA array style, checked against the card's limits."""
 from __future__ import annotations
 
+from typing import Callable
+
 from ..gdev import api as gdev, hostmem
 from ..gdev.kernel import KernelLaunch
 from ..log import get
@@ -52,6 +54,49 @@ def pack_params(f: Function, pointers: list[int]) -> bytes:
             raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"launch of {f.name}: kernelParams entry is NULL")
         buf[desc.offset:desc.offset + desc.size] = hostmem.view(ptr, desc.size).tobytes()
     return bytes(buf)
+
+
+LAUNCH_PARAM_END, LAUNCH_PARAM_BUFFER_POINTER, LAUNCH_PARAM_BUFFER_SIZE = 0, 1, 2
+MAX_EXTRA_WORDS = 64            # a longer `extra` list is one that was never terminated
+
+Words = Callable[[int], int]    # entry i of a caller's array of pointers
+
+
+def launch_params(f: Function, kernel_params: Words | None, extra: Words | None) -> bytes:
+    """The parameter bytes of a grid launch: from kernelParams (one host pointer per
+    parameter) or from extra (key/value pairs naming a packed buffer and its size)."""
+    if kernel_params is not None and extra is not None:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"launch of {f.name}: both kernelParams and extra given")
+    if kernel_params is not None:
+        return pack_params(f, [kernel_params(i) for i in range(len(f.meta.params))])
+    if extra is not None:
+        return _extra_params(f, extra)
+    if f.meta.param_size:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"{f.name} takes parameters, none given")
+    return b""
+
+
+def _extra_params(f: Function, extra: Words) -> bytes:
+    buf = size = None
+    for i in range(0, MAX_EXTRA_WORDS, 2):
+        key = extra(i)
+        if key == LAUNCH_PARAM_END:
+            break
+        if key == LAUNCH_PARAM_BUFFER_POINTER:
+            buf = extra(i + 1)
+        elif key == LAUNCH_PARAM_BUFFER_SIZE:
+            size_ptr = extra(i + 1)
+            size = int.from_bytes(hostmem.view(size_ptr, 8).tobytes(), "little") if size_ptr else None
+        else:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"unknown launch extra key {key}")
+    else:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, "launch extra list is not terminated")
+    if not buf or size is None:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, "launch extra needs BUFFER_POINTER and BUFFER_SIZE")
+    if size != f.meta.param_size:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE,
+                   f"parameter buffer of {size} bytes, {f.name} takes {f.meta.param_size}")
+    return hostmem.view(buf, size).tobytes() if size else b""
 
 
 def array_shape(f: Function, arrays: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:

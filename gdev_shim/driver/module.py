@@ -12,6 +12,8 @@ from .errors import SD, SdError, fail
 
 log = get("gdev.driver")
 MAX_PARAM_BYTES = 4096          # parameter space of one launch
+# CUDA's function attributes past SDAA's list
+FUNC_ATTRIBUTE_CACHE_MODE_CA, FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 7, 8
 
 
 class Function:
@@ -23,6 +25,24 @@ class Function:
         self.block = (1, 1, 1)             # sdFuncSetBlockShape
         self.shared_size = 0               # sdFuncSetSharedSize
         self.param_buf = bytearray(self.meta.param_size)   # sdParamSet*
+
+    def attribute(self, attrib: int) -> int:
+        """A function attribute (SDfunction_attribute numbering, which is CUDA's)."""
+        meta, info = self.meta, self.module.ctx.info
+        table = {
+            SD.SD_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: meta.max_threads or info["max_threads_per_block"],
+            SD.SD_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: meta.shared_size,
+            SD.SD_FUNC_ATTRIBUTE_CONST_SIZE_BYTES: 0,
+            SD.SD_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES: meta.local_size,
+            SD.SD_FUNC_ATTRIBUTE_NUM_REGS: 32,
+            SD.SD_FUNC_ATTRIBUTE_PTX_VERSION: 80,
+            SD.SD_FUNC_ATTRIBUTE_BINARY_VERSION: 80,
+            FUNC_ATTRIBUTE_CACHE_MODE_CA: 0,
+            FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: info["shared_mem_per_block"] - meta.shared_size,
+        }
+        if attrib not in table:
+            raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"unknown function attribute {attrib}")
+        return int(table[attrib])
 
     def set_param(self, offset: int, data: bytes) -> None:
         if offset < 0 or offset + len(data) > MAX_PARAM_BYTES:
@@ -107,11 +127,15 @@ class Module:
                     log.warning("module memory 0x%x was already released: %s", addr, e)
 
 
-def load_file(ctx: Context, path: str) -> Module:
+def read_file(path: str) -> bytes:
     p = Path(path)
     if not p.is_file():
         raise fail(SD.SDAA_ERROR_FILE_NOT_FOUND, f"module file {path!r} not found")
-    return Module(ctx, p.read_bytes())
+    return p.read_bytes()
+
+
+def load_file(ctx: Context, path: str) -> Module:
+    return Module(ctx, read_file(path))
 
 
 ELF_MAGIC = b"\x7fELF"

@@ -1,0 +1,51 @@
+/* What every driver-API test program here shares: a checked call, a checked
+ * condition and a call expected to fail with a given code, each failing the
+ * program with the line and the driver's name of the result. */
+#ifndef CUDA_DRIVER_TEST_CHECK_H
+#define CUDA_DRIVER_TEST_CHECK_H
+
+#include <cstdio>
+#include <cstdlib>
+#include <cuda.h>
+
+static inline const char *result_name(CUresult r)
+{
+    const char *name = NULL;
+    return cuGetErrorName(r, &name) == CUDA_SUCCESS ? name : "(no name)";
+}
+
+#define CU_OK(call)                                                                   \
+    do {                                                                              \
+        CUresult r_ = (call);                                                         \
+        if (r_ != CUDA_SUCCESS) {                                                     \
+            std::fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #call,      \
+                         result_name(r_));                                            \
+            std::exit(1);                                                             \
+        }                                                                             \
+    } while (0)
+
+#define EXPECT(cond)                                                                  \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);   \
+            std::exit(1);                                                             \
+        }                                                                             \
+    } while (0)
+
+#define EXPECT_CODE(call, code)                                                       \
+    do {                                                                              \
+        CUresult r_ = (call);                                                         \
+        if (r_ != (code)) {                                                           \
+            std::fprintf(stderr, "%s:%d: %s -> %s, expected %s\n", __FILE__, __LINE__, \
+                         #call, result_name(r_), result_name(code));                  \
+            std::exit(1);                                                             \
+        }                                                                             \
+    } while (0)
+
+static inline int test_passed(void)
+{
+    std::printf("Test passed\n");
+    return 0;
+}
+
+#endif

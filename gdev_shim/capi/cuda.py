@@ -1,0 +1,16 @@
+"""The embedding entry of libcuda.so.1: binds the CUDA driver exports."""
+from __future__ import annotations
+
+import importlib
+
+from . import cuda_exports
+from .boundary import install
+
+EMBED_MODULE = "_cuda_embed"         # build_ffi.py's module of libcuda.so.1
+
+
+def bind(module_ffi) -> int:
+    cuda_exports.ffi = module_ffi
+    # cuGetProcAddress hands out the library's own entry points
+    cuda_exports.lib = importlib.import_module(EMBED_MODULE).lib
+    return install("cuda", module_ffi)

@@ -1,0 +1,591 @@
+"""libcuda.so.1: the CUDA driver API (cu*) as C functions over the SDAA driver layer.
+
+The entry points are the names cuda.h binds programs to (cuMemAlloc_v2,
+cuCtxCreate_v4, ...).  Handles are HandleTable cells as in libusdaa; a stream
+of 0, CU_STREAM_LEGACY (1) or CU_STREAM_PER_THREAD (2) is the current
+context's default stream.  Module images may be in any of the toolkit's
+formats (driver/nvimage.py).  Every failure is logged and answered with its
+CUresult; nothing crosses into C as an exception.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
+from ..driver import memory as drv_mem, nvimage, primary, stream as drv_stream
+from ..driver.errors import SdError, from_gdev
+from ..gdev.errors import GdevError
+from ..log import get
+from ..runtime import device_api
+from ..runtime.errors import SdaaError
+from .boundary import (Family, HandleTable, NullArgument, address, exported, exported_names, required,
+                       static_string, string, unexpected, words)
+from .cuda_codes import CU, CuError, cuda_code, error_name, error_text
+
+log = get("gdev.capi")
+LIB = "cuda"
+ffi: Any = None                      # set by cuda.bind()
+lib: Any = None                      # the embedding module's lib, for cuGetProcAddress
+OK = CU.CUDA_SUCCESS
+DRIVER_VERSION = 13000               # what CUDA 13 programs check cuDriverGetVersion against
+DEFAULT_STREAMS = (0, 1, 2)          # NULL, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD
+CTX_FLAGS = CU.CU_CTX_SCHED_MASK | CU.CU_CTX_MAP_HOST | CU.CU_CTX_LMEM_RESIZE_TO_MAX
+contexts = HandleTable("CUcontext")
+modules = HandleTable("CUmodule")
+functions = HandleTable("CUfunction")
+streams = HandleTable("CUstream")
+events = HandleTable("CUevent")
+
+
+def _translate(e: BaseException, name: str) -> int:
+    if isinstance(e, NullArgument):
+        e = CuError(CU.CUDA_ERROR_INVALID_VALUE, str(e))
+    elif isinstance(e, GdevError):
+        e = from_gdev(e)
+    if isinstance(e, SdError):
+        e = CuError(cuda_code(e.code), str(e))
+    if isinstance(e, CuError):
+        log.warning("%s: %s (%s)", name, e, error_name(e.code))
+        return e.code
+    unexpected(e, name)
+    return CU.CUDA_ERROR_UNKNOWN
+
+
+DRIVER = Family("CUresult", OK, _translate, CU.CUDA_ERROR_UNKNOWN)
+
+
+def _api(*aliases: str):
+    """Export a driver function that answers NOT_INITIALIZED before cuInit, as CUDA's do."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def call(*args):
+            drv_device.require_init()
+            return fn(*args)
+        return exported(LIB, DRIVER, *aliases)(call)
+    return wrap
+
+
+def _lookup(table: HandleTable, h, code: int = CU.CUDA_ERROR_INVALID_HANDLE):
+    obj = table.get(address(h))
+    if obj is None:
+        raise CuError(code, f"0x{address(h):x} is not a valid {table.kind}")
+    return obj
+
+
+def _current() -> drv_ctx.Context:
+    ctx = drv_ctx.current()
+    assert ctx is not None          # current() raises INVALID_CONTEXT unless asked for optional
+    return ctx
+
+
+def _context(h) -> drv_ctx.Context:
+    return _lookup(contexts, h, CU.CUDA_ERROR_INVALID_CONTEXT)
+
+
+def _stream(h) -> drv_stream.Stream | None:
+    """The stream of a handle; None (the current context's default stream) for the special values."""
+    return None if address(h) in DEFAULT_STREAMS else _lookup(streams, h)
+
+
+def _stream_or_default(h) -> drv_stream.Stream:
+    return _stream(h) or drv_stream.default(_current())
+
+
+def _function(h):
+    fn = _lookup(functions, h)
+    fn.module.ctx.check()
+    return fn
+
+
+def _out_handle(p, table: HandleTable, ctype: str, obj) -> int:
+    p[0] = ffi.cast(ctype, table.new(obj))
+    return OK
+
+
+# ---- initialisation, version, errors ----------------------------------------
+@exported(LIB, DRIVER)
+def cuInit(flags):
+    drv_device.init(flags)
+    return OK
+
+
+@exported(LIB, DRIVER)
+def cuDriverGetVersion(version):
+    required(version, "driverVersion")[0] = DRIVER_VERSION
+    return OK
+
+
+def _error_string(code, pstr, text) -> int:
+    required(pstr, "pStr")
+    name = error_name(code)
+    if name is None:
+        pstr[0] = ffi.NULL
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"{code} is not a CUresult")
+    pstr[0] = static_string(text(name))
+    return OK
+
+
+@exported(LIB, DRIVER)
+def cuGetErrorName(code, pstr):
+    return _error_string(code, pstr, lambda name: name)
+
+
+@exported(LIB, DRIVER)
+def cuGetErrorString(code, pstr):
+    return _error_string(code, pstr, error_text)
+
+
+def _proc_candidates(name: str, per_thread: bool) -> list[str]:
+    """The exports cuda.h could bind a plain name to, the likeliest first."""
+    versions = [f"{name}_v{n}" for n in (4, 3, 2)] + [name]
+    if per_thread:
+        versions = [f"{v}{suffix}" for v in versions for suffix in ("_ptds", "_ptsz")] + versions
+    return versions
+
+
+@exported(LIB, DRIVER)
+def cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, status):
+    name = string(symbol, "symbol")
+    required(pfn, "pfn")
+    names = exported_names(LIB)
+    per_thread = bool(flags & CU.CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
+    found = next((n for n in _proc_candidates(name, per_thread) if n in names), None)
+    if status != ffi.NULL:
+        status[0] = CU.CU_GET_PROC_ADDRESS_SUCCESS if found else CU.CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND
+    if found is None:
+        pfn[0] = ffi.NULL
+        raise CuError(CU.CUDA_ERROR_NOT_FOUND, f"no driver entry point {name!r} in this library")
+    pfn[0] = ffi.cast("void *", ffi.addressof(lib, found))
+    return OK
+
+
+# ---- devices ---------------------------------------------------------------------
+@_api()
+def cuDeviceGet(device, ordinal):
+    required(device, "device")[0] = drv_device.check(ordinal)
+    return OK
+
+
+@_api()
+def cuDeviceGetCount(count):
+    required(count, "count")[0] = drv_device.count_raw()
+    return OK
+
+
+@_api()
+def cuDeviceGetName(name, length, dev):
+    required(name, "name")
+    if length <= 0:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"name buffer of {length} bytes")
+    text = drv_device.name(drv_device.check(dev)).encode()[: length - 1]
+    ffi.memmove(name, text + b"\0", len(text) + 1)
+    return OK
+
+
+@_api("cuDeviceGetUuid")
+def cuDeviceGetUuid_v2(uuid, dev):
+    ffi.memmove(required(uuid, "uuid").bytes, drv_device.uuid(dev), 16)
+    return OK
+
+
+@_api()
+def cuDeviceTotalMem_v2(nbytes, dev):
+    required(nbytes, "bytes")[0] = drv_device.info(drv_device.check(dev))["vram_size"]
+    return OK
+
+
+@_api()
+def cuDeviceGetAttribute(value, attrib, dev):
+    required(value, "pi")
+    drv_device.check(dev)
+    try:
+        # CUdevice_attribute numbers are cudaDeviceAttr's: the runtime's table answers both faces
+        value[0] = device_api.cuda_attribute(attrib, dev)
+    except SdaaError as e:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, str(e)) from None
+    return OK
+
+
+@_api()
+def cuDeviceComputeCapability(major, minor, dev):
+    required(major, "major"), required(minor, "minor")
+    info = drv_device.info(drv_device.check(dev))
+    major[0], minor[0] = info["compute_major"], info["compute_minor"]
+    return OK
+
+
+# ---- primary contexts ------------------------------------------------------------
+@_api()
+def cuDevicePrimaryCtxRetain(pctx, dev):
+    required(pctx, "pctx")
+    return _out_handle(pctx, contexts, "CUcontext", primary.retain(dev))
+
+
+@_api()
+def cuDevicePrimaryCtxRelease_v2(dev):
+    primary.release(dev)
+    return OK
+
+
+def _check_ctx_flags(flags: int) -> int:
+    if flags & ~CTX_FLAGS:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"context flags 0x{flags:x}")
+    return flags
+
+
+@_api()
+def cuDevicePrimaryCtxSetFlags_v2(dev, flags):
+    primary.set_flags(dev, _check_ctx_flags(flags))
+    return OK
+
+
+@_api()
+def cuDevicePrimaryCtxGetState(dev, flags, active):
+    required(flags, "flags"), required(active, "active")
+    flags[0], active[0] = primary.state(dev)
+    return OK
+
+
+@_api()
+def cuDevicePrimaryCtxReset_v2(dev):
+    primary.reset(dev)
+    return OK
+
+
+# ---- contexts ----------------------------------------------------------------------
+@_api()
+def cuCtxCreate_v2(pctx, flags, dev):
+    required(pctx, "pctx")
+    ctx = drv_ctx.Context(drv_device.check(dev), _check_ctx_flags(flags))
+    drv_ctx.push(ctx)
+    return _out_handle(pctx, contexts, "CUcontext", ctx)
+
+
+@_api()
+def cuCtxCreate_v4(pctx, params, flags, dev):
+    if params != ffi.NULL and (params.execAffinityParams != ffi.NULL or params.cigParams != ffi.NULL):
+        raise CuError(CU.CUDA_ERROR_NOT_SUPPORTED, "execution affinity and CIG contexts are not supported")
+    return cuCtxCreate_v2.__wrapped__(pctx, flags, dev)
+
+
+@_api()
+def cuCtxDestroy_v2(h):
+    ctx = _context(h)
+    contexts.drop(address(h))
+    drv_ctx.forget(ctx)
+    ctx.destroy()
+    return OK
+
+
+@_api()
+def cuCtxPushCurrent_v2(h):
+    drv_ctx.push(_context(h))
+    return OK
+
+
+@_api()
+def cuCtxPopCurrent_v2(pctx):
+    ctx = drv_ctx.pop()
+    if pctx != ffi.NULL:
+        _out_handle(pctx, contexts, "CUcontext", ctx)
+    return OK
+
+
+@_api()
+def cuCtxSetCurrent(h):
+    drv_ctx.set_current(None if h == ffi.NULL else _context(h))
+    return OK
+
+
+@_api()
+def cuCtxGetCurrent(pctx):
+    required(pctx, "pctx")
+    ctx = drv_ctx.current(optional=True)
+    if ctx is None:
+        pctx[0] = ffi.NULL
+        return OK
+    return _out_handle(pctx, contexts, "CUcontext", ctx)
+
+
+@_api()
+def cuCtxGetDevice(device):
+    required(device, "device")[0] = _current().device
+    return OK
+
+
+@_api()
+def cuCtxGetFlags(flags):
+    required(flags, "flags")[0] = _current().flags
+    return OK
+
+
+@_api()
+def cuCtxSynchronize():
+    _current().synchronize()
+    return OK
+
+
+# ---- modules and functions ---------------------------------------------------------
+@_api()
+def cuModuleLoad(pmod, fname):
+    required(pmod, "module")
+    path = string(fname, "fname")
+    return _out_handle(pmod, modules, "CUmodule", nvimage.load_file(_current(), path))
+
+
+@_api("cuModuleLoadFatBinary")
+def cuModuleLoadData(pmod, image):
+    required(pmod, "module")
+    data = nvimage.image_at(address(required(image, "image")))
+    return _out_handle(pmod, modules, "CUmodule", nvimage.load(_current(), data))
+
+
+@_api()
+def cuModuleLoadDataEx(pmod, image, num_options, options, values):
+    if num_options and (options == ffi.NULL or values == ffi.NULL):
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "JIT options without arrays")
+    return cuModuleLoadData.__wrapped__(pmod, image)       # the options tune a compiler this card has not
+
+
+@_api()
+def cuModuleUnload(h):
+    mod = _lookup(modules, h)
+    modules.drop(address(h))
+    functions.drop_where(lambda fn: fn.module is mod)
+    mod.release()
+    return OK
+
+
+@_api()
+def cuModuleGetFunction(pfunc, h, name):
+    required(pfunc, "hfunc")
+    fn = _lookup(modules, h).function(string(name, "name"))
+    return _out_handle(pfunc, functions, "CUfunction", fn)
+
+
+@_api()
+def cuModuleGetGlobal_v2(dptr, nbytes, h, name):
+    addr, size = _lookup(modules, h).global_var(string(name, "name"))
+    if dptr != ffi.NULL:
+        dptr[0] = addr
+    if nbytes != ffi.NULL:
+        nbytes[0] = size
+    return OK
+
+
+@_api()
+def cuFuncGetAttribute(value, attrib, h):
+    required(value, "pi")[0] = _function(h).attribute(attrib)
+    return OK
+
+
+# ---- launches -------------------------------------------------------------------------
+@_api("cuLaunchKernel_ptsz")
+def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
+    fn = _function(h)
+    params = drv_launch.launch_params(fn, words(kernel_params), words(extra))
+    drv_stream.launch(_stream(hstream), fn, (gx, gy, gz), (bx, by, bz), shared, params)
+    return OK
+
+
+# ---- memory --------------------------------------------------------------------------------
+@_api()
+def cuMemAlloc_v2(dptr, size):
+    required(dptr, "dptr")[0] = drv_mem.alloc(_current(), size)
+    return OK
+
+
+@_api()
+def cuMemFree_v2(dptr):
+    drv_mem.free(None, dptr)
+    return OK
+
+
+@_api()
+def cuMemGetInfo_v2(free, total):
+    f, t = drv_device.free_memory(_current().device)
+    if free != ffi.NULL:
+        free[0] = f
+    if total != ffi.NULL:
+        total[0] = t
+    return OK
+
+
+@_api()
+def cuMemAllocHost_v2(pp, size):
+    required(pp, "pp")[0] = ffi.cast("void *", drv_mem.alloc_host(_current(), size))
+    return OK
+
+
+@_api()
+def cuMemHostAlloc(pp, size, flags):
+    if flags & ~(CU.CU_MEMHOSTALLOC_PORTABLE | CU.CU_MEMHOSTALLOC_DEVICEMAP | CU.CU_MEMHOSTALLOC_WRITECOMBINED):
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuMemHostAlloc flags 0x{flags:x}")
+    return cuMemAllocHost_v2.__wrapped__(pp, size)
+
+
+@_api()
+def cuMemFreeHost(p):
+    drv_mem.free_host(address(p))
+    return OK
+
+
+@_api()
+def cuMemHostGetDevicePointer_v2(pdptr, p, flags):
+    required(pdptr, "pdptr")
+    if flags != 0:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "flags must be 0")
+    pdptr[0] = drv_mem.host_device_pointer(address(p))
+    return OK
+
+
+def _host(p, what: str) -> int:
+    return address(required(p, what))
+
+
+@_api()
+def cuMemcpyHtoD_v2(dst, src, n):
+    drv_stream.copy_htod(None, dst, _host(src, "srcHost"), n, sync=True)
+    return OK
+
+
+@_api()
+def cuMemcpyDtoH_v2(dst, src, n):
+    drv_stream.copy_dtoh(None, _host(dst, "dstHost"), src, n, sync=True)
+    return OK
+
+
+@_api()
+def cuMemcpyDtoD_v2(dst, src, n):
+    drv_stream.copy_dtod(None, dst, src, n, sync=True)
+    return OK
+
+
+@_api()
+def cuMemcpyHtoDAsync_v2(dst, src, n, hstream):
+    drv_stream.copy_htod(_stream(hstream), dst, _host(src, "srcHost"), n)
+    return OK
+
+
+@_api()
+def cuMemcpyDtoHAsync_v2(dst, src, n, hstream):
+    drv_stream.copy_dtoh(_stream(hstream), _host(dst, "dstHost"), src, n)
+    return OK
+
+
+@_api()
+def cuMemcpyDtoDAsync_v2(dst, src, n, hstream):
+    drv_stream.copy_dtod(_stream(hstream), dst, src, n)
+    return OK
+
+
+def _memset(dst, value, elem: int, n, hstream=None, sync: bool = True) -> int:
+    drv_stream.memset(None if hstream is None else _stream(hstream), dst, value, elem, n, sync=sync)
+    return OK
+
+
+@_api()
+def cuMemsetD8_v2(dst, value, n):
+    return _memset(dst, value, 1, n)
+
+
+@_api()
+def cuMemsetD16_v2(dst, value, n):
+    return _memset(dst, value, 2, n)
+
+
+@_api()
+def cuMemsetD32_v2(dst, value, n):
+    return _memset(dst, value, 4, n)
+
+
+@_api()
+def cuMemsetD8Async(dst, value, n, hstream):
+    return _memset(dst, value, 1, n, hstream, sync=False)
+
+
+@_api()
+def cuMemsetD16Async(dst, value, n, hstream):
+    return _memset(dst, value, 2, n, hstream, sync=False)
+
+
+@_api()
+def cuMemsetD32Async(dst, value, n, hstream):
+    return _memset(dst, value, 4, n, hstream, sync=False)
+
+
+# ---- streams and events ------------------------------------------------------------------
+@_api()
+def cuStreamCreate(pstream, flags):
+    required(pstream, "phStream")
+    return _out_handle(pstream, streams, "CUstream", drv_stream.Stream(_current(), flags))
+
+
+@_api()
+def cuStreamDestroy_v2(h):
+    if address(h) in DEFAULT_STREAMS:
+        raise CuError(CU.CUDA_ERROR_INVALID_HANDLE, "the default stream cannot be destroyed")
+    stream = _lookup(streams, h)
+    streams.drop(address(h))
+    stream.destroy()
+    return OK
+
+
+@_api()
+def cuStreamQuery(h):
+    return OK if drv_stream.query(_stream_or_default(h)) else CU.CUDA_ERROR_NOT_READY
+
+
+@_api()
+def cuStreamSynchronize(h):
+    drv_stream.synchronize(_stream_or_default(h))
+    return OK
+
+
+@_api()
+def cuStreamWaitEvent(h, hevent, flags):
+    if flags & ~1:                   # CU_EVENT_WAIT_DEFAULT / _EXTERNAL (the same here)
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuStreamWaitEvent flags 0x{flags:x}")
+    drv_stream.wait_event(_stream_or_default(h), _lookup(events, hevent))
+    return OK
+
+
+@_api()
+def cuEventCreate(pevent, flags):
+    required(pevent, "phEvent")
+    if flags & CU.CU_EVENT_INTERPROCESS:
+        raise CuError(CU.CUDA_ERROR_NOT_SUPPORTED, "interprocess events are not supported")
+    return _out_handle(pevent, events, "CUevent", drv_stream.Event(_current(), flags))
+
+
+@_api()
+def cuEventDestroy_v2(h):
+    event = _lookup(events, h)
+    events.drop(address(h))
+    event.destroy()
+    return OK
+
+
+@_api()
+def cuEventRecord(h, hstream):
+    event = _lookup(events, h)
+    event.record(_stream(hstream) or drv_stream.default(event.ctx))
+    return OK
+
+
+@_api()
+def cuEventQuery(h):
+    return OK if _lookup(events, h).query() else CU.CUDA_ERROR_NOT_READY
+
+
+@_api()
+def cuEventSynchronize(h):
+    _lookup(events, h).synchronize()
+    return OK
+
+
+@_api("cuEventElapsedTime")
+def cuEventElapsedTime_v2(ms, hstart, hend):
+    required(ms, "pMilliseconds")[0] = drv_stream.elapsed_ms(_lookup(events, hstart), _lookup(events, hend))
+    return OK

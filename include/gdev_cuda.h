@@ -1,0 +1,377 @@
+/*
+ * gdev_cuda.h - the CUDA driver face of gdev-shim (libcuda.so.1).
+ *
+ * Programs written against the CUDA driver API (cu*) and linked with -lcuda
+ * run on the simulated aicard through this library: it exports the entry
+ * points cuda.h maps the plain names to (cuMemAlloc_v2, cuCtxCreate_v4, ...),
+ * with CUDA's result codes, enum values and struct layouts, and carries them
+ * out through the SDAA driver layer beneath libusdaa.so.
+ *
+ * This header is our own description of that ABI, for the library's build and
+ * its tests; programs keep compiling against the toolkit's cuda.h.  The ABI
+ * tests compare every value and layout declared here with the toolkit.
+ * Outside preprocessor-only lines it holds plain declarations and every
+ * #define is an integer literal, so cffi reads it as it is.
+ */
+#ifndef GDEV_CUDA_H
+#define GDEV_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- result codes (the numbers CUDA 13 assigns) ------------------------ */
+typedef enum cudaError_enum {
+    CUDA_SUCCESS                                  = 0,
+    CUDA_ERROR_INVALID_VALUE                      = 1,
+    CUDA_ERROR_OUT_OF_MEMORY                      = 2,
+    CUDA_ERROR_NOT_INITIALIZED                    = 3,
+    CUDA_ERROR_DEINITIALIZED                      = 4,
+    CUDA_ERROR_PROFILER_DISABLED                  = 5,
+    CUDA_ERROR_PROFILER_NOT_INITIALIZED           = 6,
+    CUDA_ERROR_PROFILER_ALREADY_STARTED           = 7,
+    CUDA_ERROR_PROFILER_ALREADY_STOPPED           = 8,
+    CUDA_ERROR_STUB_LIBRARY                       = 34,
+    CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER         = 36,
+    CUDA_ERROR_DEVICE_UNAVAILABLE                 = 46,
+    CUDA_ERROR_NO_DEVICE                          = 100,
+    CUDA_ERROR_INVALID_DEVICE                     = 101,
+    CUDA_ERROR_DEVICE_NOT_LICENSED                = 102,
+    CUDA_ERROR_INVALID_IMAGE                      = 200,
+    CUDA_ERROR_INVALID_CONTEXT                    = 201,
+    CUDA_ERROR_CONTEXT_ALREADY_CURRENT            = 202,
+    CUDA_ERROR_MAP_FAILED                         = 205,
+    CUDA_ERROR_UNMAP_FAILED                       = 206,
+    CUDA_ERROR_ARRAY_IS_MAPPED                    = 207,
+    CUDA_ERROR_ALREADY_MAPPED                     = 208,
+    CUDA_ERROR_NO_BINARY_FOR_GPU                  = 209,
+    CUDA_ERROR_ALREADY_ACQUIRED                   = 210,
+    CUDA_ERROR_NOT_MAPPED                         = 211,
+    CUDA_ERROR_NOT_MAPPED_AS_ARRAY                = 212,
+    CUDA_ERROR_NOT_MAPPED_AS_POINTER              = 213,
+    CUDA_ERROR_ECC_UNCORRECTABLE                  = 214,
+    CUDA_ERROR_UNSUPPORTED_LIMIT                  = 215,
+    CUDA_ERROR_CONTEXT_ALREADY_IN_USE             = 216,
+    CUDA_ERROR_PEER_ACCESS_UNSUPPORTED            = 217,
+    CUDA_ERROR_INVALID_PTX                        = 218,
+    CUDA_ERROR_INVALID_GRAPHICS_CONTEXT           = 219,
+    CUDA_ERROR_NVLINK_UNCORRECTABLE               = 220,
+    CUDA_ERROR_JIT_COMPILER_NOT_FOUND             = 221,
+    CUDA_ERROR_UNSUPPORTED_PTX_VERSION            = 222,
+    CUDA_ERROR_JIT_COMPILATION_DISABLED           = 223,
+    CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY          = 224,
+    CUDA_ERROR_UNSUPPORTED_DEVSIDE_SYNC           = 225,
+    CUDA_ERROR_CONTAINED                          = 226,
+    CUDA_ERROR_INVALID_SOURCE                     = 300,
+    CUDA_ERROR_FILE_NOT_FOUND                     = 301,
+    CUDA_ERROR_SHARED_OBJECT_SYMBOL_NOT_FOUND     = 302,
+    CUDA_ERROR_SHARED_OBJECT_INIT_FAILED          = 303,
+    CUDA_ERROR_OPERATING_SYSTEM                   = 304,
+    CUDA_ERROR_INVALID_HANDLE                     = 400,
+    CUDA_ERROR_ILLEGAL_STATE                      = 401,
+    CUDA_ERROR_LOSSY_QUERY                        = 402,
+    CUDA_ERROR_NOT_FOUND                          = 500,
+    CUDA_ERROR_NOT_READY                          = 600,
+    CUDA_ERROR_ILLEGAL_ADDRESS                    = 700,
+    CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES            = 701,
+    CUDA_ERROR_LAUNCH_TIMEOUT                     = 702,
+    CUDA_ERROR_LAUNCH_INCOMPATIBLE_TEXTURING      = 703,
+    CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED        = 704,
+    CUDA_ERROR_PEER_ACCESS_NOT_ENABLED            = 705,
+    CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE             = 708,
+    CUDA_ERROR_CONTEXT_IS_DESTROYED               = 709,
+    CUDA_ERROR_ASSERT                             = 710,
+    CUDA_ERROR_TOO_MANY_PEERS                     = 711,
+    CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED     = 712,
+    CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED         = 713,
+    CUDA_ERROR_HARDWARE_STACK_ERROR               = 714,
+    CUDA_ERROR_ILLEGAL_INSTRUCTION                = 715,
+    CUDA_ERROR_MISALIGNED_ADDRESS                 = 716,
+    CUDA_ERROR_INVALID_ADDRESS_SPACE              = 717,
+    CUDA_ERROR_INVALID_PC                         = 718,
+    CUDA_ERROR_LAUNCH_FAILED                      = 719,
+    CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE       = 720,
+    CUDA_ERROR_TENSOR_MEMORY_LEAK                 = 721,
+    CUDA_ERROR_NOT_PERMITTED                      = 800,
+    CUDA_ERROR_NOT_SUPPORTED                      = 801,
+    CUDA_ERROR_SYSTEM_NOT_READY                   = 802,
+    CUDA_ERROR_SYSTEM_DRIVER_MISMATCH             = 803,
+    CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE     = 804,
+    CUDA_ERROR_MPS_CONNECTION_FAILED              = 805,
+    CUDA_ERROR_MPS_RPC_FAILURE                    = 806,
+    CUDA_ERROR_MPS_SERVER_NOT_READY               = 807,
+    CUDA_ERROR_MPS_MAX_CLIENTS_REACHED            = 808,
+    CUDA_ERROR_MPS_MAX_CONNECTIONS_REACHED        = 809,
+    CUDA_ERROR_MPS_CLIENT_TERMINATED              = 810,
+    CUDA_ERROR_CDP_NOT_SUPPORTED                  = 811,
+    CUDA_ERROR_CDP_VERSION_MISMATCH               = 812,
+    CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED         = 900,
+    CUDA_ERROR_STREAM_CAPTURE_INVALIDATED         = 901,
+    CUDA_ERROR_STREAM_CAPTURE_MERGE               = 902,
+    CUDA_ERROR_STREAM_CAPTURE_UNMATCHED           = 903,
+    CUDA_ERROR_STREAM_CAPTURE_UNJOINED            = 904,
+    CUDA_ERROR_STREAM_CAPTURE_ISOLATION           = 905,
+    CUDA_ERROR_STREAM_CAPTURE_IMPLICIT            = 906,
+    CUDA_ERROR_CAPTURED_EVENT                     = 907,
+    CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD        = 908,
+    CUDA_ERROR_TIMEOUT                            = 909,
+    CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE          = 910,
+    CUDA_ERROR_EXTERNAL_DEVICE                    = 911,
+    CUDA_ERROR_INVALID_CLUSTER_SIZE               = 912,
+    CUDA_ERROR_FUNCTION_NOT_LOADED                = 913,
+    CUDA_ERROR_INVALID_RESOURCE_TYPE              = 914,
+    CUDA_ERROR_INVALID_RESOURCE_CONFIGURATION     = 915,
+    CUDA_ERROR_KEY_ROTATION                       = 916,
+    CUDA_ERROR_UNKNOWN                            = 999
+
+} CUresult;
+
+/* ---- handles ----------------------------------------------------------- */
+typedef unsigned long long CUdeviceptr_v2;
+typedef CUdeviceptr_v2 CUdeviceptr;         /* device address */
+typedef int CUdevice_v1;
+typedef CUdevice_v1 CUdevice;               /* device ordinal */
+typedef uint64_t cuuint64_t;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;       /* NULL, 0x1 (legacy), 0x2 (per thread): the default stream */
+typedef struct CUevent_st *CUevent;
+
+typedef struct CUuuid_st {
+    char bytes[16];
+} CUuuid;
+
+/* cuCtxCreate_v4's parameters; only an all-NULL set is supported */
+typedef struct CUctxCreateParams_st {
+    void *execAffinityParams;
+    int   numExecAffinityParams;
+    void *cigParams;
+} CUctxCreateParams;
+
+/* ---- device attributes (those this library answers) -------------------- */
+typedef enum CUdevice_attribute_enum {
+    CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK            = 1,
+    CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X                  = 2,
+    CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y                  = 3,
+    CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z                  = 4,
+    CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X                   = 5,
+    CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y                   = 6,
+    CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z                   = 7,
+    CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK      = 8,
+    CU_DEVICE_ATTRIBUTE_TOTAL_CONSTANT_MEMORY            = 9,
+    CU_DEVICE_ATTRIBUTE_WARP_SIZE                        = 10,
+    CU_DEVICE_ATTRIBUTE_MAX_PITCH                        = 11,
+    CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK          = 12,
+    CU_DEVICE_ATTRIBUTE_CLOCK_RATE                       = 13,
+    CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT                = 14,
+    CU_DEVICE_ATTRIBUTE_GPU_OVERLAP                      = 15,
+    CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT             = 16,
+    CU_DEVICE_ATTRIBUTE_KERNEL_EXEC_TIMEOUT              = 17,
+    CU_DEVICE_ATTRIBUTE_INTEGRATED                       = 18,
+    CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY              = 19,
+    CU_DEVICE_ATTRIBUTE_COMPUTE_MODE                     = 20,
+    CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS               = 31,
+    CU_DEVICE_ATTRIBUTE_ECC_ENABLED                      = 32,
+    CU_DEVICE_ATTRIBUTE_PCI_BUS_ID                       = 33,
+    CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID                    = 34,
+    CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE                = 36,
+    CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH          = 37,
+    CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE                    = 38,
+    CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR   = 39,
+    CU_DEVICE_ATTRIBUTE_ASYNC_ENGINE_COUNT               = 40,
+    CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING               = 41,
+    CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID                    = 50,
+    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR         = 75,
+    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR         = 76,
+    CU_DEVICE_ATTRIBUTE_STREAM_PRIORITIES_SUPPORTED      = 78,
+    CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR = 81,
+    CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR = 82,
+    CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY                   = 83,
+    CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS        = 89,
+    CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH               = 95,
+    CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
+    CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR    = 106
+} CUdevice_attribute;
+
+/* ---- function attributes ------------------------------------------------ */
+typedef enum CUfunction_attribute_enum {
+    CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK         = 0,
+    CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES             = 1,
+    CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES              = 2,
+    CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES              = 3,
+    CU_FUNC_ATTRIBUTE_NUM_REGS                      = 4,
+    CU_FUNC_ATTRIBUTE_PTX_VERSION                   = 5,
+    CU_FUNC_ATTRIBUTE_BINARY_VERSION                = 6,
+    CU_FUNC_ATTRIBUTE_CACHE_MODE_CA                 = 7,
+    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+} CUfunction_attribute;
+
+/* ---- options of cuModuleLoadDataEx (accepted, and ignored: PTX is compiled as it is) */
+typedef enum CUjit_option_enum {
+    CU_JIT_MAX_REGISTERS              = 0,
+    CU_JIT_THREADS_PER_BLOCK          = 1,
+    CU_JIT_WALL_TIME                  = 2,
+    CU_JIT_INFO_LOG_BUFFER            = 3,
+    CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4,
+    CU_JIT_ERROR_LOG_BUFFER           = 5,
+    CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+    CU_JIT_OPTIMIZATION_LEVEL         = 7
+} CUjit_option;
+
+/* ---- cuGetProcAddress ----------------------------------------------------- */
+typedef enum CUdriverProcAddress_flags_enum {
+    CU_GET_PROC_ADDRESS_DEFAULT                   = 0,
+    CU_GET_PROC_ADDRESS_LEGACY_STREAM             = 1,
+    CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM = 2
+} CUdriverProcAddress_flags;
+
+typedef enum CUdriverProcAddressQueryResult_enum {
+    CU_GET_PROC_ADDRESS_SUCCESS                = 0,
+    CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND       = 1,
+    CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT = 2
+} CUdriverProcAddressQueryResult;
+
+/* ---- flags -------------------------------------------------------------- */
+typedef enum CUctx_flags_enum {
+    CU_CTX_SCHED_AUTO          = 0,
+    CU_CTX_SCHED_SPIN          = 1,
+    CU_CTX_SCHED_YIELD         = 2,
+    CU_CTX_SCHED_BLOCKING_SYNC = 4,
+    CU_CTX_SCHED_MASK          = 7,
+    CU_CTX_MAP_HOST            = 8,
+    CU_CTX_LMEM_RESIZE_TO_MAX  = 16
+} CUctx_flags;
+
+typedef enum CUstream_flags_enum {
+    CU_STREAM_DEFAULT      = 0,
+    CU_STREAM_NON_BLOCKING = 1
+} CUstream_flags;
+
+typedef enum CUevent_flags_enum {
+    CU_EVENT_DEFAULT        = 0,
+    CU_EVENT_BLOCKING_SYNC  = 1,
+    CU_EVENT_DISABLE_TIMING = 2,
+    CU_EVENT_INTERPROCESS   = 4
+} CUevent_flags;
+
+#define CU_MEMHOSTALLOC_PORTABLE      1
+#define CU_MEMHOSTALLOC_DEVICEMAP     2
+#define CU_MEMHOSTALLOC_WRITECOMBINED 4
+
+/* Keys of cuLaunchKernel's `extra` array (cast to void *): the packed parameter
+ * buffer, a pointer to its size_t size, and the end of the array. */
+#define CU_LAUNCH_PARAM_END_AS_INT            0
+#define CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT 1
+#define CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT    2
+
+/* ---- initialization, version, errors ------------------------------------ */
+CUresult cuInit(unsigned int Flags);                      /* Flags must be 0 */
+CUresult cuDriverGetVersion(int *driverVersion);          /* 13000: CUDA 13.0 */
+CUresult cuGetErrorString(CUresult error, const char **pStr);   /* INVALID_VALUE for no code */
+CUresult cuGetErrorName(CUresult error, const char **pStr);
+/* The entry point cuda.h would bind `symbol` to (the highest _vN export, or the
+ * _ptds/_ptsz one under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM);
+ * CUDA_ERROR_NOT_FOUND, *pfn = NULL, for a name this library does not export. */
+CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
+                             CUdriverProcAddressQueryResult *symbolStatus);
+
+/* ---- devices ------------------------------------------------------------- */
+CUresult cuDeviceGet(CUdevice *device, int ordinal);      /* CUDA_ERROR_INVALID_DEVICE past the count */
+CUresult cuDeviceGetCount(int *count);
+CUresult cuDeviceGetName(char *name, int len, CUdevice dev);
+CUresult cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev);
+CUresult cuDeviceGetUuid(CUuuid *uuid, CUdevice dev);
+CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev);
+CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev);  /* INVALID_VALUE: unknown */
+CUresult cuDeviceComputeCapability(int *major, int *minor, CUdevice dev);
+
+/* ---- primary contexts (one per card, reference counted) ----------------- */
+CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev);      /* INVALID_CONTEXT when not retained */
+CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags);
+CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active);
+CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev);
+
+/* ---- contexts --------------------------------------------------------------- */
+CUresult cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev);
+/* ctxCreateParams may be NULL; affinity or CIG parameters give CUDA_ERROR_NOT_SUPPORTED */
+CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *ctxCreateParams, unsigned int flags, CUdevice dev);
+CUresult cuCtxDestroy_v2(CUcontext ctx);                  /* INVALID_CONTEXT for a bad handle */
+CUresult cuCtxPushCurrent_v2(CUcontext ctx);
+CUresult cuCtxPopCurrent_v2(CUcontext *pctx);             /* INVALID_CONTEXT on an empty stack */
+CUresult cuCtxSetCurrent(CUcontext ctx);                  /* NULL pops */
+CUresult cuCtxGetCurrent(CUcontext *pctx);                /* *pctx = NULL without one */
+CUresult cuCtxGetDevice(CUdevice *device);
+CUresult cuCtxGetFlags(unsigned int *flags);
+CUresult cuCtxSynchronize(void);
+
+/* ---- modules and functions ------------------------------------------------ */
+/* Images: PTX text, a fat binary (nvcc -fatbin; its best PTX is used) or a
+ * cubin (nvcc -cubin) that embeds PTX; a cubin of machine code only gives
+ * CUDA_ERROR_NO_BINARY_FOR_GPU and a log line naming the flag to rebuild with.
+ * A missing file gives CUDA_ERROR_FILE_NOT_FOUND, bad bytes CUDA_ERROR_INVALID_IMAGE. */
+CUresult cuModuleLoad(CUmodule *module, const char *fname);
+CUresult cuModuleLoadData(CUmodule *module, const void *image);
+CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions,
+                            CUjit_option *options, void **optionValues);
+CUresult cuModuleLoadFatBinary(CUmodule *module, const void *fatCubin);
+CUresult cuModuleUnload(CUmodule hmod);                   /* its functions become invalid handles */
+CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name);   /* NOT_FOUND */
+CUresult cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name);
+CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfunc);
+
+/* ---- launches -------------------------------------------------------------------- */
+/* Parameters as kernelParams (one pointer per parameter) or as extra (a packed
+ * buffer); both, or neither for a kernel that takes some, give INVALID_VALUE. */
+CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
+                        unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
+                        unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
+                             unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
+                             unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
+
+/* ---- memory --------------------------------------------------------------------- */
+CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize);   /* OUT_OF_MEMORY when it cannot fit */
+CUresult cuMemFree_v2(CUdeviceptr dptr);                      /* INVALID_VALUE if not allocated */
+CUresult cuMemGetInfo_v2(size_t *free, size_t *total);
+CUresult cuMemAllocHost_v2(void **pp, size_t bytesize);
+CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
+CUresult cuMemFreeHost(void *p);
+CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int Flags);
+/* Copies must lie inside one allocation, else INVALID_VALUE. */
+CUresult cuMemcpyHtoD_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount);
+CUresult cuMemcpyDtoH_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount);
+CUresult cuMemcpyDtoD_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount);
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream);
+CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream);
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream);
+CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N);
+CUresult cuMemsetD16_v2(CUdeviceptr dstDevice, unsigned short us, size_t N);
+CUresult cuMemsetD32_v2(CUdeviceptr dstDevice, unsigned int ui, size_t N);
+CUresult cuMemsetD8Async(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream);
+CUresult cuMemsetD16Async(CUdeviceptr dstDevice, unsigned short us, size_t N, CUstream hStream);
+CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream);
+
+/* ---- streams and events ------------------------------------------------------------ */
+CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags);
+CUresult cuStreamDestroy_v2(CUstream hStream);             /* INVALID_HANDLE for a bad handle */
+CUresult cuStreamQuery(CUstream hStream);                  /* CUDA_ERROR_NOT_READY while busy */
+CUresult cuStreamSynchronize(CUstream hStream);
+CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags);
+CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags);
+CUresult cuEventDestroy_v2(CUevent hEvent);
+CUresult cuEventRecord(CUevent hEvent, CUstream hStream);
+CUresult cuEventQuery(CUevent hEvent);                     /* CUDA_ERROR_NOT_READY until reached */
+CUresult cuEventSynchronize(CUevent hEvent);
+CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd);
+CUresult cuEventElapsedTime(float *pMilliseconds, CUevent hStart, CUevent hEnd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GDEV_CUDA_H */
