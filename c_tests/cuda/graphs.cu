@@ -221,13 +221,22 @@ static void capture_rules()
     EXPECT_CODE(cudaDeviceSynchronize(), cudaErrorStreamCaptureUnsupported);
     EXPECT_CODE(cudaStreamEndCapture(quiet, &graph), cudaErrorStreamCaptureInvalidated);
 
+    // a launch shape beyond the card is refused when captured, not when replayed
+    CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeGlobal));
+    EXPECT_CODE((add_into<<<1, 4096, 0, quiet>>>(d, d, 1), cudaGetLastError()), cudaErrorInvalidConfiguration);
+    CUDA_OK(cudaStreamEndCapture(quiet, &graph));
+    size_t count = 1;
+    CUDA_OK(cudaGraphGetNodes(graph, nullptr, &count));
+    EXPECT(count == 0);
+    CUDA_OK(cudaGraphDestroy(graph));
+
     // a capture not begun in relaxed mode is ended by the thread that began it
     CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeThreadLocal));
     cudaError_t other = cudaSuccess;
     std::thread([&] { other = cudaStreamEndCapture(quiet, &graph); }).join();
     EXPECT(other == cudaErrorStreamCaptureWrongThread);
     CUDA_OK(cudaStreamEndCapture(quiet, &graph));
-    size_t count = 1;
+    count = 1;
     CUDA_OK(cudaGraphGetNodes(graph, nullptr, &count));
     EXPECT(count == 0);
     cudaGraphExec_t exec;

@@ -12,7 +12,7 @@ from .module import Function
 log = get("gdev.driver")
 
 
-def _check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int) -> None:
+def check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int) -> None:
     info = f.module.ctx.info
     if min(grid) < 1 or min(block) < 1:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"launch of {f.name}: empty grid {grid} or block {block}")
@@ -33,7 +33,7 @@ def _check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int,
 def launch(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int,
            params: bytes, q=None) -> int:
     """Queue the kernel; errors of its execution surface at the next synchronising call."""
-    _check_shape(f, grid, block, shared)
+    check_shape(f, grid, block, shared)
     if len(params) < f.meta.param_size:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE,
                    f"launch of {f.name}: {len(params)} parameter bytes, the kernel takes {f.meta.param_size}")

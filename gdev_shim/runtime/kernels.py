@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -62,20 +64,28 @@ def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
     pointers = _argument_pointers(f, arg_pointers)
     params = drv_launch.pack_params(f, pointers)
     log.debug("launch: %s grid=%s block=%s shared=%d stream=%d", f.name, grid, block, shared, stream)
+    with _shape_errors():
+        drv_launch.check_shape(f, grid, block, shared)    # before capture too, as CUDA checks it
     # captured with the argument values of now, as CUDA copies them into the kernel node
     if not graphs.record(stream, partial(launch_packed, f, grid, block, shared, params), "kernel launch"):
         launch_packed(f, grid, block, shared, params, stream)
 
 
-@translated
-def launch_packed(f: Function, grid: Dim3, block: Dim3, shared: int, params: bytes, stream: int) -> None:
-    """Queue `f` with its parameter buffer already packed."""
+@contextmanager
+def _shape_errors() -> Iterator[None]:
     try:
-        drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
+        yield
     except SdError as e:
         if e.code == SD.SDAA_ERROR_INVALID_VALUE:       # the parameters are whole: it is the shape
             raise SdaaError(RT.sdaaErrorInvalidConfiguration, str(e)) from None
         raise
+
+
+@translated
+def launch_packed(f: Function, grid: Dim3, block: Dim3, shared: int, params: bytes, stream: int) -> None:
+    """Queue `f` with its parameter buffer already packed."""
+    with _shape_errors():
+        drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
 
 
 def _argument_pointers(f: Function, arg_pointers: int) -> list[int]:
