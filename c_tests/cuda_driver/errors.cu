@@ -135,6 +135,7 @@ int main(int argc, char **argv)
     CU_OK(cuEventCreate(&other, CU_EVENT_DISABLE_TIMING));
     CU_OK(cuEventRecord(ev, NULL));
     CU_OK(cuEventRecord(other, NULL));
+    EXPECT_CODE(cuEventRecordWithFlags(other, NULL, 0x10), CUDA_ERROR_INVALID_VALUE);
     CU_OK(cuEventSynchronize(other));
     float ms;
     EXPECT_CODE(cuEventElapsedTime(&ms, ev, other), CUDA_ERROR_INVALID_HANDLE);
@@ -142,6 +143,18 @@ int main(int argc, char **argv)
     CU_OK(cuEventDestroy(ev));
     EXPECT_CODE(cuEventDestroy(ev), CUDA_ERROR_INVALID_HANDLE);
     CU_OK(cuEventDestroy(other));
+
+    // queries and hints
+    char bus[8];
+    EXPECT_CODE(cuDeviceGetPCIBusId(bus, sizeof bus, 0), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuCtxSetCacheConfig((CUfunc_cache)7), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuFuncSetCacheConfig(fn, CU_FUNC_CACHE_PREFER_L1), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT_CODE(cuFuncGetName(&text, fn), CUDA_ERROR_INVALID_HANDLE);
+    CUdeviceptr base;
+    size_t size;
+    EXPECT_CODE(cuMemGetAddressRange(&base, &size, 0x10), CUDA_ERROR_NOT_FOUND);
+    EXPECT_CODE(cuStreamGetFlags((CUstream)host, (unsigned int *)&value), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT_CODE(cuEventRecordWithFlags(ev, NULL, 0), CUDA_ERROR_INVALID_HANDLE);   // destroyed above
 
     // a destroyed context
     CU_OK(cuMemFree(p));
