@@ -24,8 +24,9 @@ from ..gdev.errors import GdevError
 from ..log import get
 from ..runtime import device_api
 from ..runtime.errors import SdaaError
-from .boundary import (Family, HandleTable, NullArgument, address, exported, exported_names, required,
-                       static_string, string, unexpected, words)
+from . import driver_exports
+from .boundary import (Family, HandleTable, NullArgument, address, export_as, exported, exported_names,
+                       required, static_string, string, unexpected, words)
 from .cuda_codes import CU, CuError, cuda_code, error_name, error_text
 
 log = get("gdev.capi")
@@ -108,13 +109,32 @@ def _out_handle(p, table: HandleTable, ctype: str, obj) -> int:
     return OK
 
 
+# ---- the calls the SDAA driver face already makes as CUDA does -------------------
+# No handles and no pointers but the caller's own: the same exports, under CUDA's names
+# (their failures come back through this face's translator, with CUDA's codes).
+_SAME_AS_SDAA = {
+    driver_exports.sdInit: ("cuInit",),
+    driver_exports.sdDeviceGet: ("cuDeviceGet",),
+    driver_exports.sdDeviceGetCount: ("cuDeviceGetCount",),
+    driver_exports.sdDeviceTotalMem: ("cuDeviceTotalMem_v2",),
+    driver_exports.sdDeviceComputeCapability: ("cuDeviceComputeCapability",),
+    driver_exports.sdCtxGetDevice: ("cuCtxGetDevice",),
+    driver_exports.sdCtxSynchronize: ("cuCtxSynchronize",),
+    driver_exports.sdMemAlloc: ("cuMemAlloc_v2",),
+    driver_exports.sdMemFree: ("cuMemFree_v2",),
+    driver_exports.sdMemFreeHost: ("cuMemFreeHost",),
+    driver_exports.sdMemcpyHtoD: ("cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds"),
+    driver_exports.sdMemcpyDtoH: ("cuMemcpyDtoH_v2", "cuMemcpyDtoH_v2_ptds"),
+    driver_exports.sdMemcpyDtoD: ("cuMemcpyDtoD_v2", "cuMemcpyDtoD_v2_ptds"),
+    driver_exports.sdMemsetD8: ("cuMemsetD8_v2", "cuMemsetD8_v2_ptds"),
+    driver_exports.sdMemsetD16: ("cuMemsetD16_v2", "cuMemsetD16_v2_ptds"),
+    driver_exports.sdMemsetD32: ("cuMemsetD32_v2", "cuMemsetD32_v2_ptds"),
+}
+for _fn, _names in _SAME_AS_SDAA.items():
+    export_as(LIB, DRIVER, _fn, *_names)
+
+
 # ---- initialisation, version, errors ----------------------------------------
-@exported(LIB, DRIVER)
-def cuInit(flags):
-    drv_device.init(flags)
-    return OK
-
-
 @exported(LIB, DRIVER)
 def cuDriverGetVersion(version):
     required(version, "driverVersion")[0] = DRIVER_VERSION
@@ -167,18 +187,6 @@ def cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, status):
 
 # ---- devices ---------------------------------------------------------------------
 @_api()
-def cuDeviceGet(device, ordinal):
-    required(device, "device")[0] = drv_device.check(ordinal)
-    return OK
-
-
-@_api()
-def cuDeviceGetCount(count):
-    required(count, "count")[0] = drv_device.count_raw()
-    return OK
-
-
-@_api()
 def cuDeviceGetName(name, length, dev):
     required(name, "name")
     if length <= 0:
@@ -195,12 +203,6 @@ def cuDeviceGetUuid_v2(uuid, dev):
 
 
 @_api()
-def cuDeviceTotalMem_v2(nbytes, dev):
-    required(nbytes, "bytes")[0] = drv_device.info(drv_device.check(dev))["vram_size"]
-    return OK
-
-
-@_api()
 def cuDeviceGetAttribute(value, attrib, dev):
     required(value, "pi")
     drv_device.check(dev)
@@ -209,14 +211,6 @@ def cuDeviceGetAttribute(value, attrib, dev):
         value[0] = device_api.cuda_attribute(attrib, dev)
     except SdaaError as e:
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, str(e)) from None
-    return OK
-
-
-@_api()
-def cuDeviceComputeCapability(major, minor, dev):
-    required(major, "major"), required(minor, "minor")
-    info = drv_device.info(drv_device.check(dev))
-    major[0], minor[0] = info["compute_major"], info["compute_minor"]
     return OK
 
 
@@ -325,20 +319,8 @@ def cuCtxGetCurrent(pctx):
 
 
 @_api()
-def cuCtxGetDevice(device):
-    required(device, "device")[0] = _current().device
-    return OK
-
-
-@_api()
 def cuCtxGetFlags(flags):
     required(flags, "flags")[0] = _current().flags
-    return OK
-
-
-@_api()
-def cuCtxSynchronize():
-    _current().synchronize()
     return OK
 
 
@@ -461,18 +443,6 @@ def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
 
 # ---- memory --------------------------------------------------------------------------------
 @_api()
-def cuMemAlloc_v2(dptr, size):
-    required(dptr, "dptr")[0] = drv_mem.alloc(_current(), size)
-    return OK
-
-
-@_api()
-def cuMemFree_v2(dptr):
-    drv_mem.free(None, dptr)
-    return OK
-
-
-@_api()
 def cuMemGetAddressRange_v2(pbase, psize, dptr):
     owner, mem = drv_ctx.registry.owner(dptr)
     if owner is None:
@@ -508,12 +478,6 @@ def cuMemHostAlloc(pp, size, flags):
 
 
 @_api()
-def cuMemFreeHost(p):
-    drv_mem.free_host(address(p))
-    return OK
-
-
-@_api()
 def cuMemHostGetDevicePointer_v2(pdptr, p, flags):
     required(pdptr, "pdptr")
     if flags != 0:
@@ -524,24 +488,6 @@ def cuMemHostGetDevicePointer_v2(pdptr, p, flags):
 
 def _host(p, what: str) -> int:
     return address(required(p, what))
-
-
-@_api("cuMemcpyHtoD_v2_ptds")
-def cuMemcpyHtoD_v2(dst, src, n):
-    drv_stream.copy_htod(None, dst, _host(src, "srcHost"), n, sync=True)
-    return OK
-
-
-@_api("cuMemcpyDtoH_v2_ptds")
-def cuMemcpyDtoH_v2(dst, src, n):
-    drv_stream.copy_dtoh(None, _host(dst, "dstHost"), src, n, sync=True)
-    return OK
-
-
-@_api("cuMemcpyDtoD_v2_ptds")
-def cuMemcpyDtoD_v2(dst, src, n):
-    drv_stream.copy_dtod(None, dst, src, n, sync=True)
-    return OK
 
 
 @_api("cuMemcpyHtoDAsync_v2_ptsz")
@@ -562,39 +508,24 @@ def cuMemcpyDtoDAsync_v2(dst, src, n, hstream):
     return OK
 
 
-def _memset(dst, value, elem: int, n, hstream=None, sync: bool = True) -> int:
-    drv_stream.memset(None if hstream is None else _stream(hstream), dst, value, elem, n, sync=sync)
+def _memset_async(dst, value, elem: int, n, hstream) -> int:
+    drv_stream.memset(_stream(hstream), dst, value, elem, n)
     return OK
-
-
-@_api("cuMemsetD8_v2_ptds")
-def cuMemsetD8_v2(dst, value, n):
-    return _memset(dst, value, 1, n)
-
-
-@_api("cuMemsetD16_v2_ptds")
-def cuMemsetD16_v2(dst, value, n):
-    return _memset(dst, value, 2, n)
-
-
-@_api("cuMemsetD32_v2_ptds")
-def cuMemsetD32_v2(dst, value, n):
-    return _memset(dst, value, 4, n)
 
 
 @_api("cuMemsetD8Async_ptsz")
 def cuMemsetD8Async(dst, value, n, hstream):
-    return _memset(dst, value, 1, n, hstream, sync=False)
+    return _memset_async(dst, value, 1, n, hstream)
 
 
 @_api("cuMemsetD16Async_ptsz")
 def cuMemsetD16Async(dst, value, n, hstream):
-    return _memset(dst, value, 2, n, hstream, sync=False)
+    return _memset_async(dst, value, 2, n, hstream)
 
 
 @_api("cuMemsetD32Async_ptsz")
 def cuMemsetD32Async(dst, value, n, hstream):
-    return _memset(dst, value, 4, n, hstream, sync=False)
+    return _memset_async(dst, value, 4, n, hstream)
 
 
 # ---- streams and events ------------------------------------------------------------------
