@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
+from ..ptx.form import Form
 from ..ptx.ops_alu import _PRMT_MODES
-from ..ptx.ptxtypes import TYPES
 from . import approx, warpops
 from .errors import JitUnsupported
 from .lanes import F64, I1, I32, I64, I128, INT, const_like, width_of
@@ -20,18 +20,15 @@ from .rounding import directed
 Emit = Callable[..., ir.Value]
 
 
-_HALF = ("f16", "bf16", "f16x2", "bf16x2")
-
-
-def _types(item: Item, mods: list[str], want: int = 1) -> list[str]:
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) < want:
+def _types(item: Item, f: Form, want: int = 1) -> tuple[str, ...]:
+    """The instruction's types, at least `want`; 16-bit floats and b128 only for mov."""
+    if len(f.types) < want:
         raise JitUnsupported(f"{item.ins.opcode}: missing type")
-    base = item.ins.opcode.split(".")[0]
-    for t in ts:
-        if t in ("f16", "bf16", "b128") and base not in ("mov",):
-            raise JitUnsupported(f"{item.ins.opcode}: .{t}")
-    return ts
+    if f.base != "mov":
+        for t in f.types:
+            if t in ("f16", "bf16", "b128"):
+                raise JitUnsupported(f"{item.ins.opcode}: .{t}")
+    return f.types
 
 
 def _ops(item: Item, n: int) -> list[tuple]:
@@ -57,13 +54,6 @@ def _signed(t: str) -> bool:
 
 def _wide(t: str) -> str:
     return {"u16": "u32", "s16": "s32", "u32": "u64", "s32": "s64"}.get(t, "")
-
-
-def _rounding(mods: list[str]) -> str:
-    for m in ("rn", "rz", "rm", "rp"):
-        if m in mods:
-            return m
-    return "rn"
 
 
 # ---------------------------------------------------------------- integer helpers
@@ -167,93 +157,106 @@ def fminmax(b: ir.IRBuilder, x: ir.Value, y: ir.Value, is_min: bool, nan: bool =
     return r
 
 
-def b_arith(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    b, L = kc.b, kc.lanes
-    half = next((m for m in mods if m in _HALF), None)
-    if half is not None:
+def b_arith(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
+    if f.half is not None:
         from .halfprec import b_arith_half      # builds on this module's helpers
-        b_arith_half(kc, item, base, mods, eff, half)
+        b_arith_half(kc, item, f, eff, f.half)
         return
-    if "cc" in mods or base in ("addc", "subc", "madc"):
+    if f.has("cc") or f.base in ("addc", "subc", "madc"):
         from .carry import b_carry      # builds on this module's helpers
-        b_carry(kc, item, base, mods, eff)
+        b_carry(kc, item, f, eff)
         return
-    t = _types(item, mods)[0]
+    t = _types(item, f)[0]
     if _is_float(t):
-        _float_op(kc, item, base, mods, eff, t)
+        _float_op(kc, item, f, eff, t)
         return
     if t == "pred":
         raise JitUnsupported(f"{item.ins.opcode} on predicates")
-    if base in ("add", "sub"):
-        sub = base == "sub"
-        if "sat" in mods:
-            if t != "s32":
-                raise JitUnsupported(f"{item.ins.opcode}")
+    build = _INT_OPS.get(f.base)
+    if build is None:
+        raise JitUnsupported(f"instruction {item.ins.opcode}")
+    build(kc, item, f, eff, t)
 
-            def sat(x: ir.Value, y: ir.Value) -> ir.Value:
-                wx, wy = b.sext(x, L.vt(I64)), b.sext(y, L.vt(I64))
-                r = b.sub(wx, wy) if sub else b.add(wx, wy)
-                r = b.select(b.icmp_signed("<", r, L.const(I64, -(1 << 31))), L.const(I64, -(1 << 31)), r)
-                r = b.select(b.icmp_signed(">", r, L.const(I64, (1 << 31) - 1)), L.const(I64, (1 << 31) - 1), r)
-                return b.trunc(r, L.vt(I32))
-            simple(kc, item, eff, t, 2, sat)
-            return
+
+def _int_add(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b, L = kc.b, kc.lanes
+    sub = f.base == "sub"
+    if not f.sat:
         simple(kc, item, eff, t, 2, b.sub if sub else b.add)
         return
-    if base in ("mul24", "mad24"):
-        _mul24(kc, item, base, mods, eff, t)
-        return
-    if base == "mul":
-        if "wide" in mods:
-            wt = _wide(t)
-            if not wt:
-                raise JitUnsupported(item.ins.opcode)
-            bits = width_of(wt) * 8
-            simple(kc, item, eff, t, 2, lambda x, y: b.mul(_ext(kc, x, t, bits), _ext(kc, y, t, bits)),
-                   dst_t=wt)
-            return
-        if "hi" in mods:
-            simple(kc, item, eff, t, 2, lambda x, y: _mulhi(kc, x, y, t))
-            return
+    if t != "s32":
+        raise JitUnsupported(f"{item.ins.opcode}")
+
+    def sat(x: ir.Value, y: ir.Value) -> ir.Value:
+        wx, wy = b.sext(x, L.vt(I64)), b.sext(y, L.vt(I64))
+        r = b.sub(wx, wy) if sub else b.add(wx, wy)
+        r = b.select(b.icmp_signed("<", r, L.const(I64, -(1 << 31))), L.const(I64, -(1 << 31)), r)
+        r = b.select(b.icmp_signed(">", r, L.const(I64, (1 << 31) - 1)), L.const(I64, (1 << 31) - 1), r)
+        return b.trunc(r, L.vt(I32))
+    simple(kc, item, eff, t, 2, sat)
+
+
+def _wide_bits(item: Item, t: str) -> int:
+    wt = _wide(t)
+    if not wt:
+        raise JitUnsupported(item.ins.opcode)
+    return width_of(wt) * 8
+
+
+def _int_mul(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b = kc.b
+    if f.has("wide"):
+        bits = _wide_bits(item, t)
+        simple(kc, item, eff, t, 2, lambda x, y: b.mul(_ext(kc, x, t, bits), _ext(kc, y, t, bits)),
+               dst_t=_wide(t))
+    elif f.has("hi"):
+        simple(kc, item, eff, t, 2, lambda x, y: _mulhi(kc, x, y, t))
+    else:
         simple(kc, item, eff, t, 2, b.mul)
-        return
-    if base == "mad":
-        if "wide" in mods:
-            wt = _wide(t)
-            if not wt:
-                raise JitUnsupported(item.ins.opcode)
-            bits = width_of(wt) * 8
-            simple(kc, item, eff, t, 3,
-                   lambda x, y, z: b.add(b.mul(_ext(kc, x, t, bits), _ext(kc, y, t, bits)), z),
-                   dst_t=wt, src_ts=[t, t, wt])
-            return
-        if "hi" in mods:
-            simple(kc, item, eff, t, 3, lambda x, y, z: b.add(_mulhi(kc, x, y, t), z))
-            return
+
+
+def _int_mad(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b = kc.b
+    if f.has("wide"):
+        bits = _wide_bits(item, t)
+        wt = _wide(t)
+        simple(kc, item, eff, t, 3,
+               lambda x, y, z: b.add(b.mul(_ext(kc, x, t, bits), _ext(kc, y, t, bits)), z),
+               dst_t=wt, src_ts=[t, t, wt])
+    elif f.has("hi"):
+        simple(kc, item, eff, t, 3, lambda x, y, z: b.add(_mulhi(kc, x, y, t), z))
+    else:
         simple(kc, item, eff, t, 3, lambda x, y, z: b.add(b.mul(x, y), z))
-        return
-    if base in ("div", "rem"):
-        simple(kc, item, eff, t, 2, lambda x, y: _idiv(kc, x, y, t, base == "rem"))
-        return
-    if base in ("min", "max"):
-        op = ("<" if base == "min" else ">")
-        cmp = b.icmp_signed if _signed(t) else b.icmp_unsigned
-        simple(kc, item, eff, t, 2, lambda x, y: b.select(cmp(op, x, y), x, y))
-        return
-    if base == "abs":
-        simple(kc, item, eff, t, 1, lambda x: b.select(
-            b.icmp_signed("<", x, ir.Constant(x.type, None)), b.neg(x), x)
-            if _signed(t) else x)
-        return
-    if base == "neg":
-        simple(kc, item, eff, t, 1, b.neg)
-        return
-    if base == "sad":
-        cmp = b.icmp_signed if _signed(t) else b.icmp_unsigned
-        simple(kc, item, eff, t, 3, lambda x, y, z: b.add(
-            b.select(cmp(">", x, y), b.sub(x, y), b.sub(y, x)), z))
-        return
-    raise JitUnsupported(f"instruction {item.ins.opcode}")
+
+
+def _int_div(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    rem = f.base == "rem"
+    simple(kc, item, eff, t, 2, lambda x, y: _idiv(kc, x, y, t, rem))
+
+
+def _int_minmax(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b = kc.b
+    op = "<" if f.base == "min" else ">"
+    cmp = b.icmp_signed if _signed(t) else b.icmp_unsigned
+    simple(kc, item, eff, t, 2, lambda x, y: b.select(cmp(op, x, y), x, y))
+
+
+def _int_abs(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b = kc.b
+    simple(kc, item, eff, t, 1, lambda x: b.select(
+        b.icmp_signed("<", x, ir.Constant(x.type, None)), b.neg(x), x)
+        if _signed(t) else x)
+
+
+def _int_neg(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    simple(kc, item, eff, t, 1, kc.b.neg)
+
+
+def _int_sad(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
+    b = kc.b
+    cmp = b.icmp_signed if _signed(t) else b.icmp_unsigned
+    simple(kc, item, eff, t, 3, lambda x, y, z: b.add(
+        b.select(cmp(">", x, y), b.sub(x, y), b.sub(y, x)), z))
 
 
 # float instructions with a rounding modifier -> the operation rounding.directed runs
@@ -261,10 +264,11 @@ _DIRECTED = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv", "sqrt":
              "fma": "fma", "mad": "fma", "rcp": "rcp"}
 
 
-def _mul24(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+def _mul24(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
     """mul24/mad24 .lo/.hi (ops_alu.mul24): the 48-bit product of the low 24 bits."""
     b, L = kc.b, kc.lanes
-    if t not in ("u32", "s32") or "sat" in mods:
+    hi = f.has("hi")
+    if t not in ("u32", "s32") or f.sat:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     v64 = L.vt(I64)
 
@@ -275,21 +279,23 @@ def _mul24(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: st
 
     def product(x: ir.Value, y: ir.Value) -> ir.Value:
         p = b.mul(low24(x), low24(y))
-        return b.trunc(b.ashr(p, L.const(I64, 16)) if "hi" in mods else p, L.vt(I32))
-    if base == "mul24":
+        return b.trunc(b.ashr(p, L.const(I64, 16)) if hi else p, L.vt(I32))
+    if f.base == "mul24":
         simple(kc, item, eff, t, 2, product)
     else:
         simple(kc, item, eff, t, 3, lambda x, y, z: b.add(product(x, y), z))
 
 
-def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+def _float_op(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
     b, L = kc.b, kc.lanes
-    mode = _rounding(mods)
+    base = f.base
+    mode = f.float_rounding
+    nan = f.has("NaN")
     one = _fconst(kc, L.vty(t), 1.0)
     table: dict[str, tuple[int, Emit]] = {
         "add": (2, b.fadd), "sub": (2, b.fsub), "mul": (2, b.fmul), "div": (2, b.fdiv),
-        "min": (2, lambda x, y: fminmax(b, x, y, True, "NaN" in mods)),
-        "max": (2, lambda x, y: fminmax(b, x, y, False, "NaN" in mods)),
+        "min": (2, lambda x, y: fminmax(b, x, y, True, nan)),
+        "max": (2, lambda x, y: fminmax(b, x, y, False, nan)),
         "abs": (1, lambda x: L.call("fabs", [x])), "neg": (1, b.fneg),
         "sqrt": (1, lambda x: L.call("sqrt", [x])),
         "rsqrt": (1, lambda x: b.fdiv(one, L.call("sqrt", [x]))),
@@ -318,8 +324,8 @@ def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t:
     if base not in table:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     n, fn = table[base]
-    ftz = "ftz" in mods and t == "f32"
-    sat = "sat" in mods
+    ftz = f.ftz and t == "f32"
+    sat = f.sat
 
     def wrapped(*args: ir.Value) -> ir.Value:
         if ftz:
@@ -333,9 +339,10 @@ def _float_op(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t:
     simple(kc, item, eff, t, n, wrapped)
 
 
-def b_logic(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_logic(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b = kc.b
-    t = _types(item, mods)[0]
+    base = f.base
+    t = _types(item, f)[0]
     if _is_float(t):
         raise JitUnsupported(f"{item.ins.opcode} on floats")
     fns = {"and": b.and_, "or": b.or_, "xor": b.xor}
@@ -350,18 +357,20 @@ def b_logic(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
         simple(kc, item, eff, ut, 2, fns[base])
 
 
-def b_shift(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    t = _types(item, mods)[0]
+def b_shift(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
+    t = _types(item, f)[0]
     if _is_float(t) or t == "pred":
         raise JitUnsupported(item.ins.opcode)
-    if base == "shl" or t[0] == "b":
+    left = f.base == "shl"
+    if left or t[0] == "b":
         t = "u" + t[1:]
-    simple(kc, item, eff, t, 2, lambda a, n: _shift(kc, a, n, t, base == "shl"), src_ts=[t, "u32"])
+    simple(kc, item, eff, t, 2, lambda a, n: _shift(kc, a, n, t, left), src_ts=[t, "u32"])
 
 
-def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_bits(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    t = _types(item, mods)[0]
+    base = f.base
+    t = _types(item, f)[0]
     if _is_float(t) or t == "pred":
         raise JitUnsupported(item.ins.opcode)
     w = width_of(t)
@@ -379,7 +388,7 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     elif base == "brev":
         simple(kc, item, eff, ut, 1, lambda a: L.call("bitreverse", [a]))
     elif base == "bfind":
-        shiftamt = "shiftamt" in mods
+        shiftamt = f.has("shiftamt")
 
         def bfind(a: ir.Value) -> ir.Value:
             x = a
@@ -392,7 +401,7 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
             return b.select(zero, L.const(I32, 0xFFFFFFFF), res)
         simple(kc, item, eff, t, 1, bfind, dst_t="u32")
     elif base == "bmsk":
-        clamp_mode = "clamp" in mods
+        clamp_mode = f.has("clamp")
 
         def bmsk(a: ir.Value, c: ir.Value) -> ir.Value:
             # the PTX ISA's steps in 64 bits, so that shifts by 32 and more are defined
@@ -413,8 +422,8 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
             return b.trunc(b.and_(mask0, b.xor(mask1, ones)), L.vt(I32))
         simple(kc, item, eff, "u32", 2, bmsk)
     elif base == "shf":
-        left = "l" in mods
-        clamp = "clamp" in mods
+        left = f.has("l")
+        clamp = f.has("clamp")
 
         def shf(a: ir.Value, c: ir.Value, n: ir.Value) -> ir.Value:
             if clamp:
@@ -444,7 +453,7 @@ def b_bits(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
                 out = b.or_(out, b.and_(b.and_(x, y), z))
         kc.write(ops[0], "u32", out, item, eff)
     elif base == "prmt":
-        mode = next((m for m in mods if m in _PRMT_MODES), None)
+        mode = f.mode
         if mode is not None:
             simple(kc, item, eff, "u32", 3, lambda a, c, s: _prmt_mode(kc, a, c, s, mode))
             return
@@ -556,30 +565,34 @@ def _compare(kc: Any, cmp: str, t: str) -> Emit:
     return lambda x, y: b.icmp_unsigned(op, x, y)
 
 
-def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def bool_op(kc: Any, name: str | None) -> Emit | None:
+    """The builder method combining a setp result with a third predicate, if one is named."""
+    b = kc.b
+    return {"and": b.and_, "or": b.or_, "xor": b.xor}.get(name or "")
+
+
+def b_setp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    half = next((m for m in mods if m in _HALF), None)
-    if half is not None:
+    if f.half is not None:
         from .halfprec import b_setp_half
-        b_setp_half(kc, item, base, mods, eff, half)
+        b_setp_half(kc, item, f, eff, f.half)
         return
-    ts = _types(item, mods)
+    ts = _types(item, f)
     t = ts[-1]
-    cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
-    if cmp is None:
+    if f.cmp is None:
         raise JitUnsupported(f"{item.ins.opcode}: missing comparison")
-    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    fn = _compare(kc, cmp, t)
+    boolop = f.boolop
+    fn = _compare(kc, f.cmp, t)
     ops = item.ins.operands
     if len(ops) not in (3, 4) or (boolop is None) != (len(ops) == 3):
         raise JitUnsupported(f"{item.ins.opcode}: wrong operands")
     x, y = kc.read(ops[1], t, item), kc.read(ops[2], t, item)
-    if "ftz" in mods and t == "f32":
+    if f.ftz and t == "f32":
         x, y = _flush(kc, x), _flush(kc, y)
     c = kc.read(ops[3], "pred", item) if boolop else None
-    comb = {"and": b.and_, "or": b.or_, "xor": b.xor}.get(boolop or "")
+    comb = bool_op(kc, boolop)
     p = fn(x, y)
-    if base == "set":
+    if f.base == "set":
         dt = ts[0]
         if comb is not None:
             p = comb(p, c)
@@ -599,15 +612,17 @@ def b_setp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
         kc.write(dq, "pred", q, item, eff)
 
 
-def b_selp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    t = next((m for m in mods if m in _HALF or m in TYPES), "")
+_HALF_BITS = {"f16": "b16", "bf16": "b16", "f16x2": "b32", "bf16x2": "b32"}
+
+
+def b_selp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     # a selection copies bits: halves (and their pairs in 32 bits) need no arithmetic
-    t = {"f16": "b16", "bf16": "b16", "f16x2": "b32", "bf16x2": "b32"}.get(t) or _types(item, mods)[0]
+    t = _HALF_BITS.get(f.half or "") or _types(item, f)[0]
     simple(kc, item, eff, t, 3, lambda x, y, p: kc.b.select(p, x, y), src_ts=[t, t, "pred"])
 
 
-def b_slct(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    ts = _types(item, mods, 2)
+def b_slct(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
+    ts = _types(item, f, 2)
     b = kc.b
 
     def slct(x: ir.Value, y: ir.Value, c: ir.Value) -> ir.Value:
@@ -619,14 +634,14 @@ def b_slct(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     simple(kc, item, eff, ts[0], 3, slct, src_ts=[ts[0], ts[0], ts[1]])
 
 
-def b_testp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_testp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    t = _types(item, mods)[0]
-    kind = next(m for m in mods if m not in TYPES)
+    t = _types(item, f)[0]
+    kind = f.cmp
     tiny = 1.1754943508222875e-38 if t == "f32" else 2.2250738585072014e-308
     inf = float("inf")
 
-    def f(a: ir.Value) -> ir.Value:
+    def test(a: ir.Value) -> ir.Value:
         ax = L.call("fabs", [a])
         if kind == "finite":
             return b.fcmp_ordered("<", ax, _fconst(kc, a.type, inf))
@@ -643,7 +658,7 @@ def b_testp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
             return b.and_(b.fcmp_ordered("<", ax, _fconst(kc, a.type, tiny)),
                           b.fcmp_ordered("!=", a, _fconst(kc, a.type, 0.0)))
         raise JitUnsupported(item.ins.opcode)
-    simple(kc, item, eff, t, 1, f, dst_t="pred")
+    simple(kc, item, eff, t, 1, test, dst_t="pred")
 
 
 _RINT = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
@@ -673,21 +688,24 @@ def float_to_int(kc: Any, x: ir.Value, dst_t: str, rnd: str) -> ir.Value:
     return b.select(nan, L.const(INT[w], 0), out)
 
 
-def b_cvt(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+_CVT_UNSUPPORTED = frozenset({"f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32"})
+
+
+def b_cvt(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    if any(m in _HALF for m in mods):
+    if f.half is not None:
         from .halfprec import b_cvt_half
-        b_cvt_half(kc, item, base, mods, eff)
+        b_cvt_half(kc, item, f, eff)
         return
-    ts = _types(item, mods, 2)
-    if any(m in mods for m in ("f16x2", "bf16x2", "e4m3x2", "e5m2x2", "tf32")):
+    ts = _types(item, f, 2)
+    if f.flags & _CVT_UNSUPPORTED:
         raise JitUnsupported(item.ins.opcode)
     dst_t, src_t = ts[0], ts[1]
     if dst_t == "pred" or src_t == "pred":
         raise JitUnsupported(item.ins.opcode)
-    rnd = next((m for m in mods if m in _RINT or m in ("rn", "rz", "rm", "rp")), "")
-    sat = "sat" in mods
-    ftz = "ftz" in mods
+    rnd = f.rounding
+    sat = f.sat
+    ftz = f.ftz
     df, sf = _is_float(dst_t), _is_float(src_t)
     dty = L.vty(dst_t)
     if sf and df:
@@ -757,9 +775,9 @@ def _int_clamp(kc: Any, a: ir.Value, src_t: str, dst_t: str) -> ir.Value:
     return b.trunc(x, L.vty(dst_t))
 
 
-def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_mov(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    t = _types(item, mods)[0]
+    t = _types(item, f)[0]
     if t in ("f16", "bf16"):
         t = "b16"
     if t == "b128":
@@ -786,19 +804,19 @@ def b_mov(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> Non
     simple(kc, item, eff, t, 1, lambda a: a)
 
 
-def b_dp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_dp(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """dp4a.atype.btype d, a, b, c / dp2a.{lo,hi}.atype.btype d, a, b, c.
 
     Products of bytes (or halves by bytes) summed into c: the interpreter sums in 64 bits
     and keeps the low 32, which is what wrapping 32-bit arithmetic gives."""
     b, L = kc.b, kc.lanes
-    ts = [m for m in mods if m in ("u32", "s32")]
+    ts = [t for t in f.types if t in ("u32", "s32")]
     if len(ts) != 2:
         raise JitUnsupported(f"{item.ins.opcode}: needs two of .u32/.s32")
     sa, sb = ts[0] == "s32", ts[1] == "s32"
     dt = "s32" if (sa or sb) else "u32"
-    four = base == "dp4a"
-    first_b = 2 if (not four and "hi" in mods) else 0
+    four = f.base == "dp4a"
+    first_b = 2 if (not four and f.has("hi")) else 0
 
     def part(v: ir.Value, index: int, bits: int, signed: bool) -> ir.Value:
         x = b.trunc(b.lshr(v, L.const(I32, index * bits)), L.vt(ir.IntType(bits)))
@@ -811,6 +829,12 @@ def b_dp(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
         return acc
     simple(kc, item, eff, dt, 3, dot, src_ts=["u32", "u32", dt])
 
+
+_INT_OPS: dict[str, Callable[[Any, Item, Form, ir.Value, str], None]] = {
+    "add": _int_add, "sub": _int_add, "mul": _int_mul, "mad": _int_mad,
+    "mul24": _mul24, "mad24": _mul24, "div": _int_div, "rem": _int_div,
+    "min": _int_minmax, "max": _int_minmax, "abs": _int_abs, "neg": _int_neg, "sad": _int_sad,
+}
 
 BUILDERS: dict[str, Callable] = {}
 for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",

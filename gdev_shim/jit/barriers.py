@@ -14,25 +14,23 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..ptx.form import form_of
 from . import abi
 from .errors import JitUnsupported
 from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function, undef
 from .lanewise import loop
 
-_RED_OPS = ("popc", "and", "or")
-
-
 def barrier_form(ins: Any) -> tuple[bool, str | None, tuple | None, tuple | None, tuple | None,
                                     tuple | None]:
     """(arrive, red op, barrier number, thread count, bar.red destination, bar.red predicate)."""
-    mods = ins.opcode.split(".")[1:]
+    form = form_of(ins)
     ops = ins.operands
-    if "red" in mods:
-        red = next((m for m in mods if m in _RED_OPS), None)
+    if form.has("red"):
+        red = form.mode
         if red is None or len(ops) not in (3, 4):
             raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
         return False, red, ops[1], ops[2] if len(ops) == 4 else None, ops[0], ops[-1]
-    arrive = "arrive" in mods
+    arrive = form.has("arrive")
     if len(ops) > 2 or (arrive and len(ops) != 2):
         raise JitUnsupported(f"unsupported barrier form {ins.opcode}")
     return arrive, None, ops[0] if ops else None, ops[1] if len(ops) == 2 else None, None, None
@@ -73,7 +71,7 @@ def lanes_leave(kc: Any, mask: ir.Value) -> None:
 def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guarded: bool) -> None:
     b, L = kc.b, kc.lanes
     ins = item.ins
-    if "warp" in ins.opcode.split("."):
+    if form_of(ins).has("warp"):
         kc.goto(pc + 1, grp)                 # a warp's lanes run in lockstep already
         return
     arrive, red, id_op, count_op, _dest, pred_op = barrier_form(ins)

@@ -9,6 +9,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..ptx.form import Form, form_of
 from .alu import _mulhi
 from .errors import JitUnsupported
 from .lanes import I1, entry_alloca, width_of
@@ -22,8 +23,8 @@ FLAG = "%cc"                # its name among the entry function's registers (not
 def uses_carry(flat: Flat) -> bool:
     for item in flat.code:
         if item.kind == "ins":
-            parts = item.ins.opcode.split(".")
-            if parts[0] in CARRY_IN or "cc" in parts[1:]:
+            f = form_of(item.ins)
+            if f.base in CARRY_IN or f.has("cc"):
                 return True
     return False
 
@@ -45,8 +46,9 @@ def _slot(kc: Any) -> ir.AllocaInstr:
     return entry[0]
 
 
-def b_carry(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
-    t = next((m for m in mods if m in ("u32", "s32", "b32", "u64", "s64", "b64")), None)
+def b_carry(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
+    base = f.base
+    t = next((t for t in f.types if t in ("u32", "s32", "b32", "u64", "s64", "b64")), None)
     if t is None:
         raise JitUnsupported(f"{item.ins.opcode}: carry arithmetic needs a 32- or 64-bit integer")
     slot = _slot(kc)
@@ -60,7 +62,7 @@ def b_carry(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
         raise JitUnsupported(f"{item.ins.opcode} takes {n + 1} operands")
     vals = [kc.read(o, t, item) for o in ops[1:]]
     if mad:
-        prod = _mulhi(kc, vals[0], vals[1], t) if "hi" in mods else b.mul(vals[0], vals[1])
+        prod = _mulhi(kc, vals[0], vals[1], t) if f.has("hi") else b.mul(vals[0], vals[1])
         x, y = prod, vals[2]
     else:
         x, y = vals
@@ -76,5 +78,5 @@ def b_carry(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
         out = b.icmp_unsigned("!=", b.lshr(s, L.const(ir.IntType(2 * bits), bits)),
                               ir.Constant(wide, None))
     kc.write(ops[0], t, d, item, eff)
-    if "cc" in mods:
+    if f.has("cc"):
         b.store(b.select(eff, out, flag), slot)

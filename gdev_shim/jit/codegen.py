@@ -22,6 +22,7 @@ from llvmlite import ir
 
 from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
 from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
+from ..ptx.form import form_of
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
 from . import abi, barriers, calls, carry, clocks, ifconvert, printf, sanitize
@@ -34,8 +35,6 @@ from .liveness import live_across_barriers
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
 
 INF_PC = abi.INF_PC
-_NOPS = {"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pmevent",
-         "griddepcontrol", "discard", "applypriority", "createpolicy"}
 
 
 class _Env:
@@ -375,7 +374,7 @@ class KernelCompiler:
         leaders = {0} | set(flat.func_pc.values())
         for pc, item in enumerate(flat.code):
             if item.kind == "ins":
-                base = item.ins.opcode.split(".")[0]
+                base = form_of(item.ins).base
                 if base == "brx":
                     leaders.update(brx_targets(flat, item))
                 elif base == "bra":
@@ -562,8 +561,7 @@ class KernelCompiler:
             self.emit_exit_or_ret(item.fn, item.fn.is_entry, pc, grp, grp, guarded=False)
             return
         ins = item.ins
-        parts = ins.opcode.split(".")
-        base, mods = parts[0], parts[1:]
+        base = form_of(ins).base
         eff = self.guard_mask(item, grp)
         guarded = ins.guard is not None
         if base in ("bar", "barrier"):
@@ -688,15 +686,15 @@ class KernelCompiler:
     def emit_instruction(self, item: Item, grp: ir.Value) -> None:
         from . import alu, memops
         ins = item.ins
-        parts = ins.opcode.split(".")
-        base, mods = parts[0], parts[1:]
-        if base in _NOPS or ".".join(parts[:2]) in _NOPS:
+        form = form_of(ins)
+        if form.noop:
             return
         eff = self.guard_mask(item, grp)
+        base = form.base
         if base in alu.BUILDERS:
-            alu.BUILDERS[base](self, item, base, mods, eff)
+            alu.BUILDERS[base](self, item, form, eff)
         elif base in memops.BUILDERS:
-            memops.BUILDERS[base](self, item, base, mods, eff)
+            memops.BUILDERS[base](self, item, base, list(form.mods), eff)
         else:
             raise JitUnsupported(f"instruction {ins.opcode}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..ptx.form import form_of
 from .lanes import I1, I8, I64
 
 
@@ -71,7 +72,7 @@ def numbered_barriers(flat: Any) -> bool:
     for item in flat.code:
         if is_barrier_wait(item) and item.kind == "ins":
             ops = item.ins.operands
-            ident = ops[1] if "red" in item.ins.opcode.split(".") else (ops[0] if ops else None)
+            ident = ops[1] if form_of(item.ins).has("red") else (ops[0] if ops else None)
             if ident is not None and ident != ("imm", 0):
                 return True
     return False

@@ -12,19 +12,13 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
-from ..ptx.ptxtypes import TYPES
+from ..ptx.form import Form
 from . import approx
-from .alu import _compare, float_to_int, fminmax
+from .alu import _RINT, _compare, bool_op, float_to_int, fminmax
 from .errors import JitUnsupported
 from .lanes import F32, F64, I16, I32, I64, call_intrinsic, const_like
 from .layout import Item
 
-HALF = ("f16", "bf16", "f16x2", "bf16x2")
-_RINT = {"rni": "rint", "rzi": "trunc", "rmi": "floor", "rpi": "ceil"}
-
-
-def half_type(mods: list[str]) -> str | None:
-    return next((m for m in mods if m in HALF), None)
 
 
 # ---------------------------------------------------------------- bit patterns <-> double
@@ -198,10 +192,11 @@ def _join(kc: Any, lo: ir.Value, hi: ir.Value) -> ir.Value:
     return b.or_(b.zext(lo, L.vt(I32)), b.shl(b.zext(hi, L.vt(I32)), L.const(I32, 16)))
 
 
-def b_arith_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+def b_arith_half(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
     """add/sub/mul/fma/min/max/neg/abs/... on f16, bf16, f16x2, bf16x2 (halfops.build)."""
     b = kc.b
-    table = _ops(b, "NaN" in mods)
+    base = f.base
+    table = _ops(b, f.has("NaN"))
     if base not in table:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     n, fn = table[base]
@@ -210,7 +205,7 @@ def b_arith_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value,
         raise JitUnsupported(f"{item.ins.opcode} takes {n + 1} operands")
     bf = t.startswith("bf16")
     pair = t.endswith("x2")
-    ftz, sat = "ftz" in mods, "sat" in mods
+    ftz, sat = f.ftz, f.sat
 
     def compute(vals: list[ir.Value]) -> ir.Value:
         if fn is None:          # sign-bit operations: NaN payloads kept
@@ -237,17 +232,15 @@ def b_arith_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value,
     kc.write(ops[0], raw, out, item, eff)
 
 
-def b_setp_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value, t: str) -> None:
+def b_setp_half(kc: Any, item: Item, f: Form, eff: ir.Value, t: str) -> None:
     """setp on f16/bf16 (a predicate and its complement) and pairs (one predicate per half)."""
-    if base != "setp":
+    if f.base != "setp":
         raise JitUnsupported(f"instruction {item.ins.opcode}")
     b = kc.b
-    cmp = next((m for m in mods if m not in HALF and m not in ("and", "or", "xor", "ftz")), None)
-    if cmp is None:
+    if f.cmp is None:
         raise JitUnsupported(f"{item.ins.opcode}: missing comparison")
-    fn = _compare(kc, cmp, "f64")
-    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    comb = {"and": b.and_, "or": b.or_, "xor": b.xor}.get(boolop or "")
+    fn = _compare(kc, f.cmp, "f64")
+    comb = bool_op(kc, f.boolop)
     ops = item.ins.operands
     if len(ops) not in (3, 4) or (comb is None) != (len(ops) == 3):
         raise JitUnsupported(f"{item.ins.opcode}: wrong operands")
@@ -279,18 +272,19 @@ def _relu(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return b.select(b.fcmp_unordered("uno", x, x), x, pos)
 
 
-def _pack(kc: Any, item: Item, mods: list[str], eff: ir.Value, bf: bool) -> None:
+def _pack(kc: Any, item: Item, f: Form, eff: ir.Value, bf: bool) -> None:
     """cvt.rn{.relu}.{f16x2,bf16x2}.f32 d, a, b: a lands in the upper half."""
     b = kc.b
     ops = item.ins.operands
     if len(ops) != 3:
         raise JitUnsupported(f"{item.ins.opcode} takes 3 operands")
-    if any(m in mods for m in ("rz", "rm", "rp", "satfinite", "rna")):
+    if f.rounding in ("rz", "rm", "rp") or f.has("satfinite") or f.has("rna"):
         raise JitUnsupported(f"{item.ins.opcode}: rounding")
+    relu = f.has("relu")
 
     def conv(o: tuple) -> ir.Value:
         x = kc.read(o, "f32", item)
-        if "relu" in mods:
+        if relu:
             x = _relu(b, x)
         if bf:
             return f32bits_to_bf16(b, b.bitcast(x, kc.lanes.vt(I32)))
@@ -307,20 +301,19 @@ def _to_double(kc: Any, v: ir.Value, t: str) -> ir.Value:
     return (b.sitofp if t[0] == "s" else b.uitofp)(v, L.vt(F64))
 
 
-def b_cvt_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_cvt_half(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """cvt with an f16 or bf16 end (ops_alu._cvt_half and cvt_fn), or the packing forms."""
     b, L = kc.b, kc.lanes
-    if "f16x2" in mods or "bf16x2" in mods:
-        if mods[-2:-1] and mods[-2] in ("f16x2", "bf16x2") and mods[-1] == "f32":
-            _pack(kc, item, mods, eff, mods[-2] == "bf16x2")
+    if f.has("f16x2") or f.has("bf16x2"):
+        if f.mods[-2:] in (("f16x2", "f32"), ("bf16x2", "f32")):
+            _pack(kc, item, f, eff, f.mods[-2] == "bf16x2")
             return
         raise JitUnsupported(f"instruction {item.ins.opcode}")
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) != 2 or len(item.ins.operands) != 2:
+    if len(f.types) != 2 or len(item.ins.operands) != 2:
         raise JitUnsupported(f"{item.ins.opcode}: operands")
-    dst_t, src_t = ts
-    rnd = next((m for m in mods if m in _RINT or m in ("rn", "rz", "rm", "rp", "rna")), "")
-    if rnd in ("rz", "rm", "rp", "rna") or "sat" in mods or "ftz" in mods or "relu" in mods:
+    dst_t, src_t = f.types
+    rnd = f.rounding
+    if rnd in ("rz", "rm", "rp") or f.has("rna") or f.sat or f.ftz or f.has("relu"):
         # the interpreter drops these on half conversions; not worth copying
         raise JitUnsupported(f"{item.ins.opcode}: modifiers")
     dst, src = item.ins.operands
@@ -354,4 +347,4 @@ def b_cvt_half(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -
     kc.write(dst, "b16", encode(b, x, dst_t == "bf16"), item, eff)
 
 
-__all__ = ["HALF", "half_type", "decode", "encode", "b_arith_half", "b_setp_half", "b_cvt_half"]
+__all__ = ["decode", "encode", "b_arith_half", "b_setp_half", "b_cvt_half"]

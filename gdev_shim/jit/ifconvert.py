@@ -15,6 +15,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..ptx.form import form_of
 from .layout import is_control
 from .printf import emit_printf, is_printf
 
@@ -33,8 +34,7 @@ def region_end(kc: Any, pc: int, target: int) -> int | None:
         item = flat.code[p]
         if item.kind != "ins" or item.fn is not flat.code[pc].fn:
             return None
-        base = item.ins.opcode.split(".")[0]
-        if base == "bra":
+        if form_of(item.ins).base == "bra":
             to = _target(kc, item)
             if to is None or to <= p:
                 return None
@@ -60,17 +60,17 @@ def dispatch_targets(kc: Any) -> set[int] | None:
     for pc, item in enumerate(flat.code):
         if item.kind != "ins":
             continue
-        parts = item.ins.opcode.split(".")
+        form = form_of(item.ins)
         guarded = item.ins.guard is not None
-        if parts[0] in ("bar", "barrier") and "warp" not in parts:
+        if form.base in ("bar", "barrier") and not form.has("warp"):
             if guarded:
                 return None
             out.add(pc + 1)
-        elif parts[0] == "bra" and guarded:
+        elif form.base == "bra" and guarded:
             to = _target(kc, item)
             if to is None or region_end(kc, pc, to) is None:
                 return None
-        elif parts[0] == "brx":
+        elif form.base == "brx":
             return None
         elif guarded and is_control(item) and not is_printf(item):
             out.add(pc + 1)
@@ -94,7 +94,7 @@ def emit_region(kc: Any, pc: int, target: int, end: int, grp: ir.Value, takers: 
             active = b.or_(active, pending.pop(p))
         item = kc.flat.code[p]
         kc.pc, kc.item = p, item
-        if item.ins.opcode.split(".")[0] == "bra":
+        if form_of(item.ins).base == "bra":
             taken = kc.guard_mask(item, active)
             to = _target(kc, item)
             pending[to] = b.or_(pending[to], taken) if to in pending else taken

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..ptx.errors import KernelFault
+from ..ptx.form import form_of
 from ..ptx.interp import check_launch
 from ..ptx.module import Module
 from . import abi
@@ -184,7 +185,7 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
     else:
         width = _access_width(item) if reason == abi.MISALIGNED_GLOBAL and item.ins is not None else 0
         text = _reason(reason, width)
-        base = item.ins.opcode.split(".")[0] if item.ins is not None else ""
+        base = form_of(item.ins).base if item.ins is not None else ""
         # the interpreter's memcheck sees loads and stores (atomics fault unreported)
         if (checks is not None and "memcheck" in checks.tools and base in ("ld", "st")
                 and reason in (abi.UNBACKED, abi.MISALIGNED_GLOBAL) and address is not None):
@@ -195,4 +196,4 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
 
 def _access_width(item: Any) -> int:
     from .memops import _type
-    return int(_type(item, item.ins.opcode.split(".")[1:])[1:]) // 8
+    return int(_type(item, list(form_of(item.ins).mods))[1:]) // 8

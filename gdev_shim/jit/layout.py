@@ -10,6 +10,7 @@ from typing import Any
 
 from ..ptx.decode import program_for
 from ..ptx.errors import PtxError
+from ..ptx.form import form_of
 from ..ptx.module import Module
 from ..ptx.parser import split_call
 from ..ptx.ptxast import Function, Instr, Label
@@ -70,11 +71,12 @@ def flatten(module: Module, kernel: str) -> Flat:
             if isinstance(item, Label):
                 flat.labels[(fn.name, item.name)] = len(flat.code)
                 continue
-            base = item.opcode.split(".")[0]
+            form = form_of(item)
+            base = form.base
             flat.code.append(Item(fn, item, "ins", item.text))
-            if base in ("bar", "barrier") and "warp" not in item.opcode.split("."):
+            if base in ("bar", "barrier") and not form.has("warp"):
                 flat.has_barrier = True
-                if "red" in item.opcode.split("."):
+                if form.has("red"):
                     # released lanes resume here and read the block-wide reduction
                     flat.code.append(Item(fn, item, "barred", item.text))
             elif base == "call":
@@ -106,8 +108,8 @@ def is_barrier_wait(item: Item) -> bool:
     """A block barrier at which the arriving lanes wait (bar.sync, barrier.sync, bar.red)."""
     if item.kind != "ins":
         return False
-    parts = item.ins.opcode.split(".")
-    return parts[0] in ("bar", "barrier") and "warp" not in parts and "arrive" not in parts
+    form = form_of(item.ins)
+    return form.base in ("bar", "barrier") and not form.has("warp") and not form.has("arrive")
 
 
 def is_control(item: Item) -> bool:
@@ -115,4 +117,4 @@ def is_control(item: Item) -> bool:
         return True
     if item.kind != "ins":
         return False
-    return item.ins.opcode.split(".")[0] in _CONTROL
+    return form_of(item.ins).base in _CONTROL

@@ -13,6 +13,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..ptx.form import form_of
 from ..ptx.memory import MemoryFault
 from ..ptx.parser import split_call
 from ..ptx.printf import format_call, generic_reader
@@ -59,7 +60,7 @@ class PrintfSink:
 
 
 def is_printf(item: Any) -> bool:
-    if item.ins is None or item.ins.opcode.split(".")[0] != "call":
+    if item.ins is None or form_of(item.ins).base != "call":
         return False
     _rets, target, _args = split_call(item.ins)
     return target[0] == "sym" and target[1] == "vprintf"

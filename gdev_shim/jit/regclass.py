@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..ptx.form import form_of
 from .layout import Flat, brx_targets
 
 VECTOR, UNIFORM, TEMP = "vector", "uniform", "temp"
@@ -81,7 +82,7 @@ def successors(flat: Flat, pc: int) -> list[int]:
     if item.kind != "ins":
         return [pc + 1]
     ins = item.ins
-    base = ins.opcode.split(".")[0]
+    base = form_of(ins).base
     guarded = ins.guard is not None
     if base == "bra" and ins.operands and ins.operands[0][0] == "sym":
         target = flat.labels.get((item.fn.name, ins.operands[0][1]))
@@ -113,10 +114,10 @@ def _pure(flat: Flat, pc: int) -> bool:
     item = flat.code[pc]
     if item.kind != "ins" or item.ins.guard is not None:
         return False
-    parts = item.ins.opcode.split(".")
-    if "cc" in parts[1:]:
+    form = form_of(item.ins)
+    if form.has("cc"):
         return False
-    if parts[0] == "ld" and "param" in parts[1:]:
+    if form.base == "ld" and form.has("param"):
         addr = item.ins.operands[1] if len(item.ins.operands) == 2 else None
         if not addr or addr[0] != "addr" or addr[1] is None or addr[1][0] != "sym":
             return False
@@ -124,7 +125,7 @@ def _pure(flat: Flat, pc: int) -> bool:
             return flat.var(item.fn, addr[1][1]).space == "kparam"
         except Exception:
             return False
-    return parts[0] in _PURE
+    return form.base in _PURE
 
 
 def _cross_lane_reads(flat: Flat, trace: Trace) -> set[str]:
@@ -133,7 +134,7 @@ def _cross_lane_reads(flat: Flat, trace: Trace) -> set[str]:
     out: set[str] = set()
     for pc, names in trace.reads.items():
         ins = flat.code[pc].ins
-        if ins is not None and ins.opcode.split(".")[0] == "shfl":
+        if ins is not None and form_of(ins).base == "shfl":
             out |= names
     return out
 

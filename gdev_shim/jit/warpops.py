@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from llvmlite import ir
 
+from ..ptx.form import Form
 from .abi import WARP
 from .errors import JitUnsupported
 from .lanes import I32, entry_alloca, undef
@@ -24,11 +25,17 @@ def _operands(item: Item, counts: tuple[int, ...]) -> list:
     return ops
 
 
-def _mode(item: Item, mods: list[str], choices: tuple[str, ...]) -> str:
-    mode = next((m for m in mods if m in choices), None)
-    if mode is None:
+def _mode(item: Item, f: Form) -> str:
+    if f.mode is None:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
-    return mode
+    return f.mode
+
+
+def _type(item: Item, f: Form, choices: tuple[str, ...]) -> str:
+    t = next((t for t in f.types if t in choices), None)
+    if t is None:
+        raise JitUnsupported(f"instruction {item.ins.opcode}")
+    return t
 
 
 def mask_bits(kc: Any, mask: ir.Value) -> ir.Value:
@@ -60,9 +67,9 @@ def gather(kc: Any, values: ir.Value, index: ir.Value) -> ir.Value:
     return out
 
 
-def b_shfl(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_shfl(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """shfl.sync.{up,down,bfly,idx}.b32 d[|p], a, b, c[, membermask] (ptx/ops_warp.py)."""
-    mode = _mode(item, mods, ("up", "down", "bfly", "idx"))
+    mode = _mode(item, f)
     ops = _operands(item, (4, 5))
     b, L = kc.b, kc.lanes
     dp, dq = _dest_pair(ops[0])
@@ -93,9 +100,9 @@ def b_shfl(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
         kc.write(dq, "pred", ok, item, eff)
 
 
-def b_vote(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_vote(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """vote[.sync].{all,any,uni,ballot} d, p[, membermask] over the participating lanes."""
-    mode = _mode(item, mods, ("all", "any", "uni", "ballot"))
+    mode = _mode(item, f)
     ops = _operands(item, (2, 3))
     b, L = kc.b, kc.lanes
     p = kc.read(ops[1], "pred", item)
@@ -109,7 +116,7 @@ def b_vote(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     kc.write(ops[0], "pred", L.splat(r), item, eff)
 
 
-def b_activemask(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_activemask(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     ops = _operands(item, (1,))
     kc.write(ops[0], "b32", kc.lanes.splat(mask_bits(kc, eff)), item, eff)
 
@@ -125,10 +132,10 @@ _REDUX: dict[str, tuple[str, Callable[[bool], int]]] = {
 }
 
 
-def b_redux(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_redux(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """redux.sync.{add,min,max,and,or,xor}.{u32,s32,b32} d, a, membermask."""
-    op = _mode(item, mods, tuple(_REDUX))
-    t = _mode(item, mods, ("u32", "s32", "b32"))
+    op = _mode(item, f)
+    t = _type(item, f, ("u32", "s32", "b32"))
     ops = _operands(item, (3,))
     b, L = kc.b, kc.lanes
     signed = t == "s32"
@@ -141,10 +148,10 @@ def b_redux(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> N
     kc.write(ops[0], t, L.splat(r), item, eff)
 
 
-def b_match(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_match(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """match.{any,all}.sync.{b32,b64} d[|p], a, membermask: lanes holding the same value."""
-    mode = _mode(item, mods, ("any", "all"))
-    t = _mode(item, mods, ("b32", "b64"))
+    mode = _mode(item, f)
+    t = _type(item, f, ("b32", "b64"))
     ops = _operands(item, (3,))
     dp, dq = _dest_pair(ops[0])
     if dq is not None and mode != "all":

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import PtxError
+from .form import Form
 from .ptxast import Instr
 
 NBARRIERS = 16
@@ -33,11 +34,11 @@ class BarrierSpec:
         return not self.arrive and self.count is None
 
 
-def build(ins: Instr, mods: list[str], ctx: Any) -> BarrierSpec:
+def build(ins: Instr, f: Form, ctx: Any) -> BarrierSpec:
     """bar{.cta}.sync|arrive|red a{, b} / barrier{.cta}{.aligned}.sync... and bar.red forms."""
     ops = ins.operands
-    if "red" in mods:
-        red = next((m for m in mods if m in ("popc", "and", "or")), None)
+    if f.has("red"):
+        red = f.mode
         if red is None or len(ops) not in (3, 4):
             raise PtxError(f"unsupported barrier form {ins.opcode}", ins.line)
         wtype = "u32" if red == "popc" else "pred"
@@ -45,7 +46,7 @@ def build(ins: Instr, mods: list[str], ctx: Any) -> BarrierSpec:
         count = ctx.reader(ops[2], "u32") if len(ops) == 4 else None
         return BarrierSpec(False, ident, count, red, ctx.reader(ops[-1], "pred"),
                            ctx.writer(ops[0], wtype))
-    arrive = "arrive" in mods
+    arrive = f.has("arrive")
     if not ops:
         zero = np.uint32(0)
         return BarrierSpec(arrive, lambda st, lanes: zero, None)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import barrier, calls, ops_alu, ops_mem, ops_warp
 from .errors import PtxError
+from .form import Form, form_of
 from .module import Kernel, Module, align_up
 from .operands import (Reader, Writer, imm_value, is_special, reg_reader, reg_writer,
                        special_reader)
@@ -21,12 +22,9 @@ from .ptxtypes import DTYPE, TYPES, storage_of
 
 ALU, BRA, RET, EXIT, CALL, BAR, TRAP, NOP, BRX, ICALL = range(10)
 
-BUILDERS: dict[str, Callable[[Instr, list[str], "Ctx"], Callable]] = {}
+BUILDERS: dict[str, Callable[[Instr, Form, "Ctx"], Callable]] = {}
 for _mod in (ops_alu, ops_mem, ops_warp):
     BUILDERS.update(_mod.BUILDERS)
-
-_NOPS = {"membar", "fence", "prefetch", "prefetchu", "bar.warp", "nanosleep", "pmevent",
-         "griddepcontrol", "discard", "applypriority", "createpolicy"}
 
 
 @dataclass
@@ -372,8 +370,8 @@ class Ctx:
     def decode(self, ins: Instr) -> None:
         self.line = ins.line
         ops = self.prog.ops
-        parts = ins.opcode.split(".")
-        base = parts[0]
+        form = form_of(ins)
+        base = form.base
         guard, neg = None, False
         if ins.guard is not None:
             gname, neg = ins.guard
@@ -382,7 +380,6 @@ class Ctx:
             if t != "pred":
                 raise PtxError(f"guard {gname} is not a predicate", ins.line)
             guard = slot
-        mods = parts[1:]
 
         def add(kind: int, fn: Callable | None = None, target: Any = None) -> None:
             ops.append(Op(kind, fn, guard, neg, target, ins.text))
@@ -399,18 +396,18 @@ class Ctx:
             add(EXIT)
         elif base in ("trap", "brkpt"):
             add(TRAP)
-        elif base in ("bar", "barrier") and "warp" in mods:
+        elif base in ("bar", "barrier") and form.has("warp"):
             add(NOP)
-        elif base in ("bar", "barrier") and ("cluster" in mods):
+        elif base in ("bar", "barrier") and form.has("cluster"):
             raise PtxError(f"unsupported barrier form {ins.opcode}", ins.line)
         elif base in ("bar", "barrier"):
-            add(BAR, barrier.build(ins, mods, self))
-        elif base in _NOPS or ".".join(parts[:2]) in _NOPS:
+            add(BAR, barrier.build(ins, form, self))
+        elif form.noop:
             add(NOP)
         elif base == "call":
             self.emit_call(ins, add)
         elif base in BUILDERS:
-            add(ALU, BUILDERS[base](ins, mods, self))
+            add(ALU, BUILDERS[base](ins, form, self))
         else:
             raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import approx, fpexact
 from .errors import PtxError
+from .form import Form
 from .ptxast import Instr
 
 _U16 = np.uint16
@@ -58,8 +59,7 @@ def _fma_odd(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(s), fpexact.round_odd(s, np.where(np.isfinite(e), e, 0)), s)
 
 
-def _op_table(mods: list[str]) -> dict[str, tuple[int, Callable]]:
-    nan = "NaN" in mods
+def _op_table(nan: bool) -> dict[str, tuple[int, Callable]]:
     return {"add": (2, np.add), "sub": (2, np.subtract), "mul": (2, np.multiply),
             "fma": (3, _fma_odd), "neg": (1, np.negative), "abs": (1, np.abs),
             "min": (2, fpexact.fminmax(True, nan)), "max": (2, fpexact.fminmax(False, nan)),
@@ -69,9 +69,10 @@ def _op_table(mods: list[str]) -> dict[str, tuple[int, Callable]]:
             "lg2": (1, np.log2), "div": (2, np.divide)}
 
 
-def build(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+def build(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
     """add/sub/mul/fma/neg/abs/min/max/... on f16, bf16, f16x2, bf16x2."""
-    table = _op_table(mods)
+    base = f.base
+    table = _op_table(f.has("NaN"))
     if base not in table:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     n, fn = table[base]
@@ -83,8 +84,8 @@ def build(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
         raise PtxError(f"{ins.opcode} takes {n + 1} operands", ins.line)
     dst = ctx.writer(ops[0], raw)
     srcs = [ctx.reader(o, raw) for o in ops[1:]]
-    ftz = "ftz" in mods
-    sat = "sat" in mods
+    ftz = f.ftz
+    sat = f.sat
     odd = base == "fma"
     bitwise = base in ("neg", "abs")       # sign-bit operations, NaN payloads kept
 

@@ -1,6 +1,6 @@
 """Arithmetic, logic, compare, select, convert and move instructions as numpy closures.
 
-Each builder takes (instruction, modifiers, decoding context) and returns `f(st, lanes)`.
+Each builder takes (instruction, decoded form, decoding context) and returns `f(st, lanes)`.
 """
 from __future__ import annotations
 
@@ -10,24 +10,22 @@ import numpy as np
 
 from . import approx, fpexact, halfops
 from .errors import PtxError
+from .form import Form
 from .ptxast import Instr
-from .ptxtypes import DTYPE, SINT, SIZE, TYPES, UINT
-
-_HALF = ("f16", "bf16", "f16x2", "bf16x2")
+from .ptxtypes import DTYPE, SINT, SIZE, UINT
 
 _F32_TINY = np.float32(1.17549435e-38)
 _ROUND_INT = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor, "rpi": np.ceil}
 _BREV8 = np.array([int(f"{i:08b}"[::-1], 2) for i in range(256)], np.uint8)
 
 
-def types_of(ins: Instr, mods: list[str], want: int = 1) -> list[str]:
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) < want:
+def types_of(ins: Instr, f: Form, want: int = 1) -> tuple[str, ...]:
+    """The instruction's types, at least `want` of them; no 128-bit arithmetic."""
+    if len(f.types) < want:
         raise PtxError(f"{ins.opcode}: missing type", ins.line)
-    for t in ts:
-        if t == "b128" and ins.opcode.split(".")[0] not in ("mov", "ld", "st"):
-            raise PtxError(f"{ins.opcode}: .{t} arithmetic is not supported", ins.line)
-    return ts
+    if "b128" in f.types and f.base not in ("mov", "ld", "st"):
+        raise PtxError(f"{ins.opcode}: .b128 arithmetic is not supported", ins.line)
+    return f.types
 
 
 def _operands(ins: Instr, n: int) -> list[tuple]:
@@ -68,10 +66,10 @@ def _simple(ins: Instr, ctx: Any, t: str, nsrc: int, fn: Callable, dst_t: str | 
     return run
 
 
-def _float_wrap(fn: Callable, mods: list[str], t: str) -> Callable:
+def _float_wrap(fn: Callable, f: Form, t: str) -> Callable:
     """Apply .ftz to inputs/outputs and .sat to the result of a float operation."""
-    ftz = "ftz" in mods and t == "f32"
-    sat = "sat" in mods
+    ftz = f.ftz and t == "f32"
+    sat = f.sat
     if not (ftz or sat):
         return fn
 
@@ -85,13 +83,6 @@ def _float_wrap(fn: Callable, mods: list[str], t: str) -> Callable:
             r = _sat(r)
         return r
     return wrapped
-
-
-def _rounding(mods: list[str]) -> str:
-    for m in ("rn", "rz", "rm", "rp"):
-        if m in mods:
-            return m
-    return "rn"
 
 
 def _f32_directed(op: Callable, mode: str) -> Callable:
@@ -274,68 +265,87 @@ def _brev(a: Any, t: str) -> Any:
 
 # -- builders ------------------------------------------------------------------
 
-def b_int_or_float(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_int_or_float(ins: Instr, f: Form, ctx: Any) -> Callable:
     """add sub mul mad min max abs neg div rem and friends, integer or float."""
-    base = ins.opcode.split(".")[0]
-    half = next((m for m in mods if m in _HALF), None)
-    if half is not None:
-        return halfops.build(ins, base, mods, ctx, half)
-    if "cc" in mods or base in ("addc", "subc", "madc"):
-        return _carry_op(ins, base, mods, ctx)
-    t = types_of(ins, mods)[0]
-    dt = DTYPE[t]
-    if dt.kind == "f":
-        return _float_op(ins, base, mods, ctx, t)
-    if base in ("add", "sub"):
-        sub = base == "sub"
-        if "sat" in mods:
-            lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
+    if f.half is not None:
+        return halfops.build(ins, f, ctx, f.half)
+    if f.has("cc") or f.base in ("addc", "subc", "madc"):
+        return _carry_op(ins, f, ctx)
+    t = types_of(ins, f)[0]
+    if DTYPE[t].kind == "f":
+        return _float_op(ins, f, ctx, t)
+    build = _INT_OPS.get(f.base)
+    if build is None:
+        raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    return build(ins, f, ctx, t)
 
-            def f(a: Any, b: Any) -> Any:
-                r = np.asarray(a).astype(np.int64) + (-1 if sub else 1) * np.asarray(b).astype(np.int64)
-                return np.clip(r, lo, hi).astype(dt)
-            return _simple(ins, ctx, t, 2, f)
+
+def _int_add(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    sub = f.base == "sub"
+    if not f.sat:
         return _simple(ins, ctx, t, 2, np.subtract if sub else np.add)
-    if base in ("mul24", "mad24"):
-        return _mul24(ins, base, mods, ctx, t)
-    if base == "mul":
-        if "wide" in mods:
-            wt = _wide_t(t)
-            if not wt:
-                raise PtxError(f"unsupported {ins.opcode}", ins.line)
-            wd = DTYPE[wt]
-            return _simple(ins, ctx, t, 2, lambda a, b: np.asarray(a).astype(wd) * np.asarray(b).astype(wd),
-                           dst_t=wt)
-        if "hi" in mods:
-            return _simple(ins, ctx, t, 2, lambda a, b: _mulhi(a, b, t))
-        return _simple(ins, ctx, t, 2, np.multiply)
-    if base == "mad":
-        if "wide" in mods:
-            wt = _wide_t(t)
-            if not wt:
-                raise PtxError(f"unsupported {ins.opcode}", ins.line)
-            wd = DTYPE[wt]
-            return _simple(ins, ctx, t, 3,
-                           lambda a, b, c: np.asarray(a).astype(wd) * np.asarray(b).astype(wd) + c,
-                           dst_t=wt, src_ts=[t, t, wt])
-        if "hi" in mods:
-            return _simple(ins, ctx, t, 3, lambda a, b, c: _mulhi(a, b, t) + c)
-        return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(a * b, dt) + c)
-    if base in ("div", "rem"):
-        return _simple(ins, ctx, t, 2, lambda a, b: _idiv(a, b, t, base == "rem"))
-    if base == "min":
-        return _simple(ins, ctx, t, 2, np.minimum)
-    if base == "max":
-        return _simple(ins, ctx, t, 2, np.maximum)
-    if base == "abs":
-        return _simple(ins, ctx, t, 1, np.abs)
-    if base == "neg":
-        return _simple(ins, ctx, t, 1, lambda a: np.negative(np.asarray(a).view(UINT[dt.itemsize])).view(dt)
-                       if np.ndim(a) else dt.type(-np.asarray(a).astype(np.int64)))
-    if base == "sad":
-        return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(
-            np.where(a > b, a - b, b - a), dt) + c)
-    raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
+    dt = DTYPE[t]
+    lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
+
+    def add_sat(a: Any, b: Any) -> Any:
+        r = np.asarray(a).astype(np.int64) + (-1 if sub else 1) * np.asarray(b).astype(np.int64)
+        return np.clip(r, lo, hi).astype(dt)
+    return _simple(ins, ctx, t, 2, add_sat)
+
+
+def _wide_type(ins: Instr, t: str) -> np.dtype:
+    wt = _wide_t(t)
+    if not wt:
+        raise PtxError(f"unsupported {ins.opcode}", ins.line)
+    return DTYPE[wt]
+
+
+def _int_mul(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    if f.has("wide"):
+        wd = _wide_type(ins, t)
+        return _simple(ins, ctx, t, 2, lambda a, b: np.asarray(a).astype(wd) * np.asarray(b).astype(wd),
+                       dst_t=_wide_t(t))
+    if f.has("hi"):
+        return _simple(ins, ctx, t, 2, lambda a, b: _mulhi(a, b, t))
+    return _simple(ins, ctx, t, 2, np.multiply)
+
+
+def _int_mad(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    if f.has("wide"):
+        wd = _wide_type(ins, t)
+        wt = _wide_t(t)
+        return _simple(ins, ctx, t, 3,
+                       lambda a, b, c: np.asarray(a).astype(wd) * np.asarray(b).astype(wd) + c,
+                       dst_t=wt, src_ts=[t, t, wt])
+    if f.has("hi"):
+        return _simple(ins, ctx, t, 3, lambda a, b, c: _mulhi(a, b, t) + c)
+    dt = DTYPE[t]
+    return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(a * b, dt) + c)
+
+
+def _int_div(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    rem = f.base == "rem"
+    return _simple(ins, ctx, t, 2, lambda a, b: _idiv(a, b, t, rem))
+
+
+def _int_neg(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    dt = DTYPE[t]
+    return _simple(ins, ctx, t, 1, lambda a: np.negative(np.asarray(a).view(UINT[dt.itemsize])).view(dt)
+                   if np.ndim(a) else dt.type(-np.asarray(a).astype(np.int64)))
+
+
+def _int_sad(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
+    dt = DTYPE[t]
+    return _simple(ins, ctx, t, 3, lambda a, b, c: np.asarray(
+        np.where(a > b, a - b, b - a), dt) + c)
+
+
+def _int_unary(fn: Callable) -> Callable:
+    return lambda ins, f, ctx, t: _simple(ins, ctx, t, 1, fn)
+
+
+def _int_binary(fn: Callable) -> Callable:
+    return lambda ins, f, ctx, t: _simple(ins, ctx, t, 2, fn)
 
 
 def mul24(a: Any, b: Any, signed: bool, hi: bool) -> np.ndarray:
@@ -348,36 +358,36 @@ def mul24(a: Any, b: Any, signed: bool, hi: bool) -> np.ndarray:
     return ((p >> 16) if hi else p) & 0xFFFF_FFFF
 
 
-def _mul24(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+def _mul24(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
     """mul24.{lo,hi} / mad24.{lo,hi} on .u32/.s32."""
-    if t not in ("u32", "s32") or "sat" in mods:
+    if t not in ("u32", "s32") or f.sat:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dt = DTYPE[t]
-    signed, hi = t == "s32", "hi" in mods
+    signed, hi = t == "s32", f.has("hi")
 
     def product(a: Any, b: Any) -> np.ndarray:
         return mul24(a, b, signed, hi).astype(np.uint32).view(dt)
-    if base == "mul24":
+    if f.base == "mul24":
         return _simple(ins, ctx, t, 2, product)
     return _simple(ins, ctx, t, 3, lambda a, b, c: product(a, b) + np.asarray(c, dt))
 
 
-def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
+def _carry_op(ins: Instr, f: Form, ctx: Any) -> Callable:
     """add.cc/addc/sub.cc/subc/mad.cc/madc: the carry flag CC.CF lives in st.cc per lane.
 
     For subtraction CF is the borrow: subc computes a - (b + CF).
     """
-    t = types_of(ins, mods)[0]
+    t = types_of(ins, f)[0]
     dt = DTYPE[t]
     w = dt.itemsize
     if w not in (4, 8) or dt.kind == "f":
         raise PtxError(f"{ins.opcode}: carry arithmetic needs a 32- or 64-bit integer type", ins.line)
     ut = UINT[w]
-    carry_in = base in ("addc", "subc", "madc")
-    carry_out = "cc" in mods
-    sub = base.startswith("sub")
-    mad = base.startswith("mad")
-    hi = "hi" in mods
+    carry_in = f.base in ("addc", "subc", "madc")
+    carry_out = f.has("cc")
+    sub = f.base.startswith("sub")
+    mad = f.base.startswith("mad")
+    hi = f.has("hi")
     n = 3 if mad else 2
     ops = _operands(ins, n + 1)
     dst = ctx.writer(ops[0], t)
@@ -415,11 +425,12 @@ def _carry_op(ins: Instr, base: str, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Callable:
+def _float_op(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
     dt = DTYPE[t]
-    mode = _rounding(mods)
+    base = f.base
+    mode = f.float_rounding
     f64 = t == "f64"
-    nan = "NaN" in mods
+    nan = f.has("NaN")
 
     def as64(x: Any) -> np.ndarray:
         return np.asarray(x, np.float64)
@@ -466,12 +477,12 @@ def _float_op(ins: Instr, base: str, mods: list[str], ctx: Any, t: str) -> Calla
     def typed(*args: Any) -> Any:
         r = np.asarray(with_dtype(*args)).astype(dt)
         return np.where(np.isnan(r), dt.type(np.nan), r) if default_nan else r
-    return _simple(ins, ctx, t, n, _float_wrap(typed, mods, t))
+    return _simple(ins, ctx, t, n, _float_wrap(typed, f, t))
 
 
-def b_logic(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    base = ins.opcode.split(".")[0]
-    t = types_of(ins, mods)[0]
+def b_logic(ins: Instr, f: Form, ctx: Any) -> Callable:
+    base = f.base
+    t = types_of(ins, f)[0]
     if t == "pred":
         fns = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}
         if base == "not":
@@ -486,9 +497,9 @@ def b_logic(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return _simple(ins, ctx, ut, 2, fns[base])
 
 
-def b_shift(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    base = ins.opcode.split(".")[0]
-    t = types_of(ins, mods)[0]
+def b_shift(ins: Instr, f: Form, ctx: Any) -> Callable:
+    base = f.base
+    t = types_of(ins, f)[0]
     if base == "shl":
         t = "u" + t[1:] if t[0] in "bs" else t
     elif t[0] == "b":
@@ -512,9 +523,9 @@ def _bmsk(a: Any, b: Any, clamp: bool) -> np.ndarray:
     return (mask0 & ~mask1 & ones).astype(np.uint32)
 
 
-def b_bits(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    base = ins.opcode.split(".")[0]
-    t = types_of(ins, mods)[0]
+def b_bits(ins: Instr, f: Form, ctx: Any) -> Callable:
+    base = f.base
+    t = types_of(ins, f)[0]
     w = SIZE[t]
     ut = "u" + t[1:] if t[0] in "bs" else t
     if base == "popc":
@@ -525,7 +536,7 @@ def b_bits(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     if base == "brev":
         return _simple(ins, ctx, ut, 1, lambda a: _brev(a, ut))
     if base == "bfind":
-        shiftamt = "shiftamt" in mods
+        shiftamt = f.has("shiftamt")
 
         def bfind(a: Any) -> Any:
             a = np.asarray(a)
@@ -540,15 +551,15 @@ def b_bits(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         return _simple(ins, ctx, ut, 4, lambda a, b, c, d: _bfi(a, b, c, d, ut),
                        src_ts=[ut, ut, "u32", "u32"])
     if base == "prmt":
-        mode = next((m for m in mods if m in _PRMT_MODES), None)
+        mode = f.mode
         if mode is not None:
             return _simple(ins, ctx, "u32", 3, lambda a, b, c: _prmt_mode(a, b, c, mode))
         return _simple(ins, ctx, "u32", 3, _prmt)
     if base == "bmsk":
-        return _simple(ins, ctx, "u32", 2, lambda a, b: _bmsk(a, b, "clamp" in mods))
+        return _simple(ins, ctx, "u32", 2, lambda a, b: _bmsk(a, b, f.has("clamp")))
     if base == "shf":
-        left = "l" in mods
-        clamp = "clamp" in mods
+        left = f.has("l")
+        clamp = f.has("clamp")
 
         def shf(a: Any, b: Any, c: Any) -> Any:
             n = np.asarray(c).astype(np.uint64)
@@ -608,34 +619,34 @@ def _compare(cmp: str, t: str, line: int) -> Callable:
     return fn
 
 
-def b_dp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_dp(ins: Instr, f: Form, ctx: Any) -> Callable:
     """dp4a.atype.btype d, a, b, c / dp2a.{lo,hi}.atype.btype d, a, b, c."""
-    base = ins.opcode.split(".")[0]
-    ts = [m for m in mods if m in ("u32", "s32")]
+    ts = [t for t in f.types if t in ("u32", "s32")]
     if len(ts) != 2:
         raise PtxError(f"{ins.opcode}: needs two of .u32/.s32", ins.line)
     sa, sb = ts[0] == "s32", ts[1] == "s32"
     dt_t = "s32" if (sa or sb) else "u32"
-    parts = 4 if base == "dp4a" else 2
-    hi = "hi" in mods
+    parts = 4 if f.base == "dp4a" else 2
+    hi = f.has("hi")
     fn = lambda a, b, c: _dot(a, b, c, sa, sb, parts, hi).astype(np.int64)  # noqa: E731
     return _simple(ins, ctx, dt_t, 3, lambda a, b, c: fn(a, b, c).astype(DTYPE[dt_t]),
                    src_ts=["u32", "u32", dt_t])
 
 
-def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    base = ins.opcode.split(".")[0]
-    half = next((m for m in mods if m in _HALF), None)
-    if half is not None:
-        return _setp_half(ins, mods, ctx, half)
-    ts = types_of(ins, mods)
+_BOOL_OPS = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}
+
+
+def b_setp(ins: Instr, f: Form, ctx: Any) -> Callable:
+    base = f.base
+    if f.half is not None:
+        return _setp_half(ins, f, ctx, f.half)
+    ts = types_of(ins, f)
     t = ts[-1]
-    cmp = next((m for m in mods if m not in TYPES and m not in ("and", "or", "xor", "ftz")), None)
-    if cmp is None:
+    if f.cmp is None:
         raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
-    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    fn = _compare(cmp, t, ins.line)
-    if "ftz" in mods and t == "f32":
+    boolop = f.boolop
+    fn = _compare(f.cmp, t, ins.line)
+    if f.ftz and t == "f32":
         compare = fn
         fn = lambda a, b: compare(_flush(a), _flush(b))  # noqa: E731
     ops = ins.operands
@@ -643,7 +654,7 @@ def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         raise PtxError(f"{ins.opcode}: wrong operands", ins.line)
     ra, rb = ctx.reader(ops[1], t), ctx.reader(ops[2], t)
     rc = ctx.reader(ops[3], "pred") if boolop else None
-    comb = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}.get(boolop or "")
+    comb = _BOOL_OPS.get(boolop or "")
     if base == "set":
         dt_t = ts[0]
         one = DTYPE[dt_t].type(1.0) if dt_t.startswith("f") else DTYPE[dt_t].type(np.iinfo(DTYPE[dt_t]).max if dt_t[0] == "u" or dt_t[0] == "b" else -1)
@@ -671,17 +682,14 @@ def b_setp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def _setp_half(ins: Instr, mods: list[str], ctx: Any, t: str) -> Callable:
+def _setp_half(ins: Instr, f: Form, ctx: Any, t: str) -> Callable:
     """setp on f16/bf16 (one predicate pair) and f16x2/bf16x2 (one predicate per half)."""
-    if ins.opcode.split(".")[0] != "setp":
+    if f.base != "setp":
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
-    cmp_name = next((m for m in mods if m not in _HALF and m not in ("and", "or", "xor", "ftz")),
-                    None)
-    if cmp_name is None:
+    if f.cmp is None:
         raise PtxError(f"{ins.opcode}: missing comparison", ins.line)
-    fn = _compare(cmp_name, "f64", ins.line)
-    boolop = next((m for m in mods if m in ("and", "or", "xor")), None)
-    comb = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}.get(boolop or "")
+    fn = _compare(f.cmp, "f64", ins.line)
+    comb = _BOOL_OPS.get(f.boolop or "")
     ops = ins.operands
     bf = t.startswith("bf16")
     pair = t.endswith("x2")
@@ -710,20 +718,20 @@ def _setp_half(ins: Instr, mods: list[str], ctx: Any, t: str) -> Callable:
     return run
 
 
-def b_selp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    t = types_of(ins, mods)[0]
+def b_selp(ins: Instr, f: Form, ctx: Any) -> Callable:
+    t = types_of(ins, f)[0]
     return _simple(ins, ctx, t, 3, lambda a, b, p: np.where(p, a, b), src_ts=[t, t, "pred"])
 
 
-def b_slct(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    ts = types_of(ins, mods, 2)
+def b_slct(ins: Instr, f: Form, ctx: Any) -> Callable:
+    ts = types_of(ins, f, 2)
     return _simple(ins, ctx, ts[0], 3, lambda a, b, c: np.where(np.asarray(c) >= 0, a, b),
                    src_ts=[ts[0], ts[0], ts[1]])
 
 
-def b_testp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    t = types_of(ins, mods)[0]
-    kind = next(m for m in mods if m not in TYPES)
+def b_testp(ins: Instr, f: Form, ctx: Any) -> Callable:
+    t = types_of(ins, f)[0]
+    kind = f.cmp
     tiny = np.finfo(DTYPE[t]).tiny
     fns = {"finite": np.isfinite, "infinite": np.isinf, "number": lambda a: ~np.isnan(a),
            "notanumber": np.isnan, "normal": lambda a: np.isfinite(a) & (np.abs(a) >= tiny),
@@ -733,11 +741,11 @@ def b_testp(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return _simple(ins, ctx, t, 1, fns[kind], dst_t="pred")
 
 
-def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
+def cvt_fn(dst_t: str, src_t: str, f: Form, line: int) -> Callable:
     dd, sd = DTYPE[dst_t], DTYPE[src_t]
-    rnd = next((m for m in mods if m in _ROUND_INT or m in ("rn", "rz", "rm", "rp")), "")
-    sat = "sat" in mods
-    ftz = "ftz" in mods
+    rnd = f.rounding
+    sat = f.sat
+    ftz = f.ftz
     if sd.kind == "f" and dd.kind == "f":
         if dd.itemsize == sd.itemsize:
             rf = _ROUND_INT.get(rnd)
@@ -789,16 +797,16 @@ def cvt_fn(dst_t: str, src_t: str, mods: list[str], line: int) -> Callable:
     return lambda a: np.asarray(a).astype(dd)
 
 
-def _cvt_half(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def _cvt_half(ins: Instr, f: Form, ctx: Any) -> Callable:
     """Conversions with bf16 (any direction) and the packing f16x2/bf16x2 <- two f32."""
     ops = ins.operands
-    if mods[-2:-1] and mods[-2] in ("f16x2", "bf16x2"):
-        bf = mods[-2] == "bf16x2"
+    if f.mods[-2:-1] in (("f16x2",), ("bf16x2",)):
+        bf = f.mods[-2] == "bf16x2"
         if len(ops) != 3:
             raise PtxError(f"{ins.opcode} takes 3 operands", ins.line)
         dst = ctx.writer(ops[0], "b32")
         ra, rb = ctx.reader(ops[1], "f32"), ctx.reader(ops[2], "f32")
-        relu = "relu" in mods
+        relu = f.has("relu")
 
         def conv(x: Any) -> np.ndarray:
             x = np.asarray(x, np.float32)
@@ -809,16 +817,15 @@ def _cvt_half(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         # The first source lands in the upper half.
         return lambda st, lanes: dst(st, lanes, (conv(ra(st, lanes)) << np.uint32(16))
                                      | conv(rb(st, lanes)))
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) != 2:
+    if len(f.types) != 2:
         raise PtxError(f"{ins.opcode}: missing type", ins.line)
-    dst_t, src_t = ts
+    dst_t, src_t = f.types
     _operands(ins, 2)
     if src_t == "bf16":
         rd = ctx.reader(ops[1], "b16")
         if dst_t == "bf16":
             return _simple(ins, ctx, "b16", 1, lambda a: a)
-        inner = cvt_fn(dst_t, "f32", mods, ins.line) if dst_t != "f32" else (lambda a: a)
+        inner = cvt_fn(dst_t, "f32", f, ins.line) if dst_t != "f32" else (lambda a: a)
         wr = ctx.writer(ops[0], dst_t)
         return lambda st, lanes: wr(st, lanes, inner(
             halfops.decode(rd(st, lanes), True).astype(np.float32)))
@@ -831,19 +838,24 @@ def _cvt_half(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         np.asarray(rs(st, lanes)).astype(np.float64), True))
 
 
-def b_cvt(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    if "bf16" in mods or "f16x2" in mods or "bf16x2" in mods:
-        return _cvt_half(ins, mods, ctx)
-    ts = types_of(ins, mods, 2)
-    if any(m in mods for m in ("e4m3x2", "e5m2x2", "tf32")):
+# conversions through bf16 or packing pairs; conversions to formats not supported
+_CVT_HALF = frozenset({"bf16", "f16x2", "bf16x2"})
+_CVT_UNSUPPORTED = frozenset({"e4m3x2", "e5m2x2", "tf32"})
+
+
+def b_cvt(ins: Instr, f: Form, ctx: Any) -> Callable:
+    if f.flags & _CVT_HALF:
+        return _cvt_half(ins, f, ctx)
+    ts = types_of(ins, f, 2)
+    if f.flags & _CVT_UNSUPPORTED:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dst_t, src_t = ts[0], ts[1]
-    fn = cvt_fn(dst_t, src_t, mods, ins.line)
+    fn = cvt_fn(dst_t, src_t, f, ins.line)
     return _simple(ins, ctx, dst_t, 1, fn, src_ts=[src_t])
 
 
-def b_mov(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    t = types_of(ins, mods)[0]
+def b_mov(ins: Instr, f: Form, ctx: Any) -> Callable:
+    t = types_of(ins, f)[0]
     ops = _operands(ins, 2)
     dst, src = ops
     w = SIZE[t]
@@ -872,6 +884,13 @@ def b_mov(ins: Instr, mods: list[str], ctx: Any) -> Callable:
         return pack
     return _simple(ins, ctx, t, 1, lambda a: a)
 
+
+_INT_OPS: dict[str, Callable[[Instr, Form, Any, str], Callable]] = {
+    "add": _int_add, "sub": _int_add, "mul": _int_mul, "mad": _int_mad,
+    "mul24": _mul24, "mad24": _mul24, "div": _int_div, "rem": _int_div,
+    "min": _int_binary(np.minimum), "max": _int_binary(np.maximum), "abs": _int_unary(np.abs),
+    "neg": _int_neg, "sad": _int_sad,
+}
 
 BUILDERS: dict[str, Callable] = {}
 for _n in ("add", "sub", "mul", "mad", "mul24", "mad24", "div", "rem", "min", "max", "abs", "neg",

@@ -7,39 +7,20 @@ import numpy as np
 
 from . import access, fpexact
 from .errors import PtxError
+from .form import SPACES, Form, state_space, vector_count
 from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                      WINDOW_SHIFT)
 from .ptxast import Instr
-from .ptxtypes import DTYPE, SIZE, TYPES
+from .ptxtypes import DTYPE, SIZE
 
-SPACES = ("global", "shared", "local", "const", "param")
-
-
-def state_space(mods: list[str]) -> str:
-    """The state space an ld/st/atom names (`const` reads device memory like `global`)."""
-    for m in mods:
-        if m in SPACES:
-            return "global" if m == "const" else m
-        if m.startswith("shared::"):
-            return "shared"
-        if m.startswith("param::"):
-            return "param"
-    return "generic"
+# the JIT's memory and atomic instructions read state_space and vector_count from here
+__all__ = ["ATOM_UNSUPPORTED", "BUILDERS", "SPACES", "state_space", "vector_count"]
 
 
-def vector_count(mods: list[str]) -> int:
-    """Elements of a .v2/.v4/.v8 access (1 for a scalar one)."""
-    for m in mods:
-        if m in ("v2", "v4", "v8"):
-            return int(m[1:])
-    return 1
-
-
-def _type(ins: Instr, mods: list[str]) -> str:
-    ts = [m for m in mods if m in TYPES]
-    if not ts:
+def _type(ins: Instr, f: Form) -> str:
+    if not f.types:
         raise PtxError(f"{ins.opcode}: missing type", ins.line)
-    t = ts[-1]
+    t = f.types[-1]
     if t in ("f16", "bf16", "b128"):
         t = {"f16": "b16", "bf16": "b16"}.get(t, t)
     if t == "b128":
@@ -65,13 +46,13 @@ def _param_load(ref: Any, dt: np.dtype) -> Callable:
     return read_p
 
 
-def b_ld(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_ld(ins: Instr, f: Form, ctx: Any) -> Callable:
     if len(ins.operands) != 2:
         raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
-    t = _type(ins, mods)
+    t = _type(ins, f)
     dt = DTYPE[t]
-    space = state_space(mods)
-    vec = vector_count(mods)
+    space = f.space
+    vec = f.vec
     dst, addr = ins.operands
     targets = dst[1] if dst[0] == "vec" else [dst]
     if len(targets) != vec:
@@ -115,13 +96,13 @@ def b_ld(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run_vec
 
 
-def b_st(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_st(ins: Instr, f: Form, ctx: Any) -> Callable:
     if len(ins.operands) != 2:
         raise PtxError(f"{ins.opcode} takes 2 operands", ins.line)
-    t = _type(ins, mods)
+    t = _type(ins, f)
     dt = DTYPE[t]
-    space = state_space(mods)
-    vec = vector_count(mods)
+    space = f.space
+    vec = f.vec
     addr, src = ins.operands
     sources = src[1] if src[0] == "vec" else [src]
     if len(sources) != vec:
@@ -184,18 +165,19 @@ def _atomic_apply(op: str, dt: np.dtype, line: int) -> Callable:
     raise PtxError(f"unsupported atomic operation .{op}", line)
 
 
-_ATOM_OPS = ("add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec")
+# vector and half-precision atomics, and .noftz, are not supported
+ATOM_UNSUPPORTED = frozenset({"v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128",
+                               "noftz"})
 
 
-def b_atom(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    red = ins.opcode.startswith("red")
-    op = next((m for m in mods if m in _ATOM_OPS), None)
-    if op is None or any(m in ("v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128", "noftz")
-                         for m in mods):
+def b_atom(ins: Instr, f: Form, ctx: Any) -> Callable:
+    red = f.base == "red"
+    op = f.mode
+    if op is None or f.flags & ATOM_UNSUPPORTED:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
-    t = _type(ins, mods)
+    t = _type(ins, f)
     dt = DTYPE[t]
-    space = state_space(mods)
+    space = f.space
     if space == "param":
         raise PtxError("atomics on parameters are not supported", ins.line)
     ops = ins.operands
@@ -221,10 +203,10 @@ def b_atom(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    to = "to" in mods
-    space = next((m for m in mods if m in SPACES), None)
-    t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
+def b_cvta(ins: Instr, f: Form, ctx: Any) -> Callable:
+    to = f.has("to")
+    space = f.space_mod
+    t = next((t for t in f.types if t in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(ins.operands) != 2:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW, "param": PARAM_WINDOW}.get(space, 0)
@@ -238,8 +220,8 @@ def b_cvta(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return lambda st, lanes: dst(st, lanes, np.asarray(src(st, lanes), dt) + delta)
 
 
-def b_isspacep(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    space = next((m for m in mods if m in SPACES), None)
+def b_isspacep(ins: Instr, f: Form, ctx: Any) -> Callable:
+    space = f.space_mod
     if space is None or len(ins.operands) != 2:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dst = ctx.writer(ins.operands[0], "pred")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .access import lane_ids
 from .errors import PtxError
+from .form import Form
 from .ptxast import Instr
 from .ptxtypes import DTYPE
 
@@ -21,8 +22,8 @@ def _warp_sum(st: Any, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.bincount(st.warp[ids], weights=weights, minlength=nwarps)
 
 
-def b_shfl(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    mode = next((m for m in mods if m in ("up", "down", "bfly", "idx")), None)
+def b_shfl(ins: Instr, f: Form, ctx: Any) -> Callable:
+    mode = f.mode
     if mode is None or len(ins.operands) not in (4, 5):
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     d = ins.operands[0]
@@ -68,8 +69,8 @@ def b_shfl(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def b_vote(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    mode = next((m for m in mods if m in ("all", "any", "uni", "ballot")), None)
+def b_vote(ins: Instr, f: Form, ctx: Any) -> Callable:
+    mode = f.mode
     if mode is None or len(ins.operands) not in (2, 3):
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     rp = ctx.reader(ins.operands[1], "pred")
@@ -94,7 +95,7 @@ def b_vote(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def b_activemask(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_activemask(ins: Instr, f: Form, ctx: Any) -> Callable:
     wd = ctx.writer(ins.operands[0], "b32")
 
     def run(st: Any, lanes: Any) -> None:
@@ -104,9 +105,9 @@ def b_activemask(ins: Instr, mods: list[str], ctx: Any) -> Callable:
     return run
 
 
-def b_redux(ins: Instr, mods: list[str], ctx: Any) -> Callable:
-    op = next((m for m in mods if m in ("add", "min", "max", "and", "or", "xor")), None)
-    t = next((m for m in mods if m in ("u32", "s32", "b32")), None)
+def b_redux(ins: Instr, f: Form, ctx: Any) -> Callable:
+    op = f.mode
+    t = next((t for t in f.types if t in ("u32", "s32", "b32")), None)
     if op is None or t is None or len(ins.operands) != 3:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     dt = DTYPE[t]
@@ -142,10 +143,10 @@ def _groups(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return order, np.flatnonzero(change), np.cumsum(change) - 1
 
 
-def b_match(ins: Instr, mods: list[str], ctx: Any) -> Callable:
+def b_match(ins: Instr, f: Form, ctx: Any) -> Callable:
     """match.any.sync / match.all.sync: lanes of a warp holding the same value."""
-    mode = next((m for m in mods if m in ("any", "all")), None)
-    t = next((m for m in mods if m in ("b32", "b64")), None)
+    mode = f.mode
+    t = next((t for t in f.types if t in ("b32", "b64")), None)
     if mode is None or t is None or len(ins.operands) != 3:
         raise PtxError(f"unsupported instruction {ins.opcode}", ins.line)
     d = ins.operands[0]

@@ -8,6 +8,7 @@ import math
 import struct
 
 from .errors import PtxError
+from .form import form_of
 from .lexer import Token, tokenize
 from .module import GlobalVar, Kernel, Module, Param, align_up
 from .ptxast import Function, Instr, Label, Operand, VarDecl
@@ -558,7 +559,7 @@ def split_call(ins: Instr) -> tuple[list[Operand], Operand, list[Operand]]:
 def _callees(fn: Function) -> set[str]:
     out = set()
     for ins in fn.body:
-        if isinstance(ins, Instr) and ins.opcode.split(".")[0] == "call":
+        if isinstance(ins, Instr) and form_of(ins).base == "call":
             target = split_call(ins)[1]
             if target[0] == "sym":
                 out.add(target[1])
@@ -571,7 +572,7 @@ def address_taken(functions: dict[str, Function], globals_: dict[str, GlobalVar]
     out: set[str] = set()
     for f in functions.values():
         for ins in f.body:
-            if isinstance(ins, Instr) and ins.opcode.split(".")[0] != "call":
+            if isinstance(ins, Instr) and form_of(ins).base != "call":
                 for op in ins.operands:
                     if op[0] == "sym" and op[1] in functions:
                         out.add(op[1])
@@ -592,7 +593,7 @@ def callees(fn: Function, taken: set[str]) -> set[str]:
     """Direct and possible indirect callees of fn."""
     out = set()
     for ins in fn.body:
-        if isinstance(ins, Instr) and ins.opcode.split(".")[0] == "call":
+        if isinstance(ins, Instr) and form_of(ins).base == "call":
             target = split_call(ins)[1]
             if target[0] == "sym":
                 out.add(target[1])
