@@ -694,7 +694,7 @@ class KernelCompiler:
         if base in alu.BUILDERS:
             alu.BUILDERS[base](self, item, form, eff)
         elif base in memops.BUILDERS:
-            memops.BUILDERS[base](self, item, base, list(form.mods), eff)
+            memops.BUILDERS[base](self, item, form, eff)
         else:
             raise JitUnsupported(f"instruction {ins.opcode}")
 
