@@ -835,12 +835,5 @@ class KernelCompiler:
         return b.trunc(v, L.vty(stt))
 
 
-def types_of(item: Item, mods: list[str], want: int = 1) -> list[str]:
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) < want:
-        raise JitUnsupported(f"{item.ins.opcode}: missing type")
-    return ts
-
-
-__all__ = ["KernelCompiler", "types_of", "SIZE", "F32", "F64", "scalar_type", "LOCAL_WINDOW",
+__all__ = ["KernelCompiler", "SIZE", "F32", "F64", "scalar_type", "LOCAL_WINDOW",
            "SHARED_WINDOW"]
