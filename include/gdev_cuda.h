@@ -235,6 +235,14 @@ typedef enum CUdriverProcAddressQueryResult_enum {
     CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT = 2
 } CUdriverProcAddressQueryResult;
 
+/* ---- cache preferences (hints: the card has no L1 to divide) ------------ */
+typedef enum CUfunc_cache_enum {
+    CU_FUNC_CACHE_PREFER_NONE   = 0,
+    CU_FUNC_CACHE_PREFER_SHARED = 1,
+    CU_FUNC_CACHE_PREFER_L1     = 2,
+    CU_FUNC_CACHE_PREFER_EQUAL  = 3
+} CUfunc_cache;
+
 /* ---- flags -------------------------------------------------------------- */
 typedef enum CUctx_flags_enum {
     CU_CTX_SCHED_AUTO          = 0,
@@ -250,6 +258,11 @@ typedef enum CUstream_flags_enum {
     CU_STREAM_DEFAULT      = 0,
     CU_STREAM_NON_BLOCKING = 1
 } CUstream_flags;
+
+typedef enum CUevent_record_flags_enum {
+    CU_EVENT_RECORD_DEFAULT  = 0,
+    CU_EVENT_RECORD_EXTERNAL = 1
+} CUevent_record_flags;
 
 typedef enum CUevent_flags_enum {
     CU_EVENT_DEFAULT        = 0,
@@ -288,6 +301,8 @@ CUresult cuDeviceGetUuid(CUuuid *uuid, CUdevice dev);
 CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev);
 CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev);  /* INVALID_VALUE: unknown */
 CUresult cuDeviceComputeCapability(int *major, int *minor, CUdevice dev);
+/* "0000:bb:dd.0" from the card's PCI bus and device numbers */
+CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev);
 
 /* ---- primary contexts (one per card, reference counted) ----------------- */
 CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
@@ -308,6 +323,10 @@ CUresult cuCtxGetCurrent(CUcontext *pctx);                /* *pctx = NULL withou
 CUresult cuCtxGetDevice(CUdevice *device);
 CUresult cuCtxGetFlags(unsigned int *flags);
 CUresult cuCtxSynchronize(void);
+CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version);   /* 3020; NULL: the current context */
+CUresult cuCtxGetStreamPriorityRange(int *leastPriority, int *greatestPriority);   /* 0, 0 */
+CUresult cuCtxSetCacheConfig(CUfunc_cache config);        /* a hint, checked and ignored */
+CUresult cuCtxGetCacheConfig(CUfunc_cache *pconfig);      /* CU_FUNC_CACHE_PREFER_NONE */
 
 /* ---- modules and functions ------------------------------------------------ */
 /* Images: PTX text, a fat binary (nvcc -fatbin; its best PTX is used) or a
@@ -323,6 +342,8 @@ CUresult cuModuleUnload(CUmodule hmod);                   /* its functions becom
 CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name);   /* NOT_FOUND */
 CUresult cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name);
 CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfunc);
+CUresult cuFuncGetName(const char **name, CUfunction hfunc);
+CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config);   /* a hint, checked and ignored */
 
 /* ---- launches -------------------------------------------------------------------- */
 /* Parameters as kernelParams (one pointer per parameter) or as extra (a packed
@@ -330,13 +351,12 @@ CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfu
 CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
                         unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
                         unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
-CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
-                             unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
-                             unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
 
 /* ---- memory --------------------------------------------------------------------- */
 CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize);   /* OUT_OF_MEMORY when it cannot fit */
 CUresult cuMemFree_v2(CUdeviceptr dptr);                      /* INVALID_VALUE if not allocated */
+/* the allocation holding dptr (either out-pointer may be NULL); NOT_FOUND outside every one */
+CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr);
 CUresult cuMemGetInfo_v2(size_t *free, size_t *total);
 CUresult cuMemAllocHost_v2(void **pp, size_t bytesize);
 CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
@@ -358,6 +378,10 @@ CUresult cuMemsetD32Async(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUst
 
 /* ---- streams and events ------------------------------------------------------------ */
 CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags);
+CUresult cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags, int priority);  /* all priorities are 0 */
+CUresult cuStreamGetFlags(CUstream hStream, unsigned int *flags);
+CUresult cuStreamGetPriority(CUstream hStream, int *priority);
+CUresult cuStreamGetCtx(CUstream hStream, CUcontext *pctx);
 CUresult cuStreamDestroy_v2(CUstream hStream);             /* INVALID_HANDLE for a bad handle */
 CUresult cuStreamQuery(CUstream hStream);                  /* CUDA_ERROR_NOT_READY while busy */
 CUresult cuStreamSynchronize(CUstream hStream);
@@ -365,10 +389,39 @@ CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
 CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags);
 CUresult cuEventDestroy_v2(CUevent hEvent);
 CUresult cuEventRecord(CUevent hEvent, CUstream hStream);
+CUresult cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags);
 CUresult cuEventQuery(CUevent hEvent);                     /* CUDA_ERROR_NOT_READY until reached */
 CUresult cuEventSynchronize(CUevent hEvent);
 CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd);
 CUresult cuEventElapsedTime(float *pMilliseconds, CUevent hStart, CUevent hEnd);
+
+/* ---- the same calls as programs built with CUDA_API_PER_THREAD_DEFAULT_STREAM
+ * (nvcc --default-stream per-thread) import them; the default stream they name is the
+ * context's default stream here too ----------------------------------------------- */
+CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount);
+CUresult cuMemcpyDtoH_v2_ptds(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount);
+CUresult cuMemcpyDtoD_v2_ptds(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount);
+CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream);
+CUresult cuMemcpyDtoHAsync_v2_ptsz(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream);
+CUresult cuMemcpyDtoDAsync_v2_ptsz(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount,
+                                   CUstream hStream);
+CUresult cuMemsetD8_v2_ptds(CUdeviceptr dstDevice, unsigned char uc, size_t N);
+CUresult cuMemsetD16_v2_ptds(CUdeviceptr dstDevice, unsigned short us, size_t N);
+CUresult cuMemsetD32_v2_ptds(CUdeviceptr dstDevice, unsigned int ui, size_t N);
+CUresult cuMemsetD8Async_ptsz(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream);
+CUresult cuMemsetD16Async_ptsz(CUdeviceptr dstDevice, unsigned short us, size_t N, CUstream hStream);
+CUresult cuMemsetD32Async_ptsz(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream);
+CUresult cuStreamQuery_ptsz(CUstream hStream);
+CUresult cuStreamSynchronize_ptsz(CUstream hStream);
+CUresult cuStreamWaitEvent_ptsz(CUstream hStream, CUevent hEvent, unsigned int Flags);
+CUresult cuEventRecord_ptsz(CUevent hEvent, CUstream hStream);
+CUresult cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream hStream, unsigned int flags);
+CUresult cuStreamGetFlags_ptsz(CUstream hStream, unsigned int *flags);
+CUresult cuStreamGetPriority_ptsz(CUstream hStream, int *priority);
+CUresult cuStreamGetCtx_ptsz(CUstream hStream, CUcontext *pctx);
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
+                             unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
+                             unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
 
 #ifdef __cplusplus
 }

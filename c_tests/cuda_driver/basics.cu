@@ -1,5 +1,5 @@
 // The driver API outside modules: version, devices, primary and created contexts and
-// their stack, memory of every kind, streams, events and entry points by name.
+// their stack, memory of every kind, streams, events, queries and entry points by name.
 //   basics DIR    (DIR holds kernels.ptx)
 #include <cstring>
 #include <string>
@@ -167,6 +167,66 @@ static void memory_streams_events(void)
     CU_OK(cuCtxDestroy(ctx));
 }
 
+// Queries about streams, contexts, functions and allocations, and the cache hints.
+static void queries(const std::string &dir)
+{
+    CUdevice dev;
+    CU_OK(cuDeviceGet(&dev, 0));
+    char bus[32];
+    CU_OK(cuDeviceGetPCIBusId(bus, sizeof bus, dev));
+    EXPECT(std::strncmp(bus, "0000:", 5) == 0 && std::strlen(bus) == 12);
+    CUcontext ctx, of_stream;
+    CU_OK(cuCtxCreate(&ctx, NULL, 0, dev));
+    unsigned int api = 0;
+    CU_OK(cuCtxGetApiVersion(ctx, &api));
+    EXPECT(api >= 3020);
+    CU_OK(cuCtxGetApiVersion(NULL, &api));
+    int least = -1, greatest = -1, priority = -1;
+    CU_OK(cuCtxGetStreamPriorityRange(&least, &greatest));
+    EXPECT(least == 0 && greatest == 0);
+    CU_OK(cuCtxSetCacheConfig(CU_FUNC_CACHE_PREFER_SHARED));
+    CUfunc_cache cache = CU_FUNC_CACHE_PREFER_L1;
+    CU_OK(cuCtxGetCacheConfig(&cache));
+    EXPECT(cache == CU_FUNC_CACHE_PREFER_NONE);
+
+    CUstream stream;
+    unsigned int flags = 99;
+    CU_OK(cuStreamCreateWithPriority(&stream, CU_STREAM_NON_BLOCKING, -1));
+    CU_OK(cuStreamGetFlags(stream, &flags));
+    EXPECT(flags == CU_STREAM_NON_BLOCKING);
+    CU_OK(cuStreamGetFlags(NULL, &flags));
+    EXPECT(flags == 0);
+    CU_OK(cuStreamGetPriority(stream, &priority));
+    EXPECT(priority == 0);
+    CU_OK(cuStreamGetCtx(stream, &of_stream));
+    EXPECT(of_stream == ctx);
+
+    CUmodule mod;
+    CUfunction fn;
+    CU_OK(cuModuleLoad(&mod, (dir + "/kernels.ptx").c_str()));
+    CU_OK(cuModuleGetFunction(&fn, mod, "fill"));
+    const char *name = NULL;
+    CU_OK(cuFuncGetName(&name, fn));
+    EXPECT(std::strcmp(name, "fill") == 0);
+    CU_OK(cuFuncSetCacheConfig(fn, CU_FUNC_CACHE_PREFER_L1));
+
+    CUdeviceptr p, base = 0;
+    size_t size = 0;
+    CU_OK(cuMemAlloc(&p, 1000));
+    CU_OK(cuMemGetAddressRange(&base, &size, p + 123));
+    EXPECT(base == p && size >= 1000);
+
+    CUevent ev;
+    CU_OK(cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING));
+    CU_OK(cuEventRecordWithFlags(ev, stream, CU_EVENT_RECORD_DEFAULT));
+    CU_OK(cuEventSynchronize(ev));
+    CU_OK(cuEventDestroy(ev));
+    CU_OK(cuStreamDestroy(stream));
+    CU_OK(cuMemFree(p));
+    CU_OK(cuModuleUnload(mod));
+    CU_OK(cuCtxDestroy(ctx));
+}
+
 // Entry points by name, as a loader that binds the driver at run time does.
 static void proc_address(const std::string &dir)
 {
@@ -210,6 +270,7 @@ int main(int argc, char **argv)
     devices();
     contexts();
     memory_streams_events();
+    queries(argv[1]);
     proc_address(argv[1]);
     return test_passed();
 }

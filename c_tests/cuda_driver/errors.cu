@@ -1,5 +1,6 @@
 // Bad input through the driver API: each call answers its documented CUresult and the
-// program goes on (the library logs why; nothing crashes or hangs).
+// program goes on (the library logs why; nothing crashes or hangs); a kernel fault is
+// sticky for its context only.
 //   errors DIR    (DIR holds kernels.ptx)
 #include <cstring>
 #include <string>
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
     CU_OK(cuEventCreate(&other, CU_EVENT_DISABLE_TIMING));
     CU_OK(cuEventRecord(ev, NULL));
     CU_OK(cuEventRecord(other, NULL));
+    EXPECT_CODE(cuEventRecordWithFlags(other, NULL, 0x10), CUDA_ERROR_INVALID_VALUE);
     CU_OK(cuEventSynchronize(other));
     float ms;
     EXPECT_CODE(cuEventElapsedTime(&ms, ev, other), CUDA_ERROR_INVALID_HANDLE);
@@ -143,11 +145,48 @@ int main(int argc, char **argv)
     EXPECT_CODE(cuEventDestroy(ev), CUDA_ERROR_INVALID_HANDLE);
     CU_OK(cuEventDestroy(other));
 
+    // queries and hints
+    char bus[8];
+    EXPECT_CODE(cuDeviceGetPCIBusId(bus, sizeof bus, 0), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuCtxSetCacheConfig((CUfunc_cache)7), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuFuncSetCacheConfig(fn, CU_FUNC_CACHE_PREFER_L1), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT_CODE(cuFuncGetName(&text, fn), CUDA_ERROR_INVALID_HANDLE);
+    CUdeviceptr base;
+    size_t size;
+    EXPECT_CODE(cuMemGetAddressRange(&base, &size, 0x10), CUDA_ERROR_NOT_FOUND);
+    EXPECT_CODE(cuStreamGetFlags((CUstream)host, (unsigned int *)&value), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT_CODE(cuEventRecordWithFlags(ev, NULL, 0), CUDA_ERROR_INVALID_HANDLE);   // destroyed above
+
     // a destroyed context
     CU_OK(cuMemFree(p));
     CU_OK(cuCtxDestroy(ctx));
     EXPECT_CODE(cuCtxDestroy(ctx), CUDA_ERROR_INVALID_CONTEXT);
     EXPECT_CODE(cuCtxPushCurrent(ctx), CUDA_ERROR_INVALID_CONTEXT);
     EXPECT_CODE(cuMemAlloc(&p, 16), CUDA_ERROR_INVALID_CONTEXT);
+
+    // damaged cubins: an NVIDIA ELF header claiming more than is there, or no sections
+    unsigned char bad_cubin[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0x41, 8};
+    bad_cubin[18] = 190;                                        // e_machine: EM_CUDA
+    bad_cubin[40] = 0xff, bad_cubin[41] = 0xff, bad_cubin[42] = 0xff;   // e_shoff far away
+    bad_cubin[58] = 64, bad_cubin[60] = 3;                      // three 64-byte section headers
+    CU_OK(cuCtxCreate(&ctx, NULL, 0, 0));
+    EXPECT_CODE(cuModuleLoadData(&mod, bad_cubin), CUDA_ERROR_INVALID_IMAGE);
+
+    // a kernel that faults: the launch fails at the next synchronisation, and the context
+    // stays failed (CUDA's sticky error) until it is destroyed; other contexts go on
+    CU_OK(cuModuleLoad(&mod, (dir + "/kernels.ptx").c_str()));
+    CU_OK(cuModuleGetFunction(&fn, mod, "scale"));
+    CUdeviceptr wild = 0x10;
+    void *wild_args[] = {&wild, &a, &n};
+    CU_OK(cuLaunchKernel(fn, 1, 1, 1, 16, 1, 1, 0, NULL, wild_args, NULL));
+    EXPECT_CODE(cuCtxSynchronize(), CUDA_ERROR_LAUNCH_FAILED);
+    EXPECT_CODE(cuMemAlloc(&p, 16), CUDA_ERROR_LAUNCH_FAILED);
+    EXPECT_CODE(cuLaunchKernel(fn, 1, 1, 1, 16, 1, 1, 0, NULL, args, NULL), CUDA_ERROR_LAUNCH_FAILED);
+    CU_OK(cuCtxDestroy(ctx));
+    CUcontext fresh;
+    CU_OK(cuCtxCreate(&fresh, NULL, 0, 0));
+    CU_OK(cuMemAlloc(&p, 16));
+    CU_OK(cuMemFree(p));
+    CU_OK(cuCtxDestroy(fresh));
     return test_passed();
 }

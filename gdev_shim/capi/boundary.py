@@ -59,6 +59,12 @@ def exported(library: str, family: Family, *aliases: str) -> Callable[[Callable]
     return register
 
 
+def export_as(library: str, family: Family, fn: Callable, *names: str) -> None:
+    """Export an existing function again, under other names (another face of the same call)."""
+    for name in names:
+        _registry.setdefault(library, []).append(Export(name, family, fn))
+
+
 def _translator(export: Export) -> Callable:
     """cffi's onerror handler for one export: its return value becomes the C result."""
     translate, name = export.family.translate, export.name

@@ -4,7 +4,12 @@ The entry points are the names cuda.h binds programs to (cuMemAlloc_v2,
 cuCtxCreate_v4, ...).  Handles are HandleTable cells as in libusdaa; a stream
 of 0, CU_STREAM_LEGACY (1) or CU_STREAM_PER_THREAD (2) is the current
 context's default stream.  Module images may be in any of the toolkit's
-formats (driver/nvimage.py).  Every failure is logged and answered with its
+formats (driver/nvimage.py).
+
+Programs built with CUDA_API_PER_THREAD_DEFAULT_STREAM (`--default-stream per-thread`)
+import the calls that touch the default stream under a `_ptds` or `_ptsz` name; those are
+the same exports (`exported`'s aliases).  The thread's default stream here is the context's
+legacy one, which orders more work, never less.  Every failure is logged and answered with its
 CUresult; nothing crosses into C as an exception.
 """
 from __future__ import annotations
@@ -19,8 +24,9 @@ from ..gdev.errors import GdevError
 from ..log import get
 from ..runtime import device_api
 from ..runtime.errors import SdaaError
-from .boundary import (Family, HandleTable, NullArgument, address, exported, exported_names, required,
-                       static_string, string, unexpected, words)
+from . import driver_exports
+from .boundary import (Family, HandleTable, NullArgument, address, export_as, exported, exported_names,
+                       required, static_string, string, unexpected, words)
 from .cuda_codes import CU, CuError, cuda_code, error_name, error_text
 
 log = get("gdev.capi")
@@ -103,13 +109,32 @@ def _out_handle(p, table: HandleTable, ctype: str, obj) -> int:
     return OK
 
 
+# ---- the calls the SDAA driver face already makes as CUDA does -------------------
+# No handles and no pointers but the caller's own: the same exports, under CUDA's names
+# (their failures come back through this face's translator, with CUDA's codes).
+_SAME_AS_SDAA = {
+    driver_exports.sdInit: ("cuInit",),
+    driver_exports.sdDeviceGet: ("cuDeviceGet",),
+    driver_exports.sdDeviceGetCount: ("cuDeviceGetCount",),
+    driver_exports.sdDeviceTotalMem: ("cuDeviceTotalMem_v2",),
+    driver_exports.sdDeviceComputeCapability: ("cuDeviceComputeCapability",),
+    driver_exports.sdCtxGetDevice: ("cuCtxGetDevice",),
+    driver_exports.sdCtxSynchronize: ("cuCtxSynchronize",),
+    driver_exports.sdMemAlloc: ("cuMemAlloc_v2",),
+    driver_exports.sdMemFree: ("cuMemFree_v2",),
+    driver_exports.sdMemFreeHost: ("cuMemFreeHost",),
+    driver_exports.sdMemcpyHtoD: ("cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds"),
+    driver_exports.sdMemcpyDtoH: ("cuMemcpyDtoH_v2", "cuMemcpyDtoH_v2_ptds"),
+    driver_exports.sdMemcpyDtoD: ("cuMemcpyDtoD_v2", "cuMemcpyDtoD_v2_ptds"),
+    driver_exports.sdMemsetD8: ("cuMemsetD8_v2", "cuMemsetD8_v2_ptds"),
+    driver_exports.sdMemsetD16: ("cuMemsetD16_v2", "cuMemsetD16_v2_ptds"),
+    driver_exports.sdMemsetD32: ("cuMemsetD32_v2", "cuMemsetD32_v2_ptds"),
+}
+for _fn, _names in _SAME_AS_SDAA.items():
+    export_as(LIB, DRIVER, _fn, *_names)
+
+
 # ---- initialisation, version, errors ----------------------------------------
-@exported(LIB, DRIVER)
-def cuInit(flags):
-    drv_device.init(flags)
-    return OK
-
-
 @exported(LIB, DRIVER)
 def cuDriverGetVersion(version):
     required(version, "driverVersion")[0] = DRIVER_VERSION
@@ -162,18 +187,6 @@ def cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, status):
 
 # ---- devices ---------------------------------------------------------------------
 @_api()
-def cuDeviceGet(device, ordinal):
-    required(device, "device")[0] = drv_device.check(ordinal)
-    return OK
-
-
-@_api()
-def cuDeviceGetCount(count):
-    required(count, "count")[0] = drv_device.count_raw()
-    return OK
-
-
-@_api()
 def cuDeviceGetName(name, length, dev):
     required(name, "name")
     if length <= 0:
@@ -190,12 +203,6 @@ def cuDeviceGetUuid_v2(uuid, dev):
 
 
 @_api()
-def cuDeviceTotalMem_v2(nbytes, dev):
-    required(nbytes, "bytes")[0] = drv_device.info(drv_device.check(dev))["vram_size"]
-    return OK
-
-
-@_api()
 def cuDeviceGetAttribute(value, attrib, dev):
     required(value, "pi")
     drv_device.check(dev)
@@ -208,10 +215,13 @@ def cuDeviceGetAttribute(value, attrib, dev):
 
 
 @_api()
-def cuDeviceComputeCapability(major, minor, dev):
-    required(major, "major"), required(minor, "minor")
+def cuDeviceGetPCIBusId(bus_id, length, dev):
+    required(bus_id, "pciBusId")
     info = drv_device.info(drv_device.check(dev))
-    major[0], minor[0] = info["compute_major"], info["compute_minor"]
+    text = f"0000:{info['pci_bus']:02x}:{info['pci_device']:02x}.0".encode()
+    if length <= len(text):
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"PCI bus id buffer of {length} bytes")
+    ffi.memmove(bus_id, text + b"\0", len(text) + 1)
     return OK
 
 
@@ -309,20 +319,49 @@ def cuCtxGetCurrent(pctx):
 
 
 @_api()
-def cuCtxGetDevice(device):
-    required(device, "device")[0] = _current().device
-    return OK
-
-
-@_api()
 def cuCtxGetFlags(flags):
     required(flags, "flags")[0] = _current().flags
     return OK
 
 
+API_VERSION = 3020                   # the context interface every context since CUDA 3.2 has
+
+
 @_api()
-def cuCtxSynchronize():
-    _current().synchronize()
+def cuCtxGetApiVersion(h, version):
+    required(version, "version")
+    ctx = _current() if h == ffi.NULL else _context(h)
+    ctx.check()
+    version[0] = API_VERSION
+    return OK
+
+
+@_api()
+def cuCtxGetStreamPriorityRange(least, greatest):
+    # one priority: the card's channels are served in turn (either pointer may be NULL)
+    for out in (least, greatest):
+        if out != ffi.NULL:
+            out[0] = 0
+    return OK
+
+
+def _check_cache_config(config: int) -> None:
+    if config not in (CU.CU_FUNC_CACHE_PREFER_NONE, CU.CU_FUNC_CACHE_PREFER_SHARED, CU.CU_FUNC_CACHE_PREFER_L1,
+                      CU.CU_FUNC_CACHE_PREFER_EQUAL):
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cache configuration {config}")
+
+
+@_api()
+def cuCtxSetCacheConfig(config):
+    _current()
+    _check_cache_config(config)      # a hint: the card has no L1 to divide
+    return OK
+
+
+@_api()
+def cuCtxGetCacheConfig(pconfig):
+    _current()
+    required(pconfig, "pconfig")[0] = CU.CU_FUNC_CACHE_PREFER_NONE
     return OK
 
 
@@ -380,6 +419,19 @@ def cuFuncGetAttribute(value, attrib, h):
     return OK
 
 
+@_api()
+def cuFuncGetName(name, h):
+    required(name, "name")[0] = static_string(_function(h).name)
+    return OK
+
+
+@_api()
+def cuFuncSetCacheConfig(h, config):
+    _function(h)
+    _check_cache_config(config)
+    return OK
+
+
 # ---- launches -------------------------------------------------------------------------
 @_api("cuLaunchKernel_ptsz")
 def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
@@ -391,14 +443,14 @@ def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
 
 # ---- memory --------------------------------------------------------------------------------
 @_api()
-def cuMemAlloc_v2(dptr, size):
-    required(dptr, "dptr")[0] = drv_mem.alloc(_current(), size)
-    return OK
-
-
-@_api()
-def cuMemFree_v2(dptr):
-    drv_mem.free(None, dptr)
+def cuMemGetAddressRange_v2(pbase, psize, dptr):
+    owner, mem = drv_ctx.registry.owner(dptr)
+    if owner is None:
+        raise CuError(CU.CUDA_ERROR_NOT_FOUND, f"0x{dptr:x} is in no allocation")
+    if pbase != ffi.NULL:
+        pbase[0] = mem.addr
+    if psize != ffi.NULL:
+        psize[0] = mem.size
     return OK
 
 
@@ -426,12 +478,6 @@ def cuMemHostAlloc(pp, size, flags):
 
 
 @_api()
-def cuMemFreeHost(p):
-    drv_mem.free_host(address(p))
-    return OK
-
-
-@_api()
 def cuMemHostGetDevicePointer_v2(pdptr, p, flags):
     required(pdptr, "pdptr")
     if flags != 0:
@@ -444,75 +490,42 @@ def _host(p, what: str) -> int:
     return address(required(p, what))
 
 
-@_api()
-def cuMemcpyHtoD_v2(dst, src, n):
-    drv_stream.copy_htod(None, dst, _host(src, "srcHost"), n, sync=True)
-    return OK
-
-
-@_api()
-def cuMemcpyDtoH_v2(dst, src, n):
-    drv_stream.copy_dtoh(None, _host(dst, "dstHost"), src, n, sync=True)
-    return OK
-
-
-@_api()
-def cuMemcpyDtoD_v2(dst, src, n):
-    drv_stream.copy_dtod(None, dst, src, n, sync=True)
-    return OK
-
-
-@_api()
+@_api("cuMemcpyHtoDAsync_v2_ptsz")
 def cuMemcpyHtoDAsync_v2(dst, src, n, hstream):
     drv_stream.copy_htod(_stream(hstream), dst, _host(src, "srcHost"), n)
     return OK
 
 
-@_api()
+@_api("cuMemcpyDtoHAsync_v2_ptsz")
 def cuMemcpyDtoHAsync_v2(dst, src, n, hstream):
     drv_stream.copy_dtoh(_stream(hstream), _host(dst, "dstHost"), src, n)
     return OK
 
 
-@_api()
+@_api("cuMemcpyDtoDAsync_v2_ptsz")
 def cuMemcpyDtoDAsync_v2(dst, src, n, hstream):
     drv_stream.copy_dtod(_stream(hstream), dst, src, n)
     return OK
 
 
-def _memset(dst, value, elem: int, n, hstream=None, sync: bool = True) -> int:
-    drv_stream.memset(None if hstream is None else _stream(hstream), dst, value, elem, n, sync=sync)
+def _memset_async(dst, value, elem: int, n, hstream) -> int:
+    drv_stream.memset(_stream(hstream), dst, value, elem, n)
     return OK
 
 
-@_api()
-def cuMemsetD8_v2(dst, value, n):
-    return _memset(dst, value, 1, n)
-
-
-@_api()
-def cuMemsetD16_v2(dst, value, n):
-    return _memset(dst, value, 2, n)
-
-
-@_api()
-def cuMemsetD32_v2(dst, value, n):
-    return _memset(dst, value, 4, n)
-
-
-@_api()
+@_api("cuMemsetD8Async_ptsz")
 def cuMemsetD8Async(dst, value, n, hstream):
-    return _memset(dst, value, 1, n, hstream, sync=False)
+    return _memset_async(dst, value, 1, n, hstream)
 
 
-@_api()
+@_api("cuMemsetD16Async_ptsz")
 def cuMemsetD16Async(dst, value, n, hstream):
-    return _memset(dst, value, 2, n, hstream, sync=False)
+    return _memset_async(dst, value, 2, n, hstream)
 
 
-@_api()
+@_api("cuMemsetD32Async_ptsz")
 def cuMemsetD32Async(dst, value, n, hstream):
-    return _memset(dst, value, 4, n, hstream, sync=False)
+    return _memset_async(dst, value, 4, n, hstream)
 
 
 # ---- streams and events ------------------------------------------------------------------
@@ -520,6 +533,32 @@ def cuMemsetD32Async(dst, value, n, hstream):
 def cuStreamCreate(pstream, flags):
     required(pstream, "phStream")
     return _out_handle(pstream, streams, "CUstream", drv_stream.Stream(_current(), flags))
+
+
+@_api()
+def cuStreamCreateWithPriority(pstream, flags, priority):
+    return cuStreamCreate.__wrapped__(pstream, flags)      # every priority is the one priority (0)
+
+
+@_api("cuStreamGetFlags_ptsz")
+def cuStreamGetFlags(h, flags):
+    stream = _stream(h)
+    required(flags, "flags")[0] = 0 if stream is None else stream.flags
+    return OK
+
+
+@_api("cuStreamGetPriority_ptsz")
+def cuStreamGetPriority(h, priority):
+    _stream(h)
+    required(priority, "priority")[0] = 0
+    return OK
+
+
+@_api("cuStreamGetCtx_ptsz")
+def cuStreamGetCtx(h, pctx):
+    required(pctx, "pctx")
+    stream = _stream(h)
+    return _out_handle(pctx, contexts, "CUcontext", _current() if stream is None else stream.ctx)
 
 
 @_api()
@@ -532,18 +571,18 @@ def cuStreamDestroy_v2(h):
     return OK
 
 
-@_api()
+@_api("cuStreamQuery_ptsz")
 def cuStreamQuery(h):
     return OK if drv_stream.query(_stream_or_default(h)) else CU.CUDA_ERROR_NOT_READY
 
 
-@_api()
+@_api("cuStreamSynchronize_ptsz")
 def cuStreamSynchronize(h):
     drv_stream.synchronize(_stream_or_default(h))
     return OK
 
 
-@_api()
+@_api("cuStreamWaitEvent_ptsz")
 def cuStreamWaitEvent(h, hevent, flags):
     if flags & ~1:                   # CU_EVENT_WAIT_DEFAULT / _EXTERNAL (the same here)
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuStreamWaitEvent flags 0x{flags:x}")
@@ -567,11 +606,18 @@ def cuEventDestroy_v2(h):
     return OK
 
 
-@_api()
+@_api("cuEventRecord_ptsz")
 def cuEventRecord(h, hstream):
     event = _lookup(events, h)
     event.record(_stream(hstream) or drv_stream.default(event.ctx))
     return OK
+
+
+@_api("cuEventRecordWithFlags_ptsz")
+def cuEventRecordWithFlags(h, hstream, flags):
+    if flags & ~CU.CU_EVENT_RECORD_EXTERNAL:     # external matters to graphs only
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuEventRecordWithFlags flags 0x{flags:x}")
+    return cuEventRecord.__wrapped__(h, hstream)
 
 
 @_api()

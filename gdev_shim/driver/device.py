@@ -19,9 +19,9 @@ _initialized = False
 def init(flags: int) -> None:
     global _initialized
     if flags != 0:
-        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"sdInit flags must be 0, got {flags}")
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"initialisation flags must be 0, got {flags}")
     if forked():
-        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "sdInit in a child forked after the cards were used")
+        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "initialising in a child forked after the cards were used")
     with _init_lock:
         if count_raw() == 0:
             raise fail(SD.SDAA_ERROR_NO_DEVICE, "no aicard found")
@@ -33,7 +33,7 @@ def require_init() -> None:
         raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "the driver was initialised by the parent process; "
                                                   "a forked child cannot use it")
     if not _initialized:
-        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "sdInit has not been called")
+        raise fail(SD.SDAA_ERROR_NOT_INITIALIZED, "the driver is not initialised (sdInit or cuInit first)")
 
 
 def count_raw() -> int:

@@ -17,8 +17,8 @@ from typing import Any, Callable
 from llvmlite import ir
 
 from ..ptx.memory import LOCAL_WINDOW, SHARED_WINDOW
-from ..ptx.ops_mem import state_space
-from ..ptx.ptxtypes import TYPES
+from ..ptx.form import Form
+from ..ptx.ops_mem import ATOM_UNSUPPORTED
 from . import abi
 from .alu import fminmax
 from .errors import JitUnsupported
@@ -27,9 +27,6 @@ from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array
                        window_check, window_host, xlate_helper)
 from .layout import Item
 
-OPS = ("add", "min", "max", "and", "or", "xor", "exch", "cas", "inc", "dec")
-# forms the interpreter rejects as well
-_REJECTED = ("v2", "v4", "v8", "f16", "bf16", "f16x2", "bf16x2", "b128", "noftz")
 _SPACES = {"global": abi.GLOBAL, "shared": abi.SHARED_SP, "local": abi.LOCAL_SP,
            "generic": abi.GENERIC}
 
@@ -233,25 +230,24 @@ def _helper(kc: Any, op: str, t: str, space: int, red: bool) -> ir.Function:
     return fn
 
 
-def _type(item: Item, mods: list[str], op: str) -> str:
-    ts = [m for m in mods if m in TYPES]
-    if not ts or ts[-1] in ("pred", "b128"):
+def _type(item: Item, f: Form, op: str) -> str:
+    if not f.types or f.types[-1] in ("pred", "b128"):
         raise JitUnsupported(f"{item.ins.opcode}: missing or unsupported type")
-    t = ts[-1]
+    t = f.types[-1]
     if _is_float(t) and op not in ("add", "min", "max", "exch"):
         # bit operations, inc/dec and cas compare or combine floats as numbers there
         raise JitUnsupported(f"{item.ins.opcode} on floats")
     return t
 
 
-def b_atom(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_atom(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     """atom{.space}.op.type d, [a], b[, c]  /  red{.space}.op.type [a], b."""
-    red = base == "red"
-    op = next((m for m in mods if m in OPS), None)
-    if op is None or any(m in _REJECTED for m in mods):
+    red = f.base == "red"
+    op = f.mode
+    if op is None or f.flags & ATOM_UNSUPPORTED:
         raise JitUnsupported(f"instruction {item.ins.opcode}")
-    t = _type(item, mods, op)
-    space = state_space(mods)
+    t = _type(item, f, op)
+    space = f.space
     if space not in _SPACES:
         raise JitUnsupported(f"{item.ins.opcode}: atomics in .{space}")
     ops = item.ins.operands

@@ -694,7 +694,7 @@ class KernelCompiler:
         if base in alu.BUILDERS:
             alu.BUILDERS[base](self, item, form, eff)
         elif base in memops.BUILDERS:
-            memops.BUILDERS[base](self, item, base, list(form.mods), eff)
+            memops.BUILDERS[base](self, item, form, eff)
         else:
             raise JitUnsupported(f"instruction {ins.opcode}")
 
@@ -835,12 +835,5 @@ class KernelCompiler:
         return b.trunc(v, L.vty(stt))
 
 
-def types_of(item: Item, mods: list[str], want: int = 1) -> list[str]:
-    ts = [m for m in mods if m in TYPES]
-    if len(ts) < want:
-        raise JitUnsupported(f"{item.ins.opcode}: missing type")
-    return ts
-
-
-__all__ = ["KernelCompiler", "types_of", "SIZE", "F32", "F64", "scalar_type", "LOCAL_WINDOW",
+__all__ = ["KernelCompiler", "SIZE", "F32", "F64", "scalar_type", "LOCAL_WINDOW",
            "SHARED_WINDOW"]

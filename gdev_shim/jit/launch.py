@@ -196,4 +196,4 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
 
 def _access_width(item: Any) -> int:
     from .memops import _type
-    return int(_type(item, list(form_of(item.ins).mods))[1:]) // 8
+    return int(_type(item, form_of(item.ins))[1:]) // 8

@@ -12,8 +12,7 @@ from llvmlite import ir
 
 from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                           WINDOW_SHIFT)
-from ..ptx.ops_mem import SPACES, state_space, vector_count
-from ..ptx.ptxtypes import TYPES
+from ..ptx.form import Form
 from . import abi, atomics
 from .errors import JitUnsupported
 from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_alloca, finish_entry, start_function, undef,
@@ -23,11 +22,10 @@ from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array
 from .layout import Item
 from .sanitize import emit_check
 
-def _type(item: Item, mods: list[str]) -> str:
-    ts = [m for m in mods if m in TYPES]
-    if not ts:
+def _type(item: Item, f: Form) -> str:
+    if not f.types:
         raise JitUnsupported(f"{item.ins.opcode}: missing type")
-    t = ts[-1]
+    t = f.types[-1]
     t = {"f16": "b16", "bf16": "b16"}.get(t, t)
     if t in ("b128", "pred"):
         raise JitUnsupported(f"{item.ins.opcode}: .{t}")
@@ -682,13 +680,13 @@ def _interleave(kc: Any, comps: list[ir.Value]) -> ir.Value:
 
 # ---------------------------------------------------------------- instruction builders
 
-def b_ld(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_ld(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     ins = item.ins
     if len(ins.operands) != 2:
         raise JitUnsupported(f"{ins.opcode} takes 2 operands")
-    t = _type(item, mods)
-    space = state_space(mods)
-    vec = vector_count(mods)
+    t = _type(item, f)
+    space = f.space
+    vec = f.vec
     dst, addr = ins.operands
     targets = dst[1] if dst[0] == "vec" else [dst]
     if len(targets) != vec:
@@ -765,13 +763,13 @@ def _param(kc: Any, item: Item, op: tuple) -> tuple[int, int, str]:
     return kc.param_ref(item, op[1], op[2])
 
 
-def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_st(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     ins = item.ins
     if len(ins.operands) != 2:
         raise JitUnsupported(f"{ins.opcode} takes 2 operands")
-    t = _type(item, mods)
-    space = state_space(mods)
-    vec = vector_count(mods)
+    t = _type(item, f)
+    space = f.space
+    vec = f.vec
     addr, src = ins.operands
     sources = src[1] if src[0] == "vec" else [src]
     if len(sources) != vec:
@@ -790,11 +788,11 @@ def b_st(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None
     access(kc, item, True, space, addrs, t, vec, values, eff)
 
 
-def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_cvta(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    to = "to" in mods
-    space = next((m for m in mods if m in SPACES), None)
-    t = next((m for m in mods if m in ("u32", "u64", "b32", "b64", "s64")), "u64")
+    to = f.has("to")
+    space = f.space_mod
+    t = next((t for t in f.types if t in ("u32", "u64", "b32", "b64", "s64")), "u64")
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
     window = {"shared": SHARED_WINDOW, "local": LOCAL_WINDOW, "param": PARAM_WINDOW}.get(space, 0)
@@ -806,9 +804,9 @@ def b_cvta(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> No
     kc.write(item.ins.operands[0], t, v, item, eff)
 
 
-def b_isspacep(kc: Any, item: Item, base: str, mods: list[str], eff: ir.Value) -> None:
+def b_isspacep(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     b, L = kc.b, kc.lanes
-    space = next((m for m in mods if m in SPACES), None)
+    space = f.space_mod
     if space is None or len(item.ins.operands) != 2:
         raise JitUnsupported(item.ins.opcode)
     v = kc.read(item.ins.operands[1], "u64", item)

@@ -7,14 +7,11 @@ import numpy as np
 
 from . import access, fpexact
 from .errors import PtxError
-from .form import SPACES, Form, state_space, vector_count
+from .form import Form
 from .memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                      WINDOW_SHIFT)
 from .ptxast import Instr
 from .ptxtypes import DTYPE, SIZE
-
-# the JIT's memory and atomic instructions read state_space and vector_count from here
-__all__ = ["ATOM_UNSUPPORTED", "BUILDERS", "SPACES", "state_space", "vector_count"]
 
 
 def _type(ins: Instr, f: Form) -> str:
