@@ -344,6 +344,13 @@ CUresult cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, c
 CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfunc);
 CUresult cuFuncGetName(const char **name, CUfunction hfunc);
 CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config);   /* a hint, checked and ignored */
+/* Blocks one multiprocessor (SPE array) holds at once: bounded by its threads, blocks and
+ * shared memory, as cudaOccupancyMaxActiveBlocksPerMultiprocessor; INVALID_VALUE for a
+ * block size <= 0; 0 for one the function cannot launch with */
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *numBlocks, CUfunction func, int blockSize,
+                                                     size_t dynamicSMemSize);
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *numBlocks, CUfunction func, int blockSize,
+                                                              size_t dynamicSMemSize, unsigned int flags);
 
 /* ---- launches -------------------------------------------------------------------- */
 /* Parameters as kernelParams (one pointer per parameter) or as extra (a packed

@@ -97,6 +97,8 @@ int main(int argc, char **argv)
     EXPECT_CODE(cuModuleGetGlobal(&p, NULL, mod, "no_such_global"), CUDA_ERROR_NOT_FOUND);
     CU_OK(cuModuleGetFunction(&fn, mod, "scale"));
     EXPECT_CODE(cuFuncGetAttribute(&value, (CUfunction_attribute)999, fn), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuOccupancyMaxActiveBlocksPerMultiprocessor(&value, fn, 0, 0), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuOccupancyMaxActiveBlocksPerMultiprocessor(NULL, fn, 32, 0), CUDA_ERROR_INVALID_VALUE);
 
     // launches
     float a = 2.0f;

@@ -85,6 +85,16 @@ static void run_fill_extra(CUmodule mod)
     CU_OK(cuFuncGetAttribute(&threads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, fill));
     CU_OK(cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, fill));
     EXPECT(threads >= 32 && regs > 0);
+
+    // occupancy within what the device says a multiprocessor holds
+    CUdevice dev;
+    CU_OK(cuCtxGetDevice(&dev));
+    int per_sm = 0, blocks = 0, none = -1;
+    CU_OK(cuDeviceGetAttribute(&per_sm, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, dev));
+    CU_OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, fill, 128, 0));
+    EXPECT(blocks >= 1 && blocks * 128 <= per_sm);
+    CU_OK(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&none, fill, threads + 1, 0, 0));
+    EXPECT(none == 0);
 }
 
 int main(int argc, char **argv)

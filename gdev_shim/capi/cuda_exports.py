@@ -22,7 +22,7 @@ from ..driver import memory as drv_mem, nvimage, primary, stream as drv_stream
 from ..driver.errors import SdError, from_gdev
 from ..gdev.errors import GdevError
 from ..log import get
-from ..runtime import device_api
+from ..runtime import device_api, kernels
 from ..runtime.errors import SdaaError
 from . import driver_exports
 from .boundary import (Family, HandleTable, NullArgument, address, export_as, exported, exported_names,
@@ -430,6 +430,23 @@ def cuFuncSetCacheConfig(h, config):
     _function(h)
     _check_cache_config(config)
     return OK
+
+
+@_api()
+def cuOccupancyMaxActiveBlocksPerMultiprocessor(num_blocks, h, block_size, dynamic_shared):
+    required(num_blocks, "numBlocks")
+    try:
+        num_blocks[0] = kernels.blocks_per_array(_function(h), block_size, dynamic_shared)
+    except SdaaError as e:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, str(e)) from None
+    return OK
+
+
+@_api()
+def cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(num_blocks, h, block_size, dynamic_shared, flags):
+    if flags & ~1:                   # CU_OCCUPANCY_DISABLE_CACHING_OVERRIDE: no caches to override
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"occupancy flags 0x{flags:x}")
+    return cuOccupancyMaxActiveBlocksPerMultiprocessor.__wrapped__(num_blocks, h, block_size, dynamic_shared)
 
 
 # ---- launches -------------------------------------------------------------------------

@@ -134,9 +134,12 @@ def set_attribute(host_fun: int, attr: int, value: int) -> None:
 
 @translated
 def max_active_blocks(host_fun: int, block_size: int, dynamic_shared: int) -> int:
+    return blocks_per_array(function(host_fun), block_size, dynamic_shared)
+
+
+def blocks_per_array(f: Function, block_size: int, dynamic_shared: int) -> int:
     """Blocks of `block_size` threads one SPE array holds at once, bounded by its threads,
-    blocks and shared memory (device_api.multiprocessor)."""
-    f = function(host_fun)
+    blocks and shared memory (device_api.multiprocessor); the occupancy both CUDA faces report."""
     if block_size <= 0:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"block size {block_size}")
     info = f.module.ctx.info
