@@ -6,7 +6,7 @@ or 1 after filling the fault record that env[FAULT] points to.
 LOCAL and PARMEM are the running warp's rows of per-lane memory: the kernel itself points
 them into LOCAL_ALL / PARMEM_ALL (one row set per warp of the block) whenever a warp starts
 or resumes.  PRINTF is the launch's device-printf callback (jit/printf.py); SANITIZER, VRAM_BASE/SIZE,
-INIT_SHADOW and RACE serve the compiled-in sanitizer checks (jit/sanitize.py).
+INIT_SHADOW, RACE and RACE_EPOCH serve the compiled-in sanitizer checks (jit/sanitize.py).
 CALLSTACK holds the running warp's return addresses in a recursive program (jit/calls.py),
 a row per lane, inside CALLSTACK_ALL.  THREAD_IDS holds, per warp of the block, its lanes' %tid.x, %tid.y and %tid.z (three
 rows of WARP uint32): the same for every block, so computed once per launch.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
@@ -17,8 +17,8 @@ from __future__ import annotations
 (PARAMS, PAGES, PAGE_BASE, NPAGES, EXTRAS, NEXTRAS, GLOBALS, GX, GY, GZ, BX, BY, BZ, SHARED,
  SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS, FRAMES,
  BARSTATE, LOCAL_ALL, PARMEM_ALL, THREAD_IDS, PRINTF, SANITIZER, VRAM_BASE, VRAM_SIZE,
- INIT_SHADOW, RACE, CALLSTACK, CALLSTACK_ALL) = range(35)
-ENV_SLOTS = 35
+ INIT_SHADOW, RACE, CALLSTACK, CALLSTACK_ALL, RACE_EPOCH) = range(36)
+ENV_SLOTS = 36
 
 # barrier state of the running block: int32 words, then a status byte per warp
 NBARRIERS = 16

@@ -42,7 +42,7 @@ class _Env:
     running warp's per-lane memory (LOCAL, PARMEM) is re-read at each use, since the kernel
     repoints it whenever a warp starts or resumes."""
 
-    PER_WARP = (abi.LOCAL, abi.PARMEM, abi.CALLSTACK)
+    PER_WARP = (abi.LOCAL, abi.PARMEM, abi.CALLSTACK, abi.RACE_EPOCH)
 
     def __init__(self, kc: "KernelCompiler", ptr: ir.Value) -> None:
         self.kc = kc

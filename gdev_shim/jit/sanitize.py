@@ -27,11 +27,14 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-2"
+VERSION_TAG = "sanitize-3"
 UNINITIALISED, RAW, WAR, WAW = range(1, 5)
 # bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
 # a hazard is reported once per access
 LANES_REPORTED = {"init": 4, "race": 1}
+# racecheck shadow entries: epoch (high half, from EPOCH_STEP to LAST_EPOCH, so an entry
+# stays a positive int32) | the warp that made it, or SEVERAL for bytes more than one read
+EPOCH_STEP, LAST_EPOCH, SEVERAL = 1 << 16, 0x7FFF_0000, 0xFFFE
 KINDS = {UNINITIALISED: ("initcheck", "uninitialized global read"),
          RAW: ("racecheck", "RAW hazard on shared memory"),
          WAR: ("racecheck", "WAR hazard on shared memory"),
@@ -156,10 +159,14 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
     size = e[abi.SHARED_SIZE]
     vt = ir.VectorType(I32, span)
     writers = b.inttoptr(e[abi.RACE], ir.PointerType(I32))
-    me = b.load(kc.widx_a)
-    mev = b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), me, ir.Constant(I32, 0)),
-                           ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
-    none, several, zero = (ir.Constant(vt, [v] * span) for v in (-1, -2, 0))
+    epoch = b.trunc(e[abi.RACE_EPOCH], I32)
+
+    def spread(v: ir.Value) -> ir.Value:
+        return b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), v, ir.Constant(I32, 0)),
+                                ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
+    cur = spread(epoch)
+    mev = spread(b.or_(epoch, b.load(kc.widx_a)))
+    several = spread(b.or_(epoch, ir.Constant(I32, SEVERAL)))
     ok: ir.Value = ir.Constant(ir.IntType(1), 1)
     views = []
     for off in starts:
@@ -168,10 +175,10 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
         wp = b.bitcast(b.gep(writers, [at]), ir.PointerType(vt))
         rp = b.bitcast(b.gep(writers, [b.add(size, at)]), ir.PointerType(vt))
         wr, rd = b.load(wp, align=4), b.load(rp, align=4)
-        seen = b.and_(b.icmp_signed(">=", wr, zero), b.icmp_unsigned("!=", wr, mev))
+        # an entry of an earlier epoch is no access at all
+        seen = b.and_(b.icmp_signed(">=", wr, cur), b.icmp_unsigned("!=", wr, mev))
         if store:
-            seen = b.or_(seen, b.or_(b.and_(b.icmp_signed(">=", rd, zero), b.icmp_unsigned("!=", rd, mev)),
-                                     b.icmp_signed("==", rd, several)))
+            seen = b.or_(seen, b.and_(b.icmp_signed(">=", rd, cur), b.icmp_unsigned("!=", rd, mev)))
         hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
         ok = b.and_(ok, b.and_(inside, b.not_(hazard)))
         views.append((wp, rp, rd))
@@ -182,7 +189,7 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
         if store:
             b.store(mev, wp, align=4)
         else:
-            mine = b.or_(b.icmp_signed("==", rd, none), b.icmp_unsigned("==", rd, mev))
+            mine = b.or_(b.icmp_signed("<", rd, cur), b.icmp_unsigned("==", rd, mev))
             b.store(b.select(mine, mev, several), rp, align=4)
     b.branch(done)
 
@@ -293,27 +300,26 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
     with b.if_then(b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)), inside)):
         writers = b.inttoptr(slot(b, abi.RACE), ir.PointerType(I32))
         readers = b.gep(writers, [size])
-        me = b.trunc(warp, I32)
+        epoch = b.trunc(slot(b, abi.RACE_EPOCH), I32)
+        me = b.or_(epoch, b.trunc(warp, I32))
+        several = b.or_(epoch, ir.Constant(I32, SEVERAL))
         found = entry_alloca(b.function, I64, name="race_kind")
         b.store(ir.Constant(I64, 0), found)
         for k in range(w):
             at = b.add(off, ir.Constant(I64, k))
             wp, rp = b.gep(writers, [at]), b.gep(readers, [at])
             wr, rd = b.load(wp), b.load(rp)
-            other_writer = b.and_(b.icmp_signed(">=", wr, ir.Constant(I32, 0)),
-                                  b.icmp_unsigned("!=", wr, me))
+            other_writer = b.and_(b.icmp_signed(">=", wr, epoch), b.icmp_unsigned("!=", wr, me))
             if store:
-                other_reader = b.or_(b.and_(b.icmp_signed(">=", rd, ir.Constant(I32, 0)),
-                                            b.icmp_unsigned("!=", rd, me)),
-                                     b.icmp_signed("==", rd, ir.Constant(I32, -2)))
+                other_reader = b.and_(b.icmp_signed(">=", rd, epoch), b.icmp_unsigned("!=", rd, me))
                 kind = b.select(other_writer, ir.Constant(I64, WAW), ir.Constant(I64, WAR))
                 seen = b.or_(other_writer, other_reader)
                 b.store(me, wp)
             else:
                 kind = ir.Constant(I64, RAW)
                 seen = other_writer
-                mine = b.or_(b.icmp_signed("==", rd, ir.Constant(I32, -1)), b.icmp_unsigned("==", rd, me))
-                b.store(b.select(mine, me, ir.Constant(I32, -2)), rp)
+                mine = b.or_(b.icmp_signed("<", rd, epoch), b.icmp_unsigned("==", rd, me))
+                b.store(b.select(mine, me, several), rp)
             first = b.icmp_unsigned("==", b.load(found), ir.Constant(I64, 0))
             with b.if_then(b.and_(seen, first)):
                 b.store(kind, found)
@@ -323,9 +329,15 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
 
 
 def reset_races(kc: Any) -> None:
-    """A block starts or its barriers released: no access is pending any more."""
+    """A block starts or its barriers released: no access is pending any more.  Entries
+    carry the epoch they were made in (high half) beside the warp (low half), so a new
+    epoch forgets them all without clearing the shadow; only when the epochs run out is it
+    cleared, and they start over."""
     if "racecheck" not in kc.instrument:
         return
-    b = kc.b
-    size = kc.env[abi.SHARED_SIZE]
-    kc.memset(kc.env[abi.RACE], b.mul(size, ir.Constant(I64, 8)), value=0xFF)
+    b, e = kc.b, kc.env
+    nxt = b.add(e[abi.RACE_EPOCH], ir.Constant(I64, EPOCH_STEP))
+    worn = b.icmp_unsigned(">", nxt, ir.Constant(I64, LAST_EPOCH))
+    with b.if_then(worn):
+        kc.memset(e[abi.RACE], b.mul(e[abi.SHARED_SIZE], ir.Constant(I64, 8)), value=0)
+    b.store(b.select(worn, ir.Constant(I64, EPOCH_STEP), nxt), e.slot(abi.RACE_EPOCH))
