@@ -459,19 +459,7 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
                              ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)]))
     steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % ROW) * w) for i in range(W)])
     ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
-    span = ROW * w
-    hosts = []
-    for head in heads:
-        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
-        if code == abi.SHARED_SP:
-            size = kc.env[abi.SHARED_SIZE]
-            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
-                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, span)))))
-            hosts.append(b.add(kc.env[abi.SHARED], head))
-        else:
-            run_ok, host = _fast_global(kc, head, span)
-            ok = b.and_(ok, run_ok)
-            hosts.append(host)
+    ok, hosts = _run_hosts(kc, code, heads, w, ROW * w, ok)
     rowsb = kc.fn.append_basic_block("mem_rows")
     b.cbranch(ok, rowsb, otherwise)
     b.position_at_end(rowsb)
@@ -491,6 +479,25 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
     b.branch(joinb)
 
 
+def _run_hosts(kc: Any, code: int, heads: list, w: int, span: int, ok: ir.Value) -> tuple[ir.Value, list]:
+    """(ok, host address of each run) when each run's `span` bytes from its head are
+    w-aligned and lie in the shared window or in contiguously backed global memory."""
+    b = kc.b
+    hosts = []
+    for head in heads:
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
+        if code == abi.SHARED_SP:
+            size = kc.env[abi.SHARED_SIZE]
+            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, span)))))
+            hosts.append(b.add(kc.env[abi.SHARED], head))
+        else:
+            run_ok, host = _fast_global(kc, head, span)
+            ok = b.and_(ok, run_ok)
+            hosts.append(host)
+    return ok, hosts
+
+
 def _run_broadcast(kc: Any, code: int, addrs: ir.Value, ity: ir.Type, results: list, eff: ir.Value,
                    otherwise: ir.Block, joinb: ir.Block) -> None:
     """Every lane active and each run of ROW lanes reading one address (a tile's row in a
@@ -501,19 +508,8 @@ def _run_broadcast(kc: Any, code: int, addrs: ir.Value, ity: ir.Type, results: l
     spread = ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)])
     first = b.shuffle_vector(addrs, undef(addrs.type), spread)
     ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, first)))
-    hosts = []
-    for r in range(runs):
-        head = b.extract_element(addrs, ir.Constant(I32, r * ROW))
-        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
-        if code == abi.SHARED_SP:
-            size = kc.env[abi.SHARED_SIZE]
-            ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
-                                   b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, w)))))
-            hosts.append(b.add(kc.env[abi.SHARED], head))
-        else:
-            run_ok, host = _fast_global(kc, head, w)
-            ok = b.and_(ok, run_ok)
-            hosts.append(host)
+    heads = [b.extract_element(addrs, ir.Constant(I32, r * ROW)) for r in range(runs)]
+    ok, hosts = _run_hosts(kc, code, heads, w, w, ok)
     sameb = kc.fn.append_basic_block("mem_runs")
     b.cbranch(ok, sameb, otherwise)
     b.position_at_end(sameb)
