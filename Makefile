@@ -107,7 +107,7 @@ $(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTU
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
 
 cuda-programs: $(CUDA_STAMP)
-$(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h gdev_shim/tools/cudaprog.py | $(VENV)/.ready
+$(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h c_tests/common/cuda_expect.h gdev_shim/tools/cudaprog.py | $(VENV)/.ready
 	$(CUDAPROG) $(CUDA_SRC) -o $(@D)
 	$(CUDAPROG) c_tests/cuda/vector_add.cu c_tests/cuda/symbols.cu -o $(@D) --suffix _compute80 \
 	    --flags="-arch=compute_80"
@@ -120,7 +120,7 @@ $(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h gdev_shim/
 	touch $@
 
 driver-programs: $(DRV_STAMP) $(DRV_IMAGES)
-$(DRV_STAMP): $(DRV_SRC) c_tests/cuda_driver/check.h gdev_shim/tools/cudaprog.py $(LIB)/libcuda.so.1 | $(VENV)/.ready
+$(DRV_STAMP): $(DRV_SRC) c_tests/cuda_driver/check.h c_tests/common/cuda_expect.h gdev_shim/tools/cudaprog.py $(LIB)/libcuda.so.1 | $(VENV)/.ready
 	$(CUDAPROG) $(DRV_SRC) -o $(@D) --flags="-L$(abspath $(LIB)) -lcuda"
 	$(CUDAPROG) c_tests/cuda_driver/basics.cu c_tests/cuda_driver/modules.cu -o $(@D) --suffix _ptds \
 	    --flags="--default-stream per-thread -L$(abspath $(LIB)) -lcuda"

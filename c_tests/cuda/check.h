@@ -17,28 +17,8 @@
         }                                                                            \
     } while (0)
 
-#define EXPECT(cond)                                                                 \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);  \
-            std::exit(1);                                                            \
-        }                                                                            \
-    } while (0)
-
-#define EXPECT_CODE(call, code)                                                      \
-    do {                                                                             \
-        cudaError_t err_ = (call);                                                   \
-        if (err_ != (code)) {                                                        \
-            std::fprintf(stderr, "%s:%d: %s -> %s, expected %s\n", __FILE__, __LINE__, \
-                         #call, cudaGetErrorName(err_), cudaGetErrorName(code));     \
-            std::exit(1);                                                            \
-        }                                                                            \
-    } while (0)
-
-static inline int test_passed(void)
-{
-    std::printf("Test passed\n");
-    return 0;
-}
+#define TEST_RESULT_T cudaError_t
+static inline const char *test_result_name(cudaError_t e) { return cudaGetErrorName(e); }
+#include "../common/cuda_expect.h"
 
 #endif

@@ -24,28 +24,8 @@ static inline const char *result_name(CUresult r)
         }                                                                             \
     } while (0)
 
-#define EXPECT(cond)                                                                  \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);   \
-            std::exit(1);                                                             \
-        }                                                                             \
-    } while (0)
-
-#define EXPECT_CODE(call, code)                                                       \
-    do {                                                                              \
-        CUresult r_ = (call);                                                         \
-        if (r_ != (code)) {                                                           \
-            std::fprintf(stderr, "%s:%d: %s -> %s, expected %s\n", __FILE__, __LINE__, \
-                         #call, result_name(r_), result_name(code));                  \
-            std::exit(1);                                                             \
-        }                                                                             \
-    } while (0)
-
-static inline int test_passed(void)
-{
-    std::printf("Test passed\n");
-    return 0;
-}
+#define TEST_RESULT_T CUresult
+#define test_result_name result_name
+#include "../common/cuda_expect.h"
 
 #endif

@@ -29,7 +29,8 @@ BASE_FLAGS = ["-cudart", "shared", "-O2"]
 
 def _key(source: Path, flags: list[str]) -> str:
     h = hashlib.sha256(source.read_bytes())
-    for header in sorted(source.parent.glob("*.h")):       # what the sources include
+    shared = source.parent.parent / "common"               # c_tests/common: cuda_expect.h
+    for header in sorted([*source.parent.glob("*.h"), *shared.glob("cuda_*.h")]):   # what the sources include
         h.update(header.read_bytes())
     h.update("\0".join(flags).encode())
     h.update(nvcc_version().encode())
