@@ -130,10 +130,13 @@ struct aidev_fence_wait {
 #define AIDEV_REG_PB_GET           1   /* card writes: ring words consumed */
 #define AIDEV_REG_STATUS           2   /* card writes: AIDEV_STATUS_* */
 #define AIDEV_REG_FAULT_OP         3   /* card writes: opcode of the faulting command */
+#define AIDEV_REG_WAKE             4   /* card writes: bumped after each fence and status change */
 #define AIDEV_REG_COUNT            16
 
 /* PB_PUT and PB_GET count words since channel creation; a word lives at
- * ring[count % pb_words]. */
+ * ring[count % pb_words].  The register page is shared memory: writing PB_PUT
+ * and then a futex wake on it rings the doorbell; the card's command processor
+ * sleeps on PB_PUT with a futex, and host waiters sleep on REG_WAKE. */
 
 #define AIDEV_STATUS_OK            0
 #define AIDEV_STATUS_DMA_FAULT     1   /* a copy touched memory no buffer backs */
