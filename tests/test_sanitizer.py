@@ -118,13 +118,6 @@ def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
     assert found[0] and found[0] == found[1]
 
 
-# The hazard between the two warps is the same; its kind follows the order the engine ran
-# them in: the interpreter runs the block's warps in lockstep (every write, then every
-# read: read after write), the JIT one warp after another between barriers (warp 0 reads
-# the bytes warp 1 writes afterwards: write after read).
-RACE_KIND = {"interp": "RAW hazard on shared memory", "jit": "WAR hazard on shared memory"}
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
@@ -136,8 +129,35 @@ def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     assert out.split() == ["ok", "ok"]
     races = [f for f in findings if f["tool"] == "racecheck"]
     assert races and all(f["kernel"] == "shared_race" for f in races)
-    assert races[0]["kind"] == RACE_KIND[engine]
+    # the write comes first in the program, whichever warp the engine ran first
+    assert races[0]["kind"] == "RAW hazard on shared memory"
     assert races[0]["allocation"].startswith("shared byte offset ")
+    (first, how1), (second, how2) = races[0]["extra"]["accesses"]
+    assert (how1, how2) == ("write", "read") and first < second
+
+
+# What a hazard is does not depend on the engine: the two accesses, in program order, and
+# so the kind.  Which thread finds it (and so the reporting instruction), and how often
+# (once per access of a batch of blocks on the interpreter, once per warp's access on the
+# JIT), follow the order the engine ran the warps in.
+HAZARD = ("tool", "kind", "kernel", "size", "extra")
+RACES = {"shared_race": "RAW", "war_race": "WAR", "waw_race": "WAW"}
+
+
+@pytest.mark.parametrize("kernel", sorted(RACES))
+def test_racecheck_hazards_are_the_same_on_both_engines(ptx_files, tmp_path, kernel):
+    found = [{json.dumps({k: f[k] for k in HAZARD}, sort_keys=True)
+              for f in sanitize(ptx_files["seeded_bugs"], f"""
+        o = dmem.alloc(ctx, 2 * 64 * 4)
+        print(run({kernel!r}, (2, 1, 1), (64, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)[1]} for engine in ENGINES]
+    assert len(found[0]) == 1 and found[0] == found[1]
+    hazard = json.loads(found[0].pop())
+    assert hazard["kind"] == f"{RACES[kernel]} hazard on shared memory"
+    (first, how1), (second, how2) = hazard["extra"]["accesses"]
+    assert first <= second and how1 + how2 == {"RAW": "writeread", "WAR": "readwrite",
+                                                "WAW": "writewrite"}[RACES[kernel]]
 
 
 def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):

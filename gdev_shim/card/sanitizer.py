@@ -23,12 +23,23 @@ from typing import Any
 
 import numpy as np
 
-from ..common.findings import REPORT, Finding
+from ..common.findings import REPORT, Finding, hazard_kind, hazard_lines, line_of
 from .memory import CardMemory, Region
 from .vram import MAP_NORESERVE
 
 MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
 _U64 = np.uint64
+
+
+def _written_by_another_warp(key: np.ndarray, warp: np.ndarray) -> np.ndarray:
+    """Lanes of one store whose byte a lane of a lower warp also writes: the warps run this
+    instruction in lockstep here, one after another on the JIT; either way a WAW hazard."""
+    out = np.zeros(key.shape, bool)
+    if key.size > 32:
+        order = np.lexsort((warp, key))
+        k, w = key[order], warp[order]
+        out[order[1:][(k[1:] == k[:-1]) & (w[1:] != w[:-1])]] = True
+    return out
 
 
 class CardSanitizer:
@@ -119,7 +130,8 @@ class KernelChecks:
         self.card = card
         self.kernel = kernel
         self.tools = card.tools
-        self.race: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # id(st) -> (writer, reader) per shared byte
+        # id(st) -> (writer, reader, write line, read line) per shared byte
+        self.race: dict[int, tuple[np.ndarray, ...]] = {}
 
     # ---- global memory --------------------------------------------------------------
     def global_access(self, st: Any, lanes: np.ndarray, addrs: np.ndarray, width: int,
@@ -201,9 +213,14 @@ class KernelChecks:
             return
         state = self.race.get(id(st))
         if state is None or state[0].size != st.shared.size:
+            # per shared byte: the warp that wrote it, the warp(s) that read it (-2 several),
+            # and the PTX lines of that write and of the last read
             state = self.race[id(st)] = (np.full(st.shared.size, -1, np.int64),
-                                         np.full(st.shared.size, -1, np.int64))
-        writer, reader = state
+                                         np.full(st.shared.size, -1, np.int64),
+                                         np.zeros(st.shared.size, np.int64),
+                                         np.zeros(st.shared.size, np.int64))
+        writer, reader, wline, rline = state
+        line = line_of(text)
         warp = (st.blk[lanes].astype(np.int64) << 20) + st.tid_linear[lanes] // 32
         reported = False
         for k in range(width):
@@ -212,19 +229,28 @@ class KernelChecks:
             other_writer = (w >= 0) & (w != warp)
             if write:
                 r = reader[key]
+                earlier = np.where(other_writer, wline[key], rline[key])
+                same = _written_by_another_warp(key, warp) & ~other_writer   # by this access itself
+                earlier[same] = line
+                other_writer |= same
                 hit = other_writer | (((r >= 0) & (r != warp)) | (r == -2))
                 writer[key] = warp
+                wline[key] = line
             else:
                 hit = other_writer
+                earlier = wline[key]
                 r = reader[key]
                 reader[key] = np.where((r == -1) | (r == warp), warp, -2)
+                rline[key] = line
             if not reported and hit.any():
                 reported = True
                 p = int(np.flatnonzero(hit)[0])
-                kind = "RAW hazard" if not write else ("WAW hazard" if other_writer[p] else "WAR hazard")
-                self._report(st, int(lanes[p]), "racecheck", f"{kind} on shared memory", text,
+                kind = hazard_kind(write, bool(other_writer[p]), int(earlier[p]), line)
+                block, thread = st.where(int(lanes[p]))
+                self._record(block, thread, "racecheck", f"{kind} on shared memory", text,
                              None, width, f"shared byte offset {int(keys[p]) % st.shared_stride}",
-                             extra_lanes=int(hit.sum()) - 1)
+                             int(hit.sum()) - 1, hazard_lines(write, bool(other_writer[p]),
+                                                              int(earlier[p]), line))
 
     def barrier(self, st: Any, lanes: np.ndarray | None) -> None:
         """Threads of the given lanes' blocks passed a barrier: a new hazard interval there."""
@@ -255,7 +281,9 @@ class KernelChecks:
         self._record(block, thread, tool, kind, text, addr, width, alloc, extra_lanes)
 
     def _record(self, block: tuple[int, int, int], thread: tuple[int, int, int], tool: str, kind: str,
-                text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0) -> None:
+                text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0,
+                extra: dict | None = None) -> None:
         REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
                            instruction=text, address=addr, size=width, allocation=alloc,
-                           detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else ""))
+                           detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",
+                           extra=extra or {}))

@@ -51,7 +51,40 @@ class Finding:
                 parts.append(f" ({self.allocation})")
         if self.detail:
             parts.append(f"\n=========     {self.detail}")
+        pair = self.extra.get("accesses")
+        if pair:
+            parts.append("\n=========     between " + " and ".join(f"line {n} ({how})" for n, how in pair))
         return "".join(parts)
+
+
+# ---- racecheck's hazard kinds, by program order -----------------------------------------
+# Two accesses of one shared byte by different warps between barriers: the kind names
+# them in program order (the access on the lower PTX line first), not in the order an
+# engine happened to run them, so every engine calls one bug by one name.  Two writes are
+# a WAW hazard; a write on a lower line than the read is RAW, a read on a lower line than
+# the write is WAR (on one line, as in a loop's next iteration: the order they ran in).
+
+def line_of(text: str) -> int:
+    """The PTX line of an instruction's text ("line N: ..."); 0 when it has none."""
+    head, _, rest = text.partition(":")
+    return int(head[5:]) if head.startswith("line ") and rest and head[5:].isdigit() else 0
+
+
+def hazard_kind(write: bool, against_write: bool, earlier_line: int, line: int) -> str:
+    """The kind of a hazard found at an access (`write`, on `line`) against an earlier-run
+    access of another warp (a write when `against_write`, else a read, on `earlier_line`)."""
+    if write and against_write:
+        return "WAW hazard"
+    if write:                                         # against a read
+        return "RAW hazard" if line < earlier_line else "WAR hazard"
+    return "WAR hazard" if line < earlier_line else "RAW hazard"
+
+
+def hazard_lines(write: bool, against_write: bool, earlier_line: int, line: int) -> dict:
+    """The two accesses of a hazard in program order, for the finding's `extra`."""
+    pair = sorted([(earlier_line, "write" if against_write else "read"),
+                   (line, "write" if write else "read")])
+    return {"accesses": [list(a) for a in pair]}
 
 
 class Report:

@@ -120,7 +120,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.THREAD_IDS] = thread_ids.ctypes.data
         env[abi.PRINTF] = callback
         if sanitizer is not None:
-            race = np.zeros(2 * shared_stride, np.int32)
+            race = np.zeros(4 * shared_stride, np.int32)   # writers, readers, their lines
             scratch.append(race)
             _sanitizer_slots(env, sanitizer, checks, race)
         env[abi.BARSTATE] = barstate.ctypes.data

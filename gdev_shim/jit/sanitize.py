@@ -5,9 +5,11 @@ lanes, lowest lane first:
 - initcheck: a store marks its bytes of VRAM written in the card's shadow (a byte per VRAM
   byte); a load of a byte never written is reported.  Host (GART) memory is not checked.
 - racecheck: per shared byte of the block, the warp that last wrote it and the warp that
-  read it since the last barrier (-1 none, -2 several); another warp's write before a read
-  or a write, or another warp's read before a write, is a hazard.  The record is cleared
-  when a block starts and whenever its barriers release (each round of its warps).
+  read it since the last barrier (-1 none, -2 several), and the PTX lines of that write
+  and of the last read; another warp's write before a read or a write, or another warp's
+  read before a write, is a hazard, named by the two accesses' program order
+  (`findings.hazard_kind`, as the interpreter names it).  The record is forgotten when a
+  block starts and whenever its barriers release (each round of its warps).
 A hit is reported once per access through the launch's callback, with the first lane and
 how many more there were, as the interpreter's sanitizer reports it.  Atomics are not
 checked, as in the interpreter.
@@ -19,6 +21,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..common.findings import hazard_kind, hazard_lines, line_of
 from ..ptx.memory import SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
 from . import abi
 from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
@@ -27,18 +30,16 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-3"
-UNINITIALISED, RAW, WAR, WAW = range(1, 5)
+VERSION_TAG = "sanitize-4"
+# what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
+UNINITIALISED, RACE = 1, 2
+RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
 # bad lanes of one access reported one by one (initcheck, as the interpreter's sanitizer);
 # a hazard is reported once per access
 LANES_REPORTED = {"init": 4, "race": 1}
 # racecheck shadow entries: epoch (high half, from EPOCH_STEP to LAST_EPOCH, so an entry
 # stays a positive int32) | the warp that made it, or SEVERAL for bytes more than one read
 EPOCH_STEP, LAST_EPOCH, SEVERAL = 1 << 16, 0x7FFF_0000, 0xFFFE
-KINDS = {UNINITIALISED: ("initcheck", "uninitialized global read"),
-         RAW: ("racecheck", "RAW hazard on shared memory"),
-         WAR: ("racecheck", "WAR hazard on shared memory"),
-         WAW: ("racecheck", "WAW hazard on shared memory")}
 # the tool compiled into accesses of each state space (generic ones: per lane, in the helper)
 SPACE_TOOL = {abi.GLOBAL: "initcheck", abi.SHARED_SP: "racecheck"}
 # int32 callback(kind, lane, address or shared offset, more lanes, pc, block, first thread, width)
@@ -66,14 +67,18 @@ class SanitizerSink:
         t = first + lane
         thread = (t % bx, (t // bx) % by, t // (bx * by))
         where = (blk % gx, (blk // gx) % gy, blk // (gx * gy))
-        tool, text = KINDS[kind]
         address = addr & (2**64 - 1)
-        if tool == "initcheck":
-            alloc, at = self.checks.card.nearest(address), address
-        else:
-            alloc, at = f"shared byte offset {address}", None
-        self.checks._record(where, thread, tool, text, self.flat.code[pc].text, at, width, alloc,
-                            more)
+        item = self.flat.code[pc]
+        if kind == UNINITIALISED:
+            self.checks._record(where, thread, "initcheck", "uninitialized global read", item.text,
+                                address, width, self.checks.card.nearest(address), more)
+            return 0
+        write, against_write = bool(kind & RACE_WRITE), bool(kind & RACE_AGAINST_WRITE)
+        earlier, line = kind >> LINE_SHIFT, line_of(item.text)
+        hazard = hazard_kind(write, against_write, earlier, line)
+        self.checks._record(where, thread, "racecheck", f"{hazard} on shared memory", item.text, None,
+                            width, f"shared byte offset {address}", more,
+                            hazard_lines(write, against_write, earlier, line))
         return 0
 
 
@@ -174,6 +179,8 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
         at = b.select(inside, off, ir.Constant(I64, 0))
         wp = b.bitcast(b.gep(writers, [at]), ir.PointerType(vt))
         rp = b.bitcast(b.gep(writers, [b.add(size, at)]), ir.PointerType(vt))
+        lp = b.bitcast(b.gep(writers, [b.add(b.mul(size, ir.Constant(I64, 3 if not store else 2)), at)]),
+                       ir.PointerType(vt))
         wr, rd = b.load(wp, align=4), b.load(rp, align=4)
         # an entry of an earlier epoch is no access at all
         seen = b.and_(b.icmp_signed(">=", wr, cur), b.icmp_unsigned("!=", wr, mev))
@@ -181,16 +188,18 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
             seen = b.or_(seen, b.and_(b.icmp_signed(">=", rd, cur), b.icmp_unsigned("!=", rd, mev)))
         hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
         ok = b.and_(ok, b.and_(inside, b.not_(hazard)))
-        views.append((wp, rp, rd))
+        views.append((wp, rp, rd, lp))
     record = kc.fn.append_basic_block(f"check_record{kc.pc}")
     b.cbranch(ok, record, slow)
     b.position_at_end(record)
-    for wp, rp, rd in views:
+    line = ir.Constant(vt, [_line(kc)] * span)
+    for wp, rp, rd, lp in views:
         if store:
             b.store(mev, wp, align=4)
         else:
             mine = b.or_(b.icmp_signed("<", rd, cur), b.icmp_unsigned("==", rd, mev))
             b.store(b.select(mine, mev, several), rp, align=4)
+        b.store(line, lp, align=4)          # the line of the write, or of the last read
     b.branch(done)
 
 
@@ -199,7 +208,8 @@ def _call_helper(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: 
     b.store(addrs, kc.tmp64)
     arr = ir.PointerType(ir.ArrayType(I64, kc.W))
     b.call(_helper(kc, store, code, w), [kc.env_ptr, b.bitcast(kc.tmp64, arr), mask_array(kc, eff),
-                                         ir.Constant(I64, kc.pc), b.load(kc.blk_a),
+                                         ir.Constant(I64, kc.pc), ir.Constant(I64, _line(kc)),
+                                         b.load(kc.blk_a),
                                          b.zext(b.load(kc.ws_a), I64), b.zext(b.load(kc.widx_a), I64)])
 
 
@@ -210,11 +220,11 @@ def _helper(kc: Any, store: bool, code: int, w: int) -> ir.Function:
         return fn
     W = kc.W
     fty = ir.FunctionType(ir.VoidType(), [ir.PointerType(I64), ir.PointerType(ir.ArrayType(I64, W)),
-                                          ir.PointerType(ir.ArrayType(I8, W)), I64, I64, I64, I64])
+                                          ir.PointerType(ir.ArrayType(I8, W)), I64, I64, I64, I64, I64])
     fn = ir.Function(kc.m, fty, name=name)
     fn.linkage = "internal"
     kc.helpers[name] = fn
-    env, addrs, mask, pc, blk, first, warp = fn.args
+    env, addrs, mask, pc, line, blk, first, warp = fn.args
     b = start_function(fn)
     zero64 = ir.Constant(I64, 0)
     # per tool: hits, then the first hits' lanes, addresses (or offsets) and kinds
@@ -241,7 +251,7 @@ def _helper(kc: Any, store: bool, code: int, w: int) -> ir.Function:
             a = bb.load(bb.gep(addrs, [ir.Constant(I32, 0), j]))
             lane = bb.zext(j, I64)
             if code == abi.SHARED_SP:
-                _race(kc, bb, slot, hit, store, w, lane, a, warp)
+                _race(kc, bb, slot, hit, store, w, lane, a, warp, line)
             elif code == abi.GLOBAL:
                 _init(kc, bb, slot, hit, store, w, lane, a)
             else:
@@ -250,7 +260,7 @@ def _helper(kc: Any, store: bool, code: int, w: int) -> ir.Function:
                 with bb.if_else(shared) as (in_shared, elsewhere):
                     with in_shared:
                         _race(kc, bb, slot, hit, store, w, lane,
-                              bb.sub(a, ir.Constant(I64, SHARED_WINDOW)), warp)
+                              bb.sub(a, ir.Constant(I64, SHARED_WINDOW)), warp, line)
                     with elsewhere:
                         # local and parameter windows lie far below VRAM: the range test skips them
                         _init(kc, bb, slot, hit, store, w, lane, a)
@@ -292,7 +302,7 @@ def _init(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
 
 
 def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, lane: ir.Value,
-          off: ir.Value, warp: ir.Value) -> None:
+          off: ir.Value, warp: ir.Value, line: ir.Value) -> None:
     if "racecheck" not in kc.instrument:
         return
     size = slot(b, abi.SHARED_SIZE)
@@ -300,6 +310,8 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
     with b.if_then(b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)), inside)):
         writers = b.inttoptr(slot(b, abi.RACE), ir.PointerType(I32))
         readers = b.gep(writers, [size])
+        wlines, rlines = b.gep(writers, [b.add(size, size)]), b.gep(writers, [b.mul(size, ir.Constant(I64, 3))])
+        line32 = b.trunc(line, I32)
         epoch = b.trunc(slot(b, abi.RACE_EPOCH), I32)
         me = b.or_(epoch, b.trunc(warp, I32))
         several = b.or_(epoch, ir.Constant(I32, SEVERAL))
@@ -308,24 +320,39 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
         for k in range(w):
             at = b.add(off, ir.Constant(I64, k))
             wp, rp = b.gep(writers, [at]), b.gep(readers, [at])
+            wlp, rlp = b.gep(wlines, [at]), b.gep(rlines, [at])
             wr, rd = b.load(wp), b.load(rp)
+            wl, rl = b.zext(b.load(wlp), I64), b.zext(b.load(rlp), I64)
             other_writer = b.and_(b.icmp_signed(">=", wr, epoch), b.icmp_unsigned("!=", wr, me))
+            # RACE, whether this access writes, whether the earlier one did, and its line
+            against = b.zext(other_writer, I64)
             if store:
                 other_reader = b.and_(b.icmp_signed(">=", rd, epoch), b.icmp_unsigned("!=", rd, me))
-                kind = b.select(other_writer, ir.Constant(I64, WAW), ir.Constant(I64, WAR))
+                earlier = b.select(other_writer, wl, rl)
+                flags = b.or_(ir.Constant(I64, RACE | RACE_WRITE), b.shl(against, ir.Constant(I64, 5)))
                 seen = b.or_(other_writer, other_reader)
                 b.store(me, wp)
+                b.store(line32, wlp)
             else:
-                kind = ir.Constant(I64, RAW)
+                earlier = wl
+                flags = ir.Constant(I64, RACE | RACE_AGAINST_WRITE)
                 seen = other_writer
                 mine = b.or_(b.icmp_signed("<", rd, epoch), b.icmp_unsigned("==", rd, me))
                 b.store(b.select(mine, me, several), rp)
+                b.store(line32, rlp)
+            kind = b.or_(flags, b.shl(earlier, ir.Constant(I64, LINE_SHIFT)))
             first = b.icmp_unsigned("==", b.load(found), ir.Constant(I64, 0))
             with b.if_then(b.and_(seen, first)):
                 b.store(kind, found)
         kind_now = b.load(found)
         with b.if_then(b.icmp_unsigned("!=", kind_now, ir.Constant(I64, 0))):
             hit(b, "race", lane, off, kind_now)
+
+
+def _line(kc: Any) -> int:
+    """The PTX line of the access being compiled (racecheck orders hazards by it)."""
+    ins = kc.item.ins if kc.item is not None else None
+    return ins.line if ins is not None else 0
 
 
 def reset_races(kc: Any) -> None:

@@ -36,3 +36,23 @@ extern "C" __global__ void broadcast_race(int *out)
     // missing __syncthreads(): warp 1 reads, every lane the same word, what warp 0 wrote
     out[threadIdx.x] = flag;
 }
+
+extern "C" __global__ void war_race(int *out)
+{
+    __shared__ int tile[64];
+    tile[threadIdx.x] = threadIdx.x;
+    __syncthreads();
+    int v = tile[63 - threadIdx.x];
+    // missing __syncthreads(): warp 0 overwrites what warp 1 still reads
+    tile[threadIdx.x] = v + 1;
+    __syncthreads();
+    out[threadIdx.x] = tile[threadIdx.x];
+}
+
+extern "C" __global__ void waw_race(int *out)
+{
+    __shared__ int slot[32];
+    slot[threadIdx.x % 32] = threadIdx.x;   // both warps write every slot
+    __syncthreads();
+    out[threadIdx.x] = slot[threadIdx.x % 32];
+}
