@@ -27,6 +27,8 @@
 #define AIDEV_NR_CHANNEL_ALLOC     0x04
 #define AIDEV_NR_CHANNEL_FREE      0x05
 #define AIDEV_NR_FENCE_WAIT        0x06
+#define AIDEV_NR_GEM_ALIAS         0x07
+#define AIDEV_NR_GEM_USERPTR       0x08
 
 #define AIDEV_IOCTL_GET_INFO       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GET_INFO, struct aidev_device_info)
 #define AIDEV_IOCTL_GEM_NEW        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_NEW, struct aidev_gem_new)
@@ -35,6 +37,8 @@
 #define AIDEV_IOCTL_CHANNEL_ALLOC  _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_CHANNEL_ALLOC, struct aidev_channel_alloc)
 #define AIDEV_IOCTL_CHANNEL_FREE   _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_CHANNEL_FREE, struct aidev_channel_free)
 #define AIDEV_IOCTL_FENCE_WAIT     _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_FENCE_WAIT, struct aidev_fence_wait)
+#define AIDEV_IOCTL_GEM_ALIAS      _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_ALIAS, struct aidev_gem_alias)
+#define AIDEV_IOCTL_GEM_USERPTR    _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_USERPTR, struct aidev_gem_userptr)
 
 /* ---- device information ------------------------------------------------ */
 struct aidev_device_info {
@@ -69,6 +73,7 @@ struct aidev_device_info {
 /* ---- buffer objects (GEM) ---------------------------------------------- */
 #define AIDEV_GEM_DOMAIN_VRAM      1   /* card memory */
 #define AIDEV_GEM_DOMAIN_HOST      2   /* host memory the card reaches by DMA (GART) */
+#define AIDEV_GEM_DOMAIN_USER      3   /* host memory the caller already has (GEM_USERPTR) */
 
 struct aidev_gem_new {
     uint64_t size;                   /* in: bytes (rounded up to a page) */
@@ -92,6 +97,31 @@ struct aidev_gem_info {
     uint64_t size;                   /* out */
     uint64_t addr;                   /* out */
     uint64_t map_offset;             /* out */
+};
+
+/* A buffer's second device address: the card also answers device addresses
+ * [host_addr, host_addr + size) with the buffer's bytes, so that a pointer the
+ * host uses (its mapping of the buffer) works in kernels too (one address for
+ * host and card: managed memory).  host_addr must be page-aligned, below the
+ * card's address slices (a host address) and overlap nothing the card maps; a
+ * buffer has at most one alias, removed when the buffer is freed. */
+struct aidev_gem_alias {
+    uint32_t handle;                 /* in */
+    uint32_t pad;
+    uint64_t host_addr;              /* in: the device address to add (the host's mapping) */
+    uint64_t size;                   /* out: bytes it covers (the buffer's size) */
+};
+
+/* A buffer object made of host memory the caller already has (pinning it):
+ * the card reaches [host_addr, host_addr + size) at those same addresses.  The
+ * range must lie below the card's address slices and overlap nothing the card
+ * maps; it stays the caller's memory (GEM_FREE only forgets it). */
+struct aidev_gem_userptr {
+    uint64_t host_addr;              /* in */
+    uint64_t size;                   /* in */
+    uint32_t handle;                 /* out */
+    uint32_t pad;
+    uint64_t addr;                   /* out: device address (== host_addr) */
 };
 
 /* ---- channels ----------------------------------------------------------- */

@@ -206,6 +206,11 @@ enum cudaMemcpyKind {
 #define cudaDeviceMapHost               8
 #define cudaDeviceLmemResizeToMax       16
 #define cudaDeviceMask                  255
+#define cudaHostRegisterDefault         0
+#define cudaHostRegisterPortable        1
+#define cudaHostRegisterMapped          2
+#define cudaHostRegisterIoMemory        4
+#define cudaHostRegisterReadOnly        8
 #define cudaMemAttachGlobal             1
 #define cudaMemAttachHost               2
 #define cudaMemAttachSingle             4
@@ -498,6 +503,35 @@ cudaError_t cudaFreeHost(void *ptr);
 cudaError_t cudaHostGetDevicePointer(void **pDevice, void *pHost, unsigned int flags);
 cudaError_t cudaMallocManaged(void **devPtr, size_t size, unsigned int flags);
 cudaError_t cudaMallocAsync(void **devPtr, size_t size, cudaStream_t hStream);
+cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned int flags);
+cudaError_t cudaHostUnregister(void *ptr);
+
+/* managed memory: where it is prefetched to, and advice about it */
+enum cudaMemLocationType {
+    cudaMemLocationTypeInvalid         = 0,
+    cudaMemLocationTypeDevice          = 1,
+    cudaMemLocationTypeHost            = 2,
+    cudaMemLocationTypeHostNuma        = 3,
+    cudaMemLocationTypeHostNumaCurrent = 4
+};
+struct cudaMemLocation {
+    enum cudaMemLocationType type;
+    int id;
+};
+enum cudaMemoryAdvise {
+    cudaMemAdviseSetReadMostly          = 1,
+    cudaMemAdviseUnsetReadMostly        = 2,
+    cudaMemAdviseSetPreferredLocation   = 3,
+    cudaMemAdviseUnsetPreferredLocation = 4,
+    cudaMemAdviseSetAccessedBy          = 5,
+    cudaMemAdviseUnsetAccessedBy        = 6
+};
+cudaError_t cudaMemPrefetchAsync(const void *devPtr, size_t count, struct cudaMemLocation location,
+                                 unsigned int flags, cudaStream_t stream);
+cudaError_t cudaMemPrefetchAsync_ptsz(const void *devPtr, size_t count, struct cudaMemLocation location,
+                                      unsigned int flags, cudaStream_t stream);
+cudaError_t cudaMemAdvise(const void *devPtr, size_t count, enum cudaMemoryAdvise advice,
+                          struct cudaMemLocation location);
 cudaError_t cudaFreeAsync(void *devPtr, cudaStream_t hStream);
 cudaError_t cudaMallocPitch(void **devPtr, size_t *pitch, size_t width, size_t height);
 cudaError_t cudaMemGetInfo(size_t *free, size_t *total);

@@ -32,7 +32,7 @@ int main()
         EXPECT(std::strlen(p.name) > 0 && std::strlen(p.name) < 256);
         EXPECT(p.warpSize == 32);
         EXPECT(p.multiProcessorCount > 0 && p.totalGlobalMem > 0 && p.maxThreadsPerBlock >= 32);
-        EXPECT(p.major >= 7 && p.canMapHostMemory == 1 && p.managedMemory == 0);
+        EXPECT(p.major >= 7 && p.canMapHostMemory == 1 && p.managedMemory == 1 && p.concurrentManagedAccess == 1);
         for (int r = 0; r < 56; r++)
             EXPECT(p.reserved[r] == 0);
         // the attribute API agrees with the properties

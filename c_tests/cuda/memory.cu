@@ -78,7 +78,8 @@ int main()
     EXPECT(none == 0);
 
     void *managed = nullptr;
-    EXPECT_CODE(cudaMallocManaged(&managed, 64, cudaMemAttachGlobal), cudaErrorNotSupported);
+    EXPECT_CODE(cudaMallocManaged(&managed, 0, cudaMemAttachGlobal), cudaErrorInvalidValue);
+    EXPECT_CODE(cudaMallocManaged(&managed, 64, 8), cudaErrorInvalidValue);
     size_t free_mem = 0, total_mem = 0;
     CUDA_OK(cudaMemGetInfo(&free_mem, &total_mem));
     EXPECT(free_mem < total_mem);

@@ -114,7 +114,8 @@ _REQUESTS = {name: ioctl_request(nr, f"struct aidev_{name}") for nr, name in (
     (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
     (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
     (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
-    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"))}
+    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
+    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"))}
 
 
 def _fields(value: Any) -> Any:
@@ -210,6 +211,15 @@ class AidevDevice:
         """(domain, size, device address, mmap offset)."""
         arg = self._ioctl("gem_info", handle=handle)
         return arg.domain, arg.size, arg.addr, arg.map_offset
+
+    def gem_alias(self, handle: int, host_addr: int) -> int:
+        """Make the card answer [host_addr, +size) with the buffer too; returns the size."""
+        return self._ioctl("gem_alias", handle=handle, host_addr=host_addr).size
+
+    def gem_userptr(self, host_addr: int, size: int) -> tuple[int, int]:
+        """(handle, device address) of a buffer made of the caller's host memory."""
+        arg = self._ioctl("gem_userptr", host_addr=host_addr, size=size)
+        return arg.handle, arg.addr
 
     def map(self, offset: int, length: int) -> np.ndarray:
         """Writable host view (uint8) of a HOST buffer at its mmap offset."""

@@ -11,8 +11,7 @@ from functools import cache
 
 from ..common.cheader import constants, name_of
 from ..runtime import asserts, devices
-from ..runtime.graphs import CaptureError
-from ..runtime.errors import RT, LastError, SdaaError
+from ..runtime.errors import RT, CudaNamedError, LastError, SdaaError
 
 CU = constants("gdev_cudart.h")
 
@@ -53,7 +52,7 @@ _TEXTS = {
 def cuda_code(e: SdaaError) -> int:
     """The CUDA code of a runtime-layer error: a launch failure an assert caused is
     cudaErrorAssert, for as long as the context stays failed (CUDA's sticky error)."""
-    if isinstance(e, CaptureError):
+    if isinstance(e, CudaNamedError):
         return int(getattr(CU, e.cuda_name))
     if e.code == RT.sdaaErrorLaunchFailure and _stopped_by_assert():
         return CU.cudaErrorAssert

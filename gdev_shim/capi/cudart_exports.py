@@ -17,7 +17,8 @@ from typing import Any
 
 from ..driver.errors import SdError
 from ..log import get
-from ..runtime import device_api, device_config, devices, fatbin, graphs, kernels, memory, streams, symbols
+from ..runtime import (device_api, device_config, devices, fatbin, graphs, kernels, managed, memory, streams,
+                       symbols)
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -138,14 +139,15 @@ def __cudaRegisterManagedVar(handle, host_var_ptr, device_address, device_name, 
                              is_global):
     if handle == ffi.NULL:
         return
-    name = string(device_address, "deviceAddress")
-    fatbin.register_variable(_fatbin_id(handle), address(host_var_ptr), name, size)
-    # the card's memory has no host address of its own, so the host cannot touch it directly
-    log.warning("__managed__ variable %s: host access is not supported; use cudaMemcpy*Symbol", name)
+    managed.register_variable(_fatbin_id(handle), address(required(host_var_ptr, "hostVarPtrAddress")),
+                              string(device_address, "deviceAddress"), size)
 
 
 @exported(LIB, Family("char", b"\x01", VOID.translate, b"\x00"))
 def __cudaInitModule(handle):
+    # before the host first touches a __managed__ variable: its host pointer is set here
+    if handle != ffi.NULL:
+        managed.init_module(_fatbin_id(handle))
     return b"\x01"
 
 
@@ -412,8 +414,33 @@ def cudaHostGetDevicePointer(dev_ptr, host_ptr, flags):
 
 @exported(LIB, RUNTIME)
 def cudaMallocManaged(dev_ptr, size, flags):
-    raise CudaError(CU.cudaErrorNotSupported,
-                    "managed memory is not supported: the card's memory has no host address of its own")
+    required(dev_ptr, "devPtr")[0] = ffi.cast("void *", managed.malloc(size, flags))
+    return OK
+
+
+@exported(LIB, RUNTIME, "cudaMemPrefetchAsync_ptsz")
+def cudaMemPrefetchAsync(dev_ptr, count, location, flags, stream):
+    _stream(stream)
+    managed.prefetch(address(dev_ptr), count, location.type, location.id, flags)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaMemAdvise(dev_ptr, count, advice, location):
+    managed.advise(address(dev_ptr), count, advice, location.type, location.id)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaHostRegister(ptr, size, flags):
+    memory.host_register(address(ptr), size, flags)
+    return OK
+
+
+@exported(LIB, RUNTIME)
+def cudaHostUnregister(ptr):
+    memory.host_unregister(address(ptr))
+    return OK
 
 
 @exported(LIB, RUNTIME, "cudaMallocAsync_ptsz")

@@ -18,6 +18,8 @@ HOST_MAP_BASE = 1 << 40
 # mmap offsets of VRAM buffers (the card's memory aperture): their VRAM offset above this base,
 # which lies beyond every HOST offset (GART offsets stay below 2**47).
 VRAM_MAP_BASE = 1 << 48
+# a buffer's alias (a host address) lies below this: user space of a 47-bit address space
+ALIAS_LIMIT = 1 << 47
 
 
 @dataclass(eq=False)
@@ -41,6 +43,7 @@ class BufferManager:
         self._gart_alloc = RangeAllocator(gart_size, PAGE)
         self._lock = threading.Lock()
         self.vram_limit: int | None = None     # an injected smaller VRAM (GDEV_SIM_FAULT=vram:...)
+        self._aliases: dict[int, int] = {}     # buffer address -> its second device address
 
     @property
     def vram_used(self) -> int:
@@ -98,11 +101,47 @@ class BufferManager:
             return bo.pages.fd, 0
         return self.vram.fd, bo.addr - self.vram_base
 
+    def alias(self, bo: BufferObject, addr: int) -> None:
+        """Answer device addresses [addr, addr + size) with the buffer's bytes too (the host's
+        mapping of it, so one pointer works on both sides); see struct aidev_gem_alias."""
+        end = addr + bo.size
+        if addr <= 0 or addr % PAGE or end > ALIAS_LIMIT:
+            raise CardError(errno.EINVAL, f"alias at {addr:#x} is not a page-aligned host address")
+        region = self.memory.region_at(bo.addr)
+        assert region is not None                      # a live buffer is mapped at its address
+        with self._lock:
+            if bo.addr in self._aliases:
+                raise CardError(errno.EBUSY, f"buffer at {bo.addr:#x} already has an alias")
+            if any(r.start < end and addr < r.end for r in self.memory.regions()):
+                raise CardError(errno.EEXIST, f"alias {addr:#x}+{bo.size:#x} overlaps mapped memory")
+            self._aliases[bo.addr] = addr
+            self.memory.add(Region(addr, region.length, region.backing,
+                                   region.backing_base + addr - bo.addr, region.requested))
+
+    def userptr(self, addr: int, size: int) -> BufferObject:
+        """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR)."""
+        end = addr + size
+        if addr <= 0 or size <= 0 or end > ALIAS_LIMIT:
+            raise CardError(errno.EINVAL, f"{size} bytes at {addr:#x} are no host range")
+        from ..common.contract import ffi
+        backing = np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)
+        with self._lock:
+            if any(r.start < end and addr < r.end for r in self.memory.regions()):
+                raise CardError(errno.EEXIST, f"{addr:#x}+{size:#x} overlaps mapped memory")
+            self.memory.add(Region(addr, size, backing, addr, size))
+        return BufferObject(C.AIDEV_GEM_DOMAIN_USER, size, addr, 0)
+
     def free(self, bo: BufferObject) -> int:
         """Release a buffer; returns its size.  Host pages live on while a host mapping holds them."""
+        with self._lock:
+            alias = self._aliases.pop(bo.addr, None)
+        if alias is not None:
+            self.memory.remove(alias)
         self.memory.remove(bo.addr)
         with self._lock:
-            if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
+            if bo.domain == C.AIDEV_GEM_DOMAIN_USER:
+                pass                                       # the caller's memory: only forgotten
+            elif bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
                 offset = bo.addr - self.vram_base
                 self._vram_alloc.free(offset)
                 self.vram.release(offset, bo.size)

@@ -42,6 +42,8 @@ class CardFile:
                 (C.AIDEV_NR_CHANNEL_ALLOC, "aidev_channel_alloc", self._channel_alloc),
                 (C.AIDEV_NR_CHANNEL_FREE, "aidev_channel_free", self._channel_free),
                 (C.AIDEV_NR_FENCE_WAIT, "aidev_fence_wait", self._fence_wait),
+                (C.AIDEV_NR_GEM_ALIAS, "aidev_gem_alias", self._gem_alias),
+                (C.AIDEV_NR_GEM_USERPTR, "aidev_gem_userptr", self._gem_userptr),
             )
         }
 
@@ -94,6 +96,22 @@ class CardFile:
     def _gem_info(self, arg: Any) -> None:
         bo = self._buffer(arg.handle)
         arg.domain, arg.size, arg.addr, arg.map_offset = bo.domain, bo.size, bo.addr, bo.map_offset
+
+    def _gem_alias(self, arg: Any) -> None:
+        with self._lock:
+            bo = self._buffer(arg.handle)
+        if bo.domain == C.AIDEV_GEM_DOMAIN_USER:
+            raise CardError(errno.EINVAL, "host memory of the caller is reached at its own address already")
+        self.card.buffers.alias(bo, arg.host_addr)
+        arg.size = bo.size
+
+    def _gem_userptr(self, arg: Any) -> None:
+        bo = self.card.buffers.userptr(arg.host_addr, arg.size)
+        with self._lock:
+            handle = self._next_handle
+            self._next_handle += 1
+            self._buffers[handle] = bo
+        arg.handle, arg.addr = handle, bo.addr
 
     def _channel(self, channel_id: int) -> Channel:
         channel = self._channels.get(channel_id)
@@ -150,7 +168,7 @@ class CardFile:
     def _mappable(self, offset: int) -> tuple[Any, int]:
         with self._lock:
             for bo in self._buffers.values():
-                if bo.map_offset == offset:
+                if bo.map_offset == offset and bo.domain != C.AIDEV_GEM_DOMAIN_USER:
                     return self.card.buffers.host_view(bo), bo.size
             for ch in self._channels.values():
                 if offset == ch.pb_offset:

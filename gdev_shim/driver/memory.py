@@ -5,6 +5,7 @@ owns it (unified addressing).  Copies are queued on streams (stream.py).
 """
 from __future__ import annotations
 
+from ..common.contract import C
 from ..gdev import api as gdev
 from ..gdev.vas import DeviceMem
 from ..log import get
@@ -40,6 +41,46 @@ def alloc_host(ctx: Context, size: int) -> int:
     host_addr = ctx.gdev_call(gdev.gmalloc_dma, size)
     ctx.user_allocs.add(host_addr)
     return host_addr
+
+
+def alloc_managed(ctx: Context, size: int) -> int:
+    """Managed memory: one address for the host and the card (gdev's gmalloc_managed)."""
+    if size <= 0:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"managed allocation of {size} bytes")
+    addr = ctx.gdev_call(gdev.gmalloc_managed, size)
+    ctx.user_allocs.add(addr)
+    return addr
+
+
+def shared_address(addr: int) -> int:
+    """The address at which the host and kernels both reach device memory `addr`."""
+    owner, _ = device_range(addr, 1, "shared address")
+    return owner.gdev_call(gdev.gshare, addr)
+
+
+def host_register(ctx: Context, host_addr: int, size: int) -> int:
+    """Pin [host_addr, +size) for ctx's card; returns its device address."""
+    if host_addr == 0 or size <= 0:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"host registration of {size} bytes at 0x{host_addr:x}")
+    return ctx.gdev_call(gdev.ghost_register, host_addr, size)
+
+
+def host_unregister(host_addr: int) -> None:
+    found = pinned(host_addr)
+    if found is None or found[1].host_addr != host_addr or found[1].domain != C.AIDEV_GEM_DOMAIN_USER:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is not registered host memory")
+    found[0].gdev_call(gdev.ghost_unregister, host_addr)
+
+
+def pinned(host_addr: int) -> tuple[Context, DeviceMem] | None:
+    """(context, buffer) of the page-locked host memory holding host_addr, if any."""
+    with registry.lock:
+        contexts = list(registry.contexts)
+    for ctx in contexts:
+        mem = ctx.handle.dma_containing(host_addr, 1)
+        if mem is not None:
+            return ctx, mem
+    return None
 
 
 def _host_owner(host_addr: int) -> tuple[Context, DeviceMem]:

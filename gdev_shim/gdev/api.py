@@ -81,6 +81,31 @@ def gmalloc_dma(h: GdevHandle, size: int) -> int:
     return h.alloc(size, C.AIDEV_GEM_DOMAIN_HOST).host_addr
 
 
+def gmalloc_managed(h: GdevHandle, size: int) -> int:
+    """Managed memory: host pages whose host address is their device address too."""
+    addr = h.alloc_managed(size).addr
+    log.debug("gmalloc_managed: card=%d size=0x%x -> 0x%x", h.minor, size, addr)
+    return addr
+
+
+def gshare(h: GdevHandle, addr: int) -> int:
+    """The host address of device memory `addr`, which kernels may use as well: its
+    allocation is mapped into the host and the card answers the mapping's addresses."""
+    mem = h.vas.find(addr)
+    if mem is None:
+        raise invalid(f"gshare: 0x{addr:x} is not memory of this handle")
+    return h.share(mem) + (addr - mem.addr)
+
+
+def ghost_register(h: GdevHandle, host_addr: int, size: int) -> int:
+    """Pin host memory the caller has; returns its device address (the same address)."""
+    return h.register_host(host_addr, size).addr
+
+
+def ghost_unregister(h: GdevHandle, host_addr: int) -> int:
+    return h.unregister_host(host_addr)
+
+
 def gfree_dma(h: GdevHandle, host_addr: int) -> int:
     mem = h.dma_by_host.get(host_addr)
     if mem is None:

@@ -9,6 +9,7 @@ from ..log import get
 from ..settings import settings
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
+from . import hostmem
 from .errors import GdevError, invalid
 from .vas import DeviceMem, Vas
 
@@ -71,6 +72,63 @@ class GdevHandle:
         with self.lock:
             self.vas.add(mem)
         return mem
+
+    def share(self, mem: DeviceMem) -> int:
+        """One address for host and card: map the buffer into the host and have the card
+        answer the host mapping's addresses with it too (AIDEV_IOCTL_GEM_ALIAS); returns
+        the host (and now also device) address of its first byte."""
+        if mem.shared:
+            return mem.shared
+        if mem.host is None:
+            _, _, _, map_offset = self.dev.gem_info(mem.gem)
+            mem.host = self.dev.map(map_offset, mem.size)
+        try:
+            self.dev.gem_alias(mem.gem, mem.host_addr)
+        except AidevError as e:
+            raise GdevError(e.errno, f"card {self.minor}: cannot reach host address "
+                                     f"0x{mem.host_addr:x} from the card: {e}") from None
+        mem.shared = mem.host_addr
+        return mem.shared
+
+    def alloc_managed(self, size: int) -> DeviceMem:
+        """Host pages at one address for host and card (managed memory): a HOST buffer
+        known to this handle by its host address alone."""
+        mem = self.alloc(size, C.AIDEV_GEM_DOMAIN_HOST)
+        try:
+            host = self.share(mem)
+        except GdevError:
+            self.free(mem.addr)
+            raise
+        with self.lock:
+            self.vas.remove(mem.addr)
+            self.dma_by_host.pop(host, None)
+            managed = DeviceMem(host, size, mem.gem, mem.domain, mem.host, shared=host)
+            self.vas.add(managed)
+        return managed
+
+    def register_host(self, addr: int, size: int) -> DeviceMem:
+        """Pin host memory the caller has: the card reaches it at its own addresses, and
+        copies use it as they use a DMA buffer."""
+        if size <= 0:
+            raise invalid(f"host registration of {size} bytes")
+        try:
+            gem, dev_addr = self.dev.gem_userptr(addr, size)
+        except AidevError as e:
+            raise GdevError(e.errno, f"card {self.minor}: cannot reach host range 0x{addr:x}+0x{size:x}: {e}") \
+                from None
+        mem = DeviceMem(dev_addr, size, gem, C.AIDEV_GEM_DOMAIN_USER, hostmem.view(addr, size), shared=addr)
+        with self.lock:
+            self.dma_by_host[addr] = mem
+        return mem
+
+    def unregister_host(self, addr: int) -> int:
+        with self.lock:
+            mem = self.dma_by_host.get(addr)
+            if mem is None or mem.domain != C.AIDEV_GEM_DOMAIN_USER:
+                raise invalid(f"card {self.minor}: 0x{addr:x} is not registered host memory")
+            del self.dma_by_host[addr]
+        self.dev.gem_free(mem.gem)
+        return mem.size
 
     def free(self, addr: int) -> int:
         with self.lock:

@@ -20,6 +20,7 @@ class DeviceMem:
     gem: int                      # buffer-object handle on the card
     domain: int                   # AIDEV_GEM_DOMAIN_*
     host: np.ndarray | None = None  # host view (HOST domain buffers)
+    shared: int = 0               # the host address the card also answers for it (0: none)
 
     @property
     def end(self) -> int:

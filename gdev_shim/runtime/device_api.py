@@ -48,8 +48,8 @@ def multiprocessor(info: dict) -> dict[str, int]:
 @translated
 def cuda_properties(device: int) -> dict:
     """CUDA 13's cudaDeviceProp fields by name: the card's description, and for what CUDA asks
-    beyond it, what the stack does (multiprocessor figures from `multiprocessor`, one copy engine, no
-    managed or unified memory, no texture units)."""
+    beyond it, what the stack does (multiprocessor figures from `multiprocessor`, one copy engine,
+    managed memory the host and card reach at one address, no texture units)."""
     props = {k: v for k, v in properties(device).items()
              if k not in ("deviceOverlap", "kernelExecTimeoutEnabled", "computeMode", "clockRate",
                           "memoryClockRate", "speArrayCount", "spesPerArray")}
@@ -58,7 +58,7 @@ def cuda_properties(device: int) -> dict:
     props.update({
         "uuid": device.to_bytes(4, "little") + b"aidev-sim\0\0\0",
         "sharedMemPerBlockOptin": i["shared_mem_per_block"], "asyncEngineCount": 1, "pciDomainID": 0,
-        "l2CacheSize": 0, "unifiedAddressing": 0, "managedMemory": 0, "concurrentManagedAccess": 0,
+        "l2CacheSize": 0, "unifiedAddressing": 0, "managedMemory": 1, "concurrentManagedAccess": 1,
         "streamPrioritiesSupported": 0, "cooperativeLaunch": 0, "texturePitchAlignment": drv_device.TEXTURE_ALIGNMENT,
     })
     return props

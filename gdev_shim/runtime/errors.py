@@ -24,6 +24,16 @@ class SdaaError(Exception):
         return name_of("sdaa_runtime.h", self.code, "sdaaError")
 
 
+class CudaNamedError(SdaaError):
+    """A condition the SDAA runtime has no code of its own for (a capture rule, registered
+    host memory, a cooperative launch): `cuda_name` is the CUDA face's code, by name; the
+    SDAA face sees `code`."""
+
+    def __init__(self, cuda_name: str, message: str, code: int = RT.sdaaErrorUnknown) -> None:
+        super().__init__(code, message)
+        self.cuda_name = cuda_name
+
+
 _FROM_DRIVER = {
     SD.SDAA_ERROR_INVALID_VALUE: RT.sdaaErrorInvalidValue,
     SD.SDAA_ERROR_OUT_OF_MEMORY: RT.sdaaErrorMemoryAllocation,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..log import get
-from .errors import RT, SdaaError
+from .errors import RT, CudaNamedError, SdaaError
 
 log = get("gdev.runtime")
 Step = Callable[[int], None]              # one captured operation, replayed on a stream handle
@@ -26,12 +26,8 @@ GLOBAL, THREAD_LOCAL, RELAXED = 0, 1, 2    # cudaStreamCaptureMode
 NONE, ACTIVE, INVALIDATED = 0, 1, 2        # cudaStreamCaptureStatus
 
 
-class CaptureError(SdaaError):
+class CaptureError(CudaNamedError):
     """A capture rule broken, with CUDA's name for the code."""
-
-    def __init__(self, cuda_name: str, message: str) -> None:
-        super().__init__(RT.sdaaErrorUnknown, message)
-        self.cuda_name = cuda_name
 
 
 @dataclass

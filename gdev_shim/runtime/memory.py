@@ -9,7 +9,7 @@ from ..driver.errors import SdError
 from ..gdev import hostmem
 from ..log import get
 from . import devices, graphs
-from .errors import RT, SdaaError, translated
+from .errors import RT, CudaNamedError, SdaaError, translated
 
 log = get("gdev.runtime")
 HOST_TO_HOST, HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE = 0, 1, 2, 3
@@ -213,3 +213,29 @@ def host_device_pointer(host_addr: int) -> int:
     if host_addr == 0:
         raise SdaaError(RT.sdaaErrorInvalidValue, "host pointer is NULL")
     return drv_mem.host_device_pointer(host_addr)
+
+
+REGISTER_FLAGS = 0xF                # portable, mapped, I/O memory, read-only
+REGISTER_IO_MEMORY = 4
+
+
+@translated
+def host_register(addr: int, size: int, flags: int) -> None:
+    """cudaHostRegister: pin host memory; the card reaches it at its own address (every
+    registration is mapped, so cudaHostGetDevicePointer answers for any of them)."""
+    if flags & ~REGISTER_FLAGS or addr == 0 or size == 0:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"host registration of {size} bytes at 0x{addr:x}, flags 0x{flags:x}")
+    if flags & REGISTER_IO_MEMORY:
+        raise CudaNamedError("cudaErrorNotSupported", "registering I/O memory is not supported")
+    if drv_mem.pinned(addr) is not None or drv_mem.pinned(addr + size - 1) is not None:
+        raise CudaNamedError("cudaErrorHostMemoryAlreadyRegistered",
+                             f"0x{addr:x}+0x{size:x} is page-locked already")
+    drv_mem.host_register(devices.context(), addr, size)
+
+
+@translated
+def host_unregister(addr: int) -> None:
+    found = drv_mem.pinned(addr)
+    if found is None or found[1].host_addr != addr or found[1].shared != addr:
+        raise CudaNamedError("cudaErrorHostMemoryNotRegistered", f"0x{addr:x} is not registered host memory")
+    drv_mem.host_unregister(addr)
