@@ -29,7 +29,7 @@ from typing import Any
 from .. import log
 from ..cardd.address import daemon_socket
 from ..common import cardwire as wire
-from ..common import futex
+from ..common import futex, shared
 from ..common.contract import C, ffi, ioctl_request
 
 _log = log.get("gdev.aidev")
@@ -38,6 +38,7 @@ LIVENESS_S = 0.05             # a fence wait looks at the connection this often
 _FENCE_WAIT = ioctl_request(C.AIDEV_NR_FENCE_WAIT, "struct aidev_fence_wait")
 _CHANNEL_ALLOC = ioctl_request(C.AIDEV_NR_CHANNEL_ALLOC, "struct aidev_channel_alloc")
 _CHANNEL_FREE = ioctl_request(C.AIDEV_NR_CHANNEL_FREE, "struct aidev_channel_free")
+_GEM_USERPTR = ioctl_request(C.AIDEV_NR_GEM_USERPTR, "struct aidev_gem_userptr")
 _U32 = 0xFFFF_FFFF
 
 
@@ -106,13 +107,14 @@ class DaemonTransport:
         self._count = count
         return sock
 
-    def _call(self, file: _Open, message: bytes) -> tuple[int, int, bytes, list[int]]:
+    def _call(self, file: _Open, message: bytes, send_fds: list[int] | None = None
+              ) -> tuple[int, int, bytes, list[int]]:
         """One request and its reply on an open's connection: rc, arg0, payload, descriptors."""
         if self.lost:
             raise DeviceLost(self.lost)
         with file.lock:
             try:
-                rc, arg0, _, payload, fds = _exchange(file.sock, message)
+                rc, arg0, _, payload, fds = _exchange(file.sock, message, send_fds)
             except OSError as exc:
                 self._lose(f"{exc}")
                 raise DeviceLost(self.lost or "") from exc
@@ -182,6 +184,10 @@ class DaemonTransport:
             return -errno.ESHUTDOWN
         if request == _FENCE_WAIT:
             return self._fence_wait(file, arg)
+        if request == _GEM_USERPTR:
+            rc = self._share_pages(file, arg.host_addr, arg.size)
+            if rc:
+                return rc
         size = ffi.sizeof(arg[0])
         try:
             rc, _, payload, _ = self._call(file, wire.request(wire.IOCTL, request, payload=bytes(ffi.buffer(arg))))
@@ -211,6 +217,32 @@ class DaemonTransport:
 
     def mmio(self, fd: int, offset: int) -> SharedMmio:
         return SharedMmio(self.mmap(fd, offset, mmap.PAGESIZE))
+
+    # ---- host memory the caller already has ----
+    def _share_pages(self, file: _Open, addr: int, size: int) -> int:
+        """Put shared pages under [addr, addr + size) and hand them to the daemon.
+
+        The card in the daemon cannot reach this process's private memory, so the pages
+        holding the range are replaced, in place and with their contents, by a memfd
+        mapping the daemon maps too (whole pages: bytes around the range come along).
+        Another thread writing the range meanwhile may lose that write.
+        """
+        if addr <= 0 or size <= 0:
+            return -errno.EINVAL
+        start = addr // mmap.PAGESIZE * mmap.PAGESIZE
+        length = -(-(addr + size - start) // mmap.PAGESIZE) * mmap.PAGESIZE
+        try:
+            fd = shared.replace_with_memfd(start, length)
+        except OSError as exc:
+            _log.debug("cannot share %#x+%#x with the card daemon: %s", addr, size, exc)
+            return -(exc.errno or errno.EFAULT)
+        try:
+            rc = self._call(file, wire.request(wire.PAGES, 0, start, length), [fd])[0]
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+        finally:
+            os.close(fd)
+        return rc
 
     # ---- fence waits, here in the caller ----
     def _waiter(self, fd_file: _Open, fd: int, channel: int) -> _Waiter | None:
@@ -251,8 +283,12 @@ class DaemonTransport:
                 return -errno.ESHUTDOWN
 
 
-def _exchange(sock: socket.socket, message: bytes) -> tuple[int, int, int, bytes, list[int]]:
-    sock.sendall(message)
+def _exchange(sock: socket.socket, message: bytes, send_fds: list[int] | None = None
+              ) -> tuple[int, int, int, bytes, list[int]]:
+    if send_fds:
+        socket.send_fds(sock, [message], send_fds)
+    else:
+        sock.sendall(message)
     return _reply(sock)
 
 

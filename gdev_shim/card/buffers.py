@@ -118,13 +118,18 @@ class BufferManager:
             self.memory.add(Region(addr, region.length, region.backing,
                                    region.backing_base + addr - bo.addr, region.requested))
 
-    def userptr(self, addr: int, size: int) -> BufferObject:
-        """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR)."""
+    def userptr(self, addr: int, size: int, backing: np.ndarray | None = None) -> BufferObject:
+        """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR).
+
+        `backing` holds those bytes when the caller is another process (shared pages it
+        handed over); without it they are this process's own memory at `addr`.
+        """
         end = addr + size
         if addr <= 0 or size <= 0 or end > ALIAS_LIMIT:
             raise CardError(errno.EINVAL, f"{size} bytes at {addr:#x} are no host range")
-        from ..common.contract import ffi
-        backing = np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)
+        if backing is None:
+            from ..common.contract import ffi
+            backing = np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)
         with self._lock:
             if any(r.start < end and addr < r.end for r in self.memory.regions()):
                 raise CardError(errno.EEXIST, f"{addr:#x}+{size:#x} overlaps mapped memory")

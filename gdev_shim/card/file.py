@@ -23,9 +23,13 @@ _log = log.get("gdev.card")
 
 
 class CardFile:
-    def __init__(self, card: Card, console: Console = LOCAL) -> None:
+    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True) -> None:
         self.card = card
         self.console = console
+        # A client in another process: its addresses mean nothing here, so GEM_USERPTR
+        # needs the shared pages it hands over first (provide_pages).
+        self.local = local
+        self._provided: dict[int, Any] = {}      # host address -> uint8 view of shared pages
         self.activity = EngineActivity()         # this open's engine time (its share of the card)
         self._lock = threading.Lock()
         self._buffers: dict[int, BufferObject] = {}
@@ -105,8 +109,21 @@ class CardFile:
         self.card.buffers.alias(bo, arg.host_addr)
         arg.size = bo.size
 
+    def provide_pages(self, host_addr: int, pages: Any) -> None:
+        """Shared pages (a uint8 array) that hold the client's memory at `host_addr`."""
+        with self._lock:
+            self._provided[host_addr] = pages
+
+    def _client_pages(self, addr: int, size: int) -> Any:
+        with self._lock:
+            for start, pages in self._provided.items():
+                if start <= addr and addr + size <= start + len(pages):
+                    return pages[addr - start:addr + size - start]
+        raise CardError(errno.EFAULT, f"no shared pages of the client hold {addr:#x}+{size:#x}")
+
     def _gem_userptr(self, arg: Any) -> None:
-        bo = self.card.buffers.userptr(arg.host_addr, arg.size)
+        backing = None if self.local else self._client_pages(arg.host_addr, arg.size)
+        bo = self.card.buffers.userptr(arg.host_addr, arg.size, backing)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1

@@ -81,8 +81,7 @@ class Session:
                 if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
                     raise Refused(errno.EMSGSIZE, f"message over {wire.MAX_MESSAGE} bytes or "
                                                   f"{wire.MAX_FDS} descriptors")
-                answer, out_fds = self._handle(message, fds)
-                fds = []                     # handed over (OPEN keeps them)
+                answer, out_fds = self._handle(message, fds)     # OPEN takes its descriptors out
             except Refused as exc:
                 _log.debug("client %d: %s", self.pid, exc)
                 answer, out_fds = wire.reply(-exc.errno), []
@@ -105,7 +104,7 @@ class Session:
             raise Refused(errno.EINVAL, f"request of {len(message)} bytes is shorter than its header")
         op, _, word, arg0, arg1 = wire.REQUEST.unpack_from(message)
         payload = message[wire.REQUEST.size:]
-        if op != wire.OPEN and fds:
+        if op not in wire.DESCRIPTOR_OPS and fds:
             raise Refused(errno.EINVAL, f"{wire.OP_NAMES.get(op, op)} carries no descriptors")
         if op == wire.HELLO:
             return self._hello(word), []
@@ -118,6 +117,8 @@ class Session:
             return self._ioctl(file, word, payload), []
         if op == wire.MMAP:
             return self._mmap(file, arg0, arg1)
+        if op == wire.PAGES:
+            return self._pages(file, arg0, arg1, fds), []
         raise Refused(errno.ENOSYS, f"unknown op {op}")
 
     def _hello(self, protocol: int) -> bytes:
@@ -136,7 +137,7 @@ class Session:
             console = Console(self.console_fds[0], self.console_fds[1], level)
         else:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
-        self.file = CardFile(self.daemon.card(minor), console)
+        self.file = CardFile(self.daemon.card(minor), console, local=False)
         self.daemon.adopt(self)
         return wire.reply(0)
 
@@ -163,6 +164,21 @@ class Session:
         except CardError as exc:
             raise Refused(exc.errno, str(exc)) from exc
         return wire.reply(0, file_offset), [fd]
+
+    def _pages(self, file: CardFile, host_addr: int, length: int, fds: list[int]) -> bytes:
+        """The client's memory at [host_addr, +length) now lives in the memfd it sent."""
+        import mmap
+
+        import numpy as np
+        if len(fds) != 1 or host_addr % mmap.PAGESIZE or length <= 0 or length % mmap.PAGESIZE:
+            raise Refused(errno.EINVAL, f"PAGES needs one memfd and a page-aligned range, got "
+                                        f"{len(fds)} descriptors for {host_addr:#x}+{length:#x}")
+        try:
+            pages = mmap.mmap(fds[0], length, flags=mmap.MAP_SHARED)
+        except (OSError, ValueError) as exc:
+            raise Refused(errno.EINVAL, f"PAGES: cannot map the memfd: {exc}") from exc
+        file.provide_pages(host_addr, np.frombuffer(pages, dtype=np.uint8))
+        return wire.reply(0)
 
     def describe(self, at_ns: int) -> dict[str, Any]:
         """This client for gdev-smi: process, card, what it holds, its engine time."""

@@ -15,6 +15,7 @@ one message; a message is a fixed header and a payload:
 | IOCTL  | request         | -                 | the struct's bytes | the struct's bytes after the call |
 | MMAP   | -               | offset, length    | -                 | arg0 file offset; the memfd     |
 | STATUS | -               | -                 | -                 | JSON: the cards and their clients |
+| PAGES  | -               | host address, length | - (a memfd)    | - (the pages now hold the client's memory there) |
 
 The socket is `<runtime dir>/cardd-<key>.sock`; the key hashes the card
 configuration (cards, VRAM, SPEs, engine, JIT cache) and the package, so programs
@@ -37,8 +38,9 @@ REPLY = struct.Struct("<iIQQ")
 MAX_MESSAGE = 64 << 10           # far above any ioctl struct; longer requests are refused
 MAX_FDS = 2
 
-HELLO, OPEN, IOCTL, MMAP, STATUS = 1, 2, 3, 4, 5
-OP_NAMES = {HELLO: "HELLO", OPEN: "OPEN", IOCTL: "IOCTL", MMAP: "MMAP", STATUS: "STATUS"}
+HELLO, OPEN, IOCTL, MMAP, STATUS, PAGES = 1, 2, 3, 4, 5, 6
+OP_NAMES = {HELLO: "HELLO", OPEN: "OPEN", IOCTL: "IOCTL", MMAP: "MMAP", STATUS: "STATUS", PAGES: "PAGES"}
+DESCRIPTOR_OPS = (OPEN, PAGES)
 
 
 def request(op: int, word: int = 0, arg0: int = 0, arg1: int = 0, payload: bytes = b"") -> bytes:
