@@ -27,7 +27,7 @@ KERNEL_DIR = ROOT / "build" / "kernels"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}", f"-I{SRC_DIR}"]
 
 # Variables that would change what a figure measures unless a run asks for them.
-_STEERING = ("GDEV_ENGINE", "GDEV_MEMCHECK", "GDEV_MEMCHECK_REPORT", "GDEV_TRACE", "GDEV_LOG",
+_STEERING = ("GDEV_ENGINE", "GDEV_JIT_TIER", "GDEV_MEMCHECK", "GDEV_MEMCHECK_REPORT", "GDEV_TRACE", "GDEV_LOG",
              "GDEV_SIM_FAULT", "PYTHONPATH", "PYTHONHOME")
 
 

@@ -37,6 +37,7 @@ MIN_MEMCPY_CHUNK, MAX_MEMCPY_CHUNK = 4 << 10, 256 << 20
 LOG_WORDS = ("debug", "info", "warning", "error", "off", "api")
 TRANSPORTS = ("", "sim", "dev", "cardd")
 ENGINES = ("auto", "jit", "interp")
+JIT_TIERS = ("tiered", "fast", "opt")
 MEMCHECK_TOOLS = frozenset({"memcheck", "leakcheck", "initcheck", "racecheck"})
 _MEMCHECK_WORDS = {"": frozenset(), "0": frozenset(), "off": frozenset(), "no": frozenset(),
                    "1": frozenset({"memcheck", "leakcheck"}), "on": frozenset({"memcheck", "leakcheck"}),
@@ -139,6 +140,7 @@ SETTINGS = {s.name: s for s in (
     Setting("transport", "GDEV_TRANSPORT", _choice(TRANSPORTS), _const(""), "sim, dev, cardd or nothing"),
     Setting("cardd_idle_s", "GDEV_CARDD_IDLE_S", _seconds, _const(10.0), "seconds (0: never leave)"),
     Setting("engine", "GDEV_ENGINE", _choice(ENGINES), _const("auto"), ", ".join(ENGINES)),
+    Setting("jit_tier", "GDEV_JIT_TIER", _choice(JIT_TIERS), _const("tiered"), ", ".join(JIT_TIERS)),
     Setting("sim_cards", "GDEV_SIM_CARDS", _integer(0, MAX_SIM_CARDS), _const(4),
             f"an integer from 0 to {MAX_SIM_CARDS}"),
     Setting("sim_vram", "GDEV_SIM_VRAM", _size(1, MAX_SIM_VRAM), _const(4 << 30),

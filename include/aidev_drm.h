@@ -206,6 +206,10 @@ struct aidev_compute {
     uint32_t shared_size;            /* dynamic shared memory bytes */
     uint32_t local_size;             /* per-thread local memory bytes */
     uint64_t globals_addr;           /* device memory holding module-scope variables */
+    uint64_t grid_sync;              /* a cooperative launch: device address of a zeroed 32-bit
+                                        word pair its grid-wide barriers count in, the kernel's
+                                        %envreg1:%envreg2 (high:low); every block is resident
+                                        at once.  0: not cooperative (%envreg1/2 read 0). */
 };
 
 /* ---- fence page ---------------------------------------------------------- */

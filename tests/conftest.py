@@ -43,6 +43,15 @@ def fresh_jit_cache(tmp_path: Path):
         yield tmp_path
 
 
+@pytest.fixture(params=["fast", "opt"])
+def jit_tier(request: pytest.FixtureRequest):
+    """Each of the JIT's two code tiers (GDEV_JIT_TIER) in turn: the quick code a kernel
+    first runs and the optimised code that replaces it must both match the interpreter."""
+    from gdev_shim.settings import settings
+    with settings.override(jit_tier=request.param):
+        yield request.param
+
+
 @pytest.fixture
 def card_log(caplog: pytest.LogCaptureFixture):
     """caplog for the card's warnings: the "gdev" logger tree may not propagate to the root

@@ -47,7 +47,7 @@ class FakeEngine:
         self.calls: list[tuple] = []
 
     def __call__(self, module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf,
-                 checks=None):
+                 checks=None, grid_sync=0):
         self.calls.append((name, grid, block, params, dynamic_shared, globals_addr))
         addr = np.array([struct.unpack_from("<Q", params)[0]], dtype=np.uint64)
         memory.store(addr, memory.load(addr, np.uint32) + np.uint32(1))

@@ -78,7 +78,7 @@ def _has_barrier(module: Module, kernel: str) -> bool:
 
 
 @pytest.mark.parametrize("module_name,kernel,data", _cases())
-def test_jit_matches_interpreter(modules, module_name: str, kernel: str, data: str) -> None:
+def test_jit_matches_interpreter(modules, module_name: str, kernel: str, data: str, jit_tier: str) -> None:
     module = modules[module_name]
     try:
         got = _run(jit.execute, module, kernel, data, seed=7, key=(module_name, kernel))

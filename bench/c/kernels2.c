@@ -17,7 +17,8 @@
  *
  * Every case prints RESULT lines keyed <case>.<what>: ref_ms (median of the twin),
  * first_ms (the process's first launch + sync of that kernel: with the kernel's
- * compilation), kernel_ms (median of <repeats> launches + syncs), threads, digest
+ * compilation), settle_launches and settle_excess_ms (see below), kernel_ms (median of
+ * <repeats> launches + syncs), threads, digest
  * (sum over the result's 32-bit words w[i] * (2i + 1), mod 2^32: lets a test check
  * the result independently), checked (the card's result equals the twin's; a
  * mismatch fails the program) and, first of all, data_kb (what the case holds:
@@ -25,6 +26,12 @@
  * maxrss_kb: the peak resident set of the process (with no case: of the runtime
  * alone, initialised with a context).
  * Inputs are small integers, so every float result is exact in any summation order.
+ *
+ * The JIT first runs a kernel's quick code while a background thread builds its optimised
+ * code (GDEV_JIT_TIER).  With KERNELS2_SETTLE_MS=<ms> in the environment, the launches after
+ * the first keep going for that long before the <repeats> that give the steady state, so it
+ * is the optimised code's; settle_excess_ms is what those launches took beyond the steady
+ * state (the quick code's cost, the compiler's competition for the cores included).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,6 +42,7 @@
 #include "sdaa.h"
 
 #define MAX_REPEATS 64
+#define MAX_SETTLE 100000
 #define MAX_ARGS 6
 
 struct job {
@@ -419,6 +427,28 @@ static double launch_sync_ms(const struct job *j, SDfunction fn)
     return (bench_now_ns() - t) / 1e6;
 }
 
+static double g_settle[MAX_SETTLE];
+
+/* Launches for KERNELS2_SETTLE_MS (0 if unset) after the first; how many ran. */
+static int settle(const struct job *j, SDfunction fn)
+{
+    const char *text = getenv("KERNELS2_SETTLE_MS");
+    double budget = text ? atof(text) : 0.0, start = bench_now_ns();
+    int n = 0;
+    while (n < MAX_SETTLE && (bench_now_ns() - start) / 1e6 < budget)
+        g_settle[n++] = launch_sync_ms(j, fn);
+    return n;
+}
+
+/* What the settling launches took beyond `steady` each. */
+static double settle_excess(int n, double steady)
+{
+    double excess = 0;
+    for (int i = 0; i < n; i++)
+        excess += g_settle[i] > steady ? g_settle[i] - steady : 0;
+    return excess;
+}
+
 static void to_device(struct job *j)
 {
     for (int i = 0; i < 2; i++) {
@@ -483,13 +513,17 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     BENCH_CHECK(sdModuleGetFunction(&fn, mod, j->kernel));
     to_device(j);
     result(j, "first_ms", launch_sync_ms(j, fn));
+    int settled = settle(j, fn);
     for (int r = 0; r < repeats; r++)
         g_samples[r] = launch_sync_ms(j, fn);
-    result(j, "kernel_ms", bench_median(g_samples, repeats));
+    double steady = bench_median(g_samples, repeats);
+    result(j, "settle_launches", settled);
+    result(j, "settle_excess_ms", settle_excess(settled, steady));
+    result(j, "kernel_ms", steady);
     result(j, "threads", (double)j->grid[0] * j->grid[1] * j->grid[2] * j->block[0] * j->block[1] *
                              j->block[2]);
     BENCH_CHECK(sdMemcpyDtoH(j->out, j->d_out, j->out_bytes));
-    check(j, repeats + 1);
+    check(j, repeats + 1 + settled);
     free_job(j);
     BENCH_CHECK(sdModuleUnload(mod));
     free(image);

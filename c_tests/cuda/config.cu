@@ -62,7 +62,7 @@ int main()
     for (int i = 0; i < 16; i++)
         EXPECT(r[i] == (16 - i) * (16 - i) + 0.5f);
 
-    // cudaLaunchKernelEx: a configuration with a hint attribute runs, a cooperative one is refused
+    // cudaLaunchKernelEx: a configuration with a hint attribute runs, a clustered one is refused
     cudaLaunchAttribute attrs[2];
     attrs[0].id = cudaLaunchAttributePriority;
     attrs[0].val.priority = 0;
@@ -80,8 +80,10 @@ int main()
     CUDA_OK(cudaStreamSynchronize(s));
     for (int i = 0; i < 8; i++)
         EXPECT(r[i] == (8 - i) * (8 - i) + 0.5f);
-    attrs[1].id = cudaLaunchAttributeCooperative;
-    attrs[1].val.cooperative = 1;
+    attrs[1].id = cudaLaunchAttributeClusterDimension;
+    attrs[1].val.clusterDim.x = 2;
+    attrs[1].val.clusterDim.y = 1;
+    attrs[1].val.clusterDim.z = 1;
     EXPECT_CODE(cudaLaunchKernelEx(&config, gather, 8), cudaErrorNotSupported);
 
     // a 2-D region: set, copied out asynchronously with a pitch, the margins untouched

@@ -168,8 +168,9 @@ def __cudaPopCallConfiguration(grid, block, shared, stream):
     return OK
 
 
-def _launch(func, grid, block, args, shared, stream) -> int:
-    kernels.launch(address(func), _dim3(grid), _dim3(block), shared, _stream(stream), address(args))
+def _launch(func, grid, block, args, shared, stream, cooperative: bool = False) -> int:
+    kernels.launch(address(func), _dim3(grid), _dim3(block), shared, _stream(stream), address(args),
+                   cooperative)
     return OK
 
 
@@ -186,6 +187,11 @@ def __cudaLaunchKernel(kernel, grid, block, args, shared, stream):
     return _launch(kernel, grid, block, args, shared, stream)
 
 
+@exported(LIB, RUNTIME, "cudaLaunchCooperativeKernel_ptsz")
+def cudaLaunchCooperativeKernel(func, grid, block, args, shared, stream):
+    return _launch(required(func, "func"), grid, block, args, shared, stream, cooperative=True)
+
+
 # launch attributes that are hints here: ignore, L2 access policy, synchronization policy, priority
 _HINT_ATTRIBUTES = (CU.cudaLaunchAttributeIgnore, CU.cudaLaunchAttributeAccessPolicyWindow,
                     CU.cudaLaunchAttributeSynchronizationPolicy, CU.cudaLaunchAttributePriority)
@@ -194,11 +200,15 @@ _HINT_ATTRIBUTES = (CU.cudaLaunchAttributeIgnore, CU.cudaLaunchAttributeAccessPo
 @exported(LIB, RUNTIME, "cudaLaunchKernelExC_ptsz")
 def cudaLaunchKernelExC(config, func, args):
     required(config, "config")
+    cooperative = False
     for i in range(config.numAttrs if config.attrs != ffi.NULL else 0):
         attr = config.attrs[i]
-        if attr.id not in _HINT_ATTRIBUTES and any(attr.val[0:8]):
+        if attr.id == CU.cudaLaunchAttributeCooperative:
+            cooperative = any(attr.val[0:4])
+        elif attr.id not in _HINT_ATTRIBUTES and any(attr.val[0:8]):
             raise CudaError(CU.cudaErrorNotSupported, f"launch attribute {attr.id} is not supported")
-    return _launch(func, config.gridDim, config.blockDim, args, config.dynamicSmemBytes, config.stream)
+    return _launch(func, config.gridDim, config.blockDim, args, config.dynamicSmemBytes, config.stream,
+                   cooperative)
 
 
 @exported(LIB, RUNTIME)

@@ -59,20 +59,24 @@ IMAGES = ImageCache()
 
 def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-               printf: Callable[[Any], None], checks: Any = None) -> None:
+               printf: Callable[[Any], None], checks: Any = None, grid_sync: int = 0) -> None:
     """The kernel engine; one seam so the engine choice stays here.
 
     GDEV_ENGINE: `interp` (the PTX interpreter), `jit` (native code only: a kernel it
     cannot compile fails its launch, naming what it could not compile), `auto` (default:
     the JIT, falling back to the interpreter for such a kernel with one warning).  The
     sanitizer (`checks`) runs on either: the JIT bounds buffers by their requested size for
-    memcheck and compiles initcheck and racecheck into the kernel.
+    memcheck and compiles initcheck and racecheck into the kernel.  A cooperative launch's
+    grid-wide barriers (`grid_sync`, read through %envreg1/2) need every block resident at
+    once, which the interpreter's lockstep batch gives and the JIT (blocks run to completion
+    one after another) does not: it does not compile those registers, so such a kernel
+    runs on the interpreter.
     """
     from ..ptx import execute
     engine = settings.engine
     if engine == "interp":
         execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
-                printf=printf, checks=checks)
+                printf=printf, checks=checks, grid_sync=grid_sync)
         return
     if engine in ("jit", "auto"):
         from ..jit import JitUnsupported, execute as jit_execute
@@ -85,7 +89,7 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
                 raise LaunchError(f"GDEV_ENGINE=jit cannot compile kernel {name}: {exc.reason}") from None
             _warn_fallback(name, exc.reason)
     execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr, printf=printf,
-            checks=checks)
+            checks=checks, grid_sync=grid_sync)
 
 
 _warned: set[tuple[str, str]] = set()
@@ -163,7 +167,8 @@ class ComputeEngine:
             raise LaunchError(f"{param_size} parameter bytes given, {kernel.name} takes {kernel.param_size}")
 
     def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
-               block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int) -> None:
+               block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int,
+               grid_sync: int = 0) -> None:
         image, name = self.entry_of(code_addr, code_size, entry)
         self.check_shape(image, entry, grid, block, shared, len(params))
         printed: list[Any] = []
@@ -172,7 +177,7 @@ class ComputeEngine:
                 checks = self.sanitizer.kernel(name) if self.sanitizer is not None else None
                 run_kernel(image.module, name, self.memory, grid, block,
                            params[:image.kernels[entry].param_size], shared, globals_addr, printed.append,
-                           checks)
+                           checks, grid_sync)
             finally:
                 # device printf output appears when the kernel ends, as on real hardware
                 _write_stdout(printed)

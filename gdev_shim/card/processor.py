@@ -188,7 +188,8 @@ class CommandProcessor:
         self.channel.begin()
         try:
             self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
-                                     tuple(desc.block), params, desc.shared_size, desc.globals_addr)
+                                     tuple(desc.block), params, desc.shared_size, desc.globals_addr,
+                                     desc.grid_sync)
         except (LaunchError, memory_fault()) as exc:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, f"launch failed: {exc}") from exc
         except Exception as exc:         # KernelFault, or a fault the engine did not wrap

@@ -37,6 +37,7 @@ class Context:
         self.streams: list = []           # live driver streams
         self.default_stream: Stream | None = None   # made by stream.default() on first use
         self.idle_queues: list = []       # channels of destroyed streams, reused by new ones
+        self.grid_sync_words: dict[int, int] = {}   # channel -> its cooperative launches' barrier word
         self.lock = threading.RLock()
         registry.add(self)
 

@@ -31,8 +31,9 @@ def check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int, 
 
 
 def launch(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int,
-           params: bytes, q=None) -> int:
-    """Queue the kernel; errors of its execution surface at the next synchronising call."""
+           params: bytes, q=None, cooperative: bool = False) -> int:
+    """Queue the kernel; errors of its execution surface at the next synchronising call.
+    `cooperative`: every block resident at once, with a word for its grid-wide barriers."""
     check_shape(f, grid, block, shared)
     if len(params) < f.meta.param_size:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE,
@@ -40,10 +41,24 @@ def launch(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int],
     m = f.module
     k = KernelLaunch(code_addr=m.code_addr, code_size=m.code_size, entry=f.index,
                      params=bytes(params[:f.meta.param_size]), grid=grid, block=block,
-                     shared_size=shared, local_size=f.meta.local_size, globals_addr=m.globals_addr)
+                     shared_size=shared, local_size=f.meta.local_size, globals_addr=m.globals_addr,
+                     grid_sync=grid_sync_word(m.ctx, q) if cooperative else 0)
     seq = m.ctx.gdev_call(gdev.glaunch, k, q=q)
     log.debug("launch: %s card=%d grid=%s block=%s -> id=%d", f.name, m.ctx.device, grid, block, seq)
     return seq
+
+
+def grid_sync_word(ctx, q) -> int:
+    """The zeroed word pair a channel's cooperative launches count their grid-wide barriers
+    in: one per channel, since its launches run one after another, and each barrier leaves
+    the count where it found it (it adds 2**31 in all)."""
+    channel = (q or ctx.handle.ctx).channel.id
+    addr = ctx.grid_sync_words.get(channel)
+    if addr is None:
+        addr = ctx.gdev_call(gdev.gmalloc, 8)
+        ctx.gdev_call(gdev.gmemset_async, addr, 0, 4, 2, q=q)     # ordered before the launch
+        ctx.grid_sync_words[channel] = addr
+    return addr
 
 
 def pack_params(f: Function, pointers: list[int]) -> bytes:

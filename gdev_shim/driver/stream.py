@@ -107,11 +107,13 @@ def _enqueue(stream: Stream | None, ctx: Context, op, *args) -> int:
     return seq
 
 
-def launch(stream: Stream | None, fn, grid, block, shared: int, params: bytes) -> None:
+def launch(stream: Stream | None, fn, grid, block, shared: int, params: bytes,
+           cooperative: bool = False) -> None:
     ctx = fn.module.ctx
     if stream is not None and stream.ctx is not ctx:
         raise fail(SD.SDAA_ERROR_INVALID_HANDLE, "stream belongs to another context")
-    _enqueue(stream, ctx, lambda q: drv_launch.launch(fn, grid, block, shared, params, q=q))
+    _enqueue(stream, ctx, lambda q: drv_launch.launch(fn, grid, block, shared, params, q=q,
+                                                      cooperative=cooperative))
 
 
 def _stream_for(stream: Stream | None, ctx: Context) -> Stream:

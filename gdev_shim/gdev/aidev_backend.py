@@ -34,6 +34,7 @@ def _launch(ctx: GdevCtx, k: KernelLaunch) -> None:
     desc.grid = list(k.grid)
     desc.block = list(k.block)
     desc.shared_size, desc.local_size, desc.globals_addr = k.shared_size, k.local_size, k.globals_addr
+    desc.grid_sync = k.grid_sync
     import numpy as np                 # with the first launch, not at import
     padded = k.params + b"\0" * (-len(k.params) % 8)
     words = np.frombuffer(bytes(ffi.buffer(desc)) + padded, dtype=np.uint64)

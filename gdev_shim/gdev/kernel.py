@@ -15,3 +15,4 @@ class KernelLaunch:
     shared_size: int = 0
     local_size: int = 0
     globals_addr: int = 0
+    grid_sync: int = 0            # a cooperative launch: its grid-wide barrier word (struct aidev_compute)

@@ -1,19 +1,27 @@
-"""Compiling generated IR to native code with llvmlite, off the launch path.
+"""Compiling generated IR to native code with llvmlite, off the launch path, in two tiers.
 
 `prepare` compiles a module's kernels when the module is loaded (as a CUDA driver compiles
 PTX at module load), so a launch finds them ready; a launch of a kernel not compiled yet
-compiles it, and one compiling in another thread is waited for (`compile_kernel`).  Object
-code is cached in memory and on disk, keyed by a hash of the kernel's PTX syntax tree,
-the lane count, the code generator version and the host CPU; a disk hit loads the object
-file directly, without generating or optimising IR again.
+compiles it, and one compiling in another thread is waited for (`compile_kernel`).
+
+Tiers (`GDEV_JIT_TIER`): under `tiered` (the default) a kernel's IR is compiled first by
+LLVM's quick code generator, and the same IR is handed to a background thread
+(`tiers.py`) that builds the optimised code, stores it in the disk cache and swaps it in
+for later launches; `fast` keeps the quick code only, `opt` builds the optimised code at
+once.  Object code is cached in memory and, optimised only, on disk, keyed by a hash of
+the kernel's PTX syntax tree, the lane count, the code generator version and the host CPU;
+a disk hit loads the object file directly, without generating or optimising IR again.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +32,7 @@ from ..ptx.module import Module
 from ..ptx.operands import sm_count
 from . import abi
 from .errors import JitUnsupported
+from .tiers import Optimiser
 
 CODEGEN_VERSION = "jit-36"
 WARP = abi.WARP
@@ -40,13 +49,20 @@ class Compiled:
     frame_bytes: int            # per warp, for kernels with barriers
     engine: object              # keeps the machine code alive
     flat: object
+    optimised: bool = True      # False: the quick tier
 
 
 _lock = threading.Lock()
 _llvm_lock = threading.Lock()
 _codegen_lock = threading.Lock()
-_compiled: dict[str, Future] = {}           # kernel key -> Future[Compiled]
+_compiled: dict[str, Future] = {}           # kernel key|tier setting -> Future[Compiled]
 _llvm = None
+_shared_machines: dict[int, object] = {}    # code generator level -> target machine (_machine)
+_features: str | None = None
+_optimiser = Optimiser()
+_optimiser_state: tuple | None = None
+_gc_lock = threading.Lock()
+_gc_pauses = 0
 # Kernels with more basic blocks than this keep registers in their stack slots (_pipeline).
 LARGE_KERNEL_LEADERS = 96
 # Beyond this many instructions generating the IR alone takes longer than interpreting.
@@ -105,27 +121,35 @@ def prepare(module: Module, kernels: list[str]) -> None:
 
 def compile_kernel(module: Module, kernel: str, width: int = WARP,
                    instrument: frozenset[str] = frozenset()) -> Compiled:
-    """The native code of `kernel` for `width` lanes, with the sanitizer checks `instrument`
-    compiled in (JitUnsupported if it cannot be built).
+    """The best native code of `kernel` for `width` lanes so far, with the sanitizer checks
+    `instrument` compiled in (JitUnsupported if it cannot be built).
 
-    Waits when another thread is already compiling the same kernel."""
-    key = kernel_key(module, kernel, width, instrument)
+    Waits when another thread is already compiling the same kernel.  Under the tiered
+    setting the first answer is the quick tier and later ones the optimised code once the
+    background thread has built it; a launch keeps the code it was given."""
+    tier = settings.jit_tier
+    slot = f"{kernel_key(module, kernel, width, instrument)}|{tier}"
     with _lock:
-        fut = _compiled.get(key)
+        fut = _compiled.get(slot)
         mine = fut is None
         if mine:
-            fut = _compiled[key] = Future()
+            fut = _compiled[slot] = Future()
     if not mine:
         return fut.result()
     try:
-        compiled = _build(module, kernel, width, key, instrument)
+        compiled = _build(module, kernel, width, slot, instrument, tier, fut)
     except BaseException as exc:
         fut.set_exception(exc)
         with _lock:
-            _compiled.pop(key, None)       # a later launch retries (and reports) it
+            _compiled.pop(slot, None)       # a later launch retries (and reports) it
         raise
     fut.set_result(compiled)
     return compiled
+
+
+def wait_for_optimised(timeout: float | None = None) -> bool:
+    """Wait until the background thread has built every optimised tier asked for so far."""
+    return _optimiser.wait_idle(timeout)
 
 
 def _cache_paths(key: str) -> tuple[Path, Path]:
@@ -133,51 +157,123 @@ def _cache_paths(key: str) -> tuple[Path, Path]:
     return d / f"{key}.o", d / f"{key}.json"
 
 
-def _build(module: Module, kernel: str, width: int, key: str, instrument: frozenset[str]) -> Compiled:
+def _read_cache(key: str) -> tuple[bytes, dict] | None:
+    obj_path, meta_path = _cache_paths(key)
+    try:
+        return obj_path.read_bytes(), json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_cache(key: str, obj: bytes, meta: dict) -> None:
+    obj_path, meta_path = _cache_paths(key)
+    _store(obj_path, obj)
+    _store(meta_path, json.dumps(meta).encode())
+
+
+def _build(module: Module, kernel: str, width: int, slot: str, instrument: frozenset[str],
+           tier: str, fut: Future) -> Compiled:
+    """The kernel's code for the `tier` setting: the disk cache's optimised object if it
+    has one (unless `fast`), else generated IR compiled by the quick code generator
+    (`fast`, `tiered`) or the optimising one (`opt`).  Under `tiered` the IR also goes to
+    the background thread at once, so that its optimisation overlaps the quick one (two
+    cores); it replaces `fut`, the slot's first answer, when done."""
     from .layout import flatten
     flat = flatten(module, kernel)
     if len(flat.code) > MAX_INSTRUCTIONS:
         raise JitUnsupported(f"kernels of more than {MAX_INSTRUCTIONS} instructions "
                              f"({kernel} has {len(flat.code)})")
-    obj_path, meta_path = _cache_paths(key)
+    key = slot.rsplit("|", 1)[0]
+    cached = None if tier == "fast" else _read_cache(key)
+    if cached is not None:
+        return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True)
+    text, meta = _generate_ir(flat, width, key, instrument)
+    if tier == "tiered":
+        _queue(kernel, lambda: _optimise(slot, fut, text, meta, flat, kernel, width))
+    llvm = _llvm_state()[0]
+    optimise = tier == "opt"
+    with _codegen_lock:                 # the global context and the shared target machines
+        mod = _parse_verified(llvm, text)
+        tm = _machine(2 if optimise else 0, shared=True)
+        (_pipeline if optimise else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
+        obj = tm.emit_object(mod)       # type: ignore[attr-defined]
+    if optimise:
+        _write_cache(key, obj, meta)
+        return _finish(obj, meta, flat, kernel, width, "built", optimised=True)
+    return _finish(obj, meta, flat, kernel, width, "built, quick tier", optimised=False)
+
+
+def _queue(kernel: str, job: Callable[[], None]) -> None:
     try:
-        obj, meta = obj_path.read_bytes(), json.loads(meta_path.read_text())
-        source = "disk cache"
-    except (OSError, ValueError):
-        with _codegen_lock:                 # the target machine is shared by every thread
-            obj, meta = _generate(flat, width, key, instrument)
-        _store(obj_path, obj)
-        _store(meta_path, json.dumps(meta).encode())
-        source = "built"
-    with _codegen_lock:
-        ee = _load(obj)
-    addr = ee.get_function_address("kernel")
-    if not addr:
-        raise JitUnsupported("no kernel symbol in the compiled object")
-    _log.debug("jit compiled %s width %d (%s)", kernel, width, source)
-    return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat)
+        _optimiser.submit(job)
+    except RuntimeError as exc:             # no new threads while the interpreter shuts down
+        _log.debug("optimised tier of %s not queued: %s", kernel, exc)
 
 
-def _generate(flat: object, width: int, key: str, instrument: frozenset[str]) -> tuple[bytes, dict]:
-    """IR for the kernel, optimised and compiled to an object file."""
+def _optimise(slot: str, fut: Future, text: str, meta: dict, flat: object, kernel: str,
+              width: int) -> None:
+    """Background job: the optimised tier of a kernel whose quick tier is being built or
+    running, stored in the disk cache and then swapped in for later launches."""
+    llvm, ctx, tm = _optimiser_llvm()
+    mod = llvm.parse_assembly(text, ctx)
+    _pipeline(llvm, tm, mod, meta["ssa"])
+    obj = tm.emit_object(mod)
+    _write_cache(slot.rsplit("|", 1)[0], obj, meta)
+    compiled = _finish(obj, meta, flat, kernel, width, "optimised in the background",
+                       optimised=True, context=ctx)
+    done: Future = Future()
+    done.set_result(compiled)
+    with _lock:
+        if _compiled.get(slot) is fut:  # else failed or forgotten meanwhile (a test reset)
+            _compiled[slot] = done
+
+
+def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str]) -> tuple[str, dict]:
+    """The kernel's LLVM IR as text, and what its launches need to know of it."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
-    kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument)  # type: ignore[arg-type]
-    ir_module = kc.compile()
-    ir_module.triple = llvm.get_process_triple()
-    ir_module.data_layout = str(tm.target_data)
+    with _gc_paused():
+        kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument)  # type: ignore[arg-type]
+        ir_module = kc.compile()
+        ir_module.triple = llvm.get_process_triple()
+        ir_module.data_layout = str(tm.target_data)
+        text = str(ir_module)
+    return text, {"max_kparam_read": kc.max_kparam_read, "frame_bytes": kc.frame_bytes,
+                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS}
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while IR is built: the IR is a large graph of young
+    objects, and the collections it triggers walk every object of the process (measured:
+    about half of a large kernel's IR construction and printing).  Counted, since
+    several threads may compile at once; whatever cycles the IR left are collected after."""
+    global _gc_pauses
+    with _gc_lock:
+        if _gc_pauses == 0:
+            gc.disable()
+        _gc_pauses += 1
     try:
-        mod = llvm.parse_assembly(str(ir_module))
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0:
+                gc.enable()
+
+
+def _parse_verified(llvm: object, text: str) -> object:
+    try:
+        mod = llvm.parse_assembly(text)     # type: ignore[attr-defined]
         mod.verify()
     except RuntimeError as exc:
         raise JitUnsupported(f"generated code does not verify: {exc}") from None
-    _pipeline(llvm, tm, mod, registers_to_ssa=len(kc.bbs) <= LARGE_KERNEL_LEADERS)
-    return tm.emit_object(mod), {"max_kparam_read": kc.max_kparam_read,
-                                 "frame_bytes": kc.frame_bytes}
+    return mod
 
 
 def _pipeline(llvm: object, tm: object, mod: object, registers_to_ssa: bool) -> None:
-    """Registers to SSA and local clean-up, then the code generator's own optimisation.
+    """The optimised tier: registers to SSA and local clean-up, then the code generator's
+    own optimisation (the target machine's level 2).
     The generated code is already specialised (uniform registers, lane masks); measured
     here, LLVM's full -O2 pipeline costs 0.3-10 s per kernel, growing superlinearly with
     the dispatch targets, and made barrier kernels about three times slower.  A kernel
@@ -185,24 +281,89 @@ def _pipeline(llvm: object, tm: object, mod: object, registers_to_ssa: bool) -> 
     allocation over it takes seconds, while the slots cost it little (an unrolled
     1024-thread bitonic sort: 3.4 s to compile and 6.5 ms to run, against 7 s and 7 ms
     in SSA form, or 1.5 s and 74 ms with LLVM's quick code generator)."""
-    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
-    fpm = llvm.create_new_function_pass_manager()
-    if registers_to_ssa:
-        fpm.add_sroa_pass()
+    fpm = _function_passes(llvm, registers_to_ssa)
     fpm.add_instruction_combine_pass()
     fpm.add_simplify_cfg_pass()
     fpm.add_dead_code_elimination_pass()
-    for fn in mod.functions:
+    _run_function_passes(llvm, tm, mod, fpm)
+
+
+def _quick_pipeline(llvm: object, tm: object, mod: object, registers_to_ssa: bool) -> None:
+    """The quick tier: registers to SSA only, for the level-0 code generator (FastISel).
+    Measured on the kernels2 classes, it compiles in a quarter to a third of the time of
+    the optimised tier; SSA form costs it nothing more and keeps registers out of memory."""
+    _run_function_passes(llvm, tm, mod, _function_passes(llvm, registers_to_ssa))
+
+
+def _function_passes(llvm: object, registers_to_ssa: bool) -> object:
+    fpm = llvm.create_new_function_pass_manager()       # type: ignore[attr-defined]
+    if registers_to_ssa:
+        fpm.add_sroa_pass()
+    return fpm
+
+
+def _run_function_passes(llvm: object, tm: object, mod: object, fpm: object) -> None:
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))  # type: ignore[attr-defined]
+    for fn in mod.functions:                            # type: ignore[attr-defined]
         if not fn.is_declaration:
-            fpm.run(fn, pb)
+            fpm.run(fn, pb)                             # type: ignore[attr-defined]
 
 
-def _load(obj: bytes) -> object:
-    llvm, tm, _cpu = _llvm_state()
-    ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+def _finish(obj: bytes, meta: dict, flat: object, kernel: str, width: int, source: str,
+            optimised: bool, context: object = None) -> Compiled:
+    """Load an object file and wrap its entry point."""
+    if context is None:
+        with _codegen_lock:
+            ee = _load(obj)
+    else:
+        ee = _load(obj, context)
+    addr = ee.get_function_address("kernel")    # type: ignore[attr-defined]
+    if not addr:
+        raise JitUnsupported("no kernel symbol in the compiled object")
+    _log.debug("jit compiled %s width %d (%s)", kernel, width, source)
+    return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat,
+                    optimised)
+
+
+def _load(obj: bytes, context: object = None) -> object:
+    """An execution engine holding the object's code.  Each gets a target machine of its
+    own: the engine owns it and frees it when it is disposed (a replaced quick tier)."""
+    llvm = _llvm_state()[0]
+    ee = llvm.create_mcjit_compiler(llvm.parse_assembly("", context), _machine(2))
     ee.add_object_file(llvm.ObjectFileRef.from_data(obj))
     ee.finalize_object()
     return ee
+
+
+def _machine(opt: int, shared: bool = False) -> object:
+    """A host target machine at code generator level `opt`; `shared`: the one kept for the
+    loading threads' code generation (used under _codegen_lock)."""
+    llvm, _tm, _cpu = _llvm_state()
+    if shared and opt in _shared_machines:
+        return _shared_machines[opt]
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=_host_features(),
+                                      opt=opt, reloc="default", codemodel="jitdefault")
+    if shared:
+        _shared_machines[opt] = tm
+    return tm
+
+
+def _host_features() -> str:
+    global _features
+    if _features is None:
+        _features = _llvm_state()[0].get_host_cpu_features().flatten()
+    return _features
+
+
+def _optimiser_llvm() -> tuple:
+    """(binding module, LLVM context, target machine) of the background thread: its own
+    context and machine, so it never shares LLVM state with a loading thread."""
+    global _optimiser_state
+    if _optimiser_state is None:
+        llvm = _llvm_state()[0]
+        _optimiser_state = (llvm, llvm.create_context(), _machine(2))
+    return _optimiser_state
 
 
 def _store(path: Path, data: bytes) -> None:

@@ -52,8 +52,12 @@ def check_launch(module: Module, kernel: str, grid: tuple[int, int, int], block:
 
 def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-            printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
+            printf: Callable[[str], None] | None = None, checks: Any = None, grid_sync: int = 0) -> None:
     """Run `kernel` to completion; KernelFault on a faulting thread.
+
+    `grid_sync` (a cooperative launch): the device address %envreg1:%envreg2 name, where
+    the kernel's grid-wide barriers count; every block then runs in one lockstep batch, so
+    a block waiting at such a barrier sees the others arrive.
 
     `checks` (the card's sanitizer hooks, or None) sees every global and shared
     access and every barrier release.
@@ -68,6 +72,8 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
         return
     per_block = T * prog.bytes_per_lane
     batch = max(1, min(nblocks, MAX_LANES // T, BATCH_BYTES // max(per_block, 1)))
+    if grid_sync and batch < nblocks:
+        raise ValueError(f"cooperative launch of {nblocks} blocks: at most {batch} are resident at once")
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     if prog.relocs and (id(memory), globals_addr) not in module._relocated:
         _relocate(memory, globals_addr, prog.relocs)
@@ -80,6 +86,7 @@ def execute(module: Module, kernel: str, memory: DeviceMemory, grid: tuple[int, 
                        param_stride=prog.param_size, kparams=params,
                        globals_addr=globals_addr, dynamic_shared=dynamic_shared, printf=printf)
             st.checks = checks
+            st.grid_sync = grid_sync
             run_batch(prog, st)
             if printf is not None and st.printed:
                 for _, _, text in sorted(st.printed):

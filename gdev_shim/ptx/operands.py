@@ -160,7 +160,7 @@ def is_special(name: str) -> bool:
 _SPECIALS = {"%tid", "%ntid", "%ctaid", "%nctaid", "%laneid", "%warpid", "%nwarpid", "%smid",
              "%nsmid", "%gridid", "%clock", "%clock64", "%lanemask_eq", "%lanemask_le",
              "%lanemask_lt", "%lanemask_ge", "%lanemask_gt", "%dynamic_smem_size",
-             "%total_smem_size", "%globaltimer"}
+             "%total_smem_size", "%globaltimer"} | {f"%envreg{i}" for i in range(32)}
 
 
 def width_of(t: str) -> int:

@@ -44,6 +44,7 @@ class State:
         self.fp = np.zeros(L, np.int64)                # frame pointer into local memory
         self.cc = np.zeros(L, np.uint64)               # carry flag of add.cc and friends
         self.program: object = None
+        self.grid_sync = 0                             # a cooperative launch's grid-barrier word
 
         self.first_block = first_block
         # Lane geometry; the rest (thread/block ids, special registers) is computed on use.
@@ -114,7 +115,12 @@ class State:
             "%lanemask_ge": lambda: (~((one << lid) - one)).astype(u32),
             "%dynamic_smem_size": lambda: u32(self.dynamic_shared),
             "%total_smem_size": lambda: u32(self.shared_stride),
+            # environment registers: a cooperative launch's grid-barrier word (others read 0)
+            "%envreg1": lambda: u32(self.grid_sync >> 32),
+            "%envreg2": lambda: u32(self.grid_sync & 0xFFFF_FFFF),
         }
+        if name.startswith("%envreg") and name not in table:
+            return u32(0)
         return table[name]()
 
     def reg(self, slot: int) -> np.ndarray:

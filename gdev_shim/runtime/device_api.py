@@ -59,7 +59,7 @@ def cuda_properties(device: int) -> dict:
         "uuid": device.to_bytes(4, "little") + b"aidev-sim\0\0\0",
         "sharedMemPerBlockOptin": i["shared_mem_per_block"], "asyncEngineCount": 1, "pciDomainID": 0,
         "l2CacheSize": 0, "unifiedAddressing": 0, "managedMemory": 1, "concurrentManagedAccess": 1,
-        "streamPrioritiesSupported": 0, "cooperativeLaunch": 0, "texturePitchAlignment": drv_device.TEXTURE_ALIGNMENT,
+        "streamPrioritiesSupported": 0, "cooperativeLaunch": 1, "texturePitchAlignment": drv_device.TEXTURE_ALIGNMENT,
     })
     return props
 

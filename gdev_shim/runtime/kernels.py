@@ -15,7 +15,7 @@ from ..driver.module import Function
 from ..gdev import hostmem
 from ..log import get
 from . import device_api, devices, fatbin, graphs, streams
-from .errors import RT, SdaaError, translated
+from .errors import RT, CudaNamedError, SdaaError, translated
 
 log = get("gdev.runtime")
 Dim3 = tuple[int, int, int]
@@ -58,17 +58,31 @@ def function(host_fun: int) -> Function:
 
 @translated
 def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
-           arg_pointers: int) -> None:
-    """Queue the kernel of `host_fun`; `arg_pointers` is the host array of argument addresses."""
+           arg_pointers: int, cooperative: bool = False) -> None:
+    """Queue the kernel of `host_fun`; `arg_pointers` is the host array of argument addresses.
+    `cooperative`: every block resident at once, so that grid-wide barriers work."""
     f = function(host_fun)
     pointers = _argument_pointers(f, arg_pointers)
     params = drv_launch.pack_params(f, pointers)
     log.debug("launch: %s grid=%s block=%s shared=%d stream=%d", f.name, grid, block, shared, stream)
     with _shape_errors():
         drv_launch.check_shape(f, grid, block, shared)    # before capture too, as CUDA checks it
+    if cooperative:
+        check_coresident(f, grid, block, shared)
     # captured with the argument values of now, as CUDA copies them into the kernel node
-    if not graphs.record(stream, partial(launch_packed, f, grid, block, shared, params), "kernel launch"):
-        launch_packed(f, grid, block, shared, params, stream)
+    run = partial(launch_packed, f, grid, block, shared, params, cooperative=cooperative)
+    if not graphs.record(stream, run, "kernel launch"):
+        run(stream)
+
+
+def check_coresident(f: Function, grid: Dim3, block: Dim3, shared: int) -> None:
+    """A cooperative grid must fit the card at once: the occupancy of one SPE array times
+    the arrays (what CUDA programs compute to size such a grid)."""
+    blocks = grid[0] * grid[1] * grid[2]
+    most = blocks_per_array(f, block[0] * block[1] * block[2], shared) * f.module.ctx.info["spe_arrays"]
+    if blocks > most:
+        raise CudaNamedError("cudaErrorCooperativeLaunchTooLarge",
+                             f"cooperative launch of {f.name}: {blocks} blocks, at most {most} resident at once")
 
 
 @contextmanager
@@ -82,10 +96,11 @@ def _shape_errors() -> Iterator[None]:
 
 
 @translated
-def launch_packed(f: Function, grid: Dim3, block: Dim3, shared: int, params: bytes, stream: int) -> None:
+def launch_packed(f: Function, grid: Dim3, block: Dim3, shared: int, params: bytes, stream: int,
+                  cooperative: bool = False) -> None:
     """Queue `f` with its parameter buffer already packed."""
     with _shape_errors():
-        drv_stream.launch(streams.stream(stream), f, grid, block, shared, params)
+        drv_stream.launch(streams.stream(stream), f, grid, block, shared, params, cooperative)
 
 
 def _argument_pointers(f: Function, arg_pointers: int) -> list[int]:
