@@ -61,8 +61,8 @@ class SharedMmio:
 
     def write32(self, reg: int, value: int) -> None:
         self.regs[reg] = value & _U32
-        if reg == C.AIDEV_REG_PB_PUT:
-            futex.wake(self.base + 4 * reg)
+        if reg == C.AIDEV_REG_PB_PUT and self.regs[C.AIDEV_REG_CP_IDLE]:
+            futex.wake(self.base + 4 * reg)     # only a sleeping processor needs the wake
 
 
 @dataclass
@@ -277,6 +277,11 @@ class DaemonTransport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return -errno.ETIMEDOUT
+            # ask for the wake, then look once more: a fence written before the card saw the
+            # request is seen here (the periodic liveness look bounds any race left)
+            regs[C.AIDEV_REG_HOST_WAITING] = 1
+            if int(waiter.seq[arg.slot]) >= arg.seq:
+                continue
             futex.wait(wake_word, wake, min(remaining, LIVENESS_S))
             if self.lost or _hung_up(file.sock):
                 self._lose("its connection closed")
