@@ -31,6 +31,7 @@ from ..cardd.address import daemon_socket
 from ..common import cardwire as wire
 from ..common import futex, shared
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import settings
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
@@ -84,7 +85,6 @@ class DaemonTransport:
     def __init__(self) -> None:
         self._files: dict[int, _Open] = {}
         self._lock = threading.Lock()
-        self._count: int | None = None
         self.lost: str | None = None           # why the device is lost, once it is
 
     # ---- connections ----
@@ -97,14 +97,13 @@ class DaemonTransport:
         if sock is None:
             sock = _start_and_connect(path)
         try:
-            rc, count, _ = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[:3]
+            rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
         except OSError:
             sock.close()
             raise
         if rc:
             sock.close()
             raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
-        self._count = count
         return sock
 
     def _call(self, file: _Open, message: bytes, send_fds: list[int] | None = None
@@ -133,13 +132,11 @@ class DaemonTransport:
 
     # ---- the transport ----
     def count(self) -> int:
-        if self._count is None:
-            try:
-                self._connect().close()
-            except OSError as exc:
-                _log.debug("card daemon: %s", exc)
-                return 0
-        return self._count or 0
+        """The daemon's cards: as many as the settings say, since the daemon this process
+        reaches is the one made with its settings (counting starts no daemon)."""
+        if self.lost:
+            return 0
+        return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def status(self) -> dict[str, Any]:
         """The daemon's view of its cards and clients (what gdev-smi shows)."""
