@@ -47,7 +47,7 @@ NVCC       ?= nvcc
 FUZZ_COUNT ?= 2000
 FUZZ_SEED  ?= 1
 
-.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install cuda-programs \
+.PHONY: all run check lint test-c test-py test-fuzz fuzz-cardd bench clean libs kernels install cuda-programs \
         driver-programs
 
 all: libs kernels $(C_PROGRAMS) cuda-programs driver-programs
@@ -141,6 +141,11 @@ test-c: all
 
 test-py: all
 	$(PY) -m pytest tests
+
+# The card daemon's protocol fuzzer (tests/cardd_fuzz.py); make check runs it briefly.
+FUZZ_CARDD_S ?= 300
+fuzz-cardd: $(VENV)/.ready $(HEADER_MODS)
+	$(PY) tests/cardd_fuzz.py --seconds $(FUZZ_CARDD_S)
 
 test-fuzz: all
 	GDEV_LOG=error $(BIN)/abi_fuzz -n $(FUZZ_COUNT) -s $(FUZZ_SEED) -b 250 -t 120 $(KDIR)/add_test.cubin 2>/dev/null
