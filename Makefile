@@ -30,6 +30,8 @@ SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memc
 CONC_PROGRAMS  := threads streams ordering events stress
 C_PROGRAMS += $(addprefix $(BIN)/gdev_suite/,$(SUITE_PROGRAMS)) $(addprefix $(BIN)/concurrency/,$(CONC_PROGRAMS))
 C_PROGRAMS += $(BIN)/abi_fuzz
+# Processes sharing the card daemon (fork and exec): memory, killed clients and daemons, users.
+C_PROGRAMS += $(BIN)/cardd/procs
 # CUDA programs built by nvcc against the toolkit (c_tests/cuda), run on libcudart.so.13:
 # one nvcc -c per flag set, executables cached by content (gdev_shim/tools/cudaprog.py).
 CUDA_SRC   := $(filter-out c_tests/cuda/noptx.cu,$(wildcard c_tests/cuda/*.cu))
@@ -102,6 +104,9 @@ $(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $
 $(BIN)/abi_fuzz: c_tests/fuzz/abi_fuzz.c $(TESTUTIL) $(LIB)/libusdaa.so $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME) -lgdev
+$(BIN)/cardd/procs: c_tests/cardd/procs.c $(TESTUTIL) $(LIB)/libusdaa.so
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
 $(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
