@@ -42,7 +42,7 @@ from gdev_shim.common import cardwire as wire  # noqa: E402
 from gdev_shim.common.contract import C, ffi, ioctl_request  # noqa: E402
 
 CARDS = 2
-ANSWER_S = 10.0                   # a request unanswered this long is a hang
+ANSWER_S = 30.0                   # a request unanswered this long is a hang (a loaded machine is slow)
 PAGE = 4096
 STRUCTS = {nr: f"struct aidev_{name}" for nr, name in (
     (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
