@@ -23,6 +23,8 @@ from .sanitize import SanitizerSink, tools_of
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
+# Quick-tier code runs a host thread's blocks in this many chunks (run_blocks).
+QUICK_CHUNKS = 16
 
 
 _REASONS = {
@@ -135,7 +137,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     status = [0] * nworkers
 
     def work(i: int) -> None:
-        status[i] = compiled.fn(envs[i].ctypes.data, bounds[i], bounds[i + 1])
+        status[i] = run_blocks(compiled, envs[i].ctypes.data, bounds[i], bounds[i + 1])
 
     if nworkers == 1:
         work(0)
@@ -154,6 +156,31 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         raise _fault(kernel, compiled, faults[i], grid, block, sink, checks)
     sink.flush(printf)
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
+
+
+def run_blocks(compiled: Any, env: int, lo: int, hi: int) -> int:
+    """Blocks [lo, hi) on one host thread; the kernel's status (0: all ran).
+
+    Quick-tier code (`engine.py`) runs in chunks of blocks (each block is independent of
+    the others), and between chunks the launch moves to the optimised code as soon as the
+    background thread has built it: a long first launch does not run to its end on code
+    several times slower.  Both tiers come from the same IR: same frames, same environment."""
+    upgrade = compiled.upgrade
+    if upgrade is None or hi - lo < 2:
+        return compiled.fn(env, lo, hi)
+    chunk = max(1, (hi - lo) // QUICK_CHUNKS)
+    while lo < hi:
+        if upgrade.done():
+            better = upgrade.result()
+            if better is not None and better.frame_bytes == compiled.frame_bytes:
+                return better.fn(env, lo, hi)
+            return compiled.fn(env, lo, hi)
+        end = min(hi, lo + chunk)
+        status = compiled.fn(env, lo, end)
+        if status != 0:
+            return status
+        lo = end
+    return 0
 
 
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
