@@ -35,7 +35,7 @@ MAX_SIM_VRAM = 1 << 47         # a card's VRAM window (card/card.py: GART_OFFSET
 MAX_MEMCPY_PIPELINE = 8       # bounce buffers one copy may keep in flight (also gtune's limits)
 MIN_MEMCPY_CHUNK, MAX_MEMCPY_CHUNK = 4 << 10, 256 << 20
 LOG_WORDS = ("debug", "info", "warning", "error", "off", "api")
-TRANSPORTS = ("", "sim", "dev")
+TRANSPORTS = ("", "sim", "dev", "cardd")
 ENGINES = ("auto", "jit", "interp")
 JIT_TIERS = ("tiered", "fast", "opt")
 MEMCHECK_TOOLS = frozenset({"memcheck", "leakcheck", "initcheck", "racecheck"})
@@ -107,6 +107,13 @@ def _text(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    value = float(text.strip())
+    if not 0 <= value < float("inf"):
+        raise ValueError(value)
+    return value
+
+
 def _path(text: str) -> Path:
     return Path(text)
 
@@ -130,7 +137,8 @@ def _const(value: Any) -> Callable[[], Any]:
 SETTINGS = {s.name: s for s in (
     Setting("log", "GDEV_LOG", _log_words, _const(""),
             f"a comma-separated list of {', '.join(LOG_WORDS)}"),
-    Setting("transport", "GDEV_TRANSPORT", _choice(TRANSPORTS), _const(""), "sim, dev or nothing"),
+    Setting("transport", "GDEV_TRANSPORT", _choice(TRANSPORTS), _const(""), "sim, dev, cardd or nothing"),
+    Setting("cardd_idle_s", "GDEV_CARDD_IDLE_S", _seconds, _const(10.0), "seconds (0: never leave)"),
     Setting("engine", "GDEV_ENGINE", _choice(ENGINES), _const("auto"), ", ".join(ENGINES)),
     Setting("jit_tier", "GDEV_JIT_TIER", _choice(JIT_TIERS), _const("tiered"), ", ".join(JIT_TIERS)),
     Setting("sim_cards", "GDEV_SIM_CARDS", _integer(0, MAX_SIM_CARDS), _const(4),

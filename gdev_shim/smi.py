@@ -17,13 +17,16 @@ publishing interval.  Card totals add the processes up (utilisation capped at
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import time
 import sys
 from pathlib import Path
 from typing import Any
 
 from .aidev.device import AidevDevice, AidevError, device_count, transport
+from .aidev.daemon import DaemonTransport
 from .aidev.sim import SimTransport
 from .settings import SettingsError, settings
 from .trace import status
@@ -49,9 +52,51 @@ def _own_process(tr: SimTransport) -> dict[str, Any] | None:
     return {"pid": os.getpid(), "command": status.command_name(), "cards": cards}
 
 
-def snapshot(status_dir: Path | None = None) -> dict[str, Any]:
+def _utilization(before: dict[str, int], after: dict[str, int], span_ns: int) -> dict[str, float]:
+    return {e: round(min(1.0, max(0, after.get(e, 0) - before.get(e, 0)) / span_ns), 4) for e in ENGINES}
+
+
+def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
+    """The daemon's cards and clients; utilisation is the engines' busy share over `interval_s`."""
+    first = tr.status()
+    time.sleep(interval_s)
+    second = tr.status()
+    span = max(1, int(interval_s * 1e9))
+    earlier = {c["id"]: c.get("busy_ns", {}) for card in first["cards"] for c in card["clients"]}
+    cards = []
+    for old, new in zip(first["cards"], second["cards"]):
+        info = _static(new["index"])
+        processes: dict[int, dict[str, Any]] = {}
+        for client in new["clients"]:
+            proc = processes.setdefault(client["pid"], {
+                "pid": client["pid"], "command": client["command"], "vram_used": 0, "host_used": 0,
+                "channels": 0, "contexts": 0, "utilization": {e: 0.0 for e in ENGINES}})
+            proc["vram_used"] += client.get("vram", 0)
+            proc["host_used"] += client.get("host", 0)
+            proc["channels"] += client.get("channels", 0)
+            proc["contexts"] += 1
+            share = _utilization(earlier.get(client["id"], client.get("busy_ns", {})), client.get("busy_ns", {}),
+                                 span)
+            proc["utilization"] = {e: round(min(1.0, proc["utilization"][e] + share[e]), 4) for e in ENGINES}
+        cards.append({
+            "index": new["index"], "name": info["name"], "chip_id": info["chip_id"],
+            "vram_total": info["vram_size"], "max_channels": info["max_channels"],
+            "spe_arrays": info["spe_arrays"], "spes_per_array": info["spes_per_array"],
+            "vram_used": new.get("vram_used", 0), "channels": new.get("channels", 0),
+            "contexts": len(new["clients"]),
+            "utilization": _utilization(old.get("busy_ns", {}), new.get("busy_ns", {}), span),
+            "processes": sorted(processes.values(), key=lambda p: p["pid"])})
+    return {"transport": "daemon", "daemon_pid": second["pid"], "status_dir": None, "cards": cards}
+
+
+def snapshot(status_dir: Path | None = None, interval_s: float = 0.2) -> dict[str, Any]:
     """Everything gdev-smi shows, as one JSON-ready dict."""
     tr = transport()
+    if isinstance(tr, DaemonTransport):
+        try:
+            return _daemon_snapshot(tr, interval_s)
+        except OSError as exc:
+            raise AidevError(exc.errno or errno.EIO, "cannot reach the card daemon") from exc
     simulated = isinstance(tr, SimTransport)
     processes: list[dict[str, Any]] = []
     if isinstance(tr, SimTransport):
@@ -112,8 +157,9 @@ def _percent(util: dict[str, float] | None, engine: str) -> str:
 
 def render(snap: dict[str, Any]) -> str:
     """The human-readable table."""
-    lines = [f"gdev-smi: {len(snap['cards'])} card(s), {snap['transport']} transport"
-             + (f" (status files in {snap['status_dir']})" if snap["status_dir"] else "")]
+    where = (f" (status files in {snap['status_dir']})" if snap["status_dir"]
+             else f" (daemon pid {snap['daemon_pid']})" if snap.get("daemon_pid") else "")
+    lines = [f"gdev-smi: {len(snap['cards'])} card(s), {snap['transport']} transport{where}"]
     lines.append(f"{'card':>4}  {'name':<12} {'memory used / total':>24}  {'chan':>7}  {'ctx':>3}  "
                  f"{'copy':>5} {'compute':>7}")
     for card in snap["cards"]:
@@ -128,8 +174,8 @@ def render(snap: dict[str, Any]) -> str:
     users = [(c["index"], p) for c in snap["cards"] for p in c.get("processes", [])]
     lines.append("")
     if not users:
-        lines.append("no processes are using the cards" if snap["transport"] == "simulated"
-                     else "per-process use is not reported by the kernel driver")
+        lines.append("per-process use is not reported by the kernel driver" if snap["transport"] == "kernel"
+                     else "no processes are using the cards")
     else:
         lines.append(f"{'pid':>8}  {'command':<16} {'card':>4} {'memory':>10}  {'chan':>4}  {'ctx':>3}  "
                      f"{'copy':>5} {'compute':>7}")
@@ -145,16 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the snapshot as JSON")
     parser.add_argument("--status-dir", type=Path, default=None,
                         help="where processes publish status files (default: GDEV_STATUS_DIR)")
+    parser.add_argument("--watch", type=float, metavar="SECONDS", default=None,
+                        help="print the status again every SECONDS until interrupted")
     args = parser.parse_args(argv)
     status.disable_publishing()         # opening the cards to describe them is not using them
     try:
         settings.check()
-        snap = snapshot(args.status_dir)
+        while True:
+            snap = snapshot(args.status_dir)
+            sys.stdout.write((json.dumps(snap, indent=2) if args.json else render(snap)) + "\n")
+            if args.watch is None:
+                return 0
+            sys.stdout.flush()
+            time.sleep(max(args.watch, 0.1))
     except (AidevError, SettingsError) as exc:
         sys.stderr.write(f"gdev-smi: {exc}\n")
         return 1
-    sys.stdout.write((json.dumps(snap, indent=2) if args.json else render(snap)) + "\n")
-    return 0
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ typedef enum SDresult_enum {
     SDAA_ERROR_PROFILER_NOT_INITIALIZED       = 6,
     SDAA_ERROR_PROFILER_ALREADY_STARTED       = 7,
     SDAA_ERROR_PROFILER_ALREADY_STOPPED       = 8,
+    SDAA_ERROR_DEVICE_UNAVAILABLE             = 46,   /* the card is lost: its daemon is gone */
     SDAA_ERROR_NO_DEVICE                      = 100,
     SDAA_ERROR_INVALID_DEVICE                 = 101,
     SDAA_ERROR_INVALID_IMAGE                  = 200,

@@ -10,6 +10,16 @@ import pytest
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cards():
+    """Tests in this process look inside its cards and override their settings, so they use
+    cards of their own; the programs they start use the card daemon as users' programs do
+    (tests/test_cardd.py tests the daemon itself)."""
+    from gdev_shim.settings import settings
+    with settings.override(transport="sim"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def compile_ptx() -> Callable[[list[Path]], dict[Path, str]]:
     """compile_ptx(sources) -> {source: PTX text}; one cached nvcc call per batch."""

@@ -88,7 +88,7 @@ def test_outside_program_builds_with_pkg_config_and_runs(tmp_path, compile_ptx):
     smi = subprocess.run([str(prefix / "bin" / "gdev-smi"), "--json"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert smi.returncode == 0, smi.stderr
-    assert '"transport": "simulated"' in smi.stdout
+    assert '"transport": "daemon"' in smi.stdout
 
 
 def test_mkimage_says_clearly_that_nvcc_is_missing(tmp_path):
@@ -174,7 +174,7 @@ def test_pip_install_into_a_fresh_venv_gives_working_tools(tmp_path):
     smi = subprocess.run([str(venv / "bin" / "gdev-smi"), "--json"], cwd=elsewhere, env=env,
                          capture_output=True, text=True, timeout=60)
     assert smi.returncode == 0, smi.stderr
-    assert json.loads(smi.stdout)["transport"] == "simulated"
+    assert json.loads(smi.stdout)["transport"] == "daemon"
     (elsewhere / "k.ptx").write_text(ADD_PTX)
     mk = subprocess.run([str(venv / "bin" / "gdev-mkimage"), "k.ptx", "-o", "k.cubin"], cwd=elsewhere, env=env,
                         capture_output=True, text=True, timeout=60)

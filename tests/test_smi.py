@@ -1,4 +1,5 @@
-"""gdev-smi: status files of processes using simulated cards, engine activity, the CLI."""
+"""gdev-smi: the card daemon's view, status files of processes with private cards, engine
+activity, the CLI."""
 from __future__ import annotations
 
 import json
@@ -24,15 +25,20 @@ sys.stdin.readline()
 """
 
 
-def _env(status_dir: Path) -> dict[str, str]:
+def _env(status_dir: Path, transport: str = "sim") -> dict[str, str]:
+    """Private cards publish status files into `status_dir`; the daemon's runtime directory
+    is there too, so a test's daemon is its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GDEV_")}
-    env.update(PYTHONPATH=str(ROOT), GDEV_STATUS_DIR=str(status_dir), GDEV_STATUS_INTERVAL_MS="50")
+    run_dir = status_dir / "run"
+    run_dir.mkdir(mode=0o700, exist_ok=True)
+    env.update(PYTHONPATH=str(ROOT), GDEV_STATUS_DIR=str(status_dir), GDEV_STATUS_INTERVAL_MS="50",
+               GDEV_TRANSPORT=transport, XDG_RUNTIME_DIR=str(run_dir), GDEV_CARDD_IDLE_S="5")
     return env
 
 
-def _smi(status_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def _smi(status_dir: Path, *args: str, transport: str = "sim") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gdev_shim.smi", "--status-dir", str(status_dir), *args],
-                          env=_env(status_dir), capture_output=True, text=True, timeout=60)
+                          env=_env(status_dir, transport), capture_output=True, text=True, timeout=60)
 
 
 def _wait_for_publication(status_dir: Path, pid: int, vram_used: int) -> None:
@@ -68,6 +74,35 @@ def test_smi_shows_another_process_using_a_card(tmp_path):
     assert user.returncode == 0 and list(tmp_path.glob("*.json")) == []
     after = json.loads(_smi(tmp_path, "--json").stdout)
     assert all(c["processes"] == [] for c in after["cards"])
+
+
+BUSY_USER = USER.replace('print("ready", flush=True)', """
+import numpy as np
+src = g.gmalloc(h, 64 << 20)
+for _ in range(3):
+    g.gmemcpy(h, mem, src, 3 << 20)
+print("ready", flush=True)""")
+
+
+def test_smi_asks_the_daemon_for_every_process_on_a_card(tmp_path):
+    user = subprocess.Popen([sys.executable, "-c", USER], env=_env(tmp_path, "cardd"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert user.stdout.readline().strip() == "ready"
+        snap = json.loads(_smi(tmp_path, "--json", transport="cardd").stdout)
+        text = _smi(tmp_path, transport="cardd").stdout
+    finally:
+        user.communicate("\n", timeout=30)
+    assert snap["transport"] == "daemon" and len(snap["cards"]) == 4 and snap["daemon_pid"] > 0
+    card = snap["cards"][1]
+    assert card["vram_total"] == 4 << 30 and card["max_channels"] == 64
+    assert card["vram_used"] >= 3 << 20 and card["channels"] == 2 and card["contexts"] == 1
+    [proc] = card["processes"]
+    assert proc["pid"] == user.pid and proc["vram_used"] >= 3 << 20 and proc["channels"] == 2
+    assert all(c["processes"] == [] and c["vram_used"] == 0 for i, c in enumerate(snap["cards"]) if i != 1)
+    assert f"{user.pid:>8}" in text and "daemon transport" in text and " 2/64 " in text
+    after = json.loads(_smi(tmp_path, "--json", transport="cardd").stdout)
+    assert all(c["processes"] == [] and c["vram_used"] == 0 for c in after["cards"])
 
 
 def test_stale_status_files_are_dropped(tmp_path):

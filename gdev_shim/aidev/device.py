@@ -62,11 +62,36 @@ def _kernel() -> KernelTransport:
     return KernelTransport()
 
 
+@cache
+def _daemon() -> Transport:
+    from .daemon import DaemonTransport        # sockets and subprocess: only when used
+    return DaemonTransport()
+
+
+def private_card_reason() -> str | None:
+    """Why this process keeps simulated cards of its own rather than the shared daemon's.
+
+    The sanitizer, injected faults and device tracing observe one program's cards and
+    report into that program, so a process that asks for them gets private cards.
+    """
+    if settings.memcheck:
+        return "GDEV_MEMCHECK"
+    if settings.sim_fault:
+        return "GDEV_SIM_FAULT"
+    if settings.trace:
+        return "GDEV_TRACE"
+    return None
+
+
 def transport() -> Transport:
-    """The kernel driver when /dev/aicard* exists and settings.transport is not "sim", else the simulator."""
+    """The kernel driver when /dev/aicard* exists (or GDEV_TRANSPORT=dev); else the simulated
+    cards: the user's card daemon, or this process's own ones for GDEV_TRANSPORT=sim and
+    the settings that observe one program (private_card_reason)."""
     choice = settings.transport.strip().lower()
-    if choice == "dev" or (choice != "sim" and device_minors()):
+    if choice == "dev" or (choice == "" and device_minors()):
         return _kernel()
+    if choice == "cardd" or (choice == "" and private_card_reason() is None):
+        return _daemon()
     return _sim()
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..driver.errors import SdError
 from ..log import get
-from ..runtime import (device_api, device_config, devices, fatbin, graphs, kernels, managed, memory, streams,
-                       symbols)
+from ..runtime import (device_api, device_config, devices, fatbin, graph_nodes, graphs, kernels, managed, memory,
+                       streams, symbols)
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -853,6 +853,80 @@ def cudaGraphExecDestroy(graph_exec):
 @exported(LIB, RUNTIME)
 def cudaGraphDestroy(graph):
     graphs.destroy(address(required(graph, "graph")))
+    return OK
+
+
+# ---- graphs built node by node --------------------------------------------------------
+def _dependencies(pdeps, num) -> list[int]:
+    if num and pdeps == ffi.NULL:
+        raise CudaError(CU.cudaErrorInvalidValue, f"{num} dependencies and no array of them")
+    return [address(pdeps[i]) for i in range(num)]
+
+
+def _new_node(pnode, make) -> int:
+    required(pnode, "pGraphNode")
+    pnode[0] = ffi.cast("cudaGraphNode_t", make())
+    return OK
+
+
+def _words(array):
+    return None if array == ffi.NULL else (lambda i: address(array[i]))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddKernelNode(pnode, graph, pdeps, num, params):
+    p = required(params, "pNodeParams")
+    return _new_node(pnode, lambda: graph_nodes.kernel(
+        address(required(graph, "graph")), _dependencies(pdeps, num), address(required(p.func, "func")),
+        _dim3(p.gridDim), _dim3(p.blockDim), p.sharedMemBytes, _words(p.kernelParams), _words(p.extra)))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddMemcpyNode(pnode, graph, pdeps, num, params):
+    return _new_node(pnode, lambda: graph_nodes.memcpy_3d(address(required(graph, "graph")),
+                                                          _dependencies(pdeps, num), *_copy_3d(params)))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddMemcpyNode1D(pnode, graph, pdeps, num, dst, src, count, kind):
+    return _new_node(pnode, lambda: graph_nodes.memcpy_1d(address(required(graph, "graph")),
+                                                          _dependencies(pdeps, num), address(dst), address(src),
+                                                          count, kind))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddMemsetNode(pnode, graph, pdeps, num, params):
+    p = required(params, "pMemsetParams")
+    return _new_node(pnode, lambda: graph_nodes.memset(address(required(graph, "graph")), _dependencies(pdeps, num),
+                                                       address(p.dst), p.pitch, p.value, p.elementSize, p.width,
+                                                       p.height))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddHostNode(pnode, graph, pdeps, num, params):
+    p = required(params, "pNodeParams")
+    fn, user_data = required(p.fn, "fn"), p.userData
+    return _new_node(pnode, lambda: graph_nodes.host(address(required(graph, "graph")), _dependencies(pdeps, num),
+                                                     lambda: fn(user_data)))
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddEmptyNode(pnode, graph, pdeps, num):
+    return _new_node(pnode, lambda: graph_nodes.empty(address(required(graph, "graph")),
+                                                      _dependencies(pdeps, num)))
+
+
+EDGE_DATA_BYTES = 8                  # struct cudaGraphEdgeData: ports, type, reserved
+
+
+@exported(LIB, RUNTIME)
+def cudaGraphAddDependencies(graph, pfrom, pto, edge_data, num):
+    if num and (pfrom == ffi.NULL or pto == ffi.NULL):
+        raise CudaError(CU.cudaErrorInvalidValue, f"{num} dependencies and no arrays of them")
+    if num and edge_data != ffi.NULL and any(bytes(ffi.buffer(ffi.cast("char *", edge_data), EDGE_DATA_BYTES * num))):
+        raise CudaError(CU.cudaErrorNotSupported, "only default graph edges are supported")
+    graphs.add_dependencies(address(required(graph, "graph")),
+                            [(address(pfrom[i]), address(pto[i])) for i in range(num)])
     return OK
 
 

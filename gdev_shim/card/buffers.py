@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import mmap
 import threading
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from ..common.contract import C
 from .allocator import RangeAllocator
 from .errors import CardError
 from .memory import CardMemory, Region
-from .vram import PAGE, Vram, host_pages
+from .vram import PAGE, SharedPages, Vram, host_pages
 
 # mmap offsets of HOST buffers: their GART offset above this base (channel pages sit below it)
 HOST_MAP_BASE = 1 << 40
@@ -29,7 +28,7 @@ class BufferObject:
     size: int
     addr: int
     map_offset: int                   # mmap offset of the host view
-    pages: mmap.mmap | None = None    # the host pages of a HOST buffer
+    pages: SharedPages | None = None  # the host pages of a HOST buffer
 
 
 class BufferManager:
@@ -86,15 +85,21 @@ class BufferManager:
                 raise CardError(errno.ENOMEM, f"cannot allocate {length} host bytes: {exc}") from exc
         addr = self.gart_base + offset
         bo = BufferObject(C.AIDEV_GEM_DOMAIN_HOST, length, addr, HOST_MAP_BASE + offset, pages)
-        self.memory.add(Region(addr, length, np.frombuffer(pages, dtype=np.uint8), addr, size))
+        self.memory.add(Region(addr, length, np.frombuffer(pages.map, dtype=np.uint8), addr, size))
         return bo
 
     def host_view(self, bo: BufferObject) -> memoryview:
         """The bytes of a buffer as the host maps them (VRAM through the aperture)."""
         if bo.pages is not None:
-            return memoryview(bo.pages)
+            return memoryview(bo.pages.map)
         offset = bo.addr - self.vram_base
         return self.vram.array.data[offset:offset + bo.size]
+
+    def map_source(self, bo: BufferObject) -> tuple[int, int]:
+        """(memfd, file offset) of a buffer's pages, for another process to map."""
+        if bo.pages is not None:
+            return bo.pages.fd, 0
+        return self.vram.fd, bo.addr - self.vram_base
 
     def alias(self, bo: BufferObject, addr: int) -> None:
         """Answer device addresses [addr, addr + size) with the buffer's bytes too (the host's
@@ -113,13 +118,18 @@ class BufferManager:
             self.memory.add(Region(addr, region.length, region.backing,
                                    region.backing_base + addr - bo.addr, region.requested))
 
-    def userptr(self, addr: int, size: int) -> BufferObject:
-        """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR)."""
+    def userptr(self, addr: int, size: int, backing: np.ndarray | None = None) -> BufferObject:
+        """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR).
+
+        `backing` holds those bytes when the caller is another process (shared pages it
+        handed over); without it they are this process's own memory at `addr`.
+        """
         end = addr + size
         if addr <= 0 or size <= 0 or end > ALIAS_LIMIT:
             raise CardError(errno.EINVAL, f"{size} bytes at {addr:#x} are no host range")
-        from ..common.contract import ffi
-        backing = np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)
+        if backing is None:
+            from ..common.contract import ffi
+            backing = np.frombuffer(ffi.buffer(ffi.cast("uint8_t *", addr), size), dtype=np.uint8)
         with self._lock:
             if any(r.start < end and addr < r.end for r in self.memory.regions()):
                 raise CardError(errno.EEXIST, f"{addr:#x}+{size:#x} overlaps mapped memory")
@@ -142,4 +152,6 @@ class BufferManager:
                 self.vram.release(offset, bo.size)
             else:
                 self._gart_alloc.free(bo.addr - self.gart_base)
+        if bo.pages is not None:
+            bo.pages.close()
         return bo.size

@@ -12,6 +12,7 @@ from ..trace.device import EngineActivity
 from .buffers import BufferManager, BufferObject
 from .channel import FENCE_BYTES, Channel
 from .compute import ComputeEngine, ComputeLimits
+from .console import LOCAL, Console
 from .dma import DmaEngine
 from .errors import CardError
 from .faults import FaultHooks
@@ -105,7 +106,8 @@ class Card:
         info.name = NAME
 
     # ---- channels ----
-    def channel_alloc(self) -> Channel:
+    def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None) -> Channel:
+        """A new channel; its commands print to `console` and count their engine time to `owner` too."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
@@ -113,7 +115,7 @@ class Card:
             fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
-            processor = CommandProcessor(self, channel)
+            processor = CommandProcessor(self, channel, console, owner)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel
@@ -127,6 +129,7 @@ class Card:
         channel.stop()
         self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
         entry[1].join()
+        channel.release_pages()
         self.buffers.free(channel.fence)
 
     def channels_in_use(self) -> int:

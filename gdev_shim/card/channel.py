@@ -1,23 +1,27 @@
 """A channel: push buffer, register page and fence page, plus the waits built on them.
 
 The command processor (processor.py) consumes the push buffer; this module holds
-the state it shares with the host side (doorbell, fences, fault status) behind
-one condition variable, so every wait here sleeps until something changes.
+the state it shares with the host side (doorbell, fences, fault status).  The pages
+are shared memory a host in another process maps too, so the two sides meet on
+futexes: the processor sleeps on REG_PB_PUT until the host rings the doorbell, and
+host waiters sleep on REG_WAKE, which the card bumps after every fence and status
+change.  Waiters inside the card's process also use the condition variable.
 """
 from __future__ import annotations
 
 import errno
-import mmap
 import threading
 import time
 
 import numpy as np
 
+from ..common import futex
 from ..common.contract import C, ffi
 from .buffers import BufferObject
-from .vram import PAGE
+from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
+IDLE_RECHECK_S = 0.05
 FENCE_BYTES = ffi.sizeof("struct aidev_fence_page")
 _U32 = 0xFFFF_FFFF
 
@@ -29,26 +33,32 @@ class Channel:
         self.id = channel_id
         self.pb_words = C.AIDEV_PB_WORDS
         self.pb_offset, self.regs_offset, self.fence_offset = pb_offset, regs_offset, fence_offset
-        self.pb_map = mmap.mmap(-1, PB_BYTES, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        self.pb_pages = SharedPages(PB_BYTES, f"ch{channel_id}-pb")
+        self.pb_map = self.pb_pages.map
         self.pb = np.frombuffer(self.pb_map, dtype=np.uint64)
-        self.regs_map = mmap.mmap(-1, PAGE, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        self.regs_pages = SharedPages(PAGE, f"ch{channel_id}-regs")
+        self.regs_map = self.regs_pages.map
         self.regs = np.frombuffer(self.regs_map, dtype=np.uint32, count=C.AIDEV_REG_COUNT)
+        self._put_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_PB_PUT
+        self._wake_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_WAKE
         self.fence = fence                       # a host buffer, so the card can also read it by address
         self.fence_addr = fence.addr
         if fence.pages is None:
             raise ValueError("a fence page must be a host buffer")
         half = C.AIDEV_FENCE_SLOTS * 8
-        self.fence_seq = np.frombuffer(fence.pages, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS)
-        self.fence_time = np.frombuffer(fence.pages, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS, offset=half)
+        self.fence_seq = np.frombuffer(fence.pages.map, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS)
+        self.fence_time = np.frombuffer(fence.pages.map, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS,
+                                        offset=half)
         self.cond = threading.Condition()
         self.stopped = False
         self.outstanding = 0                     # commands handed to an engine and not yet finished
+        self.fault_text = ""                     # why the channel stopped, once it faulted
 
     # ---- host side ----
     def doorbell(self, put: int) -> None:
-        with self.cond:
-            self.regs[C.AIDEV_REG_PB_PUT] = put & _U32
-            self.cond.notify_all()
+        self.regs[C.AIDEV_REG_PB_PUT] = put & _U32
+        if self.regs[C.AIDEV_REG_CP_IDLE]:
+            futex.wake(self._put_word)
 
     def write_reg(self, reg: int, value: int) -> None:
         if reg == C.AIDEV_REG_PB_PUT:
@@ -75,6 +85,32 @@ class Channel:
                 self.cond.wait(remaining)
 
     # ---- card side ----
+    def wait_published(self, need: int) -> bool:
+        """Sleep until `need` words are published on a channel in good standing (True) or
+        the channel stops (False).  A host in any process wakes it by writing PB_PUT."""
+        while True:
+            put = int(self.regs[C.AIDEV_REG_PB_PUT])
+            if self.stopped:
+                return False
+            if self.status() == C.AIDEV_STATUS_OK and self.pending() >= need:
+                return True
+            # Hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
+            # then PB_PUT read again: a host that published before seeing the flag is seen
+            # now.  The bounded sleep covers a store of either side still in flight when the
+            # other reads (no memory fence is to be had from Python); it never fires otherwise.
+            self.regs[C.AIDEV_REG_CP_IDLE] = 1
+            if int(self.regs[C.AIDEV_REG_PB_PUT]) == put and not self.stopped:
+                futex.wait(self._put_word, put, IDLE_RECHECK_S)
+            self.regs[C.AIDEV_REG_CP_IDLE] = 0
+
+    def _wake_hosts(self) -> None:
+        """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process),
+        with the system call only when a host said it sleeps (REG_HOST_WAITING)."""
+        self.regs[C.AIDEV_REG_WAKE] = (int(self.regs[C.AIDEV_REG_WAKE]) + 1) & _U32
+        if self.regs[C.AIDEV_REG_HOST_WAITING]:
+            self.regs[C.AIDEV_REG_HOST_WAITING] = 0
+            futex.wake(self._wake_word)
+
     def pending(self) -> int:
         """Words published by the host and not yet consumed."""
         return (int(self.regs[C.AIDEV_REG_PB_PUT]) - int(self.regs[C.AIDEV_REG_PB_GET])) & _U32
@@ -89,16 +125,20 @@ class Channel:
             # time first: a host that sees the new sequence number must also see its timestamp
             self.fence_time[slot] = time.monotonic_ns()
             self.fence_seq[slot] = seq
+            self._wake_hosts()
             self.cond.notify_all()
 
     def notify(self) -> None:
         with self.cond:
+            self._wake_hosts()
             self.cond.notify_all()
 
-    def set_fault(self, status: int, op: int) -> None:
+    def set_fault(self, status: int, op: int, text: str = "") -> None:
         with self.cond:
+            self.fault_text = text
             self.regs[C.AIDEV_REG_FAULT_OP] = op & _U32
             self.regs[C.AIDEV_REG_STATUS] = status
+            self._wake_hosts()
             self.cond.notify_all()
 
     def begin(self) -> None:
@@ -119,4 +159,15 @@ class Channel:
     def stop(self) -> None:
         with self.cond:
             self.stopped = True
+            # The processor may have read PB_PUT just before `stopped` was set and be about to
+            # sleep on that value: changing the word makes its futex wait return at once.  No
+            # host writes this channel's ring any more.
+            self.regs[C.AIDEV_REG_PB_PUT] = (int(self.regs[C.AIDEV_REG_PB_PUT]) + 1) & _U32
+            futex.wake(self._put_word)
+            self._wake_hosts()
             self.cond.notify_all()
+
+    def release_pages(self) -> None:
+        """Drop the descriptors of the ring and register pages (mappings keep them alive)."""
+        self.pb_pages.close()
+        self.regs_pages.close()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any, Callable
 from .. import log
 from ..settings import settings
 from ..common.image import Image, ImageError, parse_image
+from . import console
 from .memory import CardMemory
 
 
@@ -108,10 +108,10 @@ def _native_engine() -> bool:
 
 
 def _write_stdout(chunks: list[Any]) -> None:
+    """Device printf output, to the stdout of the program that launched the kernel."""
     data = b"".join(c if isinstance(c, (bytes, bytearray)) else str(c).encode() for c in chunks)
-    while data:
-        written = os.write(1, data)
-        data = data[written:]
+    if data:
+        console.write_all(console.current().out_fd, data)
 
 
 class ComputeEngine:

@@ -14,6 +14,8 @@ from ..common.contract import C, ffi, ioctl_request
 from .buffers import BufferObject
 from .card import Card
 from .channel import FENCE_BYTES, PB_BYTES, Channel
+from ..trace.device import EngineActivity
+from .console import LOCAL, Console
 from .errors import CardError
 from .vram import PAGE
 
@@ -21,8 +23,14 @@ _log = log.get("gdev.card")
 
 
 class CardFile:
-    def __init__(self, card: Card) -> None:
+    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True) -> None:
         self.card = card
+        self.console = console
+        # A client in another process: its addresses mean nothing here, so GEM_USERPTR
+        # needs the shared pages it hands over first (provide_pages).
+        self.local = local
+        self._provided: dict[int, Any] = {}      # host address -> uint8 view of shared pages
+        self.activity = EngineActivity()         # this open's engine time (its share of the card)
         self._lock = threading.Lock()
         self._buffers: dict[int, BufferObject] = {}
         self._channels: dict[int, Channel] = {}
@@ -44,6 +52,11 @@ class CardFile:
         }
 
     # ---- ioctl ----
+    def arg_type(self, request: int) -> str | None:
+        """The C type of `request`'s argument (a struct pointer), None for an unknown request."""
+        entry = self._ioctls.get(request)
+        return entry[0] if entry else None
+
     def ioctl(self, request: int, arg: Any) -> int:
         entry = self._ioctls.get(request)
         if entry is None:
@@ -96,8 +109,21 @@ class CardFile:
         self.card.buffers.alias(bo, arg.host_addr)
         arg.size = bo.size
 
+    def provide_pages(self, host_addr: int, pages: Any) -> None:
+        """Shared pages (a uint8 array) that hold the client's memory at `host_addr`."""
+        with self._lock:
+            self._provided[host_addr] = pages
+
+    def _client_pages(self, addr: int, size: int) -> Any:
+        with self._lock:
+            for start, pages in self._provided.items():
+                if start <= addr and addr + size <= start + len(pages):
+                    return pages[addr - start:addr + size - start]
+        raise CardError(errno.EFAULT, f"no shared pages of the client hold {addr:#x}+{size:#x}")
+
     def _gem_userptr(self, arg: Any) -> None:
-        bo = self.card.buffers.userptr(arg.host_addr, arg.size)
+        backing = None if self.local else self._client_pages(arg.host_addr, arg.size)
+        bo = self.card.buffers.userptr(arg.host_addr, arg.size, backing)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1
@@ -111,7 +137,7 @@ class CardFile:
         return channel
 
     def _channel_alloc(self, arg: Any) -> None:
-        channel = self.card.channel_alloc()
+        channel = self.card.channel_alloc(self.console, self.activity)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
@@ -134,6 +160,13 @@ class CardFile:
         if rc:
             raise CardError(-rc, f"fence wait on channel {channel.id} slot {arg.slot} seq {arg.seq}")
 
+    def usage(self) -> dict[str, int]:
+        """What this open holds: bytes of VRAM and host buffers, channels."""
+        with self._lock:
+            buffers, channels = list(self._buffers.values()), len(self._channels)
+        vram = sum(bo.size for bo in buffers if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM)
+        return {"vram": vram, "host": sum(bo.size for bo in buffers) - vram, "channels": channels}
+
     # ---- mmap ----
     def mmap(self, offset: int, length: int) -> memoryview:
         """Host view of a buffer or a channel page; offset must be the object's own offset."""
@@ -141,6 +174,13 @@ class CardFile:
         if not 0 < length <= size:
             raise CardError(errno.EINVAL, f"mmap length {length} at {offset:#x} exceeds {size}")
         return memoryview(target)[:length]
+
+    def map_source(self, offset: int, length: int) -> tuple[int, int]:
+        """(memfd, file offset) of what mmap(offset, length) maps, for a host in another process."""
+        fd, file_offset, size = self._source(offset)
+        if not 0 < length <= size:
+            raise CardError(errno.EINVAL, f"mmap length {length} at {offset:#x} exceeds {size}")
+        return fd, file_offset
 
     def _mappable(self, offset: int) -> tuple[Any, int]:
         with self._lock:
@@ -153,7 +193,21 @@ class CardFile:
                 if offset == ch.regs_offset:
                     return ch.regs_map, PAGE
                 if offset == ch.fence_offset:
-                    return ch.fence.pages, FENCE_BYTES
+                    return self.card.buffers.host_view(ch.fence), FENCE_BYTES
+        raise CardError(errno.EINVAL, f"nothing to map at offset {offset:#x}")
+
+    def _source(self, offset: int) -> tuple[int, int, int]:
+        with self._lock:
+            for bo in self._buffers.values():
+                if bo.map_offset == offset:
+                    return (*self.card.buffers.map_source(bo), bo.size)
+            for ch in self._channels.values():
+                if offset == ch.pb_offset:
+                    return ch.pb_pages.fd, 0, PB_BYTES
+                if offset == ch.regs_offset:
+                    return ch.regs_pages.fd, 0, PAGE
+                if offset == ch.fence_offset:
+                    return (*self.card.buffers.map_source(ch.fence), FENCE_BYTES)
         raise CardError(errno.EINVAL, f"nothing to map at offset {offset:#x}")
 
     def channel_by_regs(self, offset: int) -> Channel:

@@ -1,6 +1,6 @@
 """The command processor of one channel: a thread that decodes ring words and drives the engines.
 
-It sleeps on the channel's condition until the host rings the doorbell (writes
+It sleeps (a futex on REG_PB_PUT) until the host rings the doorbell (writes
 REG_PB_PUT), runs every complete command up to PUT in order, and advances
 REG_PB_GET after each.  A failing command faults the channel: status and
 faulting opcode go to the registers, one warning is logged, waiters wake and no
@@ -16,7 +16,7 @@ import numpy as np
 from .. import log
 from ..common.contract import C, ffi, split_header
 from ..trace import device as trace_device
-from . import faults
+from . import console as consoles, faults
 from .channel import Channel
 from .compute import LaunchError
 from .memory import memory_fault
@@ -59,10 +59,22 @@ def describe_kernel_fault(exc: BaseException) -> str:
             f"address {where}: {getattr(exc, 'reason', exc)}")
 
 
+def _ring_words(ring: np.ndarray, position: int, n: int) -> list[int]:
+    """The n words from ring position `position` on, across the ring's end if need be."""
+    size = len(ring)
+    start = position % size
+    if start + n <= size:
+        return list(ring[start:start + n].tolist())
+    return list(ring[start:].tolist()) + list(ring[:start + n - size].tolist())
+
+
 class CommandProcessor:
-    def __init__(self, card: Card, channel: Channel) -> None:
+    def __init__(self, card: Card, channel: Channel, console: consoles.Console = consoles.LOCAL,
+                 owner: trace_device.EngineActivity | None = None) -> None:
         self.card = card
         self.channel = channel
+        self.console = console
+        self.owner = owner
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
 
@@ -75,16 +87,14 @@ class CommandProcessor:
 
     # ---- the loop ----
     def _run(self) -> None:
+        consoles.attach(self.console)       # printf and fault reports go to the channel's client
         ch = self.channel
         need = 1                     # words that must be published before the next step
         while True:
-            with ch.cond:
-                while not ch.stopped and (ch.status() != C.AIDEV_STATUS_OK or ch.pending() < need):
-                    ch.cond.wait()
-                if ch.stopped:
-                    return
-                get = int(ch.regs[C.AIDEV_REG_PB_GET])
-                pending = ch.pending()
+            if not ch.wait_published(need):
+                return
+            get = int(ch.regs[C.AIDEV_REG_PB_GET])
+            pending = ch.pending()
             op = -1
             try:
                 if pending > ch.pb_words:
@@ -97,10 +107,9 @@ class CommandProcessor:
                 need = 1
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
-                index = np.arange(get + 1, get + 1 + n, dtype=np.int64) % ch.pb_words
                 # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
-                trace_device.execute(self.card, ch.id, get, op, fn, [int(w) for w in ch.pb[index]],
-                                     self._execute)
+                trace_device.execute(self.card, ch.id, get, op, fn, _ring_words(ch.pb, get + 1, n),
+                                     self._execute, self.owner)
             except CommandFault as fault:
                 self._fault(fault.status, op, str(fault))
                 continue
@@ -115,7 +124,7 @@ class CommandProcessor:
                      {C.AIDEV_STATUS_DMA_FAULT: "DMA fault", C.AIDEV_STATUS_COMPUTE_FAULT: "compute fault",
                       C.AIDEV_STATUS_BAD_COMMAND: "bad command"}.get(status, "fault"),
                      op if op >= 0 else "-", message)
-        ch.set_fault(status, op if op >= 0 else 0)
+        ch.set_fault(status, op if op >= 0 else 0, message)
         self.card.notify_progress()
 
     def _inject(self, engine: str, op: int, status: int) -> None:

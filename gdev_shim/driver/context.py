@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..common.findings import REPORT, Finding, at_exit, tools as sanitizer_tools
 from ..gdev import api as gdev
-from ..gdev.errors import ChannelFault, FenceTimeout, GdevError
+from ..gdev.errors import ChannelFault, DeviceLost, FenceTimeout, GdevError
 from ..gdev.handle import GdevHandle
 from ..log import get
 from .errors import SD, SdError, fail, from_gdev
@@ -52,8 +52,9 @@ class Context:
         self.check()
         try:
             return fn(self.handle, *args, **kwargs)
-        except (ChannelFault, FenceTimeout) as e:
-            # a fault, or work the card never finished (a watchdog timeout): sticky, as in CUDA
+        except (ChannelFault, FenceTimeout, DeviceLost) as e:
+            # a fault, work the card never finished (a watchdog timeout) or a lost card: sticky,
+            # as in CUDA
             self.failure = from_gdev(e)
             log.warning("context on card %d failed: %s", self.device, e)
             raise self.failure from None

@@ -41,6 +41,7 @@ _ERRNO_CODES = {
     errno.ENODEV: SD.SDAA_ERROR_INVALID_DEVICE,
     errno.ENOENT: SD.SDAA_ERROR_NOT_FOUND,
     errno.EEXIST: SD.SDAA_ERROR_INVALID_VALUE,
+    errno.ESHUTDOWN: SD.SDAA_ERROR_DEVICE_UNAVAILABLE,     # DeviceLost, or a call that found it lost
 }
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import errno
 
+from ..aidev.device import AidevError
 from ..common.contract import C, ffi
 from ..log import get
 from ..settings import settings
 from .compute import ComputeTable
 from .context import GdevCtx
-from .errors import ChannelFault, FenceTimeout
+from .errors import ChannelFault, DeviceLost, FenceTimeout
 from .kernel import KernelLaunch
 
 log = get("gdev.aidev")
@@ -77,7 +78,12 @@ def _fence_wait(ctx: GdevCtx, slot: int, seq: int, timeout_ms: int) -> int:
         return 0
     if timeout_ms < 0:
         timeout_ms = settings.sync_timeout_ms
-    rc = ctx.dev.fence_wait(ctx.channel, slot, seq, timeout_ms)
+    try:
+        rc = ctx.dev.fence_wait(ctx.channel, slot, seq, timeout_ms)
+    except AidevError as exc:
+        if exc.errno == errno.ESHUTDOWN:
+            raise DeviceLost(f"card {ctx.dev.minor}: {exc}") from None
+        raise
     if rc == -errno.ETIMEDOUT:
         raise FenceTimeout(f"card {ctx.dev.minor} channel {ctx.channel.id}: fence {seq} "
                            f"not reached within {timeout_ms} ms")

@@ -28,6 +28,13 @@ class ChannelFault(GdevError):
         self.status = status
 
 
+class DeviceLost(GdevError):
+    """The card went away under the process (its daemon died): every later call fails too."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_errno.ESHUTDOWN, message)
+
+
 class BadSettings(GdevError):
     """A GDEV_* variable holds a value its setting does not accept (the message names it)."""
 

@@ -127,7 +127,7 @@ class GdevHandle:
             if mem is None or mem.domain != C.AIDEV_GEM_DOMAIN_USER:
                 raise invalid(f"card {self.minor}: 0x{addr:x} is not registered host memory")
             del self.dma_by_host[addr]
-        self.dev.gem_free(mem.gem)
+        self._gem_free(mem)
         return mem.size
 
     def free(self, addr: int) -> int:
@@ -137,8 +137,14 @@ class GdevHandle:
             raise invalid(f"card {self.minor}: 0x{addr:x} is not an allocation of this handle")
         if mem.domain == C.AIDEV_GEM_DOMAIN_HOST:
             self.dma_by_host.pop(mem.host_addr, None)
-        self.dev.gem_free(mem.gem)
+        self._gem_free(mem)
         return mem.size
+
+    def _gem_free(self, mem: DeviceMem) -> None:
+        try:
+            self.dev.gem_free(mem.gem)
+        except AidevError as e:
+            raise GdevError(e.errno, f"card {self.minor}: cannot free 0x{mem.addr:x}: {e}") from None
 
     def dma_containing(self, host_addr: int, size: int) -> DeviceMem | None:
         """The DMA (pinned) buffer holding [host_addr, host_addr+size), if any."""

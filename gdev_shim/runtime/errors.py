@@ -50,6 +50,7 @@ _FROM_DRIVER = {
     SD.SDAA_ERROR_LAUNCH_FAILED: RT.sdaaErrorLaunchFailure,
     SD.SDAA_ERROR_LAUNCH_OUT_OF_RESOURCES: RT.sdaaErrorLaunchOutOfResources,
     SD.SDAA_ERROR_LAUNCH_TIMEOUT: RT.sdaaErrorLaunchTimeout,
+    SD.SDAA_ERROR_DEVICE_UNAVAILABLE: RT.sdaaErrorDevicesUnavailable,
 }
 
 

@@ -1,4 +1,4 @@
-"""CUDA graphs made by stream capture.
+"""CUDA graphs: made by stream capture, or node by node (runtime/graph_nodes.py).
 
 While a stream captures, the runtime's stream operations hand this module a step (a
 callable taking the stream to run on) instead of doing their work; a graph is the list of
@@ -7,6 +7,10 @@ stream.  Steps call the same runtime functions a direct call would, with what CU
 copies at capture time (kernel arguments) bound in.  Streams that wait on an event
 recorded in a capture join it (CUDA's fork); their steps go into the same list, whose
 capture order respects every dependency, so replay on one stream keeps them.
+
+A graph built node by node also has edges (each node's dependencies); instantiation
+orders its nodes so that every node follows its dependencies (and otherwise keeps the
+order they were added in), and a launch runs them in that order on one stream.
 
 The SDAA runtime has no graphs, so the errors of capture carry CUDA's code names.
 """
@@ -34,6 +38,22 @@ class CaptureError(CudaNamedError):
 class Graph:
     handle: int
     nodes: list[tuple[int, Step]] = field(default_factory=list)     # (node handle, step)
+    deps: dict[int, list[int]] = field(default_factory=dict)        # node -> the nodes it follows
+
+    def order(self) -> list[Step]:
+        """The steps, each after its dependencies, else in the order they were added."""
+        pending = {node: set(self.deps.get(node, ())) for node, _ in self.nodes}
+        done: list[Step] = []
+        left = list(self.nodes)
+        while left:
+            ready = next((i for i, (node, _) in enumerate(left) if not pending[node]), None)
+            if ready is None:
+                raise SdaaError(RT.sdaaErrorInvalidValue, f"graph {self.handle} has a cycle")
+            node, step = left.pop(ready)
+            done.append(step)
+            for deps in pending.values():
+                deps.discard(node)
+        return done
 
 
 @dataclass
@@ -240,6 +260,38 @@ def _graph(handle: int) -> Graph:
     return graph
 
 
+def add_node(handle: int, deps: list[int], step: Step) -> int:
+    """A node running `step` after the nodes `deps` of the same graph; its handle."""
+    with _lock:
+        graph = _graph(handle)
+        _check_nodes(graph, deps)
+        if len(set(deps)) != len(deps):
+            raise SdaaError(RT.sdaaErrorInvalidValue, "a dependency is given twice")
+        node = next(_ids)
+        graph.nodes.append((node, step))
+        graph.deps[node] = list(deps)
+    return node
+
+
+def add_dependencies(handle: int, edges: list[tuple[int, int]]) -> None:
+    """Edges from -> to: each `to` node runs after its `from` node."""
+    with _lock:
+        graph = _graph(handle)
+        for src, dst in edges:
+            _check_nodes(graph, [src, dst])
+            if src == dst or src in graph.deps.get(dst, ()):
+                raise SdaaError(RT.sdaaErrorInvalidValue, f"edge {src:#x} -> {dst:#x} exists or is a loop")
+        for src, dst in edges:
+            graph.deps.setdefault(dst, []).append(src)
+
+
+def _check_nodes(graph: Graph, nodes: list[int]) -> None:
+    known = {node for node, _ in graph.nodes}
+    for node in nodes:
+        if node not in known:
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of graph {graph.handle}")
+
+
 def nodes(handle: int) -> list[int]:
     with _lock:
         return [node for node, _ in _graph(handle).nodes]
@@ -254,7 +306,7 @@ def destroy(handle: int) -> None:
 def instantiate(handle: int) -> int:
     """An executable copy of the graph (the graph may change or go afterwards)."""
     with _lock:
-        steps = [step for _, step in _graph(handle).nodes]
+        steps = _graph(handle).order()
         exec_handle = next(_ids)
         _execs[exec_handle] = steps
     return exec_handle

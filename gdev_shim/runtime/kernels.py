@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..driver import launch as drv_launch, stream as drv_stream
+from ..driver.launch import Words
 from ..driver.errors import SD, SdError
 from ..driver.module import Function
 from ..gdev import hostmem
@@ -73,6 +74,18 @@ def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
     run = partial(launch_packed, f, grid, block, shared, params, cooperative=cooperative)
     if not graphs.record(stream, run, "kernel launch"):
         run(stream)
+
+
+@translated
+def node_step(host_fun: int, grid: Dim3, block: Dim3, shared: int, kernel_params: Words | None,
+              extra: Words | None) -> graphs.Step:
+    """What a kernel node runs: `f` with the arguments of now (CUDA copies them when the
+    node is made), its shape checked now."""
+    f = function(host_fun)
+    params = drv_launch.launch_params(f, kernel_params, extra)
+    with _shape_errors():
+        drv_launch.check_shape(f, grid, block, shared)
+    return partial(launch_packed, f, grid, block, shared, params)
 
 
 def check_coresident(f: Function, grid: Dim3, block: Dim3, shared: int) -> None:

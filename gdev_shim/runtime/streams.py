@@ -202,5 +202,17 @@ def memset_async(dst: int, value: int, count: int, stream_handle: int) -> None:
     drv_stream.memset(stream(stream_handle), dst, value, 1, count)
 
 
+@translated
+def memset_rows_async(dst: int, pitch: int, value: int, elem: int, width: int, height: int,
+                      stream_handle: int) -> None:
+    """`height` rows of `width` elements of `elem` bytes, `pitch` bytes apart (a memset node)."""
+    memory.require_device(dst, "memset")
+    if graphs.record(stream_handle, partial(memset_rows_async, dst, pitch, value, elem, width, height), "memset"):
+        return
+    s = stream(stream_handle)
+    for row in range(height):
+        drv_stream.memset(s, dst + row * pitch, value, elem, width)
+
+
 def launch_async(entry: str, stream_handle: int) -> None:
     launch.launch(entry, stream(stream_handle))

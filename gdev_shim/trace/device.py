@@ -76,12 +76,15 @@ def _copy_bytes(op: int, fn: int, args: list[int]) -> int:
 
 
 def execute(card: Any, channel: int, position: int, op: int, fn: int, args: list[int],
-            run: Callable[[int, int, list[int]], None]) -> None:
-    """Run one ring command through `run`, counting engine time and tracing it when on."""
+            run: Callable[[int, int, list[int]], None], owner: EngineActivity | None = None) -> None:
+    """Run one ring command through `run`, counting engine time (the card's, and the
+    channel owner's when given) and tracing it when on."""
     engine = engine_of(op)
     start = recorder.now_ns()
+    counters = (card.activity,) if owner is None else (card.activity, owner)
     if engine != CONTROL:
-        card.activity.begin(engine, start)
+        for activity in counters:
+            activity.begin(engine, start)
     failed = True
     try:
         run(op, fn, args)
@@ -89,7 +92,9 @@ def execute(card: Any, channel: int, position: int, op: int, fn: int, args: list
     finally:
         end = recorder.now_ns()
         if engine != CONTROL:
-            card.activity.end(engine, end, _copy_bytes(op, fn, args) if engine == COPY and not failed else 0)
+            nbytes = _copy_bytes(op, fn, args) if engine == COPY and not failed else 0
+            for activity in counters:
+                activity.end(engine, end, nbytes)
         if recorder.on:
             name, details = describe(card, op, fn, args)
             if failed:

@@ -1,0 +1,196 @@
+"""One client connection of the card daemon: one open of a card, as a descriptor of /dev/aicardN.
+
+Every message is checked before it reaches the card: its length, the op, an
+ioctl's request number and struct size; a descriptor the client sends where none
+is expected is closed at once.  Whatever the client does, the answer is an errno
+in the reply, never an exception out of the session; when the connection ends
+(close, exit, SIGKILL) the open's buffers and channels are released.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from typing import TYPE_CHECKING, Any
+
+from .. import log
+from ..card import CardError, CardFile
+from ..card.console import Console
+from ..common import cardwire as wire
+from ..common.contract import ffi
+
+if TYPE_CHECKING:
+    from .server import CardDaemon
+
+_log = log.get("gdev.cardd")
+_CRED = struct.Struct("3i")
+
+
+class Refused(Exception):
+    """The request is answered with -errno."""
+
+    def __init__(self, err: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = err
+
+
+class Session:
+    def __init__(self, daemon: CardDaemon, conn: socket.socket) -> None:
+        self.daemon = daemon
+        self.conn = conn
+        self.pid = self.uid = -1
+        self.file: CardFile | None = None
+        self.console_fds: list[int] = []
+        self.command = "?"
+
+    # ---- the connection ----
+    def run(self) -> None:
+        try:
+            if self._admit():
+                self._serve()
+        except OSError as exc:
+            _log.debug("client %d: connection ended: %s", self.pid, exc)
+        finally:
+            self._release()
+
+    def _admit(self) -> bool:
+        """Only the daemon's user may use its cards (the peer's credentials, from the kernel)."""
+        self.pid, self.uid, _ = _CRED.unpack(self.conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                  _CRED.size))
+        if self.uid != self.daemon.owner_uid:
+            _log.warning("refused a client of user %d (pid %d): this daemon serves user %d",
+                         self.uid, self.pid, self.daemon.owner_uid)
+            self.conn.settimeout(1.0)            # its first request gets the answer, then it is closed
+            try:
+                for fd in socket.recv_fds(self.conn, wire.MAX_MESSAGE, wire.MAX_FDS)[1]:
+                    os.close(fd)
+                self.conn.send(wire.reply(-errno.EACCES))
+            except OSError:
+                pass
+            return False
+        self.command = _command_of(self.pid)
+        return True
+
+    def _serve(self) -> None:
+        while True:
+            message, fds, flags, _ = socket.recv_fds(self.conn, wire.MAX_MESSAGE, wire.MAX_FDS)
+            if not message:
+                return
+            try:
+                if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                    raise Refused(errno.EMSGSIZE, f"message over {wire.MAX_MESSAGE} bytes or "
+                                                  f"{wire.MAX_FDS} descriptors")
+                answer, out_fds = self._handle(message, fds)     # OPEN takes its descriptors out
+            except Refused as exc:
+                _log.debug("client %d: %s", self.pid, exc)
+                answer, out_fds = wire.reply(-exc.errno), []
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            socket.send_fds(self.conn, [answer], out_fds) if out_fds else self.conn.send(answer)
+
+    def _release(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.daemon.forget(self)
+        for fd in self.console_fds:
+            os.close(fd)
+        self.conn.close()
+
+    # ---- requests ----
+    def _handle(self, message: bytes, fds: list[int]) -> tuple[bytes, list[int]]:
+        if len(message) < wire.REQUEST.size:
+            raise Refused(errno.EINVAL, f"request of {len(message)} bytes is shorter than its header")
+        op, _, word, arg0, arg1 = wire.REQUEST.unpack_from(message)
+        payload = message[wire.REQUEST.size:]
+        if op not in wire.DESCRIPTOR_OPS and fds:
+            raise Refused(errno.EINVAL, f"{wire.OP_NAMES.get(op, op)} carries no descriptors")
+        if op == wire.HELLO:
+            return self._hello(word), []
+        if op == wire.OPEN:
+            return self._open(word, arg0, fds), []
+        if op == wire.STATUS:
+            return wire.reply(0, payload=self.daemon.status_json()), []
+        file = self._opened()
+        if op == wire.IOCTL:
+            return self._ioctl(file, word, payload), []
+        if op == wire.MMAP:
+            return self._mmap(file, arg0, arg1)
+        if op == wire.PAGES:
+            return self._pages(file, arg0, arg1, fds), []
+        raise Refused(errno.ENOSYS, f"unknown op {op}")
+
+    def _hello(self, protocol: int) -> bytes:
+        if protocol != wire.PROTOCOL:
+            raise Refused(errno.EPROTO, f"protocol {protocol}, this daemon speaks {wire.PROTOCOL}")
+        return wire.reply(0, self.daemon.card_count(), os.getpid())
+
+    def _open(self, minor: int, level: int, fds: list[int]) -> bytes:
+        if self.file is not None:
+            raise Refused(errno.EBUSY, "this connection already has a card open")
+        if not 0 <= minor < self.daemon.card_count():
+            raise Refused(errno.ENODEV, f"no aicard{minor}")
+        if len(fds) == 2:
+            self.console_fds = list(fds)
+            fds.clear()                      # kept until the session ends
+            console = Console(self.console_fds[0], self.console_fds[1], level)
+        else:
+            console = Console(1, 2, level)   # no terminal handed over: the daemon's log
+        self.file = CardFile(self.daemon.card(minor), console, local=False)
+        self.daemon.adopt(self)
+        return wire.reply(0)
+
+    def _opened(self) -> CardFile:
+        if self.file is None:
+            raise Refused(errno.EBADF, "no card is open on this connection")
+        return self.file
+
+    def _ioctl(self, file: CardFile, request: int, payload: bytes) -> bytes:
+        ctype = file.arg_type(request)
+        if ctype is None:
+            raise Refused(errno.ENOTTY, f"unknown ioctl {request:#x}")
+        arg = ffi.new(ctype)
+        size = ffi.sizeof(arg[0])
+        if len(payload) != size:
+            raise Refused(errno.EINVAL, f"ioctl {request:#x} takes {size} bytes, got {len(payload)}")
+        ffi.memmove(arg, payload, size)
+        rc = file.ioctl(request, arg)
+        return wire.reply(rc, payload=bytes(ffi.buffer(arg)))
+
+    def _mmap(self, file: CardFile, offset: int, length: int) -> tuple[bytes, list[int]]:
+        try:
+            fd, file_offset = file.map_source(offset, length)
+        except CardError as exc:
+            raise Refused(exc.errno, str(exc)) from exc
+        return wire.reply(0, file_offset), [fd]
+
+    def _pages(self, file: CardFile, host_addr: int, length: int, fds: list[int]) -> bytes:
+        """The client's memory at [host_addr, +length) now lives in the memfd it sent."""
+        import mmap
+
+        import numpy as np
+        if len(fds) != 1 or host_addr % mmap.PAGESIZE or length <= 0 or length % mmap.PAGESIZE:
+            raise Refused(errno.EINVAL, f"PAGES needs one memfd and a page-aligned range, got "
+                                        f"{len(fds)} descriptors for {host_addr:#x}+{length:#x}")
+        try:
+            pages = mmap.mmap(fds[0], length, flags=mmap.MAP_SHARED)
+        except (OSError, ValueError) as exc:
+            raise Refused(errno.EINVAL, f"PAGES: cannot map the memfd: {exc}") from exc
+        file.provide_pages(host_addr, np.frombuffer(pages, dtype=np.uint8))
+        return wire.reply(0)
+
+    def describe(self, at_ns: int) -> dict[str, Any]:
+        """This client for gdev-smi: process, card, what it holds, its engine time."""
+        if self.file is None:
+            return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
+        return {"id": id(self), "pid": self.pid, "command": self.command, "card": self.file.card.index,
+                **self.file.usage(), "busy_ns": self.file.activity.snapshot(at_ns)["busy_ns"]}
+
+
+def _command_of(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return os.path.basename(f.read().split(b"\0")[0].decode(errors="replace")) or "?"
+    except OSError:
+        return "?"

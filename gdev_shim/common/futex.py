@@ -1,0 +1,56 @@
+"""Futex waits and wakes on 32-bit words of shared memory (Linux).
+
+The card and its host side meet in shared pages: the host rings a channel's doorbell
+by writing a register, the card bumps a wake counter when a fence lands.  A futex
+lets either side sleep on such a word until the other changes it, across threads or
+processes, with no polling and no lost wake-up: the kernel compares the word with
+the value the sleeper last saw before it sleeps.  The words are in MAP_SHARED pages,
+so the operations are the process-shared (non-private) ones.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import platform
+
+_SYS_FUTEX = {"x86_64": 202, "aarch64": 98, "ppc64le": 221, "s390x": 238}.get(platform.machine())
+FUTEX_WAIT, FUTEX_WAKE = 0, 1
+WAKE_ALL = 0x7FFF_FFFF
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+# A second handle on syscall(2) with fixed argument types: ctypes converts plain ints at C
+# speed then, and a doorbell is rung for every command a host submits.
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_syscall.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32,
+                     ctypes.POINTER(_Timespec), ctypes.c_void_p, ctypes.c_int]
+
+
+def _call(address: int, op: int, value: int, timeout: _Timespec | None) -> int:
+    if _SYS_FUTEX is None:
+        raise OSError(errno.ENOSYS, f"futex on {platform.machine()}")
+    return int(_syscall(_SYS_FUTEX, address, op, value & 0xFFFF_FFFF, timeout, None, 0))
+
+
+def wait(address: int, expected: int, timeout_s: float | None = None) -> bool:
+    """Sleep while the u32 at `address` holds `expected`: False only when the timeout passed.
+
+    Returns True at once when the word already differs, on a wake, and on a signal
+    (callers re-check their condition in a loop either way).
+    """
+    timeout = None
+    if timeout_s is not None:
+        timeout_s = max(timeout_s, 0.0)
+        timeout = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
+    if _call(address, FUTEX_WAIT, expected, timeout) == 0:
+        return True
+    return ctypes.get_errno() != errno.ETIMEDOUT
+
+
+def wake(address: int, count: int = WAKE_ALL) -> None:
+    """Wake up to `count` sleepers on the u32 at `address`."""
+    _call(address, FUTEX_WAKE, count, None)

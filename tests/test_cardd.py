@@ -1,0 +1,250 @@
+"""The card daemon: one simulated card shared by every process, with a driver's release semantics.
+
+Each test's processes reach a daemon of their own (a private runtime directory), so
+killing it disturbs nothing else; the pytest process itself stays out of it (a lost
+device is sticky for a process).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gdev_shim.common import cardwire as wire
+from helpers import ENV, ROOT
+
+SPIN_PTX = r"""
+.version 7.0
+.target sm_80
+.address_size 64
+.visible .entry spin(.param .u64 out, .param .u32 n)
+{
+    .reg .pred %p;
+    .reg .b32 %r<4>;
+    .reg .b64 %rd<2>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, 0;
+LOOP:
+    add.u32 %r2, %r2, 3;
+    sub.u32 %r1, %r1, 1;
+    setp.ne.u32 %p, %r1, 0;
+    @%p bra LOOP;
+    st.global.u32 [%rd1], %r2;
+    ret;
+}
+"""
+MiB = 1 << 20
+
+
+@pytest.fixture
+def daemon_env(tmp_path: Path):
+    """The environment of processes that share one fresh daemon; the daemon is stopped after."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    env = {**ENV, "GDEV_TRANSPORT": "cardd", "XDG_RUNTIME_DIR": str(run_dir), "GDEV_CARDD_IDLE_S": "30"}
+    yield env
+    for pid in _daemon_pids(run_dir):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def _daemon_pids(run_dir: Path) -> list[int]:
+    pids = []
+    for sock in (run_dir / "gdev-shim").glob("cardd-*.sock"):
+        try:
+            pids.append(_status(sock)["pid"])
+        except OSError:
+            pass
+    return pids
+
+
+def _status(sock_path: Path) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        sock.connect(str(sock_path))
+        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
+        sock.recv(wire.MAX_MESSAGE)
+        sock.send(wire.request(wire.STATUS))
+        data = sock.recv(wire.MAX_MESSAGE)
+    return json.loads(data[wire.REPLY.size:])
+
+
+def _socket(env: dict) -> Path:
+    [path] = (Path(env["XDG_RUNTIME_DIR"]) / "gdev-shim").glob("cardd-*.sock")
+    return path
+
+
+def _python(env: dict, code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _run(env: dict, code: str, timeout: float = 120) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+USED_ON_CARD_2 = "import gdev_shim; free, total = gdev_shim.Device(2).mem_info(); print(total - free)"
+HOLD_256M = """
+import sys, numpy as np, gdev_shim
+d = gdev_shim.Device(2)
+m = d.malloc(256 << 20)
+m.copy_from(np.full(1 << 20, 7, np.uint8))
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_memory_is_visible_across_processes_and_returns_on_exit(daemon_env):
+    before = int(_run(daemon_env, USED_ON_CARD_2))
+    holder = _python(daemon_env, HOLD_256M)
+    assert holder.stdout.readline().strip() == "holding", holder.stderr.read()
+    during = int(_run(daemon_env, USED_ON_CARD_2))
+    assert during - before >= 256 * MiB
+    holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0
+    after = int(_run(daemon_env, USED_ON_CARD_2))
+    assert after == before
+
+
+def test_sigkill_of_a_client_mid_kernel_returns_its_memory(daemon_env):
+    before = int(_run(daemon_env, USED_ON_CARD_2))
+    victim = _python(daemon_env, f"""
+import numpy as np, gdev_shim
+d = gdev_shim.Device(2)
+keep = d.malloc(128 << 20)
+out = d.malloc(4)
+k = d.load_module({SPIN_PTX!r}).spin
+for _ in range(20):
+    k(out, np.uint32(50_000_000))
+print("launched", flush=True)
+d.synchronize()
+""")
+    assert victim.stdout.readline().strip() == "launched", victim.stderr.read()
+    victim.kill()
+    victim.wait(timeout=30)
+    # the others go on: a second client runs its own kernel and gets its result
+    result = _run(daemon_env, f"""
+import numpy as np, gdev_shim
+d = gdev_shim.Device(2)
+out = d.malloc(4)
+d.load_module({SPIN_PTX!r}).spin(out, np.uint32(1000))
+print(int(out.to_numpy(np.uint32)[0]))
+""")
+    assert int(result) == 3000
+    deadline = time.monotonic() + 60
+    while int(_run(daemon_env, USED_ON_CARD_2)) != before:
+        assert time.monotonic() < deadline, "the killed client's memory never came back"
+        time.sleep(0.2)
+
+
+def test_daemon_death_is_a_prompt_sticky_error_and_the_next_process_starts_another(daemon_env):
+    client = _python(daemon_env, f"""
+import sys, time, numpy as np, gdev_shim
+from gdev_shim.pyapi import DeviceError
+d = gdev_shim.Device(0)
+out = d.malloc(4)
+k = d.load_module({SPIN_PTX!r}).spin
+k(out, np.uint32(10))
+d.synchronize()
+print("ready", flush=True)
+sys.stdin.readline()
+codes = []
+for attempt in range(2):
+    start = time.monotonic()
+    try:
+        k(out, np.uint32(10))
+        d.synchronize()
+        codes.append("ok")
+    except DeviceError as exc:
+        codes.append(exc.name)
+    print(codes[-1], round(time.monotonic() - start, 3), flush=True)
+""")
+    assert client.stdout.readline().strip() == "ready", client.stderr.read()
+    [pid] = _daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"]))
+    os.kill(pid, signal.SIGKILL)
+    out, err = client.communicate("\n", timeout=60)
+    lines = [line.split() for line in out.splitlines()]
+    assert [name for name, _ in lines] == ["SDAA_ERROR_DEVICE_UNAVAILABLE"] * 2, err
+    assert all(float(seconds) < 2.0 for _, seconds in lines)
+    assert "card daemon is gone" in err
+    assert int(_run(daemon_env, USED_ON_CARD_2)) >= 0          # a new daemon serves the next process
+    assert _daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"])) != [pid]
+
+
+def test_kernel_printf_and_fault_reports_reach_the_client(daemon_env):
+    proc = subprocess.run([sys.executable, "-c", """
+import gdev_shim
+from gdev_shim.pyapi import DeviceError
+d = gdev_shim.Device(1)
+ptx = '''
+.version 7.0
+.target sm_80
+.address_size 64
+.visible .entry bad(.param .u64 p)
+{
+    .reg .b64 %rd<2>;
+    .reg .b32 %r<2>;
+    ld.param.u64 %rd1, [p];
+    mov.u32 %r1, 5;
+    st.global.u32 [%rd1], %r1;
+    ret;
+}
+'''
+try:
+    d.load_module(ptx).bad(0x10)
+    d.synchronize()
+except DeviceError as exc:
+    print("error", exc.name)
+"""], cwd=ROOT, env=daemon_env, capture_output=True, text=True, timeout=120)
+    assert "error SDAA_ERROR_LAUNCH_FAILED" in proc.stdout, proc.stderr
+    assert "compute fault" in proc.stderr and "kernel bad" in proc.stderr
+
+
+def _daemon_in_thread(tmp_path: Path, owner_uid: int) -> Path:
+    from gdev_shim.cardd.server import CardDaemon
+    path = tmp_path / "test.sock"
+    daemon = CardDaemon(path, idle_s=float("inf"), owner_uid=owner_uid)
+    ready_r, ready_w = os.pipe()
+    threading.Thread(target=daemon.serve, args=(ready_w,), daemon=True).start()
+    assert os.read(ready_r, 1) == b"1"
+    os.close(ready_r)
+    return path
+
+
+def _exchange(sock: socket.socket, message: bytes, fds: list[int] | None = None) -> tuple[int, bytes]:
+    socket.send_fds(sock, [message], fds) if fds else sock.send(message)
+    data = sock.recv(wire.MAX_MESSAGE)
+    rc = wire.REPLY.unpack_from(data)[0]
+    return rc, data[wire.REPLY.size:]
+
+
+def test_another_user_is_refused(tmp_path):
+    path = _daemon_in_thread(tmp_path, owner_uid=os.getuid() + 1)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        sock.connect(str(path))
+        rc, _ = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))
+        assert rc == -errno.EACCES
+        assert sock.recv(64) == b""            # and the connection is closed
+
+
+def test_runtime_directory_of_another_mode_is_refused(tmp_path, monkeypatch):
+    run = tmp_path / "open"
+    (run / "gdev-shim").mkdir(parents=True)
+    (run / "gdev-shim").chmod(0o777)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    with pytest.raises(PermissionError, match="mode 0700"):
+        wire.runtime_dir()
