@@ -133,9 +133,9 @@ class DaemonTransport:
     # ---- the transport ----
     def count(self) -> int:
         """The daemon's cards: as many as the settings say, since the daemon this process
-        reaches is the one made with its settings (counting starts no daemon)."""
-        if self.lost:
-            return 0
+        reaches is the one made with its settings (counting starts no daemon).  A lost
+        device still counts its cards: calls on them say it is lost (ESHUTDOWN), not that
+        there are none."""
         return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def status(self) -> dict[str, Any]:
