@@ -121,7 +121,8 @@ def test_c_program_exits_cleanly_while_the_optimiser_runs(compile_ptx, tmp_path)
     exe = programs.build("kernels2")
     for run in range(3):
         env = programs.environment(GDEV_CACHE_DIR=str(tmp_path / f"cache{run}"), GDEV_LOG="debug",
-                                   GDEV_SIM_VRAM=str(256 << 20), GDEV_JIT_TIER="tiered")
+                                   GDEV_SIM_VRAM=str(256 << 20), GDEV_JIT_TIER="tiered",
+                                   **programs.CARD_IN_PROCESS)    # the JIT in this program
         proc = subprocess.run([str(exe), "1", "bitonic", "1", str(cubin)], env=env,
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr[-2000:]
