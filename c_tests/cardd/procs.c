@@ -68,6 +68,8 @@ static void sd_check(SDresult r, const char *what, int line)
 }
 
 /* ---- the private runtime directory and its daemon ---- */
+static void stop_daemon_and_clean(void);
+
 /* The library's interpreter read the environment when it loaded, so the settings take
  * effect in this program run again (marked by GDEV_PROCS_DIR), as in its children. */
 static void private_runtime(char **argv)
@@ -75,6 +77,7 @@ static void private_runtime(char **argv)
     const char *dir = getenv("GDEV_PROCS_DIR");
     if (dir) {
         snprintf(run_dir, sizeof(run_dir), "%s", dir);
+        atexit(stop_daemon_and_clean);   /* a failing run (exit(1)) leaves nothing behind either */
         return;
     }
     snprintf(run_dir, sizeof(run_dir), "/tmp/gdev-procs-XXXXXX");
@@ -579,6 +582,5 @@ int main(int argc, char **argv)
         printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm [-f<busy.cubin>]\n", argv[0]);
         return 1;
     }
-    stop_daemon_and_clean();
     return 0;
 }
