@@ -42,7 +42,8 @@ class SharedPages:
 
 
 class Vram:
-    """`size` bytes of card memory; pages are committed only when first touched."""
+    """The backing of the card's VRAM address space: `size` bytes of a sparse memfd, of
+    which only resident buffers hold pages (swap.py keeps them within the card's VRAM)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -62,6 +63,10 @@ class Vram:
             self._map.madvise(MADV_POPULATE_WRITE, start, -(-(offset + length - start) // PAGE) * PAGE)
         except (OSError, ValueError):
             pass                # older kernels: pages are committed on first touch instead
+
+    def discard(self, offset: int, length: int) -> None:
+        """Give the pages of a page-aligned range back to the kernel (it reads as zero after)."""
+        self._map.madvise(MADV_REMOVE, offset, length)
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""
