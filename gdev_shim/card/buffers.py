@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..common.contract import C
-from .allocator import RangeAllocator
+from .allocator import ChunkedAllocator, RangeAllocator
 from .errors import CardError
 from .memory import CardMemory, Region
 from .swap import Residency, SwapClient
@@ -21,15 +21,15 @@ HOST_MAP_BASE = 1 << 40
 VRAM_MAP_BASE = 1 << 48
 # a buffer's alias (a host address) lies below this: user space of a 47-bit address space
 ALIAS_LIMIT = 1 << 47
-# VRAM buffers get device addresses in a space this many times the VRAM (swap.py keeps the
-# resident ones within the VRAM), up to OVERCOMMIT_CAP bytes of address space.
+# VRAM buffers get device addresses in a space of this many chunks of the VRAM's size
+# (swap.py keeps the resident ones within the VRAM), up to OVERCOMMIT_CAP bytes of it.
 OVERCOMMIT = 4
 OVERCOMMIT_CAP = 1 << 42
 
 
-def address_span(vram_size: int) -> int:
-    """Bytes of device address space for the VRAM buffers of a card with `vram_size` bytes."""
-    return max(vram_size, min(OVERCOMMIT * vram_size, OVERCOMMIT_CAP))
+def vram_chunks(vram_size: int) -> int:
+    """Chunks of VRAM addresses, each as large as the VRAM, of a card with `vram_size` bytes."""
+    return max(1, min(OVERCOMMIT, OVERCOMMIT_CAP // max(vram_size, 1)))
 
 
 @dataclass(eq=False)
@@ -49,12 +49,12 @@ class BufferManager:
         self.memory = memory
         self.vram_base, self.gart_base = vram_base, gart_base
         self.vram_size = vram_size
-        self.address_span = address_span(vram_size)
-        self.vram = Vram(self.address_span)
-        self._vram_alloc = RangeAllocator(self.address_span, PAGE)
+        self.vram = Vram(vram_size, vram_chunks(vram_size))
+        self.address_span = self.vram.size
+        self._vram_alloc = ChunkedAllocator(vram_size, self.vram.chunk, vram_chunks(vram_size), PAGE)
         self._gart_alloc = RangeAllocator(gart_size, PAGE)
         self._lock = threading.Lock()
-        self.residency = Residency(memory, self.vram, vram_size)
+        self.residency = Residency(memory, self.vram, vram_base, vram_size)
         self._vram_limit: int | None = None
         self._aliases: dict[int, int] = {}     # buffer address -> its second device address
 
@@ -92,7 +92,9 @@ class BufferManager:
             bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
                               self.vram_base + offset, VRAM_MAP_BASE + offset)
         try:
-            self.residency.place(bo, Region(bo.addr, bo.size, self.vram.array, self.vram_base, size), owner)
+            region = Region(bo.addr, bo.size, self.vram.array_of(offset // self.vram.chunk),
+                            self.vram_base + self.vram.base_of(offset), size)
+            self.residency.place(bo, region, owner)
         except CardError:
             placed = self.residency.drop(bo)        # a pin of an unowned buffer found no room
             if placed is not None and placed.resident:
@@ -125,7 +127,7 @@ class BufferManager:
             return memoryview(bo.pages.map)
         self.residency.pin(bo)            # the card cannot take pages back from a mapping
         offset = bo.addr - self.vram_base
-        return self.vram.array.data[offset:offset + bo.size]
+        return self.vram.window(offset, bo.size).data
 
     def map_source(self, bo: BufferObject) -> tuple[int, int]:
         """(memfd, file offset) of a buffer's pages, for another process to map."""

@@ -73,9 +73,6 @@ class Placement:
     def size(self) -> int:
         return self.bo.size
 
-    @property
-    def offset(self) -> int:
-        return self.region.start - self.region.backing_base
 
 
 @dataclass
@@ -119,9 +116,10 @@ class SwapClient:
 class Residency:
     """The resident set of one card's VRAM."""
 
-    def __init__(self, memory: CardMemory, vram: Vram, capacity: int) -> None:
+    def __init__(self, memory: CardMemory, vram: Vram, vram_base: int, capacity: int) -> None:
         self.memory = memory
         self.vram = vram
+        self.vram_base = vram_base
         self.capacity = capacity              # bytes of VRAM (an injected limit may lower it)
         self.resident = 0                     # bytes of resident buffers
         self.stats = SwapStats()
@@ -155,7 +153,7 @@ class Residency:
             else:
                 commit = False
         if commit:
-            self.vram.commit(p.offset, bo.size)
+            self.vram.commit(bo.addr - self.vram_base, bo.size)
         if owner is None:
             self.pin(bo)
 
@@ -395,16 +393,15 @@ class Residency:
                 owner.missing += -1 if resident else 1
 
     def _copy_out(self, p: Placement) -> np.ndarray:
-        window = self.vram.array[p.offset:p.offset + p.size]
         store = np.empty(p.size, np.uint8)
-        np.copyto(store, window)
-        self.vram.discard(p.offset, p.size)
+        np.copyto(store, p.region.window(p.region.start, p.size))
+        self.vram.discard(p.bo.addr - self.vram_base, p.size)
         return store
 
     def _copy_in(self, p: Placement) -> None:
-        self.vram.commit(p.offset, p.size)
+        self.vram.commit(p.bo.addr - self.vram_base, p.size)
         if p.store is not None:
-            np.copyto(self.vram.array[p.offset:p.offset + p.size], p.store)
+            np.copyto(p.region.window(p.region.start, p.size), p.store)
             p.store = None
 
     def _account(self, victims: list[Placement], incoming: list[Placement], out_ns: int, in_ns: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
 
 import numpy as np
 
@@ -42,42 +43,79 @@ class SharedPages:
 
 
 class Vram:
-    """The backing of the card's VRAM address space: `size` bytes of a sparse memfd, of
-    which only resident buffers hold pages (swap.py keeps them within the card's VRAM)."""
+    """The backing of the card's VRAM address space: a sparse memfd of `chunks` chunks of
+    `chunk` bytes, of which only resident buffers hold pages (swap.py keeps them within the
+    card's VRAM).  Each chunk is mapped when a buffer first lies in it: a card that never
+    overcommits reserves only its VRAM's worth of address space, as before (a process
+    under an address-space limit, and the daemon it starts, must fit in it).  A buffer
+    never straddles two chunks (buffers.py allocates within one)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pages = SharedPages(size, "vram")
-        self._map = self.pages.map
-        self.array = np.frombuffer(self._map, dtype=np.uint8)
+    def __init__(self, chunk: int, chunks: int = 1) -> None:
+        self.chunk = -(-max(chunk, 1) // PAGE) * PAGE
+        self.size = self.chunk * chunks
+        self.fd = os.memfd_create("aicard-vram", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, self.size)
+        except OSError:
+            os.close(self.fd)
+            raise
+        self._lock = threading.Lock()
+        self._maps: dict[int, mmap.mmap] = {}
+        self._arrays: dict[int, np.ndarray] = {}
+        self.array_of(0)
 
-    @property
-    def fd(self) -> int:
-        return self.pages.fd
+    def array_of(self, index: int) -> np.ndarray:
+        """The bytes of chunk `index` (mapped on first use)."""
+        found = self._arrays.get(index)
+        if found is None:
+            with self._lock:
+                found = self._arrays.get(index)
+                if found is None:
+                    m = mmap.mmap(self.fd, self.chunk, flags=mmap.MAP_SHARED, offset=index * self.chunk)
+                    self._maps[index] = m
+                    found = self._arrays[index] = np.frombuffer(m, dtype=np.uint8)
+        return found
+
+    def _local(self, offset: int) -> tuple[mmap.mmap, np.ndarray, int]:
+        index, local = divmod(offset, self.chunk)
+        array = self.array_of(index)
+        return self._maps[index], array, local
+
+    def window(self, offset: int, length: int) -> np.ndarray:
+        """The bytes [offset, offset + length) of the space, which lie in one chunk."""
+        _, array, local = self._local(offset)
+        return array[local:local + length]
+
+    def base_of(self, offset: int) -> int:
+        """Offset in the space of the first byte of the chunk holding `offset`."""
+        return offset // self.chunk * self.chunk
 
     def commit(self, offset: int, length: int) -> None:
         """Back a newly allocated range with memory now, as a real card's VRAM is, so the
         first kernel writing it does not pay the host's page faults (best effort)."""
-        start = offset // PAGE * PAGE
+        m, _, local = self._local(offset)
+        start = local // PAGE * PAGE
         try:
-            self._map.madvise(MADV_POPULATE_WRITE, start, -(-(offset + length - start) // PAGE) * PAGE)
+            m.madvise(MADV_POPULATE_WRITE, start, -(-(local + length - start) // PAGE) * PAGE)
         except (OSError, ValueError):
             pass                # older kernels: pages are committed on first touch instead
 
     def discard(self, offset: int, length: int) -> None:
         """Give the pages of a page-aligned range back to the kernel (it reads as zero after)."""
-        self._map.madvise(MADV_REMOVE, offset, length)
+        m, _, local = self._local(offset)
+        m.madvise(MADV_REMOVE, local, length)
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""
+        m, array, local = self._local(offset)
         if length >= RELEASE_THRESHOLD:
-            start = -(-offset // PAGE) * PAGE
-            stop = (offset + length) // PAGE * PAGE
-            self._map.madvise(MADV_REMOVE, start, stop - start)
-            self.array[offset:start] = 0
-            self.array[stop:offset + length] = 0
+            start = -(-local // PAGE) * PAGE
+            stop = (local + length) // PAGE * PAGE
+            m.madvise(MADV_REMOVE, start, stop - start)
+            array[local:start] = 0
+            array[stop:local + length] = 0
         else:
-            self.array[offset:offset + length] = 0
+            array[local:local + length] = 0
 
 
 def host_pages(size: int) -> SharedPages:
