@@ -31,6 +31,7 @@ from ..cardd.address import daemon_socket
 from ..common import cardwire as wire
 from ..common import futex, shared
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import settings
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
@@ -61,8 +62,8 @@ class SharedMmio:
 
     def write32(self, reg: int, value: int) -> None:
         self.regs[reg] = value & _U32
-        if reg == C.AIDEV_REG_PB_PUT:
-            futex.wake(self.base + 4 * reg)
+        if reg == C.AIDEV_REG_PB_PUT and self.regs[C.AIDEV_REG_CP_IDLE]:
+            futex.wake(self.base + 4 * reg)     # only a sleeping processor needs the wake
 
 
 @dataclass
@@ -84,7 +85,6 @@ class DaemonTransport:
     def __init__(self) -> None:
         self._files: dict[int, _Open] = {}
         self._lock = threading.Lock()
-        self._count: int | None = None
         self.lost: str | None = None           # why the device is lost, once it is
 
     # ---- connections ----
@@ -97,14 +97,13 @@ class DaemonTransport:
         if sock is None:
             sock = _start_and_connect(path)
         try:
-            rc, count, _ = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[:3]
+            rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
         except OSError:
             sock.close()
             raise
         if rc:
             sock.close()
             raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
-        self._count = count
         return sock
 
     def _call(self, file: _Open, message: bytes, send_fds: list[int] | None = None
@@ -133,13 +132,11 @@ class DaemonTransport:
 
     # ---- the transport ----
     def count(self) -> int:
-        if self._count is None:
-            try:
-                self._connect().close()
-            except OSError as exc:
-                _log.debug("card daemon: %s", exc)
-                return 0
-        return self._count or 0
+        """The daemon's cards: as many as the settings say, since the daemon this process
+        reaches is the one made with its settings (counting starts no daemon)."""
+        if self.lost:
+            return 0
+        return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def status(self) -> dict[str, Any]:
         """The daemon's view of its cards and clients (what gdev-smi shows)."""
@@ -277,6 +274,11 @@ class DaemonTransport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return -errno.ETIMEDOUT
+            # ask for the wake, then look once more: a fence written before the card saw the
+            # request is seen here (the periodic liveness look bounds any race left)
+            regs[C.AIDEV_REG_HOST_WAITING] = 1
+            if int(waiter.seq[arg.slot]) >= arg.seq:
+                continue
             futex.wait(wake_word, wake, min(remaining, LIVENESS_S))
             if self.lost or _hung_up(file.sock):
                 self._lose("its connection closed")
