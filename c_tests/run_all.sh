@@ -93,6 +93,8 @@ for prog in vector_add symbols streams_events warp memory config threads peer de
             streams_events_ptds symbols_ptds config_ptds graphs_ptds memory3d_ptds; do
     run "cuda/$prog"                       0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$CUDA/$prog"
 done
+# grid-wide barriers on both engines: the JIT above (each block on a thread), the interpreter here
+run "cuda/cooperative (interpreter)"       0 env LD_LIBRARY_PATH="$LIB" GDEV_ENGINE=interp timeout 180 "$CUDA/cooperative"
 check "cuda/printf output"         0 '^block 1 thread 2 value 42 scaled 3.00$' \
     env LD_LIBRARY_PATH="$LIB" "$CUDA/printf"
 check "cuda/assert message"        0 'block: \[1,0,0\], thread: \[8,0,0\] Assertion `p\[i\] < n` failed\.$' \

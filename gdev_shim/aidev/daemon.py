@@ -359,6 +359,9 @@ def _spawn(path: Path) -> None:
     executable, module_path = _python()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, module_path]))
     env.pop("PYTHONHOME", None)
+    # a C program run with LD_PRELOAD=libusdaa.so would preload the library into the
+    # daemon's interpreter too, whose embedded interpreter then fails to start
+    env.pop("LD_PRELOAD", None)
     read_end, write_end = os.pipe()
     command = [executable, "-m", "gdev_shim.cardd", "--detach", "--socket", str(path),
                "--ready-fd", str(write_end)]

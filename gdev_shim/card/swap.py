@@ -399,9 +399,10 @@ class Residency:
         return store
 
     def _copy_in(self, p: Placement) -> None:
-        self.vram.commit(p.bo.addr - self.vram_base, p.size)
-        if p.store is not None:
-            np.copyto(p.region.window(p.region.start, p.size), p.store)
+        if p.store is None:
+            self.vram.commit(p.bo.addr - self.vram_base, p.size)    # zeros: only pages to back them
+        else:
+            np.copyto(p.region.window(p.region.start, p.size), p.store)   # the copy commits the pages
             p.store = None
 
     def _account(self, victims: list[Placement], incoming: list[Placement], out_ns: int, in_ns: int) -> None:

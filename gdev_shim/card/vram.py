@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import queue
 import threading
 
 import numpy as np
@@ -20,6 +21,42 @@ PAGE = mmap.PAGESIZE
 # smaller ones are zeroed instead, cheaper than the system call (and a later owner of the
 # range, perhaps another process, must not read what was there).
 RELEASE_THRESHOLD = 64 << 10
+# Ranges up to this size are committed by the allocating call; larger ones by a background
+# thread, so a large allocation returns at once (a kernel touching a page first commits it).
+SYNC_COMMIT_BYTES = 1 << 20
+COMMIT_STEP = 8 << 20           # a release waits for at most one step of a background commit
+
+
+class _Committer:
+    """Runs the background commits of every card's memory on one thread, oldest first."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Vram, int]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, vram: Vram, start: int) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="aicard-commit")
+                self._thread.start()
+        self._queue.put((vram, start))
+
+    def _run(self) -> None:
+        while True:
+            vram, start = self._queue.get()
+            while vram.commit_step(start):
+                pass
+
+
+_committer = _Committer()
+
+
+def _populate(pages: mmap.mmap, start: int, length: int) -> None:
+    try:
+        pages.madvise(MADV_POPULATE_WRITE, start, length)
+    except (OSError, ValueError):
+        pass                # older kernels: pages are committed on first touch instead
 
 
 class SharedPages:
@@ -48,7 +85,8 @@ class Vram:
     card's VRAM).  Each chunk is mapped when a buffer first lies in it: a card that never
     overcommits reserves only its VRAM's worth of address space, as before (a process
     under an address-space limit, and the daemon it starts, must fit in it).  A buffer
-    never straddles two chunks (buffers.py allocates within one)."""
+    never straddles two chunks (buffers.py allocates within one).  Offsets are the
+    space's own throughout."""
 
     def __init__(self, chunk: int, chunks: int = 1) -> None:
         self.chunk = -(-max(chunk, 1) // PAGE) * PAGE
@@ -63,6 +101,9 @@ class Vram:
         self._maps: dict[int, mmap.mmap] = {}
         self._arrays: dict[int, np.ndarray] = {}
         self.array_of(0)
+        # background commits not yet done: start -> (next byte to commit, end)
+        self._pending: dict[int, tuple[int, int]] = {}
+        self._pending_lock = threading.Lock()
 
     def array_of(self, index: int) -> np.ndarray:
         """The bytes of chunk `index` (mapped on first use)."""
@@ -91,22 +132,52 @@ class Vram:
         return offset // self.chunk * self.chunk
 
     def commit(self, offset: int, length: int) -> None:
-        """Back a newly allocated range with memory now, as a real card's VRAM is, so the
+        """Back a newly allocated range with memory soon, as a real card's VRAM is, so the
         first kernel writing it does not pay the host's page faults (best effort)."""
-        m, _, local = self._local(offset)
-        start = local // PAGE * PAGE
-        try:
-            m.madvise(MADV_POPULATE_WRITE, start, -(-(local + length - start) // PAGE) * PAGE)
-        except (OSError, ValueError):
-            pass                # older kernels: pages are committed on first touch instead
+        start = offset // PAGE * PAGE
+        span = -(-(offset + length - start) // PAGE) * PAGE
+        if span <= SYNC_COMMIT_BYTES:
+            m, _, local = self._local(start)
+            _populate(m, local, span)
+            return
+        with self._pending_lock:
+            self._pending[start] = (start, start + span)
+        _committer.submit(self, start)
+
+    def commit_step(self, start: int) -> bool:
+        """Commit the next part of the pending range at `start`; False once it is done or was
+        released.  The step runs under the lock a release takes, so a freed range is never
+        committed again behind the release's back."""
+        with self._pending_lock:
+            entry = self._pending.get(start)
+            if entry is None:
+                return False
+            cursor, end = entry
+            step_end = min(end, cursor + COMMIT_STEP)
+            m, _, local = self._local(cursor)
+            _populate(m, local, step_end - cursor)
+            if step_end >= end:
+                del self._pending[start]
+                return False
+            self._pending[start] = (step_end, end)
+            return True
+
+    def _cancel(self, offset: int, length: int) -> None:
+        """Drop background commits overlapping a range whose pages are being given back."""
+        with self._pending_lock:
+            for start, (_, end) in list(self._pending.items()):
+                if start < offset + length and offset < end:
+                    del self._pending[start]
 
     def discard(self, offset: int, length: int) -> None:
         """Give the pages of a page-aligned range back to the kernel (it reads as zero after)."""
+        self._cancel(offset, length)
         m, _, local = self._local(offset)
         m.madvise(MADV_REMOVE, local, length)
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""
+        self._cancel(offset, length)
         m, array, local = self._local(offset)
         if length >= RELEASE_THRESHOLD:
             start = -(-local // PAGE) * PAGE

@@ -153,8 +153,11 @@ def _prints(flat: Any) -> bool:
 
 def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-            printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
+            printf: Callable[[str], None] | None = None, checks: Any = None, grid_sync: int = 0) -> None:
     """Run `kernel` natively; same contract as gdev_shim.ptx.execute.
+
+    A cooperative launch (`grid_sync`, the word its grid-wide barriers count in) runs every
+    block on its own thread, so that all are resident while one waits at such a barrier.
 
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
     JIT compiles; KernelFault for a faulting thread.
@@ -180,7 +183,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     callback = (ctypes.cast(sink.callback, ctypes.c_void_p).value or 0) if sink is not None else 0
     sanitizer = SanitizerSink(checks, flat, grid, block) if instrument else None
     pbuf = np.frombuffer(params + bytes(16), np.uint8)
-    nworkers = max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
+    nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
     shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
              return_depth(flat))
     spaces = [_take_workspace(shape) for _ in range(nworkers)]
@@ -203,6 +206,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
             _sanitizer_slots(env, sanitizer, checks, race)
         env[abi.DYN_SHARED] = dynamic_shared
         env[abi.NPARAMS] = len(params)
+        env[abi.GRID_SYNC] = grid_sync
         envs.append(env)
         faults.append(fault)
     bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
@@ -213,7 +217,9 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     def work(i: int) -> None:
         status[i] = compiled.fn(env_addrs[i], bounds[i], bounds[i + 1])
 
-    if nworkers == 1:
+    if grid_sync:
+        _run_resident(work, nworkers, status, memory, grid_sync)
+    elif nworkers == 1:
         work(0)
     else:
         threads = [threading.Thread(target=work, args=(i,)) for i in range(1, nworkers)]
@@ -233,6 +239,24 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     if sanitizer is None:
         _give_back(spaces)           # a sanitized launch's workspace holds pointers into its sink
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
+
+
+def _run_resident(work: Callable[[int], None], nworkers: int, status: list[int], memory: Any,
+                  grid_sync: int) -> None:
+    """Every block at once, one thread each.  A block that faults never reaches the grid's
+    barriers: the others are released (the barrier word's arrival bit flipped until they
+    end), since the launch has failed anyway."""
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(nworkers)]
+    for t in threads:
+        t.start()
+    word = np.array([grid_sync + 4], np.uint64)
+    while any(t.is_alive() for t in threads):
+        if any(s not in (0, None) for s in status):
+            memory.store(word, memory.load(word, np.uint32) ^ np.uint32(0x8000_0000))
+        for t in threads:
+            t.join(0.05)
+            if any(s not in (0, None) for s in status):
+                break
 
 
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
