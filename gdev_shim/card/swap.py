@@ -243,7 +243,9 @@ class Residency:
                 while True:
                     now = time.monotonic()
                     if want is not None:
-                        wanted, ready = want, all(p.resident and not p.moving for p in want)
+                        # a buffer freed meanwhile is nothing to bring in any more
+                        wanted = [p for p in want if self._placements.get(p.bo.addr) is p]
+                        ready = all(p.resident and not p.moving for p in wanted)
                     elif client is not None:
                         # per command: the counter spares a walk over every buffer of the client
                         wanted, ready = list(client.placements), client.missing == 0
