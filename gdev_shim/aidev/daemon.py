@@ -133,9 +133,9 @@ class DaemonTransport:
     # ---- the transport ----
     def count(self) -> int:
         """The daemon's cards: as many as the settings say, since the daemon this process
-        reaches is the one made with its settings (counting starts no daemon)."""
-        if self.lost:
-            return 0
+        reaches is the one made with its settings (counting starts no daemon).  A lost
+        device still counts its cards: calls on them say it is lost (ESHUTDOWN), not that
+        there are none."""
         return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def status(self) -> dict[str, Any]:
@@ -153,7 +153,13 @@ class DaemonTransport:
         sock = self._connect()
         try:
             level = log.root.getEffectiveLevel()
-            socket.send_fds(sock, [wire.request(wire.OPEN, minor, level)], [1, 2])
+            # device printf and the card's words about this process's work go to its stdout
+            # and stderr; a process without them gets the daemon's log instead
+            message = wire.request(wire.OPEN, minor, level)
+            if all(_is_open(fd) for fd in (1, 2)):
+                socket.send_fds(sock, [message], [1, 2])
+            else:
+                sock.send(message)
             rc = _reply(sock)[0]
         except OSError:
             sock.close()
@@ -302,6 +308,14 @@ def _reply(sock: socket.socket) -> tuple[int, int, int, bytes, list[int]]:
         raise ConnectionResetError(errno.ECONNRESET, "the card daemon closed the connection")
     rc, _, arg0, arg1 = wire.REPLY.unpack_from(data)
     return rc, arg0, arg1, data[wire.REPLY.size:], fds
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 def _hung_up(sock: socket.socket) -> bool:

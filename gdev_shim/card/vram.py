@@ -6,6 +6,7 @@ descriptor and an offset (the card daemon does), and both map the same pages.
 """
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 import queue
@@ -59,14 +60,20 @@ def _populate(pages: mmap.mmap, start: int, length: int) -> None:
         pass                # older kernels: pages are committed on first touch instead
 
 
+# A client that maps these pages gets the memfd itself: sealed at its size, so that no
+# client can shrink it under the card (whose next access would die of SIGBUS).
+SIZE_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+
+
 class SharedPages:
     """`size` bytes of zeroed shared memory behind a memfd (pages committed on first touch)."""
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
-        self.fd = os.memfd_create(f"aicard-{name}", os.MFD_CLOEXEC)
+        self.fd = os.memfd_create(f"aicard-{name}", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(self.fd, size)
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SIZE_SEALS)
             self.map = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED)
         except OSError:
             os.close(self.fd)
@@ -91,9 +98,10 @@ class Vram:
     def __init__(self, chunk: int, chunks: int = 1) -> None:
         self.chunk = -(-max(chunk, 1) // PAGE) * PAGE
         self.size = self.chunk * chunks
-        self.fd = os.memfd_create("aicard-vram", os.MFD_CLOEXEC)
+        self.fd = os.memfd_create("aicard-vram", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(self.fd, self.size)
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SIZE_SEALS)     # clients get this memfd too
         except OSError:
             os.close(self.fd)
             raise
