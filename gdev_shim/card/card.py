@@ -19,6 +19,7 @@ from .faults import FaultHooks
 from .memory import CardMemory
 from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
+from .shm import Segments
 from .swap import SwapClient
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
@@ -72,6 +73,7 @@ class Card:
         self.progress = threading.Condition()   # signalled whenever an engine finishes work
         self._lock = threading.Lock()
         self._channels: dict[int, tuple[Channel, CommandProcessor]] = {}
+        self.segments = Segments(self)           # shared segments (gshm*, gref), card-wide
 
     def notify_progress(self) -> None:
         with self.progress:

@@ -21,7 +21,8 @@ buffers are still resident, so none starves.
 
 Pinned buffers never move: a buffer mapped through the card's aperture (the client
 holds its pages, perhaps in another process, and the card cannot revoke them), one
-with an alias (GEM_ALIAS), and one nobody owns (made by the card itself).
+with an alias (GEM_ALIAS), one exported as a shared segment (gref: other opens reach
+it), and one nobody owns (made by the card itself, shared segments of gshmget too).
 
 An allocation fails with ENOMEM only when its client's buffers together with every
 pinned buffer of others could never be resident at once (swapping cannot help).
