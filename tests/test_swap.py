@@ -198,3 +198,18 @@ def test_closing_a_client_mid_wait_frees_everything(card: Card, files) -> None:
     a.close()
     b.close()
     assert card.buffers.vram_used == 0 and card.buffers.residency.swapped() == 0
+
+
+def test_shared_segments_stay_resident(card: Card, files) -> None:
+    a, b = files(), files()
+    seg = card.segments.get(a, 1234, 4 * MiB, C.AIDEV_SHM_CREATE)   # the card's buffer: pinned
+    buf_a, buf_b = gem(a, 10 * MiB), gem(b, 10 * MiB)
+    ring_a, ring_b = Ring(a), Ring(b)
+    _fill(a, ring_a, buf_a.addr, 4096, 1, 1)
+    _fill(b, ring_b, buf_b.addr, 4096, 2, 1)                      # a goes out, the segment stays
+    assert a.usage()["swapped"] == 10 * MiB
+    assert card.buffers.residency.is_resident(seg.bo) and card.memory.region_at(seg.bo.addr) is not None
+    # a's buffers and the segment cannot all fit with b's pinned 4 MiB more: refused
+    with pytest.raises(CardError) as exc:
+        card.segments.get(b, 99, 4 * MiB, C.AIDEV_SHM_CREATE)
+    assert exc.value.errno == errno.ENOMEM
