@@ -22,27 +22,7 @@ import pytest
 from gdev_shim.common import cardwire as wire
 from helpers import ENV, ROOT
 
-SPIN_PTX = r"""
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry spin(.param .u64 out, .param .u32 n)
-{
-    .reg .pred %p;
-    .reg .b32 %r<4>;
-    .reg .b64 %rd<2>;
-    ld.param.u64 %rd1, [out];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, 0;
-LOOP:
-    add.u32 %r2, %r2, 3;
-    sub.u32 %r1, %r1, 1;
-    setp.ne.u32 %p, %r1, 0;
-    @%p bra LOOP;
-    st.global.u32 [%rd1], %r2;
-    ret;
-}
-"""
+SPIN_PTX = (Path(__file__).resolve().parent / "kernels" / "spin.ptx").read_text()
 MiB = 1 << 20
 
 
