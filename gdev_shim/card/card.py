@@ -20,6 +20,7 @@ from .memory import CardMemory
 from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
 from .shm import Segments
+from .swap import SwapClient
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
 # the slices sit above the 47-bit canonical range, so a host dereference of one faults.
@@ -65,7 +66,7 @@ class Card:
         if tools:
             # ComputeEngine declares the attribute as None, its value without GDEV_MEMCHECK
             self.compute.sanitizer = CardSanitizer(  # type: ignore[assignment]
-                index, self.memory, self.vram_base, self.vram_size, CARD_SPACE, tools)
+                index, self.memory, self.vram_base, self.buffers.address_span, CARD_SPACE, tools)
         self.faults = FaultHooks(index)
         self.buffers.vram_limit = self.faults.vram_limit
         self.activity = EngineActivity()         # engine busy time, read by gdev-smi
@@ -108,8 +109,10 @@ class Card:
         info.name = NAME
 
     # ---- channels ----
-    def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None) -> Channel:
-        """A new channel; its commands print to `console` and count their engine time to `owner` too."""
+    def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
+                      client: SwapClient | None = None) -> Channel:
+        """A new channel; its commands print to `console`, count their engine time to `owner`
+        too and bring `client`'s VRAM buffers in before they run (swap.py)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
@@ -117,7 +120,7 @@ class Card:
             fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
-            processor = CommandProcessor(self, channel, console, owner)
+            processor = CommandProcessor(self, channel, console, owner, client)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel
@@ -130,6 +133,7 @@ class Card:
             del self._channels[channel.id]
         channel.stop()
         self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
+        self.buffers.residency.wake()     # so does a command waiting for VRAM
         entry[1].join()
         channel.release_pages()
         self.buffers.free(channel.fence)
@@ -138,8 +142,8 @@ class Card:
         with self._lock:
             return len(self._channels)
 
-    def gem_new(self, size: int, domain: int, flags: int = 0) -> BufferObject:
-        return self.buffers.new(size, domain, flags)
+    def gem_new(self, size: int, domain: int, flags: int = 0, owner: SwapClient | None = None) -> BufferObject:
+        return self.buffers.new(size, domain, flags, owner)
 
     def gem_free(self, bo: BufferObject) -> int:
         return self.buffers.free(bo)
