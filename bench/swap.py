@@ -31,33 +31,8 @@ import programs
 FAMILY = "swap"
 MiB = 1 << 20
 
-STEP_PTX = r"""
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry step(.param .u64 p, .param .u32 n, .param .u32 k)
-{
-    .reg .pred %p;
-    .reg .b32 %r<8>;
-    .reg .b64 %rd<4>;
-    ld.param.u64 %rd1, [p];
-    ld.param.u32 %r1, [n];
-    ld.param.u32 %r2, [k];
-    mov.u32 %r3, %ctaid.x;
-    mov.u32 %r4, %ntid.x;
-    mov.u32 %r5, %tid.x;
-    mad.lo.u32 %r6, %r3, %r4, %r5;
-    setp.ge.u32 %p, %r6, %r1;
-    @%p bra DONE;
-    mul.wide.u32 %rd2, %r6, 4;
-    add.u64 %rd3, %rd1, %rd2;
-    ld.global.u32 %r7, [%rd3];
-    mad.lo.u32 %r7, %r7, 3, %r2;
-    st.global.u32 [%rd3], %r7;
-DONE:
-    ret;
-}
-"""
+# the test suite's kernel (tests/test_overcommit.py runs the same programs, smaller)
+STEP_PTX = (programs.ROOT / "tests" / "kernels" / "step.ptx").read_text()
 
 PROGRAM = f"""
 import sys, numpy as np, gdev_shim

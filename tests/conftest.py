@@ -36,6 +36,34 @@ def compile_ptx() -> Callable[[list[Path]], dict[Path, str]]:
 
 
 @pytest.fixture
+def file(card):
+    """An open of the module's `card` fixture (a Card), closed after the test."""
+    from gdev_shim.card import CardFile
+    f = CardFile(card)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def daemon_env(tmp_path: Path):
+    """The environment of processes that share one fresh card daemon (a private runtime
+    directory); the daemon is stopped after the test."""
+    import os
+    import signal
+
+    from helpers import ENV, daemon_pids
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    env = {**ENV, "GDEV_TRANSPORT": "cardd", "XDG_RUNTIME_DIR": str(run_dir), "GDEV_CARDD_IDLE_S": "30"}
+    yield env
+    for pid in daemon_pids(run_dir):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
 def fresh_jit_cache(tmp_path: Path):
     """An empty JIT disk cache for the test (the in-memory one is keyed by content)."""
     from gdev_shim.settings import settings

@@ -4,8 +4,10 @@ Test files import from here (and conftest.py's fixtures), never from each other.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import struct
 import subprocess
 import sys
@@ -270,3 +272,32 @@ def generic_arguments(card, module, kernel: str, rng: np.random.Generator, data:
         bufs.append(g)
         gaddr = g.addr
     return bytes(params), bufs, gaddr
+
+
+# ---- the card daemon of a test's own runtime directory -----------------------------------
+def daemon_status(sock_path: Path) -> dict:
+    """The daemon's STATUS (its cards and clients), asked on a connection of its own."""
+    from gdev_shim.common import cardwire as wire
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        sock.connect(str(sock_path))
+        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
+        sock.recv(wire.MAX_MESSAGE)
+        sock.send(wire.request(wire.STATUS))
+        data = sock.recv(wire.MAX_MESSAGE)
+    return dict(json.loads(data[wire.REPLY.size:]))
+
+
+def daemon_socket(env: dict) -> Path:
+    """The one daemon socket in the runtime directory of `env`."""
+    [path] = (Path(env["XDG_RUNTIME_DIR"]) / "gdev-shim").glob("cardd-*.sock")
+    return path
+
+
+def daemon_pids(run_dir: Path) -> list[int]:
+    pids = []
+    for sock in (run_dir / "gdev-shim").glob("cardd-*.sock"):
+        try:
+            pids.append(daemon_status(sock)["pid"])
+        except OSError:
+            pass
+    return pids

@@ -8,26 +8,14 @@ import numpy as np
 import pytest
 
 from gdev_shim.card import Card, CardFile
-from gdev_shim.common.contract import C, ffi, ioctl_request
+from gdev_shim.common.contract import C
 from gdev_shim.ptx.memory import MemoryFault
-from helpers import HOST, VRAM, MiB
+from helpers import HOST, ioctl, MiB, VRAM
 
 
 @pytest.fixture
 def card() -> Card:
     return Card(1, vram_size=64 * MiB)
-
-
-@pytest.fixture
-def file(card: Card):
-    f = CardFile(card)
-    yield f
-    f.close()
-
-
-def ioctl(f: CardFile, nr: int, name: str, **fields: int):
-    arg = ffi.new(f"struct {name} *", fields)
-    return f.ioctl(ioctl_request(nr, f"struct {name}"), arg), arg
 
 
 def gem_new(f: CardFile, size: int, domain: int):

@@ -19,13 +19,6 @@ def card() -> Card:
     return Card(0, vram_size=64 * MiB)
 
 
-@pytest.fixture
-def file(card: Card):
-    f = CardFile(card)
-    yield f
-    f.close()
-
-
 def test_memset_memcpy_fence(file: CardFile) -> None:
     vram = gem(file, 16384)
     host = gem(file, 16384, HOST)

@@ -6,8 +6,8 @@ import errno
 import pytest
 
 from gdev_shim.card import Card, CardFile
-from gdev_shim.common.contract import C, ffi, ioctl_request
-from helpers import VRAM, MiB
+from gdev_shim.common.contract import C
+from helpers import ioctl, MiB, VRAM
 
 CREATE, EXCL, EXPORT = C.AIDEV_SHM_CREATE, C.AIDEV_SHM_EXCL, C.AIDEV_SHM_EXPORT
 
@@ -15,11 +15,6 @@ CREATE, EXCL, EXPORT = C.AIDEV_SHM_CREATE, C.AIDEV_SHM_EXCL, C.AIDEV_SHM_EXPORT
 @pytest.fixture
 def card() -> Card:
     return Card(2, vram_size=64 * MiB)
-
-
-def ioctl(f: CardFile, nr: int, name: str, **fields: int):
-    arg = ffi.new(f"struct {name} *", fields)
-    return f.ioctl(ioctl_request(nr, f"struct {name}"), arg), arg
 
 
 def shm_get(f: CardFile, key: int, size: int, flags: int = 0, handle: int = 0):

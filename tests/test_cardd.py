@@ -7,7 +7,6 @@ device is sticky for a process).
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import socket
@@ -20,49 +19,10 @@ from pathlib import Path
 import pytest
 
 from gdev_shim.common import cardwire as wire
-from helpers import ENV, ROOT
+from helpers import ROOT, daemon_pids
 
 SPIN_PTX = (Path(__file__).resolve().parent / "kernels" / "spin.ptx").read_text()
 MiB = 1 << 20
-
-
-@pytest.fixture
-def daemon_env(tmp_path: Path):
-    """The environment of processes that share one fresh daemon; the daemon is stopped after."""
-    run_dir = tmp_path / "run"
-    run_dir.mkdir(mode=0o700)
-    env = {**ENV, "GDEV_TRANSPORT": "cardd", "XDG_RUNTIME_DIR": str(run_dir), "GDEV_CARDD_IDLE_S": "30"}
-    yield env
-    for pid in _daemon_pids(run_dir):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-
-
-def _daemon_pids(run_dir: Path) -> list[int]:
-    pids = []
-    for sock in (run_dir / "gdev-shim").glob("cardd-*.sock"):
-        try:
-            pids.append(_status(sock)["pid"])
-        except OSError:
-            pass
-    return pids
-
-
-def _status(sock_path: Path) -> dict:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
-        sock.connect(str(sock_path))
-        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
-        sock.recv(wire.MAX_MESSAGE)
-        sock.send(wire.request(wire.STATUS))
-        data = sock.recv(wire.MAX_MESSAGE)
-    return json.loads(data[wire.REPLY.size:])
-
-
-def _socket(env: dict) -> Path:
-    [path] = (Path(env["XDG_RUNTIME_DIR"]) / "gdev-shim").glob("cardd-*.sock")
-    return path
 
 
 def _python(env: dict, code: str) -> subprocess.Popen:
@@ -154,7 +114,7 @@ for attempt in range(2):
     print(codes[-1], round(time.monotonic() - start, 3), flush=True)
 """)
     assert client.stdout.readline().strip() == "ready", client.stderr.read()
-    [pid] = _daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"]))
+    [pid] = daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"]))
     os.kill(pid, signal.SIGKILL)
     out, err = client.communicate("\n", timeout=60)
     lines = [line.split() for line in out.splitlines()]
@@ -162,7 +122,7 @@ for attempt in range(2):
     assert all(float(seconds) < 2.0 for _, seconds in lines)
     assert "card daemon is gone" in err
     assert int(_run(daemon_env, USED_ON_CARD_2)) >= 0          # a new daemon serves the next process
-    assert _daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"])) != [pid]
+    assert daemon_pids(Path(daemon_env["XDG_RUNTIME_DIR"])) != [pid]
 
 
 def test_kernel_printf_and_fault_reports_reach_the_client(daemon_env):

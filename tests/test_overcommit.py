@@ -5,41 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from helpers import ROOT
-from test_cardd import _socket, _status, daemon_env  # noqa: F401  (daemon_env is a fixture)
+from helpers import ROOT, daemon_socket, daemon_status
 
 MiB = 1 << 20
 VRAM = 64 * MiB
 NEED = 38 * MiB                 # 60% of VRAM: no two of them fit together
 
-STEP_PTX = r"""
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry step(.param .u64 p, .param .u32 n, .param .u32 k)
-{
-    .reg .pred %p;
-    .reg .b32 %r<8>;
-    .reg .b64 %rd<4>;
-    ld.param.u64 %rd1, [p];
-    ld.param.u32 %r1, [n];
-    ld.param.u32 %r2, [k];
-    mov.u32 %r3, %ctaid.x;
-    mov.u32 %r4, %ntid.x;
-    mov.u32 %r5, %tid.x;
-    mad.lo.u32 %r6, %r3, %r4, %r5;
-    setp.ge.u32 %p, %r6, %r1;
-    @%p bra DONE;
-    mul.wide.u32 %rd2, %r6, 4;
-    add.u64 %rd3, %rd1, %rd2;
-    ld.global.u32 %r7, [%rd3];
-    mad.lo.u32 %r7, %r7, 3, %r2;
-    st.global.u32 [%rd3], %r7;
-DONE:
-    ret;
-}
-"""
+STEP_PTX = (Path(__file__).resolve().parent / "kernels" / "step.ptx").read_text()
 
 # One program: a pattern over 60% of VRAM, kernels over all of it in turns with the
 # others (a synchronize after each), the result checked; then, holding its memory while
@@ -71,7 +45,7 @@ print("pass2", rounds(4), int(buf) == addr, flush=True)
 """
 
 
-def test_three_programs_each_needing_60_percent_of_vram_all_finish_correctly(daemon_env):  # noqa: F811
+def test_three_programs_each_needing_60_percent_of_vram_all_finish_correctly(daemon_env):
     env = {**daemon_env, "GDEV_SIM_VRAM": "64M"}
     procs = [subprocess.Popen([sys.executable, "-c", PROGRAM, str(tag)], cwd=ROOT, env=env, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -81,7 +55,7 @@ def test_three_programs_each_needing_60_percent_of_vram_all_finish_correctly(dae
             line = p.stdout.readline().strip()
             assert line == "pass1 ok", p.stderr.read() if not line else line
         # all three hold their memory now: what does not fit is swapped out, per process
-        card = _status(_socket(env))["cards"][0]
+        card = daemon_status(daemon_socket(env))["cards"][0]
         clients = [c for c in card["clients"] if c.get("vram", 0) >= NEED]
         assert len(clients) == 3
         assert card["vram_total"] == VRAM and card["vram_used"] <= VRAM

@@ -35,21 +35,22 @@ def free(ctx: Context | None, addr: int) -> None:
     owner.gdev_call(gdev.gfree, addr)
 
 
-def alloc_host(ctx: Context, size: int) -> int:
+def _user_alloc(ctx: Context, size: int, what: str, allocate) -> int:
+    """An allocation the user frees by its address (host-side ones: pinned, managed)."""
     if size <= 0:
-        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"host allocation of {size} bytes")
-    host_addr = ctx.gdev_call(gdev.gmalloc_dma, size)
-    ctx.user_allocs.add(host_addr)
-    return host_addr
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"{what} allocation of {size} bytes")
+    addr = ctx.gdev_call(allocate, size)
+    ctx.user_allocs.add(addr)
+    return addr
+
+
+def alloc_host(ctx: Context, size: int) -> int:
+    return _user_alloc(ctx, size, "host", gdev.gmalloc_dma)
 
 
 def alloc_managed(ctx: Context, size: int) -> int:
     """Managed memory: one address for the host and the card (gdev's gmalloc_managed)."""
-    if size <= 0:
-        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"managed allocation of {size} bytes")
-    addr = ctx.gdev_call(gdev.gmalloc_managed, size)
-    ctx.user_allocs.add(addr)
-    return addr
+    return _user_alloc(ctx, size, "managed", gdev.gmalloc_managed)
 
 
 def shared_address(addr: int) -> int:
