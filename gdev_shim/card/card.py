@@ -110,16 +110,18 @@ class Card:
 
     # ---- channels ----
     def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
-                      client: SwapClient | None = None) -> Channel:
+                      client: SwapClient | None = None, remote_hosts: bool = False) -> Channel:
         """A new channel; its commands print to `console`, count their engine time to `owner`
-        too and bring `client`'s VRAM buffers in before they run (swap.py)."""
+        too and bring `client`'s VRAM buffers in before they run (swap.py); `remote_hosts`:
+        its host is another process (channel.py: how the two wake each other)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
                 raise CardError(errno.EBUSY, f"all {MAX_CHANNELS} channels are in use")
             fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
-            channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
+            channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP,
+                              remote_hosts)
             processor = CommandProcessor(self, channel, console, owner, client)
             self._channels[free] = (channel, processor)
         processor.start()

@@ -21,15 +21,19 @@ from .buffers import BufferObject
 from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
-IDLE_RECHECK_S = 0.05
+IDLE_RECHECK_S = 0.5           # the bound on the wake race left (see wait_published)
 FENCE_BYTES = ffi.sizeof("struct aidev_fence_page")
 _U32 = 0xFFFF_FFFF
 
 
 class Channel:
     def __init__(self, card_index: int, channel_id: int, fence: BufferObject,
-                 pb_offset: int, regs_offset: int, fence_offset: int) -> None:
+                 pb_offset: int, regs_offset: int, fence_offset: int, remote_hosts: bool = False) -> None:
         self.card_index = card_index
+        # A host in another process wakes the processor only when it says it sleeps
+        # (REG_CP_IDLE, below); a host in this process always does, so the processor's
+        # sleep needs no timeout, and an idle processor never wakes while the process exits.
+        self.remote_hosts = remote_hosts
         self.id = channel_id
         self.pb_words = C.AIDEV_PB_WORDS
         self.pb_offset, self.regs_offset, self.fence_offset = pb_offset, regs_offset, fence_offset
@@ -57,7 +61,7 @@ class Channel:
     # ---- host side ----
     def doorbell(self, put: int) -> None:
         self.regs[C.AIDEV_REG_PB_PUT] = put & _U32
-        if self.regs[C.AIDEV_REG_CP_IDLE]:
+        if not self.remote_hosts or self.regs[C.AIDEV_REG_CP_IDLE]:
             futex.wake(self._put_word)
 
     def write_reg(self, reg: int, value: int) -> None:
@@ -94,7 +98,10 @@ class Channel:
                 return False
             if self.status() == C.AIDEV_STATUS_OK and self.pending() >= need:
                 return True
-            # Hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
+            if not self.remote_hosts:
+                futex.wait(self._put_word, put)
+                continue
+            # Remote hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
             # then PB_PUT read again: a host that published before seeing the flag is seen
             # now.  The bounded sleep covers a store of either side still in flight when the
             # other reads (no memory fence is to be had from Python); it never fires otherwise.

@@ -207,7 +207,7 @@ class CardFile:
         return channel
 
     def _channel_alloc(self, arg: Any) -> None:
-        channel = self.card.channel_alloc(self.console, self.activity, self.swap)
+        channel = self.card.channel_alloc(self.console, self.activity, self.swap, remote_hosts=not self.local)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
