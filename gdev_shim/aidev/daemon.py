@@ -31,6 +31,7 @@ from ..cardd.address import daemon_socket
 from ..common import cardwire as wire
 from ..common import futex, shared
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import settings
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
@@ -156,7 +157,8 @@ class DaemonTransport:
         sock = self._connect()
         try:
             level = log.root.getEffectiveLevel()
-            socket.send_fds(sock, [wire.request(wire.OPEN, minor, level)], [1, 2])
+            # the open is a virtual GPU of the card's scheduler, weighed by this priority
+            socket.send_fds(sock, [wire.request(wire.OPEN, minor, level, settings.priority)], [1, 2])
             rc = _reply(sock)[0]
         except OSError:
             sock.close()

@@ -19,6 +19,7 @@ from .faults import FaultHooks
 from .memory import CardMemory
 from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
+from .sched import CardScheduler, VirtualGpu, make_policy
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
 # the slices sit above the 47-bit canonical range, so a host dereference of one faults.
@@ -45,7 +46,7 @@ def vram_base(index: int) -> int:
 
 class Card:
     def __init__(self, index: int, vram_size: int | None = None, spe_arrays: int | None = None,
-                 spes_per_array: int | None = None) -> None:
+                 spes_per_array: int | None = None, sched: str | None = None) -> None:
         if not 0 <= index < C.AIDEV_MAX_CARDS:
             raise ValueError(f"card index {index} outside 0..{C.AIDEV_MAX_CARDS - 1}")
         self.index = index
@@ -58,8 +59,11 @@ class Card:
         self.spes_per_array = spes_per_array if spes_per_array is not None else settings.sim_spes_per_array
         self.memory = CardMemory()
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
-        self.dma = DmaEngine(self.memory)
-        self.compute = ComputeEngine(self.memory, LIMITS)
+        # Gdev's virtual-GPU scheduler (GDEV_SCHED): each open is a virtual GPU; the compute
+        # and copy engines are shared among them by the policy, each engine on its own
+        self.sched = CardScheduler(sched if sched is not None else settings.sched, make_policy)
+        self.dma = DmaEngine(self.memory, self.sched.copy)
+        self.compute = ComputeEngine(self.memory, LIMITS, arbiter=self.sched.compute)
         tools = sanitizer_tools()
         if tools:
             # ComputeEngine declares the attribute as None, its value without GDEV_MEMCHECK
@@ -106,8 +110,10 @@ class Card:
         info.name = NAME
 
     # ---- channels ----
-    def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None) -> Channel:
-        """A new channel; its commands print to `console` and count their engine time to `owner` too."""
+    def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
+                      vgpu: VirtualGpu | None = None) -> Channel:
+        """A new channel; its commands print to `console`, count their engine time to `owner`
+        too, and ask for the engines as `vgpu` (the card's own virtual GPU by default)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
@@ -115,7 +121,7 @@ class Card:
             fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
-            processor = CommandProcessor(self, channel, console, owner)
+            processor = CommandProcessor(self, channel, console, owner, vgpu or self.sched.internal)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel
@@ -128,6 +134,7 @@ class Card:
             del self._channels[channel.id]
         channel.stop()
         self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
+        self.sched.wake()                 # so does a command waiting for an engine
         entry[1].join()
         channel.release_pages()
         self.buffers.free(channel.fence)

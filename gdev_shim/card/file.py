@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from .. import log
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import settings
 from .buffers import BufferObject
 from .card import Card
 from .channel import FENCE_BYTES, PB_BYTES, Channel
@@ -23,8 +24,12 @@ _log = log.get("gdev.card")
 
 
 class CardFile:
-    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True) -> None:
+    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True,
+                 priority: int | None = None, label: str = "") -> None:
+        """`priority` (0..40, GDEV_PRIORITY by default) weighs this open's share of the card's
+        engines: each open is a virtual GPU of the card's scheduler (ValueError outside 0..40)."""
         self.card = card
+        self.vgpu = card.sched.attach(settings.priority if priority is None else priority, label)
         self.console = console
         # A client in another process: its addresses mean nothing here, so GEM_USERPTR
         # needs the shared pages it hands over first (provide_pages).
@@ -137,7 +142,7 @@ class CardFile:
         return channel
 
     def _channel_alloc(self, arg: Any) -> None:
-        channel = self.card.channel_alloc(self.console, self.activity)
+        channel = self.card.channel_alloc(self.console, self.activity, self.vgpu)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
@@ -231,3 +236,4 @@ class CardFile:
             self.card.channel_free(channel)
         for bo in buffers:
             self.card.gem_free(bo)
+        self.card.sched.detach(self.vgpu)      # its channels' processors have ended: nothing waits

@@ -19,6 +19,7 @@ from ..card import CardError, CardFile
 from ..card.console import Console
 from ..common import cardwire as wire
 from ..common.contract import ffi
+from ..settings import PRIO_MAX, PRIO_MIN
 
 if TYPE_CHECKING:
     from .server import CardDaemon
@@ -109,7 +110,7 @@ class Session:
         if op == wire.HELLO:
             return self._hello(word), []
         if op == wire.OPEN:
-            return self._open(word, arg0, fds), []
+            return self._open(word, arg0, arg1, fds), []
         if op == wire.STATUS:
             return wire.reply(0, payload=self.daemon.status_json()), []
         file = self._opened()
@@ -126,18 +127,21 @@ class Session:
             raise Refused(errno.EPROTO, f"protocol {protocol}, this daemon speaks {wire.PROTOCOL}")
         return wire.reply(0, self.daemon.card_count(), os.getpid())
 
-    def _open(self, minor: int, level: int, fds: list[int]) -> bytes:
+    def _open(self, minor: int, level: int, priority: int, fds: list[int]) -> bytes:
         if self.file is not None:
             raise Refused(errno.EBUSY, "this connection already has a card open")
         if not 0 <= minor < self.daemon.card_count():
             raise Refused(errno.ENODEV, f"no aicard{minor}")
+        if not PRIO_MIN <= priority <= PRIO_MAX:
+            raise Refused(errno.EINVAL, f"priority {priority} outside {PRIO_MIN}..{PRIO_MAX}")
         if len(fds) == 2:
             self.console_fds = list(fds)
             fds.clear()                      # kept until the session ends
             console = Console(self.console_fds[0], self.console_fds[1], level)
         else:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
-        self.file = CardFile(self.daemon.card(minor), console, local=False)
+        self.file = CardFile(self.daemon.card(minor), console, local=False, priority=priority,
+                             label=f"{self.command}[{self.pid}]")
         self.daemon.adopt(self)
         return wire.reply(0)
 
@@ -184,8 +188,12 @@ class Session:
         """This client for gdev-smi: process, card, what it holds, its engine time."""
         if self.file is None:
             return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
+        sched = self.file.card.sched.describe(self.file.vgpu)
+        # engine time is what the scheduler granted: time spent waiting for a busy engine
+        # is not this client's use of the card
         return {"id": id(self), "pid": self.pid, "command": self.command, "card": self.file.card.index,
-                **self.file.usage(), "busy_ns": self.file.activity.snapshot(at_ns)["busy_ns"]}
+                **self.file.usage(), "busy_ns": {e: sched[e]["busy_ns"] for e in ("copy", "compute")},
+                "sched": sched}
 
 
 def _command_of(pid: int) -> str:
