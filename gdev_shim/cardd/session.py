@@ -186,9 +186,12 @@ class Session:
 
     def describe(self, at_ns: int) -> dict[str, Any]:
         """This client for gdev-smi: process, card, what it holds, its engine time."""
-        if self.file is None:
+        if self.file is None or self.file.closed:     # a client on its way out holds nothing
             return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
-        sched = self.file.card.sched.describe(self.file.vgpu)
+        try:
+            sched = self.file.card.sched.describe(self.file.vgpu)
+        except ValueError:                            # it closed while we looked
+            return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
         # engine time is what the scheduler granted: time spent waiting for a busy engine
         # is not this client's use of the card
         return {"id": id(self), "pid": self.pid, "command": self.command, "card": self.file.card.index,
