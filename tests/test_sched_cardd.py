@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from gdev_shim.common import cardwire as wire
 from helpers import ENV, ROOT
 from test_cardd import SPIN_PTX
 
-# Each process: warm up, say ready, wait for "go", then launch on each of its streams and
-# wait for them, again and again, for argv[2] seconds.
+# Each process: warm up, say ready, wait for "go", then launch argv[4] kernels of argv[1]
+# iterations on each of its argv[3] streams and wait for them, again and again, for
+# argv[2] seconds.
 CLIENT = f"""
 import sys, time, numpy as np, gdev_shim
 d = gdev_shim.Device(0)
@@ -35,8 +38,9 @@ print("ready", flush=True)
 sys.stdin.readline()
 stop = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < stop:
-    for s in streams:
-        k(out, n, stream=s)
+    for _ in range(int(sys.argv[4])):
+        for s in streams:
+            k(out, n, stream=s)
     for s in streams:
         s.synchronize()
 print("done", flush=True)
@@ -46,15 +50,17 @@ WINDOW_S = 2.0
 
 
 @pytest.fixture
-def run_dir(tmp_path: Path):
-    path = tmp_path / "run"
-    path.mkdir(mode=0o700)
+def run_dir():
+    # not under pytest's basetemp: another pytest run of the same user may prune that
+    # while these clients still talk to the daemon whose socket lies there
+    path = Path(tempfile.mkdtemp(prefix="gdev-sched-test-"))
     yield path
     for sock in (path / "gdev-shim").glob("cardd-*.sock"):
         try:
             os.kill(_status(sock)["pid"], signal.SIGTERM)
         except OSError:
             pass
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _env(run_dir: Path, policy: str | None) -> dict[str, str]:
@@ -86,10 +92,12 @@ def _compute_ns(status: dict) -> dict[int, int]:
     return {c["pid"]: c["sched"]["compute"]["busy_ns"] for c in card["clients"] if "sched" in c}
 
 
-def card_times(env: dict[str, str], priorities: list[int], streams: int = 1) -> list[float]:
+def card_times(env: dict[str, str], priorities: list[int], streams: int = 1, depth: int = 1,
+               spin: int = SPIN_N) -> list[float]:
     """Card seconds each client process was granted over a window in which all run."""
     run_dir = Path(env["XDG_RUNTIME_DIR"])
-    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(SPIN_N), str(WINDOW_S + 1.5), str(streams)],
+    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(spin), str(WINDOW_S + 1.5), str(streams),
+                               str(depth)],
                               cwd=ROOT, env={**env, "GDEV_PRIORITY": str(p)}, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for p in priorities]
@@ -122,11 +130,18 @@ def test_two_processes_of_equal_priority_share_the_card(run_dir):
     assert min(times) / max(times) > 0.7, times
 
 
-@pytest.mark.parametrize("policy", ["band", "credit"])
-def test_priorities_are_honoured(run_dir, policy):
-    # two streams each: a request of each process waits whenever a kernel ends, which
-    # CREDIT needs; BAND holds the engine for a closed loop's return by itself
-    times = card_times(_env(run_dir, policy), [40, 20], streams=2)
+def test_band_honours_priorities_of_closed_loops(run_dir):
+    # launch, wait, launch: BAND holds the engine for the loop's return
+    times = card_times(_env(run_dir, "band"), [40, 20])
+    share = times[0] / sum(times)
+    assert share > 0.56, times                                 # 2/3 promised; 1/2 when ignored
+
+
+def test_credit_honours_priorities_of_queued_work(run_dir):
+    # CREDIT needs a request of each process waiting whenever a kernel ends (two streams
+    # with eight kernels queued each) and kernels shorter than a period, as Gdev assumes
+    # (a debt past one period is forgiven)
+    times = card_times(_env(run_dir, "credit"), [40, 20], streams=2, depth=8, spin=SPIN_N // 5)
     share = times[0] / sum(times)
     assert share > 0.56, times                                 # 2/3 promised; 1/2 when ignored
 
@@ -174,7 +189,7 @@ def test_open_refuses_a_priority_outside_gdevs_range(run_dir):
 
 def test_smi_shows_the_policy_and_each_process_priority_and_share(run_dir):
     env = _env(run_dir, "credit")
-    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(SPIN_N), "6", "1"], cwd=ROOT,
+    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(SPIN_N), "6", "1", "1"], cwd=ROOT,
                               env={**env, "GDEV_PRIORITY": str(p)}, text=True, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in (33, 7)]
     try:

@@ -72,9 +72,8 @@ class EngineArbiter:
                 left = self.queue.hold_left(self.clock())
                 self._cond.wait(RECHECK_S if left is None else min(RECHECK_S, left / 1e9))
                 self._dispatch()
-            # charged from when this thread runs, as Gdev stamps a task once it is woken:
-            # the wake-up is nobody's use of the engine
-            ticket.granted_ns = self.clock()
+            # charged from the grant, not from when this thread resumes: the engine is this
+            # virtual GPU's from then on, and credit must account for all of its busy time
             return ticket
 
     def _dispatch(self) -> None:
