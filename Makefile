@@ -30,6 +30,8 @@ SUITE_PROGRAMS := madd mmul fmadd fmmul float loop idle memcpy memcpy_2step memc
 CONC_PROGRAMS  := threads streams ordering events stress
 C_PROGRAMS += $(addprefix $(BIN)/gdev_suite/,$(SUITE_PROGRAMS)) $(addprefix $(BIN)/concurrency/,$(CONC_PROGRAMS))
 C_PROGRAMS += $(BIN)/abi_fuzz
+# Processes sharing the card daemon (fork and exec): memory, killed clients and daemons, users.
+C_PROGRAMS += $(BIN)/cardd/procs
 # CUDA programs built by nvcc against the toolkit (c_tests/cuda), run on libcudart.so.13:
 # one nvcc -c per flag set, executables cached by content (gdev_shim/tools/cudaprog.py).
 CUDA_SRC   := $(filter-out c_tests/cuda/noptx.cu,$(wildcard c_tests/cuda/*.cu))
@@ -47,7 +49,7 @@ NVCC       ?= nvcc
 FUZZ_COUNT ?= 2000
 FUZZ_SEED  ?= 1
 
-.PHONY: all run check lint test-c test-py test-fuzz bench clean libs kernels install cuda-programs \
+.PHONY: all run check lint test-c test-py test-fuzz fuzz-cardd bench clean libs kernels install cuda-programs \
         driver-programs
 
 all: libs kernels $(C_PROGRAMS) cuda-programs driver-programs
@@ -102,6 +104,9 @@ $(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $
 $(BIN)/abi_fuzz: c_tests/fuzz/abi_fuzz.c $(TESTUTIL) $(LIB)/libusdaa.so $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME) -lgdev
+$(BIN)/cardd/procs: c_tests/cardd/procs.c $(TESTUTIL) $(LIB)/libusdaa.so
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
 $(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)
@@ -141,6 +146,11 @@ test-c: all
 
 test-py: all
 	$(PY) -m pytest tests
+
+# The card daemon's protocol fuzzer (tests/cardd_fuzz.py); make check runs it briefly.
+FUZZ_CARDD_S ?= 300
+fuzz-cardd: $(VENV)/.ready $(HEADER_MODS)
+	$(PY) tests/cardd_fuzz.py --seconds $(FUZZ_CARDD_S)
 
 test-fuzz: all
 	GDEV_LOG=error $(BIN)/abi_fuzz -n $(FUZZ_COUNT) -s $(FUZZ_SEED) -b 250 -t 120 $(KDIR)/add_test.cubin 2>/dev/null

@@ -15,12 +15,15 @@ EMPTY = "sdaaGetLastError = empty embedded call"
 # key in the program's output -> figure name, target
 FIGURES = [
     ("get_device", "sdaaGetDevice", Target("ratio", "<=", 3.0)),
-    ("malloc_free", "sdaaMalloc+sdaaFree (4 KiB)", None),
+    ("malloc_free", "sdaaMalloc+sdaaFree (4 KiB)", Target("value", "<=", 20.0)),
     ("mem_alloc_free", "sdMemAlloc+sdMemFree (4 KiB)", None),
     ("launch_enqueue", "launch enqueue (sdaaConfigureCall+4 SetupArgument+sdaaLaunchAsync, n=0)",
      Target("value", "<=", 20.0)),
     ("driver_launch_enqueue", "launch enqueue (sdLaunchKernel, n=0)", None),
-    ("launch_sync", "launch+sync (sdaaLaunchAsync+sdaaDeviceSynchronize, n=0)", None),
+    ("launch_sync", "launch+sync (sdaaLaunchAsync+sdaaDeviceSynchronize, n=0)", Target("value", "<=", 60.0)),
+    ("launch_enqueue_busy", "launch enqueue while another stream's kernels run", Target("value", "<=", 30.0)),
+    ("h2d_4k", "sdaaMemcpy H2D 4 KiB (pageable)", Target("value", "<=", 30.0)),
+    ("malloc_240m", "sdaaMalloc (240 MiB)", Target("value", "<=", 1000.0)),
     ("empty_call_end", "empty embedded call, end of run (drift check)", None),
 ]
 
@@ -32,4 +35,7 @@ def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
                        programs.environment())
     empty_us = got["empty_call"] / 1e3
     for key, name, target in FIGURES:
-        results.add(FAMILY, name, got[key] / 1e3, "us", EMPTY, empty_us, target=target)
+        notes = ""
+        if key == "launch_enqueue_busy" and not got.get("busy_after"):
+            notes = "the other stream's kernels ended before the measurement did"
+        results.add(FAMILY, name, got[key] / 1e3, "us", EMPTY, empty_us, target=target, notes=notes)

@@ -4,7 +4,7 @@
 #   c_tests/run_all.sh BIN_DIR KERNEL_DIR [LIB_DIR]
 #
 # BIN_DIR holds user_test (launch.c), driver_basic, gdev_roundtrip,
-# gdev_ghandle, runtime_errors, gdev_suite/* and concurrency/*; KERNEL_DIR holds
+# gdev_ghandle, runtime_errors, gdev_suite/*, concurrency/* and cardd/procs; KERNEL_DIR holds
 # add_test.cubin, matrix.cubin and busy.cubin; LIB_DIR (default
 # BIN_DIR/../lib) holds the real libusdaa.so / libgdev.so, which the stub
 # check swaps in for generated stubs through LD_LIBRARY_PATH and LD_PRELOAD.
@@ -84,6 +84,12 @@ run "concurrency/ordering"                 0 timeout 120 "$CONC/ordering"
 run "concurrency/events"                   0 timeout 120 "$CONC/events"
 run "concurrency/stress"                   0 timeout 120 "$CONC/stress"
 
+# Processes sharing the card daemon; each run has a daemon of its own (a private runtime
+# directory), so killing it disturbs nothing else.
+for scenario in memory kill-client kill-daemon other-user; do
+    run "cardd/procs $scenario"            0 timeout 180 "$BIN/cardd/procs" "$scenario"
+done
+
 # CUDA programs built by nvcc (c_tests/cuda), run unmodified on this stack's libcudart.so.13.
 # printf and assert are also judged by what they print.
 CUDA=$BIN/cuda
@@ -93,6 +99,8 @@ for prog in vector_add symbols streams_events warp memory config threads peer de
             streams_events_ptds symbols_ptds config_ptds graphs_ptds memory3d_ptds; do
     run "cuda/$prog"                       0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$CUDA/$prog"
 done
+# grid-wide barriers on both engines: the JIT above (each block on a thread), the interpreter here
+run "cuda/cooperative (interpreter)"       0 env LD_LIBRARY_PATH="$LIB" GDEV_ENGINE=interp timeout 180 "$CUDA/cooperative"
 check "cuda/printf output"         0 '^block 1 thread 2 value 42 scaled 3.00$' \
     env LD_LIBRARY_PATH="$LIB" "$CUDA/printf"
 check "cuda/assert message"        0 'block: \[1,0,0\], thread: \[8,0,0\] Assertion `p\[i\] < n` failed\.$' \

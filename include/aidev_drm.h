@@ -161,12 +161,15 @@ struct aidev_fence_wait {
 #define AIDEV_REG_STATUS           2   /* card writes: AIDEV_STATUS_* */
 #define AIDEV_REG_FAULT_OP         3   /* card writes: opcode of the faulting command */
 #define AIDEV_REG_WAKE             4   /* card writes: bumped after each fence and status change */
+#define AIDEV_REG_CP_IDLE          5   /* card writes: 1 while its command processor sleeps on PB_PUT */
+#define AIDEV_REG_HOST_WAITING     6   /* host sets 1 before sleeping on REG_WAKE; the card wakes it then */
 #define AIDEV_REG_COUNT            16
 
 /* PB_PUT and PB_GET count words since channel creation; a word lives at
  * ring[count % pb_words].  The register page is shared memory: writing PB_PUT
  * and then a futex wake on it rings the doorbell; the card's command processor
- * sleeps on PB_PUT with a futex, and host waiters sleep on REG_WAKE. */
+ * sleeps on PB_PUT with a futex, and host waiters sleep on REG_WAKE.  The wake is
+ * needed only while REG_CP_IDLE is 1: a busy processor reads PB_PUT again anyway. */
 
 #define AIDEV_STATUS_OK            0
 #define AIDEV_STATUS_DMA_FAULT     1   /* a copy touched memory no buffer backs */

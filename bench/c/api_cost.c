@@ -58,6 +58,55 @@ static void op_launch_sync(void)
     BENCH_CHECK(sdaaDeviceSynchronize());
 }
 
+/* A launch on stream g_stream while another stream's kernels keep the card busy. */
+static sdaaStream_t g_stream, g_busy_stream;
+static void *g_busy[3];
+#define BUSY_N (16 << 20)
+
+static void op_launch_enqueue_busy(void)
+{
+    BENCH_CHECK(sdaaConfigureCall(1));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 0));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 8));
+    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 16));
+    BENCH_CHECK(sdaaSetupArgument(&g_zero, sizeof g_zero, 24));
+    BENCH_CHECK(sdaaLaunchAsync("add_test", g_stream));
+}
+
+/* Queue enough long kernels on the other stream to outlast one measurement. */
+static void start_busy_kernels(int count)
+{
+    int n = BUSY_N, i;
+    for (i = 0; i < count; i++) {
+        BENCH_CHECK(sdaaConfigureCall(64));
+        BENCH_CHECK(sdaaSetupArgument(&g_busy[0], sizeof g_busy[0], 0));
+        BENCH_CHECK(sdaaSetupArgument(&g_busy[1], sizeof g_busy[1], 8));
+        BENCH_CHECK(sdaaSetupArgument(&g_busy[2], sizeof g_busy[2], 16));
+        BENCH_CHECK(sdaaSetupArgument(&n, sizeof n, 24));
+        BENCH_CHECK(sdaaLaunchAsync("add_test", g_busy_stream));
+    }
+}
+
+static void op_stream_sync(void) { BENCH_CHECK(sdaaStreamSynchronize(g_stream)); }
+
+static char g_host4k[4096];
+
+static void op_h2d_4k(void)
+{
+    BENCH_CHECK(sdaaMemcpy(g_dev, g_host4k, sizeof g_host4k, sdaaMemcpyHostToDevice));
+}
+
+/* One 240 MiB allocation per repeat, freed (untimed) by the drain. */
+static void *g_large;
+
+static void op_malloc_large(void) { BENCH_CHECK(sdaaMalloc(&g_large, (size_t)240 << 20)); }
+
+static void free_large(void)
+{
+    BENCH_CHECK(sdaaFree(g_large));
+    g_large = NULL;
+}
+
 static SDfunction g_func;
 
 static void op_driver_launch_enqueue(void)
@@ -126,6 +175,25 @@ int main(int argc, char **argv)
     /* Launch figures use fewer calls: each one queues work the card must drain. */
     bench_result("launch_enqueue", measure(op_launch_enqueue, op_runtime_sync, repeats, calls / 10 + 1));
     bench_result("launch_sync", measure(op_launch_sync, NULL, repeats, calls / 20 + 1));
+    bench_result("h2d_4k", measure(op_h2d_4k, NULL, repeats, calls / 10 + 1));
+    bench_result("malloc_240m", measure(op_malloc_large, free_large, repeats, 1));
+
+    BENCH_CHECK(sdaaStreamCreate(&g_stream));
+    BENCH_CHECK(sdaaStreamCreate(&g_busy_stream));
+    for (int i = 0; i < 3; i++) {
+        BENCH_CHECK(sdaaMalloc(&g_busy[i], (size_t)BUSY_N * sizeof(int)));
+        BENCH_CHECK(sdaaMemset(g_busy[i], 1, (size_t)BUSY_N * sizeof(int)));
+    }
+    start_busy_kernels(repeats * 4 + 4);
+    bench_result("launch_enqueue_busy", measure(op_launch_enqueue_busy, op_stream_sync, repeats,
+                                                calls / 10 + 1));
+    /* 1 when the other stream's kernels outlasted the measurement, as they must */
+    bench_result("busy_after", (double)(sdaaStreamQuery(g_busy_stream) == sdaaErrorNotReady));
+    BENCH_CHECK(sdaaStreamSynchronize(g_busy_stream));
+    for (int i = 0; i < 3; i++)
+        BENCH_CHECK(sdaaFree(g_busy[i]));
+    BENCH_CHECK(sdaaStreamDestroy(g_stream));
+    BENCH_CHECK(sdaaStreamDestroy(g_busy_stream));
 
     /* The driver API in its own context, after the runtime's work is done. */
     BENCH_CHECK(sdInit(0));

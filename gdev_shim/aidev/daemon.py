@@ -62,8 +62,8 @@ class SharedMmio:
 
     def write32(self, reg: int, value: int) -> None:
         self.regs[reg] = value & _U32
-        if reg == C.AIDEV_REG_PB_PUT:
-            futex.wake(self.base + 4 * reg)
+        if reg == C.AIDEV_REG_PB_PUT and self.regs[C.AIDEV_REG_CP_IDLE]:
+            futex.wake(self.base + 4 * reg)     # only a sleeping processor needs the wake
 
 
 @dataclass
@@ -85,7 +85,6 @@ class DaemonTransport:
     def __init__(self) -> None:
         self._files: dict[int, _Open] = {}
         self._lock = threading.Lock()
-        self._count: int | None = None
         self.lost: str | None = None           # why the device is lost, once it is
 
     # ---- connections ----
@@ -98,14 +97,13 @@ class DaemonTransport:
         if sock is None:
             sock = _start_and_connect(path)
         try:
-            rc, count, _ = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[:3]
+            rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
         except OSError:
             sock.close()
             raise
         if rc:
             sock.close()
             raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
-        self._count = count
         return sock
 
     def _call(self, file: _Open, message: bytes, send_fds: list[int] | None = None
@@ -134,13 +132,11 @@ class DaemonTransport:
 
     # ---- the transport ----
     def count(self) -> int:
-        if self._count is None:
-            try:
-                self._connect().close()
-            except OSError as exc:
-                _log.debug("card daemon: %s", exc)
-                return 0
-        return self._count or 0
+        """The daemon's cards: as many as the settings say, since the daemon this process
+        reaches is the one made with its settings (counting starts no daemon).  A lost
+        device still counts its cards: calls on them say it is lost (ESHUTDOWN), not that
+        there are none."""
+        return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))
 
     def status(self) -> dict[str, Any]:
         """The daemon's view of its cards and clients (what gdev-smi shows)."""
@@ -157,8 +153,14 @@ class DaemonTransport:
         sock = self._connect()
         try:
             level = log.root.getEffectiveLevel()
-            # the open is a virtual GPU of the card's scheduler, weighed by this priority
-            socket.send_fds(sock, [wire.request(wire.OPEN, minor, level, settings.priority)], [1, 2])
+            # device printf and the card's words about this process's work go to its stdout
+            # and stderr; a process without them gets the daemon's log instead.  The open is a
+            # virtual GPU of the card's scheduler, weighed by this process's priority
+            message = wire.request(wire.OPEN, minor, level, settings.priority)
+            if all(_is_open(fd) for fd in (1, 2)):
+                socket.send_fds(sock, [message], [1, 2])
+            else:
+                sock.send(message)
             rc = _reply(sock)[0]
         except OSError:
             sock.close()
@@ -279,6 +281,11 @@ class DaemonTransport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return -errno.ETIMEDOUT
+            # ask for the wake, then look once more: a fence written before the card saw the
+            # request is seen here (the periodic liveness look bounds any race left)
+            regs[C.AIDEV_REG_HOST_WAITING] = 1
+            if int(waiter.seq[arg.slot]) >= arg.seq:
+                continue
             futex.wait(wake_word, wake, min(remaining, LIVENESS_S))
             if self.lost or _hung_up(file.sock):
                 self._lose("its connection closed")
@@ -302,6 +309,14 @@ def _reply(sock: socket.socket) -> tuple[int, int, int, bytes, list[int]]:
         raise ConnectionResetError(errno.ECONNRESET, "the card daemon closed the connection")
     rc, _, arg0, arg1 = wire.REPLY.unpack_from(data)
     return rc, arg0, arg1, data[wire.REPLY.size:], fds
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 def _hung_up(sock: socket.socket) -> bool:
@@ -359,6 +374,9 @@ def _spawn(path: Path) -> None:
     executable, module_path = _python()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, module_path]))
     env.pop("PYTHONHOME", None)
+    # a C program run with LD_PRELOAD=libusdaa.so would preload the library into the
+    # daemon's interpreter too, whose embedded interpreter then fails to start
+    env.pop("LD_PRELOAD", None)
     read_end, write_end = os.pipe()
     command = [executable, "-m", "gdev_shim.cardd", "--detach", "--socket", str(path),
                "--ready-fd", str(write_end)]

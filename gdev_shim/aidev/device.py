@@ -41,9 +41,21 @@ def _note_use() -> None:
         _owner_pid = os.getpid()
 
 
+_forked_after_use = False
+
+
+def _in_child() -> None:
+    global _forked_after_use
+    _forked_after_use = _owner_pid is not None
+
+
+# Every call that reaches for a card asks, so the answer is kept rather than asked of the OS.
+os.register_at_fork(after_in_child=_in_child)
+
+
 def forked() -> bool:
     """True in a child forked after the cards were used: their threads did not come along."""
-    return _owner_pid is not None and _owner_pid != os.getpid()
+    return _forked_after_use
 
 
 def require_unforked() -> None:

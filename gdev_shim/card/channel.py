@@ -21,6 +21,7 @@ from .buffers import BufferObject
 from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
+IDLE_RECHECK_S = 0.05
 FENCE_BYTES = ffi.sizeof("struct aidev_fence_page")
 _U32 = 0xFFFF_FFFF
 
@@ -56,7 +57,8 @@ class Channel:
     # ---- host side ----
     def doorbell(self, put: int) -> None:
         self.regs[C.AIDEV_REG_PB_PUT] = put & _U32
-        futex.wake(self._put_word)
+        if self.regs[C.AIDEV_REG_CP_IDLE]:
+            futex.wake(self._put_word)
 
     def write_reg(self, reg: int, value: int) -> None:
         if reg == C.AIDEV_REG_PB_PUT:
@@ -92,12 +94,22 @@ class Channel:
                 return False
             if self.status() == C.AIDEV_STATUS_OK and self.pending() >= need:
                 return True
-            futex.wait(self._put_word, put)
+            # Hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
+            # then PB_PUT read again: a host that published before seeing the flag is seen
+            # now.  The bounded sleep covers a store of either side still in flight when the
+            # other reads (no memory fence is to be had from Python); it never fires otherwise.
+            self.regs[C.AIDEV_REG_CP_IDLE] = 1
+            if int(self.regs[C.AIDEV_REG_PB_PUT]) == put and not self.stopped:
+                futex.wait(self._put_word, put, IDLE_RECHECK_S)
+            self.regs[C.AIDEV_REG_CP_IDLE] = 0
 
     def _wake_hosts(self) -> None:
-        """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process)."""
+        """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process),
+        with the system call only when a host said it sleeps (REG_HOST_WAITING)."""
         self.regs[C.AIDEV_REG_WAKE] = (int(self.regs[C.AIDEV_REG_WAKE]) + 1) & _U32
-        futex.wake(self._wake_word)
+        if self.regs[C.AIDEV_REG_HOST_WAITING]:
+            self.regs[C.AIDEV_REG_HOST_WAITING] = 0
+            futex.wake(self._wake_word)
 
     def pending(self) -> int:
         """Words published by the host and not yet consumed."""

@@ -70,9 +70,8 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
     sanitizer (`checks`) runs on either: the JIT bounds buffers by their requested size for
     memcheck and compiles initcheck and racecheck into the kernel.  A cooperative launch's
     grid-wide barriers (`grid_sync`, read through %envreg1/2) need every block resident at
-    once, which the interpreter's lockstep batch gives and the JIT (blocks run to completion
-    one after another) does not: it does not compile those registers, so such a kernel
-    runs on the interpreter.
+    once: the interpreter runs the grid as one lockstep batch, the JIT each block on a
+    thread of its own.
     """
     from ..ptx import execute
     engine = settings.engine
@@ -84,7 +83,7 @@ def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int,
         from ..jit import JitUnsupported, execute as jit_execute
         try:
             jit_execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
-                        printf=printf, checks=checks)
+                        printf=printf, checks=checks, grid_sync=grid_sync)
             return
         except JitUnsupported as exc:
             if engine == "jit":

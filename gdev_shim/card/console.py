@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 from dataclasses import dataclass
 
@@ -34,10 +35,23 @@ def current() -> Console:
     return getattr(_current, "console", LOCAL)
 
 
+WRITE_WAIT_S = 1.0              # how long the card waits for a client's output to drain
+_CHUNK = select.PIPE_BUF         # a writable pipe takes this much without blocking
+
+
 def write_all(fd: int, data: bytes) -> None:
-    """Write everything; a client that went away loses its output, the card goes on."""
+    """Write everything; a client that went away loses its output, the card goes on.
+
+    A daemon's console is a descriptor the client handed over (a pipe nobody reads, say):
+    the card writes only when it is writable and drops what does not drain within
+    WRITE_WAIT_S, so a client's output never stalls the card.
+    """
+    poller = select.poll()
     try:
+        poller.register(fd, select.POLLOUT)
         while data:
-            data = data[os.write(fd, data):]
-    except OSError:
+            if not poller.poll(WRITE_WAIT_S * 1000):
+                return
+            data = data[os.write(fd, data[:_CHUNK]):]
+    except (OSError, ValueError):
         pass

@@ -6,6 +6,7 @@ it closes, as with a DRM device file.  ioctl returns 0 or -errno, never raises.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 from typing import Any, Callable
 
@@ -21,6 +22,11 @@ from .errors import CardError
 from .vram import PAGE
 
 _log = log.get("gdev.card")
+# What one open may pin of the host's memory, in HOST buffers and in a client's shared pages
+# (PAGES): the machine's memory.  Beyond it a mapping would only reserve address space, and
+# a client asking for terabytes would exhaust the daemon's for every other client.
+HOST_LIMIT = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+MAX_PROVIDED = 1024              # shared page ranges handed over and not yet used by GEM_USERPTR
 
 
 class CardFile:
@@ -82,6 +88,8 @@ class CardFile:
         self.card.fill_info(arg)
 
     def _gem_new(self, arg: Any) -> None:
+        if arg.domain == C.AIDEV_GEM_DOMAIN_HOST and arg.size + self.usage()["host"] > HOST_LIMIT:
+            raise CardError(errno.ENOMEM, f"{arg.size} more host bytes exceed this open's {HOST_LIMIT}")
         bo = self.card.gem_new(arg.size, arg.domain, arg.flags)
         with self._lock:
             handle = self._next_handle
@@ -115,20 +123,29 @@ class CardFile:
         arg.size = bo.size
 
     def provide_pages(self, host_addr: int, pages: Any) -> None:
-        """Shared pages (a uint8 array) that hold the client's memory at `host_addr`."""
+        """Shared pages (a uint8 array) that hold the client's memory at `host_addr`, for the
+        next GEM_USERPTR in them (ENOSPC beyond MAX_PROVIDED ranges or HOST_LIMIT bytes)."""
         with self._lock:
+            held = sum(len(p) for a, p in self._provided.items() if a != host_addr)
+            if len(self._provided) >= MAX_PROVIDED and host_addr not in self._provided:
+                raise CardError(errno.ENOSPC, f"{MAX_PROVIDED} shared page ranges are waiting already")
+            if held + len(pages) > HOST_LIMIT:
+                raise CardError(errno.ENOSPC, f"shared pages of {held + len(pages)} bytes exceed {HOST_LIMIT}")
             self._provided[host_addr] = pages
 
-    def _client_pages(self, addr: int, size: int) -> Any:
+    def _client_pages(self, addr: int, size: int) -> tuple[int, Any]:
         with self._lock:
             for start, pages in self._provided.items():
                 if start <= addr and addr + size <= start + len(pages):
-                    return pages[addr - start:addr + size - start]
+                    return start, pages[addr - start:addr + size - start]
         raise CardError(errno.EFAULT, f"no shared pages of the client hold {addr:#x}+{size:#x}")
 
     def _gem_userptr(self, arg: Any) -> None:
-        backing = None if self.local else self._client_pages(arg.host_addr, arg.size)
+        start, backing = (0, None) if self.local else self._client_pages(arg.host_addr, arg.size)
         bo = self.card.buffers.userptr(arg.host_addr, arg.size, backing)
+        if backing is not None:
+            with self._lock:            # the buffer holds its pages now; the client sends them anew
+                self._provided.pop(start, None)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1

@@ -60,6 +60,15 @@ def describe_kernel_fault(exc: BaseException) -> str:
             f"address {where}: {getattr(exc, 'reason', exc)}")
 
 
+def _ring_words(ring: np.ndarray, position: int, n: int) -> list[int]:
+    """The n words from ring position `position` on, across the ring's end if need be."""
+    size = len(ring)
+    start = position % size
+    if start + n <= size:
+        return list(ring[start:start + n].tolist())
+    return list(ring[start:].tolist()) + list(ring[:start + n - size].tolist())
+
+
 class CommandProcessor:
     def __init__(self, card: Card, channel: Channel, console: consoles.Console = consoles.LOCAL,
                  owner: trace_device.EngineActivity | None = None, vgpu: VirtualGpu | None = None) -> None:
@@ -100,9 +109,8 @@ class CommandProcessor:
                 need = 1
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
-                index = np.arange(get + 1, get + 1 + n, dtype=np.int64) % ch.pb_words
                 # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
-                trace_device.execute(self.card, ch.id, get, op, fn, [int(w) for w in ch.pb[index]],
+                trace_device.execute(self.card, ch.id, get, op, fn, _ring_words(ch.pb, get + 1, n),
                                      self._execute, self.owner)
             except CommandFault as fault:
                 self._fault(fault.status, op, str(fault))

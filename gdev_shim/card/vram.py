@@ -6,8 +6,11 @@ descriptor and an offset (the card daemon does), and both map the same pages.
 """
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
+import queue
+import threading
 
 import numpy as np
 
@@ -19,6 +22,47 @@ PAGE = mmap.PAGESIZE
 # smaller ones are zeroed instead, cheaper than the system call (and a later owner of the
 # range, perhaps another process, must not read what was there).
 RELEASE_THRESHOLD = 64 << 10
+# Ranges up to this size are committed by the allocating call; larger ones by a background
+# thread, so a large allocation returns at once (a kernel touching a page first commits it).
+SYNC_COMMIT_BYTES = 1 << 20
+COMMIT_STEP = 8 << 20           # a release waits for at most one step of a background commit
+
+
+class _Committer:
+    """Runs the background commits of every card's memory on one thread, oldest first."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Vram, int]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, vram: Vram, start: int) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="aicard-commit")
+                self._thread.start()
+        self._queue.put((vram, start))
+
+    def _run(self) -> None:
+        while True:
+            vram, start = self._queue.get()
+            while vram.commit_step(start):
+                pass
+
+
+_committer = _Committer()
+
+
+def _populate(pages: mmap.mmap, start: int, length: int) -> None:
+    try:
+        pages.madvise(MADV_POPULATE_WRITE, start, length)
+    except (OSError, ValueError):
+        pass                # older kernels: pages are committed on first touch instead
+
+
+# A client that maps these pages gets the memfd itself: sealed at its size, so that no
+# client can shrink it under the card (whose next access would die of SIGBUS).
+SIZE_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
 
 
 class SharedPages:
@@ -26,9 +70,10 @@ class SharedPages:
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
-        self.fd = os.memfd_create(f"aicard-{name}", os.MFD_CLOEXEC)
+        self.fd = os.memfd_create(f"aicard-{name}", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(self.fd, size)
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SIZE_SEALS)
             self.map = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED)
         except OSError:
             os.close(self.fd)
@@ -49,22 +94,49 @@ class Vram:
         self.pages = SharedPages(size, "vram")
         self._map = self.pages.map
         self.array = np.frombuffer(self._map, dtype=np.uint8)
+        # background commits not yet done: start -> (next byte to commit, end)
+        self._pending: dict[int, tuple[int, int]] = {}
+        self._pending_lock = threading.Lock()
 
     @property
     def fd(self) -> int:
         return self.pages.fd
 
     def commit(self, offset: int, length: int) -> None:
-        """Back a newly allocated range with memory now, as a real card's VRAM is, so the
+        """Back a newly allocated range with memory soon, as a real card's VRAM is, so the
         first kernel writing it does not pay the host's page faults (best effort)."""
         start = offset // PAGE * PAGE
-        try:
-            self._map.madvise(MADV_POPULATE_WRITE, start, -(-(offset + length - start) // PAGE) * PAGE)
-        except (OSError, ValueError):
-            pass                # older kernels: pages are committed on first touch instead
+        span = -(-(offset + length - start) // PAGE) * PAGE
+        if span <= SYNC_COMMIT_BYTES:
+            _populate(self._map, start, span)
+            return
+        with self._pending_lock:
+            self._pending[start] = (start, start + span)
+        _committer.submit(self, start)
+
+    def commit_step(self, start: int) -> bool:
+        """Commit the next part of the pending range at `start`; False once it is done or was
+        released.  The step runs under the lock a release takes, so a freed range is never
+        committed again behind the release's back."""
+        with self._pending_lock:
+            entry = self._pending.get(start)
+            if entry is None:
+                return False
+            cursor, end = entry
+            step_end = min(end, cursor + COMMIT_STEP)
+            _populate(self._map, cursor, step_end - cursor)
+            if step_end >= end:
+                del self._pending[start]
+                return False
+            self._pending[start] = (step_end, end)
+            return True
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""
+        with self._pending_lock:
+            for start, (_, end) in list(self._pending.items()):
+                if start < offset + length and offset < end:
+                    del self._pending[start]
         if length >= RELEASE_THRESHOLD:
             start = -(-offset // PAGE) * PAGE
             stop = (offset + length) // PAGE * PAGE

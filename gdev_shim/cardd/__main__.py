@@ -49,6 +49,18 @@ def _detach() -> None:
     os.setsid()
 
 
+def _more_descriptors() -> None:
+    """Every host buffer and channel page of every client is a memfd held here: raise the
+    soft descriptor limit to the hard one."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _leave(signum: int, frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
@@ -73,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gdev-cardd: {exc}", file=sys.stderr)
         return 2
     logs.install()
+    _more_descriptors()
     signal.signal(signal.SIGTERM, _leave)
     signal.signal(signal.SIGINT, _leave)
     daemon = CardDaemon(path, idle if idle > 0 else float("inf"))

@@ -9,16 +9,20 @@ in the reply, never an exception out of the session; when the connection ends
 from __future__ import annotations
 
 import errno
+import fcntl
+import mmap
 import os
+import select
 import socket
 import struct
+import time
 from typing import TYPE_CHECKING, Any
 
 from .. import log
 from ..card import CardError, CardFile
 from ..card.console import Console
 from ..common import cardwire as wire
-from ..common.contract import ffi
+from ..common.contract import C, ffi, ioctl_request
 from ..settings import PRIO_MAX, PRIO_MIN
 
 if TYPE_CHECKING:
@@ -26,6 +30,16 @@ if TYPE_CHECKING:
 
 _log = log.get("gdev.cardd")
 _CRED = struct.Struct("3i")
+_FENCE_WAIT = ioctl_request(C.AIDEV_NR_FENCE_WAIT, "struct aidev_fence_wait")
+# A fence wait in the daemon sleeps this long at a time and then looks whether its client is
+# still connected: a client that asks for a 49-day wait and exits must not pin its channels
+# and buffers (released only when its session ends) until the wait is over.
+WAIT_SLICE_MS = 200
+PAGES_LIMIT = 1 << 47            # host addresses of PAGES lie in a 47-bit user address space
+
+
+class Hangup(OSError):
+    """The client closed its connection while the daemon worked on its request."""
 
 
 class Refused(Exception):
@@ -86,6 +100,13 @@ class Session:
             except Refused as exc:
                 _log.debug("client %d: %s", self.pid, exc)
                 answer, out_fds = wire.reply(-exc.errno), []
+            except (Hangup, ConnectionError):
+                raise
+            except Exception as exc:       # a daemon bug must cost one request, never the daemon
+                _log.error("client %d (%s): request %s failed: %s: %s", self.pid, self.command,
+                           message[:wire.REQUEST.size].hex(), type(exc).__name__, exc)
+                _log.debug("the failure", exc_info=True)
+                answer, out_fds = wire.reply(-errno.EIO), []
             finally:
                 for fd in fds:
                     os.close(fd)
@@ -159,8 +180,30 @@ class Session:
         if len(payload) != size:
             raise Refused(errno.EINVAL, f"ioctl {request:#x} takes {size} bytes, got {len(payload)}")
         ffi.memmove(arg, payload, size)
-        rc = file.ioctl(request, arg)
+        rc = self._fence_wait(file, arg) if request == _FENCE_WAIT else file.ioctl(request, arg)
         return wire.reply(rc, payload=bytes(ffi.buffer(arg)))
+
+    def _fence_wait(self, file: CardFile, arg: Any) -> int:
+        """FENCE_WAIT as the card does it, in slices, ending with the connection (Hangup).
+
+        A long wait blocks only this client's session thread, as a blocking ioctl blocks
+        only its caller; clients wait on their fence pages themselves and never send it.
+        """
+        deadline = time.monotonic() + arg.timeout_ms / 1000.0
+        while True:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            arg.timeout_ms = min(remaining_ms, WAIT_SLICE_MS)
+            rc = file.ioctl(_FENCE_WAIT, arg)
+            if rc != -errno.ETIMEDOUT or remaining_ms <= WAIT_SLICE_MS:
+                return rc
+            if self._hung_up():
+                raise Hangup(errno.ECONNRESET, "the client left during a fence wait")
+
+    def _hung_up(self) -> bool:
+        poller = select.poll()
+        poller.register(self.conn, select.POLLRDHUP)
+        return any(events & (select.POLLHUP | select.POLLRDHUP | select.POLLERR)
+                   for _, events in poller.poll(0))
 
     def _mmap(self, file: CardFile, offset: int, length: int) -> tuple[bytes, list[int]]:
         try:
@@ -170,18 +213,33 @@ class Session:
         return wire.reply(0, file_offset), [fd]
 
     def _pages(self, file: CardFile, host_addr: int, length: int, fds: list[int]) -> bytes:
-        """The client's memory at [host_addr, +length) now lives in the memfd it sent."""
-        import mmap
+        """The client's memory at [host_addr, +length) now lives in the memfd it sent.
 
+        Only a memfd sealed against shrinking (F_SEAL_SHRINK) of at least `length` bytes is
+        taken: any other file could shrink or stall under the card, and the card's next
+        access to it would kill the daemon with SIGBUS or block it.
+        """
         import numpy as np
-        if len(fds) != 1 or host_addr % mmap.PAGESIZE or length <= 0 or length % mmap.PAGESIZE:
-            raise Refused(errno.EINVAL, f"PAGES needs one memfd and a page-aligned range, got "
+        if len(fds) != 1 or host_addr % mmap.PAGESIZE or length <= 0 or length % mmap.PAGESIZE \
+                or host_addr + length > PAGES_LIMIT:
+            raise Refused(errno.EINVAL, f"PAGES needs one memfd and a page-aligned host range, got "
                                         f"{len(fds)} descriptors for {host_addr:#x}+{length:#x}")
         try:
+            seals = fcntl.fcntl(fds[0], fcntl.F_GET_SEALS)
+            size = os.fstat(fds[0]).st_size
+        except OSError as exc:
+            raise Refused(errno.EINVAL, f"PAGES: the descriptor is no memfd: {exc}") from exc
+        if not seals & fcntl.F_SEAL_SHRINK or size < length:
+            raise Refused(errno.EINVAL, f"PAGES: the memfd must be sealed against shrinking and hold "
+                                        f"{length} bytes (seals {seals:#x}, {size} bytes)")
+        try:
             pages = mmap.mmap(fds[0], length, flags=mmap.MAP_SHARED)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, OverflowError) as exc:
             raise Refused(errno.EINVAL, f"PAGES: cannot map the memfd: {exc}") from exc
-        file.provide_pages(host_addr, np.frombuffer(pages, dtype=np.uint8))
+        try:
+            file.provide_pages(host_addr, np.frombuffer(pages, dtype=np.uint8))
+        except CardError as exc:
+            raise Refused(exc.errno, str(exc)) from exc
         return wire.reply(0)
 
     def describe(self, at_ns: int) -> dict[str, Any]:

@@ -18,12 +18,14 @@ one message; a message is a fixed header and a payload:
 | PAGES  | -               | host address, length | - (a memfd)    | - (the pages now hold the client's memory there) |
 
 The socket is `<runtime dir>/cardd-<key>.sock`; the key hashes the card
-configuration (cards, VRAM, SPEs, engine, JIT cache) and the package, so programs
+configuration (cards, VRAM, SPEs, engine, JIT cache) and the package (its place and
+its modules' newest modification time), so programs
 that configure their cards alike share one daemon and an older or differently
 configured daemon is never reached by mistake.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,9 +67,25 @@ def runtime_dir() -> Path:
     return path
 
 
+@functools.cache
+def code_stamp() -> int:
+    """The newest modification time of the package's modules: a daemon started before the
+    code changed (a developer's tree, a reinstall) is not the one to reach."""
+    newest, folders = 0, [str(Path(__file__).resolve().parent.parent)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir() and entry.name != "__pycache__":
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    newest = max(newest, entry.stat().st_mtime_ns)
+    return newest
+
+
 def config_key(config: dict[str, Any]) -> str:
     package = str(Path(__file__).resolve().parent.parent)
-    text = json.dumps({"protocol": PROTOCOL, "package": package, **config}, sort_keys=True, default=str)
+    text = json.dumps({"protocol": PROTOCOL, "package": package, "code": code_stamp(), **config},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -17,21 +17,23 @@ _SYS_FUTEX = {"x86_64": 202, "aarch64": 98, "ppc64le": 221, "s390x": 238}.get(pl
 FUTEX_WAIT, FUTEX_WAKE = 0, 1
 WAKE_ALL = 0x7FFF_FFFF
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
-
-
 class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+# A second handle on syscall(2) with fixed argument types: ctypes converts plain ints at C
+# speed then, and a doorbell is rung for every command a host submits.
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_syscall.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32,
+                     ctypes.POINTER(_Timespec), ctypes.c_void_p, ctypes.c_int]
 
 
 def _call(address: int, op: int, value: int, timeout: _Timespec | None) -> int:
     if _SYS_FUTEX is None:
         raise OSError(errno.ENOSYS, f"futex on {platform.machine()}")
-    pointer = ctypes.byref(timeout) if timeout is not None else None
-    return _syscall(ctypes.c_long(_SYS_FUTEX), ctypes.c_void_p(address), ctypes.c_int(op),
-                    ctypes.c_uint32(value & 0xFFFF_FFFF), pointer, None, ctypes.c_int(0))
+    return int(_syscall(_SYS_FUTEX, address, op, value & 0xFFFF_FFFF, timeout, None, 0))
 
 
 def wait(address: int, expected: int, timeout_s: float | None = None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import mmap
 import os
 
@@ -34,9 +35,11 @@ def replace_with_memfd(start: int, length: int) -> int:
             raise OSError(errno.EFAULT, f"{start:#x}+{length:#x} is not mapped memory") from exc
     if len(contents) != length:
         raise OSError(errno.EFAULT, f"{start:#x}+{length:#x} is not all mapped memory")
-    fd = os.memfd_create("aicard-userptr", os.MFD_CLOEXEC)
+    fd = os.memfd_create("aicard-userptr", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.pwrite(fd, contents, 0)
+        # the card daemon maps only memfds that cannot shrink under it (see its PAGES)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
         placed = _mmap(start, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED | MAP_FIXED, fd, 0)
         if placed != start:
             raise OSError(ctypes.get_errno() or errno.ENOMEM, f"cannot map shared pages at {start:#x}")

@@ -42,6 +42,7 @@ _ERRNO_CODES = {
     errno.ENOENT: SD.SDAA_ERROR_NOT_FOUND,
     errno.EEXIST: SD.SDAA_ERROR_INVALID_VALUE,
     errno.ESHUTDOWN: SD.SDAA_ERROR_DEVICE_UNAVAILABLE,     # DeviceLost, or a call that found it lost
+    errno.EACCES: SD.SDAA_ERROR_DEVICE_UNAVAILABLE,        # the cards are another user's (their daemon's)
 }
 
 

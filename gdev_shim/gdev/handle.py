@@ -1,6 +1,7 @@
 """A Gdev handle (gopen): one card, its address space, DMA buffers and contexts."""
 from __future__ import annotations
 
+import errno
 import threading
 
 from ..aidev.device import AidevDevice, AidevError
@@ -10,18 +11,36 @@ from ..settings import settings
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
 from . import hostmem
-from .errors import GdevError, invalid
+from .errors import DeviceLost, GdevError, invalid
 from .vas import DeviceMem, Vas
 
 log = get("gdev.handle")
 
 
+def _open(minor: int) -> AidevDevice:
+    try:
+        return AidevDevice.open(minor)
+    except AidevError as e:
+        raise _opening_failed(minor, e) from None
+
+
+def _opening_failed(minor: int, e: AidevError) -> GdevError:
+    """What gopen raises: the device lost (its daemon died) stays DeviceLost, for its own code."""
+    if e.errno == errno.ESHUTDOWN:
+        return DeviceLost(f"card {minor}: {e}")
+    return GdevError(e.errno, f"card {minor}: {e}")
+
+
 class GdevHandle:
     def __init__(self, minor: int) -> None:
         self.minor = minor
-        self.dev = AidevDevice.open(minor)
-        self.info = self.dev.info()
-        self.ctx = GdevCtx(self.dev, AIDEV_COMPUTE)
+        self.dev = _open(minor)
+        try:
+            self.info = self.dev.info()
+            self.ctx = GdevCtx(self.dev, AIDEV_COMPUTE)
+        except AidevError as e:
+            self.dev.close()
+            raise _opening_failed(minor, e) from None
         self.queues: list[GdevCtx] = [self.ctx]
         self.vas = Vas()
         self.dma_by_host: dict[int, DeviceMem] = {}

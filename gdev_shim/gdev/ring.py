@@ -25,23 +25,31 @@ class Ring:
         self.put = int(regs.read32(C.AIDEV_REG_PB_PUT))
         self._wait_fence = wait_fence
         self._fences: deque[tuple[int, int]] = deque()   # (ring position after it, seq)
+        self._seen_consumed = self.put   # the card consumed at least this far (GET only grows)
         self.trace_key: tuple[int, int] | None = None    # (card, channel): links commands to calls in a trace
 
     def _consumed(self) -> int:
         # GET counts words since creation; the 32-bit register wraps, PUT bounds it.
         get = int(self.regs.read32(C.AIDEV_REG_PB_GET))
-        return self.put - ((self.put - get) & 0xFFFFFFFF)
+        self._seen_consumed = self.put - ((self.put - get) & 0xFFFFFFFF)
+        return self._seen_consumed
 
     def reserve(self, count: int) -> None:
-        """Make room for `count` words, waiting for the card if the ring is full."""
+        """Make room for `count` words, waiting for the card if the ring is full.
+
+        GET is read only when what the card was last seen to have consumed leaves too
+        little room: most commands fit without looking at the card at all."""
         if count > self.words // 2:
             raise ValueError(f"command of {count} words does not fit a ring of {self.words}")
+        if self.put + count - self._seen_consumed <= self.words:
+            return
         while self.put + count - self._consumed() > self.words:
             if not self._fences:
                 raise RuntimeError("ring full and no fence to wait on")
             _, seq = self._fences.popleft()
             self._wait_fence(seq)
-        while self._fences and self._fences[0][0] <= self._consumed():
+        consumed = self._seen_consumed
+        while self._fences and self._fences[0][0] <= consumed:
             self._fences.popleft()
 
     def out(self, word: int) -> None:

@@ -11,14 +11,15 @@ CALLSTACK holds the running warp's return addresses in a recursive program (jit/
 a row per lane, inside CALLSTACK_ALL.  THREAD_IDS holds, per warp of the block, its lanes' %tid.x, %tid.y and %tid.z (three
 rows of WARP uint32): the same for every block, so computed once per launch.  FRAMES holds one frame per warp (what a warp keeps while it waits at a
 barrier), BARSTATE the block's barrier counters followed by one status byte per warp.
+GRID_SYNC is a cooperative launch's grid-barrier word (%envreg1:%envreg2), 0 otherwise.
 """
 from __future__ import annotations
 
 (PARAMS, PAGES, PAGE_BASE, NPAGES, EXTRAS, NEXTRAS, GLOBALS, GX, GY, GZ, BX, BY, BZ, SHARED,
  SHARED_SIZE, LOCAL, LOCAL_STRIDE, PARMEM, PARAM_STRIDE, FAULT, DYN_SHARED, NPARAMS, FRAMES,
  BARSTATE, LOCAL_ALL, PARMEM_ALL, THREAD_IDS, PRINTF, SANITIZER, VRAM_BASE, VRAM_SIZE,
- INIT_SHADOW, RACE, CALLSTACK, CALLSTACK_ALL, RACE_EPOCH) = range(36)
-ENV_SLOTS = 36
+ INIT_SHADOW, RACE, CALLSTACK, CALLSTACK_ALL, RACE_EPOCH, GRID_SYNC) = range(37)
+ENV_SLOTS = 37
 
 # barrier state of the running block: int32 words, then a status byte per warp
 NBARRIERS = 16

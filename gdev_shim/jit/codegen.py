@@ -424,6 +424,11 @@ class KernelCompiler:
         sp["%lanemask_ge"] = b.not_(sp["%lanemask_lt"])
         sp["%dynamic_smem_size"] = L.splat(b.trunc(e[abi.DYN_SHARED], I32))
         sp["%total_smem_size"] = L.splat(b.trunc(e[abi.SHARED_SIZE], I32))
+        # environment registers: a cooperative launch's grid-barrier word, high and low half
+        for i in range(32):
+            sp[f"%envreg{i}"] = L.const(I32, 0)
+        sp["%envreg1"] = L.splat(b.trunc(b.lshr(e[abi.GRID_SYNC], ir.Constant(I64, 32)), I32))
+        sp["%envreg2"] = L.splat(b.trunc(e[abi.GRID_SYNC], I32))
         self.special_values = sp
         self.tid_linear = tid
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import os
 import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
@@ -18,7 +20,7 @@ from .calls import return_depth
 from .engine import WARP, compile_kernel
 from .errors import JitUnsupported
 from .pages import page_map
-from .printf import PrintfSink
+from .printf import PrintfSink, is_printf
 from .sanitize import SanitizerSink, tools_of
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
@@ -52,18 +54,110 @@ def _sanitizer_slots(env: np.ndarray, sink: SanitizerSink, checks: Any, race: np
     env[abi.RACE] = race.ctypes.data
 
 
+@functools.lru_cache(maxsize=64)
 def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> np.ndarray:
-    """(nwarps, 3, width) uint32: each warp's lanes' %tid.x, %tid.y, %tid.z."""
+    """(nwarps, 3, width) uint32: each warp's lanes' %tid.x, %tid.y, %tid.z (shared, read-only)."""
     t = np.arange(nwarps * width, dtype=np.uint32)
     bx, by, _ = block
     coords = np.stack([t % bx, (t // bx) % by, t // (bx * by)])
-    return np.ascontiguousarray(coords.reshape(3, nwarps, width).transpose(1, 0, 2))
+    ids = np.ascontiguousarray(coords.reshape(3, nwarps, width).transpose(1, 0, 2))
+    ids.flags.writeable = False
+    return ids
+
+
+# Workspaces up to this many bytes are kept for the next launch of the same shape and
+# zeroed then (cheaper than fresh arrays for the small launches whose cost is all set-up);
+# larger ones are fresh zero pages every launch, as calloc gives them.
+REUSE_BYTES = 256 << 10
+_KEPT_SHAPES = 32
+
+
+class Workspace:
+    """One worker's memory for a launch: shared, local and parameter memory, warp frames,
+    return stacks, barrier state, the fault record and the environment block."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+        nwarps, width, shared_stride, local_size, param_size, frame_bytes, depth = shape
+        self.shared = np.zeros(shared_stride, np.uint8)
+        # per-lane memory and frames for every warp of a block: warps of a block interleave
+        self.local = np.zeros(max(1, nwarps * width * local_size), np.uint8)
+        self.parmem = np.zeros(max(1, nwarps * width * param_size), np.uint8)
+        self.frames = np.zeros(max(1, nwarps * frame_bytes), np.uint8)
+        self.returns = np.zeros(max(1, nwarps * width * depth), np.int32)
+        self.barstate = np.zeros(abi.barstate_bytes(nwarps) + 8, np.uint8)
+        self.fault = np.zeros(abi.FAULT_SLOTS, np.int64)
+        self.env = np.zeros(abi.ENV_SLOTS, np.int64)
+        self.arrays = (self.shared, self.local, self.parmem, self.frames, self.returns, self.barstate,
+                       self.fault, self.env)
+        self.nbytes = sum(a.nbytes for a in self.arrays)
+        # the environment slots that say where this workspace's memory is
+        self.placement = (
+            (abi.SHARED, self.shared.ctypes.data), (abi.SHARED_SIZE, shared_stride),
+            (abi.LOCAL, self.local.ctypes.data), (abi.LOCAL_ALL, self.local.ctypes.data),
+            (abi.LOCAL_STRIDE, local_size), (abi.PARMEM, self.parmem.ctypes.data),
+            (abi.PARMEM_ALL, self.parmem.ctypes.data), (abi.FRAMES, self.frames.ctypes.data),
+            (abi.CALLSTACK, self.returns.ctypes.data), (abi.CALLSTACK_ALL, self.returns.ctypes.data),
+            (abi.BARSTATE, self.barstate.ctypes.data), (abi.PARAM_STRIDE, param_size),
+            (abi.FAULT, self.fault.ctypes.data))
+        self.env_addr = self.env.ctypes.data
+        self._place()
+
+    def _place(self) -> None:
+        env = self.env
+        for slot, value in self.placement:
+            env[slot] = value
+
+    def clear(self) -> None:
+        """Back to what a fresh workspace holds: zeros, and the environment's placement."""
+        for array in self.arrays:
+            array.fill(0)
+        self._place()
+
+
+_kept: OrderedDict[tuple[int, ...], list[Workspace]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _take_workspace(shape: tuple[int, ...]) -> Workspace:
+    with _kept_lock:
+        free = _kept.get(shape)
+        found = free.pop() if free else None
+    if found is None:
+        return Workspace(shape)
+    found.clear()
+    return found
+
+
+def _give_back(spaces: list[Workspace]) -> None:
+    """Keep small workspaces for the next launch of their shape (another card may run the
+    same shape at the same time: each launch takes its own)."""
+    with _kept_lock:
+        for space in spaces:
+            if space.nbytes > REUSE_BYTES:
+                continue
+            _kept.setdefault(space.shape, []).append(space)
+            _kept.move_to_end(space.shape)
+        while len(_kept) > _KEPT_SHAPES:
+            _kept.popitem(last=False)
+
+
+def _prints(flat: Any) -> bool:
+    """Whether the kernel calls vprintf (only then does a launch need a printf callback)."""
+    known = getattr(flat, "prints", None)
+    if known is None:
+        known = any(is_printf(item) for item in flat.code)
+        flat.prints = known
+    return bool(known)
 
 
 def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int],
             block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
-            printf: Callable[[str], None] | None = None, checks: Any = None) -> None:
+            printf: Callable[[str], None] | None = None, checks: Any = None, grid_sync: int = 0) -> None:
     """Run `kernel` natively; same contract as gdev_shim.ptx.execute.
+
+    A cooperative launch (`grid_sync`, the word its grid-wide barriers count in) runs every
+    block on its own thread, so that all are resident while one waits at such a barrier.
 
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
     JIT compiles; KernelFault for a faulting thread.
@@ -85,59 +179,47 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     pm = page_map(memory, precise=checks is not None)
     thread_ids = _thread_ids(block, nwarps, width)
-    sink = PrintfSink(memory, shared_stride, prog.local_size)
-    callback = ctypes.cast(sink.callback, ctypes.c_void_p).value or 0
+    sink = PrintfSink(memory, shared_stride, prog.local_size) if _prints(flat) else None
+    callback = (ctypes.cast(sink.callback, ctypes.c_void_p).value or 0) if sink is not None else 0
     sanitizer = SanitizerSink(checks, flat, grid, block) if instrument else None
     pbuf = np.frombuffer(params + bytes(16), np.uint8)
-    nworkers = max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
+    nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
+    shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
+             return_depth(flat))
+    spaces = [_take_workspace(shape) for _ in range(nworkers)]
+    params_addr, thread_ids_addr = pbuf.ctypes.data, thread_ids.ctypes.data
+    globals_slot = int(np.uint64(globals_addr & (2**64 - 1)).view(np.int64))
     envs, faults, scratch = [], [], []
-    for _ in range(nworkers):
-        shared = np.zeros(shared_stride, np.uint8)
-        # per-lane memory and frames for every warp of a block: warps of a block interleave
-        local = np.zeros(max(1, nwarps * width * prog.local_size), np.uint8)
-        parmem = np.zeros(max(1, nwarps * width * prog.param_size), np.uint8)
-        frames = np.zeros(max(1, nwarps * compiled.frame_bytes), np.uint8)
-        returns = np.zeros(max(1, nwarps * width * return_depth(flat)), np.int32)
-        barstate = np.zeros(abi.barstate_bytes(nwarps) + 8, np.uint8)
-        fault = np.zeros(abi.FAULT_SLOTS, np.int64)
-        env = np.zeros(abi.ENV_SLOTS, np.int64)
-        env[abi.PARAMS] = pbuf.ctypes.data
-        env[abi.PAGES] = pm.table.ctypes.data
-        env[abi.PAGE_BASE] = np.uint64(pm.base).view(np.int64) if pm.base >= 1 << 63 else pm.base
-        env[abi.NPAGES] = len(pm.table)
-        env[abi.EXTRAS] = pm.extras.ctypes.data if len(pm.extras) else pm.table.ctypes.data
-        env[abi.NEXTRAS] = len(pm.extras) // 3
-        env[abi.GLOBALS] = np.uint64(globals_addr & (2**64 - 1)).view(np.int64)
+    for space in spaces:
+        env, fault = space.env, space.fault
+        env[abi.PARAMS] = params_addr
+        for slot, value in pm.env_slots:
+            env[slot] = value
+        env[abi.GLOBALS] = globals_slot
         env[abi.GX], env[abi.GY], env[abi.GZ] = grid
         env[abi.BX], env[abi.BY], env[abi.BZ] = block
-        env[abi.SHARED] = shared.ctypes.data
-        env[abi.SHARED_SIZE] = shared_stride
-        env[abi.LOCAL] = env[abi.LOCAL_ALL] = local.ctypes.data
-        env[abi.LOCAL_STRIDE] = prog.local_size
-        env[abi.PARMEM] = env[abi.PARMEM_ALL] = parmem.ctypes.data
-        env[abi.FRAMES] = frames.ctypes.data
-        env[abi.CALLSTACK] = env[abi.CALLSTACK_ALL] = returns.ctypes.data
-        env[abi.THREAD_IDS] = thread_ids.ctypes.data
+        env[abi.THREAD_IDS] = thread_ids_addr
         env[abi.PRINTF] = callback
         if sanitizer is not None:
             race = np.zeros(4 * shared_stride, np.int32)   # writers, readers, their lines
             scratch.append(race)
             _sanitizer_slots(env, sanitizer, checks, race)
-        env[abi.BARSTATE] = barstate.ctypes.data
-        env[abi.PARAM_STRIDE] = prog.param_size
-        env[abi.FAULT] = fault.ctypes.data
         env[abi.DYN_SHARED] = dynamic_shared
         env[abi.NPARAMS] = len(params)
+        env[abi.GRID_SYNC] = grid_sync
         envs.append(env)
         faults.append(fault)
-        scratch.append((shared, local, parmem, frames, barstate, returns))
     bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
     status = [0] * nworkers
 
-    def work(i: int) -> None:
-        status[i] = compiled.fn(envs[i].ctypes.data, bounds[i], bounds[i + 1])
+    env_addrs = [space.env_addr for space in spaces]
 
-    if nworkers == 1:
+    def work(i: int) -> None:
+        status[i] = compiled.fn(env_addrs[i], bounds[i], bounds[i + 1])
+
+    if grid_sync:
+        _run_resident(work, nworkers, status, memory, grid_sync)
+    elif nworkers == 1:
         work(0)
     else:
         threads = [threading.Thread(target=work, args=(i,)) for i in range(1, nworkers)]
@@ -152,12 +234,33 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         if status[i] != 1:
             raise RuntimeError(f"JIT kernel {kernel} returned {status[i]}")
         raise _fault(kernel, compiled, faults[i], grid, block, sink, checks)
-    sink.flush(printf)
+    if sink is not None:
+        sink.flush(printf)
+    if sanitizer is None:
+        _give_back(spaces)           # a sanitized launch's workspace holds pointers into its sink
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
 
 
+def _run_resident(work: Callable[[int], None], nworkers: int, status: list[int], memory: Any,
+                  grid_sync: int) -> None:
+    """Every block at once, one thread each.  A block that faults never reaches the grid's
+    barriers: the others are released (the barrier word's arrival bit flipped until they
+    end), since the launch has failed anyway."""
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(nworkers)]
+    for t in threads:
+        t.start()
+    word = np.array([grid_sync + 4], np.uint64)
+    while any(t.is_alive() for t in threads):
+        if any(s not in (0, None) for s in status):
+            memory.store(word, memory.load(word, np.uint32) ^ np.uint32(0x8000_0000))
+        for t in threads:
+            t.join(0.05)
+            if any(s not in (0, None) for s in status):
+                break
+
+
 def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, int],
-           block: tuple[int, int, int], sink: PrintfSink, checks: Any = None) -> KernelFault:
+           block: tuple[int, int, int], sink: PrintfSink | None, checks: Any = None) -> KernelFault:
     reason, lane, addr, pc, blk, ws = (int(v) for v in rec[:6])
     flat = compiled.flat
     item = flat.code[pc]
@@ -168,7 +271,7 @@ def _fault(kernel: str, compiled: Any, rec: np.ndarray, grid: tuple[int, int, in
     where = (blk % gx, (blk // gx) % gy, blk // (gx * gy))
     address = None if addr == -1 else addr & (2**64 - 1)
     cls, reason = reason >> 8, reason & 0xFF
-    if reason == abi.PRINTF_FAULT and sink.fault is not None:
+    if reason == abi.PRINTF_FAULT and sink is not None and sink.fault is not None:
         address, text = sink.fault
     elif reason == abi.BRX_RANGE:
         targets = item.fn.targets[item.ins.operands[1][1]]

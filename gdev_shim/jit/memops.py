@@ -545,6 +545,12 @@ def _scattered_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.
     b.branch(joinb)
 
 
+def _ordered(item: Item) -> bool:
+    from ..ptx.form import form_of
+    form = form_of(item.ins)
+    return form.volatile or form.sem in ("relaxed", "acquire", "acq_rel", "sc")
+
+
 def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str, vec: int,
            values: list[ir.Value] | None, eff: ir.Value) -> list[ir.Value]:
     """Emit one ld/st of `vec` components of type t; returns the loaded raw-bit vectors."""
@@ -557,6 +563,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     fn = kc.fn
     results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
     raw_vals = [kc.as_int(v) for v in values] if store else []
+    if not store and item.ins is not None and _ordered(item):
+        # an acquire, relaxed or volatile load (a spin on a flag another thread sets, as
+        # a grid-wide barrier's): a fence in its loop keeps LLVM from hoisting it out
+        b.fence("acquire")
     if kc.instrument and code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC):
         for i in range(vec):
             emit_check(kc, store, code, b.add(addrs, L.const(I64, i * w)) if i else addrs, w, eff)

@@ -6,12 +6,14 @@ in a short (start, end, delta) array that the slow path scans.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import abi
 from .abi import PAGE_SHIFT
 from .errors import JitUnsupported
 
@@ -25,6 +27,15 @@ class PageMap:
     table: np.ndarray              # int64 deltas, at least one entry
     extras: np.ndarray             # int64 triples (start, end, delta)
     keep: list                     # the backing arrays, alive while the map is used
+
+    @functools.cached_property
+    def env_slots(self) -> tuple[tuple[int, int], ...]:
+        """(slot, value) of the launch environment that hand the map to compiled code."""
+        base = int(np.uint64(self.base).view(np.int64)) if self.base >= 1 << 63 else self.base
+        table = self.table.ctypes.data
+        extras = self.extras.ctypes.data if len(self.extras) else table
+        return ((abi.PAGES, table), (abi.PAGE_BASE, base), (abi.NPAGES, len(self.table)),
+                (abi.EXTRAS, extras), (abi.NEXTRAS, len(self.extras) // 3))
 
 
 def _host_regions(memory: Any, precise: bool) -> list[tuple[int, int, int, Any]]:
