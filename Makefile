@@ -104,9 +104,9 @@ $(BIN)/gdev_suite/%: c_tests/gdev_suite/%.c $(wildcard c_tests/gdev_suite/*.h) $
 $(BIN)/abi_fuzz: c_tests/fuzz/abi_fuzz.c $(TESTUTIL) $(LIB)/libusdaa.so $(LIB)/libgdev.so
 	mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME) -lgdev
-$(BIN)/cardd/procs: c_tests/cardd/procs.c $(TESTUTIL) $(LIB)/libusdaa.so
+$(BIN)/cardd/procs: c_tests/cardd/procs.c $(TESTUTIL) $(LIB)/libusdaa.so $(LIB)/libgdev.so
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME)
+	$(CC) $(CFLAGS) $< -o $@ $(LDRUNTIME) -lgdev
 $(BIN)/concurrency/%: c_tests/concurrency/%.c c_tests/concurrency/conc.h $(TESTUTIL) $(LIB)/libusdaa.so
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread $< -o $@ $(LDRUNTIME)

@@ -57,7 +57,7 @@ def measure(case: str, size: int, repeats: int, images: dict[str, KernelImage],
     """One run of bench/c/kernels.c: first_ms, kernel_ms, ref_ms, threads."""
     exe = programs.build("kernels")
     got = programs.run([str(exe), case, str(size), str(repeats), str(images[CASES[case].kernel].cubin)],
-                       programs.environment(**env), timeout=600)
+                       programs.environment(**{**programs.CARD_IN_PROCESS, **env}), timeout=600)
     if got.get("checked") != 1:
         raise BenchError(f"kernels {case} {size}: result not checked")
     return got

@@ -1,8 +1,9 @@
 """Eight kernel classes (bench/cuda/*.cu) under the default engine, each against a C twin.
 
-Every class runs in a fresh process of bench/c/kernels2.c with GDEV_ENGINE unset
-and an empty cache (GDEV_CACHE_DIR: a new temporary directory), so its first
-launch pays for parsing and compiling the kernel.  Three figures per class:
+Every class runs in a fresh process of bench/c/kernels2.c with GDEV_ENGINE unset,
+the card in that process (GDEV_TRANSPORT=sim, so its compile time and memory are
+the process's to measure) and an empty cache (GDEV_CACHE_DIR: a new temporary
+directory), so its first launch pays for parsing and compiling the kernel.  Three figures per class:
 
 - steady state: the median launch+sync, against the C twin (the same algorithm run
   sequentially, gcc -O2) timed in the same process; the card's result must equal
@@ -94,7 +95,8 @@ def run_capped(args: list[str], timeout: float, **env: str) -> programs.Limited:
     with tempfile.TemporaryDirectory(prefix="gdev-bench-cache-") as cache:
         return programs.run_limited(
             [str(programs.build("kernels2")), *args],
-            programs.environment(GDEV_CACHE_DIR=cache, GDEV_SIM_VRAM=str(SIM_VRAM), **env),
+            programs.environment(GDEV_CACHE_DIR=cache, GDEV_SIM_VRAM=str(SIM_VRAM),
+                                 **{**programs.CARD_IN_PROCESS, **env}),
             timeout, SIM_VRAM + MEMORY_CAP)
 
 

@@ -28,7 +28,10 @@ CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}", f"-I{SR
 
 # Variables that would change what a figure measures unless a run asks for them.
 _STEERING = ("GDEV_ENGINE", "GDEV_JIT_TIER", "GDEV_MEMCHECK", "GDEV_MEMCHECK_REPORT", "GDEV_TRACE", "GDEV_LOG",
-             "GDEV_SIM_FAULT", "PYTHONPATH", "PYTHONHOME")
+             "GDEV_SIM_FAULT", "GDEV_TRANSPORT", "PYTHONPATH", "PYTHONHOME")
+# The kernel-engine families measure the engine's compile time and memory, so the card
+# runs in the measured process; by default a card daemon would do both in its own.
+CARD_IN_PROCESS = {"GDEV_TRANSPORT": "sim"}
 
 
 def build(name: str, shared: bool = False, libs: tuple[str, ...] = ("usdaa",)) -> Path:

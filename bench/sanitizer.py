@@ -108,8 +108,9 @@ def _classes(images: dict[str, KernelImage], sizes: dict[str, int], repeats: int
     for cls in kernels2.CLASSES:
         args += [cls.key, str(sizes[cls.key]), str(images[cls.kernel].cubin)]
     report = tmp / f"report-{tools or 'none'}.json"
+    # the card in the process with and without the sanitizer (which keeps private cards)
     env = {"GDEV_CACHE_DIR": str(tmp / "cache"), "GDEV_SIM_VRAM": str(kernels2.SIM_VRAM),
-           "GDEV_ENGINE": "jit"}
+           "GDEV_ENGINE": "jit", **programs.CARD_IN_PROCESS}
     if tools:
         env.update(GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report))
     got = programs.run(args, programs.environment(**env), timeout=CLASS_TIMEOUT_S)

@@ -29,6 +29,9 @@
 #define AIDEV_NR_FENCE_WAIT        0x06
 #define AIDEV_NR_GEM_ALIAS         0x07
 #define AIDEV_NR_GEM_USERPTR       0x08
+#define AIDEV_NR_SHM_GET           0x09
+#define AIDEV_NR_SHM_ATTACH        0x0a
+#define AIDEV_NR_SHM_CTL           0x0b
 
 #define AIDEV_IOCTL_GET_INFO       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GET_INFO, struct aidev_device_info)
 #define AIDEV_IOCTL_GEM_NEW        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_NEW, struct aidev_gem_new)
@@ -39,6 +42,9 @@
 #define AIDEV_IOCTL_FENCE_WAIT     _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_FENCE_WAIT, struct aidev_fence_wait)
 #define AIDEV_IOCTL_GEM_ALIAS      _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_ALIAS, struct aidev_gem_alias)
 #define AIDEV_IOCTL_GEM_USERPTR    _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_USERPTR, struct aidev_gem_userptr)
+#define AIDEV_IOCTL_SHM_GET        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_GET, struct aidev_shm_get)
+#define AIDEV_IOCTL_SHM_ATTACH     _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_ATTACH, struct aidev_shm_attach)
+#define AIDEV_IOCTL_SHM_CTL        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_CTL, struct aidev_shm_ctl)
 
 /* ---- device information ------------------------------------------------ */
 struct aidev_device_info {
@@ -122,6 +128,51 @@ struct aidev_gem_userptr {
     uint32_t handle;                 /* out */
     uint32_t pad;
     uint64_t addr;                   /* out: device address (== host_addr) */
+};
+
+/* ---- shared segments ----------------------------------------------------- */
+/* A segment is a VRAM buffer object of the card that every open of the card can
+ * attach (Gdev's gshm*, keyed like System V IPC; gref).  SHM_GET finds the
+ * segment of `key` on this card or, with AIDEV_SHM_CREATE, makes one (key 0:
+ * always a new one that no key finds); with AIDEV_SHM_EXPORT it makes a keyless
+ * segment of the caller's buffer `handle` instead, which that handle then
+ * attaches.  SHM_ATTACH gives the caller a buffer handle of the segment (the
+ * same device address for every open); GEM_FREE of that handle detaches.
+ * SHM_CTL AIDEV_SHM_RMID removes the key (no SHM_GET finds the segment again).
+ * A segment is freed when nothing attaches it and it is removed or no open that
+ * got it is left: closing an open detaches everything it attached.
+ * Errors: -ENOENT no such key / id, -EEXIST key exists (CREATE|EXCL), -EINVAL
+ * size 0 or larger than the segment, bad flags, an attached or foreign handle
+ * to export, an unknown command; -ENOMEM. */
+#define AIDEV_SHM_CREATE           1
+#define AIDEV_SHM_EXCL             2
+#define AIDEV_SHM_EXPORT           4
+#define AIDEV_SHM_RMID             0
+#define AIDEV_SHM_STAT             2
+
+struct aidev_shm_get {
+    uint32_t key;                    /* in (0: private) */
+    uint32_t flags;                  /* in: AIDEV_SHM_* */
+    uint64_t size;                   /* in: bytes (CREATE), at most the segment's (finding one) */
+    uint32_t handle;                 /* in: the buffer to share (EXPORT) */
+    uint32_t id;                     /* out: the segment, card-wide */
+    uint64_t seg_size;               /* out: the segment's bytes */
+};
+
+struct aidev_shm_attach {
+    uint32_t id;                     /* in */
+    uint32_t handle;                 /* out: a buffer handle of this open */
+    uint64_t size;                   /* out */
+    uint64_t addr;                   /* out: device address (the same for every open) */
+    uint64_t map_offset;             /* out: mmap offset of its host view */
+};
+
+struct aidev_shm_ctl {
+    uint32_t id;                     /* in */
+    uint32_t cmd;                    /* in: AIDEV_SHM_RMID or AIDEV_SHM_STAT */
+    uint64_t size;                   /* out: the segment's bytes */
+    uint32_t attached;               /* out: attachments, every open together */
+    uint32_t pad;
 };
 
 /* ---- channels ----------------------------------------------------------- */

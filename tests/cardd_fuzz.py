@@ -49,12 +49,13 @@ STRUCTS = {nr: f"struct aidev_{name}" for nr, name in (
     (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
     (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
     (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
-    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"))}
+    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
+    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
 REQUESTS = {nr: ioctl_request(nr, ctype) for nr, ctype in STRUCTS.items()}
 SIZES = {nr: ffi.sizeof(ctype) for nr, ctype in STRUCTS.items()}
 NR = {name: getattr(C, f"AIDEV_NR_{name}") for name in (
     "GET_INFO", "GEM_NEW", "GEM_FREE", "GEM_INFO", "CHANNEL_ALLOC", "CHANNEL_FREE", "FENCE_WAIT",
-    "GEM_ALIAS", "GEM_USERPTR")}
+    "GEM_ALIAS", "GEM_USERPTR", "SHM_GET", "SHM_ATTACH", "SHM_CTL")}
 
 SPIN_PTX = r"""
 .version 7.0
@@ -425,9 +426,39 @@ class Fuzzer:
         finally:
             c.close()
 
+    def segments(self, rng: random.Random) -> None:
+        """Shared segments between connections closed in any order: none may outlive them all."""
+        minor, key = rng.randrange(CARDS), rng.choice([0, 1, 2, 0xFFFFFFFF])
+        a, b = Client(self.path), Client(self.path)
+        try:
+            self.expect("OPEN", a.open(minor), 0)
+            self.expect("OPEN", b.open(minor), 0)
+            reply, got = a.ioctl(NR["SHM_GET"], key=key, size=rng.choice([1, PAGE, 1 << 20]), flags=1)
+            # another worker's segment of the key may be smaller than asked for (EINVAL)
+            self.expect("SHM_GET create", reply, 0, -errno.ENOMEM, -errno.EINVAL)
+            if reply.rc:
+                return
+            reply, att = b.ioctl(NR["SHM_ATTACH"], id=got.id)
+            self.expect("SHM_ATTACH from another connection", reply, 0, -errno.ENOENT)
+            for _ in range(rng.randint(0, 4)):
+                c, roll = rng.choice([a, b]), rng.randrange(5)
+                if roll == 0:
+                    c.ioctl(NR["SHM_ATTACH"], id=rng.choice([got.id, rng.getrandbits(32)]))
+                elif roll == 1:
+                    c.ioctl(NR["SHM_CTL"], id=got.id, cmd=rng.choice([0, 2, 9]))
+                elif roll == 2:
+                    c.ioctl(NR["GEM_FREE"], handle=rng.randint(1, 4))
+                elif roll == 3:
+                    c.ioctl(NR["SHM_GET"], flags=4, handle=rng.randint(0, 4))
+                else:
+                    c.ioctl(NR["SHM_GET"], key=key, size=rng.getrandbits(64), flags=rng.getrandbits(3))
+        finally:
+            for c in rng.sample([a, b], 2):
+                c.close()
+
     SCENARIOS: list[tuple[str, float]] = [
         ("garbage", 3), ("frames", 2), ("ioctls", 3), ("buffers", 2), ("foreign", 2), ("mmaps", 2),
-        ("pages", 2), ("descriptors", 2), ("crowd", 0.5), ("endless_wait", 0.5)]
+        ("pages", 2), ("descriptors", 2), ("crowd", 0.5), ("endless_wait", 0.5), ("segments", 2)]
 
     def worker(self, index: int, deadline: float) -> None:
         rng = random.Random(self.seed * 1000 + index)

@@ -42,15 +42,17 @@ static void op_mem_alloc_free(void)
 }
 
 /* The whole host side of one SDAA-style launch of add_test with n = 0. */
-static void op_launch_enqueue(void)
+static void launch_empty(sdaaStream_t stream)
 {
     BENCH_CHECK(sdaaConfigureCall(1));
     BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 0));
     BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 8));
     BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 16));
     BENCH_CHECK(sdaaSetupArgument(&g_zero, sizeof g_zero, 24));
-    BENCH_CHECK(sdaaLaunchAsync("add_test", 0));
+    BENCH_CHECK(sdaaLaunchAsync("add_test", stream));
 }
+
+static void op_launch_enqueue(void) { launch_empty(0); }
 
 static void op_launch_sync(void)
 {
@@ -63,15 +65,7 @@ static sdaaStream_t g_stream, g_busy_stream;
 static void *g_busy[3];
 #define BUSY_N (16 << 20)
 
-static void op_launch_enqueue_busy(void)
-{
-    BENCH_CHECK(sdaaConfigureCall(1));
-    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 0));
-    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 8));
-    BENCH_CHECK(sdaaSetupArgument(&g_dev, sizeof g_dev, 16));
-    BENCH_CHECK(sdaaSetupArgument(&g_zero, sizeof g_zero, 24));
-    BENCH_CHECK(sdaaLaunchAsync("add_test", g_stream));
-}
+static void op_launch_enqueue_busy(void) { launch_empty(g_stream); }
 
 /* Queue enough long kernels on the other stream to outlast one measurement. */
 static void start_busy_kernels(int count)

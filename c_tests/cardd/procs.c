@@ -1,7 +1,7 @@
 /*
  * procs.c - the card daemon shared by processes (fork and exec): one scenario per run.
  *
- *   procs memory|kill-client|kill-daemon|other-user [-f<busy.cubin>]
+ *   procs memory|kill-client|kill-daemon|other-user|gshm [-f<busy.cubin>]
  *
  *   memory       a child holds 256 MiB on card 1: this process's sdaaMemGetInfo sees it,
  *                and sees it return after the child exits.
@@ -10,6 +10,8 @@
  *   kill-daemon  the daemon is SIGKILLed under this process's kernel: the next calls fail
  *                with SDAA_ERROR_DEVICE_UNAVAILABLE / sdaaErrorDevicesUnavailable at once,
  *                and stay failed; a new process starts a new daemon and works.
+ *   gshm         a Gdev shared segment (gshmget/gshmat) written by this process is read by
+ *                a child, which writes back through it; gref'd memory outlives its master.
  *   other-user   (root only) a child that setuid()s to nobody cannot reach this user's
  *                cards: it gets an error, not the cards; otherwise a SKIP line.
  *
@@ -31,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gdev_api.h"
 #include "sdaa.h"
 #include "sdaa_runtime.h"
 #include "testutil.h"
@@ -65,6 +68,8 @@ static void sd_check(SDresult r, const char *what, int line)
 }
 
 /* ---- the private runtime directory and its daemon ---- */
+static void stop_daemon_and_clean(void);
+
 /* The library's interpreter read the environment when it loaded, so the settings take
  * effect in this program run again (marked by GDEV_PROCS_DIR), as in its children. */
 static void private_runtime(char **argv)
@@ -72,6 +77,7 @@ static void private_runtime(char **argv)
     const char *dir = getenv("GDEV_PROCS_DIR");
     if (dir) {
         snprintf(run_dir, sizeof(run_dir), "%s", dir);
+        atexit(stop_daemon_and_clean);   /* a failing run (exit(1)) leaves nothing behind either */
         return;
     }
     snprintf(run_dir, sizeof(run_dir), "/tmp/gdev-procs-XXXXXX");
@@ -394,6 +400,94 @@ static void kill_daemon(void)
            "the next process started a new daemon\n", t1 - t0);
 }
 
+#define SHM_KEY 0x5eed
+#define SHM_BYTES (1u << 20)
+
+static Ghandle gdev_open(int minor)
+{
+    Ghandle h = gopen(minor);
+    if (!h)
+        fail("gopen");
+    return h;
+}
+
+/* The child of gshm: finds the segment by its key, checks the parent's bytes, writes its own
+ * into the second half. */
+static int child_gshm(void)
+{
+    static uint32_t buf[SHM_BYTES / 4];
+    Ghandle h = gdev_open(0);
+    int id = gshmget(h, SHM_KEY, SHM_BYTES, 0);
+    uint64_t addr;
+    if (id < 0)
+        fail("the child's gshmget found no segment of the key");
+    addr = gshmat(h, id, 0, 0);
+    if (!addr || gmemcpy_from_device(h, buf, addr, SHM_BYTES / 2))
+        fail("the child's gshmat / gmemcpy_from_device");
+    for (uint32_t i = 0; i < SHM_BYTES / 8; i++)
+        if (buf[i] != i * 2654435761u) {
+            printf("Test failed: the child read %#x at word %u of the segment, expected %#x\n", buf[i], i,
+                   i * 2654435761u);
+            return 1;
+        }
+    for (uint32_t i = 0; i < SHM_BYTES / 8; i++)
+        buf[i] = ~i;
+    if (gmemcpy_to_device(h, addr + SHM_BYTES / 2, buf, SHM_BYTES / 2) || gshmdt(h, addr) || gclose(h))
+        fail("the child's gmemcpy_to_device / gshmdt / gclose");
+    printf("read ok\n");
+    return 0;
+}
+
+static void gshm(void)
+{
+    static uint32_t buf[SHM_BYTES / 4];
+    Ghandle h = gdev_open(0), h2 = gdev_open(0);
+    uint64_t addr, size = 0, mem, ref;
+    int id = gshmget(h, SHM_KEY, SHM_BYTES, GDEV_IPC_CREAT | GDEV_IPC_EXCL);
+    struct child reader;
+    if (id < 0)
+        fail("gshmget IPC_CREAT");
+    if (gshmget(h2, SHM_KEY, SHM_BYTES, GDEV_IPC_CREAT | GDEV_IPC_EXCL) >= 0)
+        fail("gshmget IPC_EXCL found no existing segment");
+    addr = gshmat(h, id, 0, 0);
+    for (uint32_t i = 0; i < SHM_BYTES / 8; i++)
+        buf[i] = i * 2654435761u;
+    if (!addr || gmemcpy_to_device(h, addr, buf, SHM_BYTES / 2))
+        fail("gshmat / gmemcpy_to_device");
+    reader = spawn("child-gshm", NULL);
+    expect_line(&reader, "read ok");
+    if (wait_child(&reader) != 0)
+        fail("the reading child failed");
+    if (gmemcpy_from_device(h, buf, addr + SHM_BYTES / 2, SHM_BYTES / 2))
+        fail("gmemcpy_from_device");
+    for (uint32_t i = 0; i < SHM_BYTES / 8; i++)
+        if (buf[i] != ~i) {
+            printf("Test failed: word %u of the child's half reads %#x, expected %#x\n", i, buf[i], ~i);
+            exit(1);
+        }
+    if (gshmctl(h, id, GDEV_IPC_STAT, &size) || size != SHM_BYTES)
+        fail("gshmctl IPC_STAT");
+    if (gshmdt(h, addr) || gshmctl(h, id, GDEV_IPC_RMID, NULL))
+        fail("gshmdt / gshmctl IPC_RMID");
+    if (gshmget(h2, SHM_KEY, SHM_BYTES, 0) >= 0)
+        fail("the removed segment's key still finds it");
+    /* gref: the slave holds the memory after the master frees it */
+    mem = gmalloc(h, 4096);
+    buf[0] = 0xfeedface;
+    if (!mem || gmemcpy_to_device(h, mem, buf, 4))
+        fail("gmalloc / gmemcpy_to_device");
+    ref = gref(h, mem, 4096, h2);
+    if (ref != mem || gfree(h, mem) == 0)
+        fail("gref / gfree");
+    buf[0] = 0;
+    if (gmemcpy_from_device(h2, buf, ref, 4) || buf[0] != 0xfeedface)
+        fail("the slave's reference lost the master's bytes");
+    if (gunref(h2, ref) || gclose(h2) || gclose(h))
+        fail("gunref / gclose");
+    printf("Test passed: a shared segment written here was read and written by a child; "
+           "gref memory outlived its master's gfree\n");
+}
+
 /* As nobody, with this user's runtime directory: no card of this user may be reached. */
 static int child_other(void)
 {
@@ -471,6 +565,8 @@ int main(int argc, char **argv)
         return child_work();
     if (strcmp(what, "child-other") == 0)
         return child_other();
+    if (strcmp(what, "child-gshm") == 0)
+        return child_gshm();
     private_runtime(argv);
     if (strcmp(what, "memory") == 0)
         memory();
@@ -480,10 +576,11 @@ int main(int argc, char **argv)
         kill_daemon();
     else if (strcmp(what, "other-user") == 0)
         other_user();
+    else if (strcmp(what, "gshm") == 0)
+        gshm();
     else {
-        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user [-f<busy.cubin>]\n", argv[0]);
+        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm [-f<busy.cubin>]\n", argv[0]);
         return 1;
     }
-    stop_daemon_and_clean();
     return 0;
 }

@@ -127,7 +127,8 @@ _REQUESTS = {name: ioctl_request(nr, f"struct aidev_{name}") for nr, name in (
     (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
     (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
     (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
-    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"))}
+    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
+    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
 
 
 def _fields(value: Any) -> Any:
@@ -232,6 +233,26 @@ class AidevDevice:
         """(handle, device address) of a buffer made of the caller's host memory."""
         arg = self._ioctl("gem_userptr", host_addr=host_addr, size=size)
         return arg.handle, arg.addr
+
+    # ---- shared segments (every open of the card, any process) ----
+    def shm_get(self, key: int, size: int, flags: int) -> tuple[int, int]:
+        """(id, size) of the card's segment of `key`, made with AIDEV_SHM_CREATE if missing."""
+        arg = self._ioctl("shm_get", key=key, size=size, flags=flags)
+        return arg.id, arg.seg_size
+
+    def shm_export(self, handle: int) -> int:
+        """The id of a keyless segment of this open's buffer `handle` (which now attaches it)."""
+        return self._ioctl("shm_get", handle=handle, flags=C.AIDEV_SHM_EXPORT).id
+
+    def shm_attach(self, shm_id: int) -> tuple[int, int, int, int]:
+        """(handle, size, device address, mmap offset) of a segment; gem_free detaches."""
+        arg = self._ioctl("shm_attach", id=shm_id)
+        return arg.handle, arg.size, arg.addr, arg.map_offset
+
+    def shm_ctl(self, shm_id: int, cmd: int) -> tuple[int, int]:
+        """(size, attachments) after AIDEV_SHM_RMID or AIDEV_SHM_STAT."""
+        arg = self._ioctl("shm_ctl", id=shm_id, cmd=cmd)
+        return arg.size, arg.attached
 
     def map(self, offset: int, length: int) -> np.ndarray:
         """Writable host view (uint8) of a HOST buffer at its mmap offset."""

@@ -20,6 +20,7 @@ from .memory import CardMemory
 from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
 from .sched import CardScheduler, VirtualGpu, make_policy
+from .shm import Segments
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
 # the slices sit above the 47-bit canonical range, so a host dereference of one faults.
@@ -75,6 +76,7 @@ class Card:
         self.progress = threading.Condition()   # signalled whenever an engine finishes work
         self._lock = threading.Lock()
         self._channels: dict[int, tuple[Channel, CommandProcessor]] = {}
+        self.segments = Segments(self)           # shared segments (gshm*, gref), card-wide
 
     def notify_progress(self) -> None:
         with self.progress:

@@ -19,6 +19,7 @@ from .channel import FENCE_BYTES, PB_BYTES, Channel
 from ..trace.device import EngineActivity
 from .console import LOCAL, Console
 from .errors import CardError
+from .shm import Segment
 from .vram import PAGE
 
 _log = log.get("gdev.card")
@@ -45,6 +46,7 @@ class CardFile:
         self._lock = threading.Lock()
         self._buffers: dict[int, BufferObject] = {}
         self._channels: dict[int, Channel] = {}
+        self._attached: dict[int, Segment] = {}  # handles of shared segments this open attached
         self._next_handle = 1
         self.closed = False
         self._ioctls: dict[int, tuple[str, Callable[[Any], None]]] = {
@@ -59,6 +61,9 @@ class CardFile:
                 (C.AIDEV_NR_FENCE_WAIT, "aidev_fence_wait", self._fence_wait),
                 (C.AIDEV_NR_GEM_ALIAS, "aidev_gem_alias", self._gem_alias),
                 (C.AIDEV_NR_GEM_USERPTR, "aidev_gem_userptr", self._gem_userptr),
+                (C.AIDEV_NR_SHM_GET, "aidev_shm_get", self._shm_get),
+                (C.AIDEV_NR_SHM_ATTACH, "aidev_shm_attach", self._shm_attach),
+                (C.AIDEV_NR_SHM_CTL, "aidev_shm_ctl", self._shm_ctl),
             )
         }
 
@@ -106,9 +111,48 @@ class CardFile:
     def _gem_free(self, arg: Any) -> None:
         with self._lock:
             bo = self._buffers.pop(arg.handle, None)
+            seg = self._attached.pop(arg.handle, None)
         if bo is None:
             raise CardError(errno.ENOENT, f"no buffer handle {arg.handle}")
-        arg.size = self.card.gem_free(bo)
+        if seg is not None:                 # a shared segment: this open lets go of it
+            self.card.segments.detach(self, seg)
+            arg.size = seg.size
+        else:
+            arg.size = self.card.gem_free(bo)
+
+    # ---- shared segments (see struct aidev_shm_get) ----
+    def _shm_get(self, arg: Any) -> None:
+        if arg.flags & C.AIDEV_SHM_EXPORT:
+            seg = self._export(arg.handle, arg.flags & ~C.AIDEV_SHM_EXPORT)
+        else:
+            seg = self.card.segments.get(self, arg.key, arg.size, arg.flags)
+        arg.id, arg.seg_size = seg.id, seg.size
+
+    def _export(self, handle: int, flags: int) -> Segment:
+        """A segment of this open's buffer `handle`, which becomes an attachment of it."""
+        if flags:
+            raise CardError(errno.EINVAL, f"shm export takes no other flags ({flags:#x})")
+        with self._lock:
+            bo = self._buffer(handle)
+            seg = self._attached.get(handle)
+            if seg is not None:             # exported (or attached) already: that segment
+                return seg
+            if bo.domain != C.AIDEV_GEM_DOMAIN_VRAM:
+                raise CardError(errno.EINVAL, f"buffer handle {handle} is no VRAM buffer")
+            seg = self._attached[handle] = self.card.segments.export(self, bo)
+            return seg
+
+    def _shm_attach(self, arg: Any) -> None:
+        seg = self.card.segments.attach(self, arg.id)
+        with self._lock:
+            handle = self._next_handle
+            self._next_handle += 1
+            self._buffers[handle] = seg.bo
+            self._attached[handle] = seg
+        arg.handle, arg.size, arg.addr, arg.map_offset = handle, seg.size, seg.bo.addr, seg.bo.map_offset
+
+    def _shm_ctl(self, arg: Any) -> None:
+        arg.size, arg.attached = self.card.segments.control(arg.id, arg.cmd)
 
     def _gem_info(self, arg: Any) -> None:
         bo = self._buffer(arg.handle)
@@ -248,9 +292,12 @@ class CardFile:
                 return
             self.closed = True
             channels, self._channels = list(self._channels.values()), {}
-            buffers, self._buffers = list(self._buffers.values()), {}
+            attached, self._attached = self._attached, {}
+            buffers = [bo for handle, bo in self._buffers.items() if handle not in attached]
+            self._buffers = {}
         for channel in channels:
             self.card.channel_free(channel)
         for bo in buffers:
             self.card.gem_free(bo)
+        self.card.segments.forget(self)     # and the segments it attached or got
         self.card.sched.detach(self.vgpu)      # its channels' processors have ended: nothing waits

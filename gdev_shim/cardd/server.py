@@ -35,6 +35,7 @@ class CardDaemon:
         self._cards: dict[int, Card] = {}
         self._sessions: set[Session] = set()
         self._lock = threading.Lock()
+        self._own_log_level = log.root.getEffectiveLevel()
         self._connections = 0
         self._last_seen = time.monotonic()
         self.started = time.time()
@@ -53,10 +54,18 @@ class CardDaemon:
     def adopt(self, session: Session) -> None:
         with self._lock:
             self._sessions.add(session)
+            self._follow_log_levels()
 
     def forget(self, session: Session) -> None:
         with self._lock:
             self._sessions.discard(session)
+            self._follow_log_levels()
+
+    def _follow_log_levels(self) -> None:
+        """Log as finely as the most curious client asks (each gets only its own level's lines,
+        logs.py); with no such client, at the daemon's own level, so hot paths stay quiet."""
+        levels = [s.log_level for s in self._sessions if s.log_level is not None]
+        log.root.setLevel(min([self._own_log_level, *levels]))
 
     def status_json(self) -> bytes:
         from ..common.contract import ffi

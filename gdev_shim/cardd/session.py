@@ -57,6 +57,7 @@ class Session:
         self.pid = self.uid = -1
         self.file: CardFile | None = None
         self.console_fds: list[int] = []
+        self.log_level: int | None = None        # the client's, once it opened a card
         self.command = "?"
 
     # ---- the connection ----
@@ -163,6 +164,7 @@ class Session:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
         self.file = CardFile(self.daemon.card(minor), console, local=False, priority=priority,
                              label=f"{self.command}[{self.pid}]")
+        self.log_level = level
         self.daemon.adopt(self)
         return wire.reply(0)
 
