@@ -57,27 +57,7 @@ NR = {name: getattr(C, f"AIDEV_NR_{name}") for name in (
     "GET_INFO", "GEM_NEW", "GEM_FREE", "GEM_INFO", "CHANNEL_ALLOC", "CHANNEL_FREE", "FENCE_WAIT",
     "GEM_ALIAS", "GEM_USERPTR", "SHM_GET", "SHM_ATTACH", "SHM_CTL")}
 
-SPIN_PTX = r"""
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry spin(.param .u64 out, .param .u32 n)
-{
-    .reg .pred %p;
-    .reg .b32 %r<4>;
-    .reg .b64 %rd<2>;
-    ld.param.u64 %rd1, [out];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, 0;
-LOOP:
-    add.u32 %r2, %r2, 3;
-    sub.u32 %r1, %r1, 1;
-    setp.ne.u32 %p, %r1, 0;
-    @%p bra LOOP;
-    st.global.u32 [%rd1], %r2;
-    ret;
-}
-"""
+SPIN_PTX = (ROOT / "tests" / "kernels" / "spin.ptx").read_text()
 # The honest client: a buffer of known bytes and a kernel; each line n on stdin runs the
 # kernel with n and answers "ok" when its result is 3n and the buffer still holds its bytes.
 HONEST = f"""

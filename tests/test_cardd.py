@@ -22,27 +22,7 @@ import pytest
 from gdev_shim.common import cardwire as wire
 from helpers import ENV, ROOT
 
-SPIN_PTX = r"""
-.version 7.0
-.target sm_80
-.address_size 64
-.visible .entry spin(.param .u64 out, .param .u32 n)
-{
-    .reg .pred %p;
-    .reg .b32 %r<4>;
-    .reg .b64 %rd<2>;
-    ld.param.u64 %rd1, [out];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, 0;
-LOOP:
-    add.u32 %r2, %r2, 3;
-    sub.u32 %r1, %r1, 1;
-    setp.ne.u32 %p, %r1, 0;
-    @%p bra LOOP;
-    st.global.u32 [%rd1], %r2;
-    ret;
-}
-"""
+SPIN_PTX = (Path(__file__).resolve().parent / "kernels" / "spin.ptx").read_text()
 MiB = 1 << 20
 
 
@@ -248,3 +228,31 @@ def test_runtime_directory_of_another_mode_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
     with pytest.raises(PermissionError, match="mode 0700"):
         wire.runtime_dir()
+
+
+def test_a_daemon_that_hangs_up_on_hello_is_tried_again(tmp_path, monkeypatch):
+    """A daemon leaving after its idle period drops connections still queued; the client
+    connects again rather than calling the device lost."""
+    from gdev_shim.aidev import daemon as client
+    path = tmp_path / "flaky.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(str(path))
+    listener.listen(4)
+    answered = []
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        first.close()                                   # hung up, as a leaving daemon does
+        second, _ = listener.accept()
+        second.recv(wire.MAX_MESSAGE)
+        second.send(wire.reply(0, 4, os.getpid()))
+        answered.append(second)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    monkeypatch.setattr(client, "daemon_socket", lambda: path)
+    sock = client.DaemonTransport()._connect()
+    server.join(10)
+    assert answered and sock.fileno() >= 0
+    sock.close()
+    listener.close()

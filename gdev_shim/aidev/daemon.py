@@ -35,6 +35,7 @@ from ..settings import settings
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
+CONNECT_ATTEMPTS = 3          # a daemon that leaves as this process connects is replaced
 LIVENESS_S = 0.05             # a fence wait looks at the connection this often
 _FENCE_WAIT = ioctl_request(C.AIDEV_NR_FENCE_WAIT, "struct aidev_fence_wait")
 _CHANNEL_ALLOC = ioctl_request(C.AIDEV_NR_CHANNEL_ALLOC, "struct aidev_channel_alloc")
@@ -93,18 +94,26 @@ class DaemonTransport:
         if self.lost:
             raise DeviceLost(self.lost)
         path = daemon_socket()
-        sock = _try_connect(path)
-        if sock is None:
-            sock = _start_and_connect(path)
-        try:
-            rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
-        except OSError:
-            sock.close()
-            raise
-        if rc:
-            sock.close()
-            raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
-        return sock
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            sock = _try_connect(path) or _start_and_connect(path)
+            try:
+                rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
+            except ConnectionError as exc:
+                # a daemon leaving after its idle period closes connections still in its
+                # queue; the next attempt reaches (or starts) its successor
+                sock.close()
+                _log.debug("card daemon at %s hung up on hello (%s)", path, exc)
+                if attempt == CONNECT_ATTEMPTS:
+                    raise
+                continue
+            except OSError:
+                sock.close()
+                raise
+            if rc:
+                sock.close()
+                raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
+            return sock
+        raise AssertionError("unreachable")
 
     def _call(self, file: _Open, message: bytes, send_fds: list[int] | None = None
               ) -> tuple[int, int, bytes, list[int]]:

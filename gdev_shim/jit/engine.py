@@ -50,6 +50,8 @@ class Compiled:
     engine: object              # keeps the machine code alive
     flat: object
     optimised: bool = True      # False: the quick tier
+    # the quick tier under `tiered`: the optimised Compiled once built (None if that failed)
+    upgrade: Future | None = None
 
 
 _lock = threading.Lock()
@@ -111,22 +113,30 @@ def kernel_key(module: Module, kernel: str, width: int, instrument: frozenset[st
 
 def prepare(module: Module, kernels: list[str]) -> None:
     """Compile `kernels` now (their module is being loaded), so launches find them ready.
-    One that cannot be compiled is left for its launch to report."""
+    One that cannot be compiled is left for its launch to report.  Their optimised tiers
+    are queued once every quick tier is built: llvmlite runs one LLVM call at a time, so a
+    quick compilation started after them would wait for an optimisation in progress."""
+    jobs: list[Callable[[], None]] = []
     for name in kernels:
         try:
-            compile_kernel(module, name, WARP)
+            compile_kernel(module, name, WARP, jobs=jobs)
         except JitUnsupported as exc:
             _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
+    for job in jobs:
+        _queue(job)
 
 
 def compile_kernel(module: Module, kernel: str, width: int = WARP,
-                   instrument: frozenset[str] = frozenset()) -> Compiled:
+                   instrument: frozenset[str] = frozenset(),
+                   jobs: list[Callable[[], None]] | None = None) -> Compiled:
     """The best native code of `kernel` for `width` lanes so far, with the sanitizer checks
     `instrument` compiled in (JitUnsupported if it cannot be built).
 
     Waits when another thread is already compiling the same kernel.  Under the tiered
     setting the first answer is the quick tier and later ones the optimised code once the
-    background thread has built it; a launch keeps the code it was given."""
+    background thread has built it (a launch of the quick tier moves to it between chunks
+    of blocks, launch.run_blocks).  The job building it is queued at once, or appended to
+    `jobs` for the caller to queue."""
     tier = settings.jit_tier
     slot = f"{kernel_key(module, kernel, width, instrument)}|{tier}"
     with _lock:
@@ -137,13 +147,18 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     if not mine:
         return fut.result()
     try:
-        compiled = _build(module, kernel, width, slot, instrument, tier, fut)
+        compiled, job = _build(module, kernel, width, slot, instrument, tier, fut)
     except BaseException as exc:
         fut.set_exception(exc)
         with _lock:
             _compiled.pop(slot, None)       # a later launch retries (and reports) it
         raise
     fut.set_result(compiled)
+    if job is not None:
+        if jobs is None:
+            _queue(job)
+        else:
+            jobs.append(job)
     return compiled
 
 
@@ -165,19 +180,19 @@ def _read_cache(key: str) -> tuple[bytes, dict] | None:
         return None
 
 
-def _write_cache(key: str, obj: bytes, meta: dict) -> None:
-    obj_path, meta_path = _cache_paths(key)
+def _write_cache(paths: tuple[Path, Path], obj: bytes, meta: dict) -> None:
+    obj_path, meta_path = paths
     _store(obj_path, obj)
     _store(meta_path, json.dumps(meta).encode())
 
 
 def _build(module: Module, kernel: str, width: int, slot: str, instrument: frozenset[str],
-           tier: str, fut: Future) -> Compiled:
+           tier: str, fut: Future) -> tuple[Compiled, Callable[[], None] | None]:
     """The kernel's code for the `tier` setting: the disk cache's optimised object if it
     has one (unless `fast`), else generated IR compiled by the quick code generator
-    (`fast`, `tiered`) or the optimising one (`opt`).  Under `tiered` the IR also goes to
-    the background thread at once, so that its optimisation overlaps the quick one (two
-    cores); it replaces `fut`, the slot's first answer, when done."""
+    (`fast`, `tiered`) or the optimising one (`opt`).  Under `tiered`, also the job that
+    builds the optimised code from the same IR and replaces `fut`, the slot's first
+    answer, with it."""
     from .layout import flatten
     flat = flatten(module, kernel)
     if len(flat.code) > MAX_INSTRUCTIONS:
@@ -186,10 +201,8 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     key = slot.rsplit("|", 1)[0]
     cached = None if tier == "fast" else _read_cache(key)
     if cached is not None:
-        return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True)
+        return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     text, meta = _generate_ir(flat, width, key, instrument)
-    if tier == "tiered":
-        _queue(kernel, lambda: _optimise(slot, fut, text, meta, flat, kernel, width))
     llvm = _llvm_state()[0]
     optimise = tier == "opt"
     with _codegen_lock:                 # the global context and the shared target machines
@@ -198,34 +211,50 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         (_pipeline if optimise else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
         obj = tm.emit_object(mod)       # type: ignore[attr-defined]
     if optimise:
-        _write_cache(key, obj, meta)
-        return _finish(obj, meta, flat, kernel, width, "built", optimised=True)
-    return _finish(obj, meta, flat, kernel, width, "built, quick tier", optimised=False)
+        _write_cache(_cache_paths(key), obj, meta)
+        return _finish(obj, meta, flat, kernel, width, "built", optimised=True), None
+    compiled = _finish(obj, meta, flat, kernel, width, "built, quick tier", optimised=False)
+    if tier != "tiered":
+        return compiled, None
+    upgrade = compiled.upgrade = Future()
+    paths = _cache_paths(key)           # the cache directory in effect now, not when it runs
+    return compiled, lambda: _optimise(slot, fut, upgrade, paths, text, meta, flat, kernel, width)
 
 
-def _queue(kernel: str, job: Callable[[], None]) -> None:
+def _queue(job: Callable[[], None]) -> None:
     try:
         _optimiser.submit(job)
     except RuntimeError as exc:             # no new threads while the interpreter shuts down
-        _log.debug("optimised tier of %s not queued: %s", kernel, exc)
+        _log.debug("optimised tier not queued: %s", exc)
 
 
-def _optimise(slot: str, fut: Future, text: str, meta: dict, flat: object, kernel: str,
-              width: int) -> None:
+def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path], text: str,
+              meta: dict, flat: object, kernel: str, width: int) -> None:
     """Background job: the optimised tier of a kernel whose quick tier is being built or
-    running, stored in the disk cache and then swapped in for later launches."""
-    llvm, ctx, tm = _optimiser_llvm()
-    mod = llvm.parse_assembly(text, ctx)
-    _pipeline(llvm, tm, mod, meta["ssa"])
-    obj = tm.emit_object(mod)
-    _write_cache(slot.rsplit("|", 1)[0], obj, meta)
-    compiled = _finish(obj, meta, flat, kernel, width, "optimised in the background",
-                       optimised=True, context=ctx)
+    running, stored in the disk cache and then swapped in for later launches (and handed
+    to launches running the quick tier through `upgrade`)."""
+    try:
+        compiled = _build_optimised(paths, text, meta, flat, kernel, width)
+    except BaseException:
+        upgrade.set_result(None)
+        raise
+    upgrade.set_result(compiled)
     done: Future = Future()
     done.set_result(compiled)
     with _lock:
         if _compiled.get(slot) is fut:  # else failed or forgotten meanwhile (a test reset)
             _compiled[slot] = done
+
+
+def _build_optimised(paths: tuple[Path, Path], text: str, meta: dict, flat: object, kernel: str,
+                     width: int) -> Compiled:
+    llvm, ctx, tm = _optimiser_llvm()
+    mod = llvm.parse_assembly(text, ctx)
+    _pipeline(llvm, tm, mod, meta["ssa"])
+    obj = tm.emit_object(mod)
+    _write_cache(paths, obj, meta)
+    return _finish(obj, meta, flat, kernel, width, "optimised in the background", optimised=True,
+                   context=ctx)
 
 
 def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str]) -> tuple[str, dict]:

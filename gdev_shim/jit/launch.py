@@ -25,6 +25,8 @@ from .sanitize import SanitizerSink, tools_of
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
 MIN_BLOCKS_PER_WORKER = 1
+# Quick-tier code runs a host thread's blocks in this many chunks (run_blocks).
+QUICK_CHUNKS = 16
 
 
 _REASONS = {
@@ -215,7 +217,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     env_addrs = [space.env_addr for space in spaces]
 
     def work(i: int) -> None:
-        status[i] = compiled.fn(env_addrs[i], bounds[i], bounds[i + 1])
+        status[i] = run_blocks(compiled, env_addrs[i], bounds[i], bounds[i + 1])
 
     if grid_sync:
         _run_resident(work, nworkers, status, memory, grid_sync)
@@ -239,6 +241,31 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     if sanitizer is None:
         _give_back(spaces)           # a sanitized launch's workspace holds pointers into its sink
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
+
+
+def run_blocks(compiled: Any, env: int, lo: int, hi: int) -> int:
+    """Blocks [lo, hi) on one host thread; the kernel's status (0: all ran).
+
+    Quick-tier code (`engine.py`) runs in chunks of blocks (each block is independent of
+    the others), and between chunks the launch moves to the optimised code as soon as the
+    background thread has built it: a long first launch does not run to its end on code
+    several times slower.  Both tiers come from the same IR: same frames, same environment."""
+    upgrade = compiled.upgrade
+    if upgrade is None or hi - lo < 2:
+        return compiled.fn(env, lo, hi)
+    chunk = max(1, (hi - lo) // QUICK_CHUNKS)
+    while lo < hi:
+        if upgrade.done():
+            better = upgrade.result()
+            if better is not None and better.frame_bytes == compiled.frame_bytes:
+                return better.fn(env, lo, hi)
+            return compiled.fn(env, lo, hi)
+        end = min(hi, lo + chunk)
+        status = compiled.fn(env, lo, end)
+        if status != 0:
+            return status
+        lo = end
+    return 0
 
 
 def _run_resident(work: Callable[[int], None], nworkers: int, status: list[int], memory: Any,

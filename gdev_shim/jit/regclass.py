@@ -95,18 +95,19 @@ def successors(flat: Flat, pc: int) -> list[int]:
     return [pc + 1]
 
 
-def _dominates(flat: Flat, d: int, uses: set[int]) -> bool:
-    """True when every path from the entry to a use passes through pc d."""
+def _dominates(succ: list[list[int]], d: int, uses: set[int]) -> bool:
+    """True when every path from the entry to a use passes through pc d (`succ`: each
+    pc's successors, computed once per kernel: this walk runs once per candidate)."""
     seen = {d}
     stack = [0]
     while stack:
         pc = stack.pop()
-        if pc in seen or pc >= len(flat.code):
+        if pc in seen or pc >= len(succ):
             continue
         if pc in uses:
             return False
         seen.add(pc)
-        stack.extend(successors(flat, pc))
+        stack.extend(succ[pc])
     return True
 
 
@@ -166,8 +167,9 @@ def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
               if len(pcs) == 1 and flat.code[pcs[0]].ins is not None
               and flat.code[pcs[0]].ins.guard is None and n not in cross}
     out: dict[str, str] = {}
+    succ = [successors(flat, pc) for pc in range(len(flat.code))]
     uniform = {n for n, d in single.items() if _pure(flat, d) and n not in trace.reads.get(d, ())
-               and _dominates(flat, d, uses.get(n, set()))}
+               and _dominates(succ, d, uses.get(n, set()))}
     changed = True
     while changed:
         changed = False
