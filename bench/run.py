@@ -7,9 +7,10 @@ api_cost (C microbenchmark of single calls), copy_bw
 (sdaaMemcpy vs memcpy), kernels (jit and interp vs C -O2), interp_rate
 (interpreter thread-instructions/s), end_to_end (the seed program), sanitizer
 (GDEV_MEMCHECK=all overhead), kernels2 (eight kernel classes under the default
-engine vs C twins: steady state, first-launch overhead, peak RSS), sched
-(processes sharing a card under each virtual-GPU scheduler: fairness, priority
-shares).  Figures are
+engine vs C twins: steady state, first-launch overhead, peak RSS), swap (device memory
+overcommit: ms per MiB swapped out and in, three processes needing 60% of VRAM each run
+together vs one after another), sched (processes sharing a card under each virtual-GPU
+scheduler: fairness, priority shares).  Figures are
 medians of repeats; all of them go to bench/results.json, and a table of the
 speed targets ends the run.  Speed targets live here, never in unit tests.
 --quick: smaller sizes, fewer repeats.
@@ -33,9 +34,10 @@ import kernels  # noqa: E402
 import kernels2  # noqa: E402
 import sanitizer  # noqa: E402
 import startup  # noqa: E402
+import swap  # noqa: E402
 import vgpu_sched  # noqa: E402
 
-FAMILIES = ["startup", "api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2", "sched"]
+FAMILIES = ["startup", "api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2", "swap", "sched"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     family("e2e", end_to_end.run, args.quick)
     family("sanitizer", sanitizer.run, args.quick)
     family("kernels2", kernels2.run, args.quick)
+    family("swap", swap.run, args.quick)
     family("sched", vgpu_sched.run, args.quick)
 
     print("\n== targets ==")

@@ -74,10 +74,11 @@ def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
         processes: dict[int, dict[str, Any]] = {}
         for client in new["clients"]:
             proc = processes.setdefault(client["pid"], {
-                "pid": client["pid"], "command": client["command"], "vram_used": 0, "host_used": 0,
-                "channels": 0, "contexts": 0, "utilization": {e: 0.0 for e in ENGINES},
+                "pid": client["pid"], "command": client["command"], "vram_used": 0, "vram_swapped": 0,
+                "host_used": 0, "channels": 0, "contexts": 0, "utilization": {e: 0.0 for e in ENGINES},
                 "priority": client.get("sched", {}).get("priority"), "share": {e: 0.0 for e in ENGINES}})
             proc["vram_used"] += client.get("vram", 0)
+            proc["vram_swapped"] += client.get("swapped", 0)
             proc["host_used"] += client.get("host", 0)
             proc["channels"] += client.get("channels", 0)
             proc["contexts"] += 1
@@ -93,7 +94,8 @@ def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
             "index": new["index"], "name": info["name"], "chip_id": info["chip_id"],
             "vram_total": info["vram_size"], "max_channels": info["max_channels"],
             "spe_arrays": info["spe_arrays"], "spes_per_array": info["spes_per_array"],
-            "vram_used": new.get("vram_used", 0), "channels": new.get("channels", 0),
+            "vram_used": new.get("vram_used", 0), "vram_swapped": new.get("vram_swapped", 0),
+            "swap": new.get("swap"), "channels": new.get("channels", 0),
             "contexts": len(new["clients"]),
             "sched": new.get("sched") or {"policy": second.get("sched")},
             "utilization": _utilization(old.get("busy_ns", {}), new.get("busy_ns", {}), span),
@@ -167,6 +169,13 @@ def _percent(util: dict[str, float] | None, engine: str) -> str:
     return "-" if not util else f"{100 * util.get(engine, 0.0):.0f}%"
 
 
+def _swapped(entry: dict[str, Any], extra: bool = False) -> str:
+    """Bytes of VRAM buffers swapped out to host memory (overcommit): beyond a card's used
+    VRAM (`extra`), or part of a process's."""
+    swapped = entry.get("vram_swapped", 0)
+    return f" ({'+' if extra else ''}{_size(swapped)} swapped)" if swapped else ""
+
+
 def render(snap: dict[str, Any]) -> str:
     """The human-readable table."""
     where = (f" (status files in {snap['status_dir']})" if snap["status_dir"]
@@ -178,7 +187,7 @@ def render(snap: dict[str, Any]) -> str:
         if "error" in card:
             lines.append(f"{card['index']:>4}  {card['error']}")
             continue
-        memory = f"{_size(card['vram_used'])} / {_size(card['vram_total'])}"
+        memory = f"{_size(card['vram_used'])} / {_size(card['vram_total'])}" + _swapped(card, extra=True)
         contexts = "-" if card["contexts"] is None else str(card["contexts"])
         lines.append(f"{card['index']:>4}  {card['name']:<12} {memory:>24}  "
                      f"{card['channels']:>3}/{card['max_channels']:<3}  {contexts:>3}  "
@@ -202,7 +211,7 @@ def render(snap: dict[str, Any]) -> str:
             lines.append(f"{p['pid']:>8}  {p['command'][:16]:<16} {index:>4} {_size(p['vram_used']):>10}  "
                          f"{p['channels']:>4}  {p['contexts']:>3}  {_percent(p['utilization'], 'copy'):>5} "
                          f"{_percent(p['utilization'], 'compute'):>7}  {prio:>4} "
-                         f"{_percent(p.get('share'), 'compute'):>5}")
+                         f"{_percent(p.get('share'), 'compute'):>5}{_swapped(p)}")
     return "\n".join(lines)
 
 

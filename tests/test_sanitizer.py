@@ -262,3 +262,20 @@ def test_clean_kernels_report_nothing(ptx_files, tmp_path, engine):
     """, "all", tmp_path, engine)
     assert out == "ok ok True"
     assert findings == []
+
+
+@pytest.mark.parametrize("write, against_write, earlier, line, kind", [
+    (False, True, 18, 20, "RAW hazard"),     # a read meets a write on a lower line
+    (False, True, 22, 20, "WAR hazard"),     # ... on a higher line: the read comes first
+    (True, False, 20, 18, "RAW hazard"),     # a write meets a read on a higher line
+    (True, False, 18, 20, "WAR hazard"),
+    (True, True, 30, 18, "WAW hazard"),
+    (True, False, 20, 20, "WAR hazard"),     # one line (a loop): the order they ran in
+    (False, True, 20, 20, "RAW hazard"),
+])
+def test_a_hazards_kind_follows_program_order(write, against_write, earlier, line, kind):
+    from gdev_shim.common.findings import hazard_kind, hazard_lines, line_of
+    assert hazard_kind(write, against_write, earlier, line) == kind
+    pair = hazard_lines(write, against_write, earlier, line)["accesses"]
+    assert pair == sorted(pair) and {n for n, _ in pair} == {earlier, line}
+    assert line_of("line 36: st.global.u32 [%rd4], %r5;") == 36 and line_of("st.shared.u32") == 0

@@ -63,3 +63,35 @@ class RangeAllocator:
 
     def free_ranges(self) -> list[tuple[int, int]]:
         return list(zip(self._free_starts, self._free_sizes))
+
+
+class ChunkedAllocator:
+    """`chunks` RangeAllocators of `size` bytes each, `stride` bytes apart: a range never
+    straddles two chunks, and the lower chunks are used first."""
+
+    def __init__(self, size: int, stride: int, chunks: int, granule: int = 4096) -> None:
+        self.stride = stride
+        self._chunks = [RangeAllocator(size, granule) for _ in range(chunks)]
+        self.size = sum(c.size for c in self._chunks)
+
+    @property
+    def used(self) -> int:
+        return sum(c.used for c in self._chunks)
+
+    def round(self, size: int) -> int:
+        return self._chunks[0].round(size)
+
+    def alloc(self, size: int) -> int | None:
+        for i, chunk in enumerate(self._chunks):
+            offset = chunk.alloc(size)
+            if offset is not None:
+                return i * self.stride + offset
+        return None
+
+    def size_of(self, offset: int) -> int:
+        index, local = divmod(offset, self.stride)
+        return self._chunks[index].size_of(local)
+
+    def free(self, offset: int) -> int:
+        index, local = divmod(offset, self.stride)
+        return self._chunks[index].free(local)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..common.contract import C
-from .allocator import RangeAllocator
+from .allocator import ChunkedAllocator, RangeAllocator
 from .errors import CardError
 from .memory import CardMemory, Region
+from .swap import Residency, SwapClient
 from .vram import PAGE, SharedPages, Vram, host_pages
 
 # mmap offsets of HOST buffers: their GART offset above this base (channel pages sit below it)
@@ -20,6 +21,15 @@ HOST_MAP_BASE = 1 << 40
 VRAM_MAP_BASE = 1 << 48
 # a buffer's alias (a host address) lies below this: user space of a 47-bit address space
 ALIAS_LIMIT = 1 << 47
+# VRAM buffers get device addresses in a space of this many chunks of the VRAM's size
+# (swap.py keeps the resident ones within the VRAM), up to OVERCOMMIT_CAP bytes of it.
+OVERCOMMIT = 4
+OVERCOMMIT_CAP = 1 << 42
+
+
+def vram_chunks(vram_size: int) -> int:
+    """Chunks of VRAM addresses, each as large as the VRAM, of a card with `vram_size` bytes."""
+    return max(1, min(OVERCOMMIT, OVERCOMMIT_CAP // max(vram_size, 1)))
 
 
 @dataclass(eq=False)
@@ -38,38 +48,61 @@ class BufferManager:
                  gart_base: int, gart_size: int) -> None:
         self.memory = memory
         self.vram_base, self.gart_base = vram_base, gart_base
-        self.vram = Vram(vram_size)
-        self._vram_alloc = RangeAllocator(vram_size, PAGE)
+        self.vram_size = vram_size
+        self.vram = Vram(vram_size, vram_chunks(vram_size))
+        self.address_span = self.vram.size
+        self._vram_alloc = ChunkedAllocator(vram_size, self.vram.chunk, vram_chunks(vram_size), PAGE)
         self._gart_alloc = RangeAllocator(gart_size, PAGE)
         self._lock = threading.Lock()
-        self.vram_limit: int | None = None     # an injected smaller VRAM (GDEV_SIM_FAULT=vram:...)
+        self.residency = Residency(memory, self.vram, vram_base, vram_size)
+        self._vram_limit: int | None = None
         self._aliases: dict[int, int] = {}     # buffer address -> its second device address
 
     @property
-    def vram_used(self) -> int:
-        return self._vram_alloc.used
+    def vram_limit(self) -> int | None:
+        """An injected smaller VRAM (GDEV_SIM_FAULT=vram:...)."""
+        return self._vram_limit
 
-    def new(self, size: int, domain: int, flags: int = 0) -> BufferObject:
+    @vram_limit.setter
+    def vram_limit(self, limit: int | None) -> None:
+        self._vram_limit = limit
+        self.residency.capacity = self.vram_size if limit is None else min(limit, self.vram_size)
+
+    @property
+    def vram_used(self) -> int:
+        """Bytes of VRAM that resident buffers occupy (swapped-out buffers are elsewhere)."""
+        return self.residency.resident
+
+    def new(self, size: int, domain: int, flags: int = 0, owner: SwapClient | None = None) -> BufferObject:
+        """A buffer; a VRAM one belongs to `owner` for the swap (None: pinned in VRAM)."""
         if size <= 0 or flags != 0:
             raise CardError(errno.EINVAL, f"bad buffer size {size} / flags {flags:#x}")
         if domain == C.AIDEV_GEM_DOMAIN_VRAM:
-            return self._new_vram(size)
+            return self._new_vram(size, owner)
         if domain == C.AIDEV_GEM_DOMAIN_HOST:
             return self._new_host(size)
         raise CardError(errno.EINVAL, f"unknown memory domain {domain}")
 
-    def _new_vram(self, size: int) -> BufferObject:
+    def _new_vram(self, size: int, owner: SwapClient | None) -> BufferObject:
         with self._lock:
-            over = (self.vram_limit is not None
-                    and self._vram_alloc.used + self._vram_alloc.round(size) > self.vram_limit)
-            offset = None if over else self._vram_alloc.alloc(size)
+            offset = self._vram_alloc.alloc(size)
             if offset is None:
-                raise CardError(errno.ENOMEM, f"no {size}-byte VRAM range free "
-                                              f"({self._vram_alloc.used} of {self.vram.size} in use)")
+                raise CardError(errno.ENOMEM, f"no {size}-byte range of VRAM addresses free "
+                                              f"({self._vram_alloc.used} of {self.address_span} in use)")
             bo = BufferObject(C.AIDEV_GEM_DOMAIN_VRAM, self._vram_alloc.size_of(offset),
                               self.vram_base + offset, VRAM_MAP_BASE + offset)
-        self.vram.commit(bo.addr - self.vram_base, bo.size)
-        self.memory.add(Region(bo.addr, bo.size, self.vram.array, self.vram_base, size))
+        try:
+            region = Region(bo.addr, bo.size, self.vram.array_of(offset // self.vram.chunk),
+                            self.vram_base + self.vram.base_of(offset), size)
+            self.residency.place(bo, region, owner)
+        except CardError:
+            placed = self.residency.drop(bo)        # a pin of an unowned buffer found no room
+            if placed is not None and placed.resident:
+                self.memory.remove(bo.addr)
+                self.vram.release(offset, bo.size)
+            with self._lock:
+                self._vram_alloc.free(offset)
+            raise
         return bo
 
     def _new_host(self, size: int) -> BufferObject:
@@ -92,13 +125,15 @@ class BufferManager:
         """The bytes of a buffer as the host maps them (VRAM through the aperture)."""
         if bo.pages is not None:
             return memoryview(bo.pages.map)
+        self.residency.pin(bo)            # the card cannot take pages back from a mapping
         offset = bo.addr - self.vram_base
-        return self.vram.array.data[offset:offset + bo.size]
+        return self.vram.window(offset, bo.size).data
 
     def map_source(self, bo: BufferObject) -> tuple[int, int]:
         """(memfd, file offset) of a buffer's pages, for another process to map."""
         if bo.pages is not None:
             return bo.pages.fd, 0
+        self.residency.pin(bo)            # the card cannot take pages back from a mapping
         return self.vram.fd, bo.addr - self.vram_base
 
     def alias(self, bo: BufferObject, addr: int) -> None:
@@ -107,6 +142,8 @@ class BufferManager:
         end = addr + bo.size
         if addr <= 0 or addr % PAGE or end > ALIAS_LIMIT:
             raise CardError(errno.EINVAL, f"alias at {addr:#x} is not a page-aligned host address")
+        if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
+            self.residency.pin(bo)        # the alias shares the pages: they must stay put
         region = self.memory.region_at(bo.addr)
         assert region is not None                      # a live buffer is mapped at its address
         with self._lock:
@@ -142,14 +179,19 @@ class BufferManager:
             alias = self._aliases.pop(bo.addr, None)
         if alias is not None:
             self.memory.remove(alias)
-        self.memory.remove(bo.addr)
+        placed = self.residency.drop(bo) if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM else None
+        if placed is not None and not placed.resident:
+            self.memory.forget(placed.region)     # swapped out: no region, but it is freed all the same
+        else:
+            self.memory.remove(bo.addr)
         with self._lock:
             if bo.domain == C.AIDEV_GEM_DOMAIN_USER:
                 pass                                       # the caller's memory: only forgotten
             elif bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
                 offset = bo.addr - self.vram_base
                 self._vram_alloc.free(offset)
-                self.vram.release(offset, bo.size)
+                if placed is None or placed.resident:
+                    self.vram.release(offset, bo.size)     # an evicted range holds no pages already
             else:
                 self._gart_alloc.free(bo.addr - self.gart_base)
         if bo.pages is not None:

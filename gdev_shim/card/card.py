@@ -21,6 +21,7 @@ from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
 from .sched import CardScheduler, VirtualGpu, make_policy
 from .shm import Segments
+from .swap import SwapClient
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
 # the slices sit above the 47-bit canonical range, so a host dereference of one faults.
@@ -69,7 +70,7 @@ class Card:
         if tools:
             # ComputeEngine declares the attribute as None, its value without GDEV_MEMCHECK
             self.compute.sanitizer = CardSanitizer(  # type: ignore[assignment]
-                index, self.memory, self.vram_base, self.vram_size, CARD_SPACE, tools)
+                index, self.memory, self.vram_base, self.buffers.address_span, CARD_SPACE, tools)
         self.faults = FaultHooks(index)
         self.buffers.vram_limit = self.faults.vram_limit
         self.activity = EngineActivity()         # engine busy time, read by gdev-smi
@@ -113,9 +114,10 @@ class Card:
 
     # ---- channels ----
     def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
-                      vgpu: VirtualGpu | None = None) -> Channel:
+                      client: SwapClient | None = None, vgpu: VirtualGpu | None = None) -> Channel:
         """A new channel; its commands print to `console`, count their engine time to `owner`
-        too, and ask for the engines as `vgpu` (the card's own virtual GPU by default)."""
+        too, bring `client`'s VRAM buffers in before they run (swap.py) and ask for the
+        engines as `vgpu` (the card's own virtual GPU by default)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
@@ -123,7 +125,7 @@ class Card:
             fence = self.buffers.new(FENCE_BYTES, C.AIDEV_GEM_DOMAIN_HOST)
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP)
-            processor = CommandProcessor(self, channel, console, owner, vgpu or self.sched.internal)
+            processor = CommandProcessor(self, channel, console, owner, client, vgpu or self.sched.internal)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel
@@ -136,7 +138,8 @@ class Card:
             del self._channels[channel.id]
         channel.stop()
         self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
-        self.sched.wake()                 # so does a command waiting for an engine
+        self.buffers.residency.wake()     # so does a command waiting for VRAM
+        self.sched.wake()                 # or for an engine
         entry[1].join()
         channel.release_pages()
         self.buffers.free(channel.fence)
@@ -145,8 +148,8 @@ class Card:
         with self._lock:
             return len(self._channels)
 
-    def gem_new(self, size: int, domain: int, flags: int = 0) -> BufferObject:
-        return self.buffers.new(size, domain, flags)
+    def gem_new(self, size: int, domain: int, flags: int = 0, owner: SwapClient | None = None) -> BufferObject:
+        return self.buffers.new(size, domain, flags, owner)
 
     def gem_free(self, bo: BufferObject) -> int:
         return self.buffers.free(bo)

@@ -19,6 +19,7 @@ from .channel import FENCE_BYTES, PB_BYTES, Channel
 from ..trace.device import EngineActivity
 from .console import LOCAL, Console
 from .errors import CardError
+from .swap import SwapClient
 from .shm import Segment
 from .vram import PAGE
 
@@ -46,6 +47,9 @@ class CardFile:
         self._lock = threading.Lock()
         self._buffers: dict[int, BufferObject] = {}
         self._channels: dict[int, Channel] = {}
+        # this open's VRAM buffers as the swap sees them: brought in before its commands run
+        self.swap = SwapClient()
+        self.swap.busy = self._busy
         self._attached: dict[int, Segment] = {}  # handles of shared segments this open attached
         self._next_handle = 1
         self.closed = False
@@ -95,7 +99,7 @@ class CardFile:
     def _gem_new(self, arg: Any) -> None:
         if arg.domain == C.AIDEV_GEM_DOMAIN_HOST and arg.size + self.usage()["host"] > HOST_LIMIT:
             raise CardError(errno.ENOMEM, f"{arg.size} more host bytes exceed this open's {HOST_LIMIT}")
-        bo = self.card.gem_new(arg.size, arg.domain, arg.flags)
+        bo = self.card.gem_new(arg.size, arg.domain, arg.flags, self.swap)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1
@@ -132,6 +136,11 @@ class CardFile:
         """A segment of this open's buffer `handle`, which becomes an attachment of it."""
         if flags:
             raise CardError(errno.EINVAL, f"shm export takes no other flags ({flags:#x})")
+        with self._lock:
+            bo = self._buffer(handle)
+        if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
+            # other opens reach it whenever they run, so it never moves (see swap.py)
+            self.card.buffers.residency.pin(bo)
         with self._lock:
             bo = self._buffer(handle)
             seg = self._attached.get(handle)
@@ -203,7 +212,7 @@ class CardFile:
         return channel
 
     def _channel_alloc(self, arg: Any) -> None:
-        channel = self.card.channel_alloc(self.console, self.activity, self.vgpu)
+        channel = self.card.channel_alloc(self.console, self.activity, self.swap, self.vgpu)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
@@ -226,12 +235,23 @@ class CardFile:
         if rc:
             raise CardError(-rc, f"fence wait on channel {channel.id} slot {arg.slot} seq {arg.seq}")
 
+    def _busy(self) -> bool:
+        """Commands are queued or executing on one of this open's channels.  Called under the
+        swap's lock, so it takes no lock of its own (copying a dict's values is atomic)."""
+        channels = tuple(self._channels.values())
+        return any(ch.pending() or ch.outstanding for ch in channels)
+
     def usage(self) -> dict[str, int]:
-        """What this open holds: bytes of VRAM and host buffers, channels."""
+        """What this open holds: bytes of VRAM (and of it swapped out to host memory) and
+        host buffers, channels."""
         with self._lock:
             buffers, channels = list(self._buffers.values()), len(self._channels)
         vram = sum(bo.size for bo in buffers if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM)
-        return {"vram": vram, "host": sum(bo.size for bo in buffers) - vram, "channels": channels}
+        residency = self.card.buffers.residency
+        swapped = sum(bo.size for bo in buffers
+                      if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM and not residency.is_resident(bo))
+        return {"vram": vram, "swapped": swapped, "host": sum(bo.size for bo in buffers) - vram,
+                "channels": channels}
 
     # ---- mmap ----
     def mmap(self, offset: int, length: int) -> memoryview:
@@ -248,11 +268,18 @@ class CardFile:
             raise CardError(errno.EINVAL, f"mmap length {length} at {offset:#x} exceeds {size}")
         return fd, file_offset
 
-    def _mappable(self, offset: int) -> tuple[Any, int]:
+    def _mapped_buffer(self, offset: int, user: bool) -> BufferObject | None:
+        """The buffer mapped at `offset`; its view is made outside this open's lock, since a
+        VRAM buffer may first have to be brought in (and pinned) by the swap."""
         with self._lock:
-            for bo in self._buffers.values():
-                if bo.map_offset == offset and bo.domain != C.AIDEV_GEM_DOMAIN_USER:
-                    return self.card.buffers.host_view(bo), bo.size
+            return next((bo for bo in self._buffers.values() if bo.map_offset == offset
+                         and (user or bo.domain != C.AIDEV_GEM_DOMAIN_USER)), None)
+
+    def _mappable(self, offset: int) -> tuple[Any, int]:
+        bo = self._mapped_buffer(offset, user=False)
+        if bo is not None:
+            return self.card.buffers.host_view(bo), bo.size
+        with self._lock:
             for ch in self._channels.values():
                 if offset == ch.pb_offset:
                     return ch.pb_map, PB_BYTES
@@ -263,10 +290,10 @@ class CardFile:
         raise CardError(errno.EINVAL, f"nothing to map at offset {offset:#x}")
 
     def _source(self, offset: int) -> tuple[int, int, int]:
+        bo = self._mapped_buffer(offset, user=True)
+        if bo is not None:
+            return (*self.card.buffers.map_source(bo), bo.size)
         with self._lock:
-            for bo in self._buffers.values():
-                if bo.map_offset == offset:
-                    return (*self.card.buffers.map_source(bo), bo.size)
             for ch in self._channels.values():
                 if offset == ch.pb_offset:
                     return ch.pb_pages.fd, 0, PB_BYTES

@@ -98,6 +98,20 @@ class CardMemory:
             for region in gone:
                 self.observer.on_remove(region)
 
+    def forget(self, region: Region) -> None:
+        """A buffer whose region is withdrawn (swapped out) was freed: tell the sanitizer."""
+        if self.observer is not None:
+            self.observer.on_remove(region)
+
+    def swap_regions(self, gone: list[int], back: list[Region]) -> None:
+        """Withdraw the regions starting at `gone` and publish `back`, in one step; the
+        buffers live on (swapped out or in), so the sanitizer is told nothing."""
+        if not gone and not back:
+            return
+        with self._lock:
+            drop = set(gone)
+            self._table = _Table([r for r in self._table.regions if r.start not in drop] + back)
+
     def regions(self) -> list[Region]:
         """The live regions (an immutable snapshot; do not modify)."""
         return self._table.regions

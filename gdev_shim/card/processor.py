@@ -19,8 +19,10 @@ from ..trace import device as trace_device
 from . import console as consoles, faults
 from .channel import Channel
 from .compute import LaunchError
+from .errors import CardError
 from .memory import memory_fault
 from .sched import EngineAbandoned, VirtualGpu
+from .swap import Cancelled, SwapClient
 
 if TYPE_CHECKING:
     from .card import Card
@@ -31,6 +33,11 @@ _U32 = 0xFFFF_FFFF
 # ACQUIRE sleeps on the card's progress condition, which every engine completion signals.
 # Host stores into host buffers signal nothing, so the sleep is bounded to notice those too.
 ACQUIRE_RECHECK_S = 0.01
+# Commands that reach VRAM: their client's buffers are brought in first (swap.py), and how
+# the channel faults when they cannot be.
+_VRAM_FAULTS = {C.AIDEV_OP_MEMCPY: C.AIDEV_STATUS_DMA_FAULT, C.AIDEV_OP_MEMSET: C.AIDEV_STATUS_DMA_FAULT,
+                C.AIDEV_OP_COMPUTE: C.AIDEV_STATUS_COMPUTE_FAULT,
+                C.AIDEV_OP_PREPARE: C.AIDEV_STATUS_COMPUTE_FAULT}
 
 
 class CommandFault(Exception):
@@ -71,12 +78,14 @@ def _ring_words(ring: np.ndarray, position: int, n: int) -> list[int]:
 
 class CommandProcessor:
     def __init__(self, card: Card, channel: Channel, console: consoles.Console = consoles.LOCAL,
-                 owner: trace_device.EngineActivity | None = None, vgpu: VirtualGpu | None = None) -> None:
+                 owner: trace_device.EngineActivity | None = None, client: SwapClient | None = None,
+                 vgpu: VirtualGpu | None = None) -> None:
         self.card = card
         self.vgpu = vgpu                     # whom the engines' schedulers serve this channel as
         self.channel = channel
         self.console = console
         self.owner = owner
+        self.client = client
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
 
@@ -109,9 +118,16 @@ class CommandProcessor:
                 need = 1
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
-                # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
-                trace_device.execute(self.card, ch.id, get, op, fn, _ring_words(ch.pb, get + 1, n),
-                                     self._execute, self.owner)
+                words = _ring_words(ch.pb, get + 1, n)
+                resident = self._bring_in(op)
+                try:
+                    # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
+                    trace_device.execute(self.card, ch.id, get, op, fn, words, self._execute, self.owner)
+                finally:
+                    if resident:
+                        self.card.buffers.residency.release(resident)
+            except Cancelled:
+                return                     # the channel is being freed; its queued commands are dropped
             except CommandFault as fault:
                 self._fault(fault.status, op, str(fault))
                 continue
@@ -119,6 +135,17 @@ class CommandProcessor:
                 self._fault(C.AIDEV_STATUS_BAD_COMMAND, op, f"internal error: {type(exc).__name__}: {exc}")
                 continue
             ch.consumed(get + 1 + n)
+
+    def _bring_in(self, op: int) -> SwapClient | None:
+        """Make the client's VRAM buffers resident for a command that reaches VRAM (the
+        client to release after it), waiting for room while other clients run."""
+        if self.client is None or op not in _VRAM_FAULTS:
+            return None
+        try:
+            self.card.buffers.residency.acquire(self.client, lambda: self.channel.stopped)
+        except CardError as exc:
+            raise CommandFault(_VRAM_FAULTS[op], f"out of VRAM: {exc}") from exc
+        return self.client
 
     def _fault(self, status: int, op: int, message: str) -> None:
         ch = self.channel
@@ -232,14 +259,29 @@ class CommandProcessor:
         addr, value = args
         where = np.array([addr], dtype=np.uint64)
         progress = self.card.progress
+        buffers = self.card.buffers
+        # a word in VRAM is read with the client's buffers resident, one read at a time, so
+        # the wait holds no VRAM from clients that must run to release it
+        in_vram = buffers.vram_base <= addr < buffers.vram_base + buffers.address_span
         try:
-            with progress:
-                while int(self.card.memory.load(where, np.uint64)[0]) < value:
-                    if self.channel.stopped:
-                        return
+            if not in_vram:
+                with progress:
+                    while int(self.card.memory.load(where, np.uint64)[0]) < value:
+                        if self.channel.stopped:
+                            return
+                        progress.wait(ACQUIRE_RECHECK_S)
+                return
+            while True:
+                with buffers.residency.hold(self.client, lambda: self.channel.stopped):
+                    reached = int(self.card.memory.load(where, np.uint64)[0]) >= value
+                if reached or self.channel.stopped:
+                    return
+                with progress:
                     progress.wait(ACQUIRE_RECHECK_S)
         except memory_fault() as exc:        # evaluated only when something was raised
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE {describe_memory_fault(exc)}") from exc
+        except CardError as exc:
+            raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE out of VRAM: {exc}") from exc
 
     def _membar(self, fn: int, args: list[int]) -> None:
         # Commands run to completion in order today, so nothing is outstanding here;

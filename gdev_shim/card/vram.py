@@ -87,20 +87,57 @@ class SharedPages:
 
 
 class Vram:
-    """`size` bytes of card memory; pages are committed only when first touched."""
+    """The backing of the card's VRAM address space: a sparse memfd of `chunks` chunks of
+    `chunk` bytes, of which only resident buffers hold pages (swap.py keeps them within the
+    card's VRAM).  Each chunk is mapped when a buffer first lies in it: a card that never
+    overcommits reserves only its VRAM's worth of address space, as before (a process
+    under an address-space limit, and the daemon it starts, must fit in it).  A buffer
+    never straddles two chunks (buffers.py allocates within one).  Offsets are the
+    space's own throughout."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pages = SharedPages(size, "vram")
-        self._map = self.pages.map
-        self.array = np.frombuffer(self._map, dtype=np.uint8)
+    def __init__(self, chunk: int, chunks: int = 1) -> None:
+        self.chunk = -(-max(chunk, 1) // PAGE) * PAGE
+        self.size = self.chunk * chunks
+        self.fd = os.memfd_create("aicard-vram", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        try:
+            os.ftruncate(self.fd, self.size)
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SIZE_SEALS)     # clients get this memfd too
+        except OSError:
+            os.close(self.fd)
+            raise
+        self._lock = threading.Lock()
+        self._maps: dict[int, mmap.mmap] = {}
+        self._arrays: dict[int, np.ndarray] = {}
+        self.array_of(0)
         # background commits not yet done: start -> (next byte to commit, end)
         self._pending: dict[int, tuple[int, int]] = {}
         self._pending_lock = threading.Lock()
 
-    @property
-    def fd(self) -> int:
-        return self.pages.fd
+    def array_of(self, index: int) -> np.ndarray:
+        """The bytes of chunk `index` (mapped on first use)."""
+        found = self._arrays.get(index)
+        if found is None:
+            with self._lock:
+                found = self._arrays.get(index)
+                if found is None:
+                    m = mmap.mmap(self.fd, self.chunk, flags=mmap.MAP_SHARED, offset=index * self.chunk)
+                    self._maps[index] = m
+                    found = self._arrays[index] = np.frombuffer(m, dtype=np.uint8)
+        return found
+
+    def _local(self, offset: int) -> tuple[mmap.mmap, np.ndarray, int]:
+        index, local = divmod(offset, self.chunk)
+        array = self.array_of(index)
+        return self._maps[index], array, local
+
+    def window(self, offset: int, length: int) -> np.ndarray:
+        """The bytes [offset, offset + length) of the space, which lie in one chunk."""
+        _, array, local = self._local(offset)
+        return array[local:local + length]
+
+    def base_of(self, offset: int) -> int:
+        """Offset in the space of the first byte of the chunk holding `offset`."""
+        return offset // self.chunk * self.chunk
 
     def commit(self, offset: int, length: int) -> None:
         """Back a newly allocated range with memory soon, as a real card's VRAM is, so the
@@ -108,7 +145,8 @@ class Vram:
         start = offset // PAGE * PAGE
         span = -(-(offset + length - start) // PAGE) * PAGE
         if span <= SYNC_COMMIT_BYTES:
-            _populate(self._map, start, span)
+            m, _, local = self._local(start)
+            _populate(m, local, span)
             return
         with self._pending_lock:
             self._pending[start] = (start, start + span)
@@ -124,27 +162,39 @@ class Vram:
                 return False
             cursor, end = entry
             step_end = min(end, cursor + COMMIT_STEP)
-            _populate(self._map, cursor, step_end - cursor)
+            m, _, local = self._local(cursor)
+            _populate(m, local, step_end - cursor)
             if step_end >= end:
                 del self._pending[start]
                 return False
             self._pending[start] = (step_end, end)
             return True
 
-    def release(self, offset: int, length: int) -> None:
-        """Return a freed range to zero: large ones give their pages back to the kernel."""
+    def _cancel(self, offset: int, length: int) -> None:
+        """Drop background commits overlapping a range whose pages are being given back."""
         with self._pending_lock:
             for start, (_, end) in list(self._pending.items()):
                 if start < offset + length and offset < end:
                     del self._pending[start]
+
+    def discard(self, offset: int, length: int) -> None:
+        """Give the pages of a page-aligned range back to the kernel (it reads as zero after)."""
+        self._cancel(offset, length)
+        m, _, local = self._local(offset)
+        m.madvise(MADV_REMOVE, local, length)
+
+    def release(self, offset: int, length: int) -> None:
+        """Return a freed range to zero: large ones give their pages back to the kernel."""
+        self._cancel(offset, length)
+        m, array, local = self._local(offset)
         if length >= RELEASE_THRESHOLD:
-            start = -(-offset // PAGE) * PAGE
-            stop = (offset + length) // PAGE * PAGE
-            self._map.madvise(MADV_REMOVE, start, stop - start)
-            self.array[offset:start] = 0
-            self.array[stop:offset + length] = 0
+            start = -(-local // PAGE) * PAGE
+            stop = (local + length) // PAGE * PAGE
+            m.madvise(MADV_REMOVE, start, stop - start)
+            array[local:start] = 0
+            array[stop:local + length] = 0
         else:
-            self.array[offset:offset + length] = 0
+            array[local:local + length] = 0
 
 
 def host_pages(size: int) -> SharedPages:

@@ -8,6 +8,7 @@ its socket, so it never removes the socket of its successor.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -81,7 +82,9 @@ class CardDaemon:
             if card is not None:
                 info = ffi.new("struct aidev_device_info *")
                 card.fill_info(info)
+                swap = card.buffers.residency
                 entry.update(vram_total=info.vram_size, vram_used=info.vram_used,
+                             vram_swapped=swap.swapped(), swap=dataclasses.asdict(swap.stats),
                              channels=info.channels_in_use, max_channels=info.max_channels,
                              sched=card.sched.settings(), **card.activity.snapshot(at))
             result.append(entry)
