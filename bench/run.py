@@ -9,7 +9,8 @@ api_cost (C microbenchmark of single calls), copy_bw
 (GDEV_MEMCHECK=all overhead), kernels2 (eight kernel classes under the default
 engine vs C twins: steady state, first-launch overhead, peak RSS), swap (device memory
 overcommit: ms per MiB swapped out and in, three processes needing 60% of VRAM each run
-together vs one after another).  Figures are
+together vs one after another), sched (processes sharing a card under each virtual-GPU
+scheduler: fairness, priority shares).  Figures are
 medians of repeats; all of them go to bench/results.json, and a table of the
 speed targets ends the run.  Speed targets live here, never in unit tests.
 --quick: smaller sizes, fewer repeats.
@@ -34,8 +35,9 @@ import kernels2  # noqa: E402
 import sanitizer  # noqa: E402
 import startup  # noqa: E402
 import swap  # noqa: E402
+import vgpu_sched  # noqa: E402
 
-FAMILIES = ["startup", "api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2", "swap"]
+FAMILIES = ["startup", "api", "copy", "kernels", "interp", "e2e", "sanitizer", "kernels2", "swap", "sched"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     family("sanitizer", sanitizer.run, args.quick)
     family("kernels2", kernels2.run, args.quick)
     family("swap", swap.run, args.quick)
+    family("sched", vgpu_sched.run, args.quick)
 
     print("\n== targets ==")
     print(results.targets_table())

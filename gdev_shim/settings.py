@@ -36,6 +36,9 @@ MAX_MEMCPY_PIPELINE = 8       # bounce buffers one copy may keep in flight (also
 MIN_MEMCPY_CHUNK, MAX_MEMCPY_CHUNK = 4 << 10, 256 << 20
 LOG_WORDS = ("debug", "info", "warning", "error", "off", "api")
 TRANSPORTS = ("", "sim", "dev", "cardd")
+# the card schedulers (card/sched/) and Gdev's priority range, named here so settings stay light
+SCHED_POLICIES = ("fifo", "credit", "band")
+PRIO_MIN, PRIO_MAX, PRIO_DEFAULT = 0, 40, 20
 ENGINES = ("auto", "jit", "interp")
 JIT_TIERS = ("tiered", "fast", "opt")
 MEMCHECK_TOOLS = frozenset({"memcheck", "leakcheck", "initcheck", "racecheck"})
@@ -139,6 +142,9 @@ SETTINGS = {s.name: s for s in (
             f"a comma-separated list of {', '.join(LOG_WORDS)}"),
     Setting("transport", "GDEV_TRANSPORT", _choice(TRANSPORTS), _const(""), "sim, dev, cardd or nothing"),
     Setting("cardd_idle_s", "GDEV_CARDD_IDLE_S", _seconds, _const(10.0), "seconds (0: never leave)"),
+    Setting("sched", "GDEV_SCHED", _choice(SCHED_POLICIES), _const("band"), ", ".join(SCHED_POLICIES)),
+    Setting("priority", "GDEV_PRIORITY", _integer(PRIO_MIN, PRIO_MAX), _const(PRIO_DEFAULT),
+            f"an integer from {PRIO_MIN} to {PRIO_MAX}"),
     Setting("engine", "GDEV_ENGINE", _choice(ENGINES), _const("auto"), ", ".join(ENGINES)),
     Setting("jit_tier", "GDEV_JIT_TIER", _choice(JIT_TIERS), _const("tiered"), ", ".join(JIT_TIERS)),
     Setting("sim_cards", "GDEV_SIM_CARDS", _integer(0, MAX_SIM_CARDS), _const(4),

@@ -2,6 +2,11 @@
 
     gdev-smi [--json] [--status-dir DIR]        (also: python -m gdev_shim.smi)
 
+With the card daemon (the default), the daemon answers: per card its scheduler
+(GDEV_SCHED), per process its priority (GDEV_PRIORITY), its engines' utilisation
+(the time the card's schedulers granted it) and its share of the compute time the
+card gave its clients over the sampling interval.
+
 Real cards (/dev/aicardN) answer AIDEV_IOCTL_GET_INFO: memory used and channels
 in use card-wide; the kernel interface has no per-process accounting, so
 processes and utilisation are not shown for them.
@@ -70,7 +75,8 @@ def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
         for client in new["clients"]:
             proc = processes.setdefault(client["pid"], {
                 "pid": client["pid"], "command": client["command"], "vram_used": 0, "vram_swapped": 0,
-                "host_used": 0, "channels": 0, "contexts": 0, "utilization": {e: 0.0 for e in ENGINES}})
+                "host_used": 0, "channels": 0, "contexts": 0, "utilization": {e: 0.0 for e in ENGINES},
+                "priority": client.get("sched", {}).get("priority"), "share": {e: 0.0 for e in ENGINES}})
             proc["vram_used"] += client.get("vram", 0)
             proc["vram_swapped"] += client.get("swapped", 0)
             proc["host_used"] += client.get("host", 0)
@@ -79,6 +85,11 @@ def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
             share = _utilization(earlier.get(client["id"], client.get("busy_ns", {})), client.get("busy_ns", {}),
                                  span)
             proc["utilization"] = {e: round(min(1.0, proc["utilization"][e] + share[e]), 4) for e in ENGINES}
+        # each process's share of what the card's engines did for its clients in the interval
+        granted = {e: sum(p["utilization"][e] for p in processes.values()) for e in ENGINES}
+        for proc in processes.values():
+            proc["share"] = {e: round(proc["utilization"][e] / granted[e], 4) if granted[e] else 0.0
+                             for e in ENGINES}
         cards.append({
             "index": new["index"], "name": info["name"], "chip_id": info["chip_id"],
             "vram_total": info["vram_size"], "max_channels": info["max_channels"],
@@ -86,6 +97,7 @@ def _daemon_snapshot(tr: DaemonTransport, interval_s: float) -> dict[str, Any]:
             "vram_used": new.get("vram_used", 0), "vram_swapped": new.get("vram_swapped", 0),
             "swap": new.get("swap"), "channels": new.get("channels", 0),
             "contexts": len(new["clients"]),
+            "sched": new.get("sched") or {"policy": second.get("sched")},
             "utilization": _utilization(old.get("busy_ns", {}), new.get("busy_ns", {}), span),
             "processes": sorted(processes.values(), key=lambda p: p["pid"])})
     return {"transport": "daemon", "daemon_pid": second["pid"], "status_dir": None, "cards": cards}
@@ -180,6 +192,12 @@ def render(snap: dict[str, Any]) -> str:
         lines.append(f"{card['index']:>4}  {card['name']:<12} {memory:>24}  "
                      f"{card['channels']:>3}/{card['max_channels']:<3}  {contexts:>3}  "
                      f"{_percent(card['utilization'], 'copy'):>5} {_percent(card['utilization'], 'compute'):>7}")
+    scheduled = [c for c in snap["cards"] if c.get("sched")]
+    if scheduled:
+        lines.append("scheduler: " + ", ".join(
+            f"card {c['index']} {c['sched']['policy']}"
+            + (f" (period {c['sched']['period_us'] / 1000:g} ms)" if c["sched"].get("period_us") else "")
+            for c in scheduled))
     users = [(c["index"], p) for c in snap["cards"] for p in c.get("processes", [])]
     lines.append("")
     if not users:
@@ -187,11 +205,13 @@ def render(snap: dict[str, Any]) -> str:
                      else "no processes are using the cards")
     else:
         lines.append(f"{'pid':>8}  {'command':<16} {'card':>4} {'memory':>10}  {'chan':>4}  {'ctx':>3}  "
-                     f"{'copy':>5} {'compute':>7}")
+                     f"{'copy':>5} {'compute':>7}  {'prio':>4} {'share':>5}")
         for index, p in users:
+            prio = "-" if p.get("priority") is None else str(p["priority"])
             lines.append(f"{p['pid']:>8}  {p['command'][:16]:<16} {index:>4} {_size(p['vram_used']):>10}  "
                          f"{p['channels']:>4}  {p['contexts']:>3}  {_percent(p['utilization'], 'copy'):>5} "
-                         f"{_percent(p['utilization'], 'compute'):>7}{_swapped(p)}")
+                         f"{_percent(p['utilization'], 'compute'):>7}  {prio:>4} "
+                         f"{_percent(p.get('share'), 'compute'):>5}{_swapped(p)}")
     return "\n".join(lines)
 
 

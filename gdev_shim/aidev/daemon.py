@@ -163,8 +163,9 @@ class DaemonTransport:
         try:
             level = log.root.getEffectiveLevel()
             # device printf and the card's words about this process's work go to its stdout
-            # and stderr; a process without them gets the daemon's log instead
-            message = wire.request(wire.OPEN, minor, level)
+            # and stderr; a process without them gets the daemon's log instead.  The open is a
+            # virtual GPU of the card's scheduler, weighed by this process's priority
+            message = wire.request(wire.OPEN, minor, level, settings.priority)
             if all(_is_open(fd) for fd in (1, 2)):
                 socket.send_fds(sock, [message], [1, 2])
             else:

@@ -19,6 +19,7 @@ from .faults import FaultHooks
 from .memory import CardMemory
 from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
+from .sched import CardScheduler, VirtualGpu, make_policy
 from .shm import Segments
 from .swap import SwapClient
 
@@ -47,7 +48,7 @@ def vram_base(index: int) -> int:
 
 class Card:
     def __init__(self, index: int, vram_size: int | None = None, spe_arrays: int | None = None,
-                 spes_per_array: int | None = None) -> None:
+                 spes_per_array: int | None = None, sched: str | None = None) -> None:
         if not 0 <= index < C.AIDEV_MAX_CARDS:
             raise ValueError(f"card index {index} outside 0..{C.AIDEV_MAX_CARDS - 1}")
         self.index = index
@@ -60,8 +61,11 @@ class Card:
         self.spes_per_array = spes_per_array if spes_per_array is not None else settings.sim_spes_per_array
         self.memory = CardMemory()
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
-        self.dma = DmaEngine(self.memory)
-        self.compute = ComputeEngine(self.memory, LIMITS)
+        # Gdev's virtual-GPU scheduler (GDEV_SCHED): each open is a virtual GPU; the compute
+        # and copy engines are shared among them by the policy, each engine on its own
+        self.sched = CardScheduler(sched if sched is not None else settings.sched, make_policy)
+        self.dma = DmaEngine(self.memory, self.sched.copy)
+        self.compute = ComputeEngine(self.memory, LIMITS, arbiter=self.sched.compute)
         tools = sanitizer_tools()
         if tools:
             # ComputeEngine declares the attribute as None, its value without GDEV_MEMCHECK
@@ -110,10 +114,12 @@ class Card:
 
     # ---- channels ----
     def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
-                      client: SwapClient | None = None, remote_hosts: bool = False) -> Channel:
+                      client: SwapClient | None = None, vgpu: VirtualGpu | None = None,
+                      remote_hosts: bool = False) -> Channel:
         """A new channel; its commands print to `console`, count their engine time to `owner`
-        too and bring `client`'s VRAM buffers in before they run (swap.py); `remote_hosts`:
-        its host is another process (channel.py: how the two wake each other)."""
+        too, bring `client`'s VRAM buffers in before they run (swap.py) and ask for the
+        engines as `vgpu` (the card's own virtual GPU by default); `remote_hosts`: its host is
+        another process (channel.py: how the two wake each other)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
             if free is None:
@@ -122,7 +128,7 @@ class Card:
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP,
                               remote_hosts)
-            processor = CommandProcessor(self, channel, console, owner, client)
+            processor = CommandProcessor(self, channel, console, owner, client, vgpu or self.sched.internal)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel
@@ -136,6 +142,7 @@ class Card:
         channel.stop()
         self.notify_progress()            # an ACQUIRE of this channel sleeps on the card's condition
         self.buffers.residency.wake()     # so does a command waiting for VRAM
+        self.sched.wake()                 # or for an engine
         entry[1].join()
         channel.release_pages()
         self.buffers.free(channel.fence)

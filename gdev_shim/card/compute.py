@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from ..settings import settings
 from ..common.image import Image, ImageError, parse_image
 from . import console
 from .memory import CardMemory
+from .sched import EngineArbiter, VirtualGpu
 
 
 _log = log.get("gdev.card")
@@ -113,13 +115,20 @@ def _write_stdout(chunks: list[Any]) -> None:
         console.write_all(console.current().out_fd, data)
 
 
-class ComputeEngine:
-    """One per card; its lock serialises kernels but not the DMA engine."""
+def _never() -> bool:
+    return False
 
-    def __init__(self, memory: CardMemory, limits: ComputeLimits, images: ImageCache | None = None) -> None:
+
+class ComputeEngine:
+    """One per card; the compute engine's scheduler (or, without one, a lock) serialises
+    kernels but not the DMA engine."""
+
+    def __init__(self, memory: CardMemory, limits: ComputeLimits, images: ImageCache | None = None,
+                 arbiter: EngineArbiter | None = None) -> None:
         self.memory = memory
         self.limits = limits
         self.images = images if images is not None else IMAGES
+        self.arbiter = arbiter
         self.lock = threading.Lock()
         self.sanitizer = None        # a CardSanitizer under GDEV_MEMCHECK
 
@@ -167,11 +176,16 @@ class ComputeEngine:
 
     def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int,
-               grid_sync: int = 0) -> None:
+               grid_sync: int = 0, vgpu: VirtualGpu | None = None,
+               abandoned: Callable[[], bool] = _never) -> None:
+        """Run a kernel once the scheduler gives `vgpu` the engine (EngineAbandoned if
+        `abandoned()` turns true first); a kernel runs to its end, never preempted."""
         image, name = self.entry_of(code_addr, code_size, entry)
         self.check_shape(image, entry, grid, block, shared, len(params))
         printed: list[Any] = []
-        with self.lock:
+        engine: AbstractContextManager[Any] = (self.lock if self.arbiter is None or vgpu is None
+                                               else self.arbiter.use(vgpu, abandoned))
+        with engine:
             try:
                 checks = self.sanitizer.kernel(name) if self.sanitizer is not None else None
                 run_kernel(image.module, name, self.memory, grid, block,

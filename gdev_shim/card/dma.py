@@ -2,21 +2,37 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
+from typing import Any, Callable
 
 from .memory import CardMemory
+from .sched import EngineArbiter, VirtualGpu
+
+
+def _never() -> bool:
+    return False
 
 
 class DmaEngine:
-    """One per card; its lock serialises DMA work but not the compute engine."""
+    """One per card; the copy engine's scheduler (or, without one, a lock) serialises DMA
+    work but not the compute engine."""
 
-    def __init__(self, memory: CardMemory) -> None:
+    def __init__(self, memory: CardMemory, arbiter: EngineArbiter | None = None) -> None:
         self.memory = memory
+        self.arbiter = arbiter
         self.lock = threading.Lock()
 
-    def copy(self, dst: int, src: int, n: int) -> None:
-        with self.lock:
+    def _engine(self, vgpu: VirtualGpu | None, abandoned: Callable[[], bool]) -> AbstractContextManager[Any]:
+        if self.arbiter is None or vgpu is None:
+            return self.lock
+        return self.arbiter.use(vgpu, abandoned)
+
+    def copy(self, dst: int, src: int, n: int, vgpu: VirtualGpu | None = None,
+             abandoned: Callable[[], bool] = _never) -> None:
+        with self._engine(vgpu, abandoned):
             self.memory.copy(dst, src, n)
 
-    def fill(self, dst: int, value: int, elem_size: int, count: int) -> None:
-        with self.lock:
+    def fill(self, dst: int, value: int, elem_size: int, count: int, vgpu: VirtualGpu | None = None,
+             abandoned: Callable[[], bool] = _never) -> None:
+        with self._engine(vgpu, abandoned):
             self.memory.fill(dst, value, elem_size, count)

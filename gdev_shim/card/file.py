@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .. import log
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import settings
 from .buffers import BufferObject
 from .card import Card
 from .channel import FENCE_BYTES, PB_BYTES, Channel
@@ -31,8 +32,12 @@ MAX_PROVIDED = 1024              # shared page ranges handed over and not yet us
 
 
 class CardFile:
-    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True) -> None:
+    def __init__(self, card: Card, console: Console = LOCAL, local: bool = True,
+                 priority: int | None = None, label: str = "") -> None:
+        """`priority` (0..40, GDEV_PRIORITY by default) weighs this open's share of the card's
+        engines: each open is a virtual GPU of the card's scheduler (ValueError outside 0..40)."""
         self.card = card
+        self.vgpu = card.sched.attach(settings.priority if priority is None else priority, label)
         self.console = console
         # A client in another process: its addresses mean nothing here, so GEM_USERPTR
         # needs the shared pages it hands over first (provide_pages).
@@ -207,7 +212,8 @@ class CardFile:
         return channel
 
     def _channel_alloc(self, arg: Any) -> None:
-        channel = self.card.channel_alloc(self.console, self.activity, self.swap, remote_hosts=not self.local)
+        channel = self.card.channel_alloc(self.console, self.activity, self.swap, self.vgpu,
+                                          remote_hosts=not self.local)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
@@ -322,3 +328,4 @@ class CardFile:
         for bo in buffers:
             self.card.gem_free(bo)
         self.card.segments.forget(self)     # and the segments it attached or got
+        self.card.sched.detach(self.vgpu)      # its channels' processors have ended: nothing waits

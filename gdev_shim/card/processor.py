@@ -21,6 +21,7 @@ from .channel import Channel
 from .compute import LaunchError
 from .errors import CardError
 from .memory import memory_fault
+from .sched import EngineAbandoned, VirtualGpu
 from .swap import Cancelled, SwapClient
 
 if TYPE_CHECKING:
@@ -77,8 +78,10 @@ def _ring_words(ring: np.ndarray, position: int, n: int) -> list[int]:
 
 class CommandProcessor:
     def __init__(self, card: Card, channel: Channel, console: consoles.Console = consoles.LOCAL,
-                 owner: trace_device.EngineActivity | None = None, client: SwapClient | None = None) -> None:
+                 owner: trace_device.EngineActivity | None = None, client: SwapClient | None = None,
+                 vgpu: VirtualGpu | None = None) -> None:
         self.card = card
+        self.vgpu = vgpu                     # whom the engines' schedulers serve this channel as
         self.channel = channel
         self.console = console
         self.owner = owner
@@ -189,6 +192,8 @@ class CommandProcessor:
         self.channel.begin()
         try:
             work()
+        except EngineAbandoned:              # the channel stopped while the copy waited for the engine
+            return
         except memory_fault() as exc:        # evaluated only when something was raised
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, describe_memory_fault(exc)) from exc
         finally:
@@ -198,14 +203,14 @@ class CommandProcessor:
     def _memcpy(self, fn: int, args: list[int]) -> None:
         self._argc(args, 3, "MEMCPY")
         dst, src, n = args
-        self._dma(C.AIDEV_OP_MEMCPY, lambda: self.card.dma.copy(dst, src, n))
+        self._dma(C.AIDEV_OP_MEMCPY, lambda: self.card.dma.copy(dst, src, n, self.vgpu, self._stopped))
 
     def _memset(self, fn: int, args: list[int]) -> None:
         self._argc(args, 3, "MEMSET")
         if fn not in (1, 2, 4):
             raise _bad(f"MEMSET element size {fn}")
         dst, value, count = args
-        self._dma(C.AIDEV_OP_MEMSET, lambda: self.card.dma.fill(dst, value, fn, count))
+        self._dma(C.AIDEV_OP_MEMSET, lambda: self.card.dma.fill(dst, value, fn, count, self.vgpu, self._stopped))
 
     def _compute(self, fn: int, args: list[int]) -> None:
         if len(args) < _COMPUTE_WORDS:
@@ -223,7 +228,9 @@ class CommandProcessor:
         try:
             self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
                                      tuple(desc.block), params, desc.shared_size, desc.globals_addr,
-                                     desc.grid_sync)
+                                     desc.grid_sync, self.vgpu, self._stopped)
+        except EngineAbandoned:              # the channel stopped while the kernel waited for the engine
+            return
         except (LaunchError, memory_fault()) as exc:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, f"launch failed: {exc}") from exc
         except Exception as exc:         # KernelFault, or a fault the engine did not wrap
@@ -231,6 +238,9 @@ class CommandProcessor:
         finally:
             self.channel.end()
         self.card.notify_progress()
+
+    def _stopped(self) -> bool:
+        return self.channel.stopped
 
     def _slot(self, slot: int, name: str) -> int:
         if slot >= C.AIDEV_FENCE_SLOTS:

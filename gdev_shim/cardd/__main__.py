@@ -1,8 +1,8 @@
 """gdev-cardd: run the simulated aicards as a daemon shared by every process of this user.
 
 Clients start it on demand (with --detach and --ready-fd); run in the foreground
-with options to choose the cards, their memory, the kernel engine and the idle
-period.  Processes whose card settings match these options use this daemon.
+with options to choose the cards, their memory, the kernel engine, the scheduler
+and the idle period.  Processes whose card settings match these options use this daemon.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vram", help="memory of each card, e.g. 4G (GDEV_SIM_VRAM)")
     parser.add_argument("--spe-arrays", help="SPE arrays per card (GDEV_SIM_SPE_ARRAYS)")
     parser.add_argument("--engine", help="kernel engine: auto, jit or interp (GDEV_ENGINE)")
+    parser.add_argument("--sched", help="virtual-GPU scheduler of the cards' engines: fifo, credit or band "
+                                        "(GDEV_SCHED, default band)")
     parser.add_argument("--idle", type=float, default=None,
                         help=f"leave after this many seconds without a client (GDEV_CARDD_IDLE_S, "
                              f"default {DEFAULT_IDLE_S:g}; 0: never)")
@@ -34,6 +36,7 @@ def _apply(options: argparse.Namespace) -> None:
     """Options become the settings' variables, read when the settings are first used."""
     for value, variable in ((options.cards, "GDEV_SIM_CARDS"), (options.vram, "GDEV_SIM_VRAM"),
                             (options.spe_arrays, "GDEV_SIM_SPE_ARRAYS"), (options.engine, "GDEV_ENGINE"),
+                            (options.sched, "GDEV_SCHED"),
                             (options.idle, "GDEV_CARDD_IDLE_S")):
         if value is not None:
             os.environ[variable] = str(value)

@@ -12,7 +12,7 @@ def card_config() -> dict[str, Any]:
     """The settings a daemon's cards are made with; processes that agree on them share one."""
     return {"cards": settings.sim_cards, "vram": settings.sim_vram,
             "spe_arrays": settings.sim_spe_arrays, "spes": settings.sim_spes_per_array,
-            "engine": settings.engine, "cache_dir": str(settings.cache_dir)}
+            "engine": settings.engine, "cache_dir": str(settings.cache_dir), "sched": settings.sched}
 
 
 def daemon_socket() -> Path:

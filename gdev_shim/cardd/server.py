@@ -86,9 +86,10 @@ class CardDaemon:
                 entry.update(vram_total=info.vram_size, vram_used=info.vram_used,
                              vram_swapped=swap.swapped(), swap=dataclasses.asdict(swap.stats),
                              channels=info.channels_in_use, max_channels=info.max_channels,
-                             **card.activity.snapshot(at))
+                             sched=card.sched.settings(), **card.activity.snapshot(at))
             result.append(entry)
-        return json.dumps({"pid": os.getpid(), "started": self.started, "cards": result}).encode()
+        return json.dumps({"pid": os.getpid(), "started": self.started, "sched": settings.sched,
+                           "cards": result}).encode()
 
     # ---- serving ----
     def serve(self, ready_fd: int | None = None) -> None:

@@ -23,6 +23,7 @@ from ..card import CardError, CardFile
 from ..card.console import Console
 from ..common import cardwire as wire
 from ..common.contract import C, ffi, ioctl_request
+from ..settings import PRIO_MAX, PRIO_MIN
 
 if TYPE_CHECKING:
     from .server import CardDaemon
@@ -131,7 +132,7 @@ class Session:
         if op == wire.HELLO:
             return self._hello(word), []
         if op == wire.OPEN:
-            return self._open(word, arg0, fds), []
+            return self._open(word, arg0, arg1, fds), []
         if op == wire.STATUS:
             return wire.reply(0, payload=self.daemon.status_json()), []
         file = self._opened()
@@ -148,18 +149,21 @@ class Session:
             raise Refused(errno.EPROTO, f"protocol {protocol}, this daemon speaks {wire.PROTOCOL}")
         return wire.reply(0, self.daemon.card_count(), os.getpid())
 
-    def _open(self, minor: int, level: int, fds: list[int]) -> bytes:
+    def _open(self, minor: int, level: int, priority: int, fds: list[int]) -> bytes:
         if self.file is not None:
             raise Refused(errno.EBUSY, "this connection already has a card open")
         if not 0 <= minor < self.daemon.card_count():
             raise Refused(errno.ENODEV, f"no aicard{minor}")
+        if not PRIO_MIN <= priority <= PRIO_MAX:
+            raise Refused(errno.EINVAL, f"priority {priority} outside {PRIO_MIN}..{PRIO_MAX}")
         if len(fds) == 2:
             self.console_fds = list(fds)
             fds.clear()                      # kept until the session ends
             console = Console(self.console_fds[0], self.console_fds[1], level)
         else:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
-        self.file = CardFile(self.daemon.card(minor), console, local=False)
+        self.file = CardFile(self.daemon.card(minor), console, local=False, priority=priority,
+                             label=f"{self.command}[{self.pid}]")
         self.log_level = level
         self.daemon.adopt(self)
         return wire.reply(0)
@@ -242,10 +246,17 @@ class Session:
 
     def describe(self, at_ns: int) -> dict[str, Any]:
         """This client for gdev-smi: process, card, what it holds, its engine time."""
-        if self.file is None:
+        if self.file is None or self.file.closed:     # a client on its way out holds nothing
             return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
+        try:
+            sched = self.file.card.sched.describe(self.file.vgpu)
+        except ValueError:                            # it closed while we looked
+            return {"id": id(self), "pid": self.pid, "command": self.command, "card": None}
+        # engine time is what the scheduler granted: time spent waiting for a busy engine
+        # is not this client's use of the card
         return {"id": id(self), "pid": self.pid, "command": self.command, "card": self.file.card.index,
-                **self.file.usage(), "busy_ns": self.file.activity.snapshot(at_ns)["busy_ns"]}
+                **self.file.usage(), "busy_ns": {e: sched[e]["busy_ns"] for e in ("copy", "compute")},
+                "sched": sched}
 
 
 def _command_of(pid: int) -> str:

@@ -11,7 +11,7 @@ one message; a message is a fixed header and a payload:
 | op     | word            | arg0, arg1        | payload in        | reply                          |
 |--------|-----------------|-------------------|-------------------|--------------------------------|
 | HELLO  | protocol        | log level, -      | -                 | arg0 cards, arg1 daemon pid    |
-| OPEN   | minor           | -                 | - (stdout, stderr descriptors) | -                 |
+| OPEN   | minor           | log level, priority (0..40) | - (stdout, stderr descriptors) | -       |
 | IOCTL  | request         | -                 | the struct's bytes | the struct's bytes after the call |
 | MMAP   | -               | offset, length    | -                 | arg0 file offset; the memfd     |
 | STATUS | -               | -                 | -                 | JSON: the cards and their clients |

@@ -1,0 +1,128 @@
+"""The engine queue behind a lock, for the card's command-processor threads.
+
+A command processor asks for its engine (`with arbiter.use(vgpu, abandoned):`) before a
+kernel or a copy and gives it back after: the engine is never preempted, as Gdev's
+are not.  Waiters sleep on one condition and re-run the dispatch when woken; a hold
+(BAND's yield chance) bounds their sleep so the dispatch runs again when it ends.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .account import PRIO_DEFAULT, VirtualGpu, check_priority
+from .policy import Policy
+from .queue import EngineQueue, Ticket
+
+ENGINES = ("compute", "copy")
+# A waiter also looks at whether its channel stopped this often (channel_free wakes it sooner).
+RECHECK_S = 0.1
+
+
+class EngineAbandoned(Exception):
+    """The request's channel stopped while it waited for the engine; it did not run."""
+
+
+def _never() -> bool:
+    return False
+
+
+class EngineArbiter:
+    def __init__(self, policy: Policy, clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self.clock = clock
+        self.queue = EngineQueue(policy, clock())
+        self._cond = threading.Condition()
+
+    @property
+    def policy(self) -> Policy:
+        return self.queue.policy
+
+    def attach(self, vgpu: VirtualGpu) -> None:
+        with self._cond:
+            self.queue.attach(vgpu, self.clock())
+
+    def detach(self, vgpu: VirtualGpu) -> None:
+        with self._cond:
+            self.queue.detach(vgpu)
+            self._dispatch()
+
+    @contextmanager
+    def use(self, vgpu: VirtualGpu, abandoned: Callable[[], bool] = _never) -> Iterator[None]:
+        """Hold the engine for `vgpu` (EngineAbandoned if `abandoned()` turns true first)."""
+        ticket = self._acquire(vgpu, abandoned)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.queue.complete(ticket, self.clock())
+                self._dispatch()
+
+    def _acquire(self, vgpu: VirtualGpu, abandoned: Callable[[], bool]) -> Ticket:
+        with self._cond:
+            ticket = self.queue.arrive(vgpu, self.clock())
+            self._dispatch()
+            while ticket.granted_ns is None:
+                if abandoned():
+                    self.queue.withdraw(ticket)
+                    self._dispatch()
+                    raise EngineAbandoned()
+                left = self.queue.hold_left(self.clock())
+                self._cond.wait(RECHECK_S if left is None else min(RECHECK_S, left / 1e9))
+                self._dispatch()
+            # charged from the grant, not from when this thread resumes: the engine is this
+            # virtual GPU's from then on, and credit must account for all of its busy time
+            return ticket
+
+    def _dispatch(self) -> None:
+        if self.queue.dispatch(self.clock()) is not None:
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Let waiters look at their channels again (one was stopped)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def describe(self, vgpu: VirtualGpu) -> dict[str, Any]:
+        with self._cond:
+            return self.queue.describe(vgpu, self.clock())
+
+
+class CardScheduler:
+    """A card's two engines' schedulers (compute and copy run under separate ones, with
+    separate credit) and the virtual GPUs attached to them."""
+
+    def __init__(self, policy: str, make: Callable[[str], Policy],
+                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self.policy = policy
+        self.compute = EngineArbiter(make(policy), clock)
+        self.copy = EngineArbiter(make(policy), clock)
+        self._ids = itertools.count(1)
+        # channels made by the card itself rather than an open run as this virtual GPU
+        self.internal = self.attach(PRIO_DEFAULT, "card")
+
+    def attach(self, priority: int = PRIO_DEFAULT, label: str = "") -> VirtualGpu:
+        vgpu = VirtualGpu(next(self._ids), check_priority(priority), label)
+        self.compute.attach(vgpu)
+        self.copy.attach(vgpu)
+        return vgpu
+
+    def detach(self, vgpu: VirtualGpu) -> None:
+        self.compute.detach(vgpu)
+        self.copy.detach(vgpu)
+
+    def wake(self) -> None:
+        self.compute.wake()
+        self.copy.wake()
+
+    def describe(self, vgpu: VirtualGpu) -> dict[str, Any]:
+        """A virtual GPU's priority and, per engine, its engine time and budget."""
+        return {"priority": vgpu.priority, "compute": self.compute.describe(vgpu),
+                "copy": self.copy.describe(vgpu)}
+
+    def settings(self) -> dict[str, Any]:
+        policy = self.compute.policy
+        return {"policy": self.policy, "period_us": policy.period_ns // 1000,
+                "yield_us": policy.yield_ns // 1000 if policy.name == "band" else None}

@@ -1,0 +1,24 @@
+"""FIFO: the engine serves requests in the order they arrived; priorities play no part.
+
+Gdev's FIFO sends the virtual GPU that just ran to the back of the line and picks the
+first one that waits; with one outstanding request per virtual GPU that is arrival
+order, which this policy keeps also when a virtual GPU has several (one per channel).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .account import Account
+from .policy import Hold, Policy
+
+if TYPE_CHECKING:
+    from .queue import Ticket
+
+
+class Fifo(Policy):
+    name = "fifo"
+
+    def choose(self, accounts: list[Account], previous: Account | None, now: int,
+               may_hold: bool) -> Ticket | Hold | None:
+        heads = [a.waiting[0] for a in accounts if a.waiting]
+        return min(heads, key=lambda t: t.seq, default=None)
