@@ -12,10 +12,8 @@ Two figures:
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -96,15 +94,9 @@ def _swap_cost(turns: int) -> tuple[float, float, float]:
 
 
 def _status(run_dir: Path) -> dict:
-    from gdev_shim.common import cardwire as wire
+    from gdev_shim.aidev.daemon import status_at
     [path] = (run_dir / "gdev-shim").glob("cardd-*.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
-        sock.connect(str(path))
-        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
-        sock.recv(wire.MAX_MESSAGE)
-        sock.send(wire.request(wire.STATUS))
-        data = sock.recv(wire.MAX_MESSAGE)
-    return json.loads(data[wire.REPLY.size:])
+    return status_at(path)
 
 
 def _programs(env: dict[str, str], tags: list[int], rounds: int, together: bool) -> float:

@@ -18,10 +18,8 @@ part of the daemon's configuration key); the daemon is stopped at the end.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -80,15 +78,9 @@ def _wire():
 
 
 def _status(run_dir: Path) -> dict:
-    wire = _wire()
+    from gdev_shim.aidev.daemon import status_at
     [path] = (run_dir / "gdev-shim").glob("cardd-*.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
-        sock.connect(str(path))
-        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
-        sock.recv(wire.MAX_MESSAGE)
-        sock.send(wire.request(wire.STATUS))
-        data = sock.recv(wire.MAX_MESSAGE)
-    return json.loads(data[wire.REPLY.size:])
+    return status_at(path)
 
 
 def _card_time(status: dict) -> dict[int, int]:

@@ -4,10 +4,8 @@ Test files import from here (and conftest.py's fixtures), never from each other.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
@@ -277,14 +275,8 @@ def generic_arguments(card, module, kernel: str, rng: np.random.Generator, data:
 # ---- the card daemon of a test's own runtime directory -----------------------------------
 def daemon_status(sock_path: Path) -> dict:
     """The daemon's STATUS (its cards and clients), asked on a connection of its own."""
-    from gdev_shim.common import cardwire as wire
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
-        sock.connect(str(sock_path))
-        sock.send(wire.request(wire.HELLO, wire.PROTOCOL))
-        sock.recv(wire.MAX_MESSAGE)
-        sock.send(wire.request(wire.STATUS))
-        data = sock.recv(wire.MAX_MESSAGE)
-    return dict(json.loads(data[wire.REPLY.size:]))
+    from gdev_shim.aidev.daemon import status_at
+    return status_at(sock_path)
 
 
 def daemon_socket(env: dict) -> Path:

@@ -320,6 +320,20 @@ def _reply(sock: socket.socket) -> tuple[int, int, int, bytes, list[int]]:
     return rc, arg0, arg1, data[wire.REPLY.size:], fds
 
 
+def status_at(path: Path) -> dict[str, Any]:
+    """The STATUS of the daemon listening at `path`: its cards and their clients (JSON)."""
+    sock = _try_connect(path)
+    if sock is None:
+        raise FileNotFoundError(errno.ENOENT, f"no card daemon listens at {path}")
+    with sock:
+        rc = _exchange(sock, wire.request(wire.HELLO, wire.PROTOCOL))[0]
+        if rc == 0:
+            rc, _, _, payload, _ = _exchange(sock, wire.request(wire.STATUS))
+    if rc:
+        raise OSError(-rc, f"card daemon status: {os.strerror(-rc)}")
+    return dict(json.loads(payload))
+
+
 def _is_open(fd: int) -> bool:
     try:
         os.fstat(fd)
