@@ -85,13 +85,10 @@ def pinned(host_addr: int) -> tuple[Context, DeviceMem] | None:
 
 
 def _host_owner(host_addr: int) -> tuple[Context, DeviceMem]:
-    with registry.lock:
-        contexts = list(registry.contexts)
-    for ctx in contexts:
-        mem = ctx.handle.dma_containing(host_addr, 1)
-        if mem is not None:
-            return ctx, mem
-    raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is not page-locked host memory")
+    found = pinned(host_addr)
+    if found is None:
+        raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"0x{host_addr:x} is not page-locked host memory")
+    return found
 
 
 def free_host(host_addr: int) -> None:
