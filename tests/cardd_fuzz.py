@@ -39,18 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gdev_shim.common import cardwire as wire  # noqa: E402
-from gdev_shim.common.contract import C, ffi, ioctl_request  # noqa: E402
+from gdev_shim.common.contract import IOCTL_STRUCTS, C, ffi, ioctl_request  # noqa: E402
 
 CARDS = 2
 ANSWER_S = 30.0                   # a request unanswered this long is a hang (a loaded machine is slow)
 PAGE = 4096
-STRUCTS = {nr: f"struct aidev_{name}" for nr, name in (
-    (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
-    (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
-    (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
-    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
-    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
-    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
+STRUCTS = IOCTL_STRUCTS
 REQUESTS = {nr: ioctl_request(nr, ctype) for nr, ctype in STRUCTS.items()}
 SIZES = {nr: ffi.sizeof(ctype) for nr, ctype in STRUCTS.items()}
 NR = {name: getattr(C, f"AIDEV_NR_{name}") for name in (

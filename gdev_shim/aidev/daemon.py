@@ -30,17 +30,17 @@ from .. import log
 from ..cardd.address import daemon_socket
 from ..common import cardwire as wire
 from ..common import futex, shared
-from ..common.contract import C, ffi, ioctl_request
+from ..common.contract import C, ffi, request_of
 from ..settings import settings
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
 CONNECT_ATTEMPTS = 3          # a daemon that leaves as this process connects is replaced
 LIVENESS_S = 0.05             # a fence wait looks at the connection this often
-_FENCE_WAIT = ioctl_request(C.AIDEV_NR_FENCE_WAIT, "struct aidev_fence_wait")
-_CHANNEL_ALLOC = ioctl_request(C.AIDEV_NR_CHANNEL_ALLOC, "struct aidev_channel_alloc")
-_CHANNEL_FREE = ioctl_request(C.AIDEV_NR_CHANNEL_FREE, "struct aidev_channel_free")
-_GEM_USERPTR = ioctl_request(C.AIDEV_NR_GEM_USERPTR, "struct aidev_gem_userptr")
+_FENCE_WAIT = request_of(C.AIDEV_NR_FENCE_WAIT)
+_CHANNEL_ALLOC = request_of(C.AIDEV_NR_CHANNEL_ALLOC)
+_CHANNEL_FREE = request_of(C.AIDEV_NR_CHANNEL_FREE)
+_GEM_USERPTR = request_of(C.AIDEV_NR_GEM_USERPTR)
 _U32 = 0xFFFF_FFFF
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import log
 from ..settings import settings
-from ..common.contract import C, ffi, ioctl_request
+from ..common.contract import C, IOCTL_STRUCTS, ffi, request_of
 from .kernel import KernelTransport, device_minors
 from .sim import SimTransport
 from .transport import Mmio, Transport
@@ -122,13 +122,7 @@ class Channel:
     pb_words: int
 
 
-_REQUESTS = {name: ioctl_request(nr, f"struct aidev_{name}") for nr, name in (
-    (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
-    (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
-    (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
-    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
-    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
-    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
+_REQUESTS = {struct.removeprefix("struct aidev_"): request_of(nr) for nr, struct in IOCTL_STRUCTS.items()}
 
 
 def _fields(value: Any) -> Any:

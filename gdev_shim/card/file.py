@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from .. import log
-from ..common.contract import C, ffi, ioctl_request
+from ..common.contract import C, IOCTL_STRUCTS, ffi, request_of
 from ..settings import settings
 from .buffers import BufferObject
 from .card import Card
@@ -53,23 +53,16 @@ class CardFile:
         self._attached: dict[int, Segment] = {}  # handles of shared segments this open attached
         self._next_handle = 1
         self.closed = False
-        self._ioctls: dict[int, tuple[str, Callable[[Any], None]]] = {
-            ioctl_request(nr, f"struct {name}"): (f"struct {name} *", handler)
-            for nr, name, handler in (
-                (C.AIDEV_NR_GET_INFO, "aidev_device_info", self._get_info),
-                (C.AIDEV_NR_GEM_NEW, "aidev_gem_new", self._gem_new),
-                (C.AIDEV_NR_GEM_FREE, "aidev_gem_free", self._gem_free),
-                (C.AIDEV_NR_GEM_INFO, "aidev_gem_info", self._gem_info),
-                (C.AIDEV_NR_CHANNEL_ALLOC, "aidev_channel_alloc", self._channel_alloc),
-                (C.AIDEV_NR_CHANNEL_FREE, "aidev_channel_free", self._channel_free),
-                (C.AIDEV_NR_FENCE_WAIT, "aidev_fence_wait", self._fence_wait),
-                (C.AIDEV_NR_GEM_ALIAS, "aidev_gem_alias", self._gem_alias),
-                (C.AIDEV_NR_GEM_USERPTR, "aidev_gem_userptr", self._gem_userptr),
-                (C.AIDEV_NR_SHM_GET, "aidev_shm_get", self._shm_get),
-                (C.AIDEV_NR_SHM_ATTACH, "aidev_shm_attach", self._shm_attach),
-                (C.AIDEV_NR_SHM_CTL, "aidev_shm_ctl", self._shm_ctl),
-            )
+        handlers: dict[int, Callable[[Any], None]] = {
+            C.AIDEV_NR_GET_INFO: self._get_info, C.AIDEV_NR_GEM_NEW: self._gem_new,
+            C.AIDEV_NR_GEM_FREE: self._gem_free, C.AIDEV_NR_GEM_INFO: self._gem_info,
+            C.AIDEV_NR_CHANNEL_ALLOC: self._channel_alloc, C.AIDEV_NR_CHANNEL_FREE: self._channel_free,
+            C.AIDEV_NR_FENCE_WAIT: self._fence_wait, C.AIDEV_NR_GEM_ALIAS: self._gem_alias,
+            C.AIDEV_NR_GEM_USERPTR: self._gem_userptr, C.AIDEV_NR_SHM_GET: self._shm_get,
+            C.AIDEV_NR_SHM_ATTACH: self._shm_attach, C.AIDEV_NR_SHM_CTL: self._shm_ctl,
         }
+        self._ioctls: dict[int, tuple[str, Callable[[Any], None]]] = {
+            request_of(nr): (f"{IOCTL_STRUCTS[nr]} *", handler) for nr, handler in handlers.items()}
 
     # ---- ioctl ----
     def arg_type(self, request: int) -> str | None:

@@ -123,6 +123,21 @@ def ioctl_request(nr: int, struct_name: str) -> int:
     return ((_IOC_READ | _IOC_WRITE) << 30) | (size << 16) | (C.AIDEV_IOCTL_TYPE << 8) | nr
 
 
+# ioctl number -> its argument struct (AIDEV_IOCTL_* in the header; cffi does not read macros)
+IOCTL_STRUCTS: dict[int, str] = {nr: f"struct aidev_{name}" for nr, name in (
+    (C.AIDEV_NR_GET_INFO, "device_info"), (C.AIDEV_NR_GEM_NEW, "gem_new"),
+    (C.AIDEV_NR_GEM_FREE, "gem_free"), (C.AIDEV_NR_GEM_INFO, "gem_info"),
+    (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
+    (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
+    (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
+    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
+
+
+def request_of(nr: int) -> int:
+    """The ioctl request of AIDEV_NR_* `nr`, with its struct's size encoded."""
+    return ioctl_request(nr, IOCTL_STRUCTS[nr])
+
+
 def header_word(op: int, fn: int, sid: int, n: int) -> int:
     return (op << C.AIDEV_HDR_OP_SHIFT) | (fn << C.AIDEV_HDR_FN_SHIFT) | (sid << C.AIDEV_HDR_SID_SHIFT) | n
 
