@@ -113,3 +113,65 @@ def test_context_synchronize_waits_for_every_stream(setup):
         launch(s, fn, params)
     ctx.synchronize()
     assert all(dstream.query(s) for s in streams)
+
+
+# ---- small synchronous copies through the host's mapping of VRAM (gdev/memcpy.py: direct_view)
+
+def test_small_sync_copy_on_an_idle_stream_queues_nothing(setup):
+    ctx, _, bufs, _, _ = setup
+    q = dstream.default(ctx).q
+    ctx.synchronize()
+    before = q.seq
+    data = np.arange(64, dtype=np.int32)
+    dstream.copy_htod(None, bufs[2] + 64, data.ctypes.data, data.nbytes, sync=True)
+    out = np.zeros(64, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, bufs[2] + 64, out.nbytes, sync=True)
+    assert q.seq == before                       # neither copy went through the ring
+    assert np.array_equal(out, data)
+    # the card sees what the host wrote: a queued (DMA) copy reads it back
+    back = np.zeros(64, np.int32)
+    dstream.copy_dtod(None, bufs[0], bufs[2] + 64, data.nbytes, sync=True)
+    dstream.copy_dtoh(dstream.Stream(ctx, dstream.STREAM_NON_BLOCKING), back.ctypes.data, bufs[0],
+                      back.nbytes, sync=True)
+    assert np.array_equal(back, data)
+
+
+@pytest.mark.parametrize("where", ["default", "blocking"])
+def test_small_sync_copy_is_ordered_after_a_running_kernel(setup, where):
+    """The kernel writes bufs[2] = a + b; a small copy into it issued while the kernel runs
+    (on the default stream, or on a blocking stream the legacy default stream waits for)
+    lands after the kernel, so its bytes survive."""
+    ctx, fn, bufs, params, expected = setup
+    launch(None if where == "default" else dstream.Stream(ctx), fn, params)
+    patch = np.full(16, -7, np.int32)
+    dstream.copy_htod(None, bufs[2], patch.ctypes.data, patch.nbytes, sync=True)
+    out = np.zeros(N, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, bufs[2], 4 * N, sync=True)
+    assert np.array_equal(out[:16], patch)
+    assert np.array_equal(out[16:], expected[16:])
+
+
+def test_small_sync_read_waits_for_a_running_kernel(setup):
+    ctx, fn, bufs, params, expected = setup
+    launch(None, fn, params)
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, bufs[2] + 4 * (N - 16), out.nbytes, sync=True)
+    assert np.array_equal(out, expected[-16:])
+
+
+def test_large_buffers_are_not_mapped_for_small_copies(setup):
+    """Mapping a VRAM buffer keeps it resident (swap.py): only small buffers are mapped for
+    direct copies, so overcommit can still move the large ones."""
+    ctx, *_ = setup
+    from gdev_shim.gdev import memcpy
+    big = dmem.alloc(ctx, 2 * memcpy.DIRECT_BUFFER_BYTES)
+    q = dstream.default(ctx).q
+    data = np.arange(16, dtype=np.int32)
+    before = q.seq
+    dstream.copy_htod(None, big + 4096, data.ctypes.data, data.nbytes, sync=True)
+    assert q.seq > before                        # queued on the card
+    assert ctx.handle.vas.find(big).host is None
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, big + 4096, out.nbytes, sync=True)
+    assert np.array_equal(out, data)
+    dmem.free(ctx, big)

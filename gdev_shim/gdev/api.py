@@ -12,7 +12,7 @@ from ..aidev.device import AidevDevice, device_count, forked
 from ..common.contract import C
 from ..log import get
 from ..settings import MAX_MEMCPY_CHUNK, MAX_MEMCPY_PIPELINE, MIN_MEMCPY_CHUNK, SettingsError, settings
-from . import memcpy
+from . import hostmem, memcpy
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
 from .errors import BadSettings, GdevError, invalid
@@ -151,6 +151,30 @@ def gmemcpy_from_device_async(h: GdevHandle, dst_host: int, src: int, size: int,
     seq = memcpy.from_device(h, q or h.ctx, dst_host, src, size) if size else 0
     log.debug("gmemcpy_from_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst_host, src, size, seq)
     return seq
+
+
+def gmemcpy_to_device_direct(h: GdevHandle, dst: int, src_host: int, size: int) -> bool:
+    """Copy host -> device now, through the host's mapping of the buffer, if this copy may
+    go that way (small, no tool watching); False: queue it on the card instead.  The
+    caller orders it: nothing queued may still touch the range."""
+    _checked(h, dst, size, "gmemcpy_to_device")
+    view = memcpy.direct_view(h, dst, size)
+    if view is None:
+        return False
+    view[:] = hostmem.view(src_host, size)
+    log.debug("gmemcpy_to_device (direct): card=%d dst=0x%x src=0x%x size=0x%x", h.minor, dst, src_host, size)
+    return True
+
+
+def gmemcpy_from_device_direct(h: GdevHandle, dst_host: int, src: int, size: int) -> bool:
+    """Device -> host now, as gmemcpy_to_device_direct."""
+    _checked(h, src, size, "gmemcpy_from_device")
+    view = memcpy.direct_view(h, src, size)
+    if view is None:
+        return False
+    hostmem.view(dst_host, size)[:] = view
+    log.debug("gmemcpy_from_device (direct): card=%d dst=0x%x src=0x%x size=0x%x", h.minor, dst_host, src, size)
+    return True
 
 
 def gmemcpy_async(h: GdevHandle, dst: int, src: int, size: int, q: GdevCtx | None = None) -> int:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import errno
 import threading
+from typing import TYPE_CHECKING
 
-from ..aidev.device import AidevDevice, AidevError
+from ..aidev.device import AidevDevice, AidevError, private_card_reason
 from ..common.contract import C
 from ..log import get
 from ..settings import settings
@@ -13,6 +14,9 @@ from .context import GdevCtx
 from . import hostmem
 from .errors import DeviceLost, GdevError, invalid
 from .vas import DeviceMem, Vas
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = get("gdev.handle")
 
@@ -46,6 +50,9 @@ class GdevHandle:
         self.dma_by_host: dict[int, DeviceMem] = {}
         self.chunk_size = settings.memcpy_chunk
         self.pipeline_count = max(1, settings.memcpy_pipeline)
+        # small synchronous copies through the host's mapping of VRAM, unless a tool watches
+        # this program's copies on its own cards (sanitizer shadow, injected DMA faults, traces)
+        self.direct_copies = private_card_reason() is None
         self.lock = threading.RLock()
         self.closed = False
 
@@ -84,7 +91,7 @@ class GdevHandle:
             gem, addr, map_offset = self.dev.gem_new(size, domain)
         except AidevError as e:
             raise GdevError(e.errno, f"card {self.minor}: cannot allocate {size} bytes: {e}") from None
-        mem = DeviceMem(addr, size, gem, domain)
+        mem = DeviceMem(addr, size, gem, domain, map_offset=map_offset)
         if domain == C.AIDEV_GEM_DOMAIN_HOST:
             mem.host = self.dev.map(map_offset, size)
             self.dma_by_host[mem.host_addr] = mem
@@ -92,15 +99,21 @@ class GdevHandle:
             self.vas.add(mem)
         return mem
 
+    def host_view(self, mem: DeviceMem) -> np.ndarray:
+        """The host's mapping of a buffer (mapped on first use: a VRAM buffer mapped into the
+        host stays resident from then on, see docs/cardd.md "Overcommit")."""
+        if mem.host is None:
+            map_offset = mem.map_offset or self.dev.gem_info(mem.gem)[3]
+            mem.host = self.dev.map(map_offset, mem.size)
+        return mem.host
+
     def share(self, mem: DeviceMem) -> int:
         """One address for host and card: map the buffer into the host and have the card
         answer the host mapping's addresses with it too (AIDEV_IOCTL_GEM_ALIAS); returns
         the host (and now also device) address of its first byte."""
         if mem.shared:
             return mem.shared
-        if mem.host is None:
-            _, _, _, map_offset = self.dev.gem_info(mem.gem)
-            mem.host = self.dev.map(map_offset, mem.size)
+        self.host_view(mem)
         try:
             self.dev.gem_alias(mem.gem, mem.host_addr)
         except AidevError as e:

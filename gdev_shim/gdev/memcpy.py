@@ -4,12 +4,29 @@ Like Gdev, a copy from pageable host memory is cut into chunks; while the card
 moves chunk i out of one bounce buffer the host fills the next one.  Memory the
 card can already reach (a DMA buffer from gmalloc_dma) is copied directly, and
 then the copy is truly asynchronous.
+
+A small synchronous copy whose context has nothing outstanding goes through the host's
+mapping of the buffer instead, as Gdev writes small transfers through the mapped BAR
+with direct I/O rather than DMA: no ring command, no fence, no wait for the card.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..aidev.device import AidevError
+from ..common.contract import C
 from . import hostmem
 from .context import GdevCtx
 from .handle import GdevHandle
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Direct copies: at most this many bytes, into a buffer of at most DIRECT_BUFFER_BYTES
+# (and 1/64 of the VRAM): mapping a VRAM buffer into the host keeps it resident, so only
+# small buffers are mapped for it and overcommit keeps the large ones movable.
+DIRECT_COPY_BYTES = 64 << 10
+DIRECT_BUFFER_BYTES = 1 << 20
 
 
 def _dma(q: GdevCtx, dst: int, src: int, size: int) -> int:
@@ -75,3 +92,25 @@ def memset(q: GdevCtx, dst: int, value: int, elem: int, count: int) -> int:
     with q.lock:
         q.compute.memset(q, dst, value, elem, count)
         return q.fence()
+
+
+def direct_view(h: GdevHandle, addr: int, size: int) -> np.ndarray | None:
+    """The host's view of device range [addr, addr + size) for a direct copy, or None when
+    the copy must go to the card (too large, a tool watches copies, not mappable)."""
+    if size > DIRECT_COPY_BYTES or not h.direct_copies:
+        return None
+    mem = h.vas.find(addr)
+    if mem is None or addr + size > mem.end or not mem.direct:
+        return None
+    host = mem.host
+    if host is None:
+        if mem.domain != C.AIDEV_GEM_DOMAIN_VRAM or mem.size > min(DIRECT_BUFFER_BYTES,
+                                                                    h.info["vram_size"] // 64):
+            return None
+        try:
+            host = h.host_view(mem)
+        except AidevError:              # no room to keep it resident: the card copies it
+            mem.direct = False
+            return None
+    offset = addr - mem.addr
+    return host[offset:offset + size]
