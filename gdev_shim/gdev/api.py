@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 
-from ..aidev.device import AidevDevice, device_count, forked
+from ..aidev.device import AidevDevice, AidevError, device_count, forked
 from ..common.contract import C
 from ..log import get
 from ..settings import MAX_MEMCPY_CHUNK, MAX_MEMCPY_PIPELINE, MIN_MEMCPY_CHUNK, SettingsError, settings
@@ -16,7 +16,7 @@ from . import hostmem, memcpy
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
 from .errors import BadSettings, GdevError, invalid
-from .handle import GdevHandle
+from .handle import GdevHandle, trim_all
 from .kernel import KernelLaunch
 from .shm import registry as shm
 
@@ -118,10 +118,11 @@ def gmap(h: GdevHandle, addr: int, size: int) -> int:
     mem = h.vas.find(addr)
     if mem is None or addr + size > mem.end:
         raise invalid(f"gmap: 0x{addr:x}+{size} is not memory of this handle")
-    if mem.host is None:
-        _, _, _, map_offset = h.dev.gem_info(mem.gem)
-        mem.host = h.dev.map(map_offset, mem.size)
-    return mem.host_addr + (addr - mem.addr)
+    try:
+        host = h.host_view(mem)
+    except AidevError as e:
+        raise GdevError(e.errno, f"gmap: card {h.minor}: cannot map 0x{addr:x}: {e}") from None
+    return int(host.ctypes.data) + (addr - mem.addr)
 
 
 def gunmap(h: GdevHandle, host_addr: int) -> None:
@@ -314,6 +315,7 @@ def gdevice_info(minor: int) -> dict:
     count = device_count()
     if not 0 <= minor < count:
         raise GdevError(errno.ENODEV, f"no card {minor} (have {count})")
+    trim_all(minor)                     # memory this process keeps for small allocations is free
     dev = AidevDevice.open(minor)
     try:
         return dev.info()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,6 +23,7 @@ class DeviceMem:
     shared: int = 0               # the host address the card also answers for it (0: none)
     map_offset: int = 0           # mmap offset of its pages (0: not known here; ask the card)
     direct: bool = True           # small copies may go through a host mapping (memcpy.direct_view)
+    slab: Any = None              # the suballoc.Slab a small allocation is a piece of (None: its own buffer)
 
     @property
     def end(self) -> int:
