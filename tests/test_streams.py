@@ -151,6 +151,38 @@ def test_small_sync_copy_is_ordered_after_a_running_kernel(setup, where):
     assert np.array_equal(out[16:], expected[16:])
 
 
+def test_small_sync_copy_comes_after_a_wait_queued_on_its_stream(setup):
+    """A stream's wait (an ACQUIRE: sdStreamWaitEvent, the legacy stream's dependencies) is
+    a command without a fence of the stream's own: a small copy on that stream still
+    happens only after the wait is over."""
+    import threading
+    from gdev_shim.common.contract import C
+    from gdev_shim.gdev.aidev_backend import AIDEV_COMPUTE
+    ctx, _, bufs, _, _ = setup
+    stream = dstream.Stream(ctx)
+    gate = ctx.handle.alloc(8, C.AIDEV_GEM_DOMAIN_HOST)
+    gate.host[:] = 0
+    with stream.q.lock:
+        AIDEV_COMPUTE.acquire(stream.q, gate.addr, 1)
+        AIDEV_COMPUTE.fire(stream.q)
+    opened = threading.Event()
+
+    def open_gate():
+        time.sleep(0.3)
+        opened.set()
+        gate.host[0] = 1
+
+    opener = threading.Thread(target=open_gate)
+    opener.start()
+    data = np.arange(16, dtype=np.int32)
+    dstream.copy_htod(stream, bufs[2], data.ctypes.data, data.nbytes, sync=True)
+    assert opened.is_set()
+    opener.join()
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(stream, out.ctypes.data, bufs[2], out.nbytes, sync=True)
+    assert np.array_equal(out, data)
+
+
 def test_small_sync_read_waits_for_a_running_kernel(setup):
     ctx, fn, bufs, params, expected = setup
     launch(None, fn, params)

@@ -133,7 +133,7 @@ def _idle(stream: Stream | None, ctx: Context) -> bool:
     else:
         deps = [s, default(ctx)] if s.blocking else [s]
     try:
-        return all(o.q.done(o.last) for o in deps if o is s or o.last)
+        return s.q.idle() and all(o.q.done(o.last) for o in deps if o is not s and o.last)
     except GdevError:                   # a faulted channel: the queued path reports it
         return False
 
