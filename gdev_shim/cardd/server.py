@@ -2,9 +2,10 @@
 and leaves when it has had no client for its idle period.
 
 Starting and leaving are serialised with the clients that start it by an flock on
-`cardd-<key>.lock`: a client that finds no daemon takes the lock, checks again and
-only then starts one; a daemon that goes idle takes the same lock before it removes
-its socket, so it never removes the socket of its successor.
+`cardd.lock` (one for the directory): a client that finds no daemon takes the lock,
+checks again and only then starts one; a daemon that goes idle takes the same lock before
+it removes its socket, so it never removes the socket of its successor.  Leaving, it also
+removes its log (`cardd-<key>.log`) unless something worth reading was logged.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from .. import log
 from ..card import Card
+from ..common import cardwire as wire
 from ..settings import settings
 from .session import Session
 
@@ -30,7 +32,7 @@ MAX_CLIENTS = 1024            # connections served at once; more are closed at a
 class CardDaemon:
     def __init__(self, path: Path, idle_s: float, owner_uid: int | None = None) -> None:
         self.path = path
-        self.lock_path = path.with_suffix(".lock")
+        self.lock_path = wire.start_lock(path)
         self.idle_s = idle_s
         self.owner_uid = os.getuid() if owner_uid is None else owner_uid
         self._cards: dict[int, Card] = {}
@@ -158,6 +160,7 @@ class CardDaemon:
                 conn, _ = listener.accept()
             except (BlockingIOError, socket.timeout):
                 self._remove_socket()
+                self._remove_clean_log()
                 return True
             finally:
                 listener.settimeout(self._tick())
@@ -169,6 +172,7 @@ class CardDaemon:
         with open(self.lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._remove_socket()
+            self._remove_clean_log()
 
     def _remove_socket(self) -> None:
         try:
@@ -177,3 +181,15 @@ class CardDaemon:
         except FileNotFoundError:
             pass
         _log.info("leaving; socket %s removed", self.path)
+
+    def _remove_clean_log(self) -> None:
+        """The log of a daemon that saw no warning or error goes with it (a key changes with
+        every change of the code, so kept logs would pile up); called under the start lock,
+        before a successor opens the file."""
+        path = wire.daemon_log(self.path)
+        try:
+            text = path.read_text(errors="replace")
+            if not any(mark in text for mark in ("[WARNING]", "[ERROR]", "[CRITICAL]", "Traceback")):
+                path.unlink()
+        except OSError:
+            pass
