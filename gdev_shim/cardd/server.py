@@ -116,6 +116,7 @@ class CardDaemon:
             self.path.unlink()                   # a dead daemon's socket (its starter holds the lock)
         except FileNotFoundError:
             pass
+        self.lock_path.touch()                   # a daemon started by hand has no starter to make it
         listener.bind(str(self.path))
         os.chmod(self.path, 0o600)
         self._inode = self.path.stat().st_ino
@@ -153,7 +154,11 @@ class CardDaemon:
             idle = self._connections == 0 and time.monotonic() - self._last_seen >= self.idle_s
         if not idle:
             return False
-        with open(self.lock_path, "a") as lock:
+        try:
+            lock = open(self.lock_path, "rb")     # not "a": a directory removed under us stays so
+        except FileNotFoundError:
+            return True
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             listener.setblocking(False)
             try:                                  # a client that connected meanwhile is served
@@ -169,7 +174,11 @@ class CardDaemon:
 
     def shutdown(self) -> None:
         """Stop serving (a signal): the socket goes, clients see the device lost."""
-        with open(self.lock_path, "a") as lock:
+        try:
+            lock = open(self.lock_path, "rb")
+        except FileNotFoundError:               # the directory was removed: nothing left to remove
+            return
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._remove_socket()
             self._remove_clean_log()
