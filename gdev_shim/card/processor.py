@@ -86,6 +86,11 @@ class CommandProcessor:
         self.console = console
         self.owner = owner
         self.client = client
+        self._handlers: dict[int, Callable[[int, list[int]], None]] = {
+            C.AIDEV_OP_NOP: self._nop, C.AIDEV_OP_MEMCPY: self._memcpy, C.AIDEV_OP_MEMSET: self._memset,
+            C.AIDEV_OP_COMPUTE: self._compute, C.AIDEV_OP_FENCE: self._fence,
+            C.AIDEV_OP_ACQUIRE: self._acquire, C.AIDEV_OP_MEMBAR: self._membar,
+            C.AIDEV_OP_NOTIFY: self._notify, C.AIDEV_OP_PREPARE: self._prepare}
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
 
@@ -169,11 +174,7 @@ class CommandProcessor:
 
     # ---- the commands ----
     def _execute(self, op: int, fn: int, args: list[int]) -> None:
-        handler = {C.AIDEV_OP_NOP: self._nop, C.AIDEV_OP_MEMCPY: self._memcpy,
-                   C.AIDEV_OP_MEMSET: self._memset, C.AIDEV_OP_COMPUTE: self._compute,
-                   C.AIDEV_OP_FENCE: self._fence, C.AIDEV_OP_ACQUIRE: self._acquire,
-                   C.AIDEV_OP_MEMBAR: self._membar, C.AIDEV_OP_NOTIFY: self._notify,
-                   C.AIDEV_OP_PREPARE: self._prepare}.get(op)
+        handler = self._handlers.get(op)
         if handler is None:
             raise _bad(f"unknown opcode {op}")
         self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
