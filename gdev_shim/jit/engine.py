@@ -34,7 +34,7 @@ from . import abi
 from .errors import JitUnsupported
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-38"
+CODEGEN_VERSION = "jit-39"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
