@@ -123,7 +123,10 @@ class Optimiser:
             self._guard.register()
             try:
                 with self._guard:
-                    job()
+                    try:
+                        job()
+                    finally:
+                        del job         # what it held (a replaced quick tier) goes now, in the guard
             except Exception as exc:    # the quick tier stays: it is correct, only slower
                 _log.debug("optimised tier not built: %s", exc)
             self._guard.register()
