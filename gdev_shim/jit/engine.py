@@ -189,7 +189,9 @@ def _warm() -> None:
     llvm = _llvm_state()[0]
     with _codegen_lock:
         for level in (0, 2):
-            _machine(level, shared=True).emit_object(llvm.parse_assembly(_WARM_IR))  # type: ignore[attr-defined]
+            mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
+            _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
+            mod.close()                                         # in the context's lock
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:
