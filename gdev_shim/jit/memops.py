@@ -595,7 +595,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     b.position_at_end(fastb)
     p = b.inttoptr(host, _vec_ptr(kc, ity, W * vec))
     if code in (abi.GLOBAL, abi.GENERIC):
-        _prefetch_next_warp(kc, host, span, store)
+        _prefetch_next_warp(kc, host, W * stride, store)
     if store:
         if vec == 1:
             full = raw_vals[0]
@@ -716,6 +716,8 @@ def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) ->
     b.cbranch(fast_ok, fastb, lanesb)
     b.position_at_end(fastb)
     p = b.inttoptr(host, _vec_ptr(scope, ity, W))
+    if code in (abi.GLOBAL, abi.GENERIC):
+        _prefetch_next_warp(scope, host, W * w, store)
     if store:
         b.store(raw[0], p, align=w)
     else:
