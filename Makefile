@@ -127,7 +127,8 @@ $(CUDA_STAMP): $(CUDA_SRC) c_tests/cuda/noptx.cu c_tests/cuda/check.h c_tests/co
 driver-programs: $(DRV_STAMP) $(DRV_IMAGES)
 $(DRV_STAMP): $(DRV_SRC) c_tests/cuda_driver/check.h c_tests/common/cuda_expect.h gdev_shim/tools/cudaprog.py $(LIB)/libcuda.so.1 | $(VENV)/.ready
 	$(CUDAPROG) $(DRV_SRC) -o $(@D) --flags="-L$(abspath $(LIB)) -lcuda"
-	$(CUDAPROG) c_tests/cuda_driver/basics.cu c_tests/cuda_driver/modules.cu -o $(@D) --suffix _ptds \
+	$(CUDAPROG) c_tests/cuda_driver/basics.cu c_tests/cuda_driver/modules.cu c_tests/cuda_driver/unified.cu \
+	    c_tests/cuda_driver/graphs.cu -o $(@D) --suffix _ptds \
 	    --flags="--default-stream per-thread -L$(abspath $(LIB)) -lcuda"
 	touch $@
 $(DRV_IMAGES): c_tests/cuda_driver/kernels.cu

@@ -140,6 +140,12 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;       /* NULL, 0x1 (legacy), 0x2 (per thread): the default stream */
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;          /* made by stream capture */
+typedef struct CUgraphNode_st *CUgraphNode;
+typedef struct CUgraphExec_st *CUgraphExec;
+/* stream callbacks: run once the stream's earlier work is done */
+typedef void (*CUstreamCallback)(CUstream hStream, CUresult status, void *userData);
+typedef void (*CUhostFn)(void *userData);
 
 typedef struct CUuuid_st {
     char bytes[16];
@@ -271,6 +277,58 @@ typedef enum CUevent_flags_enum {
     CU_EVENT_INTERPROCESS   = 4
 } CUevent_flags;
 
+/* ---- pointers --------------------------------------------------------------- */
+typedef enum CUmemorytype_enum {
+    CU_MEMORYTYPE_HOST    = 1,
+    CU_MEMORYTYPE_DEVICE  = 2,
+    CU_MEMORYTYPE_ARRAY   = 3,
+    CU_MEMORYTYPE_UNIFIED = 4
+} CUmemorytype;
+
+/* the attributes cuPointerGetAttribute answers (the others give INVALID_VALUE) */
+typedef enum CUpointer_attribute_enum {
+    CU_POINTER_ATTRIBUTE_CONTEXT          = 1,   /* CUcontext */
+    CU_POINTER_ATTRIBUTE_MEMORY_TYPE      = 2,   /* unsigned int: HOST or DEVICE (managed memory is DEVICE) */
+    CU_POINTER_ATTRIBUTE_DEVICE_POINTER   = 3,   /* CUdeviceptr */
+    CU_POINTER_ATTRIBUTE_HOST_POINTER     = 4,   /* void *; INVALID_VALUE for device memory */
+    CU_POINTER_ATTRIBUTE_IS_MANAGED       = 8,   /* unsigned int 0/1 */
+    CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL   = 9,   /* int */
+    CU_POINTER_ATTRIBUTE_RANGE_START_ADDR = 11,  /* CUdeviceptr: the allocation's start */
+    CU_POINTER_ATTRIBUTE_RANGE_SIZE       = 12,  /* size_t: the allocation's size */
+    CU_POINTER_ATTRIBUTE_MAPPED           = 13   /* unsigned int 0/1 */
+} CUpointer_attribute;
+
+typedef enum CUmemAttach_flags_enum {
+    CU_MEM_ATTACH_GLOBAL = 1,
+    CU_MEM_ATTACH_HOST   = 2,
+    CU_MEM_ATTACH_SINGLE = 4
+} CUmemAttach_flags;
+
+#define CU_MEMHOSTREGISTER_PORTABLE   1
+#define CU_MEMHOSTREGISTER_DEVICEMAP  2
+#define CU_MEMHOSTREGISTER_IOMEMORY   4
+#define CU_MEMHOSTREGISTER_READ_ONLY  8
+
+/* ---- stream capture and graphs ---------------------------------------------- */
+typedef enum CUstreamCaptureStatus_enum {
+    CU_STREAM_CAPTURE_STATUS_NONE        = 0,
+    CU_STREAM_CAPTURE_STATUS_ACTIVE      = 1,
+    CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2
+} CUstreamCaptureStatus;
+
+typedef enum CUstreamCaptureMode_enum {
+    CU_STREAM_CAPTURE_MODE_GLOBAL       = 0,
+    CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+    CU_STREAM_CAPTURE_MODE_RELAXED      = 2
+} CUstreamCaptureMode;
+
+typedef enum CUgraphInstantiate_flags_enum {
+    CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH = 1,
+    CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD              = 2,
+    CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH       = 4,
+    CUDA_GRAPH_INSTANTIATE_FLAG_USE_NODE_PRIORITY   = 8
+} CUgraphInstantiate_flags;
+
 #define CU_MEMHOSTALLOC_PORTABLE      1
 #define CU_MEMHOSTALLOC_DEVICEMAP     2
 #define CU_MEMHOSTALLOC_WRITECOMBINED 4
@@ -359,6 +417,12 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDi
                         unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
                         unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);
 
+/* Every block resident at once, so grid-wide barriers (cooperative groups' grid.sync)
+ * work; COOPERATIVE_LAUNCH_TOO_LARGE for a grid the card cannot hold at once. */
+CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
+                                   unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
+                                   unsigned int sharedMemBytes, CUstream hStream, void **kernelParams);
+
 /* ---- memory --------------------------------------------------------------------- */
 CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize);   /* OUT_OF_MEMORY when it cannot fit */
 CUresult cuMemFree_v2(CUdeviceptr dptr);                      /* INVALID_VALUE if not allocated */
@@ -369,6 +433,23 @@ CUresult cuMemAllocHost_v2(void **pp, size_t bytesize);
 CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
 CUresult cuMemFreeHost(void *p);
 CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int Flags);
+/* One address for the host and kernels (the card's memory is the host's); freed by
+ * cuMemFree.  flags: CU_MEM_ATTACH_GLOBAL or _HOST, else INVALID_VALUE. */
+CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned int flags);
+/* Page-lock the caller's memory; the card reaches it at its own address (so
+ * cuMemHostGetDevicePointer answers p).  HOST_MEMORY_ALREADY_REGISTERED for memory that is
+ * page-locked already, NOT_SUPPORTED for IOMEMORY. */
+CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags);
+CUresult cuMemHostUnregister(void *p);                        /* HOST_MEMORY_NOT_REGISTERED */
+/* INVALID_VALUE for a pointer that is no CUDA memory or an attribute it has not */
+CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr);
+/* as cuPointerGetAttribute, each into data[i]; a pointer that is no CUDA memory gets
+ * zeros (and CU_MEMORYTYPE 0), not an error */
+CUresult cuPointerGetAttributes(unsigned int numAttributes, CUpointer_attribute *attributes, void **data,
+                                CUdeviceptr ptr);
+/* Stream-ordered: allocated at once, freed once the stream's earlier work is done. */
+CUresult cuMemAllocAsync(CUdeviceptr *dptr, size_t bytesize, CUstream hStream);
+CUresult cuMemFreeAsync(CUdeviceptr dptr, CUstream hStream);
 /* Copies must lie inside one allocation, else INVALID_VALUE. */
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount);
 CUresult cuMemcpyDtoH_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount);
@@ -401,6 +482,21 @@ CUresult cuEventQuery(CUevent hEvent);                     /* CUDA_ERROR_NOT_REA
 CUresult cuEventSynchronize(CUevent hEvent);
 CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd);
 CUresult cuEventElapsedTime(float *pMilliseconds, CUevent hStart, CUevent hEnd);
+CUresult cuStreamAddCallback(CUstream hStream, CUstreamCallback callback, void *userData, unsigned int flags);
+CUresult cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData);
+
+/* ---- stream capture and graphs (the graph's steps run in capture order on the launch
+ * stream; a capture broken by CUDA's rules fails with CUDA_ERROR_STREAM_CAPTURE_*) ---- */
+CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode);
+CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph);
+CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus);
+CUresult cuGraphCreate(CUgraph *phGraph, unsigned int flags);                 /* flags must be 0 */
+CUresult cuGraphGetNodes(CUgraph hGraph, CUgraphNode *nodes, size_t *numNodes);
+/* flags: AUTO_FREE_ON_LAUNCH and USE_NODE_PRIORITY (nothing to do here); others INVALID_VALUE */
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph, unsigned long long flags);
+CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream);
+CUresult cuGraphExecDestroy(CUgraphExec hGraphExec);
+CUresult cuGraphDestroy(CUgraph hGraph);
 
 /* ---- the same calls as programs built with CUDA_API_PER_THREAD_DEFAULT_STREAM
  * (nvcc --default-stream per-thread) import them; the default stream they name is the
@@ -426,6 +522,18 @@ CUresult cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream hStream, unsigned 
 CUresult cuStreamGetFlags_ptsz(CUstream hStream, unsigned int *flags);
 CUresult cuStreamGetPriority_ptsz(CUstream hStream, int *priority);
 CUresult cuStreamGetCtx_ptsz(CUstream hStream, CUcontext *pctx);
+CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+                                        unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+                                        unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+                                        void **kernelParams);
+CUresult cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUstream hStream);
+CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hStream);
+CUresult cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, void *userData, unsigned int flags);
+CUresult cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData);
+CUresult cuStreamBeginCapture_v2_ptsz(CUstream hStream, CUstreamCaptureMode mode);
+CUresult cuStreamEndCapture_ptsz(CUstream hStream, CUgraph *phGraph);
+CUresult cuStreamIsCapturing_ptsz(CUstream hStream, CUstreamCaptureStatus *captureStatus);
+CUresult cuGraphLaunch_ptsz(CUgraphExec hGraphExec, CUstream hStream);
 CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
                              unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ,
                              unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra);

@@ -4,6 +4,7 @@ it prints the toolkit's view, and static_asserts each prototype), and libcuda.so
 exports its symbols plain, under its soname, as programs linked with -lcuda import them."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,8 @@ TOOLKIT = Path("/usr/local/cuda/include")
 STRUCTS = ("struct CUuuid_st", "struct CUctxCreateParams_st")
 # exports CUDA 13's cuda.h no longer declares (older toolkits bound programs to them)
 UNDECLARED = {"cuCtxCreate_v2"}
+# what cuda.h defines inline (calling an export) rather than binding to one
+INLINE = {"cuGetProcAddress_v2_ptsz"}
 needs_toolkit = pytest.mark.skipif(not (TOOLKIT / "cuda.h").is_file() or not shutil.which("g++"),
                                    reason="the CUDA toolkit's cuda.h and g++ check the ABI")
 
@@ -92,3 +95,43 @@ def test_symbols_are_plain_under_the_soname():
     assert [sym for sym in defined if "@" in sym] == []
     assert (LIB_DIR / "libcuda.so").resolve() == (LIB_DIR / "libcuda.so.1").resolve()
     assert soname(LIB_DIR / "libcuda.so.1") == "libcuda.so.1"
+
+
+def _plain(name: str) -> str:
+    """The name a program writes: without the per-thread suffix and the _vN cuda.h adds."""
+    return re.sub(r"_v\d+$", "", _declared(name))
+
+
+def _bound_names(plain: list[str], per_thread: bool, workdir: Path) -> dict[str, str]:
+    """What cuda.h's macros turn each plain name into, in a program built one way or the other."""
+    src = workdir / f"bind_{int(per_thread)}.cpp"
+    lines = ["#define NAME_OF(x) #x", "#define BOUND(x) NAME_OF(x)"]
+    if per_thread:
+        lines.append("#define CUDA_API_PER_THREAD_DEFAULT_STREAM")
+    lines += ["#include <cstdio>", "#include <cuda.h>", "int main()", "{"]
+    lines += [f'    std::printf("%s %s\\n", "{name}", BOUND({name}));' for name in plain]
+    lines += ["    return 0;", "}"]
+    src.write_text("\n".join(lines) + "\n")
+    exe = src.with_suffix("")
+    built = subprocess.run(["g++", "-std=c++17", f"-I{TOOLKIT}", str(src), "-o", str(exe)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+@needs_toolkit
+@needs_lib
+@pytest.mark.parametrize("per_thread", [False, True], ids=["legacy-stream", "per-thread-stream"])
+def test_every_name_binds_to_an_export(per_thread, tmp_path):
+    """A program calling any function we implement by its plain name (cuMemHostRegister,
+    cuGraphInstantiate, cuStreamBeginCapture) links to an export of ours, whichever way
+    it is built: cuda.h's mapping of names to versions is checked, not copied."""
+    _, _, functions = _ours()
+    plain = sorted({_plain(name) for name in functions} | {"cuGraphInstantiate"})
+    bound = _bound_names(plain, per_thread, tmp_path)
+    defined = set(exported_symbols(LIB_DIR / "libcuda.so.1"))
+    assert bound["cuMemHostRegister"] == "cuMemHostRegister_v2"
+    assert bound["cuGraphInstantiate"] == "cuGraphInstantiateWithFlags"
+    missing = {name: target for name, target in bound.items() if target not in defined | INLINE}
+    assert missing == {}

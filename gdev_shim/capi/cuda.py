@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import cuda_exports
+from . import cuda_exports, cuda_graph_exports, cuda_memory_exports  # noqa: F401 - they register exports
 from .boundary import install
 
 EMBED_MODULE = "_cuda_embed"         # build_ffi.py's module of libcuda.so.1

@@ -10,6 +10,7 @@ from functools import cache
 
 from ..common.cheader import constants, name_of
 from ..driver.errors import SdError
+from ..runtime.errors import RT, CudaNamedError, SdaaError
 
 CU = constants("gdev_cuda.h")
 
@@ -41,6 +42,28 @@ def cuda_code(sd_code: int) -> int:
     """The CUresult of an SDresult code."""
     name = SdError(sd_code, "").name
     return getattr(CU, name.replace("SDAA_", "CUDA_", 1), CU.CUDA_ERROR_UNKNOWN)
+
+
+# Runtime-layer codes (what the graph and managed-memory code the two faces share raise)
+# whose CUresult has another name.
+_FROM_RUNTIME = {
+    RT.sdaaErrorInvalidValue: CU.CUDA_ERROR_INVALID_VALUE,
+    RT.sdaaErrorInvalidResourceHandle: CU.CUDA_ERROR_INVALID_HANDLE,
+    RT.sdaaErrorInvalidConfiguration: CU.CUDA_ERROR_INVALID_VALUE,
+    RT.sdaaErrorMemoryAllocation: CU.CUDA_ERROR_OUT_OF_MEMORY,
+    RT.sdaaErrorInvalidDevicePointer: CU.CUDA_ERROR_INVALID_VALUE,
+    RT.sdaaErrorLaunchFailure: CU.CUDA_ERROR_LAUNCH_FAILED,
+}
+
+
+def runtime_code(e: SdaaError) -> int:
+    """The CUresult of a runtime-layer error: a CUDA-named one by its name
+    (cudaErrorStreamCaptureUnsupported -> CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)."""
+    if isinstance(e, CudaNamedError):
+        words = e.cuda_name.removeprefix("cudaError")
+        name = "CUDA_ERROR" + "".join("_" + c if c.isupper() else c.upper() for c in words)
+        return getattr(CU, name, CU.CUDA_ERROR_UNKNOWN)
+    return _FROM_RUNTIME.get(e.code, CU.CUDA_ERROR_UNKNOWN)
 
 
 def error_name(code: int) -> str | None:

@@ -15,19 +15,20 @@ CUresult; nothing crosses into C as an exception.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from ..driver import context as drv_ctx, device as drv_device, launch as drv_launch
 from ..driver import memory as drv_mem, nvimage, primary, stream as drv_stream
 from ..driver.errors import SdError, from_gdev
 from ..gdev.errors import GdevError
 from ..log import get
-from ..runtime import device_api, kernels
+from ..runtime import device_api, graphs, kernels
 from ..runtime.errors import SdaaError
 from . import driver_exports
 from .boundary import (Family, HandleTable, NullArgument, address, export_as, exported, exported_names,
                        required, static_string, string, unexpected, words)
-from .cuda_codes import CU, CuError, cuda_code, error_name, error_text
+from .cuda_codes import CU, CuError, cuda_code, error_name, error_text, runtime_code
 
 log = get("gdev.capi")
 LIB = "cuda"
@@ -51,6 +52,8 @@ def _translate(e: BaseException, name: str) -> int:
         e = from_gdev(e)
     if isinstance(e, SdError):
         e = CuError(cuda_code(e.code), str(e))
+    elif isinstance(e, SdaaError):      # the graph and unified-memory code shared with the runtime
+        e = CuError(runtime_code(e), str(e))
     if isinstance(e, CuError):
         log.warning("%s: %s (%s)", name, e, error_name(e.code))
         return e.code
@@ -96,6 +99,33 @@ def _stream(h) -> drv_stream.Stream | None:
 
 def _stream_or_default(h) -> drv_stream.Stream:
     return _stream(h) or drv_stream.default(_current())
+
+
+# ---- stream capture --------------------------------------------------------------------
+# The graph code (runtime/graphs.py) is the runtime's, keyed by stream and event numbers:
+# this face's are its handles' addresses (never the runtime's small numbers), 0 for the
+# default stream, which cannot capture.  A captured step takes the stream to run on.
+Step = Callable[[int], None]
+
+
+def _key(h) -> int:
+    return 0 if address(h) in DEFAULT_STREAMS else address(h)
+
+
+def _queued(hstream, what: str, step: Step) -> None:
+    """Run `step` on the stream now, or add it to the capture the stream is in.  The
+    legacy stream's implicit-synchronisation rule is the runtime's own (its contexts are
+    not this face's), so the default stream's work is never checked against captures."""
+    key = _key(hstream)
+    if key and graphs.record(key, step, what):
+        return
+    step(key)
+
+
+def _forbid(hstream, what: str) -> None:
+    key = _key(hstream)
+    if key:
+        graphs.forbid(key, what)
 
 
 def _function(h):
@@ -161,8 +191,13 @@ def cuGetErrorString(code, pstr):
     return _error_string(code, pstr, error_text)
 
 
+# plain names cuda.h binds to a function of another name
+_RENAMED = {"cuGraphInstantiate": "cuGraphInstantiateWithFlags"}
+
+
 def _proc_candidates(name: str, per_thread: bool) -> list[str]:
     """The exports cuda.h could bind a plain name to, the likeliest first."""
+    name = _RENAMED.get(name, name)
     versions = [f"{name}_v{n}" for n in (4, 3, 2)] + [name]
     if per_thread:
         versions = [f"{v}{suffix}" for v in versions for suffix in ("_ptds", "_ptsz")] + versions
@@ -453,8 +488,25 @@ def cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(num_blocks, h, block_si
 @_api("cuLaunchKernel_ptsz")
 def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, extra):
     fn = _function(h)
+    # the arguments of now, as CUDA copies them into a captured kernel node
     params = drv_launch.launch_params(fn, words(kernel_params), words(extra))
-    drv_stream.launch(_stream(hstream), fn, (gx, gy, gz), (bx, by, bz), shared, params)
+    drv_launch.check_shape(fn, (gx, gy, gz), (bx, by, bz), shared)      # before capture too, as CUDA does
+    _queued(hstream, "kernel launch", partial(_launch_step, fn, (gx, gy, gz), (bx, by, bz), shared, params, False))
+    return OK
+
+
+def _launch_step(fn, grid, block, shared: int, params: bytes, cooperative: bool, key: int) -> None:
+    drv_stream.launch(_stream(key), fn, grid, block, shared, params, cooperative)
+
+
+@_api("cuLaunchCooperativeKernel_ptsz")
+def cuLaunchCooperativeKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params):
+    fn = _function(h)
+    params = drv_launch.launch_params(fn, words(kernel_params), None)
+    grid, block = (gx, gy, gz), (bx, by, bz)
+    drv_launch.check_shape(fn, grid, block, shared)
+    kernels.check_coresident(fn, grid, block, shared)
+    _queued(hstream, "cooperative launch", partial(_launch_step, fn, grid, block, shared, params, True))
     return OK
 
 
@@ -509,24 +561,26 @@ def _host(p, what: str) -> int:
 
 @_api("cuMemcpyHtoDAsync_v2_ptsz")
 def cuMemcpyHtoDAsync_v2(dst, src, n, hstream):
-    drv_stream.copy_htod(_stream(hstream), dst, _host(src, "srcHost"), n)
+    src = _host(src, "srcHost")
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_htod(_stream(key), dst, src, n))
     return OK
 
 
 @_api("cuMemcpyDtoHAsync_v2_ptsz")
 def cuMemcpyDtoHAsync_v2(dst, src, n, hstream):
-    drv_stream.copy_dtoh(_stream(hstream), _host(dst, "dstHost"), src, n)
+    dst = _host(dst, "dstHost")
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtoh(_stream(key), dst, src, n))
     return OK
 
 
 @_api("cuMemcpyDtoDAsync_v2_ptsz")
 def cuMemcpyDtoDAsync_v2(dst, src, n, hstream):
-    drv_stream.copy_dtod(_stream(hstream), dst, src, n)
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtod(_stream(key), dst, src, n))
     return OK
 
 
 def _memset_async(dst, value, elem: int, n, hstream) -> int:
-    drv_stream.memset(_stream(hstream), dst, value, elem, n)
+    _queued(hstream, "memset", lambda key: drv_stream.memset(_stream(key), dst, value, elem, n))
     return OK
 
 
@@ -584,17 +638,20 @@ def cuStreamDestroy_v2(h):
         raise CuError(CU.CUDA_ERROR_INVALID_HANDLE, "the default stream cannot be destroyed")
     stream = _lookup(streams, h)
     streams.drop(address(h))
+    graphs.forget(address(h))
     stream.destroy()
     return OK
 
 
 @_api("cuStreamQuery_ptsz")
 def cuStreamQuery(h):
+    _forbid(h, "cuStreamQuery")
     return OK if drv_stream.query(_stream_or_default(h)) else CU.CUDA_ERROR_NOT_READY
 
 
 @_api("cuStreamSynchronize_ptsz")
 def cuStreamSynchronize(h):
+    _forbid(h, "stream synchronize")
     drv_stream.synchronize(_stream_or_default(h))
     return OK
 
@@ -603,7 +660,11 @@ def cuStreamSynchronize(h):
 def cuStreamWaitEvent(h, hevent, flags):
     if flags & ~1:                   # CU_EVENT_WAIT_DEFAULT / _EXTERNAL (the same here)
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuStreamWaitEvent flags 0x{flags:x}")
-    drv_stream.wait_event(_stream_or_default(h), _lookup(events, hevent))
+    stream = _stream_or_default(h)
+    event = _lookup(events, hevent)
+    if graphs.wait_event(_key(h), address(hevent), stream.blocking):
+        return OK                    # a fork or join of the capture the event was recorded in
+    _queued(h, "event wait", lambda key: drv_stream.wait_event(_stream_or_default(key), event))
     return OK
 
 
@@ -626,6 +687,8 @@ def cuEventDestroy_v2(h):
 @_api("cuEventRecord_ptsz")
 def cuEventRecord(h, hstream):
     event = _lookup(events, h)
+    if graphs.mark_event(address(h), _key(hstream)):
+        return OK                    # marks a point of the capture: no card work
     event.record(_stream(hstream) or drv_stream.default(event.ctx))
     return OK
 
@@ -639,11 +702,13 @@ def cuEventRecordWithFlags(h, hstream, flags):
 
 @_api()
 def cuEventQuery(h):
+    graphs.captured_event(address(h), "cuEventQuery")
     return OK if _lookup(events, h).query() else CU.CUDA_ERROR_NOT_READY
 
 
 @_api()
 def cuEventSynchronize(h):
+    graphs.captured_event(address(h), "cuEventSynchronize")
     _lookup(events, h).synchronize()
     return OK
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..driver import device as drv_device, memory as drv_mem, stream as drv_stream
-from ..driver.context import registry
+from ..driver.context import Context, registry
 from ..driver.errors import SdError
 from ..gdev import hostmem
 from ..log import get
@@ -220,9 +220,10 @@ REGISTER_IO_MEMORY = 4
 
 
 @translated
-def host_register(addr: int, size: int, flags: int) -> None:
+def host_register(addr: int, size: int, flags: int, ctx: Context | None = None) -> None:
     """cudaHostRegister: pin host memory; the card reaches it at its own address (every
-    registration is mapped, so cudaHostGetDevicePointer answers for any of them)."""
+    registration is mapped, so cudaHostGetDevicePointer answers for any of them).  `ctx`:
+    the driver face's current context (cuMemHostRegister), else the runtime's current card."""
     if flags & ~REGISTER_FLAGS or addr == 0 or size == 0:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"host registration of {size} bytes at 0x{addr:x}, flags 0x{flags:x}")
     if flags & REGISTER_IO_MEMORY:
@@ -230,7 +231,7 @@ def host_register(addr: int, size: int, flags: int) -> None:
     if drv_mem.pinned(addr) is not None or drv_mem.pinned(addr + size - 1) is not None:
         raise CudaNamedError("cudaErrorHostMemoryAlreadyRegistered",
                              f"0x{addr:x}+0x{size:x} is page-locked already")
-    drv_mem.host_register(devices.context(), addr, size)
+    drv_mem.host_register(ctx or devices.context(), addr, size)
 
 
 @translated

@@ -1,0 +1,186 @@
+// CUDA graphs through the driver API: a stream's work captured once (fills, copies, a
+// kernel, a host function, a second stream forked and joined by events) and replayed
+// many times; the capture rules' codes (the default stream, a synchronisation during
+// capture, an unjoined fork, a second begin); graphs and executables destroyed.
+//   graphs DIR    (DIR holds kernels.ptx)
+#include <string>
+#include <vector>
+
+#include "check.h"
+
+static CUmodule mod;
+static int replays = 0;
+static void CUDA_CB count(void *) { replays++; }
+
+static void launch_scale(CUstream s, CUdeviceptr x, float a, int n)
+{
+    CUfunction f;
+    CU_OK(cuModuleGetFunction(&f, mod, "scale"));
+    void *params[] = {&x, &a, &n};
+    CU_OK(cuLaunchKernel(f, (n + 127) / 128, 1, 1, 128, 1, 1, 0, s, params, NULL));
+}
+
+static void capture_and_replay(void)
+{
+    const int n = 2048;
+    CUstream s, side;
+    CU_OK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CU_OK(cuStreamCreate(&side, CU_STREAM_NON_BLOCKING));
+    CUevent forked, joined;
+    CU_OK(cuEventCreate(&forked, CU_EVENT_DISABLE_TIMING));
+    CU_OK(cuEventCreate(&joined, CU_EVENT_DISABLE_TIMING));
+    CUdeviceptr x, y;
+    CU_OK(cuMemAlloc(&x, n * sizeof(float)));
+    CU_OK(cuMemAlloc(&y, n * sizeof(float)));
+    std::vector<float> src(n), out_x(n), out_y(n);
+    for (int i = 0; i < n; i++)
+        src[i] = (float)i;
+
+    CUstreamCaptureStatus status;
+    CU_OK(cuStreamIsCapturing(s, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_NONE);
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CU_OK(cuStreamIsCapturing(s, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CU_OK(cuMemcpyHtoDAsync(x, src.data(), n * sizeof(float), s));
+    CU_OK(cuEventRecord(forked, s));
+    CU_OK(cuStreamWaitEvent(side, forked, 0));          // side joins the capture
+    CU_OK(cuStreamIsCapturing(side, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CU_OK(cuMemsetD32Async(y, 0x3f800000, n, side));     // 1.0f
+    launch_scale(side, y, 5.0f, n);
+    CU_OK(cuEventRecord(joined, side));
+    launch_scale(s, x, 2.0f, n);
+    CU_OK(cuStreamWaitEvent(s, joined, 0));             // joined back
+    CU_OK(cuMemcpyDtoHAsync(out_x.data(), x, n * sizeof(float), s));
+    CU_OK(cuMemcpyDtoHAsync(out_y.data(), y, n * sizeof(float), s));
+    CU_OK(cuLaunchHostFunc(s, count, NULL));
+    CUgraph graph;
+    CU_OK(cuStreamEndCapture(s, &graph));
+    CU_OK(cuStreamIsCapturing(s, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_NONE);
+    EXPECT(replays == 0 && out_x[1] == 0.0f);            // capturing ran nothing
+
+    size_t nodes = 0;
+    CU_OK(cuGraphGetNodes(graph, NULL, &nodes));
+    EXPECT(nodes == 7);                                  // copy, fill, 2 kernels, 2 copies back, host
+    std::vector<CUgraphNode> handles(nodes);
+    CU_OK(cuGraphGetNodes(graph, handles.data(), &nodes));
+    EXPECT(handles[0] != NULL && handles[0] != handles[nodes - 1]);
+
+    CUgraphExec exec;
+    CU_OK(cuGraphInstantiate(&exec, graph, 0));
+    CU_OK(cuGraphDestroy(graph));                        // the executable is a copy
+    for (int round = 1; round <= 3; round++) {
+        for (int i = 0; i < n; i++)
+            src[i] = (float)(i * round);                 // the copy reads the host buffer at replay
+        CU_OK(cuGraphLaunch(exec, s));
+        CU_OK(cuStreamSynchronize(s));
+        EXPECT(replays == round);
+        for (int i = 0; i < n; i++)
+            EXPECT(out_x[i] == 2.0f * i * round && out_y[i] == 5.0f);
+    }
+    CU_OK(cuGraphLaunch(exec, NULL));                    // on the default stream too
+    CU_OK(cuCtxSynchronize());
+    EXPECT(replays == 4);
+    CU_OK(cuGraphExecDestroy(exec));
+    EXPECT_CODE(cuGraphLaunch(exec, s), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGraphExecDestroy(exec), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGraphDestroy(graph), CUDA_ERROR_INVALID_VALUE);
+
+    CU_OK(cuMemFree(x));
+    CU_OK(cuMemFree(y));
+    CU_OK(cuEventDestroy(forked));
+    CU_OK(cuEventDestroy(joined));
+    CU_OK(cuStreamDestroy(s));
+    CU_OK(cuStreamDestroy(side));
+}
+
+static void capture_rules(void)
+{
+    CUstream s, other;
+    CU_OK(cuStreamCreate(&s, 0));
+    CU_OK(cuStreamCreate(&other, CU_STREAM_NON_BLOCKING));
+    CUgraph graph = NULL;
+    CUdeviceptr x;
+    CU_OK(cuMemAlloc(&x, 256));
+    CU_OK(cuMemsetD8(x, 0, 256));
+
+    EXPECT_CODE(cuStreamBeginCapture(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    EXPECT_CODE(cuStreamBeginCapture(s, (CUstreamCaptureMode)7), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuStreamEndCapture(s, &graph), CUDA_ERROR_ILLEGAL_STATE);
+
+    // a synchronisation during capture fails, and the capture with it
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    EXPECT_CODE(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL), CUDA_ERROR_ILLEGAL_STATE);
+    CU_OK(cuMemsetD8Async(x, 1, 256, s));
+    EXPECT_CODE(cuStreamSynchronize(s), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CUstreamCaptureStatus status;
+    CU_OK(cuStreamIsCapturing(s, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    EXPECT_CODE(cuMemsetD8Async(x, 1, 256, s), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    EXPECT_CODE(cuStreamEndCapture(s, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    EXPECT(graph == NULL);
+
+    // stream-ordered allocation is not captured here
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CUdeviceptr y;
+    EXPECT_CODE(cuMemAllocAsync(&y, 64, s), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    EXPECT_CODE(cuStreamEndCapture(s, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+
+    // a fork never joined back
+    CUevent e;
+    CU_OK(cuEventCreate(&e, 0));
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CU_OK(cuEventRecord(e, s));
+    EXPECT_CODE(cuEventSynchronize(e), CUDA_ERROR_CAPTURED_EVENT);
+    CU_OK(cuStreamWaitEvent(other, e, 0));
+    CU_OK(cuMemsetD8Async(x, 2, 256, other));
+    EXPECT_CODE(cuStreamEndCapture(other, &graph), CUDA_ERROR_STREAM_CAPTURE_UNMATCHED);
+    EXPECT_CODE(cuStreamEndCapture(s, &graph), CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
+
+    // none of the fills captured above ran
+    unsigned char back[256];
+    CU_OK(cuMemcpyDtoH(back, x, sizeof back));
+    for (int i = 0; i < 256; i++)
+        EXPECT(back[i] == 0);
+
+    // an empty graph made by cuGraphCreate instantiates and launches
+    CU_OK(cuGraphCreate(&graph, 0));
+    size_t nodes = 5;
+    CU_OK(cuGraphGetNodes(graph, NULL, &nodes));
+    EXPECT(nodes == 0);
+    CUgraphExec exec;
+    EXPECT_CODE(cuGraphInstantiateWithFlags(&exec, graph, CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH),
+                CUDA_ERROR_INVALID_VALUE);
+    CU_OK(cuGraphInstantiateWithFlags(&exec, graph, CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH));
+    CU_OK(cuGraphLaunch(exec, s));
+    CU_OK(cuStreamSynchronize(s));
+    CU_OK(cuGraphExecDestroy(exec));
+    CU_OK(cuGraphDestroy(graph));
+    EXPECT_CODE(cuGraphCreate(&graph, 1), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGraphInstantiate(NULL, graph, 0), CUDA_ERROR_INVALID_VALUE);
+
+    CU_OK(cuEventDestroy(e));
+    CU_OK(cuMemFree(x));
+    CU_OK(cuStreamDestroy(s));
+    CU_OK(cuStreamDestroy(other));
+}
+
+int main(int argc, char **argv)
+{
+    EXPECT(argc == 2);
+    std::string dir = argv[1];
+    CU_OK(cuInit(0));
+    CUdevice dev;
+    CU_OK(cuDeviceGet(&dev, 0));
+    CUcontext ctx;
+    CU_OK(cuDevicePrimaryCtxRetain(&ctx, dev));
+    CU_OK(cuCtxSetCurrent(ctx));
+    CU_OK(cuModuleLoad(&mod, (dir + "/kernels.ptx").c_str()));
+    capture_and_replay();
+    capture_rules();
+    CU_OK(cuModuleUnload(mod));
+    CU_OK(cuDevicePrimaryCtxRelease(dev));
+    return test_passed();
+}
