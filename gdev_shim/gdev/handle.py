@@ -137,11 +137,20 @@ class GdevHandle:
         return mem
 
     def _new_slab(self, size: int) -> DeviceMem:
+        """A slab, mapped into the host now, before any kernel can use a piece of it (a
+        buffer's first map moves its bytes in the card, see memcpy.direct_view): small
+        copies of its pieces are direct, and mapped, it stays resident."""
         try:
             gem, addr, map_offset = self.dev.gem_new(size, C.AIDEV_GEM_DOMAIN_VRAM)
         except AidevError as e:
             raise GdevError(e.errno, f"card {self.minor}: cannot allocate {size} bytes: {e}") from None
-        return DeviceMem(addr, size, gem, C.AIDEV_GEM_DOMAIN_VRAM, map_offset=map_offset)
+        mem = DeviceMem(addr, size, gem, C.AIDEV_GEM_DOMAIN_VRAM, map_offset=map_offset)
+        try:
+            self.host_view(mem)
+        except AidevError as e:
+            self._gem_free(mem)
+            raise GdevError(e.errno, f"card {self.minor}: cannot map a {size}-byte slab: {e}") from None
+        return mem
 
     def _free_slab(self, mem: DeviceMem) -> None:
         self._gem_free(mem)

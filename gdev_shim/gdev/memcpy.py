@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..aidev.device import AidevError
-from ..common.contract import C
 from . import hostmem
 from .context import GdevCtx
 from .handle import GdevHandle
@@ -22,11 +20,9 @@ from .handle import GdevHandle
 if TYPE_CHECKING:
     import numpy as np
 
-# Direct copies: at most this many bytes, into a buffer of at most DIRECT_BUFFER_BYTES
-# (and 1/64 of the VRAM): mapping a VRAM buffer into the host keeps it resident, so only
-# small buffers are mapped for it and overcommit keeps the large ones movable.
+# Direct copies: at most this many bytes, of memory the host has mapped already (small
+# allocations: their slabs are mapped when made; see direct_view).
 DIRECT_COPY_BYTES = 64 << 10
-DIRECT_BUFFER_BYTES = 1 << 20
 
 
 def _dma(q: GdevCtx, dst: int, src: int, size: int) -> int:
@@ -96,21 +92,16 @@ def memset(q: GdevCtx, dst: int, value: int, elem: int, count: int) -> int:
 
 def direct_view(h: GdevHandle, addr: int, size: int) -> np.ndarray | None:
     """The host's view of device range [addr, addr + size) for a direct copy, or None when
-    the copy must go to the card (too large, a tool watches copies, not mappable)."""
+    the copy must go to the card (too large, a tool watches copies, not mapped).
+
+    Only memory mapped already: a VRAM buffer's first map moves its bytes into pages of
+    their own in the card (docs/cardd.md, "Security"), which must not happen under a
+    kernel of another stream writing the buffer; a slab is mapped before any of its
+    pieces is handed out."""
     if size > DIRECT_COPY_BYTES or not h.direct_copies:
         return None
     mem = h.vas.find(addr)
-    if mem is None or addr + size > mem.end or not mem.direct:
+    if mem is None or addr + size > mem.end or (mem.host is None and mem.slab is None):
         return None
-    host = mem.host
-    if host is None:
-        if mem.domain != C.AIDEV_GEM_DOMAIN_VRAM or mem.size > min(DIRECT_BUFFER_BYTES,
-                                                                    h.info["vram_size"] // 64):
-            return None
-        try:
-            host = h.host_view(mem)
-        except AidevError:              # no room to keep it resident: the card copies it
-            mem.direct = False
-            return None
     offset = addr - mem.addr
-    return host[offset:offset + size]
+    return h.host_view(mem)[offset:offset + size]

@@ -22,7 +22,6 @@ class DeviceMem:
     host: np.ndarray | None = None  # host view (HOST domain buffers)
     shared: int = 0               # the host address the card also answers for it (0: none)
     map_offset: int = 0           # mmap offset of its pages (0: not known here; ask the card)
-    direct: bool = True           # small copies may go through a host mapping (memcpy.direct_view)
     slab: Any = None              # the suballoc.Slab a small allocation is a piece of (None: its own buffer)
 
     @property
