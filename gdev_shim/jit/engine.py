@@ -35,7 +35,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-39"
+CODEGEN_VERSION = "jit-40"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
