@@ -37,7 +37,7 @@ def cuStreamAddCallback(hstream, callback, user_data, flags):
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "cuStreamAddCallback flags must be 0")
     required(callback, "callback")
     cx._stream_or_default(hstream)
-    cx._queued(hstream, "host callback", partial(_host_step, lambda: callback(hstream, OK, user_data)))
+    cx._queued(hstream, "host callback", partial(_host_step, lambda: callback(hstream, OK, user_data)), graphs.HOST)
     return OK
 
 
@@ -45,7 +45,7 @@ def cuStreamAddCallback(hstream, callback, user_data, flags):
 def cuLaunchHostFunc(hstream, fn, user_data):
     required(fn, "fn")
     cx._stream_or_default(hstream)
-    cx._queued(hstream, "host function", partial(_host_step, lambda: fn(user_data)))
+    cx._queued(hstream, "host function", partial(_host_step, lambda: fn(user_data)), graphs.HOST)
     return OK
 
 
@@ -109,7 +109,7 @@ def cuGraphInstantiateWithFlags(pexec, hgraph, flags):
 def cuGraphLaunch(hexec, hstream):
     handle = address(required(hexec, "hGraphExec"))
     cx._stream_or_default(hstream)
-    cx._queued(hstream, "graph launch", partial(graphs.launch, handle))
+    cx._queued(hstream, "graph launch", partial(graphs.launch, handle), graphs.CHILD_GRAPH)
     return OK
 
 
