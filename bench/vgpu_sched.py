@@ -9,7 +9,11 @@ window in which all of them run.  Figures, per policy (GDEV_SCHED):
   5%, the issue's; the Gdev paper reports 7% average error for BAND);
 - two processes of priorities 40 and 20: the high-priority process's share of the
   card time, against the share the policy gives it (2/3 under CREDIT and BAND, whose
-  bandwidth follows priority; 1/2 under FIFO, which ignores priorities).
+  bandwidth follows priority; 1/2 under FIFO, which ignores priorities).  CREDIT is
+  work-conserving (gdev_vsched_credit.c: a virtual GPU in debt runs when no richer one
+  waits), and in a closed loop neither process has a kernel waiting when the other's
+  ends, so it alternates them; its bandwidth shows when work is always waiting, so CREDIT
+  also gets a run whose processes keep kernels queued (QUEUED: on two streams each).
 
 The kernel is compiled to optimised code at once (GDEV_JIT_TIER=opt) and run once
 before the figures, so no background compilation competes with the measured loops.
@@ -51,21 +55,27 @@ LOOP:
     ret;
 }
 """
-# one process: warm up, say ready, wait for "go", run the loop for argv[2] seconds, print the count
+# one process: warm up, say ready, wait for "go", run the loop for argv[2] seconds (argv[3]
+# kernels queued on each of two streams, then both synchronised), print the kernel count
 CLIENT = f"""
 import sys, time, numpy as np, gdev_shim
 d = gdev_shim.Device(0)
 out = d.malloc(4)
 k = d.load_module({SPIN_PTX!r}).spin
-n = np.uint32(int(sys.argv[1]))
+n, depth = np.uint32(int(sys.argv[1])), int(sys.argv[3])
+streams = [d.stream(non_blocking=True) for _ in range(2)] if depth > 1 else [None]
 k(out, n); d.synchronize()
 print("ready", flush=True)
 sys.stdin.readline()
 stop, count = time.monotonic() + float(sys.argv[2]), 0
 while time.monotonic() < stop:
-    k(out, n); d.synchronize(); count += 1
+    for _ in range(depth):
+        for s in streams:
+            k(out, n, stream=s); count += 1
+    d.synchronize()
 print(count, flush=True)
 """
+QUEUED = 8                  # kernels per stream a CREDIT process keeps queued
 SPIN_N = 10_000_000         # tens of ms a kernel: far longer than a client takes to come back
 SETTLE_S = 0.5              # after "go", before the window opens
 HIGH, LOW = 40, 20
@@ -89,9 +99,10 @@ def _card_time(status: dict) -> dict[int, int]:
     return {c["pid"]: c["sched"]["compute"]["busy_ns"] for c in card["clients"] if c.get("sched")}
 
 
-def measure(env: dict[str, str], priorities: list[int], window_s: float) -> tuple[list[float], list[int]]:
-    """Card seconds each process got during the window, and its loop count."""
-    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(SPIN_N), str(SETTLE_S + window_s + 1.0)],
+def measure(env: dict[str, str], priorities: list[int], window_s: float, depth: int = 1,
+            spin: int = SPIN_N) -> tuple[list[float], list[int]]:
+    """Card seconds each process got during the window, and how many kernels it ran."""
+    procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(spin), str(SETTLE_S + window_s + 1.0), str(depth)],
                               cwd=ROOT, env={**env, "GDEV_PRIORITY": str(p)}, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for p in priorities]
@@ -119,6 +130,18 @@ def measure(env: dict[str, str], priorities: list[int], window_s: float) -> tupl
             if proc.poll() is None:
                 proc.kill()
     return [(after[p.pid] - before.get(p.pid, 0)) / 1e9 for p in procs], counts
+
+
+def _queued_priorities(results: Results, env: dict[str, str], window: float) -> None:
+    """CREDIT's shares when each process always has kernels waiting (kernels a fifth as
+    long, shorter than a period, as Gdev assumes: a debt past one period is forgiven)."""
+    times, loops = measure(env, [HIGH, LOW], window, depth=QUEUED, spin=SPIN_N // 5)
+    results.add(FAMILY, f"credit: priorities {HIGH} and {LOW}, kernels always queued, {window:g} s: "
+                f"share of the priority-{HIGH} process", times[0] / sum(times), "",
+                "its share under credit", HIGH / (HIGH + LOW),
+                notes=f"card s {[round(t, 3) for t in times]}, kernels {loops}")
+    print(f"   kernels queued: card time (s): priority {HIGH}: {times[0]:.3f}, priority {LOW}: "
+          f"{times[1]:.3f}; kernels run: {loops}", flush=True)
 
 
 def _stop_daemon(run_dir: Path) -> None:
@@ -158,5 +181,7 @@ def run(results: Results, images: object, quick: bool) -> None:
                             notes=f"card s {[round(t, 3) for t in times]}, kernels {loops}")
                 print(f"   card time (s): priority {HIGH}: {times[0]:.3f}, priority {LOW}: {times[1]:.3f}; "
                       f"kernels run: {loops}", flush=True)
+                if policy == "credit":
+                    _queued_priorities(results, env, window)
             finally:
                 _stop_daemon(run_dir)

@@ -216,3 +216,15 @@ def test_a_daemon_that_hangs_up_on_hello_is_tried_again(tmp_path, monkeypatch):
     assert answered and sock.fileno() >= 0
     sock.close()
     listener.close()
+
+
+def test_a_daemon_leaving_after_its_idle_period_leaves_only_the_directory_lock(daemon_env):
+    """Keys change with every change of the code: a daemon that leaves normally takes its
+    socket and its log (nothing worth reading in it) along; one lock serves the directory."""
+    env = {**daemon_env, "GDEV_CARDD_IDLE_S": "0.3"}
+    assert int(_run(env, USED_ON_CARD_2)) >= 0
+    folder = Path(env["XDG_RUNTIME_DIR"]) / "gdev-shim"
+    deadline = time.monotonic() + 30
+    while list(folder.glob("cardd-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(p.name for p in folder.iterdir()) == ["cardd.lock"]

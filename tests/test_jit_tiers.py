@@ -15,7 +15,7 @@ pytest.importorskip("llvmlite")
 from gdev_shim import jit  # noqa: E402
 from gdev_shim.card.card import Card  # noqa: E402
 from gdev_shim.common.contract import C  # noqa: E402
-from gdev_shim.jit import engine  # noqa: E402
+from gdev_shim.jit import engine, retire  # noqa: E402
 from gdev_shim.ptx import Module, execute as interp_execute, parse_module  # noqa: E402
 from gdev_shim.settings import settings  # noqa: E402
 from helpers import KERNELS, LIB_DIR, ROOT  # noqa: E402
@@ -100,7 +100,9 @@ def test_a_replaced_quick_tier_frees_nothing_still_in_use(module: Module, forget
         engine.compile_kernel(module, KERNEL)
         assert engine.wait_for_optimised(timeout=120)
     import gc
-    gc.collect()                        # the quick tier's engine is disposed here
+    gc.collect()                        # the quick tier's engine is retired here, not disposed
+    assert retire.retired() >= 1
+    assert retire.bury(engine._codegen_lock) >= 1 and retire.retired() == 0
     with settings.override(jit_tier="fast"):
         assert _scan(jit.execute, module) == want
     with settings.override(jit_tier="opt"):
@@ -128,6 +130,29 @@ def test_c_program_exits_cleanly_while_the_optimiser_runs(compile_ptx, tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "RESULT bitonic.checked 1" in proc.stdout
         assert "bitonic_sort1024 width 32 (built, quick tier)" in proc.stderr
+
+
+@pytest.mark.skipif(not (LIB_DIR / "libusdaa.so").exists(), reason="needs `make all`")
+def test_c_program_exits_with_its_status_while_quick_tiers_are_replaced(compile_ptx, tmp_path) -> None:
+    """A C program loads a module of many kernels (each quick tier compiled at load, each
+    optimised tier queued) and exits at once with a failure: the optimiser thread replaces
+    quick tiers while exit destroys LLVM's globals.  The replaced engines are disposed of
+    only inside the optimiser's exit guard, so the program ends with its own status."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import programs
+    from gdev_shim.common.image import build_image
+    src = KERNELS / "corpus_linalg.cu"
+    cubin = tmp_path / "linalg.cubin"
+    cubin.write_bytes(build_image(compile_ptx([src])[src]))
+    exe = programs.build("kernels")
+    for run in range(4):
+        env = programs.environment(GDEV_CACHE_DIR=str(tmp_path / f"cache{run}"), GDEV_JIT_TIER="tiered",
+                                   **programs.CARD_IN_PROCESS)
+        # the module has no reduce_sum: the program fails right after loading it
+        proc = subprocess.run([str(exe), "reduce", "4096", "1", str(cubin)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "no kernel named 'reduce_sum'" in proc.stderr
 
 
 class _FakeCode:

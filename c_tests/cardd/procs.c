@@ -1,7 +1,7 @@
 /*
  * procs.c - the card daemon shared by processes (fork and exec): one scenario per run.
  *
- *   procs memory|kill-client|kill-daemon|other-user|gshm [-f<busy.cubin>]
+ *   procs memory|kill-client|kill-daemon|other-user|gshm|overcommit [-f<busy.cubin>]
  *
  *   memory       a child holds 256 MiB on card 1: this process's sdaaMemGetInfo sees it,
  *                and sees it return after the child exits.
@@ -14,10 +14,13 @@
  *                a child, which writes back through it; gref'd memory outlives its master.
  *   other-user   (root only) a child that setuid()s to nobody cannot reach this user's
  *                cards: it gets an error, not the cards; otherwise a SKIP line.
+ *   overcommit   three children on a 64 MiB card each hold 60% of it and run kernels over
+ *                their memory in turns: what does not fit is swapped out while its owner
+ *                waits, and every child finds all of its data right.
  *
  * Every run uses a private runtime directory (XDG_RUNTIME_DIR) and so a daemon of its own,
  * which it stops at the end: killing it disturbs nothing else.  Children are this program
- * run again with a role (child-hold, child-spin, child-work, child-other).
+ * run again with a role (child-hold, child-spin, child-work, child-other, child-over).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -87,6 +90,8 @@ static void private_runtime(char **argv)
     setenv("XDG_RUNTIME_DIR", run_dir, 1);
     setenv("GDEV_TRANSPORT", "cardd", 1);
     setenv("GDEV_CARDD_IDLE_S", "30", 1);
+    if (argv[1] && strcmp(argv[1], "overcommit") == 0)
+        setenv("GDEV_SIM_VRAM", "64M", 1);     /* the daemon's cards: three 60% shares overcommit */
     fflush(stdout);
     execv(self_exe, argv);
     fail("re-executing itself");
@@ -300,6 +305,52 @@ static int child_work(void)
     return 0;
 }
 
+/* 60% of a 64 MiB card, a pattern of its own (tag) in every word; rounds of the loop kernel
+ * over its first N words, each round synchronized, with the other children's rounds between. */
+#define OVER_BYTES (64 * MiB * 6 / 10)
+static int child_over(const char *tag_text)
+{
+    uint32_t tag = (uint32_t)atoi(tag_text), words = OVER_BYTES / 4;
+    static uint32_t host[OVER_BYTES / 4];
+    SDmodule mod;
+    SDfunction f;
+    SDdeviceptr big;
+    open_card(3);
+    SD(sdModuleLoad(&mod, image));
+    SD(sdModuleGetFunction(&f, mod, "loop"));
+    size_t free_b = 0, total = 0;
+    char go[16];
+    SD(sdMemAlloc(&big, OVER_BYTES));
+    SD(sdMemsetD32(big, 0x5a000000u | tag, words));
+    SD(sdMemGetInfo(&free_b, &total));
+    if (total != 64 * MiB) {
+        printf("wrong: the card has %zu bytes, not 64 MiB\n", total);
+        return 1;
+    }
+    /* all three hold their 60% before any round: the card is overcommitted from here on */
+    printf("holding\n");
+    fflush(stdout);
+    if (!fgets(go, sizeof(go), stdin))
+        return 1;
+    for (uint32_t round = 1; round <= 4; round++) {
+        uint32_t count = 1000 * tag + round;
+        SD(launch_loop(f, big, count));
+        SD(sdCtxSynchronize());
+        SD(sdMemcpyDtoH(host, big, OVER_BYTES));
+        for (uint32_t i = 0; i < words; i++) {
+            uint32_t want = i < N ? tu_lcg(i, count) : 0x5a000000u | tag;
+            if (host[i] != want) {
+                printf("wrong: child %u round %u word %u is %#x, expected %#x\n", tag, round, i, host[i], want);
+                return 1;
+            }
+        }
+        tu_sleep_ms(20);                 /* let the others' rounds in between */
+    }
+    SD(sdMemFree(big));
+    printf("correct\n");
+    return 0;
+}
+
 /* ---- the scenarios ---- */
 static void memory(void)
 {
@@ -490,6 +541,28 @@ static void gshm(void)
 }
 
 /* As nobody, with this user's runtime directory: no card of this user may be reached. */
+static void overcommit(void)
+{
+    struct child c[3];
+    char tag[3][4];
+    for (int i = 0; i < 3; i++) {
+        snprintf(tag[i], sizeof(tag[i]), "%d", i + 1);
+        c[i] = spawn("child-over", tag[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        expect_line(&c[i], "holding");
+    for (int i = 0; i < 3; i++) {
+        fputs("go\n", c[i].in);
+        fflush(c[i].in);
+    }
+    for (int i = 0; i < 3; i++)
+        expect_line(&c[i], "correct");
+    for (int i = 0; i < 3; i++)
+        if (wait_child(&c[i]) != 0)
+            fail("an overcommitting child failed");
+    printf("Test passed: three processes each holding 60%% of the card's memory all computed right\n");
+}
+
 static int child_other(void)
 {
     SDdevice d;
@@ -568,6 +641,8 @@ int main(int argc, char **argv)
         return child_other();
     if (strcmp(what, "child-gshm") == 0)
         return child_gshm();
+    if (strcmp(what, "child-over") == 0)
+        return child_over(argc > 2 ? argv[2] : "1");
     private_runtime(argv);
     if (strcmp(what, "memory") == 0)
         memory();
@@ -579,8 +654,11 @@ int main(int argc, char **argv)
         other_user();
     else if (strcmp(what, "gshm") == 0)
         gshm();
+    else if (strcmp(what, "overcommit") == 0)
+        overcommit();
     else {
-        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm [-f<busy.cubin>]\n", argv[0]);
+        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm|overcommit [-f<busy.cubin>]\n",
+               argv[0]);
         return 1;
     }
     return 0;

@@ -380,7 +380,7 @@ def _python() -> tuple[str, str]:
 
 def _start_and_connect(path: Path) -> socket.socket:
     """Start the daemon for `path` (unless another process just did) and connect to it."""
-    with open(path.with_suffix(".lock"), "a") as lock:
+    with open(wire.start_lock(path), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         sock = _try_connect(path)
         if sock is not None:
@@ -388,7 +388,7 @@ def _start_and_connect(path: Path) -> socket.socket:
         _spawn(path)
         sock = _try_connect(path)
     if sock is None:
-        raise OSError(errno.ECONNREFUSED, f"the card daemon did not start (see {path.with_suffix('.log')})")
+        raise OSError(errno.ECONNREFUSED, f"the card daemon did not start (see {wire.daemon_log(path)})")
     return sock
 
 
@@ -405,14 +405,14 @@ def _spawn(path: Path) -> None:
                "--ready-fd", str(write_end)]
     _log.debug("starting the card daemon: %s", " ".join(command))
     try:
-        with open(path.with_suffix(".log"), "ab") as daemon_log:
+        with open(wire.daemon_log(path), "ab") as daemon_log:
             subprocess.run(command, stdin=subprocess.DEVNULL, stdout=daemon_log, stderr=daemon_log,
                            pass_fds=(write_end,), env=env, check=True, timeout=START_TIMEOUT_S)
         os.close(write_end)
         write_end = -1
         ready, _, _ = select.select([read_end], [], [], START_TIMEOUT_S)
         if not ready or not os.read(read_end, 1):
-            raise OSError(errno.ECONNREFUSED, f"the card daemon did not start (see {path.with_suffix('.log')})")
+            raise OSError(errno.ECONNREFUSED, f"the card daemon did not start (see {wire.daemon_log(path)})")
     except subprocess.SubprocessError as exc:
         raise OSError(errno.ECONNREFUSED, f"cannot start the card daemon: {exc}") from exc
     finally:

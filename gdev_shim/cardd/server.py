@@ -2,9 +2,10 @@
 and leaves when it has had no client for its idle period.
 
 Starting and leaving are serialised with the clients that start it by an flock on
-`cardd-<key>.lock`: a client that finds no daemon takes the lock, checks again and
-only then starts one; a daemon that goes idle takes the same lock before it removes
-its socket, so it never removes the socket of its successor.
+`cardd.lock` (one for the directory): a client that finds no daemon takes the lock,
+checks again and only then starts one; a daemon that goes idle takes the same lock before
+it removes its socket, so it never removes the socket of its successor.  Leaving, it also
+removes its log (`cardd-<key>.log`) unless something worth reading was logged.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from .. import log
 from ..card import Card
+from ..common import cardwire as wire
 from ..settings import settings
 from .session import Session
 
@@ -30,7 +32,7 @@ MAX_CLIENTS = 1024            # connections served at once; more are closed at a
 class CardDaemon:
     def __init__(self, path: Path, idle_s: float, owner_uid: int | None = None) -> None:
         self.path = path
-        self.lock_path = path.with_suffix(".lock")
+        self.lock_path = wire.start_lock(path)
         self.idle_s = idle_s
         self.owner_uid = os.getuid() if owner_uid is None else owner_uid
         self._cards: dict[int, Card] = {}
@@ -114,6 +116,7 @@ class CardDaemon:
             self.path.unlink()                   # a dead daemon's socket (its starter holds the lock)
         except FileNotFoundError:
             pass
+        self.lock_path.touch()                   # a daemon started by hand has no starter to make it
         listener.bind(str(self.path))
         os.chmod(self.path, 0o600)
         self._inode = self.path.stat().st_ino
@@ -151,13 +154,18 @@ class CardDaemon:
             idle = self._connections == 0 and time.monotonic() - self._last_seen >= self.idle_s
         if not idle:
             return False
-        with open(self.lock_path, "a") as lock:
+        try:
+            lock = open(self.lock_path, "rb")     # not "a": a directory removed under us stays so
+        except FileNotFoundError:
+            return True
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             listener.setblocking(False)
             try:                                  # a client that connected meanwhile is served
                 conn, _ = listener.accept()
             except (BlockingIOError, socket.timeout):
                 self._remove_socket()
+                self._remove_clean_log()
                 return True
             finally:
                 listener.settimeout(self._tick())
@@ -166,9 +174,14 @@ class CardDaemon:
 
     def shutdown(self) -> None:
         """Stop serving (a signal): the socket goes, clients see the device lost."""
-        with open(self.lock_path, "a") as lock:
+        try:
+            lock = open(self.lock_path, "rb")
+        except FileNotFoundError:               # the directory was removed: nothing left to remove
+            return
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._remove_socket()
+            self._remove_clean_log()
 
     def _remove_socket(self) -> None:
         try:
@@ -177,3 +190,15 @@ class CardDaemon:
         except FileNotFoundError:
             pass
         _log.info("leaving; socket %s removed", self.path)
+
+    def _remove_clean_log(self) -> None:
+        """The log of a daemon that saw no warning or error goes with it (a key changes with
+        every change of the code, so kept logs would pile up); called under the start lock,
+        before a successor opens the file."""
+        path = wire.daemon_log(self.path)
+        try:
+            text = path.read_text(errors="replace")
+            if not any(mark in text for mark in ("[WARNING]", "[ERROR]", "[CRITICAL]", "Traceback")):
+                path.unlink()
+        except OSError:
+            pass

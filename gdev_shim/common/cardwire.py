@@ -91,3 +91,14 @@ def config_key(config: dict[str, Any]) -> str:
 
 def socket_path(key: str) -> Path:
     return runtime_dir() / f"cardd-{key}.sock"
+
+
+def start_lock(socket: Path) -> Path:
+    """The flock that serialises starting and leaving daemons: one for the whole directory,
+    so that a key (which changes with every change of the code) leaves no file behind."""
+    return socket.parent / "cardd.lock"
+
+
+def daemon_log(socket: Path) -> Path:
+    """Where a daemon's output goes; removed when it leaves with nothing worth reading."""
+    return socket.with_suffix(".log")

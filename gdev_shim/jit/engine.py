@@ -30,8 +30,9 @@ from .. import log
 from ..settings import settings
 from ..ptx.module import Module
 from ..ptx.operands import sm_count
-from . import abi
+from . import abi, retire
 from .errors import JitUnsupported
+from .retire import Held
 from .tiers import Optimiser
 
 CODEGEN_VERSION = "jit-37"
@@ -47,7 +48,7 @@ class Compiled:
     width: int
     max_kparam_read: int
     frame_bytes: int            # per warp, for kernels with barriers
-    engine: object              # keeps the machine code alive
+    engine: Held                # keeps the machine code alive
     flat: object
     optimised: bool = True      # False: the quick tier
     # the quick tier under `tiered`: the optimised Compiled once built (None if that failed)
@@ -210,6 +211,7 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         tm = _machine(2 if optimise else 0, shared=True)
         (_pipeline if optimise else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
         obj = tm.emit_object(mod)       # type: ignore[attr-defined]
+        mod.close()                     # type: ignore[attr-defined]  # in the context's lock
     if optimise:
         _write_cache(_cache_paths(key), obj, meta)
         return _finish(obj, meta, flat, kernel, width, "built", optimised=True), None
@@ -238,6 +240,8 @@ def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path],
     except BaseException:
         upgrade.set_result(None)
         raise
+    finally:
+        retire.bury(_codegen_lock)      # replaced quick tiers, on this thread, in the exit guard
     upgrade.set_result(compiled)
     done: Future = Future()
     done.set_result(compiled)
@@ -350,7 +354,7 @@ def _finish(obj: bytes, meta: dict, flat: object, kernel: str, width: int, sourc
     if not addr:
         raise JitUnsupported("no kernel symbol in the compiled object")
     _log.debug("jit compiled %s width %d (%s)", kernel, width, source)
-    return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], ee, flat,
+    return Compiled(KernelFn(addr), width, meta["max_kparam_read"], meta["frame_bytes"], Held(ee), flat,
                     optimised)
 
 

@@ -119,7 +119,10 @@ class Optimiser:
             job = self._jobs.get()
             try:
                 with self._guard:
-                    job()
+                    try:
+                        job()
+                    finally:
+                        del job         # what it held (a replaced quick tier) goes now, in the guard
             except Exception as exc:    # the quick tier stays: it is correct, only slower
                 _log.debug("optimised tier not built: %s", exc)
             self._guard.register()
