@@ -124,9 +124,12 @@ def test_quick_tier_calls_one_function_per_access_shape(module: Module) -> None:
               if f.base in ("ld", "st") and f.space in ("shared", "global") and f.vec == 1}
     assert len(shapes) >= 4
     # (a region of if-converted code may be emitted twice: count program counters)
-    called = {int(pc) for pc in re.findall(r'call i32 @"mem_access_\w+"\(.*, i64 (\d+)\)', quick)}
+    # (the function of a shape is the module's own, or the process's prebuilt one)
+    called = {int(pc) for pc in re.findall(r'call i32 @"(?:gdev_quick_)?mem_access_\w+"\(.*, i64 (\d+)\)',
+                                           quick)}
     assert called == set(shapes)
-    assert quick.count('define internal i32 @"mem_access_') == len(set(shapes.values()))
+    assert (quick.count('define internal i32 @"mem_access_') + quick.count('declare i32 @"gdev_quick_mem_access_')
+            == len(set(shapes.values())))
     assert "mem_access_" not in full and full.count("mem_fast") >= len(shapes)
     assert len(quick) < len(full)
 
@@ -156,6 +159,66 @@ def test_a_card_starts_the_compiler_in_the_background(engine_setting: str, want:
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == want
+
+
+_LIBRARY = """
+import struct, sys
+import numpy as np
+from gdev_shim import jit
+from gdev_shim.card.card import Card
+from gdev_shim.card import warmup
+from gdev_shim.common.contract import C
+from gdev_shim.jit import accesslib, engine
+from gdev_shim.jit.layout import flatten
+from gdev_shim.ptx import execute as interp_execute, parse_module
+from gdev_shim.settings import settings
+card = Card(0, vram_size=16 << 20)
+warmup.wait()
+assert engine.wait_for_optimised(120)
+module = parse_module(sys.stdin.read())
+text, _ = engine._generate_ir(flatten(module, "bar_scan"), engine.WARP, "q", frozenset(), compact=True)
+print(sorted(set(n for n in accesslib._names if f'declare i32 @"{n}"' in text)))
+print("mem_access_" in text.replace("gdev_quick_mem_access_", ""))
+n = 2 * 256
+data = np.random.default_rng(5).integers(0, 64, n, dtype=np.int32)
+outs = []
+for run in (interp_execute, jit.execute):
+    src = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    dst = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    with settings.override(jit_tier="fast"):
+        run(module, "bar_scan", card.memory, (2, 1, 1), (256, 1, 1), struct.pack("<QQ", src.addr, dst.addr), 0, 0)
+    outs.append(card.memory.read(dst.addr, n * 4))
+assert not engine.compile_kernel(module, "bar_scan").optimised
+print(outs[0] == outs[1])
+"""
+
+
+def test_the_quick_tier_calls_the_prebuilt_access_functions(compile_ptx) -> None:
+    """After the warm-up, a quick-tier kernel's 32-bit shared and global accesses call the
+    process's optimised access functions (jit/accesslib.py) instead of carrying copies,
+    with the interpreter's results."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GDEV_")}
+    proc = subprocess.run([sys.executable, "-c", _LIBRARY], input=compile_ptx([SOURCE])[SOURCE],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:3] == [
+        "['gdev_quick_mem_access_ld_0_32_rows', 'gdev_quick_mem_access_ld_1_32_rows', "     # (it reads %tid.y)
+        "'gdev_quick_mem_access_st_0_32_rows', 'gdev_quick_mem_access_st_1_32_rows']", "False", "True"]
+
+
+def test_a_small_kernels_quick_code_is_unoptimised_in_an_optimised_module(module: Module) -> None:
+    """Small kernels' quick tier: the kernel function is marked optnone (the optimising code
+    generator selects it at level 0), its helpers are optimised; large ones get the quick
+    code generator throughout."""
+    from gdev_shim.jit.layout import flatten
+    flat = flatten(module, KERNEL)
+    assert len(flat.code) <= engine.QUICK_PLAIN_MAX
+    plain, _ = engine._generate_ir(flat, engine.WARP, "p", frozenset(), compact=True, plain_kernel=True)
+    quick, _ = engine._generate_ir(flat, engine.WARP, "q", frozenset(), compact=True)
+    head = [line for line in plain.splitlines() if line.startswith('define i32 @"kernel"')]
+    assert len(head) == 1 and "optnone" in head[0] and "noinline" in head[0]
+    assert "optnone" not in quick
 
 
 @pytest.mark.skipif(not (LIB_DIR / "libusdaa.so").exists(), reason="needs `make all`")

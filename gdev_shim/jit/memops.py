@@ -13,7 +13,7 @@ from llvmlite import ir
 from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                           WINDOW_SHIFT)
 from ..ptx.form import Form
-from . import abi, atomics
+from . import abi, accesslib, atomics
 from .errors import JitUnsupported
 from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_alloca, finish_entry, start_function, undef,
                     width_of)
@@ -669,12 +669,30 @@ def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int)
     return ir.Constant(I1, 0), a0
 
 
+def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
+    return f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
+
+
+def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function | None:
+    """The declaration of the prebuilt, optimised copy of an `_access_helper` (accesslib.py),
+    if the process has one."""
+    sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
+    if sym is None:
+        return None
+    fn = kc.helpers.get(sym)
+    if fn is None:
+        arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+        fn = kc.helpers[sym] = ir.Function(kc.m, ir.FunctionType(I32, [
+            ir.PointerType(I64), arr, arr, ir.PointerType(ir.ArrayType(I8, kc.W)), I64]), name=sym)
+    return fn
+
+
 def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function:
     """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): one
     scalar access of a shape with every tier `access` emits inline, out of line, for the
     quick tier (`KernelCompiler.compact`): one copy per shape instead of one per access
     keeps its IR, and so its compile time, small.  0, or 1 after a fault."""
-    name = f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
+    name = access_helper_name(code, store, ity, rows)
     fn = kc.helpers.get(name)
     if fn is not None:
         return fn
@@ -737,7 +755,8 @@ def _call_access_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: i
     if store:
         v = raw_vals[0]
         b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
-    helper = _access_helper(kc, code, store, ity, code != abi.GENERIC and _rows_likely(kc))
+    rows = code != abi.GENERIC and _rows_likely(kc)
+    helper = _library_helper(kc, code, store, ity, rows) or _access_helper(kc, code, store, ity, rows)
     status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
                              mask_array(kc, eff), ir.Constant(I64, kc.pc)])
     okb = kc.fn.append_basic_block("mem_done")

@@ -1,0 +1,80 @@
+"""The quick tier's common memory accesses, compiled once per process with optimisation.
+
+A quick-tier kernel calls one function per access shape (`memops._access_helper`).
+Compiled with the kernel by LLVM's quick code generator those functions run several times
+slower than optimised ones, and they are where a quick-tier kernel spends its time
+(measured on the 16x16 tiled matmul: 300 ms per launch with them quick, 125 ms with them
+optimised, the kernel's own code still quick; 65 ms fully optimised).  They do not depend
+on the kernel (everything they read comes through their arguments), so the common shapes,
+32-bit loads and stores of global, shared and generic memory, are built here once, with
+optimisation, by the compiler's warm-up on the optimiser's thread (`engine._warm`), and
+published to LLVM's symbol table; a kernel compiled after that declares them and calls
+them by name.  Other shapes, or kernels compiled before the library is ready, keep their
+own copies.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from llvmlite import ir
+
+from . import abi
+from .lanes import Lanes
+
+PREFIX = "gdev_quick_"
+WIDTH = 32                          # bits of the shapes built here
+_SHAPES = [(store, code, rows) for store in (False, True)
+           for code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC)
+           for rows in ((False,) if code == abi.GENERIC else (False, True))]
+
+_ready = threading.Event()
+_names: set[str] = set()
+_engine: object = None              # holds the library's machine code for the process's life
+
+
+class _Unit:
+    """What the access emitters use of a KernelCompiler: a module, the lane count and the
+    helpers defined in it so far."""
+
+    def __init__(self, module: ir.Module) -> None:
+        self.m = module
+        self.W = abi.WARP
+        self.lanes = Lanes(module, self.W)
+        self.helpers: dict[str, ir.Function] = {}
+
+
+def symbol(name: str) -> str | None:
+    """The library's symbol for an access function `name` of memops, if it holds it."""
+    if not _ready.is_set():
+        return None
+    full = PREFIX + name
+    return full if full in _names else None
+
+
+def build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
+    """Compile the library in `context` with `machine` and `pipeline` (the optimised
+    tier's), load it with `load` and publish its entry points.  Once per process."""
+    global _engine
+    if _ready.is_set():
+        return
+    from . import memops
+    module = ir.Module(name="gdev_quick_lib")
+    module.triple = llvm.get_process_triple()
+    module.data_layout = str(machine.target_data)
+    unit = _Unit(module)
+    entries = []
+    for store, code, rows in _SHAPES:
+        fn = memops._access_helper(unit, code, store, ir.IntType(WIDTH), rows)
+        fn.linkage = "external"
+        entries.append(fn.name)
+    mod = llvm.parse_assembly(str(module), context)
+    pipeline(llvm, machine, mod, True)
+    obj = machine.emit_object(mod)
+    mod.close()
+    engine = load(obj, context)
+    for name in entries:
+        llvm.add_symbol(PREFIX + name, engine.get_function_address(name))
+        _names.add(PREFIX + name)
+    _engine = engine
+    _ready.set()
