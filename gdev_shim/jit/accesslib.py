@@ -9,8 +9,9 @@ on the kernel (everything they read comes through their arguments), so the commo
 32-bit loads and stores of global, shared and generic memory, are built here once, with
 optimisation, by the compiler's warm-up on the optimiser's thread (`engine._warm`), and
 published to LLVM's symbol table; a kernel compiled after that declares them and calls
-them by name.  Other shapes, or kernels compiled before the library is ready, keep their
-own copies.
+them by name (one compiled while it is being built waits for it).  Other shapes, and
+kernels compiled in a process that has not warmed up (or whose library failed to build),
+keep their own copies.
 """
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ _SHAPES = [(store, code, rows) for store in (False, True)
            for code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC)
            for rows in ((False,) if code == abi.GENERIC else (False, True))]
 
-_ready = threading.Event()
+_queued = False                     # the warm-up has asked for the library
+_done = threading.Event()           # built, or failed
 _names: set[str] = set()
 _engine: object = None              # holds the library's machine code for the process's life
+# A quick compilation waits this long for a library being built: LLVM runs one call at a
+# time in a process, so it would wait for most of the build anyway.
+WAIT_S = 5.0
 
 
 class _Unit:
@@ -44,10 +49,27 @@ class _Unit:
         self.helpers: dict[str, ir.Function] = {}
 
 
+def queued() -> None:
+    """The library will be built (engine.warm_up): compilations wait for it."""
+    global _queued
+    _queued = True
+
+
+def settle() -> None:
+    """Whatever became of the build, compilations stop waiting for it."""
+    _done.set()
+
+
+def is_queued() -> bool:
+    return _queued
+
+
 def symbol(name: str) -> str | None:
     """The library's symbol for an access function `name` of memops, if it holds it."""
-    if not _ready.is_set():
-        return None
+    if not _done.is_set():
+        if not _queued:
+            return None
+        _done.wait(WAIT_S)
     full = PREFIX + name
     return full if full in _names else None
 
@@ -55,9 +77,16 @@ def symbol(name: str) -> str | None:
 def build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
     """Compile the library in `context` with `machine` and `pipeline` (the optimised
     tier's), load it with `load` and publish its entry points.  Once per process."""
-    global _engine
-    if _ready.is_set():
+    if _done.is_set():
         return
+    try:
+        _build(llvm, context, machine, pipeline, load)
+    finally:
+        _done.set()
+
+
+def _build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
+    global _engine
     from . import memops
     module = ir.Module(name="gdev_quick_lib")
     module.triple = llvm.get_process_triple()
@@ -73,8 +102,7 @@ def build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> No
     obj = machine.emit_object(mod)
     mod.close()
     engine = load(obj, context)
+    _engine = engine
     for name in entries:
         llvm.add_symbol(PREFIX + name, engine.get_function_address(name))
         _names.add(PREFIX + name)
-    _engine = engine
-    _ready.set()

@@ -63,12 +63,14 @@ class KernelCompiler:
                  classes: dict[str, str] | None = None,
                  spill: frozenset[str] | None = None,
                  instrument: frozenset[str] = frozenset(), compact: bool = False,
-                 plain_kernel: bool = False) -> None:
+                 plain_kernel: bool = False, library: bool = False) -> None:
         self.flat = flat
         self.instrument = instrument        # sanitizer tools compiled in (jit/sanitize.py)
         # the quick tier's IR: scalar memory accesses call one function per shape
         # (memops._access_helper) rather than inlining their tiers at every access
         self.compact = compact
+        # ... calling the process's prebuilt ones where it has them (jit/accesslib.py)
+        self.library = library
         # the kernel function itself left unoptimised (`optnone`) in a module whose
         # helpers are optimised (engine._build)
         self.plain_kernel = plain_kernel

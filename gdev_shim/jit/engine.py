@@ -170,8 +170,16 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
 
 def warm_up() -> None:
     """Start LLVM and the quick tier's target machine now, ahead of the first module load
-    (`card/warmup.py`), as a job of the optimiser's thread: under its exit guard."""
-    _queue(_warm)
+    (`card/warmup.py`), and build the quick tier's access library (accesslib.py), as a job
+    of the optimiser's thread: under its exit guard."""
+    from . import accesslib
+    if settings.jit_tier != "opt":
+        accesslib.queued()
+    try:
+        _optimiser.submit(_warm)
+    except RuntimeError as exc:             # no new threads while the interpreter shuts down
+        accesslib.settle()
+        _log.debug("JIT warm-up not queued: %s", exc)
 
 
 # Compiled by the warm-up at both code generator levels: LLVM registers exit handlers of
@@ -191,16 +199,19 @@ declare <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*>, i32, <32 x i
 
 
 def _warm() -> None:
-    llvm = _llvm_state()[0]
-    with _codegen_lock:
-        for level in (0, 2):
-            mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
-            _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
-            mod.close()                                         # in the context's lock
-    if settings.jit_tier != "opt":
-        from . import accesslib
-        _llvm_mod, context, machine = _optimiser_llvm()
-        accesslib.build(llvm, context, machine, _pipeline, _load)
+    from . import accesslib
+    try:
+        llvm = _llvm_state()[0]
+        with _codegen_lock:
+            for level in (0, 2):
+                mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
+                _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
+                mod.close()                                         # in the context's lock
+        if accesslib.is_queued():
+            _llvm_mod, context, machine = _optimiser_llvm()
+            accesslib.build(llvm, context, machine, _pipeline, _load)
+    finally:
+        accesslib.settle()                  # built or not: compilations stop waiting for it
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:
@@ -315,7 +326,7 @@ def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
     from .codegen import KernelCompiler
     with _gc_paused():
         kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument,  # type: ignore[arg-type]
-                            compact=compact, plain_kernel=plain_kernel)
+                            compact=compact, plain_kernel=plain_kernel, library=compact)
         ir_module = kc.compile()
         ir_module.triple = llvm.get_process_triple()
         ir_module.data_layout = str(tm.target_data)

@@ -676,6 +676,8 @@ def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
 def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function | None:
     """The declaration of the prebuilt, optimised copy of an `_access_helper` (accesslib.py),
     if the process has one."""
+    if not kc.library:
+        return None
     sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
     if sym is None:
         return None
