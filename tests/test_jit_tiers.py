@@ -207,6 +207,30 @@ def test_the_quick_tier_calls_the_prebuilt_access_functions(compile_ptx) -> None
         "'gdev_quick_mem_access_st_0_32_rows', 'gdev_quick_mem_access_st_1_32_rows']", "False", "True"]
 
 
+def test_a_quick_tier_whose_library_failed_keeps_copies_of_its_own(module: Module, forget: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """IR generated while the library was being built calls it; if the build then fails,
+    the kernel is generated again with its own access functions, and runs."""
+    import threading
+    from gdev_shim.jit import accesslib
+    monkeypatch.setattr(accesslib, "_queued", True)
+    monkeypatch.setattr(accesslib, "_done", threading.Event())     # still being built ...
+    monkeypatch.setattr(accesslib, "_names", set())                # ... and it will fail
+    monkeypatch.setattr(accesslib, "WAIT_S", 0.05)
+    calls: list[bool] = []
+    generate = engine._generate_ir
+
+    def spy(*args, **kwargs):
+        text, meta = generate(*args, **kwargs)
+        calls.append(meta["library"])
+        return text, meta
+    monkeypatch.setattr(engine, "_generate_ir", spy)
+    want = _scan(interp_execute, module)
+    with settings.override(jit_tier="fast"):
+        assert _scan(jit.execute, module) == want
+    assert calls == [True, False]
+
+
 def test_a_small_kernels_quick_code_is_unoptimised_in_an_optimised_module(module: Module) -> None:
     """Small kernels' quick tier: the kernel function is marked optnone (the optimising code
     generator selects it at level 0), its helpers are optimised; large ones get the quick

@@ -9,7 +9,8 @@ on the kernel (everything they read comes through their arguments), so the commo
 32-bit loads and stores of global, shared and generic memory, are built here once, with
 optimisation, by the compiler's warm-up on the optimiser's thread (`engine._warm`), and
 published to LLVM's symbol table; a kernel compiled after that declares them and calls
-them by name (one compiled while it is being built waits for it).  Other shapes, and
+them by name (one whose IR is generated while it is being built waits for it before
+compiling).  Other shapes, and
 kernels compiled in a process that has not warmed up (or whose library failed to build),
 keep their own copies.
 """
@@ -29,12 +30,21 @@ _SHAPES = [(store, code, rows) for store in (False, True)
            for code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC)
            for rows in ((False,) if code == abi.GENERIC else (False, True))]
 
+
+def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
+    """The name of memops' access function of a shape."""
+    return f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
+
+
+_PLANNED = {PREFIX + access_helper_name(code, store, ir.IntType(WIDTH), rows) for store, code, rows in _SHAPES}
+
 _queued = False                     # the warm-up has asked for the library
 _done = threading.Event()           # built, or failed
 _names: set[str] = set()
 _engine: object = None              # holds the library's machine code for the process's life
-# A quick compilation waits this long for a library being built: LLVM runs one call at a
-# time in a process, so it would wait for most of the build anyway.
+# A quick compilation whose IR calls a library still being built waits this long for it
+# (`available`): the IR is generated meanwhile, and LLVM runs one call at a time in a
+# process, so its compilation would wait for most of the build anyway.
 WAIT_S = 5.0
 
 
@@ -65,13 +75,18 @@ def is_queued() -> bool:
 
 
 def symbol(name: str) -> str | None:
-    """The library's symbol for an access function `name` of memops, if it holds it."""
-    if not _done.is_set():
-        if not _queued:
-            return None
-        _done.wait(WAIT_S)
+    """The library's symbol for an access function `name` of memops, if it holds it or
+    will (code calling it is compiled only once `available` says it does)."""
+    if not _queued or (_done.is_set() and not _names):
+        return None
     full = PREFIX + name
-    return full if full in _names else None
+    return full if full in _PLANNED else None
+
+
+def available() -> bool:
+    """Wait for the library (at most WAIT_S); whether it was built."""
+    _done.wait(WAIT_S)
+    return bool(_names)
 
 
 def build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:

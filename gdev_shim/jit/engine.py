@@ -30,7 +30,7 @@ from .. import log
 from ..settings import settings
 from ..ptx.module import Module
 from ..ptx.operands import sm_count
-from . import abi, retire
+from . import abi, accesslib, retire
 from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
@@ -172,7 +172,6 @@ def warm_up() -> None:
     """Start LLVM and the quick tier's target machine now, ahead of the first module load
     (`card/warmup.py`), and build the quick tier's access library (accesslib.py), as a job
     of the optimiser's thread: under its exit guard."""
-    from . import accesslib
     if settings.jit_tier != "opt":
         accesslib.queued()
     try:
@@ -199,7 +198,6 @@ declare <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*>, i32, <32 x i
 
 
 def _warm() -> None:
-    from . import accesslib
     try:
         llvm = _llvm_state()[0]
         with _codegen_lock:
@@ -260,6 +258,9 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     # a long first launch runs), and its helpers optimised
     plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
     text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
+    if meta["library"] and not accesslib.available():     # its build failed: a copy of our own
+        text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
+                                  library=False)
     llvm = _llvm_state()[0]
     with _codegen_lock:                 # the global context and the shared target machines
         mod = _parse_verified(llvm, text)
@@ -319,20 +320,20 @@ def _build_optimised(paths: tuple[Path, Path], text: str, meta: dict, flat: obje
 
 
 def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
-                 compact: bool, plain_kernel: bool = False) -> tuple[str, dict]:
+                 compact: bool, plain_kernel: bool = False, library: bool = True) -> tuple[str, dict]:
     """The kernel's LLVM IR as text, and what its launches need to know of it; `compact`:
     the quick tier's (KernelCompiler.compact)."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
     with _gc_paused():
         kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument,  # type: ignore[arg-type]
-                            compact=compact, plain_kernel=plain_kernel, library=compact)
+                            compact=compact, plain_kernel=plain_kernel, library=compact and library)
         ir_module = kc.compile()
         ir_module.triple = llvm.get_process_triple()
         ir_module.data_layout = str(tm.target_data)
         text = str(ir_module)
     return text, {"max_kparam_read": kc.max_kparam_read, "frame_bytes": kc.frame_bytes,
-                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS}
+                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS, "library": kc.used_library}
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_al
                     width_of)
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
+from .accesslib import access_helper_name
 from .layout import Item
 from .sanitize import emit_check
 
@@ -669,10 +670,6 @@ def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int)
     return ir.Constant(I1, 0), a0
 
 
-def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
-    return f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
-
-
 def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function | None:
     """The declaration of the prebuilt, optimised copy of an `_access_helper` (accesslib.py),
     if the process has one."""
@@ -681,6 +678,7 @@ def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -
     sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
     if sym is None:
         return None
+    kc.used_library = True
     fn = kc.helpers.get(sym)
     if fn is None:
         arr = ir.PointerType(ir.ArrayType(I64, kc.W))
