@@ -7,12 +7,11 @@ slower than optimised ones, and they are where a quick-tier kernel spends its ti
 optimised, the kernel's own code still quick; 65 ms fully optimised).  They do not depend
 on the kernel (everything they read comes through their arguments), so the common shapes,
 32-bit loads and stores of global, shared and generic memory, are built here once, with
-optimisation, by the compiler's warm-up on the optimiser's thread (`engine._warm`), and
-published to LLVM's symbol table; a kernel compiled after that declares them and calls
-them by name (one whose IR is generated while it is being built waits for it before
-compiling).  Other shapes, and
-kernels compiled in a process that has not warmed up (or whose library failed to build),
-keep their own copies.
+optimisation, on the optimiser's thread when the process first compiles a quick tier
+(`engine._start_library`; that kernel's IR is generated meanwhile), and published to
+LLVM's symbol table; kernels declare them and call them by name (compiled only once the
+library is built).  Other shapes keep copies of their own, as do all kernels of a process
+whose library failed to build.
 """
 from __future__ import annotations
 
@@ -60,7 +59,7 @@ class _Unit:
 
 
 def queued() -> None:
-    """The library will be built (engine.warm_up): compilations wait for it."""
+    """The library will be built (engine._start_library): compilations wait for it."""
     global _queued
     _queued = True
 

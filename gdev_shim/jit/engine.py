@@ -65,6 +65,7 @@ _features: str | None = None
 _optimiser = Optimiser()
 _optimiser_state: tuple | None = None
 _gc_lock = threading.Lock()
+_library_started = False
 _gc_pauses = 0
 # Kernels with more basic blocks than this keep registers in their stack slots (_pipeline).
 LARGE_KERNEL_LEADERS = 96
@@ -168,48 +169,28 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     return compiled
 
 
-def warm_up() -> None:
-    """Start LLVM and the quick tier's target machine now, ahead of the first module load
-    (`card/warmup.py`), and build the quick tier's access library (accesslib.py), as a job
-    of the optimiser's thread: under its exit guard."""
-    if settings.jit_tier != "opt":
-        accesslib.queued()
+def _start_library() -> None:
+    """Queue the build of the quick tier's access library (accesslib.py), once per process,
+    on the optimiser's thread, where it runs alongside this thread's IR generation.  LLVM
+    is started here first, on the loading thread: the optimiser's exit guard must be
+    registered after LLVM's own exit handlers, and this thread cannot exit meanwhile."""
+    global _library_started
+    with _lock:
+        if _library_started:
+            return
+        _library_started = True
+    _llvm_state()
+    accesslib.queued()
     try:
-        _optimiser.submit(_warm)
+        _optimiser.submit(_build_library)
     except RuntimeError as exc:             # no new threads while the interpreter shuts down
         accesslib.settle()
-        _log.debug("JIT warm-up not queued: %s", exc)
+        _log.debug("access library not queued: %s", exc)
 
 
-# Compiled by the warm-up at both code generator levels: LLVM registers exit handlers of
-# its own the first time its code generator reaches them, and the optimiser's exit guard,
-# registered after this job, must follow them (tiers.py).
-_WARM_IR = """
-define void @warm(<32 x i32>* %p, <32 x i1> %m, <32 x i32*> %q) {
-  %v = load <32 x i32>, <32 x i32>* %p
-  %w = add <32 x i32> %v, %v
-  %s = select <32 x i1> %m, <32 x i32> %w, <32 x i32> %v
-  %g = call <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*> %q, i32 4, <32 x i1> %m, <32 x i32> %s)
-  store <32 x i32> %g, <32 x i32>* %p
-  ret void
-}
-declare <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*>, i32, <32 x i1>, <32 x i32>)
-"""
-
-
-def _warm() -> None:
-    try:
-        llvm = _llvm_state()[0]
-        with _codegen_lock:
-            for level in (0, 2):
-                mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
-                _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
-                mod.close()                                         # in the context's lock
-        if accesslib.is_queued():
-            _llvm_mod, context, machine = _optimiser_llvm()
-            accesslib.build(llvm, context, machine, _pipeline, _load)
-    finally:
-        accesslib.settle()                  # built or not: compilations stop waiting for it
+def _build_library() -> None:
+    llvm, context, machine = _optimiser_llvm()
+    accesslib.build(llvm, context, machine, _pipeline, _load)
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:
@@ -253,6 +234,8 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     if cached is not None:
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     optimise = tier == "opt"
+    if not optimise:
+        _start_library()
     # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
     # code generator (at level 0: better vector code than the quick code generator's, which
     # a long first launch runs), and its helpers optimised
@@ -270,8 +253,11 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         mod.close()                     # type: ignore[attr-defined]  # in the context's lock
     if optimise:
         _write_cache(_cache_paths(key), obj, meta)
-        return _finish(obj, meta, flat, kernel, width, "built", optimised=True), None
+        compiled = _finish(obj, meta, flat, kernel, width, "built", optimised=True)
+        _optimiser.follow_llvm()
+        return compiled, None
     compiled = _finish(obj, meta, flat, kernel, width, "built, quick tier", optimised=False)
+    _optimiser.follow_llvm()
     if tier != "tiered":
         return compiled, None
     upgrade = compiled.upgrade = Future()
