@@ -11,7 +11,7 @@ same packages (parsing a code object, compiling, launching) first wait for them
 (`wait`): Python does not make a thread wait for a package that another thread is still
 initialising, and the JIT's package imports its own modules in a cycle, so two threads
 importing it at once can see it half-built.  LLVM itself is started by the first
-compilation, on the loading thread (`jit/engine.py: _start_library`): LLVM working on a
+compilation, on the loading thread (`jit/engine.py: _request_library`): LLVM working on a
 thread of its own while the program exits would crash in LLVM's exit handlers.
 """
 from __future__ import annotations

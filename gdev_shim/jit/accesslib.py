@@ -6,16 +6,18 @@ slower than optimised ones, and they are where a quick-tier kernel spends its ti
 (measured on the 16x16 tiled matmul: 300 ms per launch with them quick, 125 ms with them
 optimised, the kernel's own code still quick; 65 ms fully optimised).  They do not depend
 on the kernel (everything they read comes through their arguments), so the common shapes,
-32-bit loads and stores of global, shared and generic memory, are built here once, with
-optimisation, on the optimiser's thread when the process first compiles a quick tier
-(`engine._start_library`; that kernel's IR is generated meanwhile), and published to
-LLVM's symbol table; kernels declare them and call them by name (compiled only once the
-library is built).  Other shapes keep copies of their own, as do all kernels of a process
-whose library failed to build.
+32-bit loads and stores of global, shared and generic memory, are built here once per
+process, with optimisation: a quick compilation asks for the shapes its kernel uses
+(`request`, from a scan of its instructions) and they are built on the optimiser's thread
+while it generates its IR, then published to LLVM's symbol table; kernels declare them
+and call them by name, and are compiled once they are built (`available`).  Other shapes
+keep copies of their own, as does a kernel whose shapes failed to build.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, TimeoutError
 from typing import Any
 
 from llvmlite import ir
@@ -25,9 +27,17 @@ from .lanes import Lanes
 
 PREFIX = "gdev_quick_"
 WIDTH = 32                          # bits of the shapes built here
-_SHAPES = [(store, code, rows) for store in (False, True)
-           for code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC)
-           for rows in ((False,) if code == abi.GENERIC else (False, True))]
+CODES = (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC)
+# A quick compilation whose IR calls shapes still being built waits this long for them
+# (`available`): the IR is generated meanwhile, and LLVM runs one call at a time in a
+# process, so its compilation would wait for most of the build anyway.
+WAIT_S = 5.0
+
+Shape = tuple[bool, int, bool]      # (store, space code, rows)
+
+_lock = threading.Lock()
+_builds: dict[str, Future] = {}     # symbol -> the build that makes it (True when published)
+_engines: list[object] = []         # hold the machine code for the process's life
 
 
 def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
@@ -35,16 +45,9 @@ def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
     return f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
 
 
-_PLANNED = {PREFIX + access_helper_name(code, store, ir.IntType(WIDTH), rows) for store, code, rows in _SHAPES}
-
-_queued = False                     # the warm-up has asked for the library
-_done = threading.Event()           # built, or failed
-_names: set[str] = set()
-_engine: object = None              # holds the library's machine code for the process's life
-# A quick compilation whose IR calls a library still being built waits this long for it
-# (`available`): the IR is generated meanwhile, and LLVM runs one call at a time in a
-# process, so its compilation would wait for most of the build anyway.
-WAIT_S = 5.0
+def _symbol_of(shape: Shape) -> str:
+    store, code, rows = shape
+    return PREFIX + access_helper_name(code, store, ir.IntType(WIDTH), rows)
 
 
 class _Unit:
@@ -58,56 +61,64 @@ class _Unit:
         self.helpers: dict[str, ir.Function] = {}
 
 
-def queued() -> None:
-    """The library will be built (engine._start_library): compilations wait for it."""
-    global _queued
-    _queued = True
+def request(shapes: set[Shape], submit: Callable[[Callable[[], None]], None],
+            builder: Callable[[list[Shape]], None]) -> None:
+    """Have `builder` build the shapes not built or asked for yet, as a job handed to
+    `submit` (the optimiser's queue)."""
+    with _lock:
+        missing = sorted(s for s in shapes if s[1] in CODES and _symbol_of(s) not in _builds)
+        if not missing:
+            return
+        fut: Future = Future()
+        for s in missing:
+            _builds[_symbol_of(s)] = fut
 
-
-def settle() -> None:
-    """Whatever became of the build, compilations stop waiting for it."""
-    _done.set()
-
-
-def is_queued() -> bool:
-    return _queued
+    def job() -> None:
+        try:
+            builder(missing)
+        except BaseException:
+            fut.set_result(False)
+            raise
+        fut.set_result(True)
+    try:
+        submit(job)
+    except RuntimeError:            # no new threads while the interpreter shuts down
+        fut.set_result(False)
 
 
 def symbol(name: str) -> str | None:
     """The library's symbol for an access function `name` of memops, if it holds it or
-    will (code calling it is compiled only once `available` says it does)."""
-    if not _queued or (_done.is_set() and not _names):
-        return None
+    was asked for it (code calling it is compiled only once `available` says it holds it)."""
     full = PREFIX + name
-    return full if full in _PLANNED else None
+    with _lock:
+        fut = _builds.get(full)
+    if fut is None or (fut.done() and not fut.result()):
+        return None
+    return full
 
 
-def available() -> bool:
-    """Wait for the library (at most WAIT_S); whether it was built."""
-    _done.wait(WAIT_S)
-    return bool(_names)
-
-
-def build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
-    """Compile the library in `context` with `machine` and `pipeline` (the optimised
-    tier's), load it with `load` and publish its entry points.  Once per process."""
-    if _done.is_set():
-        return
+def available(symbols: set[str]) -> bool:
+    """Wait for the builds of `symbols` (at most WAIT_S); whether all were published."""
+    with _lock:
+        futs = {_builds[s] for s in symbols if s in _builds}
+    if len(futs) == 0 and symbols:
+        return False
     try:
-        _build(llvm, context, machine, pipeline, load)
-    finally:
-        _done.set()
+        return all(f.result(timeout=WAIT_S) for f in futs)
+    except TimeoutError:
+        return False
 
 
-def _build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
-    global _engine
+def build(shapes: list[Shape], llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
+    """Compile `shapes` in `context` with `machine` and `pipeline` (the optimised tier's),
+    load them with `load` and publish their entry points."""
     from . import memops
     module = ir.Module(name="gdev_quick_lib")
     module.triple = llvm.get_process_triple()
     module.data_layout = str(machine.target_data)
     unit = _Unit(module)
     entries = []
-    for store, code, rows in _SHAPES:
+    for store, code, rows in shapes:
         fn = memops._access_helper(unit, code, store, ir.IntType(WIDTH), rows)
         fn.linkage = "external"
         entries.append(fn.name)
@@ -116,7 +127,6 @@ def _build(llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> N
     obj = machine.emit_object(mod)
     mod.close()
     engine = load(obj, context)
-    _engine = engine
+    _engines.append(engine)
     for name in entries:
         llvm.add_symbol(PREFIX + name, engine.get_function_address(name))
-        _names.add(PREFIX + name)

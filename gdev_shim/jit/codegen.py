@@ -71,7 +71,7 @@ class KernelCompiler:
         self.compact = compact
         # ... calling the process's prebuilt ones where it has them (jit/accesslib.py)
         self.library = library
-        self.used_library = False
+        self.library_symbols: set[str] = set()
         # the kernel function itself left unoptimised (`optnone`) in a module whose
         # helpers are optimised (engine._build)
         self.plain_kernel = plain_kernel

@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -65,7 +66,6 @@ _features: str | None = None
 _optimiser = Optimiser()
 _optimiser_state: tuple | None = None
 _gc_lock = threading.Lock()
-_library_started = False
 _gc_pauses = 0
 # Kernels with more basic blocks than this keep registers in their stack slots (_pipeline).
 LARGE_KERNEL_LEADERS = 96
@@ -169,28 +169,19 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     return compiled
 
 
-def _start_library() -> None:
-    """Queue the build of the quick tier's access library (accesslib.py), once per process,
-    on the optimiser's thread, where it runs alongside this thread's IR generation.  LLVM
-    is started here first, on the loading thread: the optimiser's exit guard must be
-    registered after LLVM's own exit handlers, and this thread cannot exit meanwhile."""
-    global _library_started
-    with _lock:
-        if _library_started:
-            return
-        _library_started = True
+def _request_library(flat: object) -> None:
+    """Have the optimiser's thread build the quick tier's access functions this kernel
+    will call (accesslib.py) while this thread generates its IR.  LLVM is started here
+    first, on the loading thread: the optimiser's exit guard must be registered after
+    LLVM's own exit handlers, and this thread cannot exit meanwhile."""
+    from .memops import scalar_shapes
     _llvm_state()
-    accesslib.queued()
-    try:
-        _optimiser.submit(_build_library)
-    except RuntimeError as exc:             # no new threads while the interpreter shuts down
-        accesslib.settle()
-        _log.debug("access library not queued: %s", exc)
+    accesslib.request(scalar_shapes(flat), _optimiser.submit, _build_library)
 
 
-def _build_library() -> None:
+def _build_library(shapes: list) -> None:
     llvm, context, machine = _optimiser_llvm()
-    accesslib.build(llvm, context, machine, _pipeline, _load)
+    accesslib.build(shapes, llvm, context, machine, _pipeline, _load)
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:
@@ -235,13 +226,13 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     optimise = tier == "opt"
     if not optimise:
-        _start_library()
+        _request_library(flat)
     # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
     # code generator (at level 0: better vector code than the quick code generator's, which
     # a long first launch runs), and its helpers optimised
     plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
     text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
-    if meta["library"] and not accesslib.available():     # its build failed: a copy of our own
+    if meta["library"] and not accesslib.available(set(meta["library"])):  # failed: copies of its own
         text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
                                   library=False)
     llvm = _llvm_state()[0]
@@ -279,7 +270,8 @@ def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path],
     to launches running the quick tier through `upgrade`).  Its IR is generated again,
     with every memory access inline (the quick tier's calls one function per shape)."""
     try:
-        text, meta = _generate_ir(flat, width, slot.rsplit("|", 1)[0], instrument, compact=False)
+        with _yielding():
+            text, meta = _generate_ir(flat, width, slot.rsplit("|", 1)[0], instrument, compact=False)
         compiled = _build_optimised(paths, text, meta, flat, kernel, width)
     except BaseException:
         upgrade.set_result(None)
@@ -319,7 +311,24 @@ def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
         ir_module.data_layout = str(tm.target_data)
         text = str(ir_module)
     return text, {"max_kparam_read": kc.max_kparam_read, "frame_bytes": kc.frame_bytes,
-                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS, "library": kc.used_library}
+                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS, "library": sorted(kc.library_symbols)}
+
+
+# The interpreter lock's switch interval while the optimiser thread generates IR: a launch
+# of the quick tier takes the lock back between its chunks of blocks (launch.run_blocks),
+# and at Python's default (5 ms) waited that long at each of them, 80 ms in a launch.
+YIELD_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def _yielding() -> Iterator[None]:
+    """The optimiser thread's Python work hands the interpreter lock over sooner."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, YIELD_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @contextlib.contextmanager

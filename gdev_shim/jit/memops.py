@@ -276,15 +276,37 @@ def _masked_scatter(kc: Any, values: ir.Value, ptrs: ir.Value, align: int, mask:
 ROW = 8                            # lanes per row of the row-wise tier
 
 
-def _rows_likely(kc: Any) -> bool:
+def rows_likely(flat: Any) -> bool:
     """Whether a warp's accesses may come in rows: the kernel reads %tid.y or %tid.z (a
     2-D or 3-D block).  Only then is the row-wise tier worth its code."""
+    uses = getattr(flat.prog, "uses", None)
+    return uses is None or any({"%tid.y", "%tid.z"} & reads for reads, _ in uses.values())
+
+
+def _rows_likely(kc: Any) -> bool:
     found = kc.__dict__.get("_rows_likely")
     if found is None:
-        uses = getattr(kc.flat.prog, "uses", None)
-        found = uses is None or any({"%tid.y", "%tid.z"} & reads for reads, _ in uses.values())
-        kc._rows_likely = found
+        found = kc._rows_likely = rows_likely(kc.flat)
     return found
+
+
+def scalar_shapes(flat: Any) -> set[tuple[bool, int, bool]]:
+    """(store, space code, rows) of the kernel's scalar 32-bit loads and stores of global,
+    shared and generic memory: the quick tier's access functions it will call, as far as
+    its instructions tell (accesslib.request)."""
+    from ..ptx.form import form_of
+    rows = rows_likely(flat)
+    out = set()
+    for item in flat.code:
+        if item.ins is None:
+            continue
+        f = form_of(item.ins)
+        if f.base not in ("ld", "st") or f.vec != 1 or not f.types or f.space not in SPACE_CODE:
+            continue
+        code = SPACE_CODE[f.space]
+        if code != abi.LOCAL_SP and f.types[-1] in ("b32", "u32", "s32", "f32"):
+            out.add((f.base == "st", code, rows and code != abi.GENERIC))
+    return out
 
 
 class _HelperScope:
@@ -678,7 +700,7 @@ def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -
     sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
     if sym is None:
         return None
-    kc.used_library = True
+    kc.library_symbols.add(sym)
     fn = kc.helpers.get(sym)
     if fn is None:
         arr = ir.PointerType(ir.ArrayType(I64, kc.W))
