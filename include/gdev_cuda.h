@@ -143,6 +143,7 @@ typedef struct CUevent_st *CUevent;
 typedef struct CUgraph_st *CUgraph;          /* made by stream capture */
 typedef struct CUgraphNode_st *CUgraphNode;
 typedef struct CUgraphExec_st *CUgraphExec;
+typedef struct CUkern_st *CUkernel;          /* library kernels are not supported: NULL */
 /* stream callbacks: run once the stream's earlier work is done */
 typedef void (*CUstreamCallback)(CUstream hStream, CUresult status, void *userData);
 typedef void (*CUhostFn)(void *userData);
@@ -487,6 +488,49 @@ CUresult cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData);
 
 /* ---- stream capture and graphs (the graph's steps run in capture order on the launch
  * stream; a capture broken by CUDA's rules fails with CUDA_ERROR_STREAM_CAPTURE_*) ---- */
+typedef enum CUgraphNodeType_enum {          /* the types nodes made here have */
+    CU_GRAPH_NODE_TYPE_KERNEL     = 0,
+    CU_GRAPH_NODE_TYPE_MEMCPY     = 1,
+    CU_GRAPH_NODE_TYPE_MEMSET     = 2,
+    CU_GRAPH_NODE_TYPE_HOST       = 3,
+    CU_GRAPH_NODE_TYPE_GRAPH      = 4,
+    CU_GRAPH_NODE_TYPE_EMPTY      = 5,
+    CU_GRAPH_NODE_TYPE_WAIT_EVENT = 6
+} CUgraphNodeType;
+
+typedef enum CUgraphExecUpdateResult_enum {
+    CU_GRAPH_EXEC_UPDATE_SUCCESS                           = 0,
+    CU_GRAPH_EXEC_UPDATE_ERROR                             = 1,
+    CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED            = 2,
+    CU_GRAPH_EXEC_UPDATE_ERROR_NODE_TYPE_CHANGED           = 3,
+    CU_GRAPH_EXEC_UPDATE_ERROR_FUNCTION_CHANGED            = 4,
+    CU_GRAPH_EXEC_UPDATE_ERROR_PARAMETERS_CHANGED          = 5,
+    CU_GRAPH_EXEC_UPDATE_ERROR_NOT_SUPPORTED               = 6,
+    CU_GRAPH_EXEC_UPDATE_ERROR_UNSUPPORTED_FUNCTION_CHANGE = 7,
+    CU_GRAPH_EXEC_UPDATE_ERROR_ATTRIBUTES_CHANGED          = 8
+} CUgraphExecUpdateResult;
+
+typedef struct CUgraphExecUpdateResultInfo_st {
+    CUgraphExecUpdateResult result;
+    CUgraphNode errorNode;
+    CUgraphNode errorFromNode;
+} CUgraphExecUpdateResultInfo;
+
+typedef struct CUDA_KERNEL_NODE_PARAMS_v2_st {
+    CUfunction func;
+    unsigned int gridDimX;
+    unsigned int gridDimY;
+    unsigned int gridDimZ;
+    unsigned int blockDimX;
+    unsigned int blockDimY;
+    unsigned int blockDimZ;
+    unsigned int sharedMemBytes;
+    void **kernelParams;
+    void **extra;
+    CUkernel kern;                           /* must be NULL: func names the kernel */
+    CUcontext ctx;                           /* ignored (func names its context) */
+} CUDA_KERNEL_NODE_PARAMS;
+
 CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode);
 CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph);
 CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus);
@@ -497,6 +541,16 @@ CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph, u
 CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream);
 CUresult cuGraphExecDestroy(CUgraphExec hGraphExec);
 CUresult cuGraphDestroy(CUgraph hGraph);
+/* A node's type and a kernel node's parameters (kernelParams: the node's own copy of the
+ * arguments, valid until its next change), read and replaced in the graph or in an
+ * executable graph; an executable takes hGraph's parameters when the node types and edges
+ * match (else CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE, nothing changed, resultInfo says why). */
+CUresult cuGraphNodeGetType(CUgraphNode hNode, CUgraphNodeType *type);
+CUresult cuGraphKernelNodeGetParams_v2(CUgraphNode hNode, CUDA_KERNEL_NODE_PARAMS *nodeParams);
+CUresult cuGraphKernelNodeSetParams_v2(CUgraphNode hNode, const CUDA_KERNEL_NODE_PARAMS *nodeParams);
+CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec hGraphExec, CUgraphNode hNode,
+                                           const CUDA_KERNEL_NODE_PARAMS *nodeParams);
+CUresult cuGraphExecUpdate_v2(CUgraphExec hGraphExec, CUgraph hGraph, CUgraphExecUpdateResultInfo *resultInfo);
 
 /* ---- the same calls as programs built with CUDA_API_PER_THREAD_DEFAULT_STREAM
  * (nvcc --default-stream per-thread) import them; the default stream they name is the

@@ -708,6 +708,50 @@ cudaError_t cudaGraphAddDependencies(cudaGraph_t graph, const cudaGraphNode_t *f
                                      const cudaGraphNode_t *to, const cudaGraphEdgeData *edgeData,
                                      size_t numDependencies);
 
+/* ---- graph nodes' parameters --------------------------------------------------------- */
+enum cudaGraphNodeType {                     /* the types nodes made here have */
+    cudaGraphNodeTypeKernel    = 0,
+    cudaGraphNodeTypeMemcpy    = 1,
+    cudaGraphNodeTypeMemset    = 2,
+    cudaGraphNodeTypeHost      = 3,
+    cudaGraphNodeTypeGraph     = 4,
+    cudaGraphNodeTypeEmpty     = 5,
+    cudaGraphNodeTypeWaitEvent = 6
+};
+
+enum cudaGraphExecUpdateResult {
+    cudaGraphExecUpdateSuccess                        = 0,
+    cudaGraphExecUpdateError                          = 1,
+    cudaGraphExecUpdateErrorTopologyChanged           = 2,
+    cudaGraphExecUpdateErrorNodeTypeChanged           = 3,
+    cudaGraphExecUpdateErrorFunctionChanged           = 4,
+    cudaGraphExecUpdateErrorParametersChanged         = 5,
+    cudaGraphExecUpdateErrorNotSupported              = 6,
+    cudaGraphExecUpdateErrorUnsupportedFunctionChange = 7,
+    cudaGraphExecUpdateErrorAttributesChanged         = 8
+};
+
+typedef struct cudaGraphExecUpdateResultInfo_st {
+    enum cudaGraphExecUpdateResult result;
+    cudaGraphNode_t errorNode;
+    cudaGraphNode_t errorFromNode;
+} cudaGraphExecUpdateResultInfo;
+
+/* cudaErrorInvalidValue for a node of no graph (or of another type than the call's) */
+cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, enum cudaGraphNodeType *pType);
+/* kernelParams points at the node's own copy of the arguments, valid until its next change;
+ * extra is NULL */
+cudaError_t cudaGraphKernelNodeGetParams(cudaGraphNode_t node, struct cudaKernelNodeParams *pNodeParams);
+cudaError_t cudaGraphKernelNodeSetParams(cudaGraphNode_t node, const struct cudaKernelNodeParams *pNodeParams);
+/* the executable graph's copy of the node (named by the graph's handle), for later launches */
+cudaError_t cudaGraphExecKernelNodeSetParams(cudaGraphExec_t hGraphExec, cudaGraphNode_t node,
+                                             const struct cudaKernelNodeParams *pNodeParams);
+/* The parameters of hGraph's nodes, paired with the executable's by position, when both
+ * have the same node types and edges; else cudaErrorGraphExecUpdateFailure and nothing
+ * changes (resultInfo says why, and which node of hGraph). */
+cudaError_t cudaGraphExecUpdate(cudaGraphExec_t hGraphExec, cudaGraph_t hGraph,
+                                cudaGraphExecUpdateResultInfo *resultInfo);
+
 /* ---- per-thread default stream builds (--default-stream per-thread) -----------------
  * The same calls under the names such programs import; here the thread's default stream
  * is the legacy one, which orders more work, never less. */

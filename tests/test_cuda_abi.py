@@ -17,7 +17,8 @@ from gdev_shim.common.contract import cdef_source
 from helpers import INCLUDE_DIR, LIB_DIR, exported_symbols, soname
 
 TOOLKIT = Path("/usr/local/cuda/include")
-STRUCTS = ("struct CUuuid_st", "struct CUctxCreateParams_st")
+STRUCTS = ("struct CUuuid_st", "struct CUctxCreateParams_st", "struct CUgraphExecUpdateResultInfo_st",
+           "struct CUDA_KERNEL_NODE_PARAMS_v2_st")
 # exports CUDA 13's cuda.h no longer declares (older toolkits bound programs to them)
 UNDECLARED = {"cuCtxCreate_v2"}
 # what cuda.h defines inline (calling an export) rather than binding to one

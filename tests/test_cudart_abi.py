@@ -18,7 +18,8 @@ TOOLKIT = Path("/usr/local/cuda/include")
 STRUCTS = ("struct cudaDeviceProp", "struct cudaFuncAttributes", "struct dim3", "struct CUuuid_st",
            "struct cudaLaunchConfig_st", "struct cudaLaunchAttribute_st", "struct cudaExtent", "struct cudaPos",
            "struct cudaPitchedPtr", "struct cudaMemcpy3DParms", "struct cudaMemLocation",
-           "struct cudaKernelNodeParams", "struct cudaMemsetParams", "struct cudaHostNodeParams")
+           "struct cudaKernelNodeParams", "struct cudaMemsetParams", "struct cudaHostNodeParams",
+           "struct cudaGraphExecUpdateResultInfo_st")
 needs_toolkit = pytest.mark.skipif(not (TOOLKIT / "cuda_runtime_api.h").is_file() or not shutil.which("g++"),
                                    reason="the CUDA toolkit's headers and g++ check the ABI")
 

@@ -1,5 +1,6 @@
 // Managed memory: cudaMallocManaged and __managed__ variables, one pointer for the host and
-// kernels, with no copies; prefetching and advice accepted; bad arguments get CUDA's codes.
+// kernels, with no copies; __managed__ variables as symbols (copies, address, size);
+// prefetching and advice accepted; bad arguments get CUDA's codes.
 #include "check.h"
 
 __managed__ int counter = 5;
@@ -75,6 +76,45 @@ int main()
     sum_through<<<1, 1>>>(&counter, 1, out);          // the host's &counter works in kernels
     CUDA_OK(cudaMemcpy(&sum, out, sizeof(int), cudaMemcpyDeviceToHost));
     EXPECT(sum == 356);
+
+    // __managed__ variables as symbols: copies to and from them, their address and size
+    int seven = 7;
+    CUDA_OK(cudaMemcpyToSymbol(counter, &seven, sizeof seven));
+    EXPECT(counter == 7);                               // the host sees the copy at once
+    const float halves[2] = {0.25f, 0.75f};
+    CUDA_OK(cudaMemcpyToSymbol(table, halves, sizeof halves, sizeof(float)));   // table[1], table[2]
+    EXPECT(table[0] == 1.5f && table[1] == 0.25f && table[2] == 0.75f && table[3] == 4.5f);
+    bump<<<1, 32>>>(3);
+    CUDA_OK(cudaDeviceSynchronize());
+    int now = 0;
+    CUDA_OK(cudaMemcpyFromSymbol(&now, counter, sizeof now));
+    EXPECT(now == 7 + 3 * 32 && now == counter);
+    float tail[2] = {0.0f, 0.0f};
+    CUDA_OK(cudaMemcpyFromSymbol(tail, table, sizeof tail, 2 * sizeof(float)));
+    EXPECT(tail[0] == 1.25f && tail[1] == 5.0f);
+    void *where = nullptr;
+    CUDA_OK(cudaGetSymbolAddress(&where, counter));
+    EXPECT(where == (void *)&counter);                  // one address for the host and kernels
+    size_t table_size = 0;
+    CUDA_OK(cudaGetSymbolSize(&table_size, table));
+    EXPECT(table_size == sizeof(table));
+    sum_through<<<1, 1>>>((const int *)where, 1, out);
+    CUDA_OK(cudaMemcpy(&sum, out, sizeof(int), cudaMemcpyDeviceToHost));
+    EXPECT(sum == now);
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreate(&s));
+    int hundred = 100;
+    CUDA_OK(cudaMemcpyToSymbolAsync(counter, &hundred, sizeof hundred, 0, cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaMemcpyFromSymbolAsync(&now, counter, sizeof now, 0, cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamSynchronize(s));
+    EXPECT(now == 100 && counter == 100);
+    CUDA_OK(cudaStreamDestroy(s));
+    EXPECT_CODE(cudaMemcpyToSymbol(table, halves, sizeof halves, 3 * sizeof(float)), cudaErrorInvalidValue);
+    EXPECT_CODE(cudaMemcpyToSymbol(counter, &seven, sizeof seven, 0, cudaMemcpyDeviceToHost),
+                cudaErrorInvalidMemcpyDirection);
+    EXPECT_CODE(cudaMemcpyFromSymbol(&now, counter, 2 * sizeof now), cudaErrorInvalidValue);
+    EXPECT(counter == 100);
+    (void)cudaGetLastError();
 
     // bad arguments
     void *none = nullptr;

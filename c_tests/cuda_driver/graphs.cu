@@ -1,7 +1,9 @@
 // CUDA graphs through the driver API: a stream's work captured once (fills, copies, a
 // kernel, a host function, a second stream forked and joined by events) and replayed
 // many times; the capture rules' codes (the default stream, a synchronisation during
-// capture, an unjoined fork, a second begin); graphs and executables destroyed.
+// capture, an unjoined fork, a second begin); graphs and executables destroyed; a graph
+// launched again with new arguments: kernel node parameters read and changed, an
+// executable updated from the work captured again.
 //   graphs DIR    (DIR holds kernels.ptx)
 #include <string>
 #include <vector>
@@ -167,6 +169,95 @@ static void capture_rules(void)
     CU_OK(cuStreamDestroy(other));
 }
 
+// x = x * a, then x copied out: captured on s
+static void capture_scale(CUstream s, CUdeviceptr x, float a, float *out, int n, CUgraph *graph)
+{
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    launch_scale(s, x, a, n);
+    CU_OK(cuMemcpyDtoHAsync(out, x, n * sizeof(float), s));
+    CU_OK(cuStreamEndCapture(s, graph));
+}
+
+static void new_arguments(void)
+{
+    const int n = 512;
+    CUstream s;
+    CU_OK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CUdeviceptr x;
+    CU_OK(cuMemAlloc(&x, n * sizeof(float)));
+    std::vector<float> out(n);
+    CUgraph graph;
+    capture_scale(s, x, 2.0f, out.data(), n, &graph);
+    CUgraphNode nodes[2];
+    size_t count = 2;
+    CU_OK(cuGraphGetNodes(graph, nodes, &count));
+    CUgraphNodeType type;
+    CU_OK(cuGraphNodeGetType(nodes[0], &type));
+    EXPECT(type == CU_GRAPH_NODE_TYPE_KERNEL);
+    CU_OK(cuGraphNodeGetType(nodes[1], &type));
+    EXPECT(type == CU_GRAPH_NODE_TYPE_MEMCPY);
+    CUfunction scale;
+    CU_OK(cuModuleGetFunction(&scale, mod, "scale"));
+    CUDA_KERNEL_NODE_PARAMS p;
+    CU_OK(cuGraphKernelNodeGetParams(nodes[0], &p));
+    EXPECT(p.func == scale && p.gridDimX == (n + 127) / 128 && p.blockDimX == 128 && p.extra == NULL);
+    EXPECT(*(CUdeviceptr *)p.kernelParams[0] == x && *(float *)p.kernelParams[1] == 2.0f &&
+           *(int *)p.kernelParams[2] == n);
+    CUgraphExec exec;
+    CU_OK(cuGraphInstantiate(&exec, graph, 0));
+
+    CU_OK(cuMemsetD32(x, 0x3f800000, n));               // 1.0f
+    CU_OK(cuGraphLaunch(exec, s));
+    CU_OK(cuStreamSynchronize(s));
+    EXPECT(out[0] == 2.0f && out[n - 1] == 2.0f);
+    *(float *)p.kernelParams[1] = 3.0f;                   // the executable's node: times 3 from now on
+    CU_OK(cuGraphExecKernelNodeSetParams(exec, nodes[0], &p));
+    CU_OK(cuGraphLaunch(exec, s));
+    CU_OK(cuStreamSynchronize(s));
+    EXPECT(out[0] == 6.0f && out[n - 1] == 6.0f);
+    CU_OK(cuGraphKernelNodeSetParams(nodes[0], &p));     // the graph's node too
+    CU_OK(cuGraphKernelNodeGetParams(nodes[0], &p));
+    EXPECT(*(float *)p.kernelParams[1] == 3.0f);
+
+    // the usual loop: capture the step again with new arguments, update the executable
+    CUgraph again;
+    capture_scale(s, x, 0.5f, out.data(), n, &again);
+    CUgraphExecUpdateResultInfo info;
+    CU_OK(cuGraphExecUpdate(exec, again, &info));
+    EXPECT(info.result == CU_GRAPH_EXEC_UPDATE_SUCCESS);
+    CU_OK(cuGraphLaunch(exec, s));
+    CU_OK(cuStreamSynchronize(s));
+    EXPECT(out[0] == 3.0f && out[n - 1] == 3.0f);
+    CU_OK(cuGraphDestroy(again));
+
+    // another shape: refused with the reason, the executable unchanged
+    CU_OK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    CU_OK(cuMemsetD32Async(x, 0, n, s));
+    CU_OK(cuMemcpyDtoHAsync(out.data(), x, n * sizeof(float), s));
+    CU_OK(cuStreamEndCapture(s, &again));
+    EXPECT_CODE(cuGraphExecUpdate(exec, again, &info), CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE);
+    EXPECT(info.result == CU_GRAPH_EXEC_UPDATE_ERROR_NODE_TYPE_CHANGED);
+    CU_OK(cuGraphLaunch(exec, s));
+    CU_OK(cuStreamSynchronize(s));
+    EXPECT(out[0] == 1.5f);
+
+    EXPECT_CODE(cuGraphKernelNodeGetParams(nodes[1], &p), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGraphExecKernelNodeSetParams(exec, nodes[1], &p), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGraphExecUpdate(exec, again, NULL), CUDA_ERROR_INVALID_VALUE);
+    p.gridDimX = 0;
+    EXPECT_CODE(cuGraphKernelNodeSetParams(nodes[0], &p), CUDA_ERROR_INVALID_VALUE);
+    p.gridDimX = 1;
+    p.func = (CUfunction)&p;
+    EXPECT_CODE(cuGraphKernelNodeSetParams(nodes[0], &p), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT_CODE(cuGraphNodeGetType(NULL, &type), CUDA_ERROR_INVALID_VALUE);
+    CU_OK(cuGraphDestroy(again));
+    CU_OK(cuGraphExecDestroy(exec));
+    CU_OK(cuGraphDestroy(graph));
+    EXPECT_CODE(cuGraphNodeGetType(nodes[0], &type), CUDA_ERROR_INVALID_VALUE);
+    CU_OK(cuMemFree(x));
+    CU_OK(cuStreamDestroy(s));
+}
+
 int main(int argc, char **argv)
 {
     EXPECT(argc == 2);
@@ -180,6 +271,7 @@ int main(int argc, char **argv)
     CU_OK(cuModuleLoad(&mod, (dir + "/kernels.ptx").c_str()));
     capture_and_replay();
     capture_rules();
+    new_arguments();
     CU_OK(cuModuleUnload(mod));
     CU_OK(cuDevicePrimaryCtxRelease(dev));
     return test_passed();

@@ -112,12 +112,12 @@ def _key(h) -> int:
     return 0 if address(h) in DEFAULT_STREAMS else address(h)
 
 
-def _queued(hstream, what: str, step: Step) -> None:
+def _queued(hstream, what: str, step: Step, kind: int, kernel: graphs.Kernel | None = None) -> None:
     """Run `step` on the stream now, or add it to the capture the stream is in.  The
     legacy stream's implicit-synchronisation rule is the runtime's own (its contexts are
     not this face's), so the default stream's work is never checked against captures."""
     key = _key(hstream)
-    if key and graphs.record(key, step, what):
+    if key and graphs.record(key, step, what, kind, kernel):
         return
     step(key)
 
@@ -491,7 +491,9 @@ def cuLaunchKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel_params, ex
     # the arguments of now, as CUDA copies them into a captured kernel node
     params = drv_launch.launch_params(fn, words(kernel_params), words(extra))
     drv_launch.check_shape(fn, (gx, gy, gz), (bx, by, bz), shared)      # before capture too, as CUDA does
-    _queued(hstream, "kernel launch", partial(_launch_step, fn, (gx, gy, gz), (bx, by, bz), shared, params, False))
+    grid, block = (gx, gy, gz), (bx, by, bz)
+    _queued(hstream, "kernel launch", partial(_launch_step, fn, grid, block, shared, params, False), graphs.KERNEL,
+            graphs.Kernel(address(h), fn, grid, block, shared, params))
     return OK
 
 
@@ -506,7 +508,8 @@ def cuLaunchCooperativeKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel
     grid, block = (gx, gy, gz), (bx, by, bz)
     drv_launch.check_shape(fn, grid, block, shared)
     kernels.check_coresident(fn, grid, block, shared)
-    _queued(hstream, "cooperative launch", partial(_launch_step, fn, grid, block, shared, params, True))
+    _queued(hstream, "cooperative launch", partial(_launch_step, fn, grid, block, shared, params, True), graphs.KERNEL,
+            graphs.Kernel(address(h), fn, grid, block, shared, params))
     return OK
 
 
@@ -562,25 +565,25 @@ def _host(p, what: str) -> int:
 @_api("cuMemcpyHtoDAsync_v2_ptsz")
 def cuMemcpyHtoDAsync_v2(dst, src, n, hstream):
     src = _host(src, "srcHost")
-    _queued(hstream, "memcpy", lambda key: drv_stream.copy_htod(_stream(key), dst, src, n))
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_htod(_stream(key), dst, src, n), graphs.MEMCPY)
     return OK
 
 
 @_api("cuMemcpyDtoHAsync_v2_ptsz")
 def cuMemcpyDtoHAsync_v2(dst, src, n, hstream):
     dst = _host(dst, "dstHost")
-    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtoh(_stream(key), dst, src, n))
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtoh(_stream(key), dst, src, n), graphs.MEMCPY)
     return OK
 
 
 @_api("cuMemcpyDtoDAsync_v2_ptsz")
 def cuMemcpyDtoDAsync_v2(dst, src, n, hstream):
-    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtod(_stream(key), dst, src, n))
+    _queued(hstream, "memcpy", lambda key: drv_stream.copy_dtod(_stream(key), dst, src, n), graphs.MEMCPY)
     return OK
 
 
 def _memset_async(dst, value, elem: int, n, hstream) -> int:
-    _queued(hstream, "memset", lambda key: drv_stream.memset(_stream(key), dst, value, elem, n))
+    _queued(hstream, "memset", lambda key: drv_stream.memset(_stream(key), dst, value, elem, n), graphs.MEMSET)
     return OK
 
 
@@ -664,7 +667,7 @@ def cuStreamWaitEvent(h, hevent, flags):
     event = _lookup(events, hevent)
     if graphs.wait_event(_key(h), address(hevent), stream.blocking):
         return OK                    # a fork or join of the capture the event was recorded in
-    _queued(h, "event wait", lambda key: drv_stream.wait_event(_stream_or_default(key), event))
+    _queued(h, "event wait", lambda key: drv_stream.wait_event(_stream_or_default(key), event), graphs.WAIT_EVENT)
     return OK
 
 

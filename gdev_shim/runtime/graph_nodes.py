@@ -15,20 +15,20 @@ Dim3 = tuple[int, int, int]
 
 def kernel(graph: int, deps: list[int], host_fun: int, grid: Dim3, block: Dim3, shared: int,
            kernel_params: Words | None, extra: Words | None) -> int:
-    step = kernels.node_step(host_fun, grid, block, shared, kernel_params, extra)
-    return graphs.add_node(graph, deps, step)
+    node, step = kernels.kernel_node(host_fun, grid, block, shared, kernel_params, extra)
+    return graphs.add_node(graph, deps, step, graphs.KERNEL, node)
 
 
 @translated
 def memcpy_1d(graph: int, deps: list[int], dst: int, src: int, count: int, kind: int) -> int:
     kind = memory.resolve_kind(dst, src, kind)
     memory.check_memcpy(dst, src, count, kind)
-    return graphs.add_node(graph, deps, partial(streams.memcpy_async, dst, src, count, kind))
+    return graphs.add_node(graph, deps, partial(streams.memcpy_async, dst, src, count, kind), graphs.MEMCPY)
 
 
 def memcpy_3d(graph: int, deps: list[int], dst: memory.Pitched, src: memory.Pitched, extent: Dim3,
               kind: int) -> int:
-    return graphs.add_node(graph, deps, partial(streams.memcpy_3d_async, dst, src, extent, kind))
+    return graphs.add_node(graph, deps, partial(streams.memcpy_3d_async, dst, src, extent, kind), graphs.MEMCPY)
 
 
 def memset(graph: int, deps: list[int], dst: int, pitch: int, value: int, elem: int, width: int,
@@ -38,15 +38,16 @@ def memset(graph: int, deps: list[int], dst: int, pitch: int, value: int, elem: 
                                                   f"{elem}-byte elements, pitch {pitch}")
     memory.require_device(dst, "memset node")
     value &= (1 << (8 * elem)) - 1
-    return graphs.add_node(graph, deps, partial(streams.memset_rows_async, dst, pitch, value, elem, width, height))
+    return graphs.add_node(graph, deps, partial(streams.memset_rows_async, dst, pitch, value, elem, width, height),
+                           graphs.MEMSET)
 
 
 def host(graph: int, deps: list[int], call: Callable[[], None]) -> int:
-    return graphs.add_node(graph, deps, partial(streams.host_callback, call=call))
+    return graphs.add_node(graph, deps, partial(streams.host_callback, call=call), graphs.HOST)
 
 
 def empty(graph: int, deps: list[int]) -> int:
-    return graphs.add_node(graph, deps, _nothing)
+    return graphs.add_node(graph, deps, _nothing, graphs.EMPTY)
 
 
 def _nothing(stream: int) -> None:

@@ -12,14 +12,18 @@ A graph built node by node also has edges (each node's dependencies); instantiat
 orders its nodes so that every node follows its dependencies (and otherwise keeps the
 order they were added in), and a launch runs them in that order on one stream.
 
+Each node has CUDA's type, and a kernel node keeps its parameters (`Kernel`) so that they
+can be read and replaced, in the graph or in an executable graph; an executable graph
+takes the steps of another graph of the same shape (cudaGraphExecUpdate).
+
 The SDAA runtime has no graphs, so the errors of capture carry CUDA's code names.
 """
 from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 
 from ..log import get
 from .errors import RT, CudaNamedError, SdaaError
@@ -28,32 +32,68 @@ log = get("gdev.runtime")
 Step = Callable[[int], None]              # one captured operation, replayed on a stream handle
 GLOBAL, THREAD_LOCAL, RELAXED = 0, 1, 2    # cudaStreamCaptureMode
 NONE, ACTIVE, INVALIDATED = 0, 1, 2        # cudaStreamCaptureStatus
+KERNEL, MEMCPY, MEMSET, HOST, CHILD_GRAPH, EMPTY, WAIT_EVENT = 0, 1, 2, 3, 4, 5, 6    # cudaGraphNodeType
+# cudaGraphExecUpdateResult
+UPDATE_SUCCESS, UPDATE_TOPOLOGY_CHANGED, UPDATE_NODE_TYPE_CHANGED, UPDATE_UNSUPPORTED_FUNCTION_CHANGE = 0, 2, 3, 7
+Dim3 = tuple[int, int, int]
 
 
 class CaptureError(CudaNamedError):
     """A capture rule broken, with CUDA's name for the code."""
 
 
+@dataclass(frozen=True)
+class Kernel:
+    """A kernel node's parameters: the kernel (`func`: the face's handle of it, `fn`: the
+    driver function), its shape, and its arguments as CUDA copies them (packed bytes)."""
+    func: int
+    fn: Any
+    grid: Dim3
+    block: Dim3
+    shared: int
+    params: bytes
+
+
+@dataclass
+class Node:
+    kind: int
+    step: Step
+    kernel: Kernel | None = None
+
+
 @dataclass
 class Graph:
     handle: int
-    nodes: list[tuple[int, Step]] = field(default_factory=list)     # (node handle, step)
+    nodes: dict[int, Node] = field(default_factory=dict)            # node handle -> node, in order added
     deps: dict[int, list[int]] = field(default_factory=dict)        # node -> the nodes it follows
 
-    def order(self) -> list[Step]:
-        """The steps, each after its dependencies, else in the order they were added."""
-        pending = {node: set(self.deps.get(node, ())) for node, _ in self.nodes}
-        done: list[Step] = []
+    def order(self) -> list[int]:
+        """The nodes, each after its dependencies, else in the order they were added."""
+        pending = {node: set(self.deps.get(node, ())) for node in self.nodes}
+        done: list[int] = []
         left = list(self.nodes)
         while left:
-            ready = next((i for i, (node, _) in enumerate(left) if not pending[node]), None)
+            ready = next((i for i, node in enumerate(left) if not pending[node]), None)
             if ready is None:
                 raise SdaaError(RT.sdaaErrorInvalidValue, f"graph {self.handle} has a cycle")
-            node, step = left.pop(ready)
-            done.append(step)
+            node = left.pop(ready)
+            done.append(node)
             for deps in pending.values():
                 deps.discard(node)
         return done
+
+    def shape(self) -> list[tuple[int, list[int]]]:
+        """Each node's type and its dependencies by position: what cudaGraphExecUpdate compares."""
+        position = {node: i for i, node in enumerate(self.nodes)}
+        return [(n.kind, sorted(position[d] for d in self.deps.get(node, ()))) for node, n in self.nodes.items()]
+
+
+@dataclass
+class Exec:
+    """An executable graph: its nodes (copies) in launch order, by the graph's node handles."""
+    nodes: dict[int, Node]
+    order: list[int]
+    shape: list[tuple[int, list[int]]]
 
 
 @dataclass
@@ -73,7 +113,7 @@ _lock = threading.RLock()
 _ids = itertools.count(1)
 _captures: dict[int, Capture] = {}         # by runtime stream handle
 _graphs: dict[int, Graph] = {}
-_execs: dict[int, list[Step]] = {}
+_execs: dict[int, Exec] = {}
 _marks: dict[int, tuple[Capture, int, int]] = {}   # event -> (capture, stream, its steps when recorded)
 
 
@@ -145,7 +185,7 @@ def status(stream: int) -> tuple[int, int, int, int]:
         cap = _captures.get(stream)
         if cap is None:
             return NONE, 0, 0, 0
-        last = cap.graph.nodes[-1][0] if cap.graph.nodes else 0
+        last = next(reversed(cap.graph.nodes), 0)
         return (INVALIDATED if cap.invalid else ACTIVE), cap.id, cap.graph.handle, last
 
 
@@ -165,8 +205,9 @@ def legacy(what: str) -> None:
         _check_legacy(what)
 
 
-def record(stream: int, step: Step, what: str) -> bool:
-    """Capture `step` if `stream` captures (True), else leave the work to the caller."""
+def record(stream: int, step: Step, what: str, kind: int, kernel: Kernel | None = None) -> bool:
+    """Capture `step` (a node of type `kind`) if `stream` captures (True), else leave the
+    work to the caller."""
     with _lock:
         if stream == 0:
             _check_legacy(what)
@@ -176,7 +217,7 @@ def record(stream: int, step: Step, what: str) -> bool:
             return False
         if cap.invalid is not None:
             raise CaptureError("cudaErrorStreamCaptureInvalidated", f"{what}: the capture was invalidated")
-        cap.graph.nodes.append((next(_ids), step))
+        cap.graph.nodes[next(_ids)] = Node(kind, step, kernel)
         cap.ops[stream] += 1
         return True
 
@@ -260,15 +301,15 @@ def _graph(handle: int) -> Graph:
     return graph
 
 
-def add_node(handle: int, deps: list[int], step: Step) -> int:
-    """A node running `step` after the nodes `deps` of the same graph; its handle."""
+def add_node(handle: int, deps: list[int], step: Step, kind: int, kernel: Kernel | None = None) -> int:
+    """A node of type `kind` running `step` after the nodes `deps` of the same graph; its handle."""
     with _lock:
         graph = _graph(handle)
         _check_nodes(graph, deps)
         if len(set(deps)) != len(deps):
             raise SdaaError(RT.sdaaErrorInvalidValue, "a dependency is given twice")
         node = next(_ids)
-        graph.nodes.append((node, step))
+        graph.nodes[node] = Node(kind, step, kernel)
         graph.deps[node] = list(deps)
     return node
 
@@ -286,15 +327,14 @@ def add_dependencies(handle: int, edges: list[tuple[int, int]]) -> None:
 
 
 def _check_nodes(graph: Graph, nodes: list[int]) -> None:
-    known = {node for node, _ in graph.nodes}
     for node in nodes:
-        if node not in known:
+        if node not in graph.nodes:
             raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of graph {graph.handle}")
 
 
 def nodes(handle: int) -> list[int]:
     with _lock:
-        return [node for node, _ in _graph(handle).nodes]
+        return list(_graph(handle).nodes)
 
 
 def destroy(handle: int) -> None:
@@ -306,9 +346,10 @@ def destroy(handle: int) -> None:
 def instantiate(handle: int) -> int:
     """An executable copy of the graph (the graph may change or go afterwards)."""
     with _lock:
-        steps = _graph(handle).order()
+        graph = _graph(handle)
+        order = graph.order()
         exec_handle = next(_ids)
-        _execs[exec_handle] = steps
+        _execs[exec_handle] = Exec({node: replace(n) for node, n in graph.nodes.items()}, order, graph.shape())
     return exec_handle
 
 
@@ -321,9 +362,88 @@ def exec_destroy(handle: int) -> None:
 def launch(handle: int, stream: int) -> None:
     """Run the graph's steps in order on `stream` (captured too, if `stream` captures)."""
     with _lock:
-        steps = _execs.get(handle)
+        exe = _execs.get(handle)
+        steps = None if exe is None else [exe.nodes[node].step for node in exe.order]
     if steps is None:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{handle:x} is not an executable graph")
     log.debug("graph launch: %d steps on stream %d", len(steps), stream)
     for step in steps:
         step(stream)
+
+
+# ---- node parameters --------------------------------------------------------------------
+def _node(node: int) -> Node:
+    for graph in _graphs.values():
+        found = graph.nodes.get(node)
+        if found is not None:
+            return found
+    raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of any graph")
+
+
+def node_type(node: int) -> int:
+    with _lock:
+        return _node(node).kind
+
+
+def _kernel_of(node: Node, handle: int) -> Kernel:
+    if node.kernel is None:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"node 0x{handle:x} is not a kernel node")
+    return node.kernel
+
+
+def kernel_params(node: int) -> Kernel:
+    with _lock:
+        return _kernel_of(_node(node), node)
+
+
+def set_kernel(node: int, kernel: Kernel, step: Step) -> None:
+    """New parameters for a kernel node of a graph (executables made from it keep theirs)."""
+    with _lock:
+        found = _node(node)
+        _kernel_of(found, node)
+        found.kernel, found.step = kernel, step
+
+
+def _exec(handle: int) -> Exec:
+    exe = _execs.get(handle)
+    if exe is None:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{handle:x} is not an executable graph")
+    return exe
+
+
+def exec_set_kernel(handle: int, node: int, kernel: Kernel, step: Step) -> None:
+    """New parameters for the kernel node an executable graph made of `node` (the graph's
+    handle of it), for its later launches."""
+    with _lock:
+        found = _exec(handle).nodes.get(node)
+        if found is None:
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of executable graph 0x{handle:x}")
+        _kernel_of(found, node)
+        found.kernel, found.step = kernel, step
+
+
+def exec_update(handle: int, graph_handle: int) -> tuple[int, int]:
+    """Give the executable graph the parameters of `graph`'s nodes, paired with its own by
+    position, if the two have the same shape: (cudaGraphExecUpdateResult, the first node of
+    `graph` that differs or 0).  Nothing changes unless every node pairs."""
+    with _lock:
+        exe, graph = _exec(handle), _graph(graph_handle)
+        new = list(graph.nodes.items())
+        if len(new) != len(exe.nodes):
+            return UPDATE_TOPOLOGY_CHANGED, 0
+        shape = graph.shape()
+        for (node, n), (kind, deps), (old_kind, old_deps), old in zip(new, shape, exe.shape, exe.nodes.values()):
+            if kind != old_kind:
+                return UPDATE_NODE_TYPE_CHANGED, node
+            if deps != old_deps:
+                return UPDATE_TOPOLOGY_CHANGED, node
+            if n.kernel is not None and old.kernel is not None and not _same_context(n.kernel, old.kernel):
+                return UPDATE_UNSUPPORTED_FUNCTION_CHANGE, node
+        for old, (_, n) in zip(exe.nodes.values(), new):
+            old.step, old.kernel = n.step, n.kernel
+        return UPDATE_SUCCESS, 0
+
+
+def _same_context(a: Kernel, b: Kernel) -> bool:
+    """A kernel node may change its kernel, not the context (card) it runs on."""
+    return a.fn.module.ctx is b.fn.module.ctx

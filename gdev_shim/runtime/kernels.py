@@ -72,20 +72,22 @@ def launch(host_fun: int, grid: Dim3, block: Dim3, shared: int, stream: int,
         check_coresident(f, grid, block, shared)
     # captured with the argument values of now, as CUDA copies them into the kernel node
     run = partial(launch_packed, f, grid, block, shared, params, cooperative=cooperative)
-    if not graphs.record(stream, run, "kernel launch"):
+    node = graphs.Kernel(host_fun, f, grid, block, shared, params)
+    if not graphs.record(stream, run, "kernel launch", graphs.KERNEL, node):
         run(stream)
 
 
 @translated
-def node_step(host_fun: int, grid: Dim3, block: Dim3, shared: int, kernel_params: Words | None,
-              extra: Words | None) -> graphs.Step:
-    """What a kernel node runs: `f` with the arguments of now (CUDA copies them when the
-    node is made), its shape checked now."""
+def kernel_node(host_fun: int, grid: Dim3, block: Dim3, shared: int, kernel_params: Words | None,
+                extra: Words | None) -> tuple[graphs.Kernel, graphs.Step]:
+    """A kernel node's parameters and what it runs: the kernel of `host_fun` with the
+    arguments of now (CUDA copies them when the node is made), its shape checked now."""
     f = function(host_fun)
     params = drv_launch.launch_params(f, kernel_params, extra)
     with _shape_errors():
         drv_launch.check_shape(f, grid, block, shared)
-    return partial(launch_packed, f, grid, block, shared, params)
+    return graphs.Kernel(host_fun, f, grid, block, shared, params), partial(launch_packed, f, grid, block, shared,
+                                                                           params)
 
 
 def check_coresident(f: Function, grid: Dim3, block: Dim3, shared: int) -> None:

@@ -28,6 +28,7 @@ WITH_LOCATION = (3, 5, 6)        # SetPreferredLocation, SetAccessedBy, UnsetAcc
 _lock = threading.Lock()
 _vars: dict[int, list[tuple[int, str]]] = {}       # fat binary -> (host pointer slot, name)
 _var_ranges: dict[int, int] = {}                   # a __managed__ variable's host address -> size
+_var_devices: dict[int, int] = {}                  # its host address -> its address in the module's globals
 
 
 @translated
@@ -63,7 +64,16 @@ def init_module(handle: int) -> None:
         hostmem.view(slot, 8)[:] = memoryview(host.to_bytes(8, "little"))
         with _lock:
             _var_ranges[host] = size
+            _var_devices[host] = addr
         log.debug("managed variable %s: device 0x%x, host and card 0x%x", name, addr, host)
+
+
+def variable(host: int) -> tuple[int, int] | None:
+    """(address in its module's globals, size) of the __managed__ variable the host reaches
+    at `host` (what `&var` gives host code, and so what it passes as the symbol)."""
+    with _lock:
+        size = _var_ranges.get(host)
+        return None if size is None else (_var_devices[host], size)
 
 
 def _managed(addr: int, count: int) -> bool:

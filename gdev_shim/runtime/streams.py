@@ -75,7 +75,7 @@ def stream_synchronize(handle: int) -> None:
 def host_callback(handle: int, call: Callable[[], None]) -> None:
     """Run `call` once the stream's earlier work is done.  It runs on the calling thread
     before this returns, so work queued after it follows it as the stream's order requires."""
-    if graphs.record(handle, partial(host_callback, call=call), "host function"):
+    if graphs.record(handle, partial(host_callback, call=call), "host function", graphs.HOST):
         return
     drv_stream.synchronize(stream(handle))
     call()
@@ -86,7 +86,7 @@ def stream_wait_event(handle: int, event_handle: int) -> None:
     e = event(event_handle)
     if graphs.wait_event(handle, event_handle, stream(handle).blocking):
         return
-    if graphs.record(handle, partial(_wait_step, event_handle), "event wait"):
+    if graphs.record(handle, partial(_wait_step, event_handle), "event wait", graphs.WAIT_EVENT):
         return                           # an event of uncaptured work: waited for at each replay
     drv_stream.wait_event(stream(handle), e)
 
@@ -143,7 +143,7 @@ def elapsed_ms(start: int, end: int) -> float:
 @translated
 def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) -> None:
     memory.check_memcpy(dst, src, count, kind)
-    if graphs.record(stream_handle, partial(memcpy_async, dst, src, count, kind), "memcpy"):
+    if graphs.record(stream_handle, partial(memcpy_async, dst, src, count, kind), "memcpy", graphs.MEMCPY):
         return
     s = stream(stream_handle)
     if kind == memory.HOST_TO_DEVICE:
@@ -197,7 +197,7 @@ def memset_3d_async(dst: memory.Pitched, value: int, extent: tuple[int, int, int
 @translated
 def memset_async(dst: int, value: int, count: int, stream_handle: int) -> None:
     memory.require_device(dst, "memset")
-    if graphs.record(stream_handle, partial(memset_async, dst, value, count), "memset"):
+    if graphs.record(stream_handle, partial(memset_async, dst, value, count), "memset", graphs.MEMSET):
         return
     drv_stream.memset(stream(stream_handle), dst, value, 1, count)
 
@@ -207,7 +207,8 @@ def memset_rows_async(dst: int, pitch: int, value: int, elem: int, width: int, h
                       stream_handle: int) -> None:
     """`height` rows of `width` elements of `elem` bytes, `pitch` bytes apart (a memset node)."""
     memory.require_device(dst, "memset")
-    if graphs.record(stream_handle, partial(memset_rows_async, dst, pitch, value, elem, width, height), "memset"):
+    if graphs.record(stream_handle, partial(memset_rows_async, dst, pitch, value, elem, width, height), "memset",
+                     graphs.MEMSET):
         return
     s = stream(stream_handle)
     for row in range(height):

@@ -1,14 +1,17 @@
-"""Module variables by their host shadows (`__device__`, `__constant__`): their device
-addresses and sizes on this thread's card, and copies to and from them."""
+"""Module variables by their host shadows (`__device__`, `__constant__`), or for a
+`__managed__` variable by the address the host reaches it at: their device addresses and
+sizes on this thread's card, and copies to and from them."""
 from __future__ import annotations
 
-from . import devices, fatbin, memory, streams
+from . import devices, fatbin, managed, memory, streams
 from .errors import RT, SdaaError, translated
 
 
 def _symbol(host_addr: int) -> tuple[int, int]:
+    """(device address, size): a __managed__ variable's copies go to its bytes in the module's
+    globals, the same bytes the host reaches at `host_addr`."""
     devices.context()                     # the card loads the registered modules with it
-    return fatbin.symbol(host_addr, devices.current())
+    return managed.variable(host_addr) or fatbin.symbol(host_addr, devices.current())
 
 
 def _range(host_addr: int, count: int, offset: int) -> int:
@@ -21,7 +24,9 @@ def _range(host_addr: int, count: int, offset: int) -> int:
 
 @translated
 def address_of(host_addr: int) -> int:
-    return _symbol(host_addr)[0]
+    """A __managed__ variable's address is the one the host and kernels share."""
+    addr = _symbol(host_addr)[0]
+    return host_addr if managed.variable(host_addr) else addr
 
 
 @translated
