@@ -3,6 +3,8 @@ background thread and stored in the disk cache, and a C program that exits while
 thread is still inside LLVM."""
 from __future__ import annotations
 
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -107,6 +109,53 @@ def test_a_replaced_quick_tier_frees_nothing_still_in_use(module: Module, forget
         assert _scan(jit.execute, module) == want
     with settings.override(jit_tier="opt"):
         assert _scan(jit.execute, module) == want
+
+
+def test_quick_tier_calls_one_function_per_access_shape(module: Module) -> None:
+    """The quick tier's IR: every scalar shared or global access is a call of one function
+    per shape (load or store, space, width); the optimised tier's inlines them all."""
+    from gdev_shim.jit.layout import flatten
+    from gdev_shim.ptx.form import form_of
+    flat = flatten(module, KERNEL)
+    quick, _ = engine._generate_ir(flat, engine.WARP, "quick", frozenset(), compact=True)
+    full, _ = engine._generate_ir(flat, engine.WARP, "full", frozenset(), compact=False)
+    forms = {pc: form_of(item.ins) for pc, item in enumerate(flat.code) if item.ins is not None}
+    shapes = {pc: (f.base, f.space, f.types[-1]) for pc, f in forms.items()
+              if f.base in ("ld", "st") and f.space in ("shared", "global") and f.vec == 1}
+    assert len(shapes) >= 4
+    # (a region of if-converted code may be emitted twice: count program counters)
+    called = {int(pc) for pc in re.findall(r'call i32 @"mem_access_\w+"\(.*, i64 (\d+)\)', quick)}
+    assert called == set(shapes)
+    assert quick.count('define internal i32 @"mem_access_') == len(set(shapes.values()))
+    assert "mem_access_" not in full and full.count("mem_fast") >= len(shapes)
+    assert len(quick) < len(full)
+
+
+_WARM_UP = """
+import sys
+from gdev_shim.card.card import Card
+from gdev_shim.card import warmup
+Card(0, vram_size=1 << 20)
+warmup.wait()
+from gdev_shim.jit import engine
+assert engine.wait_for_optimised(60)
+print(sorted(m for m in ("gdev_shim.jit.codegen", "llvmlite.binding") if m in sys.modules),
+      engine._llvm is not None, sorted(engine._shared_machines))
+"""
+
+
+@pytest.mark.parametrize("engine_setting, want", [
+    ("auto", "['gdev_shim.jit.codegen', 'llvmlite.binding'] True [0, 2]"),
+    ("interp", "[] False []"),
+])
+def test_a_card_starts_the_compiler_in_the_background(engine_setting: str, want: str) -> None:
+    """Creating a card imports the code generator and starts LLVM on other threads, so the
+    first module load does not (under the interpreter engine, nothing is started)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GDEV_")}
+    proc = subprocess.run([sys.executable, "-c", _WARM_UP], env={**env, "GDEV_ENGINE": engine_setting},
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == want
 
 
 @pytest.mark.skipif(not (LIB_DIR / "libusdaa.so").exists(), reason="needs `make all`")

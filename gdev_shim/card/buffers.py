@@ -39,6 +39,7 @@ class BufferObject:
     addr: int
     map_offset: int                   # mmap offset of the host view
     pages: SharedPages | None = None  # the host pages of a HOST buffer
+    separate: SharedPages | None = None  # a mapped VRAM buffer's own pages (Vram.separate)
 
 
 class BufferManager:
@@ -130,11 +131,19 @@ class BufferManager:
         return self.vram.window(offset, bo.size).data
 
     def map_source(self, bo: BufferObject) -> tuple[int, int]:
-        """(memfd, file offset) of a buffer's pages, for another process to map."""
+        """(memfd, file offset) of a buffer's pages, for another process to map: a HOST
+        buffer's own, a VRAM buffer's separated from the VRAM's (vram.py) on its first map."""
         if bo.pages is not None:
             return bo.pages.fd, 0
         self.residency.pin(bo)            # the card cannot take pages back from a mapping
-        return self.vram.fd, bo.addr - self.vram_base
+        with self._lock:
+            if bo.separate is None:
+                try:
+                    bo.separate = self.vram.separate(bo.addr - self.vram_base, bo.size)
+                except OSError as exc:
+                    raise CardError(errno.ENOMEM, f"cannot give buffer {bo.addr:#x} pages of its own: {exc}") \
+                        from exc
+            return bo.separate.fd, 0
 
     def alias(self, bo: BufferObject, addr: int) -> None:
         """Answer device addresses [addr, addr + size) with the buffer's bytes too (the host's
@@ -189,6 +198,9 @@ class BufferManager:
                 pass                                       # the caller's memory: only forgotten
             elif bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
                 offset = bo.addr - self.vram_base
+                if bo.separate is not None:
+                    self.vram.rejoin(offset, bo.size, bo.separate)
+                    bo.separate = None
                 self._vram_alloc.free(offset)
                 if placed is None or placed.resident:
                     self.vram.release(offset, bo.size)     # an evicted range holds no pages already

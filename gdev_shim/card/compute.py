@@ -11,7 +11,7 @@ from typing import Any, Callable
 from .. import log
 from ..settings import settings
 from ..common.image import Image, ImageError, parse_image
-from . import console
+from . import console, warmup
 from .memory import CardMemory
 from .sched import EngineArbiter, VirtualGpu
 
@@ -40,6 +40,7 @@ class ImageCache:
         self._lock = threading.Lock()
 
     def get(self, code: bytes) -> Image:
+        warmup.wait()                       # before this thread imports the PTX front end
         key = hashlib.blake2b(code, digest_size=16).digest()
         with self._lock:
             image = self._images.get(key)
@@ -131,6 +132,8 @@ class ComputeEngine:
         self.arbiter = arbiter
         self.lock = threading.Lock()
         self.sanitizer = None        # a CardSanitizer under GDEV_MEMCHECK
+        if _native_engine():
+            warmup.start()
 
     def prepare(self, code_addr: int, code_size: int) -> None:
         """AIDEV_OP_PREPARE: parse the code object and compile its kernels now, so that

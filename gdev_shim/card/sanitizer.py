@@ -12,7 +12,11 @@ instruction.
   written: the host may have written it through its mapping.
 - racecheck: within a barrier interval, two threads of different warps touching
   the same shared byte with at least one write is a hazard (RAW, WAR, WAW).
-  Threads of one warp run in lockstep here, so they are not reported.
+  Threads of one warp run in lockstep here, so they are not reported.  A hazard is
+  reported once per launch: its kind and its two accesses (PTX lines, in program order)
+  name it.  Every block running the same racy code would otherwise repeat it, as many
+  times as the engine happens to meet it (per batch of blocks here, per warp and block
+  on the JIT).
 """
 from __future__ import annotations
 
@@ -132,6 +136,8 @@ class KernelChecks:
         self.tools = card.tools
         # id(st) -> (writer, reader, write line, read line) per shared byte
         self.race: dict[int, tuple[np.ndarray, ...]] = {}
+        self._hazards: set[tuple] = set()       # (kind, accesses) reported in this launch
+        self._hazards_lock = threading.Lock()   # the JIT reports from every block's thread
 
     # ---- global memory --------------------------------------------------------------
     def global_access(self, st: Any, lanes: np.ndarray, addrs: np.ndarray, width: int,
@@ -264,6 +270,15 @@ class KernelChecks:
             state[1][lo:hi] = -1
 
     # ---- reporting ----------------------------------------------------------------------
+    def _first_report(self, kind: str, extra: dict) -> bool:
+        """Whether this launch has not reported this hazard yet (and now has)."""
+        key = (kind, tuple(tuple(a) for a in extra.get("accesses", ())))
+        with self._hazards_lock:
+            if key in self._hazards:
+                return False
+            self._hazards.add(key)
+            return True
+
     # ---- kernels on the native engine ---------------------------------------------------
     def native_fault(self, block: tuple[int, int, int], thread: tuple[int, int, int], text: str,
                      addr: int, width: int, write: bool) -> None:
@@ -283,6 +298,8 @@ class KernelChecks:
     def _record(self, block: tuple[int, int, int], thread: tuple[int, int, int], tool: str, kind: str,
                 text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0,
                 extra: dict | None = None) -> None:
+        if tool == "racecheck" and not self._first_report(kind, extra or {}):
+            return
         REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
                            instruction=text, address=addr, size=width, allocation=alloc,
                            detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",

@@ -3,9 +3,14 @@
 The card's VRAM is one sparse memfd; every host (GART) buffer and every channel
 page has a memfd of its own.  A process that hosts the card hands a client the
 descriptor and an offset (the card daemon does), and both map the same pages.
+The VRAM memfd itself never leaves the card's process: a VRAM buffer that a client
+maps first gets pages of its own (`Vram.separate`), a memfd of the buffer's size mapped
+over its range of the VRAM mapping, so a client reaches no byte of VRAM but its own
+buffers', as a driver maps a client only its own buffer objects.
 """
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import mmap
 import os
@@ -18,6 +23,12 @@ MAP_NORESERVE = 0x4000          # Linux value; Python's mmap module does not exp
 MADV_POPULATE_WRITE = 23        # Linux 5.14+; not exported by Python 3.11's mmap module
 MADV_REMOVE = 9                 # frees the backing store of a shared mapping's range
 PAGE = mmap.PAGESIZE
+MAP_FIXED = 0x10
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 # Frees at least this large hand their pages back to the kernel so resident memory falls;
 # smaller ones are zeroed instead, cheaper than the system call (and a later owner of the
 # range, perhaps another process, must not read what was there).
@@ -182,6 +193,46 @@ class Vram:
         self._cancel(offset, length)
         m, _, local = self._local(offset)
         m.madvise(MADV_REMOVE, local, length)
+
+    def separate(self, offset: int, length: int) -> SharedPages:
+        """Give the page-aligned range [offset, offset + length) pages of its own, with its
+        bytes, mapped where the range was: the memfd a client may have for that buffer.
+        The range's pages in the VRAM memfd are given back."""
+        self._cancel(offset, length)
+        _, array, local = self._local(offset)
+        pages = SharedPages(length, "buffer")
+        try:
+            copied = 0
+            while copied < length:
+                done = os.copy_file_range(self.fd, pages.fd, length - copied, offset + copied, copied)
+                if done <= 0:
+                    raise OSError(f"copy_file_range stopped at {copied} of {length} bytes")
+                copied += done
+            self._map_over(array, local, length, pages.fd, 0)
+        except OSError:
+            pages.map.close()
+            pages.close()
+            raise
+        _libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length)
+        return pages
+
+    def rejoin(self, offset: int, length: int, pages: SharedPages) -> None:
+        """The VRAM memfd's pages back under a separated range (its buffer is freed); the
+        separate pages live on only in the mappings a client still holds."""
+        _, array, local = self._local(offset)
+        self._map_over(array, local, length, self.fd, offset)
+        pages.map.close()
+        pages.close()
+
+    @staticmethod
+    def _map_over(array: np.ndarray, local: int, length: int, fd: int, file_offset: int) -> None:
+        """Map `fd` at `file_offset` over bytes [local, local + length) of a chunk's mapping:
+        the same addresses (the card's regions keep pointing at them), other pages."""
+        address = array.ctypes.data + local
+        placed = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED | MAP_FIXED,
+                            fd, file_offset)
+        if placed != address:
+            raise OSError(ctypes.get_errno(), f"cannot map pages at {address:#x}")
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""

@@ -62,9 +62,12 @@ class KernelCompiler:
     def __init__(self, flat: Flat, width: int, name: str,
                  classes: dict[str, str] | None = None,
                  spill: frozenset[str] | None = None,
-                 instrument: frozenset[str] = frozenset()) -> None:
+                 instrument: frozenset[str] = frozenset(), compact: bool = False) -> None:
         self.flat = flat
         self.instrument = instrument        # sanitizer tools compiled in (jit/sanitize.py)
+        # the quick tier's IR: scalar memory accesses call one function per shape
+        # (memops._access_helper) rather than inlining their tiers at every access
+        self.compact = compact
         # None: a tracing pass (every register a masked vector) whose trace picks the classes
         self.classes = classes
         # registers live across a barrier (None: every vector register)
@@ -86,7 +89,7 @@ class KernelCompiler:
             trace = decoded_trace(self.flat)
             if trace is None:
                 # a tracing pass: every register a masked vector, every access recorded
-                probe = KernelCompiler(self.flat, self.W, self.name, classes={})
+                probe = KernelCompiler(self.flat, self.W, self.name, classes={}, compact=True)
                 probe.compile()
                 trace = probe.trace
             self.classes = classify(self.flat, self.find_leaders(), trace)

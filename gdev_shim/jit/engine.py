@@ -163,6 +163,37 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     return compiled
 
 
+def warm_up() -> None:
+    """Start LLVM and the quick tier's target machine now, ahead of the first module load
+    (`card/warmup.py`), as a job of the optimiser's thread: under its exit guard."""
+    _queue(_warm)
+
+
+# Compiled by the warm-up at both code generator levels: LLVM registers exit handlers of
+# its own the first time its code generator reaches them, and the optimiser's exit guard,
+# registered after this job, must follow them (tiers.py).
+_WARM_IR = """
+define void @warm(<32 x i32>* %p, <32 x i1> %m, <32 x i32*> %q) {
+  %v = load <32 x i32>, <32 x i32>* %p
+  %w = add <32 x i32> %v, %v
+  %s = select <32 x i1> %m, <32 x i32> %w, <32 x i32> %v
+  %g = call <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*> %q, i32 4, <32 x i1> %m, <32 x i32> %s)
+  store <32 x i32> %g, <32 x i32>* %p
+  ret void
+}
+declare <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*>, i32, <32 x i1>, <32 x i32>)
+"""
+
+
+def _warm() -> None:
+    llvm = _llvm_state()[0]
+    with _codegen_lock:
+        for level in (0, 2):
+            mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
+            _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
+            mod.close()                                         # in the context's lock
+
+
 def wait_for_optimised(timeout: float | None = None) -> bool:
     """Wait until the background thread has built every optimised tier asked for so far."""
     return _optimiser.wait_idle(timeout)
@@ -203,9 +234,9 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     cached = None if tier == "fast" else _read_cache(key)
     if cached is not None:
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
-    text, meta = _generate_ir(flat, width, key, instrument)
-    llvm = _llvm_state()[0]
     optimise = tier == "opt"
+    text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise)
+    llvm = _llvm_state()[0]
     with _codegen_lock:                 # the global context and the shared target machines
         mod = _parse_verified(llvm, text)
         tm = _machine(2 if optimise else 0, shared=True)
@@ -220,7 +251,7 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         return compiled, None
     upgrade = compiled.upgrade = Future()
     paths = _cache_paths(key)           # the cache directory in effect now, not when it runs
-    return compiled, lambda: _optimise(slot, fut, upgrade, paths, text, meta, flat, kernel, width)
+    return compiled, lambda: _optimise(slot, fut, upgrade, paths, instrument, flat, kernel, width)
 
 
 def _queue(job: Callable[[], None]) -> None:
@@ -230,12 +261,14 @@ def _queue(job: Callable[[], None]) -> None:
         _log.debug("optimised tier not queued: %s", exc)
 
 
-def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path], text: str,
-              meta: dict, flat: object, kernel: str, width: int) -> None:
+def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path],
+              instrument: frozenset[str], flat: object, kernel: str, width: int) -> None:
     """Background job: the optimised tier of a kernel whose quick tier is being built or
     running, stored in the disk cache and then swapped in for later launches (and handed
-    to launches running the quick tier through `upgrade`)."""
+    to launches running the quick tier through `upgrade`).  Its IR is generated again,
+    with every memory access inline (the quick tier's calls one function per shape)."""
     try:
+        text, meta = _generate_ir(flat, width, slot.rsplit("|", 1)[0], instrument, compact=False)
         compiled = _build_optimised(paths, text, meta, flat, kernel, width)
     except BaseException:
         upgrade.set_result(None)
@@ -261,12 +294,15 @@ def _build_optimised(paths: tuple[Path, Path], text: str, meta: dict, flat: obje
                    context=ctx)
 
 
-def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str]) -> tuple[str, dict]:
-    """The kernel's LLVM IR as text, and what its launches need to know of it."""
+def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
+                 compact: bool) -> tuple[str, dict]:
+    """The kernel's LLVM IR as text, and what its launches need to know of it; `compact`:
+    the quick tier's (KernelCompiler.compact)."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
     with _gc_paused():
-        kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument)  # type: ignore[arg-type]
+        kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument,  # type: ignore[arg-type]
+                            compact=compact)
         ir_module = kc.compile()
         ir_module.triple = llvm.get_process_triple()
         ir_module.data_layout = str(tm.target_data)

@@ -561,7 +561,6 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     stride = vec * w
     code = SPACE_CODE[space]
     fn = kc.fn
-    results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
     raw_vals = [kc.as_int(v) for v in values] if store else []
     if not store and item.ins is not None and _ordered(item):
         # an acquire, relaxed or volatile load (a spin on a flag another thread sets, as
@@ -570,31 +569,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     if kc.instrument and code in (abi.GLOBAL, abi.SHARED_SP, abi.GENERIC):
         for i in range(vec):
             emit_check(kc, store, code, b.add(addrs, L.const(I64, i * w)) if i else addrs, w, eff)
-    a0 = b.extract_element(addrs, ir.Constant(I32, 0))
-    fast_ok = L.all(eff)
-    expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))
-    fast_ok = b.and_(fast_ok, L.all(b.icmp_unsigned("==", addrs, expect)))
-    fast_ok = b.and_(fast_ok, b.icmp_unsigned("==", b.and_(a0, ir.Constant(I64, stride - 1)),
-                                              ir.Constant(I64, 0)))
-    span = W * stride
-    if code in (abi.GLOBAL, abi.GENERIC):
-        if code == abi.GENERIC:
-            last = b.add(a0, ir.Constant(I64, span - 1))
-            for x in (a0, last):
-                tag = b.lshr(x, ir.Constant(I64, WINDOW_SHIFT))
-                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, SHARED_TAG)))
-                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, LOCAL_TAG)))
-        ok, host = _fast_global(kc, a0, span)
-        fast_ok = b.and_(fast_ok, ok)
-    elif code == abi.SHARED_SP:
-        size = kc.env[abi.SHARED_SIZE]
-        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
-                      b.icmp_unsigned("<=", a0, b.sub(size, ir.Constant(I64, span))))
-        fast_ok = b.and_(fast_ok, fits)
-        host = b.add(kc.env[abi.SHARED], a0)
-    else:
-        fast_ok = ir.Constant(I1, 0)
-        host = a0
+    if kc.compact and vec == 1 and code in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
+        return _call_access_helper(kc, code, store, addrs, ity, raw_vals, eff)
+    results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
+    fast_ok, host = _fast_check(kc, code, addrs, eff, stride)
     fastb = fn.append_basic_block("mem_fast")
     lanesb = fn.append_basic_block("mem_lanes")
     joinb = fn.append_basic_block("mem_join")
@@ -661,6 +639,114 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     b.branch(joinb)
     b.position_at_end(joinb)
     return [b.load(r) for r in results]
+
+
+def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address) of the whole-warp fast path: every lane active, addresses
+    consecutive `stride` bytes apart from an aligned first one, all of them backed."""
+    b, L, W = kc.b, kc.lanes, kc.W
+    a0 = b.extract_element(addrs, ir.Constant(I32, 0))
+    fast_ok = L.all(eff)
+    expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))
+    fast_ok = b.and_(fast_ok, L.all(b.icmp_unsigned("==", addrs, expect)))
+    fast_ok = b.and_(fast_ok, b.icmp_unsigned("==", b.and_(a0, ir.Constant(I64, stride - 1)),
+                                              ir.Constant(I64, 0)))
+    span = W * stride
+    if code in (abi.GLOBAL, abi.GENERIC):
+        if code == abi.GENERIC:
+            last = b.add(a0, ir.Constant(I64, span - 1))
+            for x in (a0, last):
+                tag = b.lshr(x, ir.Constant(I64, WINDOW_SHIFT))
+                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, SHARED_TAG)))
+                fast_ok = b.and_(fast_ok, b.icmp_unsigned("!=", tag, ir.Constant(I64, LOCAL_TAG)))
+        ok, host = _fast_global(kc, a0, span)
+        return b.and_(fast_ok, ok), host
+    if code == abi.SHARED_SP:
+        size = kc.env[abi.SHARED_SIZE]
+        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
+                      b.icmp_unsigned("<=", a0, b.sub(size, ir.Constant(I64, span))))
+        return b.and_(fast_ok, fits), b.add(kc.env[abi.SHARED], a0)
+    return ir.Constant(I1, 0), a0
+
+
+def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function:
+    """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): one
+    scalar access of a shape with every tier `access` emits inline, out of line, for the
+    quick tier (`KernelCompiler.compact`): one copy per shape instead of one per access
+    keeps its IR, and so its compile time, small.  0, or 1 after a fault."""
+    name = f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
+    fn = kc.helpers.get(name)
+    if fn is not None:
+        return fn
+    W = kc.W
+    arr = ir.PointerType(ir.ArrayType(I64, W))
+    fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
+                                                 ir.PointerType(ir.ArrayType(I8, W)), I64]), name=name)
+    fn.linkage = "internal"
+    kc.helpers[name] = fn
+    env, addrs_p, vals_p, mask_p, pc = fn.args
+    b = start_function(fn)
+    scope = _HelperScope(kc, fn, b, env)
+    L = scope.lanes
+    vt64 = ir.PointerType(L.vt(I64))
+    addrs = b.load(b.bitcast(addrs_p, vt64))
+    eff = b.trunc(b.load(b.bitcast(mask_p, ir.PointerType(L.vt(I8)))), L.vt(I1))
+    raw = [b.trunc(b.load(b.bitcast(vals_p, vt64)), L.vt(ity)) if ity.width < 64
+           else b.load(b.bitcast(vals_p, vt64))] if store else []
+    results = [] if store else [entry_alloca(fn, L.vt(ity))]
+    w = ity.width // 8
+    fast_ok, host = _fast_check(scope, code, addrs, eff, w)
+    fastb, lanesb, joinb = (fn.append_basic_block(x) for x in ("mem_fast", "mem_lanes", "mem_join"))
+    b.cbranch(fast_ok, fastb, lanesb)
+    b.position_at_end(fastb)
+    p = b.inttoptr(host, _vec_ptr(scope, ity, W))
+    if store:
+        b.store(raw[0], p, align=w)
+    else:
+        b.store(b.load(p, align=w), results[0])
+    b.branch(joinb)
+    b.position_at_end(lanesb)
+    if rows and code != abi.GENERIC:
+        gatherb = fn.append_basic_block("mem_gathers")
+        _row_access(scope, code, store, addrs, ity, raw, results, eff, gatherb, joinb)
+        b.position_at_end(gatherb)
+        if not store:
+            gatherb = fn.append_basic_block("mem_gathers")
+            _run_broadcast(scope, code, addrs, ity, results, eff, gatherb, joinb)
+            b.position_at_end(gatherb)
+    if code == abi.SHARED_SP:
+        helperb = fn.append_basic_block("mem_helper")
+        _scattered_access(scope, code, store, addrs, ity, 1, raw, results, eff, helperb, joinb)
+        b.position_at_end(helperb)
+    b.ret(b.call(_lanes_helper(kc, code, store, ity), [env, addrs_p, vals_p, mask_p, pc]))
+    b.position_at_end(joinb)
+    if not store:
+        got = b.load(results[0])
+        b.store(got if ity.width == 64 else b.zext(got, L.vt(I64)), b.bitcast(vals_p, vt64))
+    b.ret(ir.Constant(I32, 0))
+    finish_entry(fn)
+    return fn
+
+
+def _call_access_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
+                        raw_vals: list, eff: ir.Value) -> list[ir.Value]:
+    """The quick tier's scalar access: a call of its shape's `_access_helper`."""
+    b, L = kc.b, kc.lanes
+    arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+    b.store(addrs, kc.tmp64)
+    if store:
+        v = raw_vals[0]
+        b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
+    helper = _access_helper(kc, code, store, ity, code != abi.GENERIC and _rows_likely(kc))
+    status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
+                             mask_array(kc, eff), ir.Constant(I64, kc.pc)])
+    okb = kc.fn.append_basic_block("mem_done")
+    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, okb)
+    b.position_at_end(okb)
+    if store:
+        return []
+    got = b.load(kc.tmpval)
+    return [got if ity.width == 64 else b.trunc(got, L.vt(ity))]
 
 
 def _interleave(kc: Any, comps: list[ir.Value]) -> ir.Value:

@@ -10,8 +10,9 @@ interpreter is never finalized in a C program (its Python exit handlers run from
 handler registered before llvmlite was loaded, so they run *after* LLVM's destructors).
 A job still inside LLVM at that point would use freed globals.  So every job runs holding
 `_ExitGuard`'s mutex, and a C exit handler that locks it (and never unlocks it) is
-registered with `__cxa_atexit` after LLVM has started - again after each job, so it also
-follows whatever LLVM registered lazily during the jobs: exit waits for a job in flight
+registered with `__cxa_atexit` after LLVM has started - again before and after each job,
+so it also follows whatever LLVM registered lazily during the jobs and the loading
+threads' compilations in between: exit waits for a job in flight
 (at most one kernel's optimisation) and no job starts after it.  The handler is
 `pthread_mutex_lock` itself, with the mutex as its argument: it calls no Python, so it is
 safe in a Python host whose interpreter is already finalized.  The mutex is robust (a
@@ -117,6 +118,9 @@ class Optimiser:
         assert self._guard is not None
         while True:
             job = self._jobs.get()
+            # again before the job: code generation on other threads since the last job
+            # may have registered exit handlers of LLVM's (function-local statics)
+            self._guard.register()
             try:
                 with self._guard:
                     try:
