@@ -13,7 +13,8 @@ from gdev_shim import jit  # noqa: E402
 from gdev_shim.card.card import Card  # noqa: E402
 from gdev_shim.common.contract import C  # noqa: E402
 from gdev_shim.jit.layout import flatten  # noqa: E402
-from gdev_shim.jit.liveness import live_across_barriers, live_in, resume_points  # noqa: E402
+from gdev_shim.jit.liveness import (live_across_barriers, live_in, resume_points,  # noqa: E402
+                                    written_since_resume)
 from gdev_shim.jit.regclass import Trace  # noqa: E402
 from gdev_shim.ptx import KernelFault, Module, execute as interp_execute, parse_module  # noqa: E402
 from helpers import KERNELS, ROOT  # noqa: E402
@@ -148,6 +149,29 @@ $L_loop:
     live = live_across_barriers(flat, trace)
     assert {"%r1", "%r2", "%rd1"} <= live
     assert "%p1" not in live
+
+
+def test_a_parked_warp_saves_only_what_its_loop_changed() -> None:
+    """Values set before a barrier loop are saved at the warp's first yield only; each
+    barrier then saves what was written since the warp last resumed."""
+    mod = _ptx_kernel("""
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, 0;
+    mov.u32 %r2, 7;
+$L_loop:
+    add.u32 %r1, %r1, %r2;
+    bar.sync 0;
+    add.u32 %r3, %r1, %r2;
+    bar.sync 0;
+    setp.lt.u32 %p1, %r1, 100;
+    @%p1 bra $L_loop;
+    st.global.u32 [%rd1], %r3;
+    ret;
+""", "    .reg .pred %p<2>;\n    .reg .b32 %r<4>;\n    .reg .b64 %rd<2>;\n")
+    flat, trace = _traced(mod)
+    first, second = sorted(written_since_resume(flat, trace).items())
+    assert first[1] == {"%r1", "%p1"}
+    assert second[1] == {"%r3"}
 
 
 def test_barrier_after_divergent_code_that_reconverges() -> None:
@@ -302,3 +326,6 @@ def test_decoded_trace_agrees_with_a_tracing_pass(module: Module) -> None:
         differ = {r for r in set(traced) | set(syntactic) if traced.get(r) != syntactic.get(r)}
         assert all(syntactic.get(r) is None for r in differ), (kernel, differ)
         assert live_across_barriers(flat, probe.trace) == live_across_barriers(flat, decoded)
+        # a partial frame save trusts the decoding to name every register written
+        traced_dirty, decoded_dirty = (written_since_resume(flat, t) for t in (probe.trace, decoded))
+        assert all(traced_dirty[pc] <= decoded_dirty[pc] for pc in traced_dirty), kernel

@@ -204,6 +204,21 @@ def test_c_program_exits_with_its_status_while_quick_tiers_are_replaced(compile_
         assert "no kernel named 'reduce_sum'" in proc.stderr
 
 
+@pytest.mark.skipif(not (LIB_DIR / "libusdaa.so").exists(), reason="needs `make all`")
+def test_a_short_program_exits_cleanly_while_the_compiler_warms_up(tmp_path) -> None:
+    """The card starts the compiler in the background when it is created (card/warmup.py);
+    a program whose kernel is in the disk cache runs it and exits at once, while that
+    start-up may still be in flight.  LLVM's own exit handlers must not run under it:
+    every run ends with status 0 (the first run fills the cache)."""
+    env = {**os.environ, "GDEV_CACHE_DIR": str(tmp_path / "cache"), "GDEV_TRANSPORT": "sim"}
+    for _ in range(8):
+        proc = subprocess.run([str(ROOT / "build" / "bin" / "user_test"), "-d1", "-s0x1000",
+                               f"-f{ROOT / 'build' / 'kernels' / 'add_test.cubin'}"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-2000:]
+        assert "Test passed" in proc.stdout
+
+
 class _FakeCode:
     """A stand-in for a Compiled: records the block ranges it is run on."""
 

@@ -61,6 +61,7 @@ class Card:
         self.spes_per_array = spes_per_array if spes_per_array is not None else settings.sim_spes_per_array
         self.memory = CardMemory()
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
+        self.memory.preferred_span = (self.vram_base, self.buffers.address_span)
         # Gdev's virtual-GPU scheduler (GDEV_SCHED): each open is a virtual GPU; the compute
         # and copy engines are shared among them by the policy, each engine on its own
         self.sched = CardScheduler(sched if sched is not None else settings.sched, make_policy)

@@ -84,6 +84,8 @@ class CardMemory:
         self._lock = threading.Lock()
         self._table = _Table([])
         self.observer: CardSanitizer | None = None     # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
+        # (start, length) of the VRAM: the span whose buffers the JIT's fast paths cover first
+        self.preferred_span: tuple[int, int] | None = None
 
     # ---- region bookkeeping (called by the buffer manager) ----
     def add(self, region: Region) -> None:

@@ -119,9 +119,8 @@ def _park_if_converged(kc: Any, pc: int, grp: ir.Value, bid: ir.Value) -> None:
     b.cbranch(converged, park, lanes)
     b.position_at_end(park)
     b.store(L.const(I32, pc + 1), kc.pc_a)
-    b.store(b.trunc(b.add(bid, ir.Constant(I32, abi.WARP_PARKED)), I8), kc.park_status_a)
     b.store(ir.Constant(I32, pc), kc.last_bar_a)
-    b.branch(kc.park_bb)
+    kc.park_at(pc, b.trunc(b.add(bid, ir.Constant(I32, abi.WARP_PARKED)), I8))
     b.position_at_end(lanes)
 
 

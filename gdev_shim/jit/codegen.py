@@ -31,7 +31,7 @@ from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
                     scalar_type, start_function, width_of)
 from .layout import Flat, Item, brx_targets, is_control
-from .liveness import live_across_barriers
+from .liveness import live_across_barriers, written_since_resume
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
 
 INF_PC = abi.INF_PC
@@ -82,6 +82,8 @@ class KernelCompiler:
         self.helpers: dict[str, ir.Function] = {}
         self.max_kparam_read = 0
         self.frame_bytes = 0
+        # barrier pc -> registers written since the warp's last resume (None: not known)
+        self.dirty: dict[int, frozenset[str]] | None = None
 
     # ------------------------------------------------------------------ structure
     def compile(self) -> ir.Module:
@@ -95,6 +97,8 @@ class KernelCompiler:
             self.classes = classify(self.flat, self.find_leaders(), trace)
             if self.flat.has_barrier and not self.flat.has_calls:
                 self.spill = live_across_barriers(self.flat, trace)
+                if all(item.kind in ("ins", "end", "barred") for item in self.flat.code):
+                    self.dirty = written_since_resume(self.flat, trace)
         self.start_function()
         self.declare_registers()
         self.emit_block_loop()
@@ -146,6 +150,7 @@ class KernelCompiler:
         self.yielded_a = entry_alloca(fn, I1, name="yielded")
         self.last_bar_a = entry_alloca(fn, I32, name="last_barrier_pc")
         self.park_status_a = entry_alloca(fn, I8, name="park_status")
+        self.synced_a = entry_alloca(fn, I1, name="frame_synced")
         self.frame_base_a = entry_alloca(fn, PTR8, name="frame_base")
         self.returns = calls.ReturnStack(self)
         self.fp_a = entry_alloca(fn, vi32, name="frame_pointer")
@@ -316,12 +321,14 @@ class KernelCompiler:
             b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_FRESH)), fresh, resume)
             b.position_at_end(resume)
             self.frame.restore(base)
+            b.store(ir.Constant(I1, 1), self.synced_a)
             b.branch(self.dispatch_bb)
         else:
             b.branch(fresh)
             b.position_at_end(resume)
             b.unreachable()
         b.position_at_end(fresh)
+        b.store(ir.Constant(I1, 0), self.synced_a)
         b.store(valid, self.alive_a)
         b.store(L.const(I1, 0), self.wait_a)
         b.store(L.const(I32, 0), self.which_a)
@@ -365,6 +372,26 @@ class KernelCompiler:
             self.frame.save(b.load(self.frame_base_a))
             b.store(status if status is not None else b.load(self.park_status_a), self.warp_status())
             b.store(ir.Constant(I1, 1), self.yielded_a)
+        b.branch(self.warp_next_bb)
+
+    def park_at(self, pc: int, status: ir.Value) -> None:
+        """A converged warp parks at the barrier at `pc` with `status`.  Once it has
+        resumed from its frame, only the scheduling state and the registers written since
+        (`dirty`) differ from what the frame holds; its first yield saves everything."""
+        b = self.b
+        b.store(status, self.park_status_a)
+        changed = self.dirty.get(pc) if self.dirty is not None else None
+        if changed is None:
+            b.branch(self.park_bb)
+            return
+        only = self.fn.append_basic_block(f"park_changed{pc}")
+        b.cbranch(b.load(self.synced_a), only, self.park_bb)
+        b.position_at_end(only)
+        fn = self.flat.code[pc].fn.name
+        self.frame.save(b.load(self.frame_base_a),
+                        {self.regs[(fn, r)][0] for r in changed if (fn, r) in self.regs})
+        b.store(status, self.warp_status())
+        b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)
 
     def memset(self, ptr_int: ir.Value, n: ir.Value, value: int = 0) -> None:

@@ -35,7 +35,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-37"
+CODEGEN_VERSION = "jit-39"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
@@ -169,29 +169,16 @@ def warm_up() -> None:
     _queue(_warm)
 
 
-# Compiled by the warm-up at both code generator levels: LLVM registers exit handlers of
-# its own the first time its code generator reaches them, and the optimiser's exit guard,
-# registered after this job, must follow them (tiers.py).
-_WARM_IR = """
-define void @warm(<32 x i32>* %p, <32 x i1> %m, <32 x i32*> %q) {
-  %v = load <32 x i32>, <32 x i32>* %p
-  %w = add <32 x i32> %v, %v
-  %s = select <32 x i1> %m, <32 x i32> %w, <32 x i32> %v
-  %g = call <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*> %q, i32 4, <32 x i1> %m, <32 x i32> %s)
-  store <32 x i32> %g, <32 x i32>* %p
-  ret void
-}
-declare <32 x i32> @llvm.masked.gather.v32i32.v32p0i32(<32 x i32*>, i32, <32 x i1>, <32 x i32>)
-"""
-
-
 def _warm() -> None:
-    llvm = _llvm_state()[0]
+    """LLVM's targets and the machines, but no code generation: LLVM registers exit handlers
+    of its own the first time its code generator reaches them, and a program that exits
+    while a background job is the first to reach them runs those handlers before the exit
+    guard's (registered before the job) and tears down what the job is using (measured: a
+    short program aborted in LLVM's instruction selection one run in two).  The first code
+    generation stays on the loading thread, which exit cannot overtake."""
+    _llvm_state()
     with _codegen_lock:
-        for level in (0, 2):
-            mod = llvm.parse_assembly(_WARM_IR)                 # type: ignore[attr-defined]
-            _machine(level, shared=True).emit_object(mod)       # type: ignore[attr-defined]
-            mod.close()                                         # in the context's lock
+        _machine(0, shared=True)
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:

@@ -29,6 +29,7 @@ class FrameLayout:
             if kc.flat.prog.recursive:
                 state.append(kc.fp_a)
         self.fields: list[tuple[ir.AllocaInstr, int]] = []
+        self.nstate = len(state)
         offset = 0
         for alloca in state + spilled:
             self.fields.append((alloca, offset))
@@ -40,9 +41,13 @@ class FrameLayout:
         p = b.gep(base, [ir.Constant(I64, offset)])
         return b.bitcast(p, ir.PointerType(_stored_type(ty)))
 
-    def save(self, base: ir.Value) -> None:
+    def save(self, base: ir.Value, only: set[ir.AllocaInstr] | None = None) -> None:
+        """Store the fields; with `only`, the scheduling state and those registers alone
+        (the others are known to equal their saved values)."""
         b = self.kc.b
-        for alloca, offset in self.fields:
+        for i, (alloca, offset) in enumerate(self.fields):
+            if only is not None and i >= self.nstate and alloca not in only:
+                continue
             ty = alloca.type.pointee
             v = b.load(alloca)
             if _is_mask(ty):

@@ -75,3 +75,36 @@ def live_across_barriers(flat: Flat, trace: Trace) -> frozenset[str]:
     for pc in points:
         out |= live[pc]
     return frozenset(out)
+
+
+def written_since_resume(flat: Flat, trace: Trace) -> dict[int, frozenset[str]]:
+    """For each unguarded barrier wait: the registers some lane may have written since the
+    warp last resumed from its frame (forward dataflow from the resume points).
+
+    A warp that resumes has every register equal to its frame; a converged warp parking
+    at the barrier needs to save only what changed since.  Paths from the kernel's start
+    do not count: a warp's first yield saves its whole frame (codegen.park_at)."""
+    n = len(flat.code)
+    names = sorted({nm for s in trace.writes.values() for nm in s})
+    bit = {nm: 1 << i for i, nm in enumerate(names)}
+    writes = [0] * n
+    for pc, regs in trace.writes.items():
+        for nm in regs:
+            writes[pc] |= bit[nm]
+    waits = {pc for pc, item in enumerate(flat.code) if is_barrier_wait(item) and item.ins.guard is None}
+    # written since the last resume, on entry to pc (None: no path from a resume point)
+    dirty: list[int | None] = [None] * n
+    work = [pc + 1 for pc in waits if pc + 1 < n]
+    for pc in work:
+        dirty[pc] = 0
+    while work:
+        pc = work.pop()
+        out = 0 if pc in waits else (dirty[pc] or 0) | writes[pc]   # past a wait: resumed, in sync again
+        for s in successors(flat, pc):
+            if s >= n:
+                continue
+            old = dirty[s]
+            if old is None or old | out != old:
+                dirty[s] = out if old is None else old | out
+                work.append(s)
+    return {pc: frozenset(nm for nm in names if (dirty[pc] or 0) & bit[nm]) for pc in sorted(waits)}

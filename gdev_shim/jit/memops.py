@@ -228,6 +228,20 @@ def _fast_global(kc: Any, a0: ir.Value, span: int) -> tuple[ir.Value, ir.Value]:
     return ok, b.add(a0, d0)
 
 
+def _prefetch_next_warp(kc: Any, host: ir.Value, span: int, store: bool) -> None:
+    """Ask for the `span` bytes after a warp's contiguous global access, into L2.
+
+    The warps of a block run one after another, so in a grid-stride loop a warp touches
+    `span` bytes of a page and jumps a whole grid further, and the next warp comes back for
+    the bytes right after: the host's prefetchers do not follow that order, and without
+    this every access waits on memory (saxpy: 6x slower).  A prefetch never faults."""
+    b = kc.b
+    pf = kc.lanes.intrinsic("llvm.prefetch.p0", ir.VoidType(), [PTR8, I32, I32, I32])
+    rw, locality, data = ir.Constant(I32, int(store)), ir.Constant(I32, 2), ir.Constant(I32, 1)
+    for k in range(0, span, 64):            # one per cache line
+        b.call(pf, [b.inttoptr(b.add(host, ir.Constant(I64, span + k)), PTR8), rw, locality, data])
+
+
 def _lane_hosts(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, w: int,
                 align: int) -> tuple[ir.Value, ir.Value]:
     """(ok, host address per lane) when every active lane's access is aligned and lies in
@@ -580,6 +594,8 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
 
     b.position_at_end(fastb)
     p = b.inttoptr(host, _vec_ptr(kc, ity, W * vec))
+    if code in (abi.GLOBAL, abi.GENERIC):
+        _prefetch_next_warp(kc, host, W * stride, store)
     if store:
         if vec == 1:
             full = raw_vals[0]
@@ -700,6 +716,8 @@ def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) ->
     b.cbranch(fast_ok, fastb, lanesb)
     b.position_at_end(fastb)
     p = b.inttoptr(host, _vec_ptr(scope, ity, W))
+    if code in (abi.GLOBAL, abi.GENERIC):
+        _prefetch_next_warp(scope, host, W * w, store)
     if store:
         b.store(raw[0], p, align=w)
     else:

@@ -56,24 +56,34 @@ def _host_regions(memory: Any, precise: bool) -> list[tuple[int, int, int, Any]]
     return out
 
 
-def build(regions: list[tuple[int, int, int, Any]]) -> PageMap:
+def _densest(aligned: list[tuple[int, int, int, Any]]) -> list[tuple[int, int, int, Any]]:
+    """The sorted regions' cluster holding the most bytes within MAX_TABLE_PAGES pages."""
+    best, best_bytes, lo = (0, 0), -1, 0
+    total = 0
+    for hi in range(len(aligned)):
+        total += aligned[hi][1]
+        while aligned[hi][0] + aligned[hi][1] - aligned[lo][0] > MAX_TABLE_PAGES * PAGE:
+            total -= aligned[lo][1]
+            lo += 1
+        if total > best_bytes:
+            best, best_bytes = (lo, hi), total
+    return aligned[best[0]:best[1] + 1]
+
+
+def build(regions: list[tuple[int, int, int, Any]], prefer: tuple[int, int] | None = None) -> PageMap:
+    """The map of `regions`; the dense table covers the densest cluster of those inside
+    `prefer` (start, length: the card's VRAM) if any lies there.  Host buffers mapped
+    for the card (the driver's copy staging among them) are rarely what kernels read,
+    and a table spent on them would send every VRAM access to the slow path."""
     aligned = [r for r in regions if r[0] % PAGE == 0 and r[1] % PAGE == 0 and r[1] > 0]
     others = [r for r in regions if r not in aligned and r[1] > 0]
     base = 0
     table = np.zeros(1, np.int64)
     if aligned:
         aligned.sort()
-        # the cluster holding the most bytes within MAX_TABLE_PAGES pages
-        best, best_bytes, lo = (0, 0), -1, 0
-        total = 0
-        for hi in range(len(aligned)):
-            total += aligned[hi][1]
-            while aligned[hi][0] + aligned[hi][1] - aligned[lo][0] > MAX_TABLE_PAGES * PAGE:
-                total -= aligned[lo][1]
-                lo += 1
-            if total > best_bytes:
-                best, best_bytes = (lo, hi), total
-        chosen = aligned[best[0]:best[1] + 1]
+        inside = [] if prefer is None else [r for r in aligned if prefer[0] <= r[0]
+                                             and r[0] + r[1] <= prefer[0] + prefer[1]]
+        chosen = _densest(inside or aligned)
         others += [r for r in aligned if r not in chosen]
         base = chosen[0][0]
         end = chosen[-1][0] + chosen[-1][1]
@@ -101,7 +111,7 @@ def page_map(memory: Any, precise: bool = False) -> PageMap:
         hit = _cache.get(key)
     if hit is not None and token is not None and hit[0] is token:
         return hit[1]
-    pm = build(_host_regions(memory, precise))
+    pm = build(_host_regions(memory, precise), getattr(memory, "preferred_span", None))
     if token is not None:
         with _cache_lock:
             _cache[key] = (token, pm)
