@@ -147,6 +147,7 @@ SETTINGS = {s.name: s for s in (
             f"an integer from {PRIO_MIN} to {PRIO_MAX}"),
     Setting("engine", "GDEV_ENGINE", _choice(ENGINES), _const("auto"), ", ".join(ENGINES)),
     Setting("jit_tier", "GDEV_JIT_TIER", _choice(JIT_TIERS), _const("tiered"), ", ".join(JIT_TIERS)),
+    Setting("jit_dump", "GDEV_JIT_DUMP", _text, _const(""), "a directory"),
     Setting("sim_cards", "GDEV_SIM_CARDS", _integer(0, MAX_SIM_CARDS), _const(4),
             f"an integer from 0 to {MAX_SIM_CARDS}"),
     Setting("sim_vram", "GDEV_SIM_VRAM", _size(1, MAX_SIM_VRAM), _const(4 << 30),

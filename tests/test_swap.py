@@ -200,16 +200,25 @@ def test_closing_a_client_mid_wait_frees_everything(card: Card, files) -> None:
     assert card.buffers.vram_used == 0 and card.buffers.residency.swapped() == 0
 
 
-def test_shared_segments_stay_resident(card: Card, files) -> None:
-    a, b = files(), files()
-    seg = card.segments.get(a, 1234, 4 * MiB, C.AIDEV_SHM_CREATE)   # the card's buffer: pinned
-    buf_a, buf_b = gem(a, 10 * MiB), gem(b, 10 * MiB)
-    ring_a, ring_b = Ring(a), Ring(b)
-    _fill(a, ring_a, buf_a.addr, 4096, 1, 1)
-    _fill(b, ring_b, buf_b.addr, 4096, 2, 1)                      # a goes out, the segment stays
-    assert a.usage()["swapped"] == 10 * MiB
-    assert card.buffers.residency.is_resident(seg.bo) and card.memory.region_at(seg.bo.addr) is not None
-    # a's buffers and the segment cannot all fit with b's pinned 4 MiB more: refused
-    with pytest.raises(CardError) as exc:
-        card.segments.get(b, 99, 4 * MiB, C.AIDEV_SHM_CREATE)
-    assert exc.value.errno == errno.ENOMEM
+def test_a_shared_segment_moves_with_the_opens_that_hold_it(card: Card, files) -> None:
+    a, b, c, d = files(), files(), files(), files()
+    seg = card.segments.get(a, 1234, 8 * MiB, C.AIDEV_SHM_CREATE)    # a got it: a's, for the swap
+    ring_a = Ring(a)
+    _fill(a, ring_a, seg.bo.addr, 8 * MiB, 0x5E65_0001, 1)
+    buf_d = gem(d, 12 * MiB)
+    _fill(d, Ring(d), buf_d.addr, 4096, 2, 1)                      # a is not running: its segment goes
+    assert not card.buffers.residency.is_resident(seg.bo) and card.memory.region_at(seg.bo.addr) is None
+    assert a.swap.swapped() == 8 * MiB
+    # b attaches it: b's next command brings it back with what a wrote, at its address
+    assert ioctl(b, C.AIDEV_NR_SHM_ATTACH, "aidev_shm_attach", id=seg.id)[0] == 0
+    host_b = gem(b, 8192, HOST)
+    got = _read(b, Ring(b), host_b, seg.bo.addr + 8 * MiB - 8192, 8192, 1)
+    assert (got == 0x5E65_0001).all() and card.buffers.residency.is_resident(seg.bo)
+    # an open whose buffers and the segment could never be resident together cannot attach it
+    gem(c, 10 * MiB)
+    assert ioctl(c, C.AIDEV_NR_SHM_ATTACH, "aidev_shm_attach", id=seg.id)[0] == -errno.ENOMEM
+    # a closes: the segment is b's alone; b closes too: nobody holds it, and it is freed
+    a.close()
+    assert card.buffers.residency.owned_by(seg.bo, b.swap) and not card.buffers.residency.owned_by(seg.bo, a.swap)
+    b.close()
+    assert card.segments.count() == 0 and a.swap.placements == set() == b.swap.placements

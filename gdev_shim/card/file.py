@@ -131,11 +131,6 @@ class CardFile:
             raise CardError(errno.EINVAL, f"shm export takes no other flags ({flags:#x})")
         with self._lock:
             bo = self._buffer(handle)
-        if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM:
-            # other opens reach it whenever they run, so it never moves (see swap.py)
-            self.card.buffers.residency.pin(bo)
-        with self._lock:
-            bo = self._buffer(handle)
             seg = self._attached.get(handle)
             if seg is not None:             # exported (or attached) already: that segment
                 return seg

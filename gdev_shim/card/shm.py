@@ -2,7 +2,8 @@
 
 A driver keeps them, not a process: an open that attaches a segment holds it, and
 closing the open (the process exiting or killed) lets go of it, as a driver's file
-release does.  See struct aidev_shm_get in aidev_drm.h for the rules.
+release does.  See struct aidev_shm_get in aidev_drm.h for the rules.  For the swap
+(swap.py), a segment's buffer belongs to every open that got or attached it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .errors import CardError
 
 if TYPE_CHECKING:
     from .card import Card
+    from .swap import SwapClient
 
 MAX_SEGMENTS = 4096              # segments of one card; more get -ENOSPC
 KEYS = C.AIDEV_SHM_CREATE | C.AIDEV_SHM_EXCL
@@ -55,6 +57,7 @@ class Segments:
                     raise CardError(errno.EEXIST, f"shm key {key} exists")
                 if size > found.size:
                     raise CardError(errno.EINVAL, f"shm key {key}: {size} bytes > segment {found.size}")
+                self._hold(found, opener)
                 found.getters.add(opener)
                 return found
             if not flags & C.AIDEV_SHM_CREATE:
@@ -63,7 +66,8 @@ class Segments:
                 raise CardError(errno.EINVAL, f"shm segment of {size} bytes")
             self._check_room()
             # the lock stays held: two creators of one key must not both create
-            return self._add(opener, key, size, self.card.gem_new(size, C.AIDEV_GEM_DOMAIN_VRAM))
+            bo = self.card.gem_new(size, C.AIDEV_GEM_DOMAIN_VRAM, owner=_swap_client(opener))
+            return self._add(opener, key, size, bo)
 
     def export(self, opener: object, bo: BufferObject) -> Segment:
         """A keyless segment of an open's buffer (gref); the caller makes its handle an attachment."""
@@ -86,6 +90,7 @@ class Segments:
     def attach(self, opener: object, shm_id: int) -> Segment:
         with self._lock:
             seg = self._segment(shm_id)
+            self._hold(seg, opener)
             seg.attached[opener] = seg.attached.get(opener, 0) + 1
             return seg
 
@@ -96,6 +101,7 @@ class Segments:
                 seg.attached[opener] = left
             else:
                 seg.attached.pop(opener, None)
+            self._let_go(seg, opener)
             freed = self._reap(seg)
         self._free(freed)
 
@@ -119,6 +125,7 @@ class Segments:
             for seg in list(self._by_id.values()):
                 seg.attached.pop(opener, None)
                 seg.getters.discard(opener)
+                self._let_go(seg, opener)
                 freed += self._reap(seg)
         self._free(freed)
 
@@ -132,6 +139,19 @@ class Segments:
             raise CardError(errno.ENOENT, f"no shared segment {shm_id} on card {self.card.index}")
         return seg
 
+    def _hold(self, seg: Segment, opener: object) -> None:
+        """The opener's commands may use the segment: its buffer is theirs too for the swap
+        (ENOMEM when the opener's buffers and it could never be resident together)."""
+        client = _swap_client(opener)
+        if client is not None and not self.card.buffers.residency.owned_by(seg.bo, client):
+            self.card.buffers.residency.share(seg.bo, client)
+
+    def _let_go(self, seg: Segment, opener: object) -> None:
+        """Unless the opener still got or attached the segment, it no longer owns its buffer."""
+        client = _swap_client(opener)
+        if client is not None and opener not in seg.attached and opener not in seg.getters:
+            self.card.buffers.residency.unshare(seg.bo, client)
+
     def _reap(self, seg: Segment) -> list[BufferObject]:
         """Under the lock: drop a segment nobody holds; returns its buffer to free."""
         if seg.attachments() or (seg.getters and not seg.removed) or seg.id not in self._by_id:
@@ -143,3 +163,7 @@ class Segments:
         for bo in buffers:
             self.card.gem_free(bo)
 
+
+def _swap_client(opener: object) -> SwapClient | None:
+    """The swap's view of an open (a CardFile); None for a caller that is no open."""
+    return getattr(opener, "swap", None)

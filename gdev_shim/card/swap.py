@@ -21,8 +21,10 @@ buffers are still resident, so none starves.
 
 Pinned buffers never move: a buffer mapped through the card's aperture (the client
 holds its pages, perhaps in another process, and the card cannot revoke them), one
-with an alias (GEM_ALIAS), one exported as a shared segment (gref: other opens reach
-it), and one nobody owns (made by the card itself, shared segments of gshmget too).
+with an alias (GEM_ALIAS), and one nobody owns (made by the card itself).  A shared
+segment (gshmget, gref) is owned by every open that got or attached it (`share`,
+`unshare`): it is brought in for whichever of them runs and evicted only while none
+does; one that no open holds any more stays where it is until one does again.
 
 An allocation fails with ENOMEM only when its client's buffers together with every
 pinned buffer of others could never be resident at once (swapping cannot help).
@@ -186,6 +188,22 @@ class Residency:
             p.owners.add(client)
             client.placements.add(p)
             client.missing += not p.resident
+
+    def unshare(self, bo: BufferObject, client: SwapClient) -> None:
+        """`client` no longer uses the buffer (it let go of the segment, or closed)."""
+        with self._cond:
+            p = self._placements.get(bo.addr)
+            if p is None or client not in p.owners:
+                return
+            p.owners.discard(client)
+            client.placements.discard(p)
+            client.missing -= not p.resident
+            self._cond.notify_all()
+
+    def owned_by(self, bo: BufferObject, client: SwapClient) -> bool:
+        with self._cond:
+            p = self._placements.get(bo.addr)
+            return p is not None and client in p.owners
 
     def pin(self, bo: BufferObject) -> None:
         """Make a buffer resident for the rest of its life (it is mapped or aliased)."""

@@ -304,8 +304,10 @@ class KernelCompiler:
             b.cbranch(runs, go, self.warp_next_bb)
             b.position_at_end(go)
         widx = b.zext(b.load(self.widx_a), I64)
-        for cur, whole, stride in ((abi.LOCAL, abi.LOCAL_ALL, abi.LOCAL_STRIDE),
-                                   (abi.PARMEM, abi.PARMEM_ALL, abi.PARAM_STRIDE)):
+        for cur, whole, stride, size in ((abi.LOCAL, abi.LOCAL_ALL, abi.LOCAL_STRIDE, flat.prog.local_size),
+                                         (abi.PARMEM, abi.PARMEM_ALL, abi.PARAM_STRIDE, flat.prog.param_size)):
+            if not size:                # nothing there: no window to point at this warp's rows
+                continue
             rows = b.mul(e[stride], ir.Constant(I64, W))
             b.store(b.add(e[whole], b.mul(widx, rows)), e.slot(cur))
         if self.returns.limit:
@@ -320,8 +322,9 @@ class KernelCompiler:
             b.store(base, self.frame_base_a)
             b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_FRESH)), fresh, resume)
             b.position_at_end(resume)
-            self.frame.restore(base)
             b.store(ir.Constant(I1, 1), self.synced_a)
+            self.emit_ready_resume(status, base)
+            self.frame.restore(base)
             b.branch(self.dispatch_bb)
         else:
             b.branch(fresh)
@@ -374,12 +377,38 @@ class KernelCompiler:
             b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)
 
+    def emit_ready_resume(self, status: ir.Value, base: ir.Value) -> None:
+        """A warp that parked whole at a barrier and was released (WARP_READY) resumes
+        with every live lane at the instruction after it and none waiting: its counters
+        and waiting lanes are set rather than read back, and it goes straight there with
+        the dispatcher's converged answer (its targets: `park_at`).  Else (fresh lanes
+        of a divergent warp) the whole frame comes back and the dispatcher picks."""
+        b, L = self.b, self.lanes
+        ready = self.fn.append_basic_block("warp_ready")
+        other = self.fn.append_basic_block("warp_lanes")
+        b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_READY)), ready, other)
+        b.position_at_end(ready)
+        self.frame.restore(base, skip=(self.pc_a, self.wait_a))
+        at = b.load(self.frame.resume_ptr(base))
+        b.store(L.splat(at), self.pc_a)
+        b.store(L.const(I1, 0), self.wait_a)
+        b.store(b.load(self.alive_a), self.grp_a)
+        b.store(ir.Constant(I32, INF_PC), self.omin_a)
+        self.ready_switch = b.switch(at, self.dispatch_bb)
+        self.ready_cases: set[int] = set()
+        b.position_at_end(other)
+
     def park_at(self, pc: int, status: ir.Value) -> None:
         """A converged warp parks at the barrier at `pc` with `status`.  Once it has
         resumed from its frame, only the scheduling state and the registers written since
         (`dirty`) differ from what the frame holds; its first yield saves everything."""
         b = self.b
         b.store(status, self.park_status_a)
+        b.store(ir.Constant(I32, pc + 1), self.frame.resume_ptr(b.load(self.frame_base_a)))
+        targets = self.routes if self.routes is not None else self.leaders
+        if pc + 1 in targets and pc + 1 not in self.ready_cases:
+            self.ready_cases.add(pc + 1)
+            self.ready_switch.add_case(ir.Constant(I32, pc + 1), self.block(pc + 1))
         changed = self.dirty.get(pc) if self.dirty is not None else None
         if changed is None:
             b.branch(self.park_bb)
@@ -389,7 +418,8 @@ class KernelCompiler:
         b.position_at_end(only)
         fn = self.flat.code[pc].fn.name
         self.frame.save(b.load(self.frame_base_a),
-                        {self.regs[(fn, r)][0] for r in changed if (fn, r) in self.regs})
+                        {self.regs[(fn, r)][0] for r in changed if (fn, r) in self.regs},
+                        skip=(self.pc_a, self.wait_a))
         b.store(status, self.warp_status())
         b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)

@@ -35,7 +35,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-39"
+CODEGEN_VERSION = "jit-40"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
@@ -228,6 +228,7 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
         mod = _parse_verified(llvm, text)
         tm = _machine(2 if optimise else 0, shared=True)
         (_pipeline if optimise else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
+        _dump(kernel, key, "opt" if optimise else "quick", text, mod, tm)
         obj = tm.emit_object(mod)       # type: ignore[attr-defined]
         mod.close()                     # type: ignore[attr-defined]  # in the context's lock
     if optimise:
@@ -275,10 +276,27 @@ def _build_optimised(paths: tuple[Path, Path], text: str, meta: dict, flat: obje
     llvm, ctx, tm = _optimiser_llvm()
     mod = llvm.parse_assembly(text, ctx)
     _pipeline(llvm, tm, mod, meta["ssa"])
+    _dump(kernel, paths[0].stem, "opt", text, mod, tm)
     obj = tm.emit_object(mod)
     _write_cache(paths, obj, meta)
     return _finish(obj, meta, flat, kernel, width, "optimised in the background", optimised=True,
                    context=ctx)
+
+
+def _dump(kernel: str, key: str, tier: str, text: str, mod: object, tm: object) -> None:
+    """GDEV_JIT_DUMP=<dir>: a kernel's generated IR, the IR its tier's passes left and the
+    host assembly, as <kernel>.<key>.<tier>.{ir.ll,final.ll,s}, to read what a kernel runs."""
+    where = settings.jit_dump
+    if not where:
+        return
+    stem = Path(where) / f"{kernel}.{key[:16]}.{tier}"
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_name(stem.name + ".ir.ll").write_text(text)
+        stem.with_name(stem.name + ".final.ll").write_text(str(mod))
+        stem.with_name(stem.name + ".s").write_text(tm.emit_assembly(mod))  # type: ignore[attr-defined]
+    except OSError as exc:
+        _log.warning("cannot dump kernel %s to %s: %s", kernel, where, exc)
 
 
 def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],

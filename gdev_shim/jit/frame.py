@@ -12,7 +12,7 @@ from typing import Any
 from llvmlite import ir
 
 from ..ptx.form import form_of
-from .lanes import I1, I8, I64
+from .lanes import I1, I8, I32, I64
 
 
 class FrameLayout:
@@ -34,6 +34,9 @@ class FrameLayout:
         for alloca in state + spilled:
             self.fields.append((alloca, offset))
             offset += _stored_size(alloca.type.pointee)
+        # where a warp parked whole resumes (a scalar: its lanes' counters are all the same)
+        self.resume_offset = offset
+        offset += 4
         self.size = max(64, (offset + 63) // 64 * 64)
 
     @staticmethod
@@ -41,12 +44,13 @@ class FrameLayout:
         p = b.gep(base, [ir.Constant(I64, offset)])
         return b.bitcast(p, ir.PointerType(_stored_type(ty)))
 
-    def save(self, base: ir.Value, only: set[ir.AllocaInstr] | None = None) -> None:
-        """Store the fields; with `only`, the scheduling state and those registers alone
-        (the others are known to equal their saved values)."""
+    def save(self, base: ir.Value, only: set[ir.AllocaInstr] | None = None,
+             skip: tuple[ir.AllocaInstr, ...] = ()) -> None:
+        """Store the fields but `skip`; with `only`, the scheduling state and those
+        registers alone (the others are known to equal their saved values)."""
         b = self.kc.b
         for i, (alloca, offset) in enumerate(self.fields):
-            if only is not None and i >= self.nstate and alloca not in only:
+            if (only is not None and i >= self.nstate and alloca not in only) or alloca in skip:
                 continue
             ty = alloca.type.pointee
             v = b.load(alloca)
@@ -54,9 +58,15 @@ class FrameLayout:
                 v = b.zext(v, _stored_type(ty))
             b.store(v, self._slot(b, base, offset, ty), align=1)
 
-    def restore(self, base: ir.Value) -> None:
+    def resume_ptr(self, base: ir.Value) -> ir.Value:
+        b = self.kc.b
+        return b.bitcast(b.gep(base, [ir.Constant(I64, self.resume_offset)]), ir.PointerType(I32))
+
+    def restore(self, base: ir.Value, skip: tuple[ir.AllocaInstr, ...] = ()) -> None:
         b = self.kc.b
         for alloca, offset in self.fields:
+            if alloca in skip:
+                continue
             ty = alloca.type.pointee
             v = b.load(self._slot(b, base, offset, ty), align=1)
             if _is_mask(ty):
