@@ -113,3 +113,130 @@ def test_context_synchronize_waits_for_every_stream(setup):
         launch(s, fn, params)
     ctx.synchronize()
     assert all(dstream.query(s) for s in streams)
+
+
+# ---- small synchronous copies through the host's mapping of VRAM (gdev/memcpy.py: direct_view)
+
+SMALL = 4096                 # ints: 16 KiB allocations, pieces of a slab the host has mapped
+
+
+@pytest.fixture
+def small(setup):
+    """Three small buffers (a, b, c), add_test's parameters over them and a + b."""
+    ctx, fn, *_ = setup
+    a, b = np.arange(SMALL, dtype=np.int32), 3 * np.arange(SMALL, dtype=np.int32)
+    bufs = [dmem.alloc(ctx, 4 * SMALL) for _ in range(3)]
+    dstream.copy_htod(None, bufs[0], a.ctypes.data, 4 * SMALL, sync=True)
+    dstream.copy_htod(None, bufs[1], b.ctypes.data, 4 * SMALL, sync=True)
+    params = b"".join(p.to_bytes(8, "little") for p in bufs) + SMALL.to_bytes(4, "little")
+    return bufs, params, a + b
+
+
+def hold(ctx, stream):
+    """Hold `stream` (None: the default one) on the card until the returned function is
+    called: an ACQUIRE of a host word, a command without a fence of the stream's own."""
+    from gdev_shim.common.contract import C
+    from gdev_shim.gdev.aidev_backend import AIDEV_COMPUTE
+    q = (stream or dstream.default(ctx)).q
+    gate = ctx.handle.alloc(8, C.AIDEV_GEM_DOMAIN_HOST)
+    gate.host[:] = 0
+    with q.lock:
+        AIDEV_COMPUTE.acquire(q, gate.addr, 1)
+        AIDEV_COMPUTE.fire(q)
+
+    def release():
+        gate.host[0] = 1
+    return release
+
+
+def release_later(release, delay=0.3):
+    import threading
+    opened = threading.Event()
+
+    def run():
+        time.sleep(delay)
+        opened.set()
+        release()
+    threading.Thread(target=run, daemon=True).start()
+    return opened
+
+
+def test_small_sync_copy_on_an_idle_stream_queues_nothing(setup, small):
+    ctx, _, bufs, _, _ = setup
+    pieces, _, _ = small
+    q = dstream.default(ctx).q
+    ctx.synchronize()
+    before = q.seq
+    data = np.arange(64, dtype=np.int32)
+    dstream.copy_htod(None, pieces[2] + 64, data.ctypes.data, data.nbytes, sync=True)
+    out = np.zeros(64, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, pieces[2] + 64, out.nbytes, sync=True)
+    assert q.seq == before                       # neither copy went through the ring
+    assert np.array_equal(out, data)
+    # the card sees what the host wrote: a queued (DMA) copy reads it back
+    back = np.zeros(64, np.int32)
+    dstream.copy_dtod(None, bufs[0], pieces[2] + 64, data.nbytes, sync=True)
+    dstream.copy_dtoh(None, back.ctypes.data, bufs[0], back.nbytes, sync=True)
+    assert np.array_equal(back, data)
+
+
+@pytest.mark.parametrize("where", ["default", "blocking"])
+def test_small_sync_copy_is_ordered_after_a_queued_kernel(setup, small, where):
+    """The kernel writes c = a + b once its stream (the default one, or a blocking stream
+    the legacy default stream waits for) is let go; a small copy into c issued meanwhile
+    lands after the kernel, so its bytes survive."""
+    ctx, fn, *_ = setup
+    (_, _, c), params, expected = small
+    stream = None if where == "default" else dstream.Stream(ctx)
+    opened = release_later(hold(ctx, stream))
+    launch(stream, fn, params)
+    patch = np.full(16, -7, np.int32)
+    dstream.copy_htod(None, c, patch.ctypes.data, patch.nbytes, sync=True)
+    assert opened.is_set()
+    out = np.zeros(SMALL, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, c, 4 * SMALL, sync=True)
+    assert np.array_equal(out[:16], patch)
+    assert np.array_equal(out[16:], expected[16:])
+
+
+def test_small_sync_read_waits_for_a_queued_kernel(setup, small):
+    ctx, fn, *_ = setup
+    (_, _, c), params, expected = small
+    opened = release_later(hold(ctx, None))
+    launch(None, fn, params)
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, c + 4 * (SMALL - 16), out.nbytes, sync=True)
+    assert opened.is_set()
+    assert np.array_equal(out, expected[-16:])
+
+
+def test_small_sync_copy_comes_after_a_wait_queued_on_its_stream(setup, small):
+    """A stream's wait (an ACQUIRE: sdStreamWaitEvent, the legacy stream's dependencies) is
+    a command without a fence of the stream's own: a small copy on that stream still
+    happens only after the wait is over."""
+    ctx, *_ = setup
+    (_, _, c), _, _ = small
+    stream = dstream.Stream(ctx)
+    opened = release_later(hold(ctx, stream))
+    data = np.arange(16, dtype=np.int32)
+    dstream.copy_htod(stream, c, data.ctypes.data, data.nbytes, sync=True)
+    assert opened.is_set()
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(stream, out.ctypes.data, c, out.nbytes, sync=True)
+    assert np.array_equal(out, data)
+
+
+def test_small_copies_of_a_buffer_of_its_own_go_to_the_card(setup):
+    """Only memory the host has mapped already is copied directly: a buffer's first map
+    moves its bytes in the card (docs/cardd.md), which a kernel of another stream writing
+    the buffer meanwhile must not see; small allocations' slabs are mapped when made."""
+    ctx, _, bufs, _, _ = setup
+    q = dstream.default(ctx).q
+    data = np.arange(16, dtype=np.int32)
+    before = q.seq
+    dstream.copy_htod(None, bufs[2], data.ctypes.data, data.nbytes, sync=True)
+    assert q.seq > before                        # queued on the card
+    assert ctx.handle.vas.find(bufs[2]).host is None
+    out = np.zeros(16, np.int32)
+    dstream.copy_dtoh(None, out.ctypes.data, bufs[2], out.nbytes, sync=True)
+    assert np.array_equal(out, data)

@@ -37,7 +37,21 @@ class ImageCache:
     def __init__(self, capacity: int = 64) -> None:
         self.capacity = capacity
         self._images: OrderedDict[bytes, Image] = OrderedDict()
+        self._last: dict[int, tuple[bytes, Image]] = {}      # code address -> its last code, image
         self._lock = threading.Lock()
+
+    def at(self, code_addr: int, code: bytes) -> Image:
+        """get(code), for code read at `code_addr`: a relaunch from the same place compares
+        the bytes with the last ones seen there rather than hashing them again."""
+        last = self._last.get(code_addr)
+        if last is not None and last[0] == code:
+            return last[1]
+        image = self.get(code)
+        with self._lock:
+            self._last[code_addr] = (code, image)
+            while len(self._last) > self.capacity:
+                del self._last[next(iter(self._last))]
+        return image
 
     def get(self, code: bytes) -> Image:
         warmup.wait()                       # before this thread imports the PTX front end
@@ -151,7 +165,7 @@ class ComputeEngine:
         """The code object and kernel name a launch names (LaunchError if either is bad)."""
         code = self.memory.read(code_addr, code_size)
         try:
-            image = self.images.get(code)
+            image = self.images.at(code_addr, code)
         except ImageError as exc:
             raise LaunchError(f"bad code object at {code_addr:#x}: {exc}") from exc
         if entry >= len(image.kernels):

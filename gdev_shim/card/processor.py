@@ -169,15 +169,11 @@ class CommandProcessor:
 
     # ---- the commands ----
     def _execute(self, op: int, fn: int, args: list[int]) -> None:
-        handler = {C.AIDEV_OP_NOP: self._nop, C.AIDEV_OP_MEMCPY: self._memcpy,
-                   C.AIDEV_OP_MEMSET: self._memset, C.AIDEV_OP_COMPUTE: self._compute,
-                   C.AIDEV_OP_FENCE: self._fence, C.AIDEV_OP_ACQUIRE: self._acquire,
-                   C.AIDEV_OP_MEMBAR: self._membar, C.AIDEV_OP_NOTIFY: self._notify,
-                   C.AIDEV_OP_PREPARE: self._prepare}.get(op)
+        handler = _HANDLERS.get(op)
         if handler is None:
             raise _bad(f"unknown opcode {op}")
         self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
-        handler(fn, args)
+        handler(self, fn, args)
 
     @staticmethod
     def _argc(args: list[int], count: int, name: str) -> None:
@@ -296,3 +292,14 @@ class CommandProcessor:
         self._argc(args, 1, "NOTIFY")
         self._slot(args[0], "NOTIFY")
         self.channel.notify()
+
+
+# The commands' handlers, by opcode: one table for every processor (bound methods kept per
+# processor would tie it in a reference cycle, and its channel's mappings, which hold
+# descriptors, would outlive the channel until the garbage collector ran).
+_HANDLERS: dict[int, Callable[[CommandProcessor, int, list[int]], None]] = {
+    C.AIDEV_OP_NOP: CommandProcessor._nop, C.AIDEV_OP_MEMCPY: CommandProcessor._memcpy,
+    C.AIDEV_OP_MEMSET: CommandProcessor._memset, C.AIDEV_OP_COMPUTE: CommandProcessor._compute,
+    C.AIDEV_OP_FENCE: CommandProcessor._fence, C.AIDEV_OP_ACQUIRE: CommandProcessor._acquire,
+    C.AIDEV_OP_MEMBAR: CommandProcessor._membar, C.AIDEV_OP_NOTIFY: CommandProcessor._notify,
+    C.AIDEV_OP_PREPARE: CommandProcessor._prepare}

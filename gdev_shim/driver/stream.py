@@ -16,6 +16,7 @@ import threading
 
 from ..gdev import api as gdev
 from ..gdev.context import GdevCtx
+from ..gdev.errors import GdevError
 from . import launch as drv_launch, memory as drv_mem
 from .context import Context
 from .errors import SD, SdError, fail
@@ -120,9 +121,28 @@ def _stream_for(stream: Stream | None, ctx: Context) -> Stream:
     return stream if stream is not None and stream.ctx is ctx else default(ctx)
 
 
+def _idle(stream: Stream | None, ctx: Context) -> bool:
+    """Nothing queued on the stream, or on what its work would wait for (the legacy
+    default stream's dependencies), is still outstanding: a copy may happen now."""
+    s = stream or default(ctx)
+    if not s.alive or s.ctx is not ctx:
+        return False
+    if s.is_default:
+        with ctx.lock:
+            deps = [o for o in ctx.streams if o.blocking]
+    else:
+        deps = [s, default(ctx)] if s.blocking else [s]
+    try:
+        return s.q.idle() and all(o.q.done(o.last) for o in deps if o is not s and o.last)
+    except GdevError:                   # a faulted channel: the queued path reports it
+        return False
+
+
 def copy_htod(stream: Stream | None, dst: int, src_host: int, n: int, sync: bool = False) -> None:
     if n:
         ctx, _ = drv_mem.device_range(dst, n, "copy to device")
+        if sync and _idle(stream, ctx) and ctx.gdev_call(gdev.gmemcpy_to_device_direct, dst, src_host, n):
+            return
         _enqueue(stream, ctx, lambda q: ctx.gdev_call(gdev.gmemcpy_to_device_async, dst, src_host, n, q=q))
         if sync:
             synchronize(_stream_for(stream, ctx))
@@ -131,6 +151,8 @@ def copy_htod(stream: Stream | None, dst: int, src_host: int, n: int, sync: bool
 def copy_dtoh(stream: Stream | None, dst_host: int, src: int, n: int, sync: bool = False) -> None:
     if n:
         ctx, _ = drv_mem.device_range(src, n, "copy from device")
+        if sync and _idle(stream, ctx) and ctx.gdev_call(gdev.gmemcpy_from_device_direct, dst_host, src, n):
+            return
         _enqueue(stream, ctx, lambda q: ctx.gdev_call(gdev.gmemcpy_from_device_async, dst_host, src, n, q=q))
         if sync:
             synchronize(_stream_for(stream, ctx))

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import errno
 
-from ..aidev.device import AidevDevice, device_count, forked
+from ..aidev.device import AidevDevice, AidevError, device_count, forked
 from ..common.contract import C
 from ..log import get
 from ..settings import MAX_MEMCPY_CHUNK, MAX_MEMCPY_PIPELINE, MIN_MEMCPY_CHUNK, SettingsError, settings
-from . import memcpy
+from . import hostmem, memcpy
 from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
 from .errors import BadSettings, GdevError, invalid
-from .handle import GdevHandle
+from .handle import GdevHandle, trim_all
 from .kernel import KernelLaunch
 from .shm import registry as shm
 
@@ -118,10 +118,11 @@ def gmap(h: GdevHandle, addr: int, size: int) -> int:
     mem = h.vas.find(addr)
     if mem is None or addr + size > mem.end:
         raise invalid(f"gmap: 0x{addr:x}+{size} is not memory of this handle")
-    if mem.host is None:
-        _, _, _, map_offset = h.dev.gem_info(mem.gem)
-        mem.host = h.dev.map(map_offset, mem.size)
-    return mem.host_addr + (addr - mem.addr)
+    try:
+        host = h.host_view(mem)
+    except AidevError as e:
+        raise GdevError(e.errno, f"gmap: card {h.minor}: cannot map 0x{addr:x}: {e}") from None
+    return int(host.ctypes.data) + (addr - mem.addr)
 
 
 def gunmap(h: GdevHandle, host_addr: int) -> None:
@@ -151,6 +152,30 @@ def gmemcpy_from_device_async(h: GdevHandle, dst_host: int, src: int, size: int,
     seq = memcpy.from_device(h, q or h.ctx, dst_host, src, size) if size else 0
     log.debug("gmemcpy_from_device: card=%d dst=0x%x src=0x%x size=0x%x id=%d", h.minor, dst_host, src, size, seq)
     return seq
+
+
+def gmemcpy_to_device_direct(h: GdevHandle, dst: int, src_host: int, size: int) -> bool:
+    """Copy host -> device now, through the host's mapping of the buffer, if this copy may
+    go that way (small, no tool watching); False: queue it on the card instead.  The
+    caller orders it: nothing queued may still touch the range."""
+    _checked(h, dst, size, "gmemcpy_to_device")
+    view = memcpy.direct_view(h, dst, size)
+    if view is None:
+        return False
+    view[:] = hostmem.view(src_host, size)
+    log.debug("gmemcpy_to_device (direct): card=%d dst=0x%x src=0x%x size=0x%x", h.minor, dst, src_host, size)
+    return True
+
+
+def gmemcpy_from_device_direct(h: GdevHandle, dst_host: int, src: int, size: int) -> bool:
+    """Device -> host now, as gmemcpy_to_device_direct."""
+    _checked(h, src, size, "gmemcpy_from_device")
+    view = memcpy.direct_view(h, src, size)
+    if view is None:
+        return False
+    hostmem.view(dst_host, size)[:] = view
+    log.debug("gmemcpy_from_device (direct): card=%d dst=0x%x src=0x%x size=0x%x", h.minor, dst_host, src, size)
+    return True
 
 
 def gmemcpy_async(h: GdevHandle, dst: int, src: int, size: int, q: GdevCtx | None = None) -> int:
@@ -290,6 +315,7 @@ def gdevice_info(minor: int) -> dict:
     count = device_count()
     if not 0 <= minor < count:
         raise GdevError(errno.ENODEV, f"no card {minor} (have {count})")
+    trim_all(minor)                     # memory this process keeps for small allocations is free
     dev = AidevDevice.open(minor)
     try:
         return dev.info()

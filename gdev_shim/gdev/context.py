@@ -79,6 +79,11 @@ class GdevCtx:
                                        f"faulted (status {status})")
         return False
 
+    def idle(self) -> bool:
+        """Has the card executed every command written to this context's ring (fenced or
+        not: a wait for another channel is a command too)?  A stopped channel never is."""
+        return self.ring.idle()
+
     @property
     def fence_addr(self) -> int:
         """Device address of this channel's sequence (what ACQUIRE of another channel reads)."""

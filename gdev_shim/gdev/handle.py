@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import errno
 import threading
+import weakref
+from typing import TYPE_CHECKING
 
-from ..aidev.device import AidevDevice, AidevError
+from ..aidev.device import AidevDevice, AidevError, private_card_reason
 from ..common.contract import C
 from ..log import get
 from ..settings import settings
@@ -12,9 +14,22 @@ from .aidev_backend import AIDEV_COMPUTE
 from .context import GdevCtx
 from . import hostmem
 from .errors import DeviceLost, GdevError, invalid
+from .suballoc import SubAllocator
 from .vas import DeviceMem, Vas
 
+if TYPE_CHECKING:
+    import numpy as np
+
 log = get("gdev.handle")
+_handles: weakref.WeakSet[GdevHandle] = weakref.WeakSet()     # for trim_all
+
+
+def trim_all(minor: int) -> None:
+    """Give the card back the empty slabs of every handle of this process on card `minor`
+    (before its free memory is read: what the program does not use is free)."""
+    for h in list(_handles):
+        if h.minor == minor and not h.closed:
+            h.trim()
 
 
 def _open(minor: int) -> AidevDevice:
@@ -46,8 +61,16 @@ class GdevHandle:
         self.dma_by_host: dict[int, DeviceMem] = {}
         self.chunk_size = settings.memcpy_chunk
         self.pipeline_count = max(1, settings.memcpy_pipeline)
+        # small synchronous copies through the host's mapping of VRAM, and small allocations
+        # carved out of slabs, unless a tool watches this program on its own cards (the
+        # sanitizer's bounds and shadow, injected DMA faults, traces see every buffer and copy)
+        watched = private_card_reason() is not None
+        self.direct_copies = not watched
+        self.suballoc = None if watched else SubAllocator(self._new_slab, self._free_slab,
+                                                         self.info["vram_size"])
         self.lock = threading.RLock()
         self.closed = False
+        _handles.add(self)
 
     # ---- contexts (queues) ----------------------------------------------------
     def open_queue(self) -> GdevCtx:
@@ -80,11 +103,15 @@ class GdevHandle:
     def alloc(self, size: int, domain: int = C.AIDEV_GEM_DOMAIN_VRAM) -> DeviceMem:
         if size <= 0:
             raise invalid(f"allocation size {size}")
+        if domain == C.AIDEV_GEM_DOMAIN_VRAM and self.suballoc is not None and self.suballoc.takes(size):
+            piece = self._alloc_piece(size)
+            if piece is not None:
+                return piece
         try:
             gem, addr, map_offset = self.dev.gem_new(size, domain)
         except AidevError as e:
             raise GdevError(e.errno, f"card {self.minor}: cannot allocate {size} bytes: {e}") from None
-        mem = DeviceMem(addr, size, gem, domain)
+        mem = DeviceMem(addr, size, gem, domain, map_offset=map_offset)
         if domain == C.AIDEV_GEM_DOMAIN_HOST:
             mem.host = self.dev.map(map_offset, size)
             self.dma_by_host[mem.host_addr] = mem
@@ -92,15 +119,72 @@ class GdevHandle:
             self.vas.add(mem)
         return mem
 
+    def _alloc_piece(self, size: int) -> DeviceMem | None:
+        """A piece of a slab, None when the card has no room for another slab (the caller
+        asks for a buffer of the exact size, which may still fit)."""
+        assert self.suballoc is not None
+        with self.lock:
+            try:
+                mem = self.suballoc.alloc(size)
+            except GdevError as e:
+                if e.errno != errno.ENOMEM or not self.suballoc.trim():
+                    return None
+                try:
+                    mem = self.suballoc.alloc(size)
+                except GdevError:
+                    return None
+            self.vas.add(mem)
+        return mem
+
+    def _new_slab(self, size: int) -> DeviceMem:
+        """A slab, mapped into the host now, before any kernel can use a piece of it (a
+        buffer's first map moves its bytes in the card, see memcpy.direct_view): small
+        copies of its pieces are direct, and mapped, it stays resident."""
+        try:
+            gem, addr, map_offset = self.dev.gem_new(size, C.AIDEV_GEM_DOMAIN_VRAM)
+        except AidevError as e:
+            raise GdevError(e.errno, f"card {self.minor}: cannot allocate {size} bytes: {e}") from None
+        mem = DeviceMem(addr, size, gem, C.AIDEV_GEM_DOMAIN_VRAM, map_offset=map_offset)
+        try:
+            self.host_view(mem)
+        except AidevError as e:
+            self._gem_free(mem)
+            raise GdevError(e.errno, f"card {self.minor}: cannot map a {size}-byte slab: {e}") from None
+        return mem
+
+    def _free_slab(self, mem: DeviceMem) -> None:
+        self._gem_free(mem)
+
+    def trim(self) -> None:
+        if self.suballoc is not None:
+            with self.lock:
+                self.suballoc.trim()
+
+    def host_view(self, mem: DeviceMem) -> np.ndarray:
+        """The host's mapping of a buffer (mapped on first use: a VRAM buffer mapped into the
+        host stays resident from then on, see docs/cardd.md "Overcommit").  A piece of a
+        slab is a window of the slab's mapping."""
+        if mem.host is None and mem.slab is not None:
+            offset = mem.addr - mem.slab.mem.addr
+            mem.host = self.host_view(mem.slab.mem)[offset:offset + mem.size]
+        if mem.host is None:
+            map_offset = mem.map_offset or self.dev.gem_info(mem.gem)[3]
+            mem.host = self.dev.map(map_offset, mem.size)
+        return mem.host
+
     def share(self, mem: DeviceMem) -> int:
         """One address for host and card: map the buffer into the host and have the card
         answer the host mapping's addresses with it too (AIDEV_IOCTL_GEM_ALIAS); returns
         the host (and now also device) address of its first byte."""
         if mem.shared:
             return mem.shared
-        if mem.host is None:
-            _, _, _, map_offset = self.dev.gem_info(mem.gem)
-            mem.host = self.dev.map(map_offset, mem.size)
+        if mem.slab is not None:
+            # the slab is mapped and aliased as a whole: the piece is the same window of both
+            base = self.share(mem.slab.mem)
+            self.host_view(mem)
+            mem.shared = base + (mem.addr - mem.slab.mem.addr)
+            return mem.shared
+        self.host_view(mem)
         try:
             self.dev.gem_alias(mem.gem, mem.host_addr)
         except AidevError as e:
@@ -154,6 +238,11 @@ class GdevHandle:
             mem = self.vas.remove(addr)
         if mem is None:
             raise invalid(f"card {self.minor}: 0x{addr:x} is not an allocation of this handle")
+        if mem.slab is not None:
+            with self.lock:
+                assert self.suballoc is not None
+                self.suballoc.free(mem)
+            return mem.size
         if mem.domain == C.AIDEV_GEM_DOMAIN_HOST:
             self.dma_by_host.pop(mem.host_addr, None)
         self._gem_free(mem)
@@ -198,7 +287,10 @@ class GdevHandle:
         for q in self.queues:
             self._drain(q)
         for mem in self.vas:
-            self.dev.gem_free(mem.gem)
+            if mem.slab is None:
+                self.dev.gem_free(mem.gem)
+        for slab in self.suballoc.slabs if self.suballoc is not None else []:
+            self.dev.gem_free(slab.mem.gem)
         for q in self.queues:
             q.close()
         self.dev.close()

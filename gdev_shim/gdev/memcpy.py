@@ -4,12 +4,25 @@ Like Gdev, a copy from pageable host memory is cut into chunks; while the card
 moves chunk i out of one bounce buffer the host fills the next one.  Memory the
 card can already reach (a DMA buffer from gmalloc_dma) is copied directly, and
 then the copy is truly asynchronous.
+
+A small synchronous copy whose context has nothing outstanding goes through the host's
+mapping of the buffer instead, as Gdev writes small transfers through the mapped BAR
+with direct I/O rather than DMA: no ring command, no fence, no wait for the card.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from . import hostmem
 from .context import GdevCtx
 from .handle import GdevHandle
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Direct copies: at most this many bytes, of memory the host has mapped already (small
+# allocations: their slabs are mapped when made; see direct_view).
+DIRECT_COPY_BYTES = 64 << 10
 
 
 def _dma(q: GdevCtx, dst: int, src: int, size: int) -> int:
@@ -75,3 +88,20 @@ def memset(q: GdevCtx, dst: int, value: int, elem: int, count: int) -> int:
     with q.lock:
         q.compute.memset(q, dst, value, elem, count)
         return q.fence()
+
+
+def direct_view(h: GdevHandle, addr: int, size: int) -> np.ndarray | None:
+    """The host's view of device range [addr, addr + size) for a direct copy, or None when
+    the copy must go to the card (too large, a tool watches copies, not mapped).
+
+    Only memory mapped already: a VRAM buffer's first map moves its bytes into pages of
+    their own in the card (docs/cardd.md, "Security"), which must not happen under a
+    kernel of another stream writing the buffer; a slab is mapped before any of its
+    pieces is handed out."""
+    if size > DIRECT_COPY_BYTES or not h.direct_copies:
+        return None
+    mem = h.vas.find(addr)
+    if mem is None or addr + size > mem.end or (mem.host is None and mem.slab is None):
+        return None
+    offset = addr - mem.addr
+    return h.host_view(mem)[offset:offset + size]

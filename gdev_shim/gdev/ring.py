@@ -52,6 +52,10 @@ class Ring:
         while self._fences and self._fences[0][0] <= consumed:
             self._fences.popleft()
 
+    def idle(self) -> bool:
+        """The card has consumed (executed) every word written so far."""
+        return self.put == self._seen_consumed or self._consumed() == self.put
+
     def out(self, word: int) -> None:
         self.pb[self.put % self.words] = word
         self.put += 1

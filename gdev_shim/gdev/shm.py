@@ -101,6 +101,14 @@ class ShmRegistry:
         mem = master.vas.find(addr)
         if mem is None or size <= 0 or addr + size > mem.end or mem.domain != C.AIDEV_GEM_DOMAIN_VRAM:
             raise invalid(f"gref: 0x{addr:x}+{size} is not device memory of the master handle")
+        if mem.slab is not None:
+            # a piece of a slab: the slave holds the slab, none of whose pieces is reused
+            with master.lock:
+                assert master.suballoc is not None
+                mem = master.suballoc.export(mem)
+        held = self._refs.get(slave, {}).get(mem.addr)
+        if held is not None and held.end >= addr + size:
+            return addr                 # another piece of this slab: the slave holds it already
         if slave.vas.find(mem.addr) is not None:
             raise invalid(f"gref: 0x{mem.addr:x} is mapped on the slave handle already")
         shm_id = _card_call(master, "gref", master.dev.shm_export, mem.gem)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +21,8 @@ class DeviceMem:
     domain: int                   # AIDEV_GEM_DOMAIN_*
     host: np.ndarray | None = None  # host view (HOST domain buffers)
     shared: int = 0               # the host address the card also answers for it (0: none)
+    map_offset: int = 0           # mmap offset of its pages (0: not known here; ask the card)
+    slab: Any = None              # the suballoc.Slab a small allocation is a piece of (None: its own buffer)
 
     @property
     def end(self) -> int:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..common.contract import ffi
 from ..ptx.errors import KernelFault
 from ..ptx.form import form_of
 from ..ptx.interp import check_launch
@@ -24,6 +25,7 @@ from .printf import PrintfSink, is_printf
 from .sanitize import SanitizerSink, tools_of
 
 WORKERS = max(1, min(os.cpu_count() or 1, 8))
+_U64 = (1 << 64) - 1
 MIN_BLOCKS_PER_WORKER = 1
 # Quick-tier code runs a host thread's blocks in this many chunks (run_blocks).
 QUICK_CHUNKS = 16
@@ -57,14 +59,15 @@ def _sanitizer_slots(env: np.ndarray, sink: SanitizerSink, checks: Any, race: np
 
 
 @functools.lru_cache(maxsize=64)
-def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> np.ndarray:
-    """(nwarps, 3, width) uint32: each warp's lanes' %tid.x, %tid.y, %tid.z (shared, read-only)."""
+def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> tuple[np.ndarray, int]:
+    """(nwarps, 3, width) uint32: each warp's lanes' %tid.x, %tid.y, %tid.z (shared, read-only),
+    and its address (numpy's .ctypes costs microseconds per launch)."""
     t = np.arange(nwarps * width, dtype=np.uint32)
     bx, by, _ = block
     coords = np.stack([t % bx, (t // bx) % by, t // (bx * by)])
     ids = np.ascontiguousarray(coords.reshape(3, nwarps, width).transpose(1, 0, 2))
     ids.flags.writeable = False
-    return ids
+    return ids, ids.ctypes.data
 
 
 # Workspaces up to this many bytes are kept for the next launch of the same shape and
@@ -180,17 +183,20 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     prog = flat.prog
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     pm = page_map(memory, precise=checks is not None)
-    thread_ids = _thread_ids(block, nwarps, width)
+    thread_ids, thread_ids_addr = _thread_ids(block, nwarps, width)
     sink = PrintfSink(memory, shared_stride, prog.local_size) if _prints(flat) else None
     callback = (ctypes.cast(sink.callback, ctypes.c_void_p).value or 0) if sink is not None else 0
     sanitizer = SanitizerSink(checks, flat, grid, block) if instrument else None
-    pbuf = np.frombuffer(params + bytes(16), np.uint8)
+    # the parameters and 16 bytes of slack for the kernel's wide loads, read-only
+    pbuf = ffi.from_buffer(params + bytes(16))
     nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
     shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
              return_depth(flat))
     spaces = [_take_workspace(shape) for _ in range(nworkers)]
-    params_addr, thread_ids_addr = pbuf.ctypes.data, thread_ids.ctypes.data
-    globals_slot = int(np.uint64(globals_addr & (2**64 - 1)).view(np.int64))
+    params_addr = int(ffi.cast("uintptr_t", pbuf))
+    globals_slot = globals_addr & _U64                  # as the int64 the environment holds
+    if globals_slot >> 63:
+        globals_slot -= 1 << 64
     envs, faults, scratch = [], [], []
     for space in spaces:
         env, fault = space.env, space.fault

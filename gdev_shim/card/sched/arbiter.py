@@ -10,8 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .account import PRIO_DEFAULT, VirtualGpu, check_priority
 from .policy import Policy
@@ -28,6 +27,20 @@ class EngineAbandoned(Exception):
 
 def _never() -> bool:
     return False
+
+
+class _Held:
+    """The engine, granted; given back when the `with` block ends."""
+    __slots__ = ("_arbiter", "_ticket")
+
+    def __init__(self, arbiter: EngineArbiter, ticket: Ticket) -> None:
+        self._arbiter, self._ticket = arbiter, ticket
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._arbiter._release(self._ticket)
 
 
 class EngineArbiter:
@@ -49,16 +62,16 @@ class EngineArbiter:
             self.queue.detach(vgpu)
             self._dispatch()
 
-    @contextmanager
-    def use(self, vgpu: VirtualGpu, abandoned: Callable[[], bool] = _never) -> Iterator[None]:
-        """Hold the engine for `vgpu` (EngineAbandoned if `abandoned()` turns true first)."""
-        ticket = self._acquire(vgpu, abandoned)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self.queue.complete(ticket, self.clock())
-                self._dispatch()
+    def use(self, vgpu: VirtualGpu, abandoned: Callable[[], bool] = _never) -> _Held:
+        """Hold the engine for `vgpu` (EngineAbandoned if `abandoned()` turns true first) until
+        the `with` block ends (a plain class: a generator-based context manager costs a
+        kernel launch microseconds)."""
+        return _Held(self, self._acquire(vgpu, abandoned))
+
+    def _release(self, ticket: Ticket) -> None:
+        with self._cond:
+            self.queue.complete(ticket, self.clock())
+            self._dispatch()
 
     def _acquire(self, vgpu: VirtualGpu, abandoned: Callable[[], bool]) -> Ticket:
         with self._cond:
