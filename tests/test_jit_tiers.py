@@ -124,9 +124,12 @@ def test_quick_tier_calls_one_function_per_access_shape(module: Module) -> None:
               if f.base in ("ld", "st") and f.space in ("shared", "global") and f.vec == 1}
     assert len(shapes) >= 4
     # (a region of if-converted code may be emitted twice: count program counters)
-    called = {int(pc) for pc in re.findall(r'call i32 @"mem_access_\w+"\(.*, i64 (\d+)\)', quick)}
+    # (the function of a shape is the module's own, or the process's prebuilt one)
+    called = {int(pc) for pc in re.findall(r'call i32 @"(?:gdev_quick_)?mem_access_\w+"\(.*, i64 (\d+)\)',
+                                           quick)}
     assert called == set(shapes)
-    assert quick.count('define internal i32 @"mem_access_') == len(set(shapes.values()))
+    assert (quick.count('define internal i32 @"mem_access_') + quick.count('declare i32 @"gdev_quick_mem_access_')
+            == len(set(shapes.values())))
     assert "mem_access_" not in full and full.count("mem_fast") >= len(shapes)
     assert len(quick) < len(full)
 
@@ -137,25 +140,111 @@ from gdev_shim.card.card import Card
 from gdev_shim.card import warmup
 Card(0, vram_size=1 << 20)
 warmup.wait()
-from gdev_shim.jit import engine
-assert engine.wait_for_optimised(60)
-print(sorted(m for m in ("gdev_shim.jit.codegen", "llvmlite.binding") if m in sys.modules),
-      engine._llvm is not None, sorted(engine._shared_machines))
+print(sorted(m for m in ("gdev_shim.jit.codegen", "gdev_shim.ptx.parser", "llvmlite.binding")
+             if m in sys.modules))
 """
 
 
 @pytest.mark.parametrize("engine_setting, want", [
-    ("auto", "['gdev_shim.jit.codegen', 'llvmlite.binding'] True [0]"),
-    ("interp", "[] False []"),
+    ("auto", "['gdev_shim.jit.codegen', 'gdev_shim.ptx.parser', 'llvmlite.binding']"),
+    ("interp", "[]"),
 ])
-def test_a_card_starts_the_compiler_in_the_background(engine_setting: str, want: str) -> None:
-    """Creating a card imports the code generator and starts LLVM on other threads, so the
-    first module load does not (under the interpreter engine, nothing is started)."""
+def test_a_card_imports_the_compiler_in_the_background(engine_setting: str, want: str) -> None:
+    """Creating a card imports the PTX front end and the code generator on another thread,
+    so the first module load does not (under the interpreter engine, nothing is imported)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GDEV_")}
     proc = subprocess.run([sys.executable, "-c", _WARM_UP], env={**env, "GDEV_ENGINE": engine_setting},
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == want
+
+
+_LIBRARY = """
+import struct, sys
+import numpy as np
+from gdev_shim import jit
+from gdev_shim.card.card import Card
+from gdev_shim.card import warmup
+from gdev_shim.common.contract import C
+from gdev_shim.jit import accesslib, engine
+from gdev_shim.jit.layout import flatten
+from gdev_shim.ptx import execute as interp_execute, parse_module
+from gdev_shim.settings import settings
+card = Card(0, vram_size=16 << 20)
+warmup.wait()
+module = parse_module(sys.stdin.read())
+n = 2 * 256
+data = np.random.default_rng(5).integers(0, 64, n, dtype=np.int32)
+outs = []
+for run in (interp_execute, jit.execute):
+    src = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    dst = card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    with settings.override(jit_tier="fast"):
+        run(module, "bar_scan", card.memory, (2, 1, 1), (256, 1, 1), struct.pack("<QQ", src.addr, dst.addr), 0, 0)
+    outs.append(card.memory.read(dst.addr, n * 4))
+with settings.override(jit_tier="fast"):
+    assert not engine.compile_kernel(module, "bar_scan").optimised
+text, _ = engine._generate_ir(flatten(module, "bar_scan"), engine.WARP, "q", frozenset(), compact=True)
+print(sorted(n for n, built in accesslib._builds.items() if built.result() and f'declare i32 @"{n}"' in text))
+print("mem_access_" in text.replace("gdev_quick_mem_access_", ""))
+print(outs[0] == outs[1])
+"""
+
+
+def test_the_quick_tier_calls_the_prebuilt_access_functions(compile_ptx) -> None:
+    """A process's quick-tier kernels call its optimised 32-bit shared and global access
+    functions (jit/accesslib.py, built when it first compiles one) instead of carrying
+    copies, with the interpreter's results."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GDEV_")}
+    proc = subprocess.run([sys.executable, "-c", _LIBRARY], input=compile_ptx([SOURCE])[SOURCE],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:3] == [
+        "['gdev_quick_mem_access_ld_0_32_rows', 'gdev_quick_mem_access_ld_1_32_rows', "     # (it reads %tid.y)
+        "'gdev_quick_mem_access_st_0_32_rows', 'gdev_quick_mem_access_st_1_32_rows']", "False", "True"]
+
+
+def test_a_quick_tier_whose_library_failed_keeps_copies_of_its_own(module: Module, forget: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """IR generated while the access functions it calls were being built calls them; if
+    their build then fails, the kernel is generated again with copies of its own, and runs."""
+    import threading
+    from gdev_shim.jit import accesslib
+    monkeypatch.setattr(accesslib, "_builds", {})          # nothing built in this process yet
+    generated = threading.Event()
+
+    def failing_build(shapes: list) -> None:
+        generated.wait(60)
+        raise RuntimeError("no library")
+    monkeypatch.setattr(engine, "_build_library", failing_build)
+    calls: list[bool] = []
+    generate = engine._generate_ir
+
+    def spy(*args, **kwargs):
+        text, meta = generate(*args, **kwargs)
+        calls.append(bool(meta["library"]))
+        generated.set()
+        return text, meta
+    monkeypatch.setattr(engine, "_generate_ir", spy)
+    want = _scan(interp_execute, module)
+    with settings.override(jit_tier="fast"):
+        assert _scan(jit.execute, module) == want
+    assert calls == [True, False]
+
+
+def test_a_small_kernels_quick_code_is_unoptimised_in_an_optimised_module(module: Module) -> None:
+    """Small kernels' quick tier: the kernel function is marked optnone (the optimising code
+    generator selects it at level 0), its helpers are optimised; large ones get the quick
+    code generator throughout."""
+    from gdev_shim.jit.layout import flatten
+    flat = flatten(module, KERNEL)
+    assert len(flat.code) <= engine.QUICK_PLAIN_MAX
+    plain, _ = engine._generate_ir(flat, engine.WARP, "p", frozenset(), compact=True, plain_kernel=True)
+    quick, _ = engine._generate_ir(flat, engine.WARP, "q", frozenset(), compact=True)
+    head = [line for line in plain.splitlines() if line.startswith('define i32 @"kernel"')]
+    assert len(head) == 1 and "optnone" in head[0] and "noinline" in head[0]
+    assert "optnone" not in quick
 
 
 @pytest.mark.skipif(not (LIB_DIR / "libusdaa.so").exists(), reason="needs `make all`")

@@ -1,18 +1,18 @@
-"""Starting the compiler before the first module load, on a background thread.
+"""Importing the compiler before the first module load, on a background thread.
 
 A process's first module load would otherwise import the PTX front end and the code
-generator and start LLVM (measured here: about 130 ms of a 200 ms load of a small
-kernel) before compiling anything.  A card starts them when it is created, so the load
-finds them ready.
+generator (measured here: about 120 ms of a 200 ms load of a small kernel) before
+compiling anything.  A card starts the imports when it is created, so the load finds
+them done.
 
 This module is the card's, not the JIT's: importing anything of `jit/` imports the whole
 package.  The imports run on a thread of their own, and the card's paths that import the
 same packages (parsing a code object, compiling, launching) first wait for them
 (`wait`): Python does not make a thread wait for a package that another thread is still
 initialising, and the JIT's package imports its own modules in a cycle, so two threads
-importing it at once can see it half-built.  LLVM is started as a job of the optimiser's
-thread (`jit/engine.py: warm_up`) once its library is loaded here: LLVM calls there run
-under the exit guard, so a program that exits at once does not tear LLVM down under them.
+importing it at once can see it half-built.  LLVM itself is started by the first
+compilation, on the loading thread (`jit/engine.py: _request_library`): LLVM working on a
+thread of its own while the program exits would crash in LLVM's exit handlers.
 """
 from __future__ import annotations
 
@@ -52,12 +52,9 @@ def wait() -> None:
 def _run() -> None:
     try:
         from .. import ptx                  # noqa: F401  (the parser a module load runs)
-        from ..jit import codegen, engine   # the package imports the launcher too
-        import llvmlite.binding             # noqa: F401  (loads LLVM's library)
-        del codegen
+        from ..jit import codegen           # noqa: F401  (the package imports the launcher too)
+        import llvmlite.binding             # noqa: F401  (its Python side; LLVM loads on first use)
     except Exception as exc:                # ImportError without llvmlite: the load reports it
         _log.debug("JIT warm-up: %s", exc)
-        return
     finally:
         _imported.set()
-    engine.warm_up()

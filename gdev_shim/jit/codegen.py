@@ -62,12 +62,19 @@ class KernelCompiler:
     def __init__(self, flat: Flat, width: int, name: str,
                  classes: dict[str, str] | None = None,
                  spill: frozenset[str] | None = None,
-                 instrument: frozenset[str] = frozenset(), compact: bool = False) -> None:
+                 instrument: frozenset[str] = frozenset(), compact: bool = False,
+                 plain_kernel: bool = False, library: bool = False) -> None:
         self.flat = flat
         self.instrument = instrument        # sanitizer tools compiled in (jit/sanitize.py)
         # the quick tier's IR: scalar memory accesses call one function per shape
         # (memops._access_helper) rather than inlining their tiers at every access
         self.compact = compact
+        # ... calling the process's prebuilt ones where it has them (jit/accesslib.py)
+        self.library = library
+        self.library_symbols: set[str] = set()
+        # the kernel function itself left unoptimised (`optnone`) in a module whose
+        # helpers are optimised (engine._build)
+        self.plain_kernel = plain_kernel
         # None: a tracing pass (every register a masked vector) whose trace picks the classes
         self.classes = classes
         # registers live across a barrier (None: every vector register)
@@ -131,6 +138,9 @@ class KernelCompiler:
     def start_function(self) -> None:
         fty = ir.FunctionType(I32, [ir.PointerType(I64), I64, I64])
         fn = self.fn = ir.Function(self.m, fty, name="kernel")
+        if self.plain_kernel:
+            fn.attributes.add("noinline")
+            fn.attributes.add("optnone")
         b = self.b = self.lanes.b = start_function(fn)
         self.env_ptr = fn.args[0]
         self.env = _Env(self, self.env_ptr)

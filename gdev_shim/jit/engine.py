@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -30,7 +31,7 @@ from .. import log
 from ..settings import settings
 from ..ptx.module import Module
 from ..ptx.operands import sm_count
-from . import abi, retire
+from . import abi, accesslib, retire
 from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
@@ -68,6 +69,11 @@ _gc_lock = threading.Lock()
 _gc_pauses = 0
 # Kernels with more basic blocks than this keep registers in their stack slots (_pipeline).
 LARGE_KERNEL_LEADERS = 96
+# Quick tiers of kernels up to this many instructions take the optimising code generator
+# at level 0 for the kernel's code (_build): measured, it costs 15-30 ms more to compile
+# than the quick one on such a kernel and runs a 16x16 tiled matmul 40% faster; on an
+# unrolled 622-instruction bitonic sort it cost 70 ms more, for a first launch of 15 ms.
+QUICK_PLAIN_MAX = 400
 # Beyond this many instructions generating the IR alone takes longer than interpreting.
 MAX_INSTRUCTIONS = 12_000
 
@@ -163,22 +169,19 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     return compiled
 
 
-def warm_up() -> None:
-    """Start LLVM and the quick tier's target machine now, ahead of the first module load
-    (`card/warmup.py`), as a job of the optimiser's thread: under its exit guard."""
-    _queue(_warm)
-
-
-def _warm() -> None:
-    """LLVM's targets and the machines, but no code generation: LLVM registers exit handlers
-    of its own the first time its code generator reaches them, and a program that exits
-    while a background job is the first to reach them runs those handlers before the exit
-    guard's (registered before the job) and tears down what the job is using (measured: a
-    short program aborted in LLVM's instruction selection one run in two).  The first code
-    generation stays on the loading thread, which exit cannot overtake."""
+def _request_library(flat: object) -> None:
+    """Have the optimiser's thread build the quick tier's access functions this kernel
+    will call (accesslib.py) while this thread generates its IR.  LLVM is started here
+    first, on the loading thread: the optimiser's exit guard must be registered after
+    LLVM's own exit handlers, and this thread cannot exit meanwhile."""
+    from .memops import scalar_shapes
     _llvm_state()
-    with _codegen_lock:
-        _machine(0, shared=True)
+    accesslib.request(scalar_shapes(flat), _optimiser.submit, _build_library)
+
+
+def _build_library(shapes: list) -> None:
+    llvm, context, machine = _optimiser_llvm()
+    accesslib.build(shapes, llvm, context, machine, _pipeline, _load)
 
 
 def wait_for_optimised(timeout: float | None = None) -> bool:
@@ -222,19 +225,31 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     if cached is not None:
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     optimise = tier == "opt"
-    text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise)
+    if not optimise:
+        _request_library(flat)
+    # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
+    # code generator (at level 0: better vector code than the quick code generator's, which
+    # a long first launch runs), and its helpers optimised
+    plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
+    text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
+    if meta["library"] and not accesslib.available(set(meta["library"])):  # failed: copies of its own
+        text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
+                                  library=False)
     llvm = _llvm_state()[0]
     with _codegen_lock:                 # the global context and the shared target machines
         mod = _parse_verified(llvm, text)
-        tm = _machine(2 if optimise else 0, shared=True)
-        (_pipeline if optimise else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
+        tm = _machine(2 if optimise or plain else 0, shared=True)
+        (_pipeline if optimise or plain else _quick_pipeline)(llvm, tm, mod, meta["ssa"])
         _dump(kernel, key, "opt" if optimise else "quick", text, mod, tm)
         obj = tm.emit_object(mod)       # type: ignore[attr-defined]
         mod.close()                     # type: ignore[attr-defined]  # in the context's lock
     if optimise:
         _write_cache(_cache_paths(key), obj, meta)
-        return _finish(obj, meta, flat, kernel, width, "built", optimised=True), None
+        compiled = _finish(obj, meta, flat, kernel, width, "built", optimised=True)
+        _optimiser.follow_llvm()
+        return compiled, None
     compiled = _finish(obj, meta, flat, kernel, width, "built, quick tier", optimised=False)
+    _optimiser.follow_llvm()
     if tier != "tiered":
         return compiled, None
     upgrade = compiled.upgrade = Future()
@@ -256,7 +271,8 @@ def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path],
     to launches running the quick tier through `upgrade`).  Its IR is generated again,
     with every memory access inline (the quick tier's calls one function per shape)."""
     try:
-        text, meta = _generate_ir(flat, width, slot.rsplit("|", 1)[0], instrument, compact=False)
+        with _yielding():
+            text, meta = _generate_ir(flat, width, slot.rsplit("|", 1)[0], instrument, compact=False)
         compiled = _build_optimised(paths, text, meta, flat, kernel, width)
     except BaseException:
         upgrade.set_result(None)
@@ -300,20 +316,37 @@ def _dump(kernel: str, key: str, tier: str, text: str, mod: object, tm: object) 
 
 
 def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
-                 compact: bool) -> tuple[str, dict]:
+                 compact: bool, plain_kernel: bool = False, library: bool = True) -> tuple[str, dict]:
     """The kernel's LLVM IR as text, and what its launches need to know of it; `compact`:
     the quick tier's (KernelCompiler.compact)."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
     with _gc_paused():
         kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument,  # type: ignore[arg-type]
-                            compact=compact)
+                            compact=compact, plain_kernel=plain_kernel, library=compact and library)
         ir_module = kc.compile()
         ir_module.triple = llvm.get_process_triple()
         ir_module.data_layout = str(tm.target_data)
         text = str(ir_module)
     return text, {"max_kparam_read": kc.max_kparam_read, "frame_bytes": kc.frame_bytes,
-                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS}
+                  "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS, "library": sorted(kc.library_symbols)}
+
+
+# The interpreter lock's switch interval while the optimiser thread generates IR: a launch
+# of the quick tier takes the lock back between its chunks of blocks (launch.run_blocks),
+# and at Python's default (5 ms) waited that long at each of them, 80 ms in a launch.
+YIELD_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def _yielding() -> Iterator[None]:
+    """The optimiser thread's Python work hands the interpreter lock over sooner."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, YIELD_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @contextlib.contextmanager

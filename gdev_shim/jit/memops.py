@@ -13,12 +13,13 @@ from llvmlite import ir
 from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                           WINDOW_SHIFT)
 from ..ptx.form import Form
-from . import abi, atomics
+from . import abi, accesslib, atomics
 from .errors import JitUnsupported
 from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_alloca, finish_entry, start_function, undef,
                     width_of)
 from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array, param_check,
                        store_fault, window_check, window_host, xlate_helper)
+from .accesslib import access_helper_name
 from .layout import Item
 from .sanitize import emit_check
 
@@ -289,15 +290,37 @@ def _masked_scatter(kc: Any, values: ir.Value, ptrs: ir.Value, align: int, mask:
 ROW = 8                            # lanes per row of the row-wise tier
 
 
-def _rows_likely(kc: Any) -> bool:
+def rows_likely(flat: Any) -> bool:
     """Whether a warp's accesses may come in rows: the kernel reads %tid.y or %tid.z (a
     2-D or 3-D block).  Only then is the row-wise tier worth its code."""
+    uses = getattr(flat.prog, "uses", None)
+    return uses is None or any({"%tid.y", "%tid.z"} & reads for reads, _ in uses.values())
+
+
+def _rows_likely(kc: Any) -> bool:
     found = kc.__dict__.get("_rows_likely")
     if found is None:
-        uses = getattr(kc.flat.prog, "uses", None)
-        found = uses is None or any({"%tid.y", "%tid.z"} & reads for reads, _ in uses.values())
-        kc._rows_likely = found
+        found = kc._rows_likely = rows_likely(kc.flat)
     return found
+
+
+def scalar_shapes(flat: Any) -> set[tuple[bool, int, bool]]:
+    """(store, space code, rows) of the kernel's scalar 32-bit loads and stores of global,
+    shared and generic memory: the quick tier's access functions it will call, as far as
+    its instructions tell (accesslib.request)."""
+    from ..ptx.form import form_of
+    rows = rows_likely(flat)
+    out = set()
+    for item in flat.code:
+        if item.ins is None:
+            continue
+        f = form_of(item.ins)
+        if f.base not in ("ld", "st") or f.vec != 1 or not f.types or f.space not in SPACE_CODE:
+            continue
+        code = SPACE_CODE[f.space]
+        if code != abi.LOCAL_SP and f.types[-1] in ("b32", "u32", "s32", "f32"):
+            out.add((f.base == "st", code, rows and code != abi.GENERIC))
+    return out
 
 
 class _HelperScope:
@@ -685,12 +708,29 @@ def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int)
     return ir.Constant(I1, 0), a0
 
 
+def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function | None:
+    """The declaration of the prebuilt, optimised copy of an `_access_helper` (accesslib.py),
+    if the process has one."""
+    if not kc.library:
+        return None
+    sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
+    if sym is None:
+        return None
+    kc.library_symbols.add(sym)
+    fn = kc.helpers.get(sym)
+    if fn is None:
+        arr = ir.PointerType(ir.ArrayType(I64, kc.W))
+        fn = kc.helpers[sym] = ir.Function(kc.m, ir.FunctionType(I32, [
+            ir.PointerType(I64), arr, arr, ir.PointerType(ir.ArrayType(I8, kc.W)), I64]), name=sym)
+    return fn
+
+
 def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function:
     """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): one
     scalar access of a shape with every tier `access` emits inline, out of line, for the
     quick tier (`KernelCompiler.compact`): one copy per shape instead of one per access
     keeps its IR, and so its compile time, small.  0, or 1 after a fault."""
-    name = f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
+    name = access_helper_name(code, store, ity, rows)
     fn = kc.helpers.get(name)
     if fn is not None:
         return fn
@@ -755,7 +795,8 @@ def _call_access_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: i
     if store:
         v = raw_vals[0]
         b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
-    helper = _access_helper(kc, code, store, ity, code != abi.GENERIC and _rows_likely(kc))
+    rows = code != abi.GENERIC and _rows_likely(kc)
+    helper = _library_helper(kc, code, store, ity, rows) or _access_helper(kc, code, store, ity, rows)
     status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
                              mask_array(kc, eff), ir.Constant(I64, kc.pc)])
     okb = kc.fn.append_basic_block("mem_done")

@@ -10,9 +10,9 @@ interpreter is never finalized in a C program (its Python exit handlers run from
 handler registered before llvmlite was loaded, so they run *after* LLVM's destructors).
 A job still inside LLVM at that point would use freed globals.  So every job runs holding
 `_ExitGuard`'s mutex, and a C exit handler that locks it (and never unlocks it) is
-registered with `__cxa_atexit` after LLVM has started - again before and after each job,
-so it also follows whatever LLVM registered lazily during the jobs and the loading
-threads' compilations in between: exit waits for a job in flight
+registered with `__cxa_atexit` after LLVM has started - again before and after each job
+and after each compilation on a loading thread (`follow_llvm`), so it also follows
+whatever LLVM registered lazily since: exit waits for a job in flight
 (at most one kernel's optimisation) and no job starts after it.  The handler is
 `pthread_mutex_lock` itself, with the mutex as its argument: it calls no Python, so it is
 safe in a Python host whose interpreter is already finalized.  The mutex is robust (a
@@ -108,6 +108,15 @@ class Optimiser:
                 self._thread.start()
             self._pending += 1
         self._jobs.put(job)
+
+    def follow_llvm(self) -> None:
+        """Register the exit handler again after a compilation on another thread: LLVM
+        registers exit handlers of its own the first time its code reaches them (function-
+        local statics), and exit must wait for a job before those run."""
+        with self._lock:
+            guard = self._guard
+        if guard is not None:
+            guard.register()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every submitted job has finished (tests, and `GDEV_JIT_TIER` changes)."""
