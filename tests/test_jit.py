@@ -126,17 +126,24 @@ def test_add_test_shapes(add_module: Module, grid, block, n: int) -> None:
     assert np.array_equal(c, a + b)
 
 
-def test_add_test_faults_like_interpreter(add_module: Module) -> None:
-    """c one element short: the last store faults, naming the same thread and address."""
+# (grid, block, n) of add_test with c 4096 elements long: the last iterations' stores
+# fault with one lane active, two, ten (a partial warp wholly past c's end), and twenty
+# whose run straddles c's end (its first lanes in bounds, the others not)
+SHORT_STORES = [((4, 1, 1), (32, 1, 1), 4096 + 1), ((4, 1, 1), (32, 1, 1), 4096 + 2),
+                ((4, 1, 1), (32, 1, 1), 4096 + 10), ((1, 1, 1), (40, 1, 1), 4100)]
+
+
+@pytest.mark.parametrize("grid,block,n", SHORT_STORES)
+def test_add_test_faults_like_interpreter(add_module: Module, grid, block, n: int, jit_tier: str) -> None:
+    """c shorter than n: the first store past its end faults, naming the same thread and address."""
     results = []
     for engine in (jit.execute, interp_execute):
         card = Card(0, vram_size=64 << 20)
-        n = 4096 + 1
         bos = [card.gem_new(n * 4, C.AIDEV_GEM_DOMAIN_VRAM) for _ in range(2)]
         short = card.gem_new(4096 * 4, C.AIDEV_GEM_DOMAIN_VRAM)
         params = struct.pack("<QQQi", bos[0].addr, bos[1].addr, short.addr, n)
         with pytest.raises(KernelFault) as info:
-            engine(add_module, "add_test", card.memory, (4, 1, 1), (32, 1, 1), params, 0, 0)
+            engine(add_module, "add_test", card.memory, grid, block, params, 0, 0)
         exc = info.value
         results.append((exc.block, exc.thread, exc.instruction, exc.address, exc.reason))
     assert results[0] == results[1]

@@ -604,10 +604,60 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
         for lane, host in ((lo, host_lo), (hi, host_hi)):
             b.store(b.extract_element(raw_vals[0], lane), b.inttoptr(host, ptr), align=w)
     else:
-        v = kc.lanes.const(ity, 0)
+        # selects rather than inserts at a variable lane: those go through the stack, and
+        # reading the vector back after two narrow stores stalls store forwarding
+        L = kc.lanes
+        v = L.const(ity, 0)
         for lane, host in ((lo, host_lo), (hi, host_hi)):
-            v = b.insert_element(v, b.load(b.inttoptr(host, ptr), align=w), lane)
+            got = L.splat(b.load(b.inttoptr(host, ptr), align=w))
+            v = b.select(b.icmp_unsigned("==", L.iota(), L.splat(lane)), got, v)
         b.store(v, results[0])
+    b.branch(joinb)
+
+
+def _masked_run(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
+    """The active lanes' addresses consecutive, as a warp's lanes lay them out, but not every
+    lane active (a tile's top or bottom halo row, a tree reduction's last steps, a partial
+    warp at the grid's edge): one masked vector access after checking the span from the
+    first to the last active lane, as the whole-warp fast path checks its span."""
+    b, L, W = kc.b, kc.lanes, kc.W
+    w = ity.width // 8
+    bits = b.bitcast(eff, I32)
+    lo = call_intrinsic(b, "cttz", [bits, ir.Constant(I1, 0)])
+    hi = b.sub(ir.Constant(I32, W - 1), call_intrinsic(b, "ctlz", [bits, ir.Constant(I1, 0)]))
+    some = b.icmp_unsigned("!=", bits, ir.Constant(I32, 0))
+    lo_safe = b.select(some, lo, ir.Constant(I32, 0))
+    a_lo = b.extract_element(addrs, lo_safe)
+    lane0 = b.sub(a_lo, b.mul(b.zext(lo_safe, I64), ir.Constant(I64, w)))
+    expect = b.add(L.splat(lane0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * w) for i in range(W)]))
+    ok = b.and_(some, L.all(b.or_(b.not_(eff), b.icmp_unsigned("==", addrs, expect))))
+    ok = b.and_(ok, b.icmp_unsigned("==", b.and_(a_lo, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
+    span = b.mul(b.zext(b.sub(b.select(some, hi, ir.Constant(I32, 0)), lo_safe), I64), ir.Constant(I64, w))
+    last = b.add(a_lo, span)                       # the last active lane's address
+    if code == abi.SHARED_SP:
+        size = kc.env[abi.SHARED_SIZE]
+        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                      b.icmp_unsigned("<=", last, b.sub(size, ir.Constant(I64, w))))
+        ok = b.and_(ok, b.and_(fits, b.icmp_unsigned("<=", a_lo, last)))
+        host = b.add(kc.env[abi.SHARED], a_lo)
+    else:
+        # both ends on backed pages with one delta: the span (under a page) is contiguous
+        ok_lo, host = _lane_host(kc, code, a_lo, w)
+        ok_hi, host_hi = _lane_host(kc, code, last, w)
+        ok = b.and_(ok, b.and_(b.and_(ok_lo, ok_hi), b.icmp_unsigned("==", b.sub(host_hi, host), span)))
+    runb = kc.fn.append_basic_block("mem_masked")
+    b.cbranch(ok, runb, otherwise)
+    b.position_at_end(runb)
+    vty = L.vt(ity)
+    p = b.inttoptr(b.sub(host, b.mul(b.zext(lo_safe, I64), ir.Constant(I64, w))), ir.PointerType(vty))
+    sfx = Lanes.suffix(vty)
+    if store:
+        fn = L.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(), [vty, p.type, I32, eff.type])
+        b.call(fn, [raw_vals[0], p, ir.Constant(I32, w), eff])
+    else:
+        fn = L.intrinsic(f"llvm.masked.load.{sfx}.p0{sfx}", vty, [p.type, I32, eff.type, vty])
+        b.store(b.call(fn, [p, ir.Constant(I32, w), eff, L.const(ity, 0)]), results[0])
     b.branch(joinb)
 
 
@@ -702,6 +752,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
                 gatherb = fn.append_basic_block("mem_gathers")
                 _run_broadcast(kc, code, addrs, ity, results, eff, gatherb, joinb)
                 b.position_at_end(gatherb)
+        if code != abi.GENERIC and W == 32:
+            tiersb = fn.append_basic_block("mem_tiers")
+            _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
+            b.position_at_end(tiersb)
         if code == abi.SHARED_SP:
             # in-bounds shared lanes need no page table: gathered inline (a tile's row
             # broadcast, a sorting network's partners) before any call
