@@ -315,4 +315,34 @@ struct aidev_global_desc {
 #define AIDEV_SPACE_GLOBAL         1
 #define AIDEV_SPACE_CONST          2
 
+/* ---- texture descriptor ---------------------------------------------------- */
+/* A PTX texture handle (tex.1d/tex.2d's first address operand, a CUDA texture object)
+ * is the device address of one of these, in device memory the kernel may read; the
+ * engines fetch texels through it with point sampling.  Elements are `channels`
+ * channels of `channel_bytes` bytes each, rows `pitch` bytes apart from `base`. */
+#define AIDEV_TEX_SIGNED           0   /* kind: two's complement integers */
+#define AIDEV_TEX_UNSIGNED         1
+#define AIDEV_TEX_FLOAT            2   /* IEEE binary32, or binary16 with 2-byte channels */
+#define AIDEV_TEX_WRAP             0   /* address modes (normalized coordinates only, else CLAMP) */
+#define AIDEV_TEX_CLAMP            1
+#define AIDEV_TEX_MIRROR           2
+#define AIDEV_TEX_BORDER           3   /* out of range reads border[] */
+/* flags: INDEXED: integer coordinates index linear memory, out of range reads 0 (tex1Dfetch) */
+#define AIDEV_TEX_INDEXED          1
+#define AIDEV_TEX_NORMALIZED_COORDS 2  /* coordinates in [0, 1) span the width and height */
+#define AIDEV_TEX_NORMALIZED_READ  4   /* integer channels read as floats in [0, 1] or [-1, 1] */
+
+struct aidev_texture {
+    uint64_t base;                   /* device address of element (0, 0) */
+    uint64_t pitch;                  /* bytes from one row to the next */
+    uint32_t width;                  /* elements */
+    uint32_t height;                 /* rows (1 for a 1-D texture) */
+    uint32_t channels;               /* 1..4 */
+    uint32_t channel_bytes;          /* 1, 2 or 4 */
+    uint32_t kind;                   /* AIDEV_TEX_SIGNED / _UNSIGNED / _FLOAT */
+    uint32_t flags;                  /* AIDEV_TEX_INDEXED | _NORMALIZED_COORDS | _NORMALIZED_READ */
+    uint32_t address_mode[2];        /* x, y: AIDEV_TEX_WRAP .. _BORDER */
+    float    border[4];
+};
+
 #endif /* AIDEV_DRM_H */

@@ -627,7 +627,8 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec);
 cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 /* ---- 3-D memory ------------------------------------------------------------------- */
-typedef struct cudaArray *cudaArray_t;                      /* arrays are not supported: NULL */
+typedef struct cudaArray *cudaArray_t;                      /* cudaMallocArray; not in 3-D copies */
+typedef const struct cudaArray *cudaArray_const_t;
 
 struct cudaExtent {
     size_t width;
@@ -752,10 +753,118 @@ cudaError_t cudaGraphExecKernelNodeSetParams(cudaGraphExec_t hGraphExec, cudaGra
 cudaError_t cudaGraphExecUpdate(cudaGraphExec_t hGraphExec, cudaGraph_t hGraph,
                                 cudaGraphExecUpdateResultInfo *resultInfo);
 
+/* ---- CUDA arrays and texture objects (point sampling; kernels' tex.1d/tex.2d) ------- */
+enum cudaChannelFormatKind {
+    cudaChannelFormatKindSigned   = 0,
+    cudaChannelFormatKindUnsigned = 1,
+    cudaChannelFormatKindFloat    = 2,
+    cudaChannelFormatKindNone     = 3
+};
+
+struct cudaChannelFormatDesc {
+    int x;
+    int y;
+    int z;
+    int w;
+    enum cudaChannelFormatKind f;
+};
+
+enum cudaResourceType {
+    cudaResourceTypeArray          = 0,
+    cudaResourceTypeMipmappedArray = 1,
+    cudaResourceTypeLinear         = 2,
+    cudaResourceTypePitch2D        = 3
+};
+
+struct cudaResourceDesc {
+    enum cudaResourceType resType;
+    union {
+        struct {
+            cudaArray_t array;
+        } array;
+        struct {
+            void *mipmap;                        /* mipmapped arrays are not supported */
+        } mipmap;
+        struct {
+            void *devPtr;
+            struct cudaChannelFormatDesc desc;
+            size_t sizeInBytes;
+        } linear;
+        struct {
+            void *devPtr;
+            struct cudaChannelFormatDesc desc;
+            size_t width;
+            size_t height;
+            size_t pitchInBytes;
+        } pitch2D;
+        struct {
+            int reserved[32];
+        } reserved;
+    } res;
+    unsigned int flags;
+};
+
+enum cudaTextureAddressMode {
+    cudaAddressModeWrap   = 0,
+    cudaAddressModeClamp  = 1,
+    cudaAddressModeMirror = 2,
+    cudaAddressModeBorder = 3
+};
+
+enum cudaTextureFilterMode {
+    cudaFilterModePoint  = 0,
+    cudaFilterModeLinear = 1                     /* not supported */
+};
+
+enum cudaTextureReadMode {
+    cudaReadModeElementType     = 0,
+    cudaReadModeNormalizedFloat = 1
+};
+
+struct cudaTextureDesc {
+    enum cudaTextureAddressMode addressMode[3];
+    enum cudaTextureFilterMode filterMode;
+    enum cudaTextureReadMode readMode;
+    int sRGB;
+    float borderColor[4];
+    int normalizedCoords;
+    unsigned int maxAnisotropy;
+    enum cudaTextureFilterMode mipmapFilterMode;
+    float mipmapLevelBias;
+    float minMipmapLevelClamp;
+    float maxMipmapLevelClamp;
+    int disableTrilinearOptimization;
+    int seamlessCubemap;
+};
+
+struct cudaResourceViewDesc;                     /* only passed by pointer; views are not supported */
+typedef unsigned long long cudaTextureObject_t;  /* the device address of the texture's descriptor */
+
+struct cudaChannelFormatDesc cudaCreateChannelDesc(int x, int y, int z, int w, enum cudaChannelFormatKind f);
+/* height 0: a 1-D array; flags other than 0 (surfaces, layered, gather) give cudaErrorNotSupported */
+cudaError_t cudaMallocArray(cudaArray_t *array, const struct cudaChannelFormatDesc *desc, size_t width,
+                            size_t height, unsigned int flags);
+cudaError_t cudaFreeArray(cudaArray_t array);
+/* width and the offsets in bytes; cudaErrorInvalidValue for a block outside the array */
+cudaError_t cudaMemcpy2DToArray(cudaArray_t dst, size_t wOffset, size_t hOffset, const void *src, size_t spitch,
+                                size_t width, size_t height, enum cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2DFromArray(void *dst, size_t dpitch, cudaArray_const_t src, size_t wOffset, size_t hOffset,
+                                  size_t width, size_t height, enum cudaMemcpyKind kind);
+/* resources: arrays, linear memory (tex1Dfetch) and pitched memory; point filtering only
+ * (linear filtering, sRGB and resource views give cudaErrorNotSupported) */
+cudaError_t cudaCreateTextureObject(cudaTextureObject_t *pTexObject, const struct cudaResourceDesc *pResDesc,
+                                    const struct cudaTextureDesc *pTexDesc,
+                                    const struct cudaResourceViewDesc *pResViewDesc);
+cudaError_t cudaDestroyTextureObject(cudaTextureObject_t texObject);
+
 /* ---- per-thread default stream builds (--default-stream per-thread) -----------------
  * The same calls under the names such programs import; here the thread's default stream
  * is the legacy one, which orders more work, never less. */
 cudaError_t cudaMemcpy_ptds(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2DToArray_ptds(cudaArray_t dst, size_t wOffset, size_t hOffset, const void *src,
+                                     size_t spitch, size_t width, size_t height, enum cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2DFromArray_ptds(void *dst, size_t dpitch, cudaArray_const_t src, size_t wOffset,
+                                       size_t hOffset, size_t width, size_t height, enum cudaMemcpyKind kind);
 cudaError_t cudaMemcpy2D_ptds(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
                               size_t height, enum cudaMemcpyKind kind);
 cudaError_t cudaMemcpyToSymbol_ptds(const void *symbol, const void *src, size_t count, size_t offset,

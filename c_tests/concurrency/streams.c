@@ -15,13 +15,17 @@
  *   - the copy time hidden behind compute (the part of the copy intervals
  *     that overlaps some kernel's interval) is printed; it must be > 0 when
  *     the card reports concurrent copy and execution (asyncEngineCount, or
- *     deviceOverlap where that attribute is not reported).
+ *     deviceOverlap where that attribute is not reported), in one of ATTEMPTS
+ *     runs: the engines' threads share the host's cores with everything else
+ *     running there, so one run may find no core free for the copy engine
+ *     while a kernel runs; the card that can overlap shows it in some run.
  */
 #include "conc.h"
 #include "sdaa.h"
 
 #define ARRAYS 2
 #define STAGES 4                /* events per chunk: start, copied in, computed, copied out */
+#define ATTEMPTS 3
 
 struct span { double from, to; };
 
@@ -73,14 +77,14 @@ static int concurrent_engines(int dev, const char **which)
 
 int main(int argc, char **argv)
 {
-    int dev = 0, chunks = 8, n = 16384, opt, i, k, concurrent, ncopy = 0;
+    int dev = 0, chunks = 8, n = 16384, opt, i, k, concurrent, ncopy, attempt;
     const char *dir = ".", *which = "";
     char *end;
     int *ha, *hb, *hc;
     void **da, **db, **dc;
     sdaaStream_t s[2];
     sdaaEvent_t begin, join, finish, *ev;
-    double *at, span_ms, wall, t0, copy_total = 0.0, compute_total = 0.0, hidden;
+    double *at, span_ms, wall, t0, copy_total, compute_total, hidden = 0.0;
     struct span *compute, *copies;
     size_t bytes;
     float ms;
@@ -129,7 +133,6 @@ int main(int argc, char **argv)
     for (i = 0; i < n * chunks; i++) {
         ha[i] = i;
         hb[i] = 3 * i + 11;
-        hc[i] = -1;
     }
     for (i = 0; i < chunks; i++) {
         CHECK(sdaaMalloc(&da[i], bytes));
@@ -147,79 +150,87 @@ int main(int argc, char **argv)
     conc_launch_add(0, da[0], da[0], dc[0], 1, 1);
     CHECK(sdaaDeviceSynchronize());
 
-    t0 = tu_now_ms();
-    CHECK(sdaaEventRecord(begin, s[0]));
-    CHECK(sdaaStreamWaitEvent(s[1], begin, 0));
-    for (i = 0; i < chunks; i++) {
-        sdaaStream_t st = s[i % 2];
-        sdaaEvent_t *e = &ev[i * STAGES];
-        CHECK(sdaaEventRecord(e[0], st));
-        CHECK(sdaaMemcpyAsync(da[i], ha + (size_t)i * n, bytes, sdaaMemcpyHostToDevice, st));
-        CHECK(sdaaMemcpyAsync(db[i], hb + (size_t)i * n, bytes, sdaaMemcpyHostToDevice, st));
-        CHECK(sdaaEventRecord(e[1], st));
-        conc_launch_add(st, da[i], db[i], dc[i], n, ARRAYS);
-        CHECK(sdaaEventRecord(e[2], st));
-        CHECK(sdaaMemcpyAsync(hc + (size_t)i * n, dc[i], bytes, sdaaMemcpyDeviceToHost, st));
-        CHECK(sdaaEventRecord(e[3], st));
-    }
-    CHECK(sdaaEventRecord(join, s[1]));
-    CHECK(sdaaStreamWaitEvent(s[0], join, 0));
-    CHECK(sdaaEventRecord(finish, s[0]));
-    CHECK(sdaaEventSynchronize(finish));
-    wall = tu_now_ms() - t0;
-
-    /* ---- results ---- */
-    for (i = 0; i < n * chunks; i++) {
-        if (hc[i] != ha[i] + hb[i]) {
-            printf("Test failed: chunk %d element %d: %d, expected %d\n", i / n, i % n, hc[i], ha[i] + hb[i]);
-            return 1;
-        }
-    }
-
-    /* ---- timestamps ---- */
-    CHECK(sdaaEventElapsedTime(&ms, begin, finish));
-    span_ms = ms;
-    printf("begin..finish %.3f ms on the card, %.3f ms host wall time\n", span_ms, wall);
-    REQUIRE(span_ms >= 0.0 && span_ms <= wall + 1.0);
-    for (i = 0; i < chunks * STAGES; i++) {
-        CHECK(sdaaEventElapsedTime(&ms, begin, ev[i]));
-        at[i] = ms;
-        if (at[i] < 0.0 || at[i] > span_ms + 1e-3) {
-            printf("Test failed: chunk %d stage %d event at %.3f ms, outside 0..%.3f\n", i / STAGES, i % STAGES,
-                   at[i], span_ms);
-            return 1;
-        }
-    }
-    for (i = 0; i < chunks; i++) {
-        double *t = &at[i * STAGES];
-        if (!(t[0] <= t[1] && t[1] <= t[2] && t[2] <= t[3])) {
-            printf("Test failed: chunk %d stages out of order: %.3f %.3f %.3f %.3f\n", i, t[0], t[1], t[2], t[3]);
-            return 1;
-        }
-        if (i >= 2 && at[(i - 2) * STAGES + 3] > t[0]) {
-            printf("Test failed: chunk %d starts at %.3f ms before chunk %d of its stream ended (%.3f ms)\n", i,
-                   t[0], i - 2, at[(i - 2) * STAGES + 3]);
-            return 1;
-        }
-        copies[ncopy].from = t[0];
-        copies[ncopy++].to = t[1];
-        copies[ncopy].from = t[2];
-        copies[ncopy++].to = t[3];
-        compute[i].from = t[1];
-        compute[i].to = t[2];
-        copy_total += (t[1] - t[0]) + (t[3] - t[2]);
-        compute_total += t[2] - t[1];
-    }
-    hidden = hidden_time(compute, chunks, copies, ncopy);
     concurrent = concurrent_engines(dev, &which);
-    printf("copies %.3f ms, kernels %.3f ms, serial sum %.3f ms, span %.3f ms\n", copy_total, compute_total,
-           copy_total + compute_total, span_ms);
-    printf("copy time hidden behind compute: %.3f ms (%.1f%% of copy time)\n", hidden,
-           copy_total > 0 ? 100.0 * hidden / copy_total : 0.0);
+    for (attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        for (i = 0; i < n * chunks; i++)
+            hc[i] = -1;
+        ncopy = 0;
+        copy_total = compute_total = 0.0;
+        t0 = tu_now_ms();
+        CHECK(sdaaEventRecord(begin, s[0]));
+        CHECK(sdaaStreamWaitEvent(s[1], begin, 0));
+        for (i = 0; i < chunks; i++) {
+            sdaaStream_t st = s[i % 2];
+            sdaaEvent_t *e = &ev[i * STAGES];
+            CHECK(sdaaEventRecord(e[0], st));
+            CHECK(sdaaMemcpyAsync(da[i], ha + (size_t)i * n, bytes, sdaaMemcpyHostToDevice, st));
+            CHECK(sdaaMemcpyAsync(db[i], hb + (size_t)i * n, bytes, sdaaMemcpyHostToDevice, st));
+            CHECK(sdaaEventRecord(e[1], st));
+            conc_launch_add(st, da[i], db[i], dc[i], n, ARRAYS);
+            CHECK(sdaaEventRecord(e[2], st));
+            CHECK(sdaaMemcpyAsync(hc + (size_t)i * n, dc[i], bytes, sdaaMemcpyDeviceToHost, st));
+            CHECK(sdaaEventRecord(e[3], st));
+        }
+        CHECK(sdaaEventRecord(join, s[1]));
+        CHECK(sdaaStreamWaitEvent(s[0], join, 0));
+        CHECK(sdaaEventRecord(finish, s[0]));
+        CHECK(sdaaEventSynchronize(finish));
+        wall = tu_now_ms() - t0;
+
+        /* ---- results ---- */
+        for (i = 0; i < n * chunks; i++) {
+            if (hc[i] != ha[i] + hb[i]) {
+                printf("Test failed: chunk %d element %d: %d, expected %d\n", i / n, i % n, hc[i], ha[i] + hb[i]);
+                return 1;
+            }
+        }
+
+        /* ---- timestamps ---- */
+        CHECK(sdaaEventElapsedTime(&ms, begin, finish));
+        span_ms = ms;
+        printf("begin..finish %.3f ms on the card, %.3f ms host wall time\n", span_ms, wall);
+        REQUIRE(span_ms >= 0.0 && span_ms <= wall + 1.0);
+        for (i = 0; i < chunks * STAGES; i++) {
+            CHECK(sdaaEventElapsedTime(&ms, begin, ev[i]));
+            at[i] = ms;
+            if (at[i] < 0.0 || at[i] > span_ms + 1e-3) {
+                printf("Test failed: chunk %d stage %d event at %.3f ms, outside 0..%.3f\n", i / STAGES, i % STAGES,
+                       at[i], span_ms);
+                return 1;
+            }
+        }
+        for (i = 0; i < chunks; i++) {
+            double *t = &at[i * STAGES];
+            if (!(t[0] <= t[1] && t[1] <= t[2] && t[2] <= t[3])) {
+                printf("Test failed: chunk %d stages out of order: %.3f %.3f %.3f %.3f\n", i, t[0], t[1], t[2], t[3]);
+                return 1;
+            }
+            if (i >= 2 && at[(i - 2) * STAGES + 3] > t[0]) {
+                printf("Test failed: chunk %d starts at %.3f ms before chunk %d of its stream ended (%.3f ms)\n", i,
+                       t[0], i - 2, at[(i - 2) * STAGES + 3]);
+                return 1;
+            }
+            copies[ncopy].from = t[0];
+            copies[ncopy++].to = t[1];
+            copies[ncopy].from = t[2];
+            copies[ncopy++].to = t[3];
+            compute[i].from = t[1];
+            compute[i].to = t[2];
+            copy_total += (t[1] - t[0]) + (t[3] - t[2]);
+            compute_total += t[2] - t[1];
+        }
+        hidden = hidden_time(compute, chunks, copies, ncopy);
+        printf("copies %.3f ms, kernels %.3f ms, serial sum %.3f ms, span %.3f ms\n", copy_total, compute_total,
+               copy_total + compute_total, span_ms);
+        printf("copy time hidden behind compute: %.3f ms (%.1f%% of copy time)\n", hidden,
+               copy_total > 0 ? 100.0 * hidden / copy_total : 0.0);
+        if (!concurrent || hidden > 0.0)
+            break;
+    }
     printf("concurrent copy and execution per %s: %s\n", which, concurrent ? "yes" : "no");
     if (concurrent && !(hidden > 0.0)) {
         printf("Test failed: the card reports concurrent copy and execution (%s) but no copy time was hidden "
-               "behind compute\n", which);
+               "behind compute in %d runs\n", which, ATTEMPTS);
         return 1;
     }
 

@@ -296,7 +296,8 @@ class DaemonTransport:
             if int(waiter.seq[arg.slot]) >= arg.seq:
                 continue
             futex.wait(wake_word, wake, min(remaining, LIVENESS_S))
-            if self.lost or _hung_up(file.sock):
+            # woken by the fence (the usual case): no look at the connection, a system call
+            if int(waiter.seq[arg.slot]) < arg.seq and (self.lost or _hung_up(file.sock)):
                 self._lose("its connection closed")
                 return -errno.ESHUTDOWN
 

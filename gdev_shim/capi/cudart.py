@@ -1,7 +1,7 @@
 """The embedding entry of libcudart.so.13: binds the CUDA runtime exports."""
 from __future__ import annotations
 
-from . import cudart_exports, cudart_graph_exports  # noqa: F401 - it registers exports
+from . import cudart_exports, cudart_graph_exports, cudart_texture_exports  # noqa: F401 - they register exports
 from .boundary import install
 
 

@@ -563,6 +563,60 @@ def _run_broadcast(kc: Any, code: int, addrs: ir.Value, ity: ir.Type, results: l
     b.branch(joinb)
 
 
+def _lane_host(kc: Any, code: int, a: ir.Value, w: int) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address) of one lane's w-byte access at `a`: aligned, and inside the
+    shared window or on a backed page of the table (aligned, it never straddles one)."""
+    b, e = kc.b, kc.env
+    ok = b.icmp_unsigned("==", b.and_(a, ir.Constant(I64, w - 1)), ir.Constant(I64, 0))
+    if code == abi.SHARED_SP:
+        size = e[abi.SHARED_SIZE]
+        fits = b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)),
+                      b.icmp_unsigned("<=", a, b.sub(size, ir.Constant(I64, w))))
+        return b.and_(ok, fits), b.add(e[abi.SHARED], a)
+    page = b.lshr(b.sub(a, e[abi.PAGE_BASE]), ir.Constant(I64, abi.PAGE_SHIFT))
+    inside = b.icmp_unsigned("<", page, e[abi.NPAGES])
+    # the table has at least one entry: an index out of range reads entry 0, unused
+    table = b.inttoptr(e[abi.PAGES], ir.PointerType(I64))
+    delta = b.load(b.gep(table, [b.select(inside, page, ir.Constant(I64, 0))]))
+    backed = b.and_(inside, b.icmp_unsigned("!=", delta, ir.Constant(I64, 0)))
+    return b.and_(ok, backed), b.add(a, delta)
+
+
+def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
+    """One or two active lanes (a 2-D tile's halo: the first or last lane of each row):
+    both lanes checked, then each accessed as a scalar in lane order, inline, without
+    gathers or calls.  A lane that does not map goes on to the other tiers, which report
+    it.  With one lane active, it stands for both (the access repeated is the same)."""
+    b = kc.b
+    w = ity.width // 8
+    bits = b.bitcast(eff, I32)
+    count = call_intrinsic(b, "ctpop", [bits])
+    few = b.icmp_unsigned("<", b.sub(count, ir.Constant(I32, 1)), ir.Constant(I32, 2))
+    pairb = kc.fn.append_basic_block("mem_pair")
+    b.cbranch(few, pairb, otherwise)
+    b.position_at_end(pairb)
+    lo = call_intrinsic(b, "cttz", [bits, ir.Constant(I1, 1)])
+    rest = b.and_(bits, b.sub(bits, ir.Constant(I32, 1)))
+    hi = b.select(b.icmp_unsigned("==", rest, ir.Constant(I32, 0)), lo,
+                  call_intrinsic(b, "cttz", [rest, ir.Constant(I1, 0)]))
+    ok_lo, host_lo = _lane_host(kc, code, b.extract_element(addrs, lo), w)
+    ok_hi, host_hi = _lane_host(kc, code, b.extract_element(addrs, hi), w)
+    doneb = kc.fn.append_basic_block("mem_pair_do")
+    b.cbranch(b.and_(ok_lo, ok_hi), doneb, otherwise)
+    b.position_at_end(doneb)
+    ptr = ir.PointerType(ity)
+    if store:
+        for lane, host in ((lo, host_lo), (hi, host_hi)):
+            b.store(b.extract_element(raw_vals[0], lane), b.inttoptr(host, ptr), align=w)
+    else:
+        v = kc.lanes.const(ity, 0)
+        for lane, host in ((lo, host_lo), (hi, host_hi)):
+            v = b.insert_element(v, b.load(b.inttoptr(host, ptr), align=w), lane)
+        b.store(v, results[0])
+    b.branch(joinb)
+
+
 def _scattered_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, vec: int,
                       raw_vals: list, results: list, eff: ir.Value, slowb: ir.Block,
                       joinb: ir.Block) -> None:
@@ -642,6 +696,10 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
 
     b.position_at_end(lanesb)
     if vec == 1 and code in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
+        if code != abi.GENERIC and W == 32:
+            tiersb = fn.append_basic_block("mem_tiers")
+            _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
+            b.position_at_end(tiersb)
         if code != abi.GENERIC and _rows_likely(kc):
             gatherb = fn.append_basic_block("mem_gathers")
             _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)

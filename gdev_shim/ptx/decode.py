@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import barrier, calls, ops_alu, ops_mem, ops_warp
+from . import barrier, calls, ops_alu, ops_mem, ops_tex, ops_warp
 from .errors import PtxError
 from .form import Form, form_of
 from .module import Kernel, Module, align_up
@@ -23,7 +23,7 @@ from .ptxtypes import DTYPE, TYPES, storage_of
 ALU, BRA, RET, EXIT, CALL, BAR, TRAP, NOP, BRX, ICALL = range(10)
 
 BUILDERS: dict[str, Callable[[Instr, Form, "Ctx"], Callable]] = {}
-for _mod in (ops_alu, ops_mem, ops_warp):
+for _mod in (ops_alu, ops_mem, ops_tex, ops_warp):
     BUILDERS.update(_mod.BUILDERS)
 
 

@@ -42,7 +42,7 @@ NO_OPS = frozenset({"membar", "fence", "prefetch", "prefetchu", "nanosleep", "pm
                     "griddepcontrol", "discard", "applypriority", "createpolicy"})
 
 # a modifier: a name, then ::-qualified parts (`shared::cta`, `L2::64B`)
-_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z0-9_]+)*\Z")
+_PART = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|[123]d)(?:::[A-Za-z0-9_]+)*\Z")   # `1d`: tex geometry
 _ROUNDING = FLOAT_ROUNDING + INT_ROUNDING
 # What a setp/set comparison is not; testp's class is whatever is not a type.
 _NOT_CMP = TYPES | frozenset(HALF_TYPES) | frozenset(BOOL_OPS) | {"ftz"}

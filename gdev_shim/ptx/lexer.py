@@ -15,7 +15,7 @@ _TOKEN = re.compile(r"""
   | (?P<hexf>0[fF][0-9a-fA-F]{8}(?![\w$])|0[dD][0-9a-fA-F]{16}(?![\w$]))
   | (?P<num>0[xX][0-9a-fA-F]+U?|0[bB][01]+U?|\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+U?)(?![\w$])
   | (?P<id>[%$A-Za-z_][\w$]*)
-  | (?P<dir>\.[A-Za-z_][\w$]*)
+  | (?P<dir>\.[A-Za-z_][\w$]*|\.[123]d(?![\w$]))      # .1d .2d .3d: texture geometries
   | (?P<punct>[{}\[\](),;:+\-|!@=<>*/])
 """, re.VERBOSE | re.DOTALL)
 

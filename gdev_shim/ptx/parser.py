@@ -458,6 +458,12 @@ class _Parser:
                     offset += -value if neg else value
             else:
                 offset = self.integer()
+            if base is not None and offset == 0 and self.accept(","):
+                coords = self.operand()     # a texture fetch: [handle, {coordinates}]
+                if coords[0] != "vec":
+                    raise PtxError("texture coordinates must be a {...} vector", tok.line)
+                self.expect("]")
+                return ("tex", base, coords[1])
             self.expect("]")
             return ("addr", base, offset)
         if tok.text == "!":
