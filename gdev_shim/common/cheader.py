@@ -14,11 +14,14 @@ from .contract import HASH_DEFINE, header_ffi
 @cache
 def constants(header: str) -> SimpleNamespace:
     ffi, lib = header_ffi(header)
+    # what reading a function no library of this process defines raises: AttributeError
+    # from a header parsed now, ffi.error (where it exists) from a prebuilt module
+    missing = (AttributeError, getattr(ffi, "error", AttributeError))
     names = {}
     for name in dir(lib):
         try:
             value = getattr(lib, name)
-        except (AttributeError, ffi.error):     # a function no library of this process defines
+        except missing:
             continue
         if isinstance(value, int) and name != HASH_DEFINE:
             names[name] = value

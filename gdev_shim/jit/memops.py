@@ -235,12 +235,18 @@ def _prefetch_next_warp(kc: Any, host: ir.Value, span: int, store: bool) -> None
     The warps of a block run one after another, so in a grid-stride loop a warp touches
     `span` bytes of a page and jumps a whole grid further, and the next warp comes back for
     the bytes right after: the host's prefetchers do not follow that order, and without
-    this every access waits on memory (saxpy: 6x slower).  A prefetch never faults."""
-    b = kc.b
+    this every access waits on memory (saxpy: 6x slower).  A prefetch never faults.
+    A block of one warp has no next warp: the bytes after are another block's, run on
+    another thread or long after (the seed program's 4 blocks of 32 threads ran twice as
+    long, its memory traffic doubled), so it prefetches nothing."""
+    b, e = kc.b, kc.env
+    threads = b.mul(b.mul(e[abi.BX], e[abi.BY]), e[abi.BZ])
+    several = b.icmp_unsigned(">", threads, ir.Constant(threads.type, kc.W))
     pf = kc.lanes.intrinsic("llvm.prefetch.p0", ir.VoidType(), [PTR8, I32, I32, I32])
     rw, locality, data = ir.Constant(I32, int(store)), ir.Constant(I32, 2), ir.Constant(I32, 1)
-    for k in range(0, span, 64):            # one per cache line
-        b.call(pf, [b.inttoptr(b.add(host, ir.Constant(I64, span + k)), PTR8), rw, locality, data])
+    with b.if_then(several, likely=True):
+        for k in range(0, span, 64):        # one per cache line
+            b.call(pf, [b.inttoptr(b.add(host, ir.Constant(I64, span + k)), PTR8), rw, locality, data])
 
 
 def _lane_hosts(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, w: int,
