@@ -427,30 +427,43 @@ def _sparse_access(scope: Any, code: int, store: bool, ity: ir.Type, addrs_p: ir
     b.ret(ir.Constant(I32, 0))
 
 
+class _AccessHelper:
+    """The start of an out-of-line access function of one shape,
+    i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): the function
+    (registered in kc.helpers), its builder and scope, and its arguments read as vectors:
+    the addresses, the active mask, a store's values and a load's result slot."""
+
+    def __init__(self, kc: Any, name: str, store: bool, ity: ir.Type) -> None:
+        W = kc.W
+        arr = ir.PointerType(ir.ArrayType(I64, W))
+        fn = self.fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
+                                                                ir.PointerType(ir.ArrayType(I8, W)), I64]),
+                                   name=name)
+        fn.linkage = "internal"
+        kc.helpers[name] = fn
+        env, addrs_p, vals_p, mask_p, _pc = fn.args
+        b = self.b = start_function(fn)
+        self.scope = _HelperScope(kc, fn, b, env)
+        L = self.scope.lanes
+        self.vt64 = ir.PointerType(L.vt(I64))
+        self.addrs = b.load(b.bitcast(addrs_p, self.vt64))
+        self.eff = b.trunc(b.load(b.bitcast(mask_p, ir.PointerType(L.vt(I8)))), L.vt(I1))
+        self.raw = [b.trunc(b.load(b.bitcast(vals_p, self.vt64)), L.vt(ity)) if ity.width < 64
+                    else b.load(b.bitcast(vals_p, self.vt64))] if store else []
+        self.results = [] if store else [entry_alloca(fn, L.vt(ity))]
+
+
 def _lanes_helper(kc: Any, code: int, store: bool, ity: ir.Type) -> ir.Function:
     """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): the
     gathering tier of one access shape, then the lane-by-lane path if it does not apply,
     out of line (inline they would double a kernel's code); 0, or 1 after a fault."""
     name = f"mem_lanes_{'st' if store else 'ld'}_{code}_{ity.width}"
-    fn = kc.helpers.get(name)
-    if fn is not None:
-        return fn
-    W = kc.W
-    arr = ir.PointerType(ir.ArrayType(I64, W))
-    fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
-                                                 ir.PointerType(ir.ArrayType(I8, W)), I64]), name=name)
-    fn.linkage = "internal"
-    kc.helpers[name] = fn
+    if name in kc.helpers:
+        return kc.helpers[name]
+    h = _AccessHelper(kc, name, store, ity)
+    fn, b, scope, L, W = h.fn, h.b, h.scope, h.scope.lanes, kc.W
     env, addrs_p, vals_p, mask_p, pc = fn.args
-    b = start_function(fn)
-    scope = _HelperScope(kc, fn, b, env)
-    L = scope.lanes
-    vt64 = ir.PointerType(L.vt(I64))
-    addrs = b.load(b.bitcast(addrs_p, vt64))
-    eff = b.trunc(b.load(b.bitcast(mask_p, ir.PointerType(L.vt(I8)))), L.vt(I1))
-    raw = [b.trunc(b.load(b.bitcast(vals_p, vt64)), L.vt(ity)) if ity.width < 64
-           else b.load(b.bitcast(vals_p, vt64))] if store else []
-    results = [] if store else [entry_alloca(fn, L.vt(ity))]
+    vt64, addrs, eff, raw, results = h.vt64, h.addrs, h.eff, h.raw, h.results
     done, fail = fn.append_basic_block("done"), fn.append_basic_block("fallback")
     if code in (abi.GLOBAL, abi.SHARED_SP) and W == 32:
         dense = fn.append_basic_block("dense")
@@ -849,25 +862,12 @@ def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) ->
     quick tier (`KernelCompiler.compact`): one copy per shape instead of one per access
     keeps its IR, and so its compile time, small.  0, or 1 after a fault."""
     name = access_helper_name(code, store, ity, rows)
-    fn = kc.helpers.get(name)
-    if fn is not None:
-        return fn
-    W = kc.W
-    arr = ir.PointerType(ir.ArrayType(I64, W))
-    fn = ir.Function(kc.m, ir.FunctionType(I32, [ir.PointerType(I64), arr, arr,
-                                                 ir.PointerType(ir.ArrayType(I8, W)), I64]), name=name)
-    fn.linkage = "internal"
-    kc.helpers[name] = fn
+    if name in kc.helpers:
+        return kc.helpers[name]
+    h = _AccessHelper(kc, name, store, ity)
+    fn, b, scope, L, W = h.fn, h.b, h.scope, h.scope.lanes, kc.W
     env, addrs_p, vals_p, mask_p, pc = fn.args
-    b = start_function(fn)
-    scope = _HelperScope(kc, fn, b, env)
-    L = scope.lanes
-    vt64 = ir.PointerType(L.vt(I64))
-    addrs = b.load(b.bitcast(addrs_p, vt64))
-    eff = b.trunc(b.load(b.bitcast(mask_p, ir.PointerType(L.vt(I8)))), L.vt(I1))
-    raw = [b.trunc(b.load(b.bitcast(vals_p, vt64)), L.vt(ity)) if ity.width < 64
-           else b.load(b.bitcast(vals_p, vt64))] if store else []
-    results = [] if store else [entry_alloca(fn, L.vt(ity))]
+    vt64, addrs, eff, raw, results = h.vt64, h.addrs, h.eff, h.raw, h.results
     w = ity.width // 8
     fast_ok, host = _fast_check(scope, code, addrs, eff, w)
     fastb, lanesb, joinb = (fn.append_basic_block(x) for x in ("mem_fast", "mem_lanes", "mem_join"))
