@@ -28,4 +28,16 @@ static inline const char *result_name(CUresult r)
 #define test_result_name result_name
 #include "../common/cuda_expect.h"
 
+/* cuInit, then device 0's primary context made current: where most programs here start. */
+static inline CUdevice use_primary_context()
+{
+    CU_OK(cuInit(0));
+    CUdevice dev;
+    CU_OK(cuDeviceGet(&dev, 0));
+    CUcontext ctx;
+    CU_OK(cuDevicePrimaryCtxRetain(&ctx, dev));
+    CU_OK(cuCtxSetCurrent(ctx));
+    return dev;
+}
+
 #endif

@@ -262,12 +262,7 @@ int main(int argc, char **argv)
 {
     EXPECT(argc == 2);
     std::string dir = argv[1];
-    CU_OK(cuInit(0));
-    CUdevice dev;
-    CU_OK(cuDeviceGet(&dev, 0));
-    CUcontext ctx;
-    CU_OK(cuDevicePrimaryCtxRetain(&ctx, dev));
-    CU_OK(cuCtxSetCurrent(ctx));
+    CUdevice dev = use_primary_context();
     CU_OK(cuModuleLoad(&mod, (dir + "/kernels.ptx").c_str()));
     capture_and_replay();
     capture_rules();

@@ -427,6 +427,20 @@ def _sparse_access(scope: Any, code: int, store: bool, ity: ir.Type, addrs_p: ir
     b.ret(ir.Constant(I32, 0))
 
 
+def _gather_tiers(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                  results: list, eff: ir.Value, joinb: ir.Block) -> None:
+    """The row-wise tier and, for a load, the broadcast tier, each going on to `joinb` when
+    it applies; leaves the builder where neither did."""
+    b, fn = kc.b, kc.fn
+    gatherb = fn.append_basic_block("mem_gathers")
+    _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
+    b.position_at_end(gatherb)
+    if not store:
+        gatherb = fn.append_basic_block("mem_gathers")
+        _run_broadcast(kc, code, addrs, ity, results, eff, gatherb, joinb)
+        b.position_at_end(gatherb)
+
+
 class _AccessHelper:
     """The start of an out-of-line access function of one shape,
     i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): the function
@@ -764,13 +778,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
             b.position_at_end(tiersb)
         if code != abi.GENERIC and _rows_likely(kc):
-            gatherb = fn.append_basic_block("mem_gathers")
-            _row_access(kc, code, store, addrs, ity, raw_vals, results, eff, gatherb, joinb)
-            b.position_at_end(gatherb)
-            if not store:
-                gatherb = fn.append_basic_block("mem_gathers")
-                _run_broadcast(kc, code, addrs, ity, results, eff, gatherb, joinb)
-                b.position_at_end(gatherb)
+            _gather_tiers(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
         if code != abi.GENERIC and W == 32:
             tiersb = fn.append_basic_block("mem_tiers")
             _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
@@ -883,13 +891,7 @@ def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) ->
     b.branch(joinb)
     b.position_at_end(lanesb)
     if rows and code != abi.GENERIC:
-        gatherb = fn.append_basic_block("mem_gathers")
-        _row_access(scope, code, store, addrs, ity, raw, results, eff, gatherb, joinb)
-        b.position_at_end(gatherb)
-        if not store:
-            gatherb = fn.append_basic_block("mem_gathers")
-            _run_broadcast(scope, code, addrs, ity, results, eff, gatherb, joinb)
-            b.position_at_end(gatherb)
+        _gather_tiers(scope, code, store, addrs, ity, raw, results, eff, joinb)
     if code == abi.SHARED_SP:
         helperb = fn.append_basic_block("mem_helper")
         _scattered_access(scope, code, store, addrs, ity, 1, raw, results, eff, helperb, joinb)
