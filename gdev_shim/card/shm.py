@@ -143,7 +143,7 @@ class Segments:
         """The opener's commands may use the segment: its buffer is theirs too for the swap
         (ENOMEM when the opener's buffers and it could never be resident together)."""
         client = _swap_client(opener)
-        if client is not None and not self.card.buffers.residency.owned_by(seg.bo, client):
+        if client is not None:
             self.card.buffers.residency.share(seg.bo, client)
 
     def _let_go(self, seg: Segment, opener: object) -> None:

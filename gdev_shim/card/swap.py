@@ -181,9 +181,11 @@ class Residency:
 
     def share(self, bo: BufferObject, client: SwapClient) -> None:
         """`client` uses the buffer too (a shared segment): it is brought in for either owner
-        and evicted only while neither runs."""
+        and evicted only while neither runs.  Sharing it again changes nothing."""
         with self._cond:
             p = self._placements[bo.addr]
+            if client in p.owners:
+                return
             self._check_fits(client, p.size)
             p.owners.add(client)
             client.placements.add(p)
