@@ -118,6 +118,53 @@ def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
     assert found[0] and found[0] == found[1]
 
 
+# Bytes written by a copy of 13 bytes at offset 1 and a memset of 5 at offset 20: each int
+# holding some unwritten byte is reported, whichever of its bytes that is.
+PARTIAL_BYTES = """
+    a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+    data = np.arange(13, dtype=np.uint8)
+    dstream.copy_htod(None, a + 1, data.ctypes.data, 13, sync=True)    # bytes 1..13
+    dstream.memset(None, a + 20, 7, 1, 5, sync=True)                     # bytes 20..24
+    dstream.memset(None, a + 32, 0, 4, 4, sync=True)                     # bytes 32..47
+    print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 12)))
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_initcheck_tells_partly_written_words_at_byte_granularity(ptx_files, tmp_path, engine):
+    out, findings = sanitize(ptx_files["seeded_bugs"], PARTIAL_BYTES, "initcheck", tmp_path, engine)
+    assert out == "ok"
+    init = [f for f in findings if f["tool"] == "initcheck"]
+    # int 0 lacks byte 0, int 3 bytes 14 and 15, int 4 all, int 6 bytes 25..27 (24 is
+    # written), int 7 all; ints 1, 2, 5 and 8..11 are whole.  Four lanes are named.
+    assert [f["thread"][0] for f in init] == [0, 3, 4, 6]
+    assert "and 4 more lanes" in init[0]["detail"]
+
+
+def test_initcheck_partial_bytes_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
+    found = [[{k: f[k] for k in SAME + ("detail",)} for f in
+              sanitize(ptx_files["seeded_bugs"], PARTIAL_BYTES, "initcheck", tmp_path, engine)[1]]
+             for engine in ENGINES]
+    assert found[0] and found[0] == found[1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_initcheck_keeps_every_byte_many_blocks_mark_at_once(ptx_files, tmp_path, engine):
+    """64 blocks of 256 threads write interleaved bytes (every shadow byte set by eight
+    blocks, on several host threads under the JIT): reading them all back finds nothing
+    unwritten, and the bytes past them are reported."""
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        for _ in range(4):
+            a, b = dmem.alloc(ctx, 64 * 256 + 64), dmem.alloc(ctx, 64 * 256 + 64)
+            r = run("interleaved_bytes", (64, 1, 1), (256, 1, 1), args(a))
+            print(r, run("read_input", (64, 1, 1), (64, 1, 1), args(a, b, 64 * 64)))
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a + 64 * 256 - 64, b, 32)))
+    """, "initcheck", tmp_path, engine)
+    assert out.split() == ["ok"] * 9
+    init = [f for f in findings if f["tool"] == "initcheck"]
+    assert [f["thread"][0] for f in init] == [16, 17, 18, 19] and "15 more lanes" in init[0]["detail"]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """

@@ -20,7 +20,6 @@ instruction.
 """
 from __future__ import annotations
 
-import mmap
 import threading
 from collections import deque
 from typing import Any
@@ -28,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..common.findings import REPORT, Finding, hazard_kind, hazard_lines, line_of
+from .initshadow import InitShadow
 from .memory import CardMemory, Region
-from .vram import MAP_NORESERVE
 
 MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
 _U64 = np.uint64
@@ -47,7 +46,7 @@ def _written_by_another_warp(key: np.ndarray, warp: np.ndarray) -> np.ndarray:
 
 
 class CardSanitizer:
-    """Per-card state: which VRAM bytes were written, and recently freed buffers."""
+    """Per-card state: which VRAM bytes were written (a bit each), and recently freed buffers."""
 
     def __init__(self, card_index: int, memory: CardMemory, vram_base: int, vram_size: int,
                  card_space: int, tools: frozenset[str]) -> None:
@@ -58,19 +57,17 @@ class CardSanitizer:
         self.tools = tools
         self.lock = threading.Lock()
         self.freed: deque[tuple[int, int]] = deque(maxlen=4096)
-        self.written = None
+        self.written: InitShadow | None = None
         self._bounds_for: object = None
         self._bounds = (np.zeros(0, _U64), np.zeros(0, _U64))
         if "initcheck" in tools:
-            self._map = mmap.mmap(-1, vram_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE)
-            self.written = np.frombuffer(self._map, dtype=np.uint8)
+            self.written = InitShadow(vram_size)
         memory.observer = self
 
     # ---- CardMemory observer -------------------------------------------------
     def on_write(self, addr: int, n: int) -> None:
         if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
-            off = addr - self.vram_base
-            self.written[off:off + n] = 1
+            self.written.mark(addr - self.vram_base, n)
 
     def on_remove(self, region: Region) -> None:
         with self.lock:
@@ -79,8 +76,7 @@ class CardSanitizer:
 
     def on_forget(self, addr: int, n: int) -> None:
         if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
-            off = addr - self.vram_base
-            self.written[off:off + n] = 0
+            self.written.forget(addr - self.vram_base, n)
 
     # ---- describing an address --------------------------------------------------
     def describe(self, addr: int) -> tuple[str, str]:
@@ -184,26 +180,21 @@ class KernelChecks:
         in_vram = (addrs >= base) & (addrs < base + _U64(size))
         return in_vram, (addrs[in_vram] - base).astype(np.int64)
 
-    def _written(self) -> np.ndarray:
-        """The card's initcheck shadow (a byte per VRAM byte); only initcheck asks, and it made one."""
+    def _written(self) -> InitShadow:
+        """The card's initcheck shadow (a bit per VRAM byte); only initcheck asks, and it made one."""
         written = self.card.written
         assert written is not None
         return written
 
     def _mark(self, addrs: np.ndarray, width: int) -> None:
         _, off = self._vram_offsets(addrs, width)
-        written = self._written()
-        for k in range(width):
-            written[off + k] = 1
+        self._written().mark_lanes(off, width)
 
     def _initcheck(self, st, lanes, addrs, width, text) -> None:
         in_vram, off = self._vram_offsets(addrs, width)
         if off.size == 0:
             return
-        unset = np.zeros(off.shape, bool)
-        written = self._written()
-        for k in range(width):
-            unset |= written[off + k] == 0
+        unset = self._written().unset_lanes(off, width)
         if not unset.any():
             return
         positions = np.flatnonzero(in_vram)[np.flatnonzero(unset)]

@@ -2,8 +2,9 @@
 
 Before each global or shared load and store, the kernel calls a check for its active
 lanes, lowest lane first:
-- initcheck: a store marks its bytes of VRAM written in the card's shadow (a byte per VRAM
-  byte); a load of a byte never written is reported.  Host (GART) memory is not checked.
+- initcheck: a store marks its bytes of VRAM written in the card's shadow (a bit per VRAM
+  byte, card/initshadow.py, set with atomic ORs); a load of a byte never written is
+  reported.  Host (GART) memory is not checked.
 - racecheck: per shared byte of the block, the warp that last wrote it and the warp that
   read it since the last barrier (-1 none, -2 several), and the PTX lines of that write
   and of the last read; another warp's write before a read or a write, or another warp's
@@ -30,7 +31,7 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-4"
+VERSION_TAG = "sanitize-5"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -131,30 +132,73 @@ def _inside(b: ir.IRBuilder, off: ir.Value, size: ir.Value, span: int) -> ir.Val
 
 
 def _init_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block) -> None:
-    """initcheck of `span` contiguous bytes at each start (all in VRAM, else lane by lane)."""
+    """initcheck of `span` contiguous bytes at each start (all in VRAM, else lane by lane): the
+    shadow's 64-bit words under each span, a load and a mask each; a store sets the bits it
+    finds unset with atomic ORs (blocks run on several threads, and a word is 64 VRAM bytes)."""
     b, e = kc.b, kc.env
-    vt = ir.VectorType(I8, span)
     ok: ir.Value = ir.Constant(ir.IntType(1), 1)
-    ptrs = []
+    missing: ir.Value = ir.Constant(I64, 0)
+    words = []
     for a in starts:
         off = b.sub(a, e[abi.VRAM_BASE])
         inside = _inside(b, off, e[abi.VRAM_SIZE], span)
-        p = b.bitcast(b.gep(b.inttoptr(e[abi.INIT_SHADOW], PTR8),
-                            [b.select(inside, off, ir.Constant(I64, 0))]), ir.PointerType(vt))
         ok = b.and_(ok, inside)
-        if not store:
-            # shadow bytes are 0 or 1: their AND is 1 when every byte was written (an integer
-            # reduction, cheaper than comparing each byte and reducing the flags)
-            every = kc.lanes.call("vector.reduce.and", [b.load(p, align=1)], I8)
-            ok = b.and_(ok, b.icmp_unsigned("!=", every, ir.Constant(I8, 0)))
-        ptrs.append(p)
+        mine = _shadow_words(kc, b, e[abi.INIT_SHADOW], b.select(inside, off, ir.Constant(I64, 0)), span)
+        for p, m, v in mine:
+            missing = b.or_(missing, b.and_(m, b.not_(v)))
+            words.append((p, m))
+        _prefetch_next_line(kc, mine[0][0])
+    if not store:
+        ok = b.and_(ok, b.icmp_unsigned("==", missing, ir.Constant(I64, 0)))
     record = kc.fn.append_basic_block(f"check_mark{kc.pc}")
     b.cbranch(ok, record, slow)
     b.position_at_end(record)
     if store:
-        for p in ptrs:
-            b.store(ir.Constant(vt, [1] * span), p, align=1)
+        with b.if_then(b.icmp_unsigned("!=", missing, ir.Constant(I64, 0)), likely=False):
+            for p, m in words:
+                b.atomic_rmw("or", p, m, "monotonic")
     b.branch(done)
+
+
+def _prefetch_next_line(kc: Any, word: ir.Value) -> None:
+    """Ask for the shadow's cache line after this one: a line covers the bytes of four warps
+    of a grid-stride loop, which run one after another, each jumping a grid further between
+    its accesses, so the fifth warp would wait on memory for every access it makes (saxpy:
+    twice as slow); as the access's own prefetch, only when the block has several warps."""
+    b, e = kc.b, kc.env
+    threads = b.mul(b.mul(e[abi.BX], e[abi.BY]), e[abi.BZ])
+    several = b.icmp_unsigned(">", threads, ir.Constant(threads.type, kc.W))
+    pf = kc.lanes.intrinsic("llvm.prefetch.p0", ir.VoidType(), [PTR8, I32, I32, I32])
+    with b.if_then(several, likely=True):
+        line = b.gep(b.bitcast(word, PTR8), [ir.Constant(I64, 64)])
+        b.call(pf, [line, ir.Constant(I32, 0), ir.Constant(I32, 2), ir.Constant(I32, 1)])
+
+
+def _shadow_words(kc: Any, b: ir.IRBuilder, shadow: ir.Value, off: ir.Value,
+                  span: int) -> list[tuple[ir.Value, ir.Value, ir.Value]]:
+    """(pointer, mask of the span's bits, loaded word) of each shadow word under the `span`
+    VRAM bytes at `off`: bit off & 63 of word off >> 6 onwards.  A span starting inside a
+    word reaches one word further than its length needs; aligned, that last mask is empty
+    (the shadow has room after its end for it)."""
+    words = b.gep(b.inttoptr(shadow, ir.PointerType(I64)), [b.lshr(off, ir.Constant(I64, 6))])
+    lo = b.and_(off, ir.Constant(I64, 63))
+    out = []
+    for j in range((span + 63) // 64 + 1):
+        end = b.sub(b.add(lo, ir.Constant(I64, span)), ir.Constant(I64, 64 * j))
+        end = b.select(b.icmp_signed("<", end, ir.Constant(I64, 0)), ir.Constant(I64, 0), end)
+        end = b.select(b.icmp_signed(">", end, ir.Constant(I64, 64)), ir.Constant(I64, 64), end)
+        mask = _low_bits(b, end)
+        if j == 0:
+            mask = b.and_(mask, b.not_(_low_bits(b, lo)))
+        p = b.gep(words, [ir.Constant(I64, j)])
+        out.append((p, mask, b.load(p, align=8)))
+    return out
+
+
+def _low_bits(b: ir.IRBuilder, n: ir.Value) -> ir.Value:
+    """The n (0 to 64) lowest bits set."""
+    below = b.sub(b.shl(ir.Constant(I64, 1), b.and_(n, ir.Constant(I64, 63))), ir.Constant(I64, 1))
+    return b.select(b.icmp_unsigned("==", n, ir.Constant(I64, 64)), ir.Constant(I64, -1), below)
 
 
 def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block) -> None:
@@ -288,17 +332,17 @@ def _init(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
     off = b.sub(a, slot(b, abi.VRAM_BASE))
     inside = b.icmp_unsigned("<=", off, b.sub(slot(b, abi.VRAM_SIZE), ir.Constant(I64, w)))
     with b.if_then(inside):
-        shadow = b.gep(b.inttoptr(slot(b, abi.INIT_SHADOW), PTR8), [off])
-        p = b.bitcast(shadow, ir.PointerType(ir.VectorType(I8, w)))
-        if store:
-            b.store(ir.Constant(ir.VectorType(I8, w), [1] * w), p, align=1)
-            return
-        bytes_ = b.load(p, align=1)
-        zeros = b.icmp_unsigned("==", bytes_, ir.Constant(ir.VectorType(I8, w), [0] * w))
-        any_of = kc.lanes.intrinsic(f"llvm.vector.reduce.or.v{w}i1", ir.IntType(1), [zeros.type])
-        unset = b.call(any_of, [zeros])
+        words = _shadow_words(kc, b, slot(b, abi.INIT_SHADOW), off, w)
+        missing: ir.Value = ir.Constant(I64, 0)
+        for _, m, v in words:
+            missing = b.or_(missing, b.and_(m, b.not_(v)))
+        unset = b.icmp_unsigned("!=", missing, ir.Constant(I64, 0))
         with b.if_then(unset):
-            hit(b, "init", lane, a, ir.Constant(I64, UNINITIALISED))
+            if store:
+                for p, m, _ in words:
+                    b.atomic_rmw("or", p, m, "monotonic")
+            else:
+                hit(b, "init", lane, a, ir.Constant(I64, UNINITIALISED))
 
 
 def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, lane: ir.Value,

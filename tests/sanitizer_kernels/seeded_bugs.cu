@@ -56,3 +56,10 @@ extern "C" __global__ void waw_race(int *out)
     __syncthreads();
     out[threadIdx.x] = slot[threadIdx.x % 32];
 }
+
+// Thread t of block b writes byte t * gridDim.x + b: every block marks bytes beside every
+// other block's (initcheck's shadow has a bit per byte, eight of them to a shadow byte).
+extern "C" __global__ void interleaved_bytes(unsigned char *p)
+{
+    p[threadIdx.x * gridDim.x + blockIdx.x] = (unsigned char)blockIdx.x;
+}
