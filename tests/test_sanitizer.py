@@ -208,6 +208,20 @@ def test_racecheck_hazards_are_the_same_on_both_engines(ptx_files, tmp_path, ker
                                                 "WAW": "writewrite"}[RACES[kernel]]
 
 
+def test_racecheck_partial_warps_on_contiguous_words_are_the_same_on_both_engines(ptx_files, tmp_path):
+    """Masked writes of disjoint words by two warps are no hazard; a third warp's masked read
+    of the first one's words is, against the first warp's write (the second's masked write
+    left those words' records as they were)."""
+    found = [sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 96 * 4)
+        print(run("masked_race", (1, 1, 1), (96, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)[1] for engine in ENGINES]
+    same = [[{k: f[k] for k in SAME + ("extra",)} for f in races] for races in found]
+    assert len(same[0]) == 1 and same[0] == same[1]
+    assert same[0][0]["kind"] == "RAW hazard on shared memory" and same[0][0]["thread"] == [65, 0, 0]
+
+
 def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):
     """Warp 0 writes a word, then every lane of both warps reads it: a read after write by
     warp 1 in either engine's order (the JIT checks a warp reading one word as a vector)."""

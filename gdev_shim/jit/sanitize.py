@@ -25,13 +25,13 @@ from llvmlite import ir
 from ..common.findings import hazard_kind, hazard_lines, line_of
 from ..ptx.memory import SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
 from . import abi
-from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function
+from .lanes import I8, I32, I64, PTR8, call_intrinsic, entry_alloca, finish_entry, start_function
 from .lanewise import loop, mask_array
 
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-5"
+VERSION_TAG = "sanitize-6"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -110,11 +110,38 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
         span = (run - 1) * step + w
         (_init_runs if tool == "initcheck" else _race_runs)(kc, store, segments, span, slow, done)
         b.position_at_end(nxt)
+    if tool == "racecheck":
+        _race_masked_warp(kc, store, addrs, w, eff, slow, done)
     b.branch(slow)
     b.position_at_end(slow)
     _call_helper(kc, store, code, addrs, w, eff)
     b.branch(done)
     b.position_at_end(done)
+
+
+def _race_masked_warp(kc: Any, store: bool, addrs: ir.Value, w: int, eff: ir.Value, slow: ir.Block,
+                      done: ir.Block) -> None:
+    """A partial warp whose active lanes each access `w` bytes where lane i would be in a
+    contiguous warp (the halves of a sorting network's compare-exchange, a data-dependent
+    subset of a row): the warp's whole span is checked as vectors, its inactive lanes' bytes
+    masked off (the span must lie inside the window, else lane by lane)."""
+    b, L = kc.b, kc.lanes
+    W = kc.W
+    bits = b.bitcast(eff, ir.IntType(W))
+    lowest = b.zext(call_intrinsic(b, "cttz", [bits, ir.Constant(ir.IntType(1), 0)]), I64)
+    # lane 0's address were it active (no lane active: lane W's, and `fits` is false)
+    at = b.extract_element(addrs, b.trunc(b.and_(lowest, ir.Constant(I64, W - 1)), I32))
+    base = b.sub(at, b.mul(lowest, ir.Constant(I64, w)))
+    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, i * w) for i in range(W)])
+    placed = b.icmp_unsigned("==", addrs, b.add(L.splat(base), steps))
+    fits = b.and_(L.any(eff), L.all(b.or_(b.not_(eff), placed)))
+    vec, nxt = kc.fn.append_basic_block(f"check_masked{kc.pc}"), kc.fn.append_basic_block(f"check_other{kc.pc}")
+    b.cbranch(fits, vec, nxt)
+    b.position_at_end(vec)
+    on = b.shuffle_vector(eff, ir.Constant(eff.type, ir.Undefined),
+                          ir.Constant(ir.VectorType(I32, W * w), [i // w for i in range(W * w)]))
+    _race_runs(kc, store, [base], W * w, slow, done, on)
+    b.position_at_end(nxt)
 
 
 def _shapes(kc: Any, w: int) -> list[tuple[int, int]]:
@@ -201,9 +228,11 @@ def _low_bits(b: ir.IRBuilder, n: ir.Value) -> ir.Value:
     return b.select(b.icmp_unsigned("==", n, ir.Constant(I64, 64)), ir.Constant(I64, -1), below)
 
 
-def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block) -> None:
-    """racecheck of `span` contiguous shared bytes at each start: no hazard -> record and go
-    on; a hazard (or bytes outside the window) -> the lane-by-lane path reports it."""
+def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, done: ir.Block,
+               on: ir.Value | None = None) -> None:
+    """racecheck of `span` contiguous shared bytes at each start (of those `on` selects, or
+    all): no hazard -> record and go on; a hazard (or bytes outside the window) -> the
+    lane-by-lane path reports it."""
     b, e = kc.b, kc.env
     size = e[abi.SHARED_SIZE]
     vt = ir.VectorType(I32, span)
@@ -230,20 +259,25 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
         seen = b.and_(b.icmp_signed(">=", wr, cur), b.icmp_unsigned("!=", wr, mev))
         if store:
             seen = b.or_(seen, b.and_(b.icmp_signed(">=", rd, cur), b.icmp_unsigned("!=", rd, mev)))
+        if on is not None:
+            seen = b.and_(seen, on)
         hazard = kc.lanes.call("vector.reduce.or", [seen], ir.IntType(1))
         ok = b.and_(ok, b.and_(inside, b.not_(hazard)))
-        views.append((wp, rp, rd, lp))
+        views.append((wp, rp, wr, rd, lp))
     record = kc.fn.append_basic_block(f"check_record{kc.pc}")
     b.cbranch(ok, record, slow)
     b.position_at_end(record)
     line = ir.Constant(vt, [_line(kc)] * span)
-    for wp, rp, rd, lp in views:
+    for wp, rp, wr, rd, lp in views:
+        # inactive lanes' bytes keep their records
+        lines = line if on is None else b.select(on, line, b.load(lp, align=4))
         if store:
-            b.store(mev, wp, align=4)
+            b.store(mev if on is None else b.select(on, mev, wr), wp, align=4)
         else:
             mine = b.or_(b.icmp_signed("<", rd, cur), b.icmp_unsigned("==", rd, mev))
-            b.store(b.select(mine, mev, several), rp, align=4)
-        b.store(line, lp, align=4)          # the line of the write, or of the last read
+            now = b.select(mine, mev, several)
+            b.store(now if on is None else b.select(on, now, rd), rp, align=4)
+        b.store(lines, lp, align=4)         # the line of the write, or of the last read
     b.branch(done)
 
 

@@ -63,3 +63,18 @@ extern "C" __global__ void interleaved_bytes(unsigned char *p)
 {
     p[threadIdx.x * gridDim.x + blockIdx.x] = (unsigned char)blockIdx.x;
 }
+
+// Partial warps on contiguous words (the JIT checks them as one masked vector): warp 0's
+// odd lanes and warp 1's even lanes write disjoint words (no hazard), then warp 2's odd
+// lanes read warp 0's words with no barrier between: a read after write, against warp 0.
+extern "C" __global__ void masked_race(int *out)
+{
+    __shared__ int s[32];
+    unsigned t = threadIdx.x;
+    if (t < 32 && (t & 1))
+        s[t] = t;
+    if (t >= 32 && t < 64 && !(t & 1))
+        s[t - 32] = t;
+    if (t >= 64 && (t & 1))
+        out[t] = s[t - 64];
+}
