@@ -31,7 +31,7 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-6"
+VERSION_TAG = "sanitize-7"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -96,13 +96,13 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
         return                      # the tool of this space is not compiled in: nothing to check
     fn = kc.fn
     slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
-    for run, step in _shapes(kc, w):
-        heads = list(range(0, kc.W, run))
+    for run, step, period in _shapes(kc, tool, w):
+        heads = list(range(0, period, run))
         first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),
-                                 ir.Constant(L.vt(I32), [(i // run) * run for i in range(kc.W)]))
+                                 ir.Constant(L.vt(I32), [(i // run) * run % period for i in range(kc.W)]))
         steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(kc.W)])
         fits = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
-        shape = f"{run}_{step}_{kc.pc}"
+        shape = f"{run}_{step}_{period}_{kc.pc}"
         vec, nxt = fn.append_basic_block(f"check_runs{shape}"), fn.append_basic_block(f"check_next{shape}")
         b.cbranch(fits, vec, nxt)
         b.position_at_end(vec)
@@ -144,13 +144,22 @@ def _race_masked_warp(kc: Any, store: bool, addrs: ir.Value, w: int, eff: ir.Val
     b.position_at_end(nxt)
 
 
-def _shapes(kc: Any, w: int) -> list[tuple[int, int]]:
-    """(lanes per run, bytes between a run's lanes) of the accesses checked as vectors: a
-    whole warp on contiguous bytes; runs of eight contiguous lanes where blocks may be 2-D
-    (a 16x16 block's warp is two rows); runs of eight lanes on one address (a row reading
-    one element, as a tiled matmul reads its A tile; or a whole warp reading one value)."""
+def _shapes(kc: Any, tool: str, w: int) -> list[tuple[int, int, int]]:
+    """(lanes per run, bytes between a run's lanes, lanes after which the runs repeat) of
+    the accesses checked as vectors, each run one span of bytes:
+    - a whole warp on contiguous bytes;
+    - where blocks may be 2-D, rows of 16 lanes (a 16x16 tile, a warp two of its rows): in
+      shared memory both rows on the same 16 contiguous words (a tiled matmul's B tile,
+      read by column), then each row on one word (its A tile, read by row), the two spans
+      checked once each; in global memory each row on contiguous bytes (a tile's load);
+    - runs of eight contiguous lanes (an 8-wide block's rows), runs of eight lanes on one
+      address (such a row reading one element; a whole warp reading one value)."""
     from .memops import ROW, _rows_likely
-    return [(kc.W, w)] + ([(ROW, w)] if _rows_likely(kc) else []) + [(ROW, 0)]
+    W = kc.W
+    rows = _rows_likely(kc) and W % (2 * ROW) == 0
+    half = W // 2
+    tiles = [(half, w, half), (half, 0, W)] if tool == "racecheck" else [(half, w, W)]
+    return [(W, w, W)] + (tiles + [(ROW, w, W)] if rows else []) + [(ROW, 0, W)]
 
 
 def _inside(b: ir.IRBuilder, off: ir.Value, size: ir.Value, span: int) -> ir.Value:
