@@ -222,6 +222,21 @@ def test_racecheck_partial_warps_on_contiguous_words_are_the_same_on_both_engine
     assert same[0][0]["kind"] == "RAW hazard on shared memory" and same[0][0]["thread"] == [65, 0, 0]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_racecheck_names_the_lowest_block_that_met_the_hazard(ptx_files, tmp_path, engine):
+    """64 blocks run the racy code, block 0 last (it spins first; on the JIT the blocks run
+    on several host threads): each launch still names block 0's thread, the same one."""
+    spin = 200_000 if engine == "jit" else 10
+    _, found = sanitize(ptx_files["seeded_bugs"], f"""
+        o = dmem.alloc(ctx, 64 * 64 * 4)
+        for _ in range(4):
+            print(run("slow_block_race", (64, 1, 1), (64, 1, 1), args(o, {spin})))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)
+    assert len(found) == 4
+    assert all(f["block"] == [0, 0, 0] and f["thread"] == found[0]["thread"] for f in found)
+
+
 def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):
     """Warp 0 writes a word, then every lane of both warps reads it: a read after write by
     warp 1 in either engine's order (the JIT checks a warp reading one word as a vector)."""

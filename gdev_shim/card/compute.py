@@ -209,5 +209,7 @@ class ComputeEngine:
                            params[:image.kernels[entry].param_size], shared, globals_addr, printed.append,
                            checks, grid_sync)
             finally:
+                if checks is not None:
+                    checks.finish()
                 # device printf output appears when the kernel ends, as on real hardware
                 _write_stdout(printed)

@@ -13,7 +13,9 @@ instruction.
 - racecheck: within a barrier interval, two threads of different warps touching
   the same shared byte with at least one write is a hazard (RAW, WAR, WAW).
   Threads of one warp run in lockstep here, so they are not reported.  A hazard is
-  reported once per launch: its kind and its two accesses (PTX lines, in program order)
+  reported once per launch, when it ends (`finish`), at the lowest block and thread that met
+  it (on the JIT blocks run on several host threads: the first to meet it varies): its
+  kind and its two accesses (PTX lines, in program order)
   name it.  Every block running the same racy code would otherwise repeat it, as many
   times as the engine happens to meet it (per batch of blocks here, per warp and block
   on the JIT).
@@ -132,7 +134,9 @@ class KernelChecks:
         self.tools = card.tools
         # id(st) -> (writer, reader, write line, read line) per shared byte
         self.race: dict[int, tuple[np.ndarray, ...]] = {}
-        self._hazards: set[tuple] = set()       # (kind, accesses) reported in this launch
+        # (kind, accesses) -> the finding of the lowest block and thread that met the hazard
+        # in this launch, reported when it ends (finish)
+        self._hazards: dict[tuple, Finding] = {}
         self._hazards_lock = threading.Lock()   # the JIT reports from every block's thread
 
     # ---- global memory --------------------------------------------------------------
@@ -261,14 +265,22 @@ class KernelChecks:
             state[1][lo:hi] = -1
 
     # ---- reporting ----------------------------------------------------------------------
-    def _first_report(self, kind: str, extra: dict) -> bool:
-        """Whether this launch has not reported this hazard yet (and now has)."""
-        key = (kind, tuple(tuple(a) for a in extra.get("accesses", ())))
+    def _hazard(self, finding: Finding) -> None:
+        """Keep a hazard's finding if no lower block and thread met it in this launch: which
+        thread meets it first follows the engine's order (and, on the JIT, the host threads'
+        race), the lowest does not."""
+        key = (finding.kind, tuple(tuple(a) for a in finding.extra.get("accesses", ())))
         with self._hazards_lock:
-            if key in self._hazards:
-                return False
-            self._hazards.add(key)
-            return True
+            kept = self._hazards.get(key)
+            if kept is None or _order(finding) < _order(kept):
+                self._hazards[key] = finding
+
+    def finish(self) -> None:
+        """The launch ended: report its hazards, each once."""
+        with self._hazards_lock:
+            found, self._hazards = sorted(self._hazards.values(), key=_order), {}
+        for finding in found:
+            REPORT.add(finding)
 
     # ---- kernels on the native engine ---------------------------------------------------
     def native_fault(self, block: tuple[int, int, int], thread: tuple[int, int, int], text: str,
@@ -289,9 +301,16 @@ class KernelChecks:
     def _record(self, block: tuple[int, int, int], thread: tuple[int, int, int], tool: str, kind: str,
                 text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0,
                 extra: dict | None = None) -> None:
-        if tool == "racecheck" and not self._first_report(kind, extra or {}):
-            return
-        REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
-                           instruction=text, address=addr, size=width, allocation=alloc,
-                           detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",
-                           extra=extra or {}))
+        finding = Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
+                          instruction=text, address=addr, size=width, allocation=alloc,
+                          detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",
+                          extra=extra or {})
+        if tool == "racecheck":
+            self._hazard(finding)
+        else:
+            REPORT.add(finding)
+
+
+def _order(finding: Finding) -> tuple:
+    """Blocks, then threads, in their linear order (x fastest)."""
+    return tuple(reversed(finding.block or ())), tuple(reversed(finding.thread or ()))

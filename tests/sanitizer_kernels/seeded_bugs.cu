@@ -78,3 +78,17 @@ extern "C" __global__ void masked_race(int *out)
     if (t >= 64 && (t & 1))
         out[t] = s[t - 64];
 }
+
+// Every block reads the other warp's words with no barrier; block 0 first spins `spin`
+// times, so on the JIT the other blocks meet the hazard before it does.
+extern "C" __global__ void slow_block_race(int *out, int spin)
+{
+    __shared__ int s[64];
+    int t = threadIdx.x;
+    int acc = 0;
+    if (blockIdx.x == 0)
+        for (int i = 0; i < spin; ++i)
+            acc = acc * 3 + i;
+    s[t] = t + acc;
+    out[blockIdx.x * 64 + t] = s[63 - t];
+}
