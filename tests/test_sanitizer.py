@@ -237,6 +237,21 @@ def test_racecheck_names_the_lowest_block_that_met_the_hazard(ptx_files, tmp_pat
     assert all(f["block"] == [0, 0, 0] and f["thread"] == found[0]["thread"] for f in found)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_racecheck_tells_bytes_of_one_word_apart(ptx_files, tmp_path, engine):
+    """Two warps write alternate bytes of the same words: no hazard (the JIT keeps a record
+    per word only in kernels whose shared accesses are all whole words)."""
+    out, found = sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 64)
+        print(run("clean_interleaved_bytes", (1, 1, 1), (64, 1, 1), args(o)))
+        got = np.zeros(64, np.uint8)
+        dstream.copy_dtoh(None, got.ctypes.data, o, 64, sync=True)
+        print(bool((got == np.arange(64)).all()))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)
+    assert out.split() == ["ok", "True"] and found == []
+
+
 def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):
     """Warp 0 writes a word, then every lane of both warps reads it: a read after write by
     warp 1 in either engine's order (the JIT checks a warp reading one word as a vector)."""

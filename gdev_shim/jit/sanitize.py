@@ -5,9 +5,10 @@ lanes, lowest lane first:
 - initcheck: a store marks its bytes of VRAM written in the card's shadow (a bit per VRAM
   byte, card/initshadow.py, set with atomic ORs); a load of a byte never written is
   reported.  Host (GART) memory is not checked.
-- racecheck: per shared byte of the block, the warp that last wrote it and the warp that
-  read it since the last barrier (-1 none, -2 several), and the PTX lines of that write
-  and of the last read; another warp's write before a read or a write, or another warp's
+- racecheck: per shared byte of the block (per 32-bit word, in kernels whose shared
+  accesses all move whole words: `race_unit`), the warp that last wrote it and the warp
+  that read it since the last barrier (-1 none, -2 several), and the PTX lines of that
+  write and of the last read; another warp's write before a read or a write, or another warp's
   read before a write, is a hazard, named by the two accesses' program order
   (`findings.hazard_kind`, as the interpreter names it).  The record is forgotten when a
   block starts and whenever its barriers release (each round of its warps).
@@ -25,13 +26,13 @@ from llvmlite import ir
 from ..common.findings import hazard_kind, hazard_lines, line_of
 from ..ptx.memory import SHARED_TAG, SHARED_WINDOW, WINDOW_SHIFT
 from . import abi
-from .lanes import I8, I32, I64, PTR8, call_intrinsic, entry_alloca, finish_entry, start_function
+from .lanes import I8, I32, I64, PTR8, call_intrinsic, entry_alloca, finish_entry, start_function, width_of
 from .lanewise import loop, mask_array
 
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-7"
+VERSION_TAG = "sanitize-8"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -138,8 +139,9 @@ def _race_masked_warp(kc: Any, store: bool, addrs: ir.Value, w: int, eff: ir.Val
     vec, nxt = kc.fn.append_basic_block(f"check_masked{kc.pc}"), kc.fn.append_basic_block(f"check_other{kc.pc}")
     b.cbranch(fits, vec, nxt)
     b.position_at_end(vec)
+    per_lane = max(1, w // race_unit(kc))          # record entries per lane
     on = b.shuffle_vector(eff, ir.Constant(eff.type, ir.Undefined),
-                          ir.Constant(ir.VectorType(I32, W * w), [i // w for i in range(W * w)]))
+                          ir.Constant(ir.VectorType(I32, W * per_lane), [i // per_lane for i in range(W * per_lane)]))
     _race_runs(kc, store, [base], W * w, slow, done, on)
     b.position_at_end(nxt)
 
@@ -244,13 +246,15 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
     lane-by-lane path reports it."""
     b, e = kc.b, kc.env
     size = e[abi.SHARED_SIZE]
-    vt = ir.VectorType(I32, span)
+    unit = race_unit(kc)
+    n = span // unit
+    vt = ir.VectorType(I32, n)
     writers = b.inttoptr(e[abi.RACE], ir.PointerType(I32))
     epoch = b.trunc(e[abi.RACE_EPOCH], I32)
 
     def spread(v: ir.Value) -> ir.Value:
         return b.shuffle_vector(b.insert_element(ir.Constant(vt, ir.Undefined), v, ir.Constant(I32, 0)),
-                                ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, span), [0] * span))
+                                ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, n), [0] * n))
     cur = spread(epoch)
     mev = spread(b.or_(epoch, b.load(kc.widx_a)))
     several = spread(b.or_(epoch, ir.Constant(I32, SEVERAL)))
@@ -258,7 +262,10 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
     views = []
     for off in starts:
         inside = _inside(b, off, size, span)
-        at = b.select(inside, off, ir.Constant(I64, 0))
+        if unit > 1:                    # a misaligned word faults: lane by lane, as the interpreter
+            inside = b.and_(inside, b.icmp_unsigned("==", b.and_(off, ir.Constant(I64, unit - 1)),
+                                                    ir.Constant(I64, 0)))
+        at = b.lshr(b.select(inside, off, ir.Constant(I64, 0)), ir.Constant(I64, unit.bit_length() - 1))
         wp = b.bitcast(b.gep(writers, [at]), ir.PointerType(vt))
         rp = b.bitcast(b.gep(writers, [b.add(size, at)]), ir.PointerType(vt))
         lp = b.bitcast(b.gep(writers, [b.add(b.mul(size, ir.Constant(I64, 3 if not store else 2)), at)]),
@@ -276,7 +283,7 @@ def _race_runs(kc: Any, store: bool, starts: list, span: int, slow: ir.Block, do
     record = kc.fn.append_basic_block(f"check_record{kc.pc}")
     b.cbranch(ok, record, slow)
     b.position_at_end(record)
-    line = ir.Constant(vt, [_line(kc)] * span)
+    line = ir.Constant(vt, [_line(kc)] * n)
     for wp, rp, wr, rd, lp in views:
         # inactive lanes' bytes keep their records
         lines = line if on is None else b.select(on, line, b.load(lp, align=4))
@@ -393,7 +400,12 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
     if "racecheck" not in kc.instrument:
         return
     size = slot(b, abi.SHARED_SIZE)
+    unit = race_unit(kc)
     inside = b.icmp_unsigned("<=", off, b.sub(size, ir.Constant(I64, w)))
+    if unit > 1:                        # a misaligned word faults unchecked, as in the interpreter
+        inside = b.and_(inside, b.icmp_unsigned("==", b.and_(off, ir.Constant(I64, unit - 1)),
+                                                ir.Constant(I64, 0)))
+    first_entry = b.lshr(off, ir.Constant(I64, unit.bit_length() - 1))
     with b.if_then(b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, w)), inside)):
         writers = b.inttoptr(slot(b, abi.RACE), ir.PointerType(I32))
         readers = b.gep(writers, [size])
@@ -404,8 +416,8 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
         several = b.or_(epoch, ir.Constant(I32, SEVERAL))
         found = entry_alloca(b.function, I64, name="race_kind")
         b.store(ir.Constant(I64, 0), found)
-        for k in range(w):
-            at = b.add(off, ir.Constant(I64, k))
+        for k in range(w // unit):
+            at = b.add(first_entry, ir.Constant(I64, k))
             wp, rp = b.gep(writers, [at]), b.gep(readers, [at])
             wlp, rlp = b.gep(wlines, [at]), b.gep(rlines, [at])
             wr, rd = b.load(wp), b.load(rp)
@@ -434,6 +446,29 @@ def _race(kc: Any, b: ir.IRBuilder, slot: Any, hit: Any, store: bool, w: int, la
         kind_now = b.load(found)
         with b.if_then(b.icmp_unsigned("!=", kind_now, ir.Constant(I64, 0))):
             hit(b, "race", lane, off, kind_now)
+
+
+def race_unit(kc: Any) -> int:
+    """Bytes per racecheck record: 4 when every shared (or generic) load and store of the
+    kernel moves whole 32-bit words or wider, so that the four bytes of a word always share
+    their records (a quarter of the records to check and keep, findings unchanged); else 1."""
+    unit = kc.__dict__.get("_race_unit")
+    if unit is None:
+        unit = kc._race_unit = _word_accesses_only(kc.flat)
+    return unit
+
+
+def _word_accesses_only(flat: Any) -> int:
+    from ..ptx.form import form_of
+    for item in flat.code:
+        if item.ins is None:
+            continue
+        f = form_of(item.ins)
+        if f.base not in ("ld", "st") or f.space not in ("shared", "generic"):
+            continue
+        if not f.types or width_of(f.types[-1]) < 4:
+            return 1
+    return 4
 
 
 def _line(kc: Any) -> int:

@@ -92,3 +92,15 @@ extern "C" __global__ void slow_block_race(int *out, int spin)
     s[t] = t + acc;
     out[blockIdx.x * 64 + t] = s[63 - t];
 }
+
+// Clean: warp 0 writes the even bytes, warp 1 the odd ones, of the same shared words; a
+// barrier, then each thread reads its byte back.  No two threads touch one byte.
+extern "C" __global__ void clean_interleaved_bytes(unsigned char *out)
+{
+    __shared__ unsigned char c[64];
+    int t = threadIdx.x;
+    int mine = t < 32 ? 2 * t : 2 * (t - 32) + 1;
+    c[mine] = (unsigned char)t;
+    __syncthreads();
+    out[t] = c[mine];
+}
