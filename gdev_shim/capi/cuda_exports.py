@@ -277,6 +277,9 @@ def cuDeviceGetUuid_v2(uuid, dev):
 def cuDeviceGetAttribute(value, attrib, dev):
     required(value, "pi")
     drv_device.check(dev)
+    if attrib == CU.CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH:       # the runtime has none
+        value[0] = 1
+        return OK
     try:
         # CUdevice_attribute numbers are cudaDeviceAttr's: the runtime's table answers both faces
         value[0] = device_api.cuda_attribute(attrib, dev)
@@ -547,6 +550,49 @@ def cuLaunchCooperativeKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel
     _queued(hstream, "cooperative launch", partial(_launch_step, fn, grid, block, shared, params, True), graphs.KERNEL,
             graphs.Kernel(address(h), fn, grid, block, shared, params))
     return OK
+
+
+MULTI_DEVICE_FLAGS = (CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_PRE_LAUNCH_SYNC
+                      | CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_POST_LAUNCH_SYNC)
+
+
+@_api()
+def cuLaunchCooperativeKernelMultiDevice(plist, num, flags):
+    """One cooperative launch per device, checked whole before any runs."""
+    required(plist, "launchParamsList")
+    if num == 0 or flags & ~MULTI_DEVICE_FLAGS:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"{num} devices, flags 0x{flags:x}")
+    launches = [_multi_device_launch(plist[i]) for i in range(num)]
+    first = launches[0]
+    for fn, grid, block, shared, _, hstream in launches:
+        if (fn.name, grid, block, shared) != (first[0].name, first[1], first[2], first[3]):
+            raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "every device must launch the same kernel, shape and "
+                                                       f"shared size ({fn.name} {grid} {block} {shared} differs)")
+        _forbid(hstream, "cuLaunchCooperativeKernelMultiDevice")
+    if len({fn.module.ctx.device for fn, *_ in launches}) != num:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "two launches on one device")
+    streams_used = [_stream(h) or drv_stream.default(fn.module.ctx) for fn, *_, h in launches]
+    if not flags & CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_PRE_LAUNCH_SYNC:
+        for stream in streams_used:              # each kernel after every listed stream's earlier work
+            drv_stream.synchronize(stream)
+    for (fn, grid, block, shared, params, _), stream in zip(launches, streams_used):
+        drv_stream.launch(stream, fn, grid, block, shared, params, True)
+    if not flags & CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_POST_LAUNCH_SYNC:
+        for stream in streams_used:              # later work on any listed stream after every kernel
+            drv_stream.synchronize(stream)
+    return OK
+
+
+def _multi_device_launch(p) -> tuple:
+    fn = _function(p.function)
+    grid, block = (p.gridDimX, p.gridDimY, p.gridDimZ), (p.blockDimX, p.blockDimY, p.blockDimZ)
+    params = drv_launch.launch_params(fn, words(p.kernelParams), None)
+    drv_launch.check_shape(fn, grid, block, p.sharedMemBytes)
+    kernels.check_coresident(fn, grid, block, p.sharedMemBytes)
+    stream = _stream(p.hStream)
+    if stream is not None and stream.ctx is not fn.module.ctx:
+        raise CuError(CU.CUDA_ERROR_INVALID_HANDLE, "a stream of another context than its function's")
+    return fn, grid, block, p.sharedMemBytes, params, p.hStream
 
 
 # ---- memory --------------------------------------------------------------------------------
