@@ -49,3 +49,13 @@ def test_threads_marking_adjacent_bytes_lose_none():
     for t in threads:
         t.join()
     assert s.written(0, 1 << 14).all() and not s.written(1 << 14, 64).any()
+
+
+def test_scattered_lanes_mark_and_read_the_same_bits_as_dense_ones():
+    s = InitShadow(1 << 22)
+    far = np.array([5, 1 << 21, (1 << 21) + 3, 5], np.int64)      # a range too wide to unpack
+    s.mark_lanes(far, 2)
+    assert np.flatnonzero(s.written(0, 8)).tolist() == [5, 6]
+    assert np.flatnonzero(s.written(1 << 21, 8)).tolist() == [0, 1, 3, 4]
+    assert s.unset_lanes(np.array([5, 6, 1 << 21, (1 << 21) + 1, (1 << 21) + 2], np.int64), 2).tolist() == \
+        [False, True, False, True, True]

@@ -74,18 +74,49 @@ class InitShadow:
         self.bits[i] = (int(self.bits[i]) | mask) if on else (int(self.bits[i]) & ~mask & 0xFF)
 
     # ---- the lanes of one access (the interpreter) ------------------------------------
+    # Lanes mostly touch a dense range (a warp, a batch of blocks): their bits are unpacked
+    # into, or packed from, a byte per VRAM byte over that range alone, and indexed as the
+    # byte-per-byte shadow was; scattered lanes use the bits themselves.
     def mark_lanes(self, offs: np.ndarray, width: int) -> None:
         """Set the bits of `width` bytes at each offset (lanes may share shadow bytes)."""
         if offs.size == 0:
             return
-        byte = (offs[:, None] + np.arange(width, dtype=np.int64)).ravel()
+        dense = self._dense(offs, width)
+        if dense is None:
+            byte = (offs[:, None] + np.arange(width, dtype=np.int64)).ravel()
+            with self._lock:
+                np.bitwise_or.at(self.bits, byte >> 3, _BIT[byte & 7])
+            return
+        first, span = dense
+        hit = np.zeros(span * 8, np.uint8)
+        rel = offs - first * 8
+        for k in range(width):
+            hit[rel + k] = 1
+        packed = np.packbits(hit, bitorder="little")
         with self._lock:
-            np.bitwise_or.at(self.bits, byte >> 3, _BIT[byte & 7])
+            self.bits[first:first + span] |= packed
 
     def unset_lanes(self, offs: np.ndarray, width: int) -> np.ndarray:
         """Per offset: whether any of its `width` bytes was never written."""
-        byte = offs[:, None] + np.arange(width, dtype=np.int64)
-        return ((self.bits[byte >> 3] & _BIT[byte & 7]) == 0).any(axis=1)
+        dense = self._dense(offs, width)
+        if dense is None:
+            byte = offs[:, None] + np.arange(width, dtype=np.int64)
+            return ((self.bits[byte >> 3] & _BIT[byte & 7]) == 0).any(axis=1)
+        first, span = dense
+        written = np.unpackbits(self.bits[first:first + span], bitorder="little")
+        rel = offs - first * 8
+        unset = written[rel] == 0
+        for k in range(1, width):
+            unset |= written[rel + k] == 0
+        return unset
+
+    def _dense(self, offs: np.ndarray, width: int) -> tuple[int, int] | None:
+        """(first shadow byte, shadow bytes) covering the lanes' bytes, if few enough."""
+        lo, hi = int(offs.min()), int(offs.max()) + width
+        first, end = lo >> 3, (hi + 7) >> 3
+        if (end - first) * 8 > 64 * offs.size * width + 4096:
+            return None
+        return first, end - first
 
     def written(self, off: int, n: int) -> np.ndarray:
         """Per byte of [off, off + n): whether it was written (tests, reports)."""

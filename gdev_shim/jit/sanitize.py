@@ -32,7 +32,7 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-8"
+VERSION_TAG = "sanitize-9"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -150,17 +150,17 @@ def _shapes(kc: Any, tool: str, w: int) -> list[tuple[int, int, int]]:
     """(lanes per run, bytes between a run's lanes, lanes after which the runs repeat) of
     the accesses checked as vectors, each run one span of bytes:
     - a whole warp on contiguous bytes;
-    - where blocks may be 2-D, rows of 16 lanes (a 16x16 tile, a warp two of its rows): in
-      shared memory both rows on the same 16 contiguous words (a tiled matmul's B tile,
-      read by column), then each row on one word (its A tile, read by row), the two spans
-      checked once each; in global memory each row on contiguous bytes (a tile's load);
+    - where blocks may be 2-D, rows of 16 lanes (a 16x16 tile, a warp two of its rows):
+      each row on contiguous bytes (a tile's load, a stencil's neighbours, a tiled matmul's
+      B tile read by column), or in shared memory each row on one word (its A tile, read
+      by row);
     - runs of eight contiguous lanes (an 8-wide block's rows), runs of eight lanes on one
       address (such a row reading one element; a whole warp reading one value)."""
     from .memops import ROW, _rows_likely
     W = kc.W
     rows = _rows_likely(kc) and W % (2 * ROW) == 0
     half = W // 2
-    tiles = [(half, w, half), (half, 0, W)] if tool == "racecheck" else [(half, w, W)]
+    tiles = [(half, w, W)] + ([(half, 0, W)] if tool == "racecheck" else [])
     return [(W, w, W)] + (tiles + [(ROW, w, W)] if rows else []) + [(ROW, 0, W)]
 
 
