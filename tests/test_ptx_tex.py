@@ -124,3 +124,42 @@ def test_a_fetch_that_is_not_v4_is_refused_at_parse():
     mem = FakeMemory(1 << 16)
     with pytest.raises(PtxError, match="tex"):
         execute(parse_module(text), "k", mem, (1, 1, 1), (1, 1, 1), struct.pack("<Q", 0), 0, DEVICE_BASE)
+
+
+def _lerp(t0: float, t1: float, x: float) -> float:
+    """CUDA's linear filter along one axis at texel coordinate x (already less 0.5)."""
+    i = np.floor(x)
+    a = np.floor((x - i) * 256 + 0.5) / 256
+    return (1 - a) * t0 + a * t1
+
+
+def test_linear_filtering_weighs_neighbours_with_eight_fractional_bits():
+    mem = FakeMemory(1 << 20)
+    row = np.array([0, 10, 20, 30], np.float32).reshape(1, 4, 1)
+    linear = C.AIDEV_TEX_LINEAR
+    clamp = _texture(mem, row, 1, linear)
+    border = _texture(mem, row, 1, linear, (C.AIDEV_TEX_BORDER, C.AIDEV_TEX_BORDER), border=(100, 0, 0, 0))
+    x = np.array([1.8, 1.0, 0.2, 3.9], np.float32)
+    got = _fetch(mem, [clamp], x.reshape(-1, 1), "1d", "f32", "f32")[:, 0]
+    assert got[0] == np.float32(_lerp(10, 20, 1.3)) == np.float32(13.0078125)    # 0.3 is 77/256
+    assert list(got[1:]) == [5.0, 0.0, 30.0]
+    got = _fetch(mem, [border], x.reshape(-1, 1), "1d", "f32", "f32")[:, 0]
+    assert got[2] == np.float32(_lerp(100, 0, 0.2 - 0.5 + 1)) and got[3] == np.float32(_lerp(30, 100, 3.4 - 3))
+    # 2-D: the four corners around (x, y) less half a texel
+    square = np.array([[0, 100], [200, 300]], np.float32).reshape(2, 2, 1)
+    tex2 = _texture(mem, square, 1, linear)
+    at = np.array([[1.0, 1.0], [0.75, 1.25], [0.5, 0.5]], np.float32)
+    assert list(_fetch(mem, [tex2], at, "2d", "f32", "f32")[:, 0]) == [150.0, 175.0, 0.0]
+    # normalized coordinates and normalized reads: halfway between 0 and 255 of a byte row
+    bytes_row = np.array([0, 255], np.uint8).reshape(1, 2, 1)
+    tb = _texture(mem, bytes_row, 1, linear | C.AIDEV_TEX_NORMALIZED_READ | C.AIDEV_TEX_NORMALIZED_COORDS)
+    assert _fetch(mem, [tb], np.array([[0.5]], np.float32), "1d", "f32", "f32")[0, 0] == 0.5
+
+
+def test_linear_filtering_leaves_integer_and_indexed_fetches_point_sampled():
+    mem = FakeMemory(1 << 20)
+    row = np.array([0, 10, 20, 30], np.int32).reshape(1, 4, 1)
+    t = _texture(mem, row, 1, C.AIDEV_TEX_LINEAR)
+    assert list(_fetch(mem, [t], np.array([[1.8]], np.float32), "1d", "s32", "f32")[:, 0]) == [10]
+    ti = _texture(mem, row, 1, C.AIDEV_TEX_LINEAR | C.AIDEV_TEX_INDEXED)
+    assert list(_fetch(mem, [ti], np.array([[2]], np.int32), "1d", "s32", "s32")[:, 0]) == [20]

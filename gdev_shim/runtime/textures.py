@@ -4,7 +4,7 @@ An array is device memory of `height` rows of `width` elements, each `channels` 
 of one size and kind, rows packed (the pitch is the row's bytes).  A texture object is the
 device address of a texture descriptor (include/aidev_drm.h, struct aidev_texture) the
 runtime writes into device memory: kernels' tex.1d/tex.2d instructions read the texels
-through it (point sampling).  The SDAA runtime has no textures, so errors only CUDA has
+through it (point sampling, or linear filtering of float results).  The SDAA runtime has no textures, so errors only CUDA has
 carry CUDA's code names.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .errors import RT, CudaNamedError, SdaaError, translated
 log = get("gdev.runtime")
 SIGNED, UNSIGNED, FLOAT = 0, 1, 2                   # cudaChannelFormatKind
 RESOURCE_ARRAY, RESOURCE_LINEAR, RESOURCE_PITCH2D = 0, 2, 3
-FILTER_POINT = 0
+FILTER_POINT, FILTER_LINEAR = 0, 1
 READ_ELEMENT, READ_NORMALIZED = 0, 1
 ADDRESS_MODES = range(4)                            # wrap, clamp, mirror, border (AIDEV_TEX_*)
 _KINDS = {SIGNED: C.AIDEV_TEX_SIGNED, UNSIGNED: C.AIDEV_TEX_UNSIGNED, FLOAT: C.AIDEV_TEX_FLOAT}
@@ -184,8 +184,11 @@ class Sampling:
 
 @translated
 def create_texture(res: Resource, how: Sampling) -> int:
-    if how.filter_mode != FILTER_POINT:
-        raise CudaNamedError("cudaErrorNotSupported", "linear filtering is not supported (point sampling only)")
+    if how.filter_mode not in (FILTER_POINT, FILTER_LINEAR):
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"texture filter mode {how.filter_mode}")
+    if how.filter_mode == FILTER_LINEAR and res.format.kind != FLOAT and how.read_mode != READ_NORMALIZED:
+        raise SdaaError(RT.sdaaErrorInvalidValue, "linear filtering returns floats: it needs float texels "
+                                                  "or normalized reads")
     if how.srgb:
         raise CudaNamedError("cudaErrorNotSupported", "sRGB textures are not supported")
     if how.read_mode not in (READ_ELEMENT, READ_NORMALIZED) or any(m not in ADDRESS_MODES for m in how.address_modes):
@@ -199,7 +202,8 @@ def create_texture(res: Resource, how: Sampling) -> int:
     desc.kind = _KINDS[res.format.kind]
     desc.flags = ((C.AIDEV_TEX_INDEXED if res.indexed else 0)
                   | (C.AIDEV_TEX_NORMALIZED_COORDS if how.normalized_coords else 0)
-                  | (C.AIDEV_TEX_NORMALIZED_READ if how.read_mode == READ_NORMALIZED else 0))
+                  | (C.AIDEV_TEX_NORMALIZED_READ if how.read_mode == READ_NORMALIZED else 0)
+                  | (C.AIDEV_TEX_LINEAR if how.filter_mode == FILTER_LINEAR else 0))
     desc.address_mode = list(how.address_modes)
     desc.border = list(how.border)
     size = ffi.sizeof(desc[0])
