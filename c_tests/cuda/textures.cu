@@ -1,8 +1,9 @@
 // CUDA arrays and texture objects: a 2-D float array sampled with tex2D (point sampling,
 // clamped and border addressing, normalized coordinates with wrap), uchar4 texels read as
 // elements and as normalized floats, tex1Dfetch over linear device memory, a pitched 2-D
-// texture; linear filtering in 1-D and 2-D; array copies in and out; the codes of what is
-// not supported or malformed.
+// texture; linear filtering in 1-D and 2-D; a 3-D array copied in and out by cudaMemcpy3D
+// and sampled by tex3D; array copies in and out; the codes of what is not supported or
+// malformed.
 #include <cstring>
 #include <vector>
 
@@ -364,11 +365,87 @@ static void linear_filtering(void)
     CUDA_OK(cudaFree(dout));
 }
 
+__global__ void sample3d(cudaTextureObject_t t, float *out, int w, int h, int d, float dz)
+{
+    int x = threadIdx.x, y = threadIdx.y, z = blockIdx.x;
+    if (x < w && y < h && z < d)
+        out[(z * h + y) * w + x] = tex3D<float>(t, x + 0.5f, y + 0.5f, z + dz);
+}
+
+// 3-D arrays: filled and read back by cudaMemcpy3D (positions and widths in elements on the
+// array's side), sampled by tex3D point by point and half-way between two slices (linear).
+static void array_3d(void)
+{
+    const int w = 4, h = 3, d = 2, n = w * h * d;
+    std::vector<float> host(n), back(n, -1.0f), got(n);
+    for (int i = 0; i < n; i++)
+        host[i] = (float)(i * 3);
+    cudaChannelFormatDesc fd = cudaCreateChannelDesc<float>();
+    cudaArray_t a = nullptr;
+    CUDA_OK(cudaMalloc3DArray(&a, &fd, make_cudaExtent(w, h, d), 0));
+    cudaMemcpy3DParms in = {};
+    in.srcPtr = make_cudaPitchedPtr(host.data(), w * sizeof(float), w, h);
+    in.dstArray = a;
+    in.extent = make_cudaExtent(w, h, d);
+    in.kind = cudaMemcpyHostToDevice;
+    CUDA_OK(cudaMemcpy3D(&in));
+    cudaMemcpy3DParms out = {};
+    out.srcArray = a;
+    out.dstPtr = make_cudaPitchedPtr(back.data(), w * sizeof(float), w, h);
+    out.extent = make_cudaExtent(w, h, d);
+    out.kind = cudaMemcpyDeviceToHost;
+    CUDA_OK(cudaMemcpy3D(&out));
+    EXPECT(back == host);
+    // one element of the second slice, by position
+    float one = 0.0f;
+    out.srcPos = make_cudaPos(2, 1, 1);
+    out.dstPtr = make_cudaPitchedPtr(&one, sizeof one, 1, 1);
+    out.extent = make_cudaExtent(1, 1, 1);
+    CUDA_OK(cudaMemcpy3D(&out));
+    EXPECT(one == host[(1 * h + 1) * w + 2]);
+    out.extent = make_cudaExtent(3, 1, 1);                       // past the row
+    EXPECT_CODE(cudaMemcpy3D(&out), cudaErrorInvalidValue);
+
+    cudaResourceDesc res;
+    std::memset(&res, 0, sizeof res);
+    res.resType = cudaResourceTypeArray;
+    res.res.array.array = a;
+    cudaTextureDesc td;
+    std::memset(&td, 0, sizeof td);
+    td.addressMode[0] = td.addressMode[1] = td.addressMode[2] = cudaAddressModeClamp;
+    td.filterMode = cudaFilterModePoint;
+    cudaTextureObject_t t = 0;
+    CUDA_OK(cudaCreateTextureObject(&t, &res, &td, nullptr));
+    float *dout = nullptr;
+    CUDA_OK(cudaMalloc(&dout, n * sizeof(float)));
+    sample3d<<<d, dim3(w, h)>>>(t, dout, w, h, d, 0.5f);
+    CUDA_OK(cudaMemcpy(got.data(), dout, n * sizeof(float), cudaMemcpyDeviceToHost));
+    EXPECT(got == host);
+    CUDA_OK(cudaDestroyTextureObject(t));
+    td.filterMode = cudaFilterModeLinear;                       // z = 1.0: half of each slice
+    CUDA_OK(cudaCreateTextureObject(&t, &res, &td, nullptr));
+    sample3d<<<1, dim3(w, h)>>>(t, dout, w, h, 1, 1.0f);
+    CUDA_OK(cudaMemcpy(got.data(), dout, w * h * sizeof(float), cudaMemcpyDeviceToHost));
+    for (int i = 0; i < w * h; i++)
+        EXPECT(got[i] == 0.5f * host[i] + 0.5f * host[w * h + i]);
+    CUDA_OK(cudaDestroyTextureObject(t));
+
+    cudaArray_t bad = nullptr;
+    EXPECT_CODE(cudaMalloc3DArray(&bad, &fd, make_cudaExtent(4, 4, 4), cudaArrayLayered), cudaErrorNotSupported);
+    EXPECT_CODE(cudaMalloc3DArray(&bad, &fd, make_cudaExtent(0, 4, 4), 0), cudaErrorInvalidValue);
+    EXPECT_CODE(cudaMalloc3DArray(&bad, &fd, make_cudaExtent(4, 0, 4), 0), cudaErrorInvalidValue);
+    EXPECT_CODE(cudaMalloc3DArray(nullptr, &fd, make_cudaExtent(4, 4, 4), 0), cudaErrorInvalidValue);
+    (void)cudaGetLastError();
+    CUDA_OK(cudaFreeArray(a));
+    CUDA_OK(cudaFree(dout));
+}
+
 int main()
 {
     float_array();
     byte_texels();
     linear_and_pitched();
     linear_filtering();
+    array_3d();
     return test_passed();
 }

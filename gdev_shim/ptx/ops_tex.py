@@ -1,4 +1,4 @@
-"""Texture fetches (tex.1d / tex.2d) through the card contract's texture descriptor
+"""Texture fetches (tex.1d / tex.2d / tex.3d) through the card contract's texture descriptor
 (include/aidev_drm.h, struct aidev_texture): the handle operand is the descriptor's device
 address, read by the kernel like any global memory.
 
@@ -6,7 +6,7 @@ Lanes are grouped by handle (a kernel usually reads one texture); each group's t
 read channel by channel and converted to the destination type: floats as they are,
 integers as they are or, under AIDEV_TEX_NORMALIZED_READ, scaled to [0, 1] or [-1, 1].
 Point sampling reads the texel the coordinate falls in; under AIDEV_TEX_LINEAR a float
-fetch blends the two (1-D) or four (2-D) texels around the coordinate less half a texel,
+fetch blends the two (1-D), four (2-D) or eight (3-D) texels around the coordinate less half a texel,
 with weights in CUDA's 9-bit fixed point (8 fractional bits, the nearest of 256 steps).
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from .form import Form
 from .ptxast import Instr
 from .ptxtypes import DTYPE
 
-GEOMETRY = {"1d": 1, "2d": 2}
+GEOMETRY = {"1d": 1, "2d": 2, "3d": 3}
 _FIELDS = {name: ffi.offsetof("struct aidev_texture", name)
-           for name in ("base", "pitch", "width", "height", "channels", "channel_bytes", "kind", "flags",
+           for name in ("base", "pitch", "width", "height", "depth", "channels", "channel_bytes", "kind", "flags",
                         "address_mode", "border")}
 _CHANNEL_TYPES = {(C.AIDEV_TEX_SIGNED, 1): np.int8, (C.AIDEV_TEX_SIGNED, 2): np.int16,
                   (C.AIDEV_TEX_SIGNED, 4): np.int32, (C.AIDEV_TEX_UNSIGNED, 1): np.uint8,
@@ -36,7 +36,7 @@ _CHANNEL_TYPES = {(C.AIDEV_TEX_SIGNED, 1): np.int8, (C.AIDEV_TEX_SIGNED, 2): np.
 def b_tex(ins: Instr, f: Form, ctx: Any) -> Callable:
     dims = next((GEOMETRY[m] for m in f.mods if m in GEOMETRY), None)
     if dims is None or f.vec != 4 or len(f.types) != 2 or len(ins.operands) != 2:
-        raise PtxError(f"{ins.opcode}: only tex.1d/tex.2d .v4 fetches with a handle operand are supported",
+        raise PtxError(f"{ins.opcode}: only tex.1d/2d/3d .v4 fetches with a handle operand are supported",
                        ins.line)
     dst_t, coord_t = f.types
     if dst_t not in ("f32", "s32", "u32") or coord_t not in ("f32", "s32"):
@@ -76,10 +76,10 @@ class _Texture:
         field = self.field
         self.st, self.lanes, self.text = st, lanes, text
         self.base, self.pitch = int(field("base", np.uint64)), int(field("pitch", np.uint64))
-        self.size = (int(field("width")), int(field("height")))
+        self.size = (int(field("width")), int(field("height")), max(1, int(field("depth"))))
         self.channels, self.cbytes, kind = int(field("channels")), int(field("channel_bytes")), int(field("kind"))
         self.flags = int(field("flags"))
-        self.modes = (int(field("address_mode", index=0)), int(field("address_mode", index=1)))
+        self.modes = tuple(int(field("address_mode", index=axis)) for axis in range(3))
         ctype = _CHANNEL_TYPES.get((kind, self.cbytes))
         if ctype is None or not 1 <= self.channels <= 4:
             raise PtxError(f"{text}: texture descriptor at 0x{handle:x} has {self.channels} channels of kind "
@@ -92,6 +92,8 @@ class _Texture:
         addrs = np.uint64(self.base) + index[0].astype(np.uint64) * np.uint64(self.channels * self.cbytes)
         if len(index) > 1:
             addrs = addrs + index[1].astype(np.uint64) * np.uint64(self.pitch)
+        if len(index) > 2:
+            addrs = addrs + index[2].astype(np.uint64) * np.uint64(self.pitch * self.size[1])
         channels = []
         for ch in range(self.channels):
             raw = np.zeros(len(inside), self.ctype)
