@@ -162,7 +162,7 @@ class BufferManager:
                 raise CardError(errno.EEXIST, f"alias {addr:#x}+{bo.size:#x} overlaps mapped memory")
             self._aliases[bo.addr] = addr
             self.memory.add(Region(addr, region.length, region.backing,
-                                   region.backing_base + addr - bo.addr, region.requested))
+                                   region.backing_base + addr - bo.addr, region.requested, bo.addr))
 
     def userptr(self, addr: int, size: int, backing: np.ndarray | None = None) -> BufferObject:
         """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR).
