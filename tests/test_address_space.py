@@ -195,3 +195,18 @@ def test_a_closed_clients_space_is_gone(card: Card, opens) -> None:
     a.close()
     assert card.spaces.count() == 0 and space.regions() == [] and not space.holds(buf.addr)
     assert card.memory._claims == {}
+
+
+def test_the_sanitizer_names_only_the_faulting_clients_allocations(card: Card, opens) -> None:
+    from gdev_shim.card.card import CARD_SPACE
+    from gdev_shim.card.sanitizer import CardSanitizer
+    sanitizer = CardSanitizer(card.index, card.memory, card.vram_base, card.buffers.address_span, CARD_SPACE,
+                              frozenset({"memcheck"}))
+    a, b = opens("a"), opens("b")
+    theirs, mine = gem(a, 4096), gem(b, 4096)
+    stray = theirs.addr + 16
+    assert f"{theirs.addr:#x}" in sanitizer.nearest(stray)              # the card sees every buffer
+    kind, text = sanitizer.describe(stray, b.space)
+    assert kind == "out-of-bounds access" and f"{mine.addr:#x}" in text and f"{theirs.addr:#x}" not in text
+    starts, ends = sanitizer.kernel("k", b.space).card.bounds(b.space)
+    assert starts.tolist() == [mine.addr] and ends.tolist() == [mine.addr + 4096]
