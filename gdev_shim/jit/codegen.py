@@ -29,7 +29,7 @@ from . import abi, barriers, calls, carry, clocks, ifconvert, printf, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
-                    scalar_type, start_function, width_of)
+                    scalar_type, start_function, width_of, zeros)
 from .layout import Flat, Item, brx_targets, is_control
 from .liveness import live_across_barriers, written_since_resume
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
@@ -353,7 +353,7 @@ class KernelCompiler:
         b.store(L.const(I32, 0), self.fp_a)
         for alloca, _stt, cls in self.regs.values():
             if cls == VECTOR:
-                b.store(ir.Constant(alloca.type.pointee, None), alloca)
+                b.store(zeros(alloca.type.pointee), alloca)
         if flat.prog.local_size:
             self.memset(e[abi.LOCAL], b.mul(e[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
         if flat.prog.param_size:
@@ -893,7 +893,7 @@ class KernelCompiler:
         if stt == t:
             return raw
         if t == "pred":
-            return b.icmp_unsigned("!=", raw, ir.Constant(raw.type, None))
+            return b.icmp_unsigned("!=", raw, zeros(raw.type))
         if stt == "pred":
             if t in ("f32", "f64"):
                 return b.uitofp(raw, L.vty(t))
@@ -913,8 +913,8 @@ class KernelCompiler:
             if t == "pred":
                 return value
             if t in ("f32", "f64"):
-                return b.fcmp_unordered("une", value, ir.Constant(value.type, None))
-            return b.icmp_unsigned("!=", value, ir.Constant(value.type, None))
+                return b.fcmp_unordered("une", value, zeros(value.type))
+            return b.icmp_unsigned("!=", value, zeros(value.type))
         if t == "pred":
             return b.zext(value, L.vty(stt))
         v = self.as_int(value)
