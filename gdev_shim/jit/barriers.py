@@ -126,7 +126,8 @@ def _wait_shared(kc: Any, item: Any, pc: int, grp: ir.Value, id_op: tuple | None
     shared = kc.shared_wait or _shared_wait(kc)
     kc.add_resume_case(pc)
     shared.saves[pc] = kc.changed_since_resume(pc)
-    b.store(grp, kc.grp_a)
+    if grp is not kc.grp:               # else it is what the block loaded from there
+        b.store(grp, kc.grp_a)
     b.store(ir.Constant(I32, pc), shared.pc_a)
     b.store(bid, shared.bid_a)
     b.branch(shared.entry)
