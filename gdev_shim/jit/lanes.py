@@ -84,7 +84,11 @@ class Lanes:
         return self.vt(scalar_type(t))
 
     def const(self, scalar: ir.Type, value: int | float) -> ir.Constant:
-        return VectorConstant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+        key = f"{scalar}={value!r}"         # (constants are immutable: shared, printed once)
+        c = self._consts.get(key)
+        if c is None:
+            c = self._consts[key] = VectorConstant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+        return c
 
     def iconst_bits(self, t: str, bits: int) -> ir.Value:
         """A splat of raw bits as type t (floats get their exact bit pattern)."""
@@ -102,7 +106,7 @@ class Lanes:
         return self.b.shuffle_vector(v, undef(vt), VectorConstant(self.vt(I32), [0] * self.W))
 
     def iota(self, scalar: ir.Type = I32) -> ir.Constant:
-        key = f"iota.{scalar}"
+        key = f"iota {scalar}"
         c = self._consts.get(key)
         if c is None:
             c = self._consts[key] = VectorConstant(self.vt(scalar), [ir.Constant(scalar, i)

@@ -28,7 +28,13 @@ def live_in(flat: Flat, trace: Trace) -> list[frozenset[str]]:
 
 
 def _names(names: list[str], bits: int) -> frozenset[str]:
-    return frozenset(nm for i, nm in enumerate(names) if bits >> i & 1)
+    """The names of the set bits of `bits` (walking the set bits only)."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(names[low.bit_length() - 1])
+        bits ^= low
+    return frozenset(out)
 
 
 def _live_bits(flat: Flat, trace: Trace) -> tuple[list[str], list[int]]:
@@ -117,4 +123,4 @@ def written_since_resume(flat: Flat, trace: Trace) -> dict[int, frozenset[str]]:
             if old is None or old | out != old:
                 dirty[s] = out if old is None else old | out
                 work.append(s)
-    return {pc: frozenset(nm for nm in names if (dirty[pc] or 0) & bit[nm]) for pc in sorted(waits)}
+    return {pc: _names(names, dirty[pc] or 0) for pc in sorted(waits)}

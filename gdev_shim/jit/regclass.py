@@ -14,6 +14,8 @@ Kernels with calls keep every register a masked vector (parameter copies are per
 """
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import dataclass, field
 
 from ..ptx.form import form_of
@@ -195,12 +197,8 @@ def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
     order = sorted(leaders)
 
     def block_of(pc: int) -> int:
-        lo = 0
-        for leader in order:
-            if leader > pc:
-                break
-            lo = leader
-        return lo
+        i = bisect.bisect_right(order, pc)
+        return order[i - 1] if i else 0
 
     cross = _cross_lane_reads(flat, trace)
     single = {n: pcs[0] for n, pcs in defs.items()
