@@ -160,7 +160,7 @@ def _shared_wait(kc: Any) -> _SharedWait:
     kc.fault_here(abi.BARRIER_NUMBER, L.first_lane(grp), b.zext(bid, I64), pc)
     b.position_at_end(ok)
     _add_to(kc, abi.BAR_ARRIVED, bid, popcount(kc, grp))
-    park, lanes = _converged_branch(kc, grp, "wait")
+    park, lanes = _converged_branch(kc, grp, "wait_park", "wait_lanes")
     b.position_at_end(park)
     after = b.add(pc, ir.Constant(I32, 1))
     b.store(L.splat(after), kc.pc_a)
@@ -211,15 +211,16 @@ def emit_shared_saves(kc: Any) -> None:
     b.branch(kc.warp_next_bb)
 
 
-def _converged_branch(kc: Any, grp: ir.Value, name: str) -> tuple[ir.Block, ir.Block]:
+def _converged_branch(kc: Any, grp: ir.Value, park_name: str,
+                      lanes_name: str) -> tuple[ir.Block, ir.Block]:
     """Branch to (park, lanes): whether every live lane of the warp arrived together and
     none waits elsewhere (the common case: the warp parks whole)."""
     b, L = kc.b, kc.lanes
     alone = b.icmp_unsigned("==", b.load(kc.omin_a), ir.Constant(I32, abi.INF_PC))
     converged = b.and_(alone, b.not_(L.any(b.xor(grp, b.load(kc.alive_a)))))
     converged = b.and_(converged, b.not_(L.any(b.load(kc.wait_a))))
-    park = kc.fn.append_basic_block(f"{name}_park")
-    lanes = kc.fn.append_basic_block(f"{name}_lanes")
+    park = kc.fn.append_basic_block(park_name)
+    lanes = kc.fn.append_basic_block(lanes_name)
     b.cbranch(converged, park, lanes)
     return park, lanes
 
@@ -228,7 +229,7 @@ def _park_if_converged(kc: Any, pc: int, grp: ir.Value, bid: ir.Value) -> None:
     """The common case: every live lane of the warp arrived here together.  The warp parks
     whole, already pointing past the barrier; the release only flips its status."""
     b, L = kc.b, kc.lanes
-    park, lanes = _converged_branch(kc, grp, f"bar{pc}")
+    park, lanes = _converged_branch(kc, grp, f"bar_park{pc}", f"bar_lanes{pc}")
     b.position_at_end(park)
     b.store(L.const(I32, pc + 1), kc.pc_a)
     b.store(ir.Constant(I32, pc), kc.last_bar_a)
