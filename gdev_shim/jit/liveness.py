@@ -65,12 +65,14 @@ def _kills(flat: Flat, pc: int) -> bool:
     return item.kind == "ins" and item.ins is not None and item.ins.guard is None
 
 
-def live_across_barriers(flat: Flat, trace: Trace) -> frozenset[str]:
-    """Registers of the kernel entry that some lane needs after some barrier."""
+def live_across_barriers(flat: Flat, trace: Trace,
+                         live: list[frozenset[str]] | None = None) -> frozenset[str]:
+    """Registers of the kernel entry that some lane needs after some barrier (`live`: the
+    kernel's live_in, if computed already)."""
     points = [pc for pc in resume_points(flat) if pc < len(flat.code)]
     if not points:
         return frozenset()
-    live = live_in(flat, trace)
+    live = live_in(flat, trace) if live is None else live
     out: set[str] = set()
     for pc in points:
         out |= live[pc]
