@@ -8,14 +8,15 @@ later command runs.
 """
 from __future__ import annotations
 
+import struct
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
 from .. import log
 from ..common.contract import C, ffi, split_header
-from ..trace import device as trace_device
+from ..trace import device as trace_device, recorder
 from . import console as consoles, faults
 from .channel import Channel
 from .compute import LaunchError
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 _log = log.get("gdev.card")
 _COMPUTE_WORDS = ffi.sizeof("struct aidev_compute") // 8
 _U32 = 0xFFFF_FFFF
+_NO_POSITION = -1
 # ACQUIRE sleeps on the card's progress condition, which every engine completion signals.
 # Host stores into host buffers signal nothing, so the sleep is bounded to notice those too.
 ACQUIRE_RECHECK_S = 0.01
@@ -38,6 +40,19 @@ ACQUIRE_RECHECK_S = 0.01
 _VRAM_FAULTS = {C.AIDEV_OP_MEMCPY: C.AIDEV_STATUS_DMA_FAULT, C.AIDEV_OP_MEMSET: C.AIDEV_STATUS_DMA_FAULT,
                 C.AIDEV_OP_COMPUTE: C.AIDEV_STATUS_COMPUTE_FAULT,
                 C.AIDEV_OP_PREPARE: C.AIDEV_STATUS_COMPUTE_FAULT}
+
+
+class _Launch(NamedTuple):
+    """The fields of a COMPUTE's struct aidev_compute the card uses."""
+    code_addr: int
+    code_size: int
+    entry: int
+    param_size: int
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    shared_size: int
+    globals_addr: int
+    grid_sync: int
 
 
 class CommandFault(Exception):
@@ -88,6 +103,9 @@ class CommandProcessor:
         self.client = client
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
+        self._next = _NO_POSITION             # ring position of the command after the current one
+        self._fenced = _NO_POSITION           # ring position of a FENCE already written ahead
+        self._desc: tuple[tuple[int, ...], _Launch] | None = None   # the last COMPUTE descriptor decoded
 
     def start(self) -> None:
         self.thread.start()
@@ -119,6 +137,11 @@ class CommandProcessor:
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
                 words = _ring_words(ch.pb, get + 1, n)
+                self._next = (get + 1 + n) & _U32
+                if get == self._fenced:          # written when the kernel before it ended
+                    self._fenced = _NO_POSITION
+                    ch.consumed(get + 1 + n)
+                    continue
                 resident = self._bring_in(op)
                 try:
                     # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
@@ -211,20 +234,18 @@ class CommandProcessor:
     def _compute(self, fn: int, args: list[int]) -> None:
         if len(args) < _COMPUTE_WORDS:
             raise _bad(f"COMPUTE needs {_COMPUTE_WORDS} descriptor words, got {len(args)}")
-        raw = np.array(args, dtype=np.uint64).tobytes()
-        desc = ffi.new("struct aidev_compute *")
-        ffi.memmove(desc, raw, _COMPUTE_WORDS * 8)
+        desc = self._descriptor(args)
         param_words = -(-desc.param_size // 8)
         if len(args) != _COMPUTE_WORDS + param_words:
             raise _bad(f"COMPUTE with {desc.param_size} parameter bytes must have "
                        f"{_COMPUTE_WORDS + param_words} argument words, got {len(args)}")
-        params = raw[_COMPUTE_WORDS * 8:_COMPUTE_WORDS * 8 + desc.param_size]
+        params = struct.pack(f"<{param_words}Q", *args[_COMPUTE_WORDS:])[:desc.param_size]
         self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
         self.channel.begin()
         try:
-            self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
-                                     tuple(desc.block), params, desc.shared_size, desc.globals_addr,
-                                     desc.grid_sync, self.vgpu, self._stopped)
+            self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, desc.grid, desc.block,
+                                     params, desc.shared_size, desc.globals_addr, desc.grid_sync, self.vgpu,
+                                     self._stopped, self._fence_ahead)
         except EngineAbandoned:              # the channel stopped while the kernel waited for the engine
             return
         except (LaunchError, memory_fault()) as exc:
@@ -233,6 +254,44 @@ class CommandProcessor:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, describe_kernel_fault(exc)) from exc
         finally:
             self.channel.end()
+        self.card.notify_progress()
+
+    def _descriptor(self, args: list[int]) -> _Launch:
+        """The launch descriptor of a COMPUTE's words; a channel relaunching one kernel sends
+        the same words again, so the last one decoded is kept."""
+        key = tuple(args[:_COMPUTE_WORDS])
+        last = self._desc
+        if last is not None and last[0] == key:
+            return last[1]
+        raw = ffi.new("struct aidev_compute *")
+        ffi.memmove(raw, struct.pack(f"<{_COMPUTE_WORDS}Q", *key), _COMPUTE_WORDS * 8)
+        desc = _Launch(raw.code_addr, raw.code_size, raw.entry, raw.param_size, tuple(raw.grid),
+                       tuple(raw.block), raw.shared_size, raw.globals_addr, raw.grid_sync)
+        self._desc = (key, desc)
+        return desc
+
+    def _fence_ahead(self) -> None:
+        """A kernel just ended: when the command after it is a FENCE already published,
+        write that fence now, before the engine's and the ring's bookkeeping, so a host
+        waiting for the kernel wakes while this thread finishes that (on another CPU).
+        Every command before the fence has completed, so the order the host sees is the
+        ring's; the loop then consumes the fence without running it again.  Not while
+        faults are injected or commands traced, which count and record each fence."""
+        ch = self.channel
+        at = self._next
+        if at == _NO_POSITION or recorder.on or self.card.faults.faults:
+            return
+        if (int(ch.regs[C.AIDEV_REG_PB_PUT]) - at) & _U32 < 3:
+            return
+        size = ch.pb_words
+        header = int(ch.pb[at % size])
+        if header >> 56 or split_header(header)[0] != C.AIDEV_OP_FENCE or split_header(header)[3] != 2:
+            return
+        slot, seq = int(ch.pb[(at + 1) % size]), int(ch.pb[(at + 2) % size])
+        if slot >= C.AIDEV_FENCE_SLOTS:
+            return                            # the loop faults the channel on it
+        ch.signal_fence(slot, seq)
+        self._fenced = at
         self.card.notify_progress()
 
     def _stopped(self) -> bool:
