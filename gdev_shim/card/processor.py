@@ -32,6 +32,7 @@ _log = log.get("gdev.card")
 _COMPUTE_WORDS = ffi.sizeof("struct aidev_compute") // 8
 _U32 = 0xFFFF_FFFF
 _NO_POSITION = -1
+_FENCE_WORDS = 3                         # a FENCE's header, slot and sequence
 # ACQUIRE sleeps on the card's progress condition, which every engine completion signals.
 # Host stores into host buffers signal nothing, so the sleep is bounded to notice those too.
 ACQUIRE_RECHECK_S = 0.01
@@ -104,7 +105,7 @@ class CommandProcessor:
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
         self._next = _NO_POSITION             # ring position of the command after the current one
-        self._fenced = _NO_POSITION           # ring position of a FENCE already written ahead
+        self._fenced = False                  # the FENCE at _next was written ahead (_fence_ahead)
         self._desc: tuple[tuple[int, ...], _Launch] | None = None   # the last COMPUTE descriptor decoded
 
     def start(self) -> None:
@@ -138,10 +139,7 @@ class CommandProcessor:
                     raise _bad(f"header word {header:#x} sets reserved bits")
                 words = _ring_words(ch.pb, get + 1, n)
                 self._next = (get + 1 + n) & _U32
-                if get == self._fenced:          # written when the kernel before it ended
-                    self._fenced = _NO_POSITION
-                    ch.consumed(get + 1 + n)
-                    continue
+                self._fenced = False
                 resident = self._bring_in(op)
                 try:
                     # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
@@ -157,7 +155,8 @@ class CommandProcessor:
             except Exception as exc:       # an engine bug must fault the channel, not kill the thread
                 self._fault(C.AIDEV_STATUS_BAD_COMMAND, op, f"internal error: {type(exc).__name__}: {exc}")
                 continue
-            ch.consumed(get + 1 + n)
+            # the FENCE after a kernel, written as the kernel ended (_fence_ahead), is consumed with it
+            ch.consumed(get + 1 + n + (_FENCE_WORDS if self._fenced else 0))
 
     def _bring_in(self, op: int) -> SwapClient | None:
         """Make the client's VRAM buffers resident for a command that reaches VRAM (the
@@ -254,7 +253,8 @@ class CommandProcessor:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, describe_kernel_fault(exc)) from exc
         finally:
             self.channel.end()
-        self.card.notify_progress()
+        if not self._fenced:                 # the fence written ahead told the waiters already
+            self.card.notify_progress()
 
     def _descriptor(self, args: list[int]) -> _Launch:
         """The launch descriptor of a COMPUTE's words; a channel relaunching one kernel sends
@@ -275,13 +275,13 @@ class CommandProcessor:
         write that fence now, before the engine's and the ring's bookkeeping, so a host
         waiting for the kernel wakes while this thread finishes that (on another CPU).
         Every command before the fence has completed, so the order the host sees is the
-        ring's; the loop then consumes the fence without running it again.  Not while
-        faults are injected or commands traced, which count and record each fence."""
+        ring's; the loop then consumes the fence with the kernel.  Not while faults are
+        injected or commands traced, which count and record each fence."""
         ch = self.channel
         at = self._next
         if at == _NO_POSITION or recorder.on or self.card.faults.faults:
             return
-        if (int(ch.regs[C.AIDEV_REG_PB_PUT]) - at) & _U32 < 3:
+        if (int(ch.regs[C.AIDEV_REG_PB_PUT]) - at) & _U32 < _FENCE_WORDS:
             return
         size = ch.pb_words
         header = int(ch.pb[at % size])
@@ -291,7 +291,7 @@ class CommandProcessor:
         if slot >= C.AIDEV_FENCE_SLOTS:
             return                            # the loop faults the channel on it
         ch.signal_fence(slot, seq)
-        self._fenced = at
+        self._fenced = True
         self.card.notify_progress()
 
     def _stopped(self) -> bool:

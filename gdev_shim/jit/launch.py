@@ -167,7 +167,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
     JIT compiles; KernelFault for a faulting thread.
     """
-    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
+    grid, block, params = _check(module, kernel, grid, block, params, dynamic_shared)
     T = math.prod(block)
     nblocks = math.prod(grid)
     if T == 0 or nblocks == 0:
@@ -247,6 +247,27 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     if sanitizer is None:
         _give_back(spaces)           # a sanitized launch's workspace holds pointers into its sink
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
+
+
+_SHAPES_KEPT = 64
+
+
+def _check(module: Module, kernel: str, grid: tuple[int, int, int], block: tuple[int, int, int],
+           params: bytes, dynamic_shared: int) -> tuple[tuple[int, int, int], tuple[int, int, int], bytes]:
+    """check_launch, once per kernel and launch shape of a module (a relaunch of a shape
+    that passed passes again; the parameters' bytes are whatever they are)."""
+    if type(grid) is not tuple or type(block) is not tuple or type(params) is not bytes:
+        return check_launch(module, kernel, grid, block, params, dynamic_shared)
+    shapes = module.__dict__.setdefault("_jit_launch_shapes", {})
+    key = (kernel, grid, block, len(params), dynamic_shared)
+    known = shapes.get(key)
+    if known is not None:
+        return known[0], known[1], params
+    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
+    if len(shapes) >= _SHAPES_KEPT:
+        shapes.clear()
+    shapes[key] = (grid, block)
+    return grid, block, params
 
 
 def run_blocks(compiled: Any, env: int, lo: int, hi: int) -> int:
