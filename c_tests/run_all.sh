@@ -111,7 +111,7 @@ check "cuda/noptx names the flag"  0 'rebuild with PTX embedded, e.g. nvcc -genc
 # Driver-API programs (c_tests/cuda_driver) on this stack's libcuda.so.1, given the
 # directory holding the device code they load.
 DRV=$BIN/cuda_driver
-for prog in modules basics errors unified graphs modules_ptds basics_ptds unified_ptds graphs_ptds; do
+for prog in modules basics errors unified graphs graph_nodes modules_ptds basics_ptds unified_ptds graphs_ptds; do
     run "cuda_driver/$prog"                0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$DRV/$prog" "$DRV"
 done
 check "cuda_driver/modules names the flag" 0 'nvcc -fatbin -gencode arch=compute_75,code=compute_75' \

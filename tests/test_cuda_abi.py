@@ -18,7 +18,8 @@ from helpers import INCLUDE_DIR, LIB_DIR, exported_symbols, soname
 
 TOOLKIT = Path("/usr/local/cuda/include")
 STRUCTS = ("struct CUuuid_st", "struct CUctxCreateParams_st", "struct CUgraphExecUpdateResultInfo_st",
-           "struct CUDA_KERNEL_NODE_PARAMS_v2_st")
+           "struct CUDA_KERNEL_NODE_PARAMS_v2_st", "struct CUDA_MEMCPY3D_st", "struct CUDA_MEMSET_NODE_PARAMS_st",
+           "struct CUDA_HOST_NODE_PARAMS_st", "struct CUgraphEdgeData_st", "struct CUDA_LAUNCH_PARAMS_st")
 # exports CUDA 13's cuda.h no longer declares (older toolkits bound programs to them)
 UNDECLARED = {"cuCtxCreate_v2"}
 # what cuda.h defines inline (calling an export) rather than binding to one

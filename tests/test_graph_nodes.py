@@ -120,3 +120,48 @@ def test_an_executable_takes_the_steps_of_a_graph_of_its_shape_only():
     graphs.launch(exe, 1)                                   # no failed update changed anything
     assert ran == ["second-kernel", "second-host"]
     graphs.exec_destroy(exe)
+
+
+def test_edges_are_listed_removed_all_or_none_and_go_with_a_destroyed_node():
+    step = _steps([], "a", "b", "c", "d")
+    g = graphs.create()
+    a = graphs.add_node(g, [], step["a"], graphs.EMPTY)
+    b = graphs.add_node(g, [a], step["b"], graphs.EMPTY)
+    c = graphs.add_node(g, [a], step["c"], graphs.EMPTY)
+    d = graphs.add_node(g, [b, c], step["d"], graphs.EMPTY)
+    assert graphs.edges(g) == [(a, b), (a, c), (b, d), (c, d)]
+    assert graphs.roots(g) == [a]
+    assert graphs.dependencies(d) == [b, c] and graphs.dependents(a) == [b, c]
+    with pytest.raises(SdaaError):                          # (a, d) is not an edge: nothing removed
+        graphs.remove_dependencies(g, [(c, d), (a, d)])
+    assert len(graphs.edges(g)) == 4
+    graphs.remove_dependencies(g, [(c, d)])
+    assert graphs.dependencies(d) == [b]
+    graphs.destroy_node(b)
+    assert graphs.edges(g) == [(a, c)] and graphs.nodes(g) == [a, c, d]
+    assert sorted(graphs.roots(g)) == sorted([a, d])
+    with pytest.raises(SdaaError):
+        graphs.destroy_node(b)
+    with pytest.raises(SdaaError):
+        graphs.dependents(b)
+
+
+def test_a_clone_has_nodes_of_its_own_with_the_same_edges_and_steps():
+    ran: list[str] = []
+    step = _steps(ran, "a", "b")
+    g = graphs.create()
+    a = graphs.add_node(g, [], step["a"], graphs.HOST)
+    b = graphs.add_node(g, [a], step["b"], graphs.HOST)
+    copy = graphs.clone(g)
+    ca, cb = graphs.find_in_clone(a, copy), graphs.find_in_clone(b, copy)
+    assert {ca, cb}.isdisjoint({a, b})
+    assert graphs.edges(copy) == [(ca, cb)]
+    graphs.destroy_node(a)                                  # the original changes, the clone does not
+    assert graphs.edges(copy) == [(ca, cb)]
+    graphs.launch(graphs.instantiate(copy), 5)
+    assert ran == ["a@5", "b@5"]
+    with pytest.raises(SdaaError):
+        graphs.find_in_clone(a, g)                          # g is no clone
+    graphs.destroy_node(cb)
+    with pytest.raises(SdaaError):
+        graphs.find_in_clone(b, copy)                       # its copy was removed

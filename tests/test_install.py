@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -180,3 +181,13 @@ def test_pip_install_into_a_fresh_venv_gives_working_tools(tmp_path):
                         capture_output=True, text=True, timeout=60)
     assert mk.returncode == 0, mk.stderr
     assert (elsewhere / "k.cubin").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_every_cuda_program_runs_in_make_check():
+    """Each program of c_tests/cuda and c_tests/cuda_driver is in run_all.sh's lists (a
+    program built but never run checks nothing)."""
+    script = (ROOT / "c_tests" / "run_all.sh").read_text()
+    listed = set(re.findall(r"[\w./-]+", " ".join(re.findall(r"^for prog in ([^;]+);", script, re.M | re.S))))
+    sources = [p for d in ("cuda", "cuda_driver") for p in (ROOT / "c_tests" / d).glob("*.cu")]
+    programs = {p.stem for p in sources if p.stem != "kernels"}    # kernels.cu: device code the others load
+    assert programs - listed == set()

@@ -56,8 +56,12 @@ static void pipeline_replayed_with_new_data()
     cudaGraph_t during = nullptr;
     CUDA_OK(cudaStreamGetCaptureInfo(s, &status, &id, &during));
     EXPECT(status == cudaStreamCaptureStatusActive && id != 0 && during != nullptr);
+    // cudaMalloc is not stream-ordered: during a global capture, only in a relaxed thread
     int *scratch;
-    CUDA_OK(cudaMalloc(&scratch, 64));                            // legal while capturing
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    CUDA_OK(cudaThreadExchangeStreamCaptureMode(&mode));
+    CUDA_OK(cudaMalloc(&scratch, 64));
+    CUDA_OK(cudaThreadExchangeStreamCaptureMode(&mode));
     EXPECT(calls == 0);                                           // nothing ran yet
 
     cudaGraph_t graph;
@@ -214,6 +218,55 @@ static void capture_rules()
     CUDA_OK(cudaMemcpy(d, host, sizeof host, cudaMemcpyHostToDevice));
     void *p = nullptr;
     EXPECT_CODE(cudaMallocAsync(&p, 64, quiet), cudaErrorStreamCaptureUnsupported);
+    EXPECT_CODE(cudaStreamEndCapture(quiet, &graph), cudaErrorStreamCaptureInvalidated);
+
+    // the legacy stream's rule holds in every capture mode: a launch on stream 0 and an
+    // event recorded there are refused too
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    EXPECT_CODE((add_into<<<1, 4, 0, 0>>>(d, d, 1), cudaGetLastError()), cudaErrorStreamCaptureImplicit);
+    EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
+    cudaEvent_t mark;
+    CUDA_OK(cudaEventCreate(&mark));
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    EXPECT_CODE(cudaEventRecord(mark, 0), cudaErrorStreamCaptureImplicit);
+    EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
+    CUDA_OK(cudaEventDestroy(mark));
+
+    // allocation and freeing are not stream-ordered: refused during a global or this
+    // thread's thread-local capture (invalidating it), allowed in a relaxed one and
+    // when this thread's mode is relaxed
+    void *q = nullptr;
+    CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeGlobal));
+    EXPECT_CODE(cudaMalloc(&q, 64), cudaErrorStreamCaptureUnsupported);
+    EXPECT_CODE(cudaStreamEndCapture(quiet, &graph), cudaErrorStreamCaptureInvalidated);
+    CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeRelaxed));
+    CUDA_OK(cudaMalloc(&q, 64));
+    CUDA_OK(cudaFree(q));
+    CUDA_OK(cudaStreamEndCapture(quiet, &graph));
+    CUDA_OK(cudaGraphDestroy(graph));
+    CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeGlobal));
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    CUDA_OK(cudaThreadExchangeStreamCaptureMode(&mode));
+    EXPECT(mode == cudaStreamCaptureModeGlobal);
+    CUDA_OK(cudaMallocHost(&q, 64));
+    CUDA_OK(cudaFreeHost(q));
+    CUDA_OK(cudaThreadExchangeStreamCaptureMode(&mode));
+    EXPECT(mode == cudaStreamCaptureModeRelaxed);
+    mode = (cudaStreamCaptureMode)9;
+    EXPECT_CODE(cudaThreadExchangeStreamCaptureMode(&mode), cudaErrorInvalidValue);
+    EXPECT_CODE(cudaThreadExchangeStreamCaptureMode(nullptr), cudaErrorInvalidValue);
+    cudaError_t elsewhere = cudaSuccess;
+    std::thread([&] { elsewhere = cudaMalloc(&q, 64); }).join();        // another thread, same rule
+    EXPECT(elsewhere == cudaErrorStreamCaptureUnsupported);
+    EXPECT_CODE(cudaStreamEndCapture(quiet, &graph), cudaErrorStreamCaptureInvalidated);
+    CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeThreadLocal));
+    std::thread([&] {                                                   // not its capture
+        elsewhere = cudaMalloc(&q, 64);
+        if (elsewhere == cudaSuccess)
+            elsewhere = cudaFree(q);
+    }).join();
+    EXPECT(elsewhere == cudaSuccess);
+    EXPECT_CODE(cudaFree(d), cudaErrorStreamCaptureUnsupported);        // its own: refused, d kept
     EXPECT_CODE(cudaStreamEndCapture(quiet, &graph), cudaErrorStreamCaptureInvalidated);
 
     // a global capture forbids device-wide synchronization from any thread

@@ -141,6 +141,58 @@ static void capture_rules(void)
     EXPECT_CODE(cuStreamEndCapture(other, &graph), CUDA_ERROR_STREAM_CAPTURE_UNMATCHED);
     EXPECT_CODE(cuStreamEndCapture(s, &graph), CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
 
+    // the legacy stream would wait for the capturing blocking stream s: synchronous copies
+    // and fills, async work on it and events recorded there are refused in every mode
+    CUstream blocking;
+    CU_OK(cuStreamCreate(&blocking, 0));
+    unsigned char bytes[256] = {};
+    CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_RELAXED));
+    EXPECT_CODE(cuMemcpyHtoD(x, bytes, sizeof bytes), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    CU_OK(cuStreamIsCapturing(blocking, &status));
+    EXPECT(status == CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    EXPECT_CODE(cuMemsetD8Async(x, 3, 256, CU_STREAM_LEGACY), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    EXPECT_CODE(cuEventRecord(e, NULL), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    // ... but not for a non-blocking stream
+    CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CU_OK(cuMemcpyHtoD(x, bytes, sizeof bytes));
+    CU_OK(cuStreamEndCapture(other, &graph));
+    CU_OK(cuGraphDestroy(graph));
+
+    // allocation, freeing and context synchronisation are not stream-ordered: refused
+    // during a global or thread-local capture of this thread, allowed in a relaxed one
+    // and when this thread's mode is relaxed
+    CUdeviceptr z;
+    CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    EXPECT_CODE(cuMemAlloc(&z, 64), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    EXPECT_CODE(cuStreamEndCapture(other, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    EXPECT_CODE(cuCtxSynchronize(), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    EXPECT_CODE(cuStreamEndCapture(other, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CU_OK(cuMemAlloc(&z, 64));
+    CU_OK(cuMemFree(z));
+    CU_OK(cuStreamEndCapture(other, &graph));
+    CU_OK(cuGraphDestroy(graph));
+    CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+    CU_OK(cuThreadExchangeStreamCaptureMode(&mode));
+    EXPECT(mode == CU_STREAM_CAPTURE_MODE_GLOBAL);
+    CU_OK(cuMemAlloc(&z, 64));
+    CU_OK(cuMemFree(z));
+    CU_OK(cuThreadExchangeStreamCaptureMode(&mode));
+    EXPECT(mode == CU_STREAM_CAPTURE_MODE_RELAXED);
+    mode = (CUstreamCaptureMode)9;
+    EXPECT_CODE(cuThreadExchangeStreamCaptureMode(&mode), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuThreadExchangeStreamCaptureMode(NULL), CUDA_ERROR_INVALID_VALUE);
+    CU_OK(cuStreamEndCapture(other, &graph));
+    CU_OK(cuGraphDestroy(graph));
+    CU_OK(cuStreamDestroy(blocking));
+
     // none of the fills captured above ran
     unsigned char back[256];
     CU_OK(cuMemcpyDtoH(back, x, sizeof back));

@@ -209,6 +209,78 @@ static void cooperative(CUdevice dev)
     CU_OK(cuMemFree(out));
 }
 
+// The same cooperative kernel on two devices at once (CUDA_LAUNCH_PARAMS, one entry per
+// device, each function from its device's module); mismatched entries are refused.
+static void cooperative_multi_device(const std::string &dir)
+{
+    int count = 0, multi = 0;
+    CU_OK(cuDeviceGetCount(&count));
+    CUdevice first;
+    CU_OK(cuDeviceGet(&first, 0));
+    CU_OK(cuDeviceGetAttribute(&multi, CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH, first));
+    EXPECT(multi == 1);
+    const int devs = count < 2 ? count : 2, threads = 64, blocks = 2;
+    int n = threads * blocks;
+    CUcontext saved, ctx[2];
+    CU_OK(cuCtxGetCurrent(&saved));
+    CUmodule m[2];
+    CUfunction f[2];
+    CUdeviceptr a[2], out[2];
+    CUstream st[2];
+    void *params[2][3];
+    CUDA_LAUNCH_PARAMS lp[2] = {};
+    for (int d = 0; d < devs; d++) {
+        CUdevice dev;
+        CU_OK(cuDeviceGet(&dev, d));
+        CU_OK(cuDevicePrimaryCtxRetain(&ctx[d], dev));
+        CU_OK(cuCtxSetCurrent(ctx[d]));
+        CU_OK(cuModuleLoad(&m[d], (dir + "/kernels.ptx").c_str()));
+        CU_OK(cuModuleGetFunction(&f[d], m[d], "mirror"));
+        CU_OK(cuMemAlloc(&a[d], n * sizeof(int)));
+        CU_OK(cuMemAlloc(&out[d], (n + 1) * sizeof(int)));
+        CU_OK(cuStreamCreate(&st[d], CU_STREAM_NON_BLOCKING));
+        params[d][0] = &a[d];
+        params[d][1] = &out[d];
+        params[d][2] = &n;
+        lp[d] = {f[d], (unsigned)blocks, 1, 1, (unsigned)threads, 1, 1, 0, st[d], params[d]};
+    }
+    CU_OK(cuLaunchCooperativeKernelMultiDevice(lp, devs, 0));
+    for (int d = 0; d < devs; d++) {                 // finished: the launch waited for every kernel
+        CU_OK(cuCtxSetCurrent(ctx[d]));
+        std::vector<int> host(n + 1);
+        CU_OK(cuMemcpyDtoH(host.data(), out[d], (n + 1) * sizeof(int)));
+        long sum = 0;
+        for (int i = 0; i < n; i++) {
+            EXPECT(host[i] == 2 * (n - i));
+            sum += host[i];
+        }
+        EXPECT(host[n] == sum);
+    }
+    EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(lp, devs, 4), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(NULL, 1, 0), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(lp, 0, 0), CUDA_ERROR_INVALID_VALUE);
+    CUDA_LAUNCH_PARAMS twice[2] = {lp[0], lp[0]};
+    EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(twice, 2, 0), CUDA_ERROR_INVALID_VALUE);
+    if (devs == 2) {
+        lp[1].gridDimX = 1;                          // another shape on the second device
+        EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(lp, 2, 0), CUDA_ERROR_INVALID_VALUE);
+        lp[1].gridDimX = blocks;
+        lp[0].hStream = st[1];                       // a stream of the other device's context
+        EXPECT_CODE(cuLaunchCooperativeKernelMultiDevice(lp, 2, 0), CUDA_ERROR_INVALID_HANDLE);
+    }
+    for (int d = 0; d < devs; d++) {
+        CU_OK(cuCtxSetCurrent(ctx[d]));
+        CU_OK(cuStreamDestroy(st[d]));
+        CU_OK(cuMemFree(a[d]));
+        CU_OK(cuMemFree(out[d]));
+        CU_OK(cuModuleUnload(m[d]));
+        CUdevice dev;
+        CU_OK(cuDeviceGet(&dev, d));
+        CU_OK(cuDevicePrimaryCtxRelease(dev));
+    }
+    CU_OK(cuCtxSetCurrent(saved));
+}
+
 // Each entry point as cuGetProcAddress hands it out: the export cuda.h binds the plain name
 // to (the per-thread default stream's form in a program built for it).
 #ifdef CUDA_API_PER_THREAD_DEFAULT_STREAM
@@ -280,6 +352,7 @@ int main(int argc, char **argv)
     pointer_kinds();
     stream_ordered();
     cooperative(dev);
+    cooperative_multi_device(dir);
     proc_addresses();
     CU_OK(cuModuleUnload(mod));
     CU_OK(cuCtxDestroy(ctx));

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import importlib
 
-from . import cuda_exports, cuda_graph_exports, cuda_memory_exports  # noqa: F401 - they register exports
+from . import (cuda_exports, cuda_graph_exports, cuda_graph_node_exports,  # noqa: F401 - they register exports
+               cuda_memory_exports)
 from .boundary import install
 
 EMBED_MODULE = "_cuda_embed"         # build_ffi.py's module of libcuda.so.1

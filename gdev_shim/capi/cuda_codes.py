@@ -68,7 +68,9 @@ def runtime_code(e: SdaaError) -> int:
 
 def error_name(code: int) -> str | None:
     """cuGetErrorName's answer; None for a value that is no code."""
-    name = name_of("gdev_cuda.h", code, "CUDA_")
+    if code == CU.CUDA_SUCCESS:
+        return "CUDA_SUCCESS"
+    name = name_of("gdev_cuda.h", code, "CUDA_ERROR_")      # not the other CUDA_* constants
     return None if name.endswith(f"<{code}>") else name
 
 

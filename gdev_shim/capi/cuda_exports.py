@@ -113,19 +113,29 @@ def _key(h) -> int:
 
 
 def _queued(hstream, what: str, step: Step, kind: int, kernel: graphs.Kernel | None = None) -> None:
-    """Run `step` on the stream now, or add it to the capture the stream is in.  The
-    legacy stream's implicit-synchronisation rule is the runtime's own (its contexts are
-    not this face's), so the default stream's work is never checked against captures."""
+    """Run `step` on the stream now, or add it to the capture the stream is in.  Work on
+    the default stream (the context's legacy one) would wait for the context's blocking
+    streams: it fails while one of them captures (CUDA_ERROR_STREAM_CAPTURE_IMPLICIT)."""
     key = _key(hstream)
-    if key and graphs.record(key, step, what, kind, kernel):
+    if key == 0:
+        _legacy(what)
+    elif graphs.record(key, step, what, kind, kernel):
         return
     step(key)
+
+
+def _legacy(what: str) -> None:
+    """`what` uses the current context's legacy stream: refused while a blocking stream
+    of that context captures (the capture is invalidated)."""
+    graphs.legacy(what, _current())
 
 
 def _forbid(hstream, what: str) -> None:
     key = _key(hstream)
     if key:
         graphs.forbid(key, what)
+    else:
+        _legacy(what)
 
 
 def _function(h):
@@ -149,19 +159,45 @@ _SAME_AS_SDAA = {
     driver_exports.sdDeviceTotalMem: ("cuDeviceTotalMem_v2",),
     driver_exports.sdDeviceComputeCapability: ("cuDeviceComputeCapability",),
     driver_exports.sdCtxGetDevice: ("cuCtxGetDevice",),
-    driver_exports.sdCtxSynchronize: ("cuCtxSynchronize",),
-    driver_exports.sdMemAlloc: ("cuMemAlloc_v2",),
-    driver_exports.sdMemFree: ("cuMemFree_v2",),
-    driver_exports.sdMemFreeHost: ("cuMemFreeHost",),
-    driver_exports.sdMemcpyHtoD: ("cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds"),
-    driver_exports.sdMemcpyDtoH: ("cuMemcpyDtoH_v2", "cuMemcpyDtoH_v2_ptds"),
-    driver_exports.sdMemcpyDtoD: ("cuMemcpyDtoD_v2", "cuMemcpyDtoD_v2_ptds"),
-    driver_exports.sdMemsetD8: ("cuMemsetD8_v2", "cuMemsetD8_v2_ptds"),
-    driver_exports.sdMemsetD16: ("cuMemsetD16_v2", "cuMemsetD16_v2_ptds"),
-    driver_exports.sdMemsetD32: ("cuMemsetD32_v2", "cuMemsetD32_v2_ptds"),
 }
 for _fn, _names in _SAME_AS_SDAA.items():
     export_as(LIB, DRIVER, _fn, *_names)
+
+
+# The SDAA calls that CUDA's capture rules restrict: the same calls after the rule's check.
+def _unsafe_first(fn: Callable, what: str) -> Callable:
+    """Not stream-ordered (allocation, freeing, context-wide synchronisation): refused
+    during a capture the thread's capture mode protects (graphs.unsafe)."""
+    def call(*args):
+        drv_device.require_init()
+        graphs.unsafe(what)
+        return fn(*args)
+    return call
+
+
+def _legacy_first(fn: Callable, what: str) -> Callable:
+    """A synchronous copy or fill: work on the legacy stream (graphs.legacy)."""
+    def call(*args):
+        drv_device.require_init()
+        _legacy(what)
+        return fn(*args)
+    return call
+
+
+_RESTRICTED: dict[tuple[str, ...], Callable] = {
+    ("cuCtxSynchronize",): _unsafe_first(driver_exports.sdCtxSynchronize, "cuCtxSynchronize"),
+    ("cuMemAlloc_v2",): _unsafe_first(driver_exports.sdMemAlloc, "cuMemAlloc"),
+    ("cuMemFree_v2",): _unsafe_first(driver_exports.sdMemFree, "cuMemFree"),
+    ("cuMemFreeHost",): _unsafe_first(driver_exports.sdMemFreeHost, "cuMemFreeHost"),
+    ("cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds"): _legacy_first(driver_exports.sdMemcpyHtoD, "cuMemcpyHtoD"),
+    ("cuMemcpyDtoH_v2", "cuMemcpyDtoH_v2_ptds"): _legacy_first(driver_exports.sdMemcpyDtoH, "cuMemcpyDtoH"),
+    ("cuMemcpyDtoD_v2", "cuMemcpyDtoD_v2_ptds"): _legacy_first(driver_exports.sdMemcpyDtoD, "cuMemcpyDtoD"),
+    ("cuMemsetD8_v2", "cuMemsetD8_v2_ptds"): _legacy_first(driver_exports.sdMemsetD8, "cuMemsetD8"),
+    ("cuMemsetD16_v2", "cuMemsetD16_v2_ptds"): _legacy_first(driver_exports.sdMemsetD16, "cuMemsetD16"),
+    ("cuMemsetD32_v2", "cuMemsetD32_v2_ptds"): _legacy_first(driver_exports.sdMemsetD32, "cuMemsetD32"),
+}
+for _aliases, _checked in _RESTRICTED.items():
+    export_as(LIB, DRIVER, _checked, *_aliases)
 
 
 # ---- initialisation, version, errors ----------------------------------------
@@ -241,6 +277,9 @@ def cuDeviceGetUuid_v2(uuid, dev):
 def cuDeviceGetAttribute(value, attrib, dev):
     required(value, "pi")
     drv_device.check(dev)
+    if attrib == CU.CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH:       # the runtime has none
+        value[0] = 1
+        return OK
     try:
         # CUdevice_attribute numbers are cudaDeviceAttr's: the runtime's table answers both faces
         value[0] = device_api.cuda_attribute(attrib, dev)
@@ -513,6 +552,49 @@ def cuLaunchCooperativeKernel(h, gx, gy, gz, bx, by, bz, shared, hstream, kernel
     return OK
 
 
+MULTI_DEVICE_FLAGS = (CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_PRE_LAUNCH_SYNC
+                      | CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_POST_LAUNCH_SYNC)
+
+
+@_api()
+def cuLaunchCooperativeKernelMultiDevice(plist, num, flags):
+    """One cooperative launch per device, checked whole before any runs."""
+    required(plist, "launchParamsList")
+    if num == 0 or flags & ~MULTI_DEVICE_FLAGS:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"{num} devices, flags 0x{flags:x}")
+    launches = [_multi_device_launch(plist[i]) for i in range(num)]
+    first = launches[0]
+    for fn, grid, block, shared, _, hstream in launches:
+        if (fn.name, grid, block, shared) != (first[0].name, first[1], first[2], first[3]):
+            raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "every device must launch the same kernel, shape and "
+                                                       f"shared size ({fn.name} {grid} {block} {shared} differs)")
+        _forbid(hstream, "cuLaunchCooperativeKernelMultiDevice")
+    if len({fn.module.ctx.device for fn, *_ in launches}) != num:
+        raise CuError(CU.CUDA_ERROR_INVALID_VALUE, "two launches on one device")
+    streams_used = [_stream(h) or drv_stream.default(fn.module.ctx) for fn, *_, h in launches]
+    if not flags & CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_PRE_LAUNCH_SYNC:
+        for stream in streams_used:              # each kernel after every listed stream's earlier work
+            drv_stream.synchronize(stream)
+    for (fn, grid, block, shared, params, _), stream in zip(launches, streams_used):
+        drv_stream.launch(stream, fn, grid, block, shared, params, True)
+    if not flags & CU.CUDA_COOPERATIVE_LAUNCH_MULTI_DEVICE_NO_POST_LAUNCH_SYNC:
+        for stream in streams_used:              # later work on any listed stream after every kernel
+            drv_stream.synchronize(stream)
+    return OK
+
+
+def _multi_device_launch(p) -> tuple:
+    fn = _function(p.function)
+    grid, block = (p.gridDimX, p.gridDimY, p.gridDimZ), (p.blockDimX, p.blockDimY, p.blockDimZ)
+    params = drv_launch.launch_params(fn, words(p.kernelParams), None)
+    drv_launch.check_shape(fn, grid, block, p.sharedMemBytes)
+    kernels.check_coresident(fn, grid, block, p.sharedMemBytes)
+    stream = _stream(p.hStream)
+    if stream is not None and stream.ctx is not fn.module.ctx:
+        raise CuError(CU.CUDA_ERROR_INVALID_HANDLE, "a stream of another context than its function's")
+    return fn, grid, block, p.sharedMemBytes, params, p.hStream
+
+
 # ---- memory --------------------------------------------------------------------------------
 @_api()
 def cuMemGetAddressRange_v2(pbase, psize, dptr):
@@ -538,6 +620,7 @@ def cuMemGetInfo_v2(free, total):
 
 @_api()
 def cuMemAllocHost_v2(pp, size):
+    graphs.unsafe("cuMemAllocHost")
     required(pp, "pp")[0] = ffi.cast("void *", drv_mem.alloc_host(_current(), size))
     return OK
 
@@ -692,6 +775,8 @@ def cuEventRecord(h, hstream):
     event = _lookup(events, h)
     if graphs.mark_event(address(h), _key(hstream)):
         return OK                    # marks a point of the capture: no card work
+    if _key(hstream) == 0:
+        _legacy("event record")
     event.record(_stream(hstream) or drv_stream.default(event.ctx))
     return OK
 

@@ -56,7 +56,7 @@ def cuStreamBeginCapture_v2(hstream, mode):
     stream = cx._stream_or_default(hstream)
     if mode not in CAPTURE_MODES:
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"stream capture mode {mode}")
-    graphs.begin(cx._key(hstream), mode, stream.blocking)
+    graphs.begin(cx._key(hstream), mode, stream.blocking, stream.ctx)
     return OK
 
 
@@ -73,6 +73,13 @@ def cuStreamIsCapturing(hstream, pstatus):
     required(pstatus, "captureStatus")
     cx._stream_or_default(hstream)
     pstatus[0] = graphs.status(cx._key(hstream))[0]
+    return OK
+
+
+@cx._api()
+def cuThreadExchangeStreamCaptureMode(pmode):
+    required(pmode, "mode")
+    pmode[0] = graphs.exchange_mode(pmode[0])
     return OK
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..driver import memory as drv_mem, pointers, stream as drv_stream
 from ..driver.errors import SdError
-from ..runtime import memory as rt_memory
+from ..runtime import graphs, memory as rt_memory
 from . import cuda_exports as cx
 from .boundary import address, required
 from .cuda_codes import CU, CuError
@@ -22,6 +22,7 @@ def cuMemAllocManaged(dptr, size, flags):
     required(dptr, "dptr")
     if flags not in ATTACH_FLAGS:
         raise CuError(CU.CUDA_ERROR_INVALID_VALUE, f"cuMemAllocManaged flags 0x{flags:x}")
+    graphs.unsafe("cuMemAllocManaged")
     dptr[0] = drv_mem.alloc_managed(cx._current(), size)
     return OK
 

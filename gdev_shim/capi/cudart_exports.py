@@ -916,20 +916,6 @@ def cudaGraphAddEmptyNode(pnode, graph, pdeps, num):
                                                       _dependencies(pdeps, num)))
 
 
-EDGE_DATA_BYTES = 8                  # struct cudaGraphEdgeData: ports, type, reserved
-
-
-@exported(LIB, RUNTIME)
-def cudaGraphAddDependencies(graph, pfrom, pto, edge_data, num):
-    if num and (pfrom == ffi.NULL or pto == ffi.NULL):
-        raise CudaError(CU.cudaErrorInvalidValue, f"{num} dependencies and no arrays of them")
-    if num and edge_data != ffi.NULL and any(bytes(ffi.buffer(ffi.cast("char *", edge_data), EDGE_DATA_BYTES * num))):
-        raise CudaError(CU.cudaErrorNotSupported, "only default graph edges are supported")
-    graphs.add_dependencies(address(required(graph, "graph")),
-                            [(address(pfrom[i]), address(pto[i])) for i in range(num)])
-    return OK
-
-
 # ---- errors -------------------------------------------------------------------------------
 @exported(LIB, RUNTIME)
 def cudaGetLastError():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..runtime import graphs, kernels
-from . import cudart_exports as rx
+from . import cudart_exports as rx, graph_lists
 from .boundary import address, exported, required
 from .cudart_codes import CU, CudaError
 
@@ -81,4 +81,77 @@ def cudaGraphExecUpdate(graph_exec, graph, info):
     if result != CU.cudaGraphExecUpdateSuccess:
         raise CudaError(CU.cudaErrorGraphExecUpdateFailure,
                         f"the graph does not match the executable graph (cudaGraphExecUpdateResult {result})")
+    return OK
+
+
+# ---- edges, clones and nodes removed -----------------------------------------------------------
+def _edges(pfrom, pto, edge_data, num: int) -> list[tuple[int, int]]:
+    return graph_lists.edges(rx.ffi, pfrom, pto, edge_data, num, lambda why: CudaError(CU.cudaErrorNotSupported, why))
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphAddDependencies(graph, pfrom, pto, edge_data, num):
+    graphs.add_dependencies(address(required(graph, "graph")), _edges(pfrom, pto, edge_data, num))
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphRemoveDependencies(graph, pfrom, pto, edge_data, num):
+    graphs.remove_dependencies(address(required(graph, "graph")), _edges(pfrom, pto, edge_data, num))
+    return OK
+
+
+def _fill(arrays, pcount, items: list[tuple[int, ...]], edge_data=None) -> int:
+    graph_lists.fill(rx.ffi, "cudaGraphNode_t", arrays, pcount, items, edge_data)
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphGetEdges(graph, pfrom, pto, edge_data, pnum):
+    return _fill((pfrom, pto), pnum, graphs.edges(address(required(graph, "graph"))), edge_data)
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphGetRootNodes(graph, proots, pnum):
+    return _fill((proots,), pnum, [(n,) for n in graphs.roots(address(required(graph, "graph")))])
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphNodeGetDependencies(node, pdeps, edge_data, pnum):
+    handle = address(required(node, "node"))
+    return _fill((pdeps,), pnum, [(n,) for n in graphs.dependencies(handle)], edge_data)
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphNodeGetDependentNodes(node, pdeps, edge_data, pnum):
+    handle = address(required(node, "node"))
+    return _fill((pdeps,), pnum, [(n,) for n in graphs.dependents(handle)], edge_data)
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphClone(pclone, graph):
+    required(pclone, "pGraphClone")[0] = rx.ffi.cast("cudaGraph_t", graphs.clone(address(required(graph, "graph"))))
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphNodeFindInClone(pnode, original, cloned):
+    required(pnode, "pNode")
+    found = graphs.find_in_clone(address(required(original, "originalNode")), address(required(cloned, "clonedGraph")))
+    pnode[0] = rx.ffi.cast("cudaGraphNode_t", found)
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaGraphDestroyNode(node):
+    handle = address(required(node, "node"))
+    graphs.destroy_node(handle)
+    _argument_copies.pop(handle, None)
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
+def cudaThreadExchangeStreamCaptureMode(pmode):
+    required(pmode, "mode")
+    pmode[0] = graphs.exchange_mode(pmode[0])
     return OK

@@ -66,6 +66,7 @@ class Graph:
     handle: int
     nodes: dict[int, Node] = field(default_factory=dict)            # node handle -> node, in order added
     deps: dict[int, list[int]] = field(default_factory=dict)        # node -> the nodes it follows
+    origins: dict[int, int] = field(default_factory=dict)           # of a clone: original node -> its copy
 
     def order(self) -> list[int]:
         """The nodes, each after its dependencies, else in the order they were added."""
@@ -107,6 +108,7 @@ class Capture:
     joined: dict[int, int] = field(default_factory=dict)    # of a forked stream's steps, those joined back
     invalid: str | None = None
     id: int = 0
+    ctx: object = None                     # whose legacy stream waits for its blocking streams
 
 
 _lock = threading.RLock()
@@ -115,6 +117,7 @@ _captures: dict[int, Capture] = {}         # by runtime stream handle
 _graphs: dict[int, Graph] = {}
 _execs: dict[int, Exec] = {}
 _marks: dict[int, tuple[Capture, int, int]] = {}   # event -> (capture, stream, its steps when recorded)
+_thread = threading.local()                # .mode: this thread's cudaStreamCaptureMode for unsafe calls
 
 
 def _invalidate(cap: Capture, why: str) -> None:
@@ -123,7 +126,9 @@ def _invalidate(cap: Capture, why: str) -> None:
         log.warning("stream capture %d invalidated: %s", cap.id, why)
 
 
-def begin(stream: int, mode: int, blocking: bool) -> None:
+def begin(stream: int, mode: int, blocking: bool, ctx: object = None) -> None:
+    """Start capturing `stream`; `ctx` keys the legacy-stream rule (the face's context of
+    the stream: a legacy stream waits only for the blocking streams of its own context)."""
     if stream == 0:
         raise CaptureError("cudaErrorStreamCaptureUnsupported", "the default stream cannot be captured")
     if mode not in (GLOBAL, THREAD_LOCAL, RELAXED):
@@ -132,7 +137,7 @@ def begin(stream: int, mode: int, blocking: bool) -> None:
         if stream in _captures:
             raise CaptureError("cudaErrorIllegalState", f"stream {stream} is already capturing")
         cap = Capture(Graph(next(_ids)), stream, mode, threading.get_ident(), {stream: blocking},
-                      id=next(_ids))
+                      id=next(_ids), ctx=ctx)
         cap.ops[stream] = 0
         _captures[stream] = cap
 
@@ -189,10 +194,11 @@ def status(stream: int) -> tuple[int, int, int, int]:
         return (INVALIDATED if cap.invalid else ACTIVE), cap.id, cap.graph.handle, last
 
 
-def _check_legacy(what: str) -> None:
-    """Work on the legacy default stream would wait for every blocking stream: a capturing
-    one cannot be waited for, so its capture fails (CUDA's implicit dependency rule)."""
-    caps = {id(c): c for s, c in _captures.items() if c.blocking[s] and c.invalid is None}
+def _check_legacy(what: str, ctx: object = None) -> None:
+    """Work on the legacy default stream would wait for every blocking stream of its
+    context: a capturing one cannot be waited for, so its capture fails (CUDA's implicit
+    dependency rule, whatever the capture mode)."""
+    caps = {id(c): c for s, c in _captures.items() if c.blocking[s] and c.invalid is None and c.ctx is ctx}
     for cap in caps.values():
         _invalidate(cap, f"{what} on the legacy stream")
     if caps:
@@ -200,9 +206,9 @@ def _check_legacy(what: str) -> None:
                            f"{what} on the legacy stream while a blocking stream is capturing")
 
 
-def legacy(what: str) -> None:
+def legacy(what: str, ctx: object = None) -> None:
     with _lock:
-        _check_legacy(what)
+        _check_legacy(what, ctx)
 
 
 def record(stream: int, step: Step, what: str, kind: int, kernel: Kernel | None = None) -> bool:
@@ -234,12 +240,26 @@ def forbid(stream: int, what: str) -> None:
         raise CaptureError("cudaErrorStreamCaptureUnsupported", f"{what} on a capturing stream")
 
 
+def exchange_mode(mode: int) -> int:
+    """Set this thread's capture interaction mode (cudaThreadExchangeStreamCaptureMode); the old one."""
+    if mode not in (GLOBAL, THREAD_LOCAL, RELAXED):
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"stream capture mode {mode}")
+    old = getattr(_thread, "mode", GLOBAL)
+    _thread.mode = mode
+    return old
+
+
 def unsafe(what: str) -> None:
-    """A call CUDA prohibits while this thread's capture (or any thread's global one) runs."""
-    me = threading.get_ident()
+    """A potentially unsafe call (one that is not stream-ordered: allocation, freeing,
+    device-wide synchronisation) while a capture it could break runs: under this thread's
+    mode global, this thread's captures not begun relaxed and other threads' global ones;
+    under thread-local, this thread's not begun relaxed; under relaxed, none."""
+    me, mode = threading.get_ident(), getattr(_thread, "mode", GLOBAL)
+    if mode == RELAXED:
+        return
     with _lock:
         caps = {id(c): c for c in _captures.values() if c.invalid is None and
-                (c.mode == GLOBAL or (c.mode == THREAD_LOCAL and c.thread == me))}
+                ((c.thread == me and c.mode != RELAXED) or (mode == GLOBAL and c.mode == GLOBAL))}
         for cap in caps.values():
             _invalidate(cap, f"{what} during capture")
         if caps:
@@ -326,6 +346,85 @@ def add_dependencies(handle: int, edges: list[tuple[int, int]]) -> None:
             graph.deps.setdefault(dst, []).append(src)
 
 
+def remove_dependencies(handle: int, edges: list[tuple[int, int]]) -> None:
+    """Remove edges from -> to; every one must exist (nothing changes otherwise)."""
+    with _lock:
+        graph = _graph(handle)
+        for src, dst in edges:
+            _check_nodes(graph, [src, dst])
+            if src not in graph.deps.get(dst, ()):
+                raise SdaaError(RT.sdaaErrorInvalidValue, f"no edge {src:#x} -> {dst:#x}")
+        if len(set(edges)) != len(edges):
+            raise SdaaError(RT.sdaaErrorInvalidValue, "an edge to remove is given twice")
+        for src, dst in edges:
+            graph.deps[dst].remove(src)
+
+
+def edges(handle: int) -> list[tuple[int, int]]:
+    """Every edge (from, to), grouped by the node they lead to, in the order nodes were added."""
+    with _lock:
+        graph = _graph(handle)
+        return [(src, dst) for dst in graph.nodes for src in graph.deps.get(dst, ())]
+
+
+def roots(handle: int) -> list[int]:
+    with _lock:
+        graph = _graph(handle)
+        return [node for node in graph.nodes if not graph.deps.get(node)]
+
+
+def _owner(node: int) -> Graph:
+    for graph in _graphs.values():
+        if node in graph.nodes:
+            return graph
+    raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of any graph")
+
+
+def dependencies(node: int) -> list[int]:
+    with _lock:
+        return list(_owner(node).deps.get(node, ()))
+
+
+def dependents(node: int) -> list[int]:
+    with _lock:
+        graph = _owner(node)
+        return [dst for dst in graph.nodes if node in graph.deps.get(dst, ())]
+
+
+def destroy_node(node: int) -> None:
+    """Remove a node and every edge to or from it."""
+    with _lock:
+        graph = _owner(node)
+        del graph.nodes[node]
+        graph.deps.pop(node, None)
+        for deps in graph.deps.values():
+            while node in deps:
+                deps.remove(node)
+
+
+def clone(handle: int) -> int:
+    """A copy of the graph with nodes of its own (same steps and parameters, same edges);
+    the copy remembers which of its nodes each original node became (find_in_clone)."""
+    with _lock:
+        graph = _graph(handle)
+        copy = Graph(next(_ids))
+        renamed = {node: next(_ids) for node in graph.nodes}
+        for node, n in graph.nodes.items():
+            copy.nodes[renamed[node]] = replace(n)
+            copy.deps[renamed[node]] = [renamed[d] for d in graph.deps.get(node, ())]
+        copy.origins = renamed
+        _graphs[copy.handle] = copy
+    return copy.handle
+
+
+def find_in_clone(node: int, clone_handle: int) -> int:
+    with _lock:
+        found = _graph(clone_handle).origins.get(node)
+        if found is None or found not in _graphs[clone_handle].nodes:
+            raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} has no node in graph 0x{clone_handle:x}")
+        return found
+
+
 def _check_nodes(graph: Graph, nodes: list[int]) -> None:
     for node in nodes:
         if node not in graph.nodes:
@@ -373,11 +472,7 @@ def launch(handle: int, stream: int) -> None:
 
 # ---- node parameters --------------------------------------------------------------------
 def _node(node: int) -> Node:
-    for graph in _graphs.values():
-        found = graph.nodes.get(node)
-        if found is not None:
-            return found
-    raise SdaaError(RT.sdaaErrorInvalidValue, f"0x{node:x} is not a node of any graph")
+    return _owner(node).nodes[node]
 
 
 def node_type(node: int) -> int:

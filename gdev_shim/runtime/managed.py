@@ -16,7 +16,7 @@ from ..driver import memory as drv_mem
 from ..driver.context import registry
 from ..gdev import hostmem
 from ..log import get
-from . import devices, fatbin
+from . import devices, fatbin, graphs
 from .errors import RT, SdaaError, translated
 
 log = get("gdev.runtime")
@@ -37,6 +37,7 @@ def malloc(size: int, flags: int) -> int:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"cudaMallocManaged flags 0x{flags:x}")
     if size == 0:
         raise SdaaError(RT.sdaaErrorInvalidValue, "managed allocation of 0 bytes")
+    graphs.unsafe("cudaMallocManaged")
     ctx = devices.context()
     addr = drv_mem.alloc_managed(ctx, size)
     log.debug("malloc_managed: card=%d size=0x%x -> 0x%x", ctx.device, size, addr)

@@ -16,14 +16,20 @@ HOST_TO_HOST, HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE = 0, 1, 2, 3
 
 
 @translated
-def malloc(size: int) -> int:
+def malloc(size: int, ordered: bool = False) -> int:
+    """Device memory; unless stream-ordered (cudaMallocAsync), not during a capture the
+    thread's capture mode protects (graphs.unsafe)."""
+    if not ordered:
+        graphs.unsafe("cudaMalloc")
     ctx = devices.context()
     addr = drv_mem.alloc(ctx, size)
     log.debug("malloc: card=%d size=0x%x -> 0x%x", ctx.device, size, addr)
     return addr
 
 
-def free(addr: int) -> None:
+def free(addr: int, ordered: bool = False) -> None:
+    if not ordered:
+        graphs.unsafe("cudaFree")
     if addr == 0:
         return                                      # as free(NULL)
     try:
@@ -35,10 +41,12 @@ def free(addr: int) -> None:
 
 @translated
 def malloc_host(size: int) -> int:
+    graphs.unsafe("cudaMallocHost")
     return drv_mem.alloc_host(devices.context(), size)
 
 
 def free_host(addr: int) -> None:
+    graphs.unsafe("cudaFreeHost")
     if addr == 0:
         return                                      # as free(NULL)
     try:

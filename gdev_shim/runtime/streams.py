@@ -162,7 +162,7 @@ def malloc_async(size: int, stream_handle: int) -> int:
     allocated at once)."""
     graphs.forbid(stream_handle, "cudaMallocAsync")
     stream(stream_handle)
-    return memory.malloc(size)
+    return memory.malloc(size, ordered=True)
 
 
 @translated
@@ -170,7 +170,7 @@ def free_async(addr: int, stream_handle: int) -> None:
     """Free once the stream's earlier work is done: waited for here, so the order holds."""
     graphs.forbid(stream_handle, "cudaFreeAsync")
     drv_stream.synchronize(stream(stream_handle))
-    memory.free(addr)
+    memory.free(addr, ordered=True)
 
 
 @translated
