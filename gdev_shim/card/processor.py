@@ -164,7 +164,7 @@ class CommandProcessor:
         if self.client is None or op not in _VRAM_FAULTS:
             return None
         try:
-            self.card.buffers.residency.acquire(self.client, lambda: self.channel.stopped)
+            self.card.buffers.residency.acquire(self.client, self._stopped)
         except CardError as exc:
             raise CommandFault(_VRAM_FAULTS[op], f"out of VRAM: {exc}") from exc
         return self.client
@@ -194,7 +194,8 @@ class CommandProcessor:
         handler = _HANDLERS.get(op)
         if handler is None:
             raise _bad(f"unknown opcode {op}")
-        self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
         handler(self, fn, args)
 
     @staticmethod
@@ -206,7 +207,8 @@ class CommandProcessor:
         pass
 
     def _dma(self, op: int, work: Callable[[], None]) -> None:
-        self._inject("dma", op, C.AIDEV_STATUS_DMA_FAULT)
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("dma", op, C.AIDEV_STATUS_DMA_FAULT)
         self.channel.begin()
         try:
             work()
@@ -239,7 +241,8 @@ class CommandProcessor:
             raise _bad(f"COMPUTE with {desc.param_size} parameter bytes must have "
                        f"{_COMPUTE_WORDS + param_words} argument words, got {len(args)}")
         params = struct.pack(f"<{param_words}Q", *args[_COMPUTE_WORDS:])[:desc.param_size]
-        self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
         self.channel.begin()
         try:
             self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, desc.grid, desc.block,
@@ -285,7 +288,8 @@ class CommandProcessor:
             return
         size = ch.pb_words
         header = int(ch.pb[at % size])
-        if header >> 56 or split_header(header)[0] != C.AIDEV_OP_FENCE or split_header(header)[3] != 2:
+        op, _, _, n = split_header(header)
+        if header >> 56 or op != C.AIDEV_OP_FENCE or n != 2:
             return
         slot, seq = int(ch.pb[(at + 1) % size]), int(ch.pb[(at + 2) % size])
         if slot >= C.AIDEV_FENCE_SLOTS:

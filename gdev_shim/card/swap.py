@@ -227,6 +227,12 @@ class Residency:
         Raises CardError(ENOMEM) when they could never be resident together, Cancelled
         when `cancelled()` turns true while waiting for room.
         """
+        with self._cond:
+            if client.missing == 0 and not self._queue:
+                # resident, and nobody waits for room: what _bring_in decides, without
+                # listing the client's buffers at every command
+                self._grant(client, [], False, time.monotonic(), fresh=False)
+                return
         self._bring_in(client, None, cancelled)
 
     def release(self, client: SwapClient) -> None:
