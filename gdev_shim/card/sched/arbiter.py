@@ -47,7 +47,8 @@ class EngineArbiter:
     def __init__(self, policy: Policy, clock: Callable[[], int] = time.monotonic_ns) -> None:
         self.clock = clock
         self.queue = EngineQueue(policy, clock())
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()     # the condition's, taken directly per request
+        self._cond = threading.Condition(self._lock)
         self._sleepers = 0           # threads waiting on _cond: only they need its notifications
 
     @property
@@ -70,12 +71,12 @@ class EngineArbiter:
         return _Held(self, self._acquire(vgpu, abandoned))
 
     def _release(self, ticket: Ticket) -> None:
-        with self._cond:
+        with self._lock:
             self.queue.complete(ticket, self.clock())
             self._dispatch()
 
     def _acquire(self, vgpu: VirtualGpu, abandoned: Callable[[], bool]) -> Ticket:
-        with self._cond:
+        with self._lock:
             ticket = self.queue.arrive(vgpu, self.clock())
             self._dispatch()
             while ticket.granted_ns is None:
