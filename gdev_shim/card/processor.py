@@ -322,6 +322,8 @@ class CommandProcessor:
         # a word in VRAM is read with the client's buffers resident, one read at a time, so
         # the wait holds no VRAM from clients that must run to release it
         in_vram = buffers.vram_base <= addr < buffers.vram_base + buffers.address_span
+        with progress:
+            self.card.progress_waiters += 1      # before the first look (Card.notify_progress)
         try:
             if not in_vram:
                 with progress:
@@ -341,6 +343,9 @@ class CommandProcessor:
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE {describe_memory_fault(exc)}") from exc
         except CardError as exc:
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE out of VRAM: {exc}") from exc
+        finally:
+            with progress:
+                self.card.progress_waiters -= 1
 
     def _membar(self, fn: int, args: list[int]) -> None:
         # Commands run to completion in order today, so nothing is outstanding here;
