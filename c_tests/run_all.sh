@@ -86,7 +86,7 @@ run "concurrency/stress"                   0 timeout 120 "$CONC/stress"
 
 # Processes sharing the card daemon; each run has a daemon of its own (a private runtime
 # directory), so killing it disturbs nothing else.
-for scenario in memory kill-client kill-daemon other-user gshm overcommit; do
+for scenario in memory kill-client kill-daemon other-user gshm overcommit isolation; do
     run "cardd/procs $scenario"            0 timeout 180 "$BIN/cardd/procs" "$scenario"
 done
 

@@ -316,9 +316,10 @@ struct aidev_global_desc {
 #define AIDEV_SPACE_CONST          2
 
 /* ---- texture descriptor ---------------------------------------------------- */
-/* A PTX texture handle (tex.1d/tex.2d's first address operand, a CUDA texture object)
+/* A PTX texture handle (tex.1d/2d/3d's first address operand, a CUDA texture object)
  * is the device address of one of these, in device memory the kernel may read; the
- * engines fetch texels through it with point sampling.  Elements are `channels`
+ * engines fetch texels through it with point sampling, or linear filtering under
+ * AIDEV_TEX_LINEAR.  Elements are `channels`
  * channels of `channel_bytes` bytes each, rows `pitch` bytes apart from `base`. */
 #define AIDEV_TEX_SIGNED           0   /* kind: two's complement integers */
 #define AIDEV_TEX_UNSIGNED         1
@@ -331,17 +332,21 @@ struct aidev_global_desc {
 #define AIDEV_TEX_INDEXED          1
 #define AIDEV_TEX_NORMALIZED_COORDS 2  /* coordinates in [0, 1) span the width and height */
 #define AIDEV_TEX_NORMALIZED_READ  4   /* integer channels read as floats in [0, 1] or [-1, 1] */
+/* float fetches (not INDEXED) blend the 2 (1-D), 4 (2-D) or 8 (3-D) texels around the coordinate
+ * less half a texel, weights in 9-bit fixed point (8 fractional bits, rounded to nearest) */
+#define AIDEV_TEX_LINEAR           8
 
 struct aidev_texture {
     uint64_t base;                   /* device address of element (0, 0) */
     uint64_t pitch;                  /* bytes from one row to the next */
     uint32_t width;                  /* elements */
     uint32_t height;                 /* rows (1 for a 1-D texture) */
+    uint32_t depth;                  /* slices of `height` rows (1 but for a 3-D texture) */
     uint32_t channels;               /* 1..4 */
     uint32_t channel_bytes;          /* 1, 2 or 4 */
     uint32_t kind;                   /* AIDEV_TEX_SIGNED / _UNSIGNED / _FLOAT */
-    uint32_t flags;                  /* AIDEV_TEX_INDEXED | _NORMALIZED_COORDS | _NORMALIZED_READ */
-    uint32_t address_mode[2];        /* x, y: AIDEV_TEX_WRAP .. _BORDER */
+    uint32_t flags;                  /* AIDEV_TEX_INDEXED | _NORMALIZED_COORDS | _NORMALIZED_READ | _LINEAR */
+    uint32_t address_mode[3];        /* x, y, z: AIDEV_TEX_WRAP .. _BORDER */
     float    border[4];
 };
 

@@ -627,7 +627,7 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec);
 cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 /* ---- 3-D memory ------------------------------------------------------------------- */
-typedef struct cudaArray *cudaArray_t;                      /* cudaMallocArray; not in 3-D copies */
+typedef struct cudaArray *cudaArray_t;                      /* cudaMallocArray, cudaMalloc3DArray */
 typedef const struct cudaArray *cudaArray_const_t;
 
 struct cudaExtent {
@@ -833,7 +833,7 @@ enum cudaTextureAddressMode {
 
 enum cudaTextureFilterMode {
     cudaFilterModePoint  = 0,
-    cudaFilterModeLinear = 1                     /* not supported */
+    cudaFilterModeLinear = 1                     /* float texels or normalized reads */
 };
 
 enum cudaTextureReadMode {
@@ -865,13 +865,18 @@ struct cudaChannelFormatDesc cudaCreateChannelDesc(int x, int y, int z, int w, e
 cudaError_t cudaMallocArray(cudaArray_t *array, const struct cudaChannelFormatDesc *desc, size_t width,
                             size_t height, unsigned int flags);
 cudaError_t cudaFreeArray(cudaArray_t array);
+/* extent in elements: depth 0 makes a 1-D or 2-D array (as cudaMallocArray), else `depth`
+ * slices of max(height, 1) rows; cudaMemcpy3D copies to and from it (positions and the
+ * extent's width in elements on the array's side) and tex3D reads it */
+cudaError_t cudaMalloc3DArray(cudaArray_t *array, const struct cudaChannelFormatDesc *desc, struct cudaExtent extent,
+                              unsigned int flags);
 /* width and the offsets in bytes; cudaErrorInvalidValue for a block outside the array */
 cudaError_t cudaMemcpy2DToArray(cudaArray_t dst, size_t wOffset, size_t hOffset, const void *src, size_t spitch,
                                 size_t width, size_t height, enum cudaMemcpyKind kind);
 cudaError_t cudaMemcpy2DFromArray(void *dst, size_t dpitch, cudaArray_const_t src, size_t wOffset, size_t hOffset,
                                   size_t width, size_t height, enum cudaMemcpyKind kind);
-/* resources: arrays, linear memory (tex1Dfetch) and pitched memory; point filtering only
- * (linear filtering, sRGB and resource views give cudaErrorNotSupported) */
+/* resources: arrays (1-, 2- and 3-D), linear memory (tex1Dfetch) and pitched memory; point
+ * sampling, or linear filtering of floats (sRGB and resource views give cudaErrorNotSupported) */
 cudaError_t cudaCreateTextureObject(cudaTextureObject_t *pTexObject, const struct cudaResourceDesc *pResDesc,
                                     const struct cudaTextureDesc *pTexDesc,
                                     const struct cudaResourceViewDesc *pResViewDesc);

@@ -88,3 +88,23 @@ def test_every_exported_symbol_carries_the_version_node():
     assert [sym for sym in defined if not sym.endswith("@@libcudart.so.13")] == []
     assert (LIB_DIR / "libcudart.so").resolve() == (LIB_DIR / "libcudart.so.13").resolve()
     assert soname(LIB_DIR / "libcudart.so.13") == "libcudart.so.13"
+
+
+@needs_toolkit
+def test_every_prototype_matches_the_toolkit(tmp_path):
+    """Each function gdev_cudart.h declares has the type of the toolkit's declaration (the
+    per-thread forms their plain name's; nvcc's internal __cuda* calls are in no header)."""
+    ffi = cffi.FFI()
+    ffi.cdef(cdef_source((INCLUDE_DIR / "gdev_cudart.h").read_text()))
+    functions = {key.split(" ", 1)[1]: ffi._parser._declarations[key][0].get_c_name()
+                 for key in ffi._parser._declarations if key.startswith("function ")}
+    public = {name: ctype for name, ctype in functions.items() if not name.startswith("__")}
+    assert len(public) > 120
+    asserts = [f'static_assert(std::is_same<decltype(&{name.removesuffix("_ptsz").removesuffix("_ptds")}), '
+               f'{ctype}>::value, "{name}");' for name, ctype in public.items()]
+    src = tmp_path / "prototypes.cpp"
+    src.write_text("#include <type_traits>\n#include <cuda_runtime_api.h>\n" + "\n".join(asserts)
+                   + "\nint main() { return 0; }\n")
+    built = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", f"-I{TOOLKIT}", str(src)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]

@@ -1,7 +1,7 @@
 /*
  * procs.c - the card daemon shared by processes (fork and exec): one scenario per run.
  *
- *   procs memory|kill-client|kill-daemon|other-user|gshm|overcommit [-f<busy.cubin>]
+ *   procs memory|kill-client|kill-daemon|other-user|gshm|overcommit|isolation [-f<busy.cubin>]
  *
  *   memory       a child holds 256 MiB on card 1: this process's sdaaMemGetInfo sees it,
  *                and sees it return after the child exits.
@@ -17,10 +17,16 @@
  *   overcommit   three children on a 64 MiB card each hold 60% of it and run kernels over
  *                their memory in turns: what does not fit is swapped out while its owner
  *                waits, and every child finds all of its data right.
+ *   isolation    this process fills a buffer and hands its device address to a child (pipe),
+ *                whose kernels reading it and writing it fail their own context with
+ *                SDAA_ERROR_LAUNCH_FAILED: this process's bytes are unchanged and its kernels
+ *                go on; a shared segment (gshmget) still carries bytes both ways, read and
+ *                written by the child's kernels.
  *
  * Every run uses a private runtime directory (XDG_RUNTIME_DIR) and so a daemon of its own,
  * which it stops at the end: killing it disturbs nothing else.  Children are this program
- * run again with a role (child-hold, child-spin, child-work, child-other, child-over).
+ * run again with a role (child-hold, child-spin, child-work, child-other, child-over,
+ * child-peek).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -620,6 +626,145 @@ static void other_user(void)
     printf("Test passed: another user is refused (%s)\n", strtok(line, "\n"));
 }
 
+/* ---- isolation: one client's memory is out of another's reach but through a segment ---- */
+#define ISO_WORDS (64 * 1024)            /* 256 KiB: a buffer object of its own, not a slab piece */
+#define ISO_KEY 0x150
+
+static uint32_t iso_pattern(uint32_t i)
+{
+    return i * 2246822519u + 0x150;
+}
+
+/* Launches copy(dst, src, n) or loop(dst, count, n) on a fresh context and synchronizes:
+ * what the card said. */
+static SDresult peek_launch(const char *kernel, SDdeviceptr dst, SDdeviceptr src, uint32_t count)
+{
+    SDcontext ctx = open_card(0);
+    SDmodule mod;
+    SDfunction f;
+    SDresult r;
+    uint32_t n = ISO_WORDS;
+    SD(sdModuleLoad(&mod, image));
+    SD(sdModuleGetFunction(&f, mod, kernel));
+    if (strcmp(kernel, "copy") == 0) {
+        void *params[3] = { &dst, &src, &n };
+        r = sdLaunchKernel(f, ISO_WORDS / 256 / 8, 1, 1, 256, 1, 1, 0, NULL, params, NULL);
+    } else {
+        void *params[3] = { &dst, &count, &n };
+        r = sdLaunchKernel(f, ISO_WORDS / 256 / 8, 1, 1, 256, 1, 1, 0, NULL, params, NULL);
+    }
+    if (r == SDAA_SUCCESS)
+        r = sdCtxSynchronize();
+    sdCtxDestroy(ctx);                   /* a failed context is done for; the next is fresh */
+    return r;
+}
+
+/* The child: reads the parent's device address from stdin, tries to read and to write it
+ * with kernels (each must fail its context), then works through the shared segment. */
+static int child_peek(void)
+{
+    static uint32_t host[ISO_WORDS];
+    unsigned long long theirs = 0;
+    SDdeviceptr mine;
+    SDresult r;
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin) || sscanf(line, "%llx", &theirs) != 1)
+        return 1;
+    open_card(0);
+    SD(sdMemAlloc(&mine, sizeof(host)));
+    if ((r = peek_launch("copy", mine, (SDdeviceptr)theirs, 0)) != SDAA_ERROR_LAUNCH_FAILED) {
+        printf("wrong: a kernel reading the parent's buffer gave %s\n", sd_name(r));
+        return 1;
+    }
+    if ((r = peek_launch("loop", (SDdeviceptr)theirs, 0, 3)) != SDAA_ERROR_LAUNCH_FAILED) {
+        printf("wrong: a kernel writing the parent's buffer gave %s\n", sd_name(r));
+        return 1;
+    }
+    printf("faulted\n");
+    fflush(stdout);
+    /* the segment, attached through a Gdev handle, reaches this process's kernels */
+    Ghandle h = gdev_open(0);
+    int id = gshmget(h, ISO_KEY, sizeof(host), 0);
+    uint64_t seg = id >= 0 ? gshmat(h, id, 0, 0) : 0;
+    if (!seg) {
+        printf("wrong: the child found no segment of key %#x\n", ISO_KEY);
+        return 1;
+    }
+    if ((r = peek_launch("copy", mine, (SDdeviceptr)seg, 0)) != SDAA_SUCCESS
+        || (r = peek_launch("loop", (SDdeviceptr)seg, 0, 9)) != SDAA_SUCCESS) {
+        printf("wrong: a kernel over the shared segment gave %s\n", sd_name(r));
+        return 1;
+    }
+    SD(sdMemcpyDtoH(host, mine, sizeof(host)));
+    for (uint32_t i = 0; i < ISO_WORDS; i++)
+        if (host[i] != ~iso_pattern(i)) {
+            printf("wrong: word %u of the segment read %#x in the child, expected %#x\n", i, host[i],
+                   ~iso_pattern(i));
+            return 1;
+        }
+    if (gshmdt(h, seg) || gclose(h))
+        fail("the child's gshmdt / gclose");
+    printf("shared ok\n");
+    return 0;
+}
+
+static void isolation(void)
+{
+    static uint32_t host[ISO_WORDS];
+    SDmodule mod;
+    SDfunction f;
+    SDdeviceptr buf;
+    struct child peek;
+    Ghandle h;
+    uint64_t seg;
+    int id;
+    open_card(0);
+    SD(sdModuleLoad(&mod, image));
+    SD(sdModuleGetFunction(&f, mod, "loop"));
+    SD(sdMemAlloc(&buf, sizeof(host)));
+    for (uint32_t i = 0; i < ISO_WORDS; i++)
+        host[i] = iso_pattern(i);
+    SD(sdMemcpyHtoD(buf, host, sizeof(host)));
+    h = gdev_open(0);
+    id = gshmget(h, ISO_KEY, sizeof(host), GDEV_IPC_CREAT | GDEV_IPC_EXCL);
+    seg = id >= 0 ? gshmat(h, id, 0, 0) : 0;
+    for (uint32_t i = 0; i < ISO_WORDS; i++)
+        host[i] = ~iso_pattern(i);
+    if (!seg || gmemcpy_to_device(h, seg, host, sizeof(host)))
+        fail("gshmget / gshmat / gmemcpy_to_device");
+    peek = spawn("child-peek", NULL);
+    fprintf(peek.in, "%llx\n", (unsigned long long)buf);
+    fflush(peek.in);
+    expect_line(&peek, "faulted");
+    /* the victim's bytes are its own, and its kernels run on */
+    SD(sdMemcpyDtoH(host, buf, sizeof(host)));
+    for (uint32_t i = 0; i < ISO_WORDS; i++)
+        if (host[i] != iso_pattern(i)) {
+            printf("Test failed: word %u of this process's buffer is %#x after the child's kernels, "
+                   "expected %#x\n", i, host[i], iso_pattern(i));
+            exit(1);
+        }
+    run_and_check(f, 42);
+    expect_line(&peek, "shared ok");
+    if (wait_child(&peek) != 0)
+        fail("the peeking child failed");
+    if (gmemcpy_from_device(h, host, seg, sizeof(host)))
+        fail("gmemcpy_from_device of the segment");
+    for (uint32_t i = 0; i < ISO_WORDS; i++)
+        if (host[i] != tu_lcg(i, 9)) {
+            printf("Test failed: word %u of the segment is %#x after the child's kernel, expected %#x\n", i,
+                   host[i], tu_lcg(i, 9));
+            exit(1);
+        }
+    if (gshmdt(h, seg) || gshmctl(h, id, GDEV_IPC_RMID, NULL) || gclose(h))
+        fail("gshmdt / gshmctl / gclose");
+    SD(sdMemFree(buf));
+    SD(sdModuleUnload(mod));
+    printf("Test passed: a child's kernels reading and writing this process's buffer by its address "
+           "failed their own context (SDAA_ERROR_LAUNCH_FAILED); the buffer is intact, this process "
+           "runs on; a shared segment carried bytes both ways\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -643,6 +788,8 @@ int main(int argc, char **argv)
         return child_gshm();
     if (strcmp(what, "child-over") == 0)
         return child_over(argc > 2 ? argv[2] : "1");
+    if (strcmp(what, "child-peek") == 0)
+        return child_peek();
     private_runtime(argv);
     if (strcmp(what, "memory") == 0)
         memory();
@@ -656,8 +803,10 @@ int main(int argc, char **argv)
         gshm();
     else if (strcmp(what, "overcommit") == 0)
         overcommit();
+    else if (strcmp(what, "isolation") == 0)
+        isolation();
     else {
-        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm|overcommit [-f<busy.cubin>]\n",
+        printf("Test failed: usage: %s memory|kill-client|kill-daemon|other-user|gshm|overcommit|isolation [-f<busy.cubin>]\n",
                argv[0]);
         return 1;
     }

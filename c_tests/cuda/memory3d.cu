@@ -141,7 +141,7 @@ int main()
     p.extent = make_cudaExtent(10, 10, 2);                       // more rows than a host slice holds
     EXPECT_CODE(cudaMemcpy3D(&p), cudaErrorInvalidValue);
     p.extent = make_cudaExtent(10, 1, 1);
-    p.srcArray = reinterpret_cast<cudaArray_t>(&p);
+    p.srcArray = reinterpret_cast<cudaArray_t>(&p);              // no array
     EXPECT_CODE(cudaMemcpy3D(&p), cudaErrorInvalidValue);
     EXPECT_CODE(cudaMemcpy3D(nullptr), cudaErrorInvalidValue);
     EXPECT_CODE(cudaMemset3D(d1, 0, make_cudaExtent(d1.pitch + 1, 1, 1)), cudaErrorInvalidPitchValue);

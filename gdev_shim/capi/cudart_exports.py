@@ -18,7 +18,7 @@ from typing import Any
 from ..driver.errors import SdError
 from ..log import get
 from ..runtime import (device_api, device_config, devices, fatbin, graph_nodes, graphs, kernels, managed, memory,
-                       streams, symbols)
+                       streams, symbols, textures)
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -535,12 +535,23 @@ def _pitched(p, pos=None) -> memory.Pitched:
 
 
 def _copy_3d(p) -> tuple[memory.Pitched, memory.Pitched, tuple[int, int, int], int]:
+    """The two sides of a 3-D copy and its extent in bytes: a side that is a CUDA array
+    counts its position and the extent's width in elements, as CUDA does."""
     required(p, "p")
-    if p.srcArray != ffi.NULL or p.dstArray != ffi.NULL:
-        raise CudaError(CU.cudaErrorInvalidValue, "CUDA arrays are not supported: copy between pitched pointers")
-    dst, src = _pitched(p.dstPtr, p.dstPos), _pitched(p.srcPtr, p.srcPos)
+    extent = (p.extent.width, p.extent.height, p.extent.depth)
+    element = 1
+    sides = []
+    for array, ptr, pos in ((p.dstArray, p.dstPtr, p.dstPos), (p.srcArray, p.srcPtr, p.srcPos)):
+        if array == ffi.NULL:
+            sides.append(_pitched(ptr, pos))
+            continue
+        at = (pos.x, pos.y, pos.z)
+        textures.check_array_extent(address(array), at, extent)
+        side, element = textures.array_side(address(array), at)
+        sides.append(side)
+    dst, src = sides
     kind = memory.resolve_kind(dst.ptr, src.ptr, p.kind)
-    return dst, src, (p.extent.width, p.extent.height, p.extent.depth), kind
+    return dst, src, (extent[0] * element, extent[1], extent[2]), kind
 
 
 @exported(LIB, RUNTIME)

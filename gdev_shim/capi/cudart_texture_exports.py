@@ -31,6 +31,14 @@ def cudaMallocArray(parray, desc, width, height, flags):
 
 
 @exported(rx.LIB, rx.RUNTIME)
+def cudaMalloc3DArray(parray, desc, extent, flags):
+    required(parray, "array")[0] = rx.ffi.NULL
+    handle = textures.malloc_array(_desc(required(desc, "desc")), extent.width, extent.height, flags, extent.depth)
+    parray[0] = rx.ffi.cast("cudaArray_t", handle)
+    return OK
+
+
+@exported(rx.LIB, rx.RUNTIME)
 def cudaFreeArray(array):
     textures.free_array(address(array))
     return OK
@@ -67,7 +75,8 @@ def _resource(r) -> textures.Resource:
 
 
 def _sampling(t) -> textures.Sampling:
-    return textures.Sampling((int(t.addressMode[0]), int(t.addressMode[1])), int(t.filterMode), int(t.readMode),
+    return textures.Sampling((int(t.addressMode[0]), int(t.addressMode[1]), int(t.addressMode[2])),
+                             int(t.filterMode), int(t.readMode),
                              bool(t.normalizedCoords), tuple(float(c) for c in t.borderColor)[:4],  # type: ignore[arg-type]
                              bool(t.sRGB))
 

@@ -40,6 +40,8 @@ class BufferObject:
     map_offset: int                   # mmap offset of the host view
     pages: SharedPages | None = None  # the host pages of a HOST buffer
     separate: SharedPages | None = None  # a mapped VRAM buffer's own pages (Vram.separate)
+    separating: threading.Event | None = None  # set when a first map's separation ends
+    freed: bool = False
 
 
 class BufferManager:
@@ -136,14 +138,46 @@ class BufferManager:
         if bo.pages is not None:
             return bo.pages.fd, 0
         self.residency.pin(bo)            # the card cannot take pages back from a mapping
+        while True:
+            with self._lock:
+                if bo.separate is not None:
+                    return bo.separate.fd, 0
+                if bo.freed:
+                    raise CardError(errno.EINVAL, f"buffer {bo.addr:#x} is freed")
+                ongoing = bo.separating
+                if ongoing is None:
+                    ongoing = bo.separating = threading.Event()
+                    break
+            ongoing.wait()                # another first map of it: take its pages
+        try:
+            pages = self._separate(bo)
+        except BaseException:
+            with self._lock:
+                bo.separating = None
+            ongoing.set()
+            raise
         with self._lock:
-            if bo.separate is None:
-                try:
-                    bo.separate = self.vram.separate(bo.addr - self.vram_base, bo.size)
-                except OSError as exc:
-                    raise CardError(errno.ENOMEM, f"cannot give buffer {bo.addr:#x} pages of its own: {exc}") \
-                        from exc
-            return bo.separate.fd, 0
+            bo.separate, bo.separating = pages, None
+        ongoing.set()
+        return pages.fd, 0
+
+    def _separate(self, bo: BufferObject) -> SharedPages:
+        """Give a buffer pages of its own, outside the lock: copying 1 GiB takes seconds,
+        which every other client's allocation would wait for.  Meanwhile the buffer stays
+        where it is: it is pinned (the swap leaves it), and freeing it waits for the end
+        (free), since its range could otherwise be another buffer's under the new pages."""
+        offset = bo.addr - self.vram_base
+        try:
+            pages = self.vram.copy_out(offset, bo.size)
+        except OSError as exc:
+            raise CardError(errno.ENOMEM, f"cannot give buffer {bo.addr:#x} pages of its own: {exc}") from exc
+        try:
+            self.vram.move_to(offset, bo.size, pages)
+        except OSError as exc:
+            pages.map.close()
+            pages.close()
+            raise CardError(errno.ENOMEM, f"cannot give buffer {bo.addr:#x} pages of its own: {exc}") from exc
+        return pages
 
     def alias(self, bo: BufferObject, addr: int) -> None:
         """Answer device addresses [addr, addr + size) with the buffer's bytes too (the host's
@@ -162,7 +196,7 @@ class BufferManager:
                 raise CardError(errno.EEXIST, f"alias {addr:#x}+{bo.size:#x} overlaps mapped memory")
             self._aliases[bo.addr] = addr
             self.memory.add(Region(addr, region.length, region.backing,
-                                   region.backing_base + addr - bo.addr, region.requested))
+                                   region.backing_base + addr - bo.addr, region.requested, bo.addr))
 
     def userptr(self, addr: int, size: int, backing: np.ndarray | None = None) -> BufferObject:
         """A buffer of host memory the caller has, reached at its own addresses (GEM_USERPTR).
@@ -183,9 +217,14 @@ class BufferManager:
         return BufferObject(C.AIDEV_GEM_DOMAIN_USER, size, addr, 0)
 
     def free(self, bo: BufferObject) -> int:
-        """Release a buffer; returns its size.  Host pages live on while a host mapping holds them."""
+        """Release a buffer; returns its size.  Host pages live on while a host mapping holds them.
+        A first map of it in progress (map_source) ends first, and no other starts."""
         with self._lock:
             alias = self._aliases.pop(bo.addr, None)
+            bo.freed = True
+            ongoing = bo.separating
+        if ongoing is not None:
+            ongoing.wait()
         if alias is not None:
             self.memory.remove(alias)
         placed = self.residency.drop(bo) if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM else None

@@ -21,6 +21,7 @@ from .processor import CommandProcessor
 from .sanitizer import CardSanitizer
 from .sched import CardScheduler, VirtualGpu, make_policy
 from .shm import Segments
+from .space import AddressSpace, AddressSpaces
 from .swap import SwapClient
 
 # Device address map: each card owns a 2**48-byte slice, so an address names its card, and
@@ -62,6 +63,7 @@ class Card:
         self.memory = CardMemory()
         self.buffers = BufferManager(self.memory, self.vram_base, self.vram_size, self.gart_base, GART_SIZE)
         self.memory.preferred_span = (self.vram_base, self.buffers.address_span)
+        self.spaces = AddressSpaces(self.memory)   # what each client's commands reach (space.py)
         # Gdev's virtual-GPU scheduler (GDEV_SCHED): each open is a virtual GPU; the compute
         # and copy engines are shared among them by the policy, each engine on its own
         self.sched = CardScheduler(sched if sched is not None else settings.sched, make_policy)
@@ -120,10 +122,11 @@ class Card:
     # ---- channels ----
     def channel_alloc(self, console: Console = LOCAL, owner: EngineActivity | None = None,
                       client: SwapClient | None = None, vgpu: VirtualGpu | None = None,
-                      remote_hosts: bool = False) -> Channel:
+                      remote_hosts: bool = False, space: AddressSpace | None = None) -> Channel:
         """A new channel; its commands print to `console`, count their engine time to `owner`
-        too, bring `client`'s VRAM buffers in before they run (swap.py) and ask for the
-        engines as `vgpu` (the card's own virtual GPU by default); `remote_hosts`: its host is
+        too, bring `client`'s VRAM buffers in before they run (swap.py), ask for the engines
+        as `vgpu` (the card's own virtual GPU by default) and reach the memory of `space`
+        (the whole card's by default: the card's own channels); `remote_hosts`: its host is
         another process (channel.py: how the two wake each other)."""
         with self._lock:
             free = next((i for i in range(MAX_CHANNELS) if i not in self._channels), None)
@@ -133,7 +136,8 @@ class Card:
             base = CHANNEL_MAP_BASE + free * CHANNEL_MAP_STRIDE
             channel = Channel(self.index, free, fence, base + PB_MAP, base + REGS_MAP, base + FENCE_MAP,
                               remote_hosts)
-            processor = CommandProcessor(self, channel, console, owner, client, vgpu or self.sched.internal)
+            processor = CommandProcessor(self, channel, console, owner, client, vgpu or self.sched.internal,
+                                         space)
             self._channels[free] = (channel, processor)
         processor.start()
         return channel

@@ -12,7 +12,7 @@ from .. import log
 from ..settings import settings
 from ..common.image import Image, ImageError, parse_image
 from . import console, warmup
-from .memory import CardMemory
+from .memory import CardMemory, MemoryView
 from .sched import EngineArbiter, VirtualGpu
 
 
@@ -94,7 +94,7 @@ class _Engines:
 _engines = _Engines()
 
 
-def run_kernel(module: Any, name: str, memory: CardMemory, grid: tuple[int, int, int],
+def run_kernel(module: Any, name: str, memory: MemoryView, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
                printf: Callable[[Any], None], checks: Any = None, grid_sync: int = 0) -> None:
     """The kernel engine; one seam so the engine choice stays here.
@@ -174,11 +174,11 @@ class ComputeEngine:
         if _native_engine():
             warmup.start()
 
-    def prepare(self, code_addr: int, code_size: int) -> None:
+    def prepare(self, code_addr: int, code_size: int, memory: MemoryView | None = None) -> None:
         """AIDEV_OP_PREPARE: parse the code object and compile its kernels now, so that
         their launches start at once.  A bad object is reported by its launch, not here."""
         try:
-            image = self.images.get(self.memory.read(code_addr, code_size))
+            image = self.images.get((memory or self.memory).read(code_addr, code_size))
         except Exception as exc:
             _log.debug("PREPARE of %#x+%d skipped: %s", code_addr, code_size, exc)
             return
@@ -186,9 +186,10 @@ class ComputeEngine:
             from ..jit.engine import prepare
             prepare(image.module, [k.name for k in image.kernels])
 
-    def entry_of(self, code_addr: int, code_size: int, entry: int) -> tuple[Image, str]:
+    def entry_of(self, code_addr: int, code_size: int, entry: int,
+                 memory: MemoryView | None = None) -> tuple[Image, str]:
         """The code object and kernel name a launch names (LaunchError if either is bad)."""
-        code = self.memory.read(code_addr, code_size)
+        code = (memory or self.memory).read(code_addr, code_size)
         try:
             image = self.images.at(code_addr, code)
         except ImageError as exc:
@@ -219,12 +220,15 @@ class ComputeEngine:
     def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int,
                grid_sync: int = 0, vgpu: VirtualGpu | None = None,
-               abandoned: Callable[[], bool] = _never, done: Callable[[], None] = _nothing) -> None:
+               abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None,
+               done: Callable[[], None] = _nothing) -> None:
         """Run a kernel once the scheduler gives `vgpu` the engine (EngineAbandoned if
-        `abandoned()` turns true first); a kernel runs to its end, never preempted.
+        `abandoned()` turns true first); a kernel runs to its end, never preempted.  It
+        reaches `memory`: its client's address space (the card's whole memory by default).
         `done` is called when it has ended well, its printf output written, while the
         engine is still held."""
-        image, name = self.entry_of(code_addr, code_size, entry)
+        memory = memory or self.memory
+        image, name = self.entry_of(code_addr, code_size, entry, memory)
         # relaunches of one shape are checked once (the image is the code's, so new code checks again)
         shape = (image, entry, grid, block, shared, len(params))
         checked = self._checked
@@ -236,8 +240,8 @@ class ComputeEngine:
                                                else self.arbiter.use(vgpu, abandoned))
         with engine:
             try:
-                checks = self.sanitizer.kernel(name) if self.sanitizer is not None else None
-                run_kernel(image.module, name, self.memory, grid, block,
+                checks = self.sanitizer.kernel(name, memory) if self.sanitizer is not None else None
+                run_kernel(image.module, name, memory, grid, block,
                            params[:image.kernels[entry].param_size], shared, globals_addr, printed.append,
                            checks, grid_sync)
             finally:

@@ -5,7 +5,7 @@ import threading
 from contextlib import AbstractContextManager
 from typing import Any, Callable
 
-from .memory import CardMemory
+from .memory import CardMemory, MemoryView
 from .sched import EngineArbiter, VirtualGpu
 
 
@@ -28,11 +28,12 @@ class DmaEngine:
         return self.arbiter.use(vgpu, abandoned)
 
     def copy(self, dst: int, src: int, n: int, vgpu: VirtualGpu | None = None,
-             abandoned: Callable[[], bool] = _never) -> None:
+             abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None) -> None:
+        """Copy within `memory` (a client's address space; the card's by default)."""
         with self._engine(vgpu, abandoned):
-            self.memory.copy(dst, src, n)
+            (memory or self.memory).copy(dst, src, n)
 
     def fill(self, dst: int, value: int, elem_size: int, count: int, vgpu: VirtualGpu | None = None,
-             abandoned: Callable[[], bool] = _never) -> None:
+             abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None) -> None:
         with self._engine(vgpu, abandoned):
-            self.memory.fill(dst, value, elem_size, count)
+            (memory or self.memory).fill(dst, value, elem_size, count)

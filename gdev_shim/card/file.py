@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from .. import log
 from ..common.contract import C, IOCTL_STRUCTS, ffi, request_of
@@ -33,11 +33,18 @@ MAX_PROVIDED = 1024              # shared page ranges handed over and not yet us
 
 class CardFile:
     def __init__(self, card: Card, console: Console = LOCAL, local: bool = True,
-                 priority: int | None = None, label: str = "") -> None:
+                 priority: int | None = None, label: str = "", client: Hashable | None = None) -> None:
         """`priority` (0..40, GDEV_PRIORITY by default) weighs this open's share of the card's
-        engines: each open is a virtual GPU of the card's scheduler (ValueError outside 0..40)."""
+        engines: each open is a virtual GPU of the card's scheduler (ValueError outside 0..40).
+        `client` names the process the open belongs to: its opens share one address space
+        (space.py), which reaches only the buffers they hold.  By default a local open is
+        this process's, a remote one a client of its own."""
         self.card = card
         self.vgpu = card.sched.attach(settings.priority if priority is None else priority, label)
+        if client is None:
+            client = ("process", os.getpid()) if local else object()
+        self.client = client
+        self.space = card.spaces.join(client, label)
         self.console = console
         # A client in another process: its addresses mean nothing here, so GEM_USERPTR
         # needs the shared pages it hands over first (provide_pages).
@@ -51,6 +58,7 @@ class CardFile:
         self.swap = SwapClient()
         self.swap.busy = self._busy
         self._attached: dict[int, Segment] = {}  # handles of shared segments this open attached
+        self._claimed: set[int] = set()          # handles of buffers it made (its address space's)
         self._next_handle = 1
         self.closed = False
         handlers: dict[int, Callable[[Any], None]] = {
@@ -93,11 +101,23 @@ class CardFile:
         if arg.domain == C.AIDEV_GEM_DOMAIN_HOST and arg.size + self.usage()["host"] > HOST_LIMIT:
             raise CardError(errno.ENOMEM, f"{arg.size} more host bytes exceed this open's {HOST_LIMIT}")
         bo = self.card.gem_new(arg.size, arg.domain, arg.flags, self.swap)
+        arg.handle, arg.addr, arg.map_offset = self._own_handle(bo), bo.addr, bo.map_offset
+
+    def _own_handle(self, bo: BufferObject) -> int:
+        """A handle of a buffer this open made, which its address space reaches (its alias
+        too) while the handle lives; shared segments are claimed by the card's table of
+        them (shm.py), for as long as the open got or attached them."""
+        self.card.memory.claim(self.space, bo.addr)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1
             self._buffers[handle] = bo
-        arg.handle, arg.addr, arg.map_offset = handle, bo.addr, bo.map_offset
+            self._claimed.add(handle)
+        return handle
+
+    def _let_go(self, bo: BufferObject) -> None:
+        """Before a handle's buffer is freed or detached: its address may soon be another's."""
+        self.card.memory.unclaim(self.space, bo.addr)
 
     def _buffer(self, handle: int) -> BufferObject:
         bo = self._buffers.get(handle)
@@ -109,8 +129,12 @@ class CardFile:
         with self._lock:
             bo = self._buffers.pop(arg.handle, None)
             seg = self._attached.pop(arg.handle, None)
+            claimed = arg.handle in self._claimed
+            self._claimed.discard(arg.handle)
         if bo is None:
             raise CardError(errno.ENOENT, f"no buffer handle {arg.handle}")
+        if claimed:
+            self._let_go(bo)
         if seg is not None:                 # a shared segment: this open lets go of it
             self.card.segments.detach(self, seg)
             arg.size = seg.size
@@ -137,7 +161,7 @@ class CardFile:
             if bo.domain != C.AIDEV_GEM_DOMAIN_VRAM:
                 raise CardError(errno.EINVAL, f"buffer handle {handle} is no VRAM buffer")
             seg = self._attached[handle] = self.card.segments.export(self, bo)
-            return seg
+            return seg          # the handle, now an attachment, keeps its claim on the buffer
 
     def _shm_attach(self, arg: Any) -> None:
         seg = self.card.segments.attach(self, arg.id)
@@ -187,11 +211,7 @@ class CardFile:
         if backing is not None:
             with self._lock:            # the buffer holds its pages now; the client sends them anew
                 self._provided.pop(start, None)
-        with self._lock:
-            handle = self._next_handle
-            self._next_handle += 1
-            self._buffers[handle] = bo
-        arg.handle, arg.addr = handle, bo.addr
+        arg.handle, arg.addr = self._own_handle(bo), bo.addr
 
     def _channel(self, channel_id: int) -> Channel:
         channel = self._channels.get(channel_id)
@@ -201,7 +221,7 @@ class CardFile:
 
     def _channel_alloc(self, arg: Any) -> None:
         channel = self.card.channel_alloc(self.console, self.activity, self.swap, self.vgpu,
-                                          remote_hosts=not self.local)
+                                          remote_hosts=not self.local, space=self.space)
         with self._lock:
             self._channels[channel.id] = channel
         arg.channel, arg.pb_words = channel.id, channel.pb_words
@@ -309,11 +329,16 @@ class CardFile:
             self.closed = True
             channels, self._channels = list(self._channels.values()), {}
             attached, self._attached = self._attached, {}
+            held = [bo for handle, bo in self._buffers.items() if handle in self._claimed]
             buffers = [bo for handle, bo in self._buffers.items() if handle not in attached]
+            self._claimed = set()
             self._buffers = {}
         for channel in channels:
             self.card.channel_free(channel)
+        for bo in held:
+            self._let_go(bo)
         for bo in buffers:
             self.card.gem_free(bo)
         self.card.segments.forget(self)     # and the segments it attached or got
+        self.card.spaces.leave(self.client)
         self.card.sched.detach(self.vgpu)      # its channels' processors have ended: nothing waits

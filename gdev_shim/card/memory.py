@@ -5,7 +5,11 @@ item per lane) plus the byte operations of the DMA engine.  An access must lie
 wholly inside one live region and be aligned to its item size, else MemoryFault.
 
 Regions are published as an immutable snapshot that is replaced on every
-change, so the engines read it without taking the allocation lock.
+change, so the engines read it without taking the allocation lock.  A client's
+kernels and copies see only its own buffers: an `AddressSpace` (space.py) is a
+view of the same kind holding the regions of the buffers its client claimed, kept
+up to date here as buffers come, go and move (swap), so that a foreign address
+faults as an unallocated one does, at no cost per access.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..ptx.memory import MemoryFault
     from .sanitizer import CardSanitizer
+    from .space import AddressSpace
 
 
 def memory_fault() -> type[MemoryFault]:
@@ -42,6 +47,12 @@ class Region:
     backing: np.ndarray      # uint8 array holding the region (VRAM regions share the VRAM array)
     backing_base: int        # device address of backing[0]
     requested: int = 0       # bytes the allocation asked for (0: all of length); the sanitizer's bound
+    buffer: int = 0          # device address of the buffer an alias shows (0: the region's own start)
+
+    @property
+    def key(self) -> int:
+        """The buffer this region belongs to: what an address space claims."""
+        return self.buffer or self.start
 
     @property
     def end(self) -> int:
@@ -77,42 +88,13 @@ def _first(addrs: np.ndarray, bad: np.ndarray) -> int:
     return int(addrs.reshape(-1)[int(np.argmax(bad.reshape(-1)))])
 
 
-class CardMemory:
-    """Device memory of one card (VRAM buffers, host buffers in the GART window, fence pages)."""
+class MemoryView:
+    """Loads, stores and byte ranges over a table of regions: the whole card's memory
+    (CardMemory) or one client's address space (space.py), which the engines use alike."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._table = _Table([])
-        self.observer: CardSanitizer | None = None     # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
-        # (start, length) of the VRAM: the span whose buffers the JIT's fast paths cover first
-        self.preferred_span: tuple[int, int] | None = None
-
-    # ---- region bookkeeping (called by the buffer manager) ----
-    def add(self, region: Region) -> None:
-        with self._lock:
-            self._table = _Table(self._table.regions + [region])
-
-    def remove(self, start: int) -> None:
-        with self._lock:
-            gone = [r for r in self._table.regions if r.start == start]
-            self._table = _Table([r for r in self._table.regions if r.start != start])
-        if self.observer is not None:
-            for region in gone:
-                self.observer.on_remove(region)
-
-    def forget(self, region: Region) -> None:
-        """A buffer whose region is withdrawn (swapped out) was freed: tell the sanitizer."""
-        if self.observer is not None:
-            self.observer.on_remove(region)
-
-    def swap_regions(self, gone: list[int], back: list[Region]) -> None:
-        """Withdraw the regions starting at `gone` and publish `back`, in one step; the
-        buffers live on (swapped out or in), so the sanitizer is told nothing."""
-        if not gone and not back:
-            return
-        with self._lock:
-            drop = set(gone)
-            self._table = _Table([r for r in self._table.regions if r.start not in drop] + back)
+    _table: _Table
+    observer: CardSanitizer | None
+    preferred_span: tuple[int, int] | None
 
     def regions(self) -> list[Region]:
         """The live regions (an immutable snapshot; do not modify)."""
@@ -232,3 +214,93 @@ class CardMemory:
             self.span(addr, len(data))[:] = np.frombuffer(data, dtype=np.uint8)
             if self.observer is not None:
                 self.observer.on_write(addr, len(data))
+
+
+class CardMemory(MemoryView):
+    """Device memory of one card (VRAM buffers, host buffers in the GART window, fence pages),
+    and the address spaces of its clients, whose tables it updates with its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._table = _Table([])
+        self.observer = None        # the sanitizer (GDEV_MEMCHECK): told of frees and DMA writes
+        # (start, length) of the VRAM: the span whose buffers the JIT's fast paths cover first
+        self.preferred_span = None
+        self._claims: dict[int, set[AddressSpace]] = {}     # buffer address -> spaces claiming it
+
+    # ---- region bookkeeping (called by the buffer manager) ----
+    def add(self, region: Region) -> None:
+        with self._lock:
+            self._table = _Table(self._table.regions + [region])
+            self._update([], [region])
+
+    def remove(self, start: int) -> None:
+        with self._lock:
+            gone = [r for r in self._table.regions if r.start == start]
+            self._table = _Table([r for r in self._table.regions if r.start != start])
+            self._update(gone, [])
+            for region in gone:
+                if region.start == region.key:      # the buffer itself is freed: so are its claims
+                    self._purge(region.key)
+        if self.observer is not None:
+            for region in gone:
+                self.observer.on_remove(region)
+
+    def forget(self, region: Region) -> None:
+        """A buffer whose region is withdrawn (swapped out) was freed: its claims go, and the
+        sanitizer is told."""
+        with self._lock:
+            self._purge(region.key)
+        if self.observer is not None:
+            self.observer.on_remove(region)
+
+    def swap_regions(self, gone: list[int], back: list[Region]) -> None:
+        """Withdraw the regions starting at `gone` and publish `back`, in one step; the
+        buffers live on (swapped out or in), so the sanitizer is told nothing."""
+        if not gone and not back:
+            return
+        with self._lock:
+            drop = set(gone)
+            withdrawn = [r for r in self._table.regions if r.start in drop]
+            self._table = _Table([r for r in self._table.regions if r.start not in drop] + back)
+            self._update(withdrawn, back)
+
+    # ---- address spaces (space.py) ----
+    def claim(self, space: AddressSpace, key: int) -> None:
+        """`space` reaches the buffer at `key` (and its alias), resident or not, from now on."""
+        with self._lock:
+            if space.hold(key):
+                self._claims.setdefault(key, set()).add(space)
+                space.publish(put=[r for r in self._table.regions if r.key == key])
+
+    def unclaim(self, space: AddressSpace, key: int) -> None:
+        """One claim of `space` on the buffer at `key` is gone; the last takes its regions away."""
+        with self._lock:
+            if space.let_go(key):
+                self._unlist(space, key)
+                space.publish(drop=[r.start for r in self._table.regions if r.key == key])
+
+    def _unlist(self, space: AddressSpace, key: int) -> None:
+        holders = self._claims.get(key)
+        if holders is not None:
+            holders.discard(space)
+            if not holders:
+                del self._claims[key]
+
+    def _purge(self, key: int) -> None:
+        """Under the lock: a freed buffer's claims, so that its address, given to a new
+        buffer, is reachable by the new owner only."""
+        for space in self._claims.pop(key, set()):
+            space.forget(key)
+
+    def _update(self, gone: list[Region], back: list[Region]) -> None:
+        """Under the lock: the spaces claiming the buffers of regions that left or came."""
+        touched: dict[AddressSpace, tuple[list[int], list[Region]]] = {}
+        for region in gone:
+            for space in self._claims.get(region.key, ()):
+                touched.setdefault(space, ([], []))[0].append(region.start)
+        for region in back:
+            for space in self._claims.get(region.key, ()):
+                touched.setdefault(space, ([], []))[1].append(region)
+        for space, (drop, put) in touched.items():
+            space.publish(put=put, drop=drop)

@@ -21,7 +21,7 @@ from . import console as consoles, faults
 from .channel import Channel
 from .compute import LaunchError
 from .errors import CardError
-from .memory import memory_fault
+from .memory import MemoryView, memory_fault
 from .sched import EngineAbandoned, VirtualGpu
 from .swap import Cancelled, SwapClient
 
@@ -95,8 +95,10 @@ def _ring_words(ring: np.ndarray, position: int, n: int) -> list[int]:
 class CommandProcessor:
     def __init__(self, card: Card, channel: Channel, console: consoles.Console = consoles.LOCAL,
                  owner: trace_device.EngineActivity | None = None, client: SwapClient | None = None,
-                 vgpu: VirtualGpu | None = None) -> None:
+                 vgpu: VirtualGpu | None = None, space: MemoryView | None = None) -> None:
         self.card = card
+        # what the channel's copies and kernels reach: its client's address space (space.py)
+        self.memory = space if space is not None else card.memory
         self.vgpu = vgpu                     # whom the engines' schedulers serve this channel as
         self.channel = channel
         self.console = console
@@ -223,14 +225,16 @@ class CommandProcessor:
     def _memcpy(self, fn: int, args: list[int]) -> None:
         self._argc(args, 3, "MEMCPY")
         dst, src, n = args
-        self._dma(C.AIDEV_OP_MEMCPY, lambda: self.card.dma.copy(dst, src, n, self.vgpu, self._stopped))
+        self._dma(C.AIDEV_OP_MEMCPY, lambda: self.card.dma.copy(dst, src, n, self.vgpu, self._stopped,
+                                                                        self.memory))
 
     def _memset(self, fn: int, args: list[int]) -> None:
         self._argc(args, 3, "MEMSET")
         if fn not in (1, 2, 4):
             raise _bad(f"MEMSET element size {fn}")
         dst, value, count = args
-        self._dma(C.AIDEV_OP_MEMSET, lambda: self.card.dma.fill(dst, value, fn, count, self.vgpu, self._stopped))
+        self._dma(C.AIDEV_OP_MEMSET, lambda: self.card.dma.fill(dst, value, fn, count, self.vgpu,
+                                                                        self._stopped, self.memory))
 
     def _compute(self, fn: int, args: list[int]) -> None:
         if len(args) < _COMPUTE_WORDS:
@@ -247,7 +251,7 @@ class CommandProcessor:
         try:
             self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, desc.grid, desc.block,
                                      params, desc.shared_size, desc.globals_addr, desc.grid_sync, self.vgpu,
-                                     self._stopped, self._fence_ahead)
+                                     self._stopped, self.memory, self._fence_ahead)
         except EngineAbandoned:              # the channel stopped while the kernel waited for the engine
             return
         except (LaunchError, memory_fault()) as exc:
@@ -320,21 +324,23 @@ class CommandProcessor:
         progress = self.card.progress
         buffers = self.card.buffers
         # a word in VRAM is read with the client's buffers resident, one read at a time, so
-        # the wait holds no VRAM from clients that must run to release it
+        # the wait holds no VRAM from clients that must run to release it; it must be the
+        # client's own (a host word elsewhere is another channel's fence page, the card's)
         in_vram = buffers.vram_base <= addr < buffers.vram_base + buffers.address_span
+        memory = self.memory if in_vram else self.card.memory
         with progress:
             self.card.progress_waiters += 1      # before the first look (Card.notify_progress)
         try:
             if not in_vram:
                 with progress:
-                    while int(self.card.memory.load(where, np.uint64)[0]) < value:
+                    while int(memory.load(where, np.uint64)[0]) < value:
                         if self.channel.stopped:
                             return
                         progress.wait(ACQUIRE_RECHECK_S)
                 return
             while True:
                 with buffers.residency.hold(self.client, lambda: self.channel.stopped):
-                    reached = int(self.card.memory.load(where, np.uint64)[0]) >= value
+                    reached = int(memory.load(where, np.uint64)[0]) >= value
                 if reached or self.channel.stopped:
                     return
                 with progress:
@@ -354,7 +360,7 @@ class CommandProcessor:
 
     def _prepare(self, fn: int, args: list[int]) -> None:
         self._argc(args, 2, "PREPARE")
-        self.card.compute.prepare(args[0], args[1])
+        self.card.compute.prepare(args[0], args[1], self.memory)
 
     def _notify(self, fn: int, args: list[int]) -> None:
         self._argc(args, 1, "NOTIFY")

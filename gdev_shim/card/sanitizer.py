@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..common.findings import REPORT, Finding, hazard_kind, hazard_lines, line_of
-from .memory import CardMemory, Region
+from .memory import CardMemory, MemoryView, Region
 from .vram import MAP_NORESERVE
 
 MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
@@ -83,20 +83,24 @@ class CardSanitizer:
             self.written[off:off + n] = 0
 
     # ---- describing an address --------------------------------------------------
-    def describe(self, addr: int) -> tuple[str, str]:
-        """(kind of bad access, allocation text) for an address no live buffer holds."""
+    def describe(self, addr: int, memory: MemoryView | None = None) -> tuple[str, str]:
+        """(kind of bad access, allocation text) for an address no live buffer of `memory`
+        (the launching client's address space; the card's by default) holds."""
+        memory = memory or self.memory
         card = (addr - 0x0010_0000_0000_0000) // self.card_space if addr >= 0x0010_0000_0000_0000 else -1
         if card >= 0 and card != self.card_index:
             return "access to another card's memory", f"address of card {card}"
         with self.lock:
             for start, length in reversed(self.freed):
                 if start <= addr < start + length:
-                    if self.memory.region_at(addr) is None:
+                    if memory.region_at(addr) is None:
                         return "use after free", f"{addr - start} bytes into a freed {length}-byte buffer at {start:#x}"
-        return "out-of-bounds access", self.nearest(addr)
+        return "out-of-bounds access", self.nearest(addr, memory)
 
-    def nearest(self, addr: int) -> str:
-        regions = self.memory.regions()
+    def nearest(self, addr: int, memory: MemoryView | None = None) -> str:
+        """The allocation nearest `addr` among those `memory` reaches: another client's
+        buffers are none of the faulting client's business."""
+        regions = (memory or self.memory).regions()
         if not regions:
             return "no live allocation"
         def span(r: Region) -> tuple[int, int]:
@@ -113,31 +117,38 @@ class CardSanitizer:
             return f"{addr - hi} bytes after the {hi - lo}-byte buffer at {lo:#x}"
         return f"{lo - addr} bytes before the {hi - lo}-byte buffer at {lo:#x}"
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Starts and ends of the live allocations as they were requested (not page-rounded)."""
-        table = self.memory.regions_version()
+    def bounds(self, memory: MemoryView | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and ends of the live allocations of `memory` as they were requested (not
+        page-rounded)."""
+        memory = memory or self.memory
+        table = memory.regions_version()
         if self._bounds_for is not table:
-            regions = self.memory.regions()
+            regions = memory.regions()
             ends = [r.start + (r.requested or r.length) for r in regions]
             self._bounds = (table.starts, np.array(ends, dtype=_U64))
             self._bounds_for = table
         return self._bounds
 
-    def kernel(self, name: str) -> "KernelChecks":
-        return KernelChecks(self, name)
+    def kernel(self, name: str, memory: MemoryView | None = None) -> "KernelChecks":
+        return KernelChecks(self, name, memory or self.memory)
 
 
 class KernelChecks:
-    """The hooks of one launch; the interpreter calls them with its batch state `st`."""
+    """The hooks of one launch; the interpreter calls them with its batch state `st`.
+    Bounds are those of the memory the launch reaches (its client's address space)."""
 
-    def __init__(self, card: CardSanitizer, kernel: str) -> None:
+    def __init__(self, card: CardSanitizer, kernel: str, memory: MemoryView | None = None) -> None:
         self.card = card
+        self.memory = memory or card.memory
         self.kernel = kernel
         self.tools = card.tools
         # id(st) -> (writer, reader, write line, read line) per shared byte
         self.race: dict[int, tuple[np.ndarray, ...]] = {}
         self._hazards: set[tuple] = set()       # (kind, accesses) reported in this launch
         self._hazards_lock = threading.Lock()   # the JIT reports from every block's thread
+
+    def nearest(self, addr: int) -> str:
+        return self.card.nearest(addr, self.memory)
 
     # ---- global memory --------------------------------------------------------------
     def global_access(self, st: Any, lanes: np.ndarray, addrs: np.ndarray, width: int,
@@ -151,7 +162,7 @@ class KernelChecks:
             self._initcheck(st, lanes, addrs, width, text)
 
     def _memcheck(self, st, lanes, addrs, width, write, text) -> None:
-        starts, ends = self.card.bounds()
+        starts, ends = self.card.bounds(self.memory)
         lo, hi = int(addrs.min()), int(addrs.max())
         i = int(np.searchsorted(starts, _U64(lo), side="right")) - 1 if len(starts) else -1
         aligned = width == 1 or not (addrs & _U64(width - 1)).any()    # widths are powers of two
@@ -171,9 +182,9 @@ class KernelChecks:
         for p in positions[:MAX_LANES_REPORTED]:
             a = int(addrs[p])
             if a % width:
-                kind, alloc = "misaligned access", self.card.nearest(a)
+                kind, alloc = "misaligned access", self.nearest(a)
             else:
-                kind, alloc = self.card.describe(a)
+                kind, alloc = self.card.describe(a, self.memory)
             self._report(st, int(lanes[p]), "memcheck", f"{kind} ({'write' if write else 'read'})",
                          text, a, width, alloc, extra_lanes=len(positions) - 1 if p == positions[0] else 0)
         first = int(positions[0])
@@ -210,7 +221,7 @@ class KernelChecks:
         for p in positions[:MAX_LANES_REPORTED]:
             a = int(addrs[p])
             self._report(st, int(lanes[p]), "initcheck", "uninitialized global read", text, a, width,
-                         self.card.nearest(a), extra_lanes=len(positions) - 1 if p == positions[0] else 0)
+                         self.nearest(a), extra_lanes=len(positions) - 1 if p == positions[0] else 0)
 
     # ---- shared memory: racecheck ------------------------------------------------------
     def shared_access(self, st: Any, lanes: np.ndarray, keys: np.ndarray, width: int,
@@ -284,9 +295,9 @@ class KernelChecks:
                      addr: int, width: int, write: bool) -> None:
         """The JIT faulted on a global access: report it as _memcheck reports a bad lane."""
         if addr % width:
-            kind, alloc = "misaligned access", self.card.nearest(addr)
+            kind, alloc = "misaligned access", self.nearest(addr)
         else:
-            kind, alloc = self.card.describe(addr)
+            kind, alloc = self.card.describe(addr, self.memory)
         self._record(block, thread, "memcheck", f"{kind} ({'write' if write else 'read'})", text,
                      addr, width, alloc)
 

@@ -67,6 +67,7 @@ class Segments:
             self._check_room()
             # the lock stays held: two creators of one key must not both create
             bo = self.card.gem_new(size, C.AIDEV_GEM_DOMAIN_VRAM, owner=_swap_client(opener))
+            _claim(opener, bo)
             return self._add(opener, key, size, bo)
 
     def export(self, opener: object, bo: BufferObject) -> Segment:
@@ -75,6 +76,7 @@ class Segments:
             self._check_room()
             seg = self._add(opener, 0, bo.size, bo)
             seg.attached[opener] = 1
+            _claim(opener, bo)             # beside the claim of the exporter's own handle
             return seg
 
     def _check_room(self) -> None:
@@ -123,9 +125,11 @@ class Segments:
         with self._lock:
             freed = []
             for seg in list(self._by_id.values()):
+                held = opener in seg.attached or opener in seg.getters
                 seg.attached.pop(opener, None)
                 seg.getters.discard(opener)
-                self._let_go(seg, opener)
+                if held:
+                    self._let_go(seg, opener)
                 freed += self._reap(seg)
         self._free(freed)
 
@@ -141,16 +145,23 @@ class Segments:
 
     def _hold(self, seg: Segment, opener: object) -> None:
         """The opener's commands may use the segment: its buffer is theirs too for the swap
-        (ENOMEM when the opener's buffers and it could never be resident together)."""
+        (ENOMEM when the opener's buffers and it could never be resident together), and in
+        their address space."""
         client = _swap_client(opener)
         if client is not None:
             self.card.buffers.residency.share(seg.bo, client)
+        if opener not in seg.attached and opener not in seg.getters:
+            _claim(opener, seg.bo)
 
     def _let_go(self, seg: Segment, opener: object) -> None:
-        """Unless the opener still got or attached the segment, it no longer owns its buffer."""
+        """Unless the opener still got or attached the segment, it no longer owns its buffer
+        (nor reaches it).  Called once when the opener stops holding it."""
+        if opener in seg.attached or opener in seg.getters:
+            return
         client = _swap_client(opener)
-        if client is not None and opener not in seg.attached and opener not in seg.getters:
+        if client is not None:
             self.card.buffers.residency.unshare(seg.bo, client)
+        _unclaim(opener, seg.bo)
 
     def _reap(self, seg: Segment) -> list[BufferObject]:
         """Under the lock: drop a segment nobody holds; returns its buffer to free."""
@@ -162,6 +173,19 @@ class Segments:
     def _free(self, buffers: list[BufferObject]) -> None:
         for bo in buffers:
             self.card.gem_free(bo)
+
+
+def _claim(opener: object, bo: BufferObject) -> None:
+    """The opener's address space (space.py) reaches the segment's buffer."""
+    space = getattr(opener, "space", None)
+    if space is not None:
+        space.card.claim(space, bo.addr)
+
+
+def _unclaim(opener: object, bo: BufferObject) -> None:
+    space = getattr(opener, "space", None)
+    if space is not None:
+        space.card.unclaim(space, bo.addr)
 
 
 def _swap_client(opener: object) -> SwapClient | None:

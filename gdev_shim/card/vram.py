@@ -197,9 +197,20 @@ class Vram:
     def separate(self, offset: int, length: int) -> SharedPages:
         """Give the page-aligned range [offset, offset + length) pages of its own, with its
         bytes, mapped where the range was: the memfd a client may have for that buffer.
-        The range's pages in the VRAM memfd are given back."""
+        The range's pages in the VRAM memfd are given back.  (copy_out, then move_to.)"""
+        pages = self.copy_out(offset, length)
+        try:
+            self.move_to(offset, length, pages)
+        except OSError:
+            pages.map.close()
+            pages.close()
+            raise
+        return pages
+
+    def copy_out(self, offset: int, length: int) -> SharedPages:
+        """New pages holding the bytes of [offset, offset + length): the long part of
+        separating a range, which needs no lock of the card's (buffers.py: map_source)."""
         self._cancel(offset, length)
-        _, array, local = self._local(offset)
         pages = SharedPages(length, "buffer")
         try:
             copied = 0
@@ -208,13 +219,17 @@ class Vram:
                 if done <= 0:
                     raise OSError(f"copy_file_range stopped at {copied} of {length} bytes")
                 copied += done
-            self._map_over(array, local, length, pages.fd, 0)
         except OSError:
             pages.map.close()
             pages.close()
             raise
-        _libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length)
         return pages
+
+    def move_to(self, offset: int, length: int, pages: SharedPages) -> None:
+        """Map `pages` (copy_out's) over the range, and give the range's VRAM pages back."""
+        _, array, local = self._local(offset)
+        self._map_over(array, local, length, pages.fd, 0)
+        _libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length)
 
     def rejoin(self, offset: int, length: int, pages: SharedPages) -> None:
         """The VRAM memfd's pages back under a separated range (its buffer is freed); the

@@ -163,7 +163,7 @@ class Session:
         else:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
         self.file = CardFile(self.daemon.card(minor), console, local=False, priority=priority,
-                             label=f"{self.command}[{self.pid}]")
+                             label=f"{self.command}[{self.pid}]", client=_process_of(self.pid))
         self.log_level = level
         self.daemon.adopt(self)
         return wire.reply(0)
@@ -257,6 +257,17 @@ class Session:
         return {"id": id(self), "pid": self.pid, "command": self.command, "card": self.file.card.index,
                 **self.file.usage(), "busy_ns": {e: sched[e]["busy_ns"] for e in ("copy", "compute")},
                 "sched": sched}
+
+
+def _process_of(pid: int) -> tuple[str, int, str]:
+    """Who a client is, for its address space (card/space.py): its process, told apart from
+    a later one that gets the same pid by the time it started."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            started = f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        started = "?"
+    return ("process", pid, started)
 
 
 def _command_of(pid: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,9 @@ def build(regions: list[tuple[int, int, int, Any]], prefer: tuple[int, int] | No
 
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[int, bool], tuple[Any, PageMap]] = {}
+# per memory (a card's, or one client's address space: each has a table of its own, which
+# goes with it), per precision: (the regions' version, its map)
+_cache: weakref.WeakKeyDictionary[Any, dict[bool, tuple[Any, PageMap]]] = weakref.WeakKeyDictionary()
 
 
 def page_map(memory: Any, precise: bool = False) -> PageMap:
@@ -106,13 +109,13 @@ def page_map(memory: Any, precise: bool = False) -> PageMap:
     `precise` bounds each buffer by its requested size rather than its pages."""
     snapshot = getattr(memory, "regions_version", None)
     token = snapshot() if snapshot is not None else None
-    key = (id(memory), precise)
     with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None and token is not None and hit[0] is token:
+        maps = _cache.get(memory) if token is not None else None
+        hit = maps.get(precise) if maps is not None else None
+    if hit is not None and hit[0] is token:
         return hit[1]
     pm = build(_host_regions(memory, precise), getattr(memory, "preferred_span", None))
     if token is not None:
         with _cache_lock:
-            _cache[key] = (token, pm)
+            _cache.setdefault(memory, {})[precise] = (token, pm)
     return pm

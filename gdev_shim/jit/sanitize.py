@@ -71,7 +71,7 @@ class SanitizerSink:
         item = self.flat.code[pc]
         if kind == UNINITIALISED:
             self.checks._record(where, thread, "initcheck", "uninitialized global read", item.text,
-                                address, width, self.checks.card.nearest(address), more)
+                                address, width, self.checks.nearest(address), more)
             return 0
         write, against_write = bool(kind & RACE_WRITE), bool(kind & RACE_AGAINST_WRITE)
         earlier, line = kind >> LINE_SHIFT, line_of(item.text)

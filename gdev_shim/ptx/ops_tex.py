@@ -1,13 +1,17 @@
-"""Texture fetches (tex.1d / tex.2d with point sampling) through the card contract's
-texture descriptor (include/aidev_drm.h, struct aidev_texture): the handle operand is the
-descriptor's device address, read by the kernel like any global memory.
+"""Texture fetches (tex.1d / tex.2d / tex.3d) through the card contract's texture descriptor
+(include/aidev_drm.h, struct aidev_texture): the handle operand is the descriptor's device
+address, read by the kernel like any global memory.
 
 Lanes are grouped by handle (a kernel usually reads one texture); each group's texels are
 read channel by channel and converted to the destination type: floats as they are,
 integers as they are or, under AIDEV_TEX_NORMALIZED_READ, scaled to [0, 1] or [-1, 1].
+Point sampling reads the texel the coordinate falls in; under AIDEV_TEX_LINEAR a float
+fetch blends the two (1-D), four (2-D) or eight (3-D) texels around the coordinate less half a texel,
+with weights in CUDA's 9-bit fixed point (8 fractional bits, the nearest of 256 steps).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -19,9 +23,9 @@ from .form import Form
 from .ptxast import Instr
 from .ptxtypes import DTYPE
 
-GEOMETRY = {"1d": 1, "2d": 2}
+GEOMETRY = {"1d": 1, "2d": 2, "3d": 3}
 _FIELDS = {name: ffi.offsetof("struct aidev_texture", name)
-           for name in ("base", "pitch", "width", "height", "channels", "channel_bytes", "kind", "flags",
+           for name in ("base", "pitch", "width", "height", "depth", "channels", "channel_bytes", "kind", "flags",
                         "address_mode", "border")}
 _CHANNEL_TYPES = {(C.AIDEV_TEX_SIGNED, 1): np.int8, (C.AIDEV_TEX_SIGNED, 2): np.int16,
                   (C.AIDEV_TEX_SIGNED, 4): np.int32, (C.AIDEV_TEX_UNSIGNED, 1): np.uint8,
@@ -32,7 +36,7 @@ _CHANNEL_TYPES = {(C.AIDEV_TEX_SIGNED, 1): np.int8, (C.AIDEV_TEX_SIGNED, 2): np.
 def b_tex(ins: Instr, f: Form, ctx: Any) -> Callable:
     dims = next((GEOMETRY[m] for m in f.mods if m in GEOMETRY), None)
     if dims is None or f.vec != 4 or len(f.types) != 2 or len(ins.operands) != 2:
-        raise PtxError(f"{ins.opcode}: only tex.1d/tex.2d .v4 fetches with a handle operand are supported",
+        raise PtxError(f"{ins.opcode}: only tex.1d/2d/3d .v4 fetches with a handle operand are supported",
                        ins.line)
     dst_t, coord_t = f.types
     if dst_t not in ("f32", "s32", "u32") or coord_t not in ("f32", "s32"):
@@ -64,35 +68,87 @@ def _field(st: Any, lanes: np.ndarray, handle: int, name: str, dt: Any, text: st
     return access.load(st, lanes[:1], "global", addr, np.dtype(dt), text)[0]    # one read for the group
 
 
+class _Texture:
+    """One descriptor, read once for a group of lanes."""
+
+    def __init__(self, st: Any, lanes: np.ndarray, handle: int, text: str) -> None:
+        self.field = lambda name, dt=np.uint32, index=0: _field(st, lanes, handle, name, dt, text, index)  # noqa: E731
+        field = self.field
+        self.st, self.lanes, self.text = st, lanes, text
+        self.base, self.pitch = int(field("base", np.uint64)), int(field("pitch", np.uint64))
+        self.size = (int(field("width")), int(field("height")), max(1, int(field("depth"))))
+        self.channels, self.cbytes, kind = int(field("channels")), int(field("channel_bytes")), int(field("kind"))
+        self.flags = int(field("flags"))
+        self.modes = tuple(int(field("address_mode", index=axis)) for axis in range(3))
+        ctype = _CHANNEL_TYPES.get((kind, self.cbytes))
+        if ctype is None or not 1 <= self.channels <= 4:
+            raise PtxError(f"{text}: texture descriptor at 0x{handle:x} has {self.channels} channels of kind "
+                           f"{kind}, {self.cbytes} bytes")
+        self.ctype = ctype
+
+    def texels(self, index: list[np.ndarray], inside: np.ndarray, dt: np.dtype) -> list[np.ndarray]:
+        """Each channel of the texels at `index` (one array per axis), as `dt`; the border
+        colour (or 0) where `inside` is false."""
+        addrs = np.uint64(self.base) + index[0].astype(np.uint64) * np.uint64(self.channels * self.cbytes)
+        if len(index) > 1:
+            addrs = addrs + index[1].astype(np.uint64) * np.uint64(self.pitch)
+        if len(index) > 2:
+            addrs = addrs + index[2].astype(np.uint64) * np.uint64(self.pitch * self.size[1])
+        channels = []
+        for ch in range(self.channels):
+            raw = np.zeros(len(inside), self.ctype)
+            if inside.any():
+                raw[inside] = access.load(self.st, self.lanes[inside], "global",
+                                          addrs[inside] + np.uint64(ch * self.cbytes), np.dtype(self.ctype), self.text)
+            values = _converted(raw, dt, self.flags, self.ctype)
+            if not inside.all():
+                values = np.where(inside, values, _outside(self.field, self.flags, ch, dt))
+            channels.append(values)
+        return channels
+
+
 def _fetch(st: Any, lanes: np.ndarray, handle: int, xy: list[np.ndarray], coord_t: str, out: np.ndarray,
            pos: np.ndarray, text: str) -> None:
     """Texels of the lanes `lanes` (at `pos` of `out`) through the descriptor at `handle`."""
-    field = lambda name, dt=np.uint32, index=0: _field(st, lanes, handle, name, dt, text, index)  # noqa: E731
-    base, pitch = int(field("base", np.uint64)), int(field("pitch", np.uint64))
-    size = (int(field("width")), int(field("height")))
-    channels, cbytes, kind, flags = int(field("channels")), int(field("channel_bytes")), int(field("kind")), \
-        int(field("flags"))
-    ctype = _CHANNEL_TYPES.get((kind, cbytes))
-    if ctype is None or not 1 <= channels <= 4:
-        raise PtxError(f"{text}: texture descriptor at 0x{handle:x} has {channels} channels of kind {kind}, "
-                       f"{cbytes} bytes")
+    tex = _Texture(st, lanes, handle, text)
+    if tex.flags & C.AIDEV_TEX_LINEAR and not tex.flags & C.AIDEV_TEX_INDEXED and out.dtype == np.float32:
+        for ch, values in enumerate(_filtered(tex, xy)):
+            out[ch, pos] = values
+        return
     index, inside = [], np.ones(len(pos), bool)
     for axis, c in enumerate(xy):
-        i, ok = _texel_index(c, coord_t, size[axis], int(field("address_mode", index=axis)), flags)
+        i, ok = _texel_index(c, coord_t, tex.size[axis], tex.modes[axis], tex.flags)
         index.append(i)
         inside &= ok
-    addrs = np.uint64(base) + index[0].astype(np.uint64) * np.uint64(channels * cbytes)
-    if len(index) > 1:
-        addrs = addrs + index[1].astype(np.uint64) * np.uint64(pitch)
-    for ch in range(channels):
-        raw = np.zeros(len(pos), ctype)
-        if inside.any():
-            raw[inside] = access.load(st, lanes[inside], "global", addrs[inside] + np.uint64(ch * cbytes),
-                                      np.dtype(ctype), text)
-        values = _converted(raw, out.dtype, flags, ctype)
-        if not inside.all():
-            values = np.where(inside, values, _outside(field, flags, ch, out.dtype))
+    for ch, values in enumerate(tex.texels(index, inside, out.dtype)):
         out[ch, pos] = values
+
+
+def _filtered(tex: _Texture, xy: list[np.ndarray]) -> list[np.ndarray]:
+    """Linear filtering: along each axis the texels i and i+1 around x - 0.5, weighted
+    1 - a and a, where a is the fraction rounded to 8 bits; the corners of 2-D blended in
+    one sum, as CUDA's programming guide writes it."""
+    normalized = bool(tex.flags & C.AIDEV_TEX_NORMALIZED_COORDS)
+    corners, weights = [], []
+    for axis, c in enumerate(xy):
+        size = tex.size[axis]
+        x = c.astype(np.float64) * (size if normalized else 1) - 0.5
+        x = np.nan_to_num(x, nan=0.0, posinf=size, neginf=-2)
+        i = np.floor(x).astype(np.int64)
+        a = (np.floor((x - i) * 256 + 0.5) / 256).astype(np.float32)
+        corners.append([_wrapped(i, size, tex.modes[axis], normalized), _wrapped(i + 1, size, tex.modes[axis],
+                                                                                 normalized)])
+        weights.append([np.float32(1) - a, a])
+    total: list[np.ndarray] | None = None
+    for pick in itertools.product((0, 1), repeat=len(xy)):     # x varies fastest: (i,j), (i+1,j), ...
+        pick = pick[::-1]
+        index = [corners[axis][p][0] for axis, p in enumerate(pick)]
+        inside = np.logical_and.reduce([corners[axis][p][1] for axis, p in enumerate(pick)])
+        w = np.prod([weights[axis][p] for axis, p in enumerate(pick)], axis=0).astype(np.float32)
+        texels = tex.texels(index, inside, np.dtype(np.float32))
+        total = [w * t for t in texels] if total is None else [s + w * t for s, t in zip(total, texels)]
+    assert total is not None
+    return total
 
 
 def _texel_index(c: np.ndarray, coord_t: str, size: int, mode: int, flags: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +161,12 @@ def _texel_index(c: np.ndarray, coord_t: str, size: int, mode: int, flags: int) 
     if normalized:
         x = x * size
     i = np.floor(np.nan_to_num(x, nan=0.0, posinf=size, neginf=-1)).astype(np.int64)
+    return _wrapped(i, size, mode, normalized)
+
+
+def _wrapped(i: np.ndarray, size: int, mode: int, normalized: bool) -> tuple[np.ndarray, np.ndarray]:
+    """An element index along one axis through the address mode, and which lanes read
+    inside the texture (wrap and mirror apply to normalized coordinates only)."""
     if normalized and mode == C.AIDEV_TEX_WRAP:
         return np.mod(i, size), np.ones(len(i), bool)
     if normalized and mode == C.AIDEV_TEX_MIRROR:

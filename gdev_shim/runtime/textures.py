@@ -1,11 +1,12 @@
 """CUDA arrays and texture objects.
 
-An array is device memory of `height` rows of `width` elements, each `channels` channels
-of one size and kind, rows packed (the pitch is the row's bytes).  A texture object is the
+An array is device memory of `depth` slices of `height` rows of `width` elements, each
+`channels` channels of one size and kind, rows and slices packed (the pitch is the row's
+bytes).  A texture object is the
 device address of a texture descriptor (include/aidev_drm.h, struct aidev_texture) the
-runtime writes into device memory: kernels' tex.1d/tex.2d instructions read the texels
-through it (point sampling).  The SDAA runtime has no textures, so errors only CUDA has
-carry CUDA's code names.
+runtime writes into device memory: kernels' tex.1d/2d/3d instructions read the texels
+through it (point sampling, or linear filtering of float results).  The SDAA runtime has
+no textures, so errors only CUDA has carry CUDA's code names.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from .errors import RT, CudaNamedError, SdaaError, translated
 log = get("gdev.runtime")
 SIGNED, UNSIGNED, FLOAT = 0, 1, 2                   # cudaChannelFormatKind
 RESOURCE_ARRAY, RESOURCE_LINEAR, RESOURCE_PITCH2D = 0, 2, 3
-FILTER_POINT = 0
+FILTER_POINT, FILTER_LINEAR = 0, 1
 READ_ELEMENT, READ_NORMALIZED = 0, 1
 ADDRESS_MODES = range(4)                            # wrap, clamp, mirror, border (AIDEV_TEX_*)
 _KINDS = {SIGNED: C.AIDEV_TEX_SIGNED, UNSIGNED: C.AIDEV_TEX_UNSIGNED, FLOAT: C.AIDEV_TEX_FLOAT}
@@ -46,6 +47,7 @@ class Array:
     width: int
     height: int                                     # 0 for a 1-D array (one row)
     desc: tuple[int, int, int, int, int]            # the cudaChannelFormatDesc it was made with
+    depth: int = 0                                  # slices of a 3-D array (0: one)
 
     @property
     def pitch(self) -> int:
@@ -53,7 +55,12 @@ class Array:
 
     @property
     def rows(self) -> int:
+        """Rows of one slice."""
         return max(1, self.height)
+
+    @property
+    def slices(self) -> int:
+        return max(1, self.depth)
 
 
 _lock = threading.Lock()
@@ -74,25 +81,45 @@ def channel_format(x: int, y: int, z: int, w: int, kind: int) -> Format:
 
 
 @translated
-def malloc_array(desc: tuple[int, int, int, int, int], width: int, height: int, flags: int) -> int:
+def malloc_array(desc: tuple[int, int, int, int, int], width: int, height: int, flags: int, depth: int = 0) -> int:
     fmt = channel_format(*desc)
     if flags != 0:
-        raise CudaNamedError("cudaErrorNotSupported", f"cudaMallocArray flags 0x{flags:x} (surfaces, "
+        raise CudaNamedError("cudaErrorNotSupported", f"array flags 0x{flags:x} (surfaces, "
                                                       "layered and gather arrays are not supported)")
-    if width == 0:
-        raise SdaaError(RT.sdaaErrorInvalidValue, "an array of width 0")
-    addr = memory.malloc(width * max(1, height) * fmt.element_bytes)
+    if width == 0 or (depth and not height):
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"an array of {width} x {height} x {depth} elements")
+    addr = memory.malloc(width * max(1, height) * max(1, depth) * fmt.element_bytes)
     with _lock:
         handle = next(_ids)
-        _arrays[handle] = Array(addr, fmt, width, height, desc)
-    log.debug("malloc_array: %dx%d of %s -> array %d at 0x%x", width, height, fmt, handle, addr)
+        _arrays[handle] = Array(addr, fmt, width, height, desc, depth)
+    log.debug("malloc_array: %dx%dx%d of %s -> array %d at 0x%x", width, height, depth, fmt, handle, addr)
     return handle
 
 
-def array(handle: int) -> Array:
+@translated
+def array_side(handle: int, pos: tuple[int, int, int]) -> tuple[memory.Pitched, int]:
+    """One side of a 3-D copy that is an array: its rows as a pitched pointer (the position
+    in bytes), and its element size, by which the copy's width (in elements) is scaled."""
+    a = array(handle, RT.sdaaErrorInvalidValue)            # cudaMemcpy3D's code for a bad side
+    x, y, z = pos
+    if x > a.width or y > a.rows or z > a.slices:
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"position {pos} outside an array of "
+                                                  f"{a.width} x {a.rows} x {a.slices} elements")
+    return memory.Pitched(a.addr, a.pitch, a.pitch, a.rows, (x * a.format.element_bytes, y, z)), a.format.element_bytes
+
+
+def check_array_extent(handle: int, pos: tuple[int, int, int], extent: tuple[int, int, int]) -> None:
+    """A 3-D copy's block (elements) must fit the array from `pos` on."""
+    a = array(handle, RT.sdaaErrorInvalidValue)
+    if any(p + e > size for p, e, size in zip(pos, extent, (a.width, a.rows, a.slices))):
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"{extent} elements at {pos} outside an array of "
+                                                  f"{a.width} x {a.rows} x {a.slices}")
+
+
+def array(handle: int, missing: int = RT.sdaaErrorInvalidResourceHandle) -> Array:
     found = _arrays.get(handle)
     if found is None:
-        raise SdaaError(RT.sdaaErrorInvalidResourceHandle, f"0x{handle:x} is not an array")
+        raise SdaaError(missing, f"0x{handle:x} is not an array")
     return found
 
 
@@ -143,11 +170,12 @@ class Resource:
     height: int
     pitch: int
     indexed: bool                                   # linear memory, read by integer index (tex1Dfetch)
+    depth: int = 1                                  # slices of `height` rows (a 3-D array)
 
 
 def array_resource(handle: int) -> Resource:
     a = array(handle)
-    return Resource(a.addr, a.format, a.width, a.rows, a.pitch, False)
+    return Resource(a.addr, a.format, a.width, a.rows, a.pitch, False, a.slices)
 
 
 @translated
@@ -174,7 +202,7 @@ def pitch2d_resource(ptr: int, desc: tuple[int, int, int, int, int], width: int,
 @dataclass(frozen=True)
 class Sampling:
     """The parts of a cudaTextureDesc this card honours."""
-    address_modes: tuple[int, int]
+    address_modes: tuple[int, int, int]
     filter_mode: int
     read_mode: int
     normalized_coords: bool
@@ -184,8 +212,11 @@ class Sampling:
 
 @translated
 def create_texture(res: Resource, how: Sampling) -> int:
-    if how.filter_mode != FILTER_POINT:
-        raise CudaNamedError("cudaErrorNotSupported", "linear filtering is not supported (point sampling only)")
+    if how.filter_mode not in (FILTER_POINT, FILTER_LINEAR):
+        raise SdaaError(RT.sdaaErrorInvalidValue, f"texture filter mode {how.filter_mode}")
+    if how.filter_mode == FILTER_LINEAR and res.format.kind != FLOAT and how.read_mode != READ_NORMALIZED:
+        raise SdaaError(RT.sdaaErrorInvalidValue, "linear filtering returns floats: it needs float texels "
+                                                  "or normalized reads")
     if how.srgb:
         raise CudaNamedError("cudaErrorNotSupported", "sRGB textures are not supported")
     if how.read_mode not in (READ_ELEMENT, READ_NORMALIZED) or any(m not in ADDRESS_MODES for m in how.address_modes):
@@ -194,12 +225,13 @@ def create_texture(res: Resource, how: Sampling) -> int:
     if how.read_mode == READ_NORMALIZED and (res.format.kind == FLOAT or res.format.channel_bytes == 4):
         raise SdaaError(RT.sdaaErrorInvalidValue, "normalized reads need 8- or 16-bit integer channels")
     desc = ffi.new("struct aidev_texture *")
-    desc.base, desc.pitch, desc.width, desc.height = res.base, res.pitch, res.width, res.height
+    desc.base, desc.pitch, desc.width, desc.height, desc.depth = res.base, res.pitch, res.width, res.height, res.depth
     desc.channels, desc.channel_bytes = res.format.channels, res.format.channel_bytes
     desc.kind = _KINDS[res.format.kind]
     desc.flags = ((C.AIDEV_TEX_INDEXED if res.indexed else 0)
                   | (C.AIDEV_TEX_NORMALIZED_COORDS if how.normalized_coords else 0)
-                  | (C.AIDEV_TEX_NORMALIZED_READ if how.read_mode == READ_NORMALIZED else 0))
+                  | (C.AIDEV_TEX_NORMALIZED_READ if how.read_mode == READ_NORMALIZED else 0)
+                  | (C.AIDEV_TEX_LINEAR if how.filter_mode == FILTER_LINEAR else 0))
     desc.address_mode = list(how.address_modes)
     desc.border = list(how.border)
     size = ffi.sizeof(desc[0])
