@@ -191,7 +191,9 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
     shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
              return_depth(flat))
-    if nworkers == 1 and not grid_sync and not instrument and not _prints(flat) and _run_planned(
+    # a plan serves plain one-worker launches: the sanitizer's report their faults through
+    # `checks`, printf and cooperative launches need per-launch state of their own
+    if nworkers == 1 and not grid_sync and checks is None and not _prints(flat) and _run_planned(
             kernel, compiled, pm, shape, grid, block, params, dynamic_shared, globals_addr):
         return
     thread_ids, thread_ids_addr = _thread_ids(block, nwarps, width)
