@@ -94,7 +94,7 @@ done
 # printf and assert are also judged by what they print.
 CUDA=$BIN/cuda
 for prog in vector_add symbols streams_events warp memory config threads peer device_query errors assert printf noptx \
-            graphs memory3d thrust_sort managed host_register cooperative graph_nodes graph_params textures \
+            graphs memory3d thrust_sort managed host_register cooperative graph_nodes graph_params textures pools \
             vector_add_compute80 symbols_compute80 vector_add_gencode warp_gencode \
             streams_events_ptds symbols_ptds config_ptds graphs_ptds memory3d_ptds; do
     run "cuda/$prog"                       0 env LD_LIBRARY_PATH="$LIB" timeout 180 "$CUDA/$prog"

@@ -537,6 +537,57 @@ cudaError_t cudaMemPrefetchAsync_ptsz(const void *devPtr, size_t count, struct c
 cudaError_t cudaMemAdvise(const void *devPtr, size_t count, enum cudaMemoryAdvise advice,
                           struct cudaMemLocation location);
 cudaError_t cudaFreeAsync(void *devPtr, cudaStream_t hStream);
+
+/* Memory pools: cudaMallocAsync allocates from the device's current pool (its default pool
+ * unless cudaDeviceSetMemPool chose another), cudaMallocFromPoolAsync from a given one;
+ * cudaFreeAsync returns a block to its pool, which keeps freed blocks up to its release
+ * threshold (default 0: none) for later allocations that fit. */
+typedef struct CUmemPoolHandle_st *cudaMemPool_t;
+
+enum cudaMemPoolAttr {
+    cudaMemPoolReuseFollowEventDependencies   = 0x1,   /* int; kept (every reuse is safe here) */
+    cudaMemPoolReuseAllowOpportunistic        = 0x2,
+    cudaMemPoolReuseAllowInternalDependencies = 0x3,
+    cudaMemPoolAttrReleaseThreshold           = 0x4,   /* unsigned long long from here on */
+    cudaMemPoolAttrReservedMemCurrent         = 0x5,
+    cudaMemPoolAttrReservedMemHigh            = 0x6,   /* settable to 0 only: reset to current */
+    cudaMemPoolAttrUsedMemCurrent             = 0x7,
+    cudaMemPoolAttrUsedMemHigh                = 0x8
+};
+
+enum cudaMemAllocationType {
+    cudaMemAllocationTypeInvalid = 0x0,
+    cudaMemAllocationTypePinned  = 0x1,                /* the one supported */
+    cudaMemAllocationTypeManaged = 0x2
+};
+
+enum cudaMemAllocationHandleType {
+    cudaMemHandleTypeNone                = 0x0,        /* the one supported */
+    cudaMemHandleTypePosixFileDescriptor = 0x1,
+    cudaMemHandleTypeWin32               = 0x2,
+    cudaMemHandleTypeWin32Kmt            = 0x4,
+    cudaMemHandleTypeFabric              = 0x8
+};
+
+struct cudaMemPoolProps {
+    enum cudaMemAllocationType allocType;
+    enum cudaMemAllocationHandleType handleTypes;
+    struct cudaMemLocation location;                 /* a device */
+    void *win32SecurityAttributes;
+    size_t maxSize;                                  /* 0: no limit */
+    unsigned short usage;
+    unsigned char reserved[54];
+};
+
+cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *memPool, int device);
+cudaError_t cudaDeviceGetMemPool(cudaMemPool_t *memPool, int device);
+cudaError_t cudaDeviceSetMemPool(int device, cudaMemPool_t memPool);
+cudaError_t cudaMemPoolCreate(cudaMemPool_t *memPool, const struct cudaMemPoolProps *poolProps);
+cudaError_t cudaMemPoolDestroy(cudaMemPool_t memPool);               /* not a default pool */
+cudaError_t cudaMallocFromPoolAsync(void **ptr, size_t size, cudaMemPool_t memPool, cudaStream_t stream);
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t memPool, size_t minBytesToKeep);
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, enum cudaMemPoolAttr attr, void *value);
+cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t memPool, enum cudaMemPoolAttr attr, void *value);
 cudaError_t cudaMallocPitch(void **devPtr, size_t *pitch, size_t width, size_t height);
 cudaError_t cudaMemGetInfo(size_t *free, size_t *total);
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind);
@@ -908,6 +959,7 @@ cudaError_t cudaMemcpyFromSymbolAsync_ptsz(void *dst, const void *symbol, size_t
                                            enum cudaMemcpyKind kind, cudaStream_t stream);
 cudaError_t cudaMallocAsync_ptsz(void **devPtr, size_t size, cudaStream_t hStream);
 cudaError_t cudaFreeAsync_ptsz(void *devPtr, cudaStream_t hStream);
+cudaError_t cudaMallocFromPoolAsync_ptsz(void **ptr, size_t size, cudaMemPool_t memPool, cudaStream_t stream);
 cudaError_t cudaMemsetAsync_ptsz(void *devPtr, int value, size_t count, cudaStream_t stream);
 cudaError_t cudaStreamSynchronize_ptsz(cudaStream_t stream);
 cudaError_t cudaStreamQuery_ptsz(cudaStream_t stream);

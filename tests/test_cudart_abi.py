@@ -20,7 +20,7 @@ STRUCTS = ("struct cudaDeviceProp", "struct cudaFuncAttributes", "struct dim3", 
            "struct cudaPitchedPtr", "struct cudaMemcpy3DParms", "struct cudaMemLocation",
            "struct cudaKernelNodeParams", "struct cudaMemsetParams", "struct cudaHostNodeParams",
            "struct cudaGraphExecUpdateResultInfo_st", "struct cudaChannelFormatDesc", "struct cudaResourceDesc",
-           "struct cudaTextureDesc")
+           "struct cudaTextureDesc", "struct cudaMemPoolProps")
 needs_toolkit = pytest.mark.skipif(not (TOOLKIT / "cuda_runtime_api.h").is_file() or not shutil.which("g++"),
                                    reason="the CUDA toolkit's headers and g++ check the ABI")
 

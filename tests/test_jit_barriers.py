@@ -329,3 +329,63 @@ def test_decoded_trace_agrees_with_a_tracing_pass(module: Module) -> None:
         # a partial frame save trusts the decoding to name every register written
         traced_dirty, decoded_dirty = (written_since_resume(flat, t) for t in (probe.trace, decoded))
         assert all(traced_dirty[pc] <= decoded_dirty[pc] for pc in traced_dirty), kernel
+
+
+# ---------------------------------------------------------------- the quick tier's shared wait
+
+_NUMBERED = """
+    ld.param.u64 %rd1, [k_p];
+    mov.u32 %r1, %tid.x;
+    ld.param.u32 %r2, [k_n];
+    bar.sync 0;
+    add.u32 %r3, %r1, 1;
+    bar.sync %r2;
+    st.global.u32 [%rd1], %r3;
+    ret;
+"""
+
+
+def _numbered_kernel() -> Module:
+    text = (".version 8.0\n.target sm_80\n.address_size 64\n"
+            ".visible .entry k(.param .u64 k_p, .param .u32 k_n)\n{\n"
+            "    .reg .b32 %r<4>;\n    .reg .b64 %rd<2>;\n" + _NUMBERED + "}\n")
+    return parse_module(text)
+
+
+def _run_numbered(engine, number: int) -> tuple:
+    card = Card(0, vram_size=1 << 20)
+    bo = card.gem_new(4096, C.AIDEV_GEM_DOMAIN_VRAM)
+    try:
+        engine(_numbered_kernel(), "k", card.memory, (1, 1, 1), (64, 1, 1),
+               struct.pack("<QI", bo.addr, number), 0, 0)
+    except KernelFault as fault:
+        return fault.reason, fault.instruction, fault.thread
+    return "", "", int(np.frombuffer(card.memory.read(bo.addr, 4), np.int32)[0])
+
+
+def test_barrier_number_from_a_register_on_both_tiers(jit_tier: str) -> None:
+    """A barrier whose number a register holds waits on that barrier, on each tier as on
+    the interpreter; out of range it faults at that instruction (the quick tier's shared
+    wait reports the barrier it came from)."""
+    assert _run_numbered(jit.execute, 3) == _run_numbered(interp_execute, 3) == ("", "", 64)
+    reason, instruction, _thread = _run_numbered(jit.execute, 17)
+    assert "barrier number" in reason and instruction.endswith("bar.sync %r2;")
+
+
+def test_quick_tier_waits_share_one_copy_of_the_barrier_code() -> None:
+    """Each plain barrier of the quick tier branches to one shared wait: the IR grows by a
+    few lines per barrier, not by a copy of the park, count and fault code."""
+    from gdev_shim.jit.codegen import KernelCompiler
+
+    def ir_lines(barriers: int, compact: bool) -> int:
+        body = "    ld.param.u64 %rd1, [k_p];\n    mov.u32 %r1, %tid.x;\n"
+        body += "    add.u32 %r1, %r1, 1;\n    bar.sync 0;\n" * barriers
+        body += "    st.global.u32 [%rd1], %r1;\n    ret;\n"
+        mod = _ptx_kernel(body, "    .reg .b32 %r<2>;\n    .reg .b64 %rd<2>;\n")
+        text = str(KernelCompiler(flatten(mod, "k"), 32, "k", compact=compact).compile())
+        assert text.count("wait_park:") == (1 if compact else 0)
+        return text.count("\n")
+
+    per_barrier_quick = (ir_lines(12, True) - ir_lines(2, True)) / 10
+    per_barrier_full = (ir_lines(12, False) - ir_lines(2, False)) / 10
+    assert per_barrier_quick < per_barrier_full / 3, (per_barrier_quick, per_barrier_full)

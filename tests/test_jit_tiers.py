@@ -125,11 +125,12 @@ def test_quick_tier_calls_one_function_per_access_shape(module: Module) -> None:
     assert len(shapes) >= 4
     # (a region of if-converted code may be emitted twice: count program counters)
     # (the function of a shape is the module's own, or the process's prebuilt one)
-    called = {int(pc) for pc in re.findall(r'call i32 @"(?:gdev_quick_)?mem_access_\w+"\(.*, i64 (\d+)\)',
-                                           quick)}
+    # (through its wrapper, which takes the lane mask as an integer: quickcall.py)
+    called = {int(pc) for pc in re.findall(
+        r'call i32 @"(?:gdev_quick_)?call_mem_access_\w+"\(.*, i32 %[^,]+, i64 (\d+)\)', quick)}
     assert called == set(shapes)
-    assert (quick.count('define internal i32 @"mem_access_') + quick.count('declare i32 @"gdev_quick_mem_access_')
-            == len(set(shapes.values())))
+    assert (quick.count('define internal i32 @"call_mem_access_')
+            + quick.count('declare i32 @"gdev_quick_call_mem_access_') == len(set(shapes.values())))
     assert "mem_access_" not in full and full.count("mem_fast") >= len(shapes)
     assert len(quick) < len(full)
 
@@ -187,7 +188,7 @@ with settings.override(jit_tier="fast"):
     assert not engine.compile_kernel(module, "bar_scan").optimised
 text, _ = engine._generate_ir(flatten(module, "bar_scan"), engine.WARP, "q", frozenset(), compact=True)
 print(sorted(n for n, built in accesslib._builds.items() if built.result() and f'declare i32 @"{n}"' in text))
-print("mem_access_" in text.replace("gdev_quick_mem_access_", ""))
+print("mem_access_" in text.replace("gdev_quick_call_mem_access_", ""))
 print(outs[0] == outs[1])
 """
 
@@ -201,8 +202,9 @@ def test_the_quick_tier_calls_the_prebuilt_access_functions(compile_ptx) -> None
                           env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[:3] == [
-        "['gdev_quick_mem_access_ld_0_32_rows', 'gdev_quick_mem_access_ld_1_32_rows', "     # (it reads %tid.y)
-        "'gdev_quick_mem_access_st_0_32_rows', 'gdev_quick_mem_access_st_1_32_rows']", "False", "True"]
+        "['gdev_quick_call_mem_access_ld_0_32_rows', 'gdev_quick_call_mem_access_ld_1_32_rows', "  # %tid.y
+        "'gdev_quick_call_mem_access_st_0_32_rows', 'gdev_quick_call_mem_access_st_1_32_rows']", "False",
+        "True"]
 
 
 def test_a_quick_tier_whose_library_failed_keeps_copies_of_its_own(module: Module, forget: None,

@@ -1,7 +1,8 @@
 """The embedding entry of libcudart.so.13: binds the CUDA runtime exports."""
 from __future__ import annotations
 
-from . import cudart_exports, cudart_graph_exports, cudart_texture_exports  # noqa: F401 - they register exports
+from . import (cudart_exports, cudart_graph_exports, cudart_pool_exports,  # noqa: F401 - they register exports
+               cudart_texture_exports)
 from .boundary import install
 
 

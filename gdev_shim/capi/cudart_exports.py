@@ -18,7 +18,7 @@ from typing import Any
 from ..driver.errors import SdError
 from ..log import get
 from ..runtime import (device_api, device_config, devices, fatbin, graph_nodes, graphs, kernels, managed, memory,
-                       streams, symbols, textures)
+                       pools, streams, symbols, textures)
 from ..runtime.errors import RT, SdaaError, from_driver
 from .boundary import (Family, NullArgument, address, exported, recorded, required, static_string, string,
                        unexpected)
@@ -391,7 +391,8 @@ def cudaMalloc(dev_ptr, size):
 
 @exported(LIB, RUNTIME)
 def cudaFree(dev_ptr):
-    memory.free(address(dev_ptr))
+    if not pools.free_pooled(address(dev_ptr)):
+        memory.free(address(dev_ptr))
     return OK
 
 

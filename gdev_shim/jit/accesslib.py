@@ -1,6 +1,7 @@
 """The quick tier's common memory accesses, compiled once per process with optimisation.
 
-A quick-tier kernel calls one function per access shape (`memops._access_helper`).
+A quick-tier kernel calls one function per access shape (`memops._access_helper`,
+through its wrapper of quickcall.py).
 Compiled with the kernel by LLVM's quick code generator those functions run several times
 slower than optimised ones, and they are where a quick-tier kernel spends its time
 (measured on the 16x16 tiled matmul: 300 ms per launch with them quick, 125 ms with them
@@ -45,9 +46,14 @@ def access_helper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
     return f"mem_access_{'st' if store else 'ld'}_{code}_{ity.width}{'_rows' if rows else ''}"
 
 
+def wrapper_name(code: int, store: bool, ity: ir.Type, rows: bool) -> str:
+    """The name of the quick tier's call of a shape's access function (quickcall.py)."""
+    return "call_" + access_helper_name(code, store, ity, rows)
+
+
 def _symbol_of(shape: Shape) -> str:
     store, code, rows = shape
-    return PREFIX + access_helper_name(code, store, ir.IntType(WIDTH), rows)
+    return PREFIX + wrapper_name(code, store, ir.IntType(WIDTH), rows)
 
 
 class _Unit:
@@ -87,7 +93,7 @@ def request(shapes: set[Shape], submit: Callable[[Callable[[], None]], None],
 
 
 def symbol(name: str) -> str | None:
-    """The library's symbol for an access function `name` of memops, if it holds it or
+    """The library's symbol for a quick tier's call `name` (wrapper_name), if it holds it or
     was asked for it (code calling it is compiled only once `available` says it holds it)."""
     full = PREFIX + name
     with _lock:
@@ -112,14 +118,14 @@ def available(symbols: set[str]) -> bool:
 def build(shapes: list[Shape], llvm: Any, context: Any, machine: Any, pipeline: Any, load: Any) -> None:
     """Compile `shapes` in `context` with `machine` and `pipeline` (the optimised tier's),
     load them with `load` and publish their entry points."""
-    from . import memops
+    from . import quickcall
     module = ir.Module(name="gdev_quick_lib")
     module.triple = llvm.get_process_triple()
     module.data_layout = str(machine.target_data)
     unit = _Unit(module)
     entries = []
     for store, code, rows in shapes:
-        fn = memops._access_helper(unit, code, store, ir.IntType(WIDTH), rows)
+        fn = quickcall.wrapper(unit, code, store, ir.IntType(WIDTH), rows)
         fn.linkage = "external"
         entries.append(fn.name)
     mod = llvm.parse_assembly(str(module), context)

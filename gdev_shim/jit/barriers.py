@@ -15,9 +15,10 @@ from typing import Any
 from llvmlite import ir
 
 from ..ptx.form import form_of
+from ..ptx.operands import imm_value
 from . import abi
 from .errors import JitUnsupported
-from .lanes import I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function, undef
+from .lanes import I1, I8, I32, I64, PTR8, entry_alloca, finish_entry, start_function, undef
 from .lanewise import loop
 
 def barrier_form(ins: Any) -> tuple[bool, str | None, tuple | None, tuple | None, tuple | None,
@@ -75,6 +76,9 @@ def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guar
         kc.goto(pc + 1, grp)                 # a warp's lanes run in lockstep already
         return
     arrive, red, id_op, count_op, _dest, pred_op = barrier_form(ins)
+    if kc.compact and not (guarded or arrive or red is not None or count_op is not None):
+        _wait_shared(kc, item, pc, grp, id_op)
+        return
     if guarded:
         kc.fall_through_if_no_lane(pc, grp, eff)
     first = L.first_lane(eff)
@@ -107,16 +111,125 @@ def emit_barrier(kc: Any, item: Any, pc: int, grp: ir.Value, eff: ir.Value, guar
     b.branch(kc.dispatch_bb)
 
 
-def _park_if_converged(kc: Any, pc: int, grp: ir.Value, bid: ir.Value) -> None:
-    """The common case: every live lane of the warp arrived here together.  The warp parks
-    whole, already pointing past the barrier; the release only flips its status."""
+def _wait_shared(kc: Any, item: Any, pc: int, grp: ir.Value, id_op: tuple | None) -> None:
+    """The quick tier's plain wait (unguarded bar.sync, all lanes counted): the barrier's
+    number and counter go to two slots and the code after them is shared by every barrier
+    of the kernel (`_shared_wait`), so the IR LLVM compiles grows by a few lines per
+    barrier rather than by about seventy (an unrolled bitonic sort has 55 of them).  Only
+    what differs per barrier stays here: the resume case and the registers it saves."""
+    b = kc.b
+    if id_op is None or id_op[0] == "imm":
+        number = 0 if id_op is None else int(imm_value(id_op, "u32", item.ins.line))
+        bid: ir.Value = ir.Constant(I32, number & 0xFFFF_FFFF)
+    else:
+        bid = b.extract_element(kc.read(id_op, "u32", item), kc.lanes.first_lane(grp))
+    shared = kc.shared_wait or _shared_wait(kc)
+    kc.add_resume_case(pc)
+    shared.saves[pc] = kc.changed_since_resume(pc)
+    if grp is not kc.grp:               # else it is what the block loaded from there
+        b.store(grp, kc.grp_a)
+    b.store(ir.Constant(I32, pc), shared.pc_a)
+    b.store(bid, shared.bid_a)
+    b.branch(shared.entry)
+
+
+class _SharedWait:
+    """The shared wait's blocks and slots; `saves`: each barrier's registers to save when
+    a converged warp parks there after a resume (None: its whole frame)."""
+
+    def __init__(self, kc: Any) -> None:
+        self.pc_a = entry_alloca(kc.fn, I32, name="wait_pc")
+        self.bid_a = entry_alloca(kc.fn, I32, name="wait_barrier")
+        self.entry = kc.fn.append_basic_block("wait")
+        self.changed = kc.fn.append_basic_block("wait_changed")
+        self.saves: dict[int, frozenset[str] | None] = {}
+
+
+def _shared_wait(kc: Any) -> _SharedWait:
+    """The code every plain wait of the quick tier branches to, emitted at the first (its
+    per-barrier register saves once all barriers are known: `emit_shared_saves`)."""
+    shared = kc.shared_wait = _SharedWait(kc)
+    b, L = kc.b, kc.lanes
+    here = b.block
+    b.position_at_end(shared.entry)
+    grp, pc, bid = b.load(kc.grp_a), b.load(shared.pc_a), b.load(shared.bid_a)
+    bad = kc.fn.append_basic_block("wait_bad")
+    ok = kc.fn.append_basic_block("wait_ok")
+    b.cbranch(b.icmp_unsigned(">=", bid, ir.Constant(I32, abi.NBARRIERS)), bad, ok)
+    b.position_at_end(bad)
+    kc.fault_here(abi.BARRIER_NUMBER, L.first_lane(grp), b.zext(bid, I64), pc)
+    b.position_at_end(ok)
+    _add_to(kc, abi.BAR_ARRIVED, bid, popcount(kc, grp))
+    park, lanes = _converged_branch(kc, grp, "wait_park", "wait_lanes")
+    b.position_at_end(park)
+    after = b.add(pc, ir.Constant(I32, 1))
+    b.store(L.splat(after), kc.pc_a)
+    b.store(pc, kc.last_bar_a)
+    status = b.trunc(b.add(bid, ir.Constant(I32, abi.WARP_PARKED)), I8)
+    b.store(status, kc.park_status_a)
+    b.store(after, kc.frame.resume_ptr(b.load(kc.frame_base_a)))
+    b.cbranch(b.load(kc.synced_a), shared.changed, kc.park_bb)
+    b.position_at_end(lanes)
+    b.store(b.select(grp, L.splat(pc), b.load(kc.pc_a)), kc.pc_a)
+    b.store(b.select(grp, L.splat(bid), b.load(kc.which_a)), kc.which_a)
+    b.store(b.or_(b.load(kc.wait_a), grp), kc.wait_a)
+    b.store(pc, kc.last_bar_a)
+    b.branch(kc.dispatch_bb)
+    b.position_at_end(here)
+    return shared
+
+
+def emit_shared_saves(kc: Any) -> None:
+    """The shared wait's park after a resume: each barrier's changed registers (a switch
+    on its counter), then the scheduling state and the warp's status."""
+    shared = kc.shared_wait
+    if shared is None:
+        return
+    b = kc.b
+    b.position_at_end(shared.changed)
+    if any(regs is None for regs in shared.saves.values()):
+        # some barrier does not know what changed: every one saves the whole frame
+        b.branch(kc.park_bb)
+        return
+    pc = b.load(shared.pc_a)
+    base = b.load(kc.frame_base_a)
+    tail = kc.fn.append_basic_block("wait_saved")
+    sw = b.switch(pc, tail)
+    for at, regs in sorted(shared.saves.items()):
+        slots = kc.register_slots(at, regs)
+        if not slots:
+            continue
+        save = kc.fn.append_basic_block(f"wait_save{at}")
+        sw.add_case(ir.Constant(I32, at), save)
+        b.position_at_end(save)
+        kc.frame.save_registers(base, slots)
+        b.branch(tail)
+    b.position_at_end(tail)
+    kc.frame.save(base, set(), skip=(kc.pc_a, kc.wait_a))
+    b.store(b.load(kc.park_status_a), kc.warp_status())
+    b.store(ir.Constant(I1, 1), kc.yielded_a)
+    b.branch(kc.warp_next_bb)
+
+
+def _converged_branch(kc: Any, grp: ir.Value, park_name: str,
+                      lanes_name: str) -> tuple[ir.Block, ir.Block]:
+    """Branch to (park, lanes): whether every live lane of the warp arrived together and
+    none waits elsewhere (the common case: the warp parks whole)."""
     b, L = kc.b, kc.lanes
     alone = b.icmp_unsigned("==", b.load(kc.omin_a), ir.Constant(I32, abi.INF_PC))
     converged = b.and_(alone, b.not_(L.any(b.xor(grp, b.load(kc.alive_a)))))
     converged = b.and_(converged, b.not_(L.any(b.load(kc.wait_a))))
-    park = kc.fn.append_basic_block(f"bar_park{pc}")
-    lanes = kc.fn.append_basic_block(f"bar_lanes{pc}")
+    park = kc.fn.append_basic_block(park_name)
+    lanes = kc.fn.append_basic_block(lanes_name)
     b.cbranch(converged, park, lanes)
+    return park, lanes
+
+
+def _park_if_converged(kc: Any, pc: int, grp: ir.Value, bid: ir.Value) -> None:
+    """The common case: every live lane of the warp arrived here together.  The warp parks
+    whole, already pointing past the barrier; the release only flips its status."""
+    b, L = kc.b, kc.lanes
+    park, lanes = _converged_branch(kc, grp, f"bar_park{pc}", f"bar_lanes{pc}")
     b.position_at_end(park)
     b.store(L.const(I32, pc + 1), kc.pc_a)
     b.store(ir.Constant(I32, pc), kc.last_bar_a)

@@ -29,7 +29,7 @@ from . import abi, barriers, calls, carry, clocks, ifconvert, printf, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
-                    scalar_type, start_function, width_of)
+                    scalar_type, start_function, width_of, zeros)
 from .layout import Flat, Item, brx_targets, is_control
 from .liveness import live_across_barriers, written_since_resume
 from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
@@ -91,6 +91,8 @@ class KernelCompiler:
         self.frame_bytes = 0
         # barrier pc -> registers written since the warp's last resume (None: not known)
         self.dirty: dict[int, frozenset[str]] | None = None
+        # the quick tier's shared barrier wait, once a barrier asked for it (barriers.py)
+        self.shared_wait: Any = None
 
     # ------------------------------------------------------------------ structure
     def compile(self) -> ir.Module:
@@ -124,6 +126,7 @@ class KernelCompiler:
         while self.pending_blocks:
             pc = self.pending_blocks.pop()
             self.emit_range(pc, ends[pc])
+        barriers.emit_shared_saves(self)
         finish_entry(self.fn)
         return self.m
 
@@ -350,7 +353,7 @@ class KernelCompiler:
         b.store(L.const(I32, 0), self.fp_a)
         for alloca, _stt, cls in self.regs.values():
             if cls == VECTOR:
-                b.store(ir.Constant(alloca.type.pointee, None), alloca)
+                b.store(zeros(alloca.type.pointee), alloca)
         if flat.prog.local_size:
             self.memset(e[abi.LOCAL], b.mul(e[abi.LOCAL_STRIDE], ir.Constant(I64, W)))
         if flat.prog.param_size:
@@ -415,24 +418,35 @@ class KernelCompiler:
         b = self.b
         b.store(status, self.park_status_a)
         b.store(ir.Constant(I32, pc + 1), self.frame.resume_ptr(b.load(self.frame_base_a)))
-        targets = self.routes if self.routes is not None else self.leaders
-        if pc + 1 in targets and pc + 1 not in self.ready_cases:
-            self.ready_cases.add(pc + 1)
-            self.ready_switch.add_case(ir.Constant(I32, pc + 1), self.block(pc + 1))
-        changed = self.dirty.get(pc) if self.dirty is not None else None
+        self.add_resume_case(pc)
+        changed = self.changed_since_resume(pc)
         if changed is None:
             b.branch(self.park_bb)
             return
         only = self.fn.append_basic_block(f"park_changed{pc}")
         b.cbranch(b.load(self.synced_a), only, self.park_bb)
         b.position_at_end(only)
-        fn = self.flat.code[pc].fn.name
-        self.frame.save(b.load(self.frame_base_a),
-                        {self.regs[(fn, r)][0] for r in changed if (fn, r) in self.regs},
+        self.frame.save(b.load(self.frame_base_a), self.register_slots(pc, changed),
                         skip=(self.pc_a, self.wait_a))
         b.store(status, self.warp_status())
         b.store(ir.Constant(I1, 1), self.yielded_a)
         b.branch(self.warp_next_bb)
+
+    def add_resume_case(self, pc: int) -> None:
+        """A warp released whole from the barrier at `pc` goes straight past it."""
+        targets = self.routes if self.routes is not None else self.leaders
+        if pc + 1 in targets and pc + 1 not in self.ready_cases:
+            self.ready_cases.add(pc + 1)
+            self.ready_switch.add_case(ir.Constant(I32, pc + 1), self.block(pc + 1))
+
+    def changed_since_resume(self, pc: int) -> frozenset[str] | None:
+        """Registers written since the warp last resumed, at the barrier at `pc` (None: not known)."""
+        return self.dirty.get(pc) if self.dirty is not None else None
+
+    def register_slots(self, pc: int, names: frozenset[str]) -> set[ir.AllocaInstr]:
+        """The slots of registers `names` of the function of `pc`."""
+        fn = self.flat.code[pc].fn.name
+        return {self.regs[(fn, r)][0] for r in names if (fn, r) in self.regs}
 
     def memset(self, ptr_int: ir.Value, n: ir.Value, value: int = 0) -> None:
         fn = self.lanes.intrinsic("llvm.memset.p0i8.i64", ir.VoidType(), [PTR8, I8, I64, I1])
@@ -587,14 +601,16 @@ class KernelCompiler:
         self.fault_here(reason, self.lanes.first_lane(bad), addr, pc)
         b.position_at_end(okb)
 
-    def fault_here(self, reason: int, lane: ir.Value, addr: ir.Value | None, pc: int) -> None:
+    def fault_here(self, reason: int, lane: ir.Value, addr: ir.Value | None,
+                   pc: int | ir.Value) -> None:
         b = self.b
         fp = self.fault_ptr
         b.store(ir.Constant(I64, reason), b.gep(fp, [ir.Constant(I32, abi.F_REASON)]))
         b.store(b.zext(lane, I64), b.gep(fp, [ir.Constant(I32, abi.F_LANE)]))
         b.store(addr if addr is not None else ir.Constant(I64, -1),
                 b.gep(fp, [ir.Constant(I32, abi.F_ADDR)]))
-        b.store(ir.Constant(I64, pc), b.gep(fp, [ir.Constant(I32, abi.F_PC)]))
+        b.store(ir.Constant(I64, pc) if isinstance(pc, int) else b.zext(pc, I64),
+                b.gep(fp, [ir.Constant(I32, abi.F_PC)]))
         b.branch(self.fail_bb)
 
     # ------------------------------------------------------------------ code ranges
@@ -877,7 +893,7 @@ class KernelCompiler:
         if stt == t:
             return raw
         if t == "pred":
-            return b.icmp_unsigned("!=", raw, ir.Constant(raw.type, None))
+            return b.icmp_unsigned("!=", raw, zeros(raw.type))
         if stt == "pred":
             if t in ("f32", "f64"):
                 return b.uitofp(raw, L.vty(t))
@@ -897,8 +913,8 @@ class KernelCompiler:
             if t == "pred":
                 return value
             if t in ("f32", "f64"):
-                return b.fcmp_unordered("une", value, ir.Constant(value.type, None))
-            return b.icmp_unsigned("!=", value, ir.Constant(value.type, None))
+                return b.fcmp_unordered("une", value, zeros(value.type))
+            return b.icmp_unsigned("!=", value, zeros(value.type))
         if t == "pred":
             return b.zext(value, L.vty(stt))
         v = self.as_int(value)

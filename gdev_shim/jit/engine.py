@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-45"
+CODEGEN_VERSION = "jit-46-first"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

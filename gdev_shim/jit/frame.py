@@ -52,11 +52,21 @@ class FrameLayout:
         for i, (alloca, offset) in enumerate(self.fields):
             if (only is not None and i >= self.nstate and alloca not in only) or alloca in skip:
                 continue
-            ty = alloca.type.pointee
-            v = b.load(alloca)
-            if _is_mask(ty):
-                v = b.zext(v, _stored_type(ty))
-            b.store(v, self._slot(b, base, offset, ty), align=1)
+            self._store(b, base, alloca, offset)
+
+    def _store(self, b: ir.IRBuilder, base: ir.Value, alloca: ir.AllocaInstr, offset: int) -> None:
+        ty = alloca.type.pointee
+        v = b.load(alloca)
+        if _is_mask(ty):
+            v = b.zext(v, _stored_type(ty))
+        b.store(v, self._slot(b, base, offset, ty), align=1)
+
+    def save_registers(self, base: ir.Value, slots: set[ir.AllocaInstr]) -> None:
+        """Store the registers of `slots` that the frame keeps, and nothing else."""
+        b = self.kc.b
+        for alloca, offset in self.fields[self.nstate:]:
+            if alloca in slots:
+                self._store(b, base, alloca, offset)
 
     def resume_ptr(self, base: ir.Value) -> ir.Value:
         b = self.kc.b

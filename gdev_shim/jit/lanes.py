@@ -14,13 +14,33 @@ class VectorConstant(ir.Constant):
     than lane by lane: kernels are full of them, and the IR text LLVM parses shrinks by a
     third."""
 
+    _text: str | None = None
+
     def _get_reference(self) -> str:
+        # printed once: a constant is immutable, and lane by lane its text costs as much
+        # as a few instructions' (`iota` is printed at every first-lane search)
+        if self._text is None:
+            self._text = self._reference()
+        return self._text
+
+    def _reference(self) -> str:
         elems = self.constant
         if isinstance(elems, (list, tuple)) and elems:
             first = elems[0].get_reference()
             if all(e.get_reference() == first for e in elems[1:]):
                 return "undef" if first == "undef" else f"splat ({elems[0].type} {first})"
         return super()._get_reference()
+
+
+class Builder(ir.IRBuilder):
+    """llvmlite's builder, whose `not_` of a lane vector xors with a splat rather than
+    with a constant spelled lane by lane (kernels negate masks everywhere)."""
+
+    def not_(self, value: ir.Value, name: str = "") -> ir.Value:
+        if isinstance(value.type, ir.VectorType):
+            ones = VectorConstant(value.type, [ir.Constant(value.type.element, -1)] * value.type.count)
+            return self.xor(value, ones, name=name)
+        return super().not_(value, name=name)
 
 
 def undef(ty: ir.Type) -> ir.Constant:
@@ -55,6 +75,7 @@ class Lanes:
         self.W = width
         self.b: ir.IRBuilder = None  # type: ignore[assignment]
         self._fns: dict[str, ir.Function] = {}
+        self._consts: dict[str, ir.Constant] = {}
 
     def vt(self, scalar: ir.Type) -> ir.VectorType:
         return ir.VectorType(scalar, self.W)
@@ -63,7 +84,11 @@ class Lanes:
         return self.vt(scalar_type(t))
 
     def const(self, scalar: ir.Type, value: int | float) -> ir.Constant:
-        return VectorConstant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+        key = f"{scalar}={value!r}"         # (constants are immutable: shared, printed once)
+        c = self._consts.get(key)
+        if c is None:
+            c = self._consts[key] = VectorConstant(self.vt(scalar), [ir.Constant(scalar, value)] * self.W)
+        return c
 
     def iconst_bits(self, t: str, bits: int) -> ir.Value:
         """A splat of raw bits as type t (floats get their exact bit pattern)."""
@@ -81,7 +106,12 @@ class Lanes:
         return self.b.shuffle_vector(v, undef(vt), VectorConstant(self.vt(I32), [0] * self.W))
 
     def iota(self, scalar: ir.Type = I32) -> ir.Constant:
-        return ir.Constant(self.vt(scalar), [ir.Constant(scalar, i) for i in range(self.W)])
+        key = f"iota {scalar}"
+        c = self._consts.get(key)
+        if c is None:
+            c = self._consts[key] = VectorConstant(self.vt(scalar), [ir.Constant(scalar, i)
+                                                                     for i in range(self.W)])
+        return c
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._fns.get(name)
@@ -152,7 +182,7 @@ def entry_alloca(fn: ir.Function, ty: ir.Type, name: str = "") -> ir.AllocaInstr
 def start_function(fn: ir.Function) -> ir.IRBuilder:
     """A builder for a new function whose first block is reserved for entry_alloca."""
     fn.append_basic_block("allocas")
-    return ir.IRBuilder(fn.append_basic_block("start"))
+    return Builder(fn.append_basic_block("start"))
 
 
 def finish_entry(fn: ir.Function) -> None:

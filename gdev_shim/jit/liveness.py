@@ -23,6 +23,22 @@ def resume_points(flat: Flat) -> list[int]:
 
 def live_in(flat: Flat, trace: Trace) -> list[frozenset[str]]:
     """Registers live into each program counter (backward dataflow to a fixed point)."""
+    names, live = _live_bits(flat, trace)
+    return [_names(names, bits) for bits in live]
+
+
+def _names(names: list[str], bits: int) -> frozenset[str]:
+    """The names of the set bits of `bits` (walking the set bits only)."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(names[low.bit_length() - 1])
+        bits ^= low
+    return frozenset(out)
+
+
+def _live_bits(flat: Flat, trace: Trace) -> tuple[list[str], list[int]]:
+    """(register names, each pc's live-in set as bits over them)."""
     names = sorted({n for s in trace.reads.values() for n in s}
                    | {n for s in trace.writes.values() for n in s})
     bit = {n: 1 << i for i, n in enumerate(names)}
@@ -57,7 +73,7 @@ def live_in(flat: Flat, trace: Trace) -> list[frozenset[str]]:
                 if not queued[p]:
                     queued[p] = True
                     work.append(p)
-    return [frozenset(nm for nm in names if live[pc] & bit[nm]) for pc in range(n)]
+    return names, live
 
 
 def _kills(flat: Flat, pc: int) -> bool:
@@ -70,11 +86,11 @@ def live_across_barriers(flat: Flat, trace: Trace) -> frozenset[str]:
     points = [pc for pc in resume_points(flat) if pc < len(flat.code)]
     if not points:
         return frozenset()
-    live = live_in(flat, trace)
-    out: set[str] = set()
+    names, live = _live_bits(flat, trace)
+    out = 0
     for pc in points:
         out |= live[pc]
-    return frozenset(out)
+    return _names(names, out)
 
 
 def written_since_resume(flat: Flat, trace: Trace) -> dict[int, frozenset[str]]:
@@ -107,4 +123,4 @@ def written_since_resume(flat: Flat, trace: Trace) -> dict[int, frozenset[str]]:
             if old is None or old | out != old:
                 dirty[s] = out if old is None else old | out
                 work.append(s)
-    return {pc: frozenset(nm for nm in names if (dirty[pc] or 0) & bit[nm]) for pc in sorted(waits)}
+    return {pc: _names(names, dirty[pc] or 0) for pc in sorted(waits)}

@@ -13,7 +13,7 @@ from llvmlite import ir
 from ..ptx.memory import (LOCAL_TAG, LOCAL_WINDOW, PARAM_TAG, PARAM_WINDOW, SHARED_TAG, SHARED_WINDOW,
                           WINDOW_SHIFT)
 from ..ptx.form import Form
-from . import abi, accesslib, atomics
+from . import abi, atomics, quickcall
 from .errors import JitUnsupported
 from .lanes import (I1, I8, I32, I64, INT, PTR8, Lanes, call_intrinsic, entry_alloca, finish_entry, start_function, undef,
                     width_of)
@@ -744,7 +744,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
         for i in range(vec):
             emit_check(kc, store, code, b.add(addrs, L.const(I64, i * w)) if i else addrs, w, eff)
     if kc.compact and vec == 1 and code in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
-        return _call_access_helper(kc, code, store, addrs, ity, raw_vals, eff)
+        return quickcall.emit_call(kc, code, store, addrs, ity, raw_vals, eff)
     results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
     fast_ok, host = _fast_check(kc, code, addrs, eff, stride)
     fastb = fn.append_basic_block("mem_fast")
@@ -847,23 +847,6 @@ def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int)
     return ir.Constant(I1, 0), a0
 
 
-def _library_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function | None:
-    """The declaration of the prebuilt, optimised copy of an `_access_helper` (accesslib.py),
-    if the process has one."""
-    if not kc.library:
-        return None
-    sym = accesslib.symbol(access_helper_name(code, store, ity, rows))
-    if sym is None:
-        return None
-    kc.library_symbols.add(sym)
-    fn = kc.helpers.get(sym)
-    if fn is None:
-        arr = ir.PointerType(ir.ArrayType(I64, kc.W))
-        fn = kc.helpers[sym] = ir.Function(kc.m, ir.FunctionType(I32, [
-            ir.PointerType(I64), arr, arr, ir.PointerType(ir.ArrayType(I8, kc.W)), I64]), name=sym)
-    return fn
-
-
 def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) -> ir.Function:
     """i32 f(env, [W x i64]* addrs, [W x i64]* values, [W x i8]* mask, i64 pc): one
     scalar access of a shape with every tier `access` emits inline, out of line, for the
@@ -904,28 +887,6 @@ def _access_helper(kc: Any, code: int, store: bool, ity: ir.Type, rows: bool) ->
     b.ret(ir.Constant(I32, 0))
     finish_entry(fn)
     return fn
-
-
-def _call_access_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
-                        raw_vals: list, eff: ir.Value) -> list[ir.Value]:
-    """The quick tier's scalar access: a call of its shape's `_access_helper`."""
-    b, L = kc.b, kc.lanes
-    arr = ir.PointerType(ir.ArrayType(I64, kc.W))
-    b.store(addrs, kc.tmp64)
-    if store:
-        v = raw_vals[0]
-        b.store(v if ity.width == 64 else b.zext(v, L.vt(I64)), kc.tmpval)
-    rows = code != abi.GENERIC and _rows_likely(kc)
-    helper = _library_helper(kc, code, store, ity, rows) or _access_helper(kc, code, store, ity, rows)
-    status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
-                             mask_array(kc, eff), ir.Constant(I64, kc.pc)])
-    okb = kc.fn.append_basic_block("mem_done")
-    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, okb)
-    b.position_at_end(okb)
-    if store:
-        return []
-    got = b.load(kc.tmpval)
-    return [got if ity.width == 64 else b.trunc(got, L.vt(ity))]
 
 
 def _interleave(kc: Any, comps: list[ir.Value]) -> ir.Value:

@@ -14,6 +14,8 @@ Kernels with calls keep every register a masked vector (parameter copies are per
 """
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import dataclass, field
 
 from ..ptx.form import form_of
@@ -95,20 +97,60 @@ def successors(flat: Flat, pc: int) -> list[int]:
     return [pc + 1]
 
 
-def _dominates(succ: list[list[int]], d: int, uses: set[int]) -> bool:
-    """True when every path from the entry to a use passes through pc d (`succ`: each
-    pc's successors, computed once per kernel: this walk runs once per candidate)."""
-    seen = {d}
-    stack = [0]
-    while stack:
-        pc = stack.pop()
-        if pc in seen or pc >= len(succ):
-            continue
-        if pc in uses:
-            return False
-        seen.add(pc)
-        stack.extend(succ[pc])
-    return True
+def dominators(succ: list[list[int]]) -> list[int]:
+    """Each pc's dominators as a bit set (bit d: every path from the entry to the pc passes
+    through pc d; 0 for a pc the entry does not reach), by the iterative data flow in
+    reverse post-order: once per kernel, where a walk per register took tens of ms on an
+    unrolled kernel."""
+    n = len(succ)
+    order: list[int] = []
+    seen = [False] * n
+    stack: list[tuple[int, int]] = [(0, 0)] if n else []
+    if n:
+        seen[0] = True
+    while stack:                         # post-order, without recursion
+        pc, i = stack[-1]
+        nxt = succ[pc]
+        while i < len(nxt) and (nxt[i] >= n or seen[nxt[i]]):
+            i += 1
+        if i < len(nxt):
+            stack[-1] = (pc, i + 1)
+            seen[nxt[i]] = True
+            stack.append((nxt[i], 0))
+        else:
+            stack.pop()
+            order.append(pc)
+    order.reverse()
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for pc in order:
+        for s in succ[pc]:
+            if s < n:
+                preds[s].append(pc)
+    everything = (1 << n) - 1
+    dom = [0] * n
+    for pc in order:
+        dom[pc] = everything
+    if n:
+        dom[0] = 1
+    changed = True
+    while changed:
+        changed = False
+        for pc in order[1:]:
+            new = everything
+            for p in preds[pc]:
+                new &= dom[p]
+            new |= 1 << pc
+            if new != dom[pc]:
+                dom[pc] = new
+                changed = True
+    return dom
+
+
+def _dominates(dom: list[int], d: int, uses: set[int]) -> bool:
+    """True when every path from the entry to a use passes through pc d (a use the entry
+    does not reach, or at d itself, counts as dominated)."""
+    bit = 1 << d
+    return all(u == d or u >= len(dom) or not dom[u] or dom[u] & bit for u in uses)
 
 
 def _pure(flat: Flat, pc: int) -> bool:
@@ -155,21 +197,17 @@ def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
     order = sorted(leaders)
 
     def block_of(pc: int) -> int:
-        lo = 0
-        for leader in order:
-            if leader > pc:
-                break
-            lo = leader
-        return lo
+        i = bisect.bisect_right(order, pc)
+        return order[i - 1] if i else 0
 
     cross = _cross_lane_reads(flat, trace)
     single = {n: pcs[0] for n, pcs in defs.items()
               if len(pcs) == 1 and flat.code[pcs[0]].ins is not None
               and flat.code[pcs[0]].ins.guard is None and n not in cross}
     out: dict[str, str] = {}
-    succ = [successors(flat, pc) for pc in range(len(flat.code))]
+    dom = dominators([successors(flat, pc) for pc in range(len(flat.code))])
     uniform = {n for n, d in single.items() if _pure(flat, d) and n not in trace.reads.get(d, ())
-               and _dominates(succ, d, uses.get(n, set()))}
+               and _dominates(dom, d, uses.get(n, set()))}
     changed = True
     while changed:
         changed = False

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Callable
 
 from ..driver import stream as drv_stream
-from . import devices, graphs, launch, memory
+from . import devices, graphs, launch, memory, pools
 from .errors import RT, SdaaError, translated
 
 _lock = threading.Lock()
@@ -157,20 +157,25 @@ def memcpy_async(dst: int, src: int, count: int, kind: int, stream_handle: int) 
 
 
 @translated
-def malloc_async(size: int, stream_handle: int) -> int:
+def malloc_async(size: int, stream_handle: int, pool: int | None = None) -> int:
     """Memory usable by work queued on the stream after this call (and by any, since it is
-    allocated at once)."""
+    allocated at once), from `pool` or the stream's device's current pool."""
     graphs.forbid(stream_handle, "cudaMallocAsync")
-    stream(stream_handle)
-    return memory.malloc(size, ordered=True)
+    device = stream(stream_handle).ctx.device
+    return pools.alloc(pools.current_pool(device) if pool is None else pool, size)
 
 
 @translated
 def free_async(addr: int, stream_handle: int) -> None:
-    """Free once the stream's earlier work is done: waited for here, so the order holds."""
+    """Free once the stream's earlier work is done: waited for here, so the order holds
+    (a pool's block goes back to its pool, any other allocation is freed)."""
     graphs.forbid(stream_handle, "cudaFreeAsync")
     drv_stream.synchronize(stream(stream_handle))
-    memory.free(addr, ordered=True)
+    pool = pools.owner(addr)
+    if pool is None:
+        memory.free(addr, ordered=True)
+    else:
+        pools.give_back(pool, addr)
 
 
 @translated
