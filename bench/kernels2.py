@@ -172,11 +172,14 @@ def report(results: Results, cls: KernelClass, size: int, engine: Engine, ended:
                 failed=f"{failed}; {rss:.0f} MB resident when it stopped" if failed else "")
 
 
-def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
+def run(results: Results, images: dict[str, KernelImage], quick: bool, only: list[str] | None = None) -> None:
+    """Every class, or those whose keys `only` names."""
     mode = "quick" if quick else "full"
     repeats = 3 if quick else 5
     runtime_rss = runtime_rss_mb()
     for cls in CLASSES:
+        if only and cls.key not in only:
+            continue
         size = cls.quick if quick else cls.full
         cubin = images[cls.kernel].cubin
         engine = probe_engine(cls, cubin)

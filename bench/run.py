@@ -1,6 +1,6 @@
 """The benchmark suite (`make bench`): every figure next to a reference measured in the same run.
 
-    .venv/bin/python bench/run.py [--quick] [--only FAMILY,...]
+    .venv/bin/python bench/run.py [--quick] [--only FAMILY,...] [--classes CLASS,...]
 
 Families, one module each: startup (a C program's first API call, as a process),
 api_cost (C microbenchmark of single calls), copy_bw
@@ -13,7 +13,7 @@ together vs one after another), sched (processes sharing a card under each virtu
 scheduler: fairness, priority shares).  Figures are
 medians of repeats; all of them go to bench/results.json, and a table of the
 speed targets ends the run.  Speed targets live here, never in unit tests.
---quick: smaller sizes, fewer repeats.
+--quick: smaller sizes, fewer repeats.  --classes: only these kernels2 classes.
 """
 from __future__ import annotations
 
@@ -45,12 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (< 2 min)")
     parser.add_argument("--only", default=",".join(FAMILIES),
                         help=f"comma-separated families to run (default: all of {','.join(FAMILIES)})")
+    parser.add_argument("--classes", default="",
+                        help="comma-separated kernels2 classes to run (default: all of "
+                             f"{','.join(c.key for c in kernels2.CLASSES)})")
     args = parser.parse_args(argv)
     only = [f for f in args.only.split(",") if f]
     unknown = sorted(set(only) - set(FAMILIES))
     if unknown:
         parser.error(f"unknown families {unknown}; choose from {FAMILIES}")
 
+    classes = [c for c in args.classes.split(",") if c]
+    unknown = sorted(set(classes) - {c.key for c in kernels2.CLASSES})
+    if unknown:
+        parser.error(f"unknown kernels2 classes {unknown}")
     results = Results(quick=args.quick)
     t0 = time.perf_counter()
     try:
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     family("interp", interp_rate.run, measured or {})
     family("e2e", end_to_end.run, args.quick)
     family("sanitizer", sanitizer.run, args.quick)
-    family("kernels2", kernels2.run, args.quick)
+    family("kernels2", kernels2.run, args.quick, classes)
     family("swap", swap.run, args.quick)
     family("sched", vgpu_sched.run, args.quick)
 

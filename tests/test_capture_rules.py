@@ -91,3 +91,13 @@ def test_an_unknown_mode_is_refused():
     with pytest.raises(SdaaError):
         graphs.exchange_mode(7)
     assert graphs.exchange_mode(GLOBAL) == GLOBAL
+
+
+def test_a_per_thread_default_stream_call_is_no_legacy_work(stream):
+    ctx = object()
+    graphs.begin(stream, GLOBAL, True, ctx)
+    with graphs.per_thread_default():
+        assert _code(graphs.legacy, "copy", ctx) is None                    # the thread's own stream
+        assert graphs.status(stream)[0] == graphs.ACTIVE
+        assert _code(graphs.legacy, "copy", ctx, True) == "cudaErrorStreamCaptureImplicit"   # named legacy
+    assert _code(graphs.end, stream) == "cudaErrorStreamCaptureInvalidated"

@@ -208,10 +208,18 @@ static void capture_rules()
     EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
     EXPECT(graph == nullptr);
 
-    // a synchronous copy uses the legacy stream, which would wait for the capturing blocking stream
+    // a synchronous copy uses the legacy stream, which would wait for the capturing blocking
+    // stream; the per-thread default stream of a --default-stream per-thread build waits for
+    // no other stream, so there the copy is allowed
     CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
+#ifdef CUDA_API_PER_THREAD_DEFAULT_STREAM
+    CUDA_OK(cudaMemcpy(d, host, sizeof host, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaStreamEndCapture(s, &graph));
+    CUDA_OK(cudaGraphDestroy(graph));
+#else
     EXPECT_CODE(cudaMemcpy(d, host, sizeof host, cudaMemcpyHostToDevice), cudaErrorStreamCaptureImplicit);
     EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
+#endif
 
     // ... but not for a non-blocking stream; stream-ordered allocation is not captured here
     CUDA_OK(cudaStreamBeginCapture(quiet, cudaStreamCaptureModeRelaxed));
@@ -222,6 +230,7 @@ static void capture_rules()
 
     // the legacy stream's rule holds in every capture mode: a launch on stream 0 and an
     // event recorded there are refused too
+#ifndef CUDA_API_PER_THREAD_DEFAULT_STREAM
     CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
     EXPECT_CODE((add_into<<<1, 4, 0, 0>>>(d, d, 1), cudaGetLastError()), cudaErrorStreamCaptureImplicit);
     EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
@@ -230,6 +239,15 @@ static void capture_rules()
     CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
     EXPECT_CODE(cudaEventRecord(mark, 0), cudaErrorStreamCaptureImplicit);
     EXPECT_CODE(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
+#else
+    cudaEvent_t mark;
+    CUDA_OK(cudaEventCreate(&mark));
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    CUDA_OK(cudaEventRecord(mark, 0));                          // the thread's own stream
+    CUDA_OK(cudaEventSynchronize(mark));
+    CUDA_OK(cudaStreamEndCapture(s, &graph));
+    CUDA_OK(cudaGraphDestroy(graph));
+#endif
     CUDA_OK(cudaEventDestroy(mark));
 
     // allocation and freeing are not stream-ordered: refused during a global or this

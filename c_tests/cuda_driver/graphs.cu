@@ -147,15 +147,25 @@ static void capture_rules(void)
     CU_OK(cuStreamCreate(&blocking, 0));
     unsigned char bytes[256] = {};
     CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_RELAXED));
+#ifdef CUDA_API_PER_THREAD_DEFAULT_STREAM
+    // a per-thread default stream build's synchronous copy uses the thread's own stream,
+    // which waits for no other
+    CU_OK(cuMemcpyHtoD(x, bytes, sizeof bytes));
+    CU_OK(cuEventRecord(e, NULL));
+    CU_OK(cuStreamEndCapture(blocking, &graph));
+    CU_OK(cuGraphDestroy(graph));
+#else
     EXPECT_CODE(cuMemcpyHtoD(x, bytes, sizeof bytes), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
     CU_OK(cuStreamIsCapturing(blocking, &status));
     EXPECT(status == CU_STREAM_CAPTURE_STATUS_INVALIDATED);
     EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
-    CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_GLOBAL));
-    EXPECT_CODE(cuMemsetD8Async(x, 3, 256, CU_STREAM_LEGACY), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
-    EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
     CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
     EXPECT_CODE(cuEventRecord(e, NULL), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+#endif
+    // CU_STREAM_LEGACY named: the legacy stream in either build
+    CU_OK(cuStreamBeginCapture(blocking, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    EXPECT_CODE(cuMemsetD8Async(x, 3, 256, CU_STREAM_LEGACY), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
     EXPECT_CODE(cuStreamEndCapture(blocking, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
     // ... but not for a non-blocking stream
     CU_OK(cuStreamBeginCapture(other, CU_STREAM_CAPTURE_MODE_GLOBAL));

@@ -65,6 +65,17 @@ def export_as(library: str, family: Family, fn: Callable, *names: str) -> None:
         _registry.setdefault(library, []).append(Export(name, family, fn))
 
 
+PER_THREAD_SUFFIXES = ("_ptds", "_ptsz")     # what CUDA_API_PER_THREAD_DEFAULT_STREAM builds import
+
+
+def wrap_exports(library: str, suffixes: tuple[str, ...], wrap: Callable[[Callable], Callable]) -> None:
+    """Each export of `library` whose name ends with one of `suffixes` runs through `wrap`
+    (the per-thread default stream forms of calls that share their plain name's code)."""
+    for export in _registry.get(library, []):
+        if export.name.endswith(suffixes):
+            export.fn = wrap(export.fn)
+
+
 def _translator(export: Export) -> Callable:
     """cffi's onerror handler for one export: its return value becomes the C result."""
     translate, name = export.family.translate, export.name

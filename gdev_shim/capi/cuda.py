@@ -5,7 +5,8 @@ import importlib
 
 from . import (cuda_exports, cuda_graph_exports, cuda_graph_node_exports,  # noqa: F401 - they register exports
                cuda_memory_exports)
-from .boundary import install
+from ..runtime import graphs
+from .boundary import PER_THREAD_SUFFIXES, install, wrap_exports
 
 EMBED_MODULE = "_cuda_embed"         # build_ffi.py's module of libcuda.so.1
 
@@ -14,4 +15,5 @@ def bind(module_ffi) -> int:
     cuda_exports.ffi = module_ffi
     # cuGetProcAddress hands out the library's own entry points
     cuda_exports.lib = importlib.import_module(EMBED_MODULE).lib
+    wrap_exports("cuda", PER_THREAD_SUFFIXES, graphs.per_thread_calls)
     return install("cuda", module_ffi)

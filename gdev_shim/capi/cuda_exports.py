@@ -37,6 +37,7 @@ lib: Any = None                      # the embedding module's lib, for cuGetProc
 OK = CU.CUDA_SUCCESS
 DRIVER_VERSION = 13000               # what CUDA 13 programs check cuDriverGetVersion against
 DEFAULT_STREAMS = (0, 1, 2)          # NULL, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD
+CU_STREAM_LEGACY = 1
 CTX_FLAGS = CU.CU_CTX_SCHED_MASK | CU.CU_CTX_MAP_HOST | CU.CU_CTX_LMEM_RESIZE_TO_MAX
 contexts = HandleTable("CUcontext")
 modules = HandleTable("CUmodule")
@@ -118,16 +119,17 @@ def _queued(hstream, what: str, step: Step, kind: int, kernel: graphs.Kernel | N
     streams: it fails while one of them captures (CUDA_ERROR_STREAM_CAPTURE_IMPLICIT)."""
     key = _key(hstream)
     if key == 0:
-        _legacy(what)
+        _legacy(what, address(hstream) == CU_STREAM_LEGACY)
     elif graphs.record(key, step, what, kind, kernel):
         return
     step(key)
 
 
-def _legacy(what: str) -> None:
+def _legacy(what: str, explicit: bool = False) -> None:
     """`what` uses the current context's legacy stream: refused while a blocking stream
-    of that context captures (the capture is invalidated)."""
-    graphs.legacy(what, _current())
+    of that context captures (the capture is invalidated).  `explicit`: named as
+    CU_STREAM_LEGACY, which a per-thread default stream build's default stream is not."""
+    graphs.legacy(what, _current(), explicit)
 
 
 def _forbid(hstream, what: str) -> None:
@@ -135,7 +137,7 @@ def _forbid(hstream, what: str) -> None:
     if key:
         graphs.forbid(key, what)
     else:
-        _legacy(what)
+        _legacy(what, address(hstream) == CU_STREAM_LEGACY)
 
 
 def _function(h):
@@ -776,7 +778,7 @@ def cuEventRecord(h, hstream):
     if graphs.mark_event(address(h), _key(hstream)):
         return OK                    # marks a point of the capture: no card work
     if _key(hstream) == 0:
-        _legacy("event record")
+        _legacy("event record", address(hstream) == CU_STREAM_LEGACY)
     event.record(_stream(hstream) or drv_stream.default(event.ctx))
     return OK
 

@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-46-first"
+CODEGEN_VERSION = "jit-47-stencil"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

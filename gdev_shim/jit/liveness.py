@@ -27,6 +27,21 @@ def live_in(flat: Flat, trace: Trace) -> list[frozenset[str]]:
     return [_names(names, bits) for bits in live]
 
 
+class Liveness:
+    """A kernel's live-in sets, computed once (as bits), asked for as unions over program
+    counters: what some lane may read at any of them before writing it."""
+
+    def __init__(self, flat: Flat, trace: Trace) -> None:
+        self.names, self.bits = _live_bits(flat, trace)
+
+    def union(self, pcs: list[int]) -> frozenset[str]:
+        out = 0
+        for pc in pcs:
+            if pc < len(self.bits):
+                out |= self.bits[pc]
+        return _names(self.names, out)
+
+
 def _names(names: list[str], bits: int) -> frozenset[str]:
     """The names of the set bits of `bits` (walking the set bits only)."""
     out = []
@@ -81,16 +96,13 @@ def _kills(flat: Flat, pc: int) -> bool:
     return item.kind == "ins" and item.ins is not None and item.ins.guard is None
 
 
-def live_across_barriers(flat: Flat, trace: Trace) -> frozenset[str]:
-    """Registers of the kernel entry that some lane needs after some barrier."""
+def live_across_barriers(flat: Flat, trace: Trace, live: "Liveness | None" = None) -> frozenset[str]:
+    """Registers of the kernel entry that some lane needs after some barrier (`live`: the
+    kernel's liveness, if computed already)."""
     points = [pc for pc in resume_points(flat) if pc < len(flat.code)]
     if not points:
         return frozenset()
-    names, live = _live_bits(flat, trace)
-    out = 0
-    for pc in points:
-        out |= live[pc]
-    return _names(names, out)
+    return (Liveness(flat, trace) if live is None else live).union(points)
 
 
 def written_since_resume(flat: Flat, trace: Trace) -> dict[int, frozenset[str]]:

@@ -517,27 +517,27 @@ def _call_lanes_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir
 
 
 def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
-                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
-    """Every lane active and each run of ROW lanes contiguous (a 2-D block's rows: a
+                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, row: int = ROW) -> None:
+    """Every lane active and each run of `row` lanes contiguous (a 2-D block's rows: a
     16x16 block's warp is two rows apart): one vector access per run, each run checked as
     the whole-warp fast path checks its span."""
     b, L = kc.b, kc.lanes
     W, w = kc.W, ity.width // 8
-    runs = W // ROW
-    heads = [b.extract_element(addrs, ir.Constant(I32, r * ROW)) for r in range(runs)]
+    runs = W // row
+    heads = [b.extract_element(addrs, ir.Constant(I32, r * row)) for r in range(runs)]
     first = b.shuffle_vector(addrs, undef(addrs.type),
-                             ir.Constant(L.vt(I32), [(i // ROW) * ROW for i in range(W)]))
-    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % ROW) * w) for i in range(W)])
+                             ir.Constant(L.vt(I32), [(i // row) * row for i in range(W)]))
+    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % row) * w) for i in range(W)])
     ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
-    ok, hosts = _run_hosts(kc, code, heads, w, ROW * w, ok)
+    ok, hosts = _run_hosts(kc, code, heads, w, row * w, ok)
     rowsb = kc.fn.append_basic_block("mem_rows")
     b.cbranch(ok, rowsb, otherwise)
     b.position_at_end(rowsb)
-    rty = ir.PointerType(ir.VectorType(ity, ROW))
+    rty = ir.PointerType(ir.VectorType(ity, row))
     if store:
         for r, host in enumerate(hosts):
             part = b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type),
-                                    ir.Constant(ir.VectorType(I32, ROW), list(range(r * ROW, r * ROW + ROW))))
+                                    ir.Constant(ir.VectorType(I32, row), list(range(r * row, r * row + row))))
             b.store(part, b.inttoptr(host, rty), align=w)
     else:
         parts = [b.load(b.inttoptr(host, rty), align=w) for host in hosts]
@@ -609,13 +609,40 @@ def _lane_host(kc: Any, code: int, a: ir.Value, w: int) -> tuple[ir.Value, ir.Va
     return b.and_(ok, backed), b.add(a, delta)
 
 
+def _lined_lanes(kc: Any, addrs: ir.Value, step: int, run: int) -> tuple[ir.Value, Callable[[ir.Value], ir.Value]]:
+    """(ok, lane -> its address) when every lane's address, active or not, lies in runs of
+    `run` lanes `step` bytes apart (a block's rows, as the address analysis predicts): a
+    lane's address is then its run's first one plus its place in the run, with no extract
+    at a lane known only at run time (that goes through the stack, and reading one lane
+    back right after the vector's wide stores waits for them to retire)."""
+    b, L, W = kc.b, kc.lanes, kc.W
+    heads = [b.extract_element(addrs, ir.Constant(I32, r * run)) for r in range(W // run)]
+    first = b.shuffle_vector(addrs, undef(addrs.type),
+                             ir.Constant(L.vt(I32), [(i // run) * run for i in range(W)]))
+    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(W)])
+    ok = L.all(b.icmp_unsigned("==", addrs, b.add(first, steps)))
+    shift = run.bit_length() - 1
+
+    def pick(lane: ir.Value) -> ir.Value:
+        r = b.lshr(lane, ir.Constant(I32, shift))
+        head = heads[0]
+        for i in range(1, len(heads)):
+            head = b.select(b.icmp_unsigned("==", r, ir.Constant(I32, i)), heads[i], head)
+        place = b.zext(b.and_(lane, ir.Constant(I32, run - 1)), I64)
+        return b.add(head, b.mul(place, ir.Constant(I64, step)))
+    return ok, pick
+
+
 def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
-                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
+                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block,
+                 lined: tuple[int, int] | None = None) -> None:
     """One or two active lanes (a 2-D tile's halo: the first or last lane of each row):
     both lanes checked, then each accessed as a scalar in lane order, inline, without
     gathers or calls.  A lane that does not map goes on to the other tiers, which report
-    it.  With one lane active, it stands for both (the access repeated is the same)."""
-    b = kc.b
+    it.  With one lane active, it stands for both (the access repeated is the same).
+    With `lined` (run, step), the lanes' addresses come from runs of `run` lanes `step`
+    bytes apart (_lined_lanes), and lanes not laid out so go on to the other tiers too."""
+    b, L = kc.b, kc.lanes
     w = ity.width // 8
     bits = b.bitcast(eff, I32)
     count = call_intrinsic(b, "ctpop", [bits])
@@ -627,19 +654,31 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
     rest = b.and_(bits, b.sub(bits, ir.Constant(I32, 1)))
     hi = b.select(b.icmp_unsigned("==", rest, ir.Constant(I32, 0)), lo,
                   call_intrinsic(b, "cttz", [rest, ir.Constant(I1, 0)]))
-    ok_lo, host_lo = _lane_host(kc, code, b.extract_element(addrs, lo), w)
-    ok_hi, host_hi = _lane_host(kc, code, b.extract_element(addrs, hi), w)
+    if lined is None:
+        ok, a_lo, a_hi = ir.Constant(I1, 1), b.extract_element(addrs, lo), b.extract_element(addrs, hi)
+    else:
+        ok, pick = _lined_lanes(kc, addrs, lined[1], lined[0])
+        a_lo, a_hi = pick(lo), pick(hi)
+    ok_lo, host_lo = _lane_host(kc, code, a_lo, w)
+    ok_hi, host_hi = _lane_host(kc, code, a_hi, w)
     doneb = kc.fn.append_basic_block("mem_pair_do")
-    b.cbranch(b.and_(ok_lo, ok_hi), doneb, otherwise)
+    b.cbranch(b.and_(ok, b.and_(ok_lo, ok_hi)), doneb, otherwise)
     b.position_at_end(doneb)
-    ptr = ir.PointerType(ity)
+    vty = L.vt(ity)
     if store:
+        # each lane's value stored by a one-lane masked store of the whole vector at where
+        # lane 0 would go: no extract of the value at a lane known only at run time
+        sfx = Lanes.suffix(vty)
+        fn = L.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(),
+                         [vty, ir.PointerType(vty), I32, L.vt(I1)])
         for lane, host in ((lo, host_lo), (hi, host_hi)):
-            b.store(b.extract_element(raw_vals[0], lane), b.inttoptr(host, ptr), align=w)
+            at = b.sub(host, b.mul(b.zext(lane, I64), ir.Constant(I64, w)))
+            b.call(fn, [raw_vals[0], b.inttoptr(at, ir.PointerType(vty)), ir.Constant(I32, w),
+                        b.icmp_unsigned("==", L.iota(), L.splat(lane))])
     else:
         # selects rather than inserts at a variable lane: those go through the stack, and
         # reading the vector back after two narrow stores stalls store forwarding
-        L = kc.lanes
+        ptr = ir.PointerType(ity)
         v = L.const(ity, 0)
         for lane, host in ((lo, host_lo), (hi, host_hi)):
             got = L.splat(b.load(b.inttoptr(host, ptr), align=w))
@@ -746,6 +785,14 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     if kc.compact and vec == 1 and code in (abi.GLOBAL, abi.GENERIC, abi.SHARED_SP):
         return quickcall.emit_call(kc, code, store, addrs, ity, raw_vals, eff)
     results = [entry_alloca(fn, L.vt(ity)) for _ in range(vec)] if not store else []
+    # what the address analysis knows of the address's step along a row (None: nothing;
+    # such accesses keep the fixed order of tiers below)
+    step = kc.strides.get(kc.pc) if kc.strides is not None else None
+    if vec == 1 and code in (abi.GLOBAL, abi.SHARED_SP) and W == 32 and step is not None:
+        joinb = fn.append_basic_block("mem_join")
+        _planned_access(kc, code, store, addrs, ity, raw_vals, results, eff, joinb, step)
+        b.position_at_end(joinb)
+        return [b.load(r) for r in results]
     fast_ok, host = _fast_check(kc, code, addrs, eff, stride)
     fastb = fn.append_basic_block("mem_fast")
     lanesb = fn.append_basic_block("mem_lanes")
@@ -817,6 +864,98 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
     b.branch(joinb)
     b.position_at_end(joinb)
     return [b.load(r) for r in results]
+
+
+def _fast_tier(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+               results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
+    """The whole warp's access as one vector, when its addresses are consecutive."""
+    b, w = kc.b, ity.width // 8
+    ok, host = _fast_check(kc, code, addrs, eff, w)
+    fastb = kc.fn.append_basic_block("mem_fast")
+    b.cbranch(ok, fastb, otherwise)
+    b.position_at_end(fastb)
+    p = b.inttoptr(host, _vec_ptr(kc, ity, kc.W))
+    if code in (abi.GLOBAL, abi.GENERIC):
+        _prefetch_next_warp(kc, host, kc.W * w, store)
+    if store:
+        b.store(raw_vals[0], p, align=w)
+    else:
+        b.store(b.load(p, align=w), results[0])
+    b.branch(joinb)
+
+
+RUN = 16                           # lanes per row of a block 16 (or 48, 80, ...) threads wide
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                    results: list, eff: ir.Value, joinb: ir.Block, stride: int) -> None:
+    """A scalar global or shared access of a 32-lane warp whose address's step along a
+    block's row the address analysis found (affine.py: `stride`, bytes per step of %tid.x),
+    its tiers in the order that predicts.  A whole warp tries the whole-warp tiers, a
+    partial one the partial ones (a few lanes' addresses taken from the predicted layout),
+    then both the gathers and the lane-by-lane path.  An address contiguous along a block's
+    rows starts at the tier its block width makes it take: one vector (a multiple of 32
+    threads wide), runs of 16 lanes (16, 48, ...) or of 8; one that is the same along a row
+    (`as[ty][k]`), a load, at the broadcast tier.  Every tier checks the lanes' addresses
+    itself, so the order changes what an access costs, never what it does."""
+    b, fn, L = kc.b, kc.fn, kc.lanes
+    w = ity.width // 8
+    rows = _rows_likely(kc)
+    fullb, partb, restb = (fn.append_basic_block(n) for n in ("mem_whole", "mem_part", "mem_rest"))
+    b.cbranch(L.all(eff), fullb, partb)
+
+    def fast(otherwise: ir.Block) -> None:
+        _fast_tier(kc, code, store, addrs, ity, raw_vals, results, eff, otherwise, joinb)
+
+    def runs(row: int) -> Callable[[ir.Block], None]:
+        return lambda otherwise: _row_access(kc, code, store, addrs, ity, raw_vals, results, eff,
+                                             otherwise, joinb, row)
+
+    def broadcast(otherwise: ir.Block) -> None:
+        _run_broadcast(kc, code, addrs, ity, results, eff, otherwise, joinb)
+
+    contiguous = rows and stride == w
+    if contiguous:
+        chain = [fast, runs(RUN), runs(ROW)]
+    elif rows and stride == 0 and not store:
+        chain = [broadcast, fast, runs(ROW)]
+    else:
+        chain = [fast] + ([runs(ROW)] + ([] if store else [broadcast]) if rows else [])
+    starts = [fn.append_basic_block("mem_tier") for _ in chain]
+    b.position_at_end(fullb)
+    if contiguous:
+        # the block's width says which tier its rows take (a predictable branch)
+        sw = b.switch(b.and_(kc.env[abi.BX], ir.Constant(I64, kc.W - 1)), starts[2])
+        sw.add_case(ir.Constant(I64, 0), starts[0])
+        sw.add_case(ir.Constant(I64, RUN), starts[1])
+    else:
+        b.branch(starts[0])
+    for i, emit in enumerate(chain):
+        b.position_at_end(starts[i])
+        emit(starts[i + 1] if i + 1 < len(chain) else restb)
+
+    b.position_at_end(partb)
+    # a few lanes of the predicted layout: their addresses from it (rows of RUN lanes in a
+    # 2-D block, the whole warp in a 1-D one)
+    pairs = fn.append_basic_block("mem_tier")
+    lined = (RUN if rows else kc.W, _signed64(stride))
+    _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, pairs, joinb, lined)
+    b.position_at_end(pairs)
+    masked = fn.append_basic_block("mem_tier")
+    _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, masked, joinb)
+    b.position_at_end(masked)
+    _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, restb, joinb)
+
+    b.position_at_end(restb)
+    if code == abi.SHARED_SP:
+        helperb = fn.append_basic_block("mem_helper")
+        _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
+        b.position_at_end(helperb)
+    _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
 
 
 def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int) -> tuple[ir.Value, ir.Value]:

@@ -20,8 +20,11 @@ The SDAA runtime has no graphs, so the errors of capture carry CUDA's code names
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -117,7 +120,8 @@ _captures: dict[int, Capture] = {}         # by runtime stream handle
 _graphs: dict[int, Graph] = {}
 _execs: dict[int, Exec] = {}
 _marks: dict[int, tuple[Capture, int, int]] = {}   # event -> (capture, stream, its steps when recorded)
-_thread = threading.local()                # .mode: this thread's cudaStreamCaptureMode for unsafe calls
+_thread = threading.local()                # .mode: this thread's cudaStreamCaptureMode for unsafe calls;
+                                           # .per_thread: in a call of a per-thread default stream build
 
 
 def _invalidate(cap: Capture, why: str) -> None:
@@ -194,10 +198,14 @@ def status(stream: int) -> tuple[int, int, int, int]:
         return (INVALIDATED if cap.invalid else ACTIVE), cap.id, cap.graph.handle, last
 
 
-def _check_legacy(what: str, ctx: object = None) -> None:
+def _check_legacy(what: str, ctx: object = None, explicit: bool = False) -> None:
     """Work on the legacy default stream would wait for every blocking stream of its
     context: a capturing one cannot be waited for, so its capture fails (CUDA's implicit
-    dependency rule, whatever the capture mode)."""
+    dependency rule, whatever the capture mode).  The default stream of a per-thread
+    default stream build's call is the thread's own stream, which waits for no other, unless
+    the call named the legacy stream itself (`explicit`)."""
+    if getattr(_thread, "per_thread", False) and not explicit:
+        return
     caps = {id(c): c for s, c in _captures.items() if c.blocking[s] and c.invalid is None and c.ctx is ctx}
     for cap in caps.values():
         _invalidate(cap, f"{what} on the legacy stream")
@@ -206,9 +214,30 @@ def _check_legacy(what: str, ctx: object = None) -> None:
                            f"{what} on the legacy stream while a blocking stream is capturing")
 
 
-def legacy(what: str, ctx: object = None) -> None:
+def legacy(what: str, ctx: object = None, explicit: bool = False) -> None:
     with _lock:
-        _check_legacy(what, ctx)
+        _check_legacy(what, ctx, explicit)
+
+
+@contextmanager
+def per_thread_default() -> Iterator[None]:
+    """Within: the calls of a program built with per-thread default streams (their _ptds and
+    _ptsz exports), whose default stream is not the legacy one."""
+    before = getattr(_thread, "per_thread", False)
+    _thread.per_thread = True
+    try:
+        yield
+    finally:
+        _thread.per_thread = before
+
+
+def per_thread_calls(fn: Callable) -> Callable:
+    """`fn` (an export of a per-thread default stream name) run under per_thread_default."""
+    @functools.wraps(fn)
+    def call(*args):
+        with per_thread_default():
+            return fn(*args)
+    return call
 
 
 def record(stream: int, step: Step, what: str, kind: int, kernel: Kernel | None = None) -> bool:
