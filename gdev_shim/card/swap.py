@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
+from .condition import QuietCondition
 from .errors import CardError
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class Residency:
         self.resident = 0                     # bytes of resident buffers
         self.stats = SwapStats()
         self._lock = threading.RLock()     # the condition's, taken directly per command
-        self._cond = threading.Condition(self._lock)
+        self._cond = QuietCondition(self._lock)
         self._placements: dict[int, Placement] = {}   # buffer address -> placement
         self._queue: deque[object] = deque()          # tickets of waiters, first come first served
         self._moving = False
