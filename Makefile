@@ -64,7 +64,7 @@ $(VENV)/.ready: pyproject.toml setup.py
 	touch $@
 
 # Rebuilt whenever a header changes (an editable install does not notice).
-$(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py | $(VENV)/.ready
+$(HEADER_MODS): $(HEADERS) build_ffi.py gdev_shim/common/contract.py gdev_shim/common/futex_c.h | $(VENV)/.ready
 	$(PY) build_ffi.py --header-modules --tmpdir $(BUILD)/ffi/headers
 	touch $@
 
@@ -168,7 +168,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
-	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py gdev_shim/_gdev_cuda_h.py
+	rm -f gdev_shim/_aidev_drm*.so gdev_shim/_futex*.so gdev_shim/_sdaa_h.py gdev_shim/_sdaa_runtime_h.py gdev_shim/_gdev_cudart_h.py gdev_shim/_gdev_cuda_h.py
 
 # ---- make install PREFIX=/opt/gdev-shim ------------------------------------------------
 # Headers go to $(PREFIX)/include, the libraries (rebuilt for the prefix) to $(PREFIX)/lib,
@@ -191,7 +191,7 @@ install: $(VENV)/.ready $(HEADER_MODS)
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	rm -rf $(DESTDIR)$(SHIMDIR)/gdev_shim
 	find gdev_shim -name '*.py' -exec install -D -m 644 {} $(DESTDIR)$(SHIMDIR)/{} \;
-	install -m 755 gdev_shim/_aidev_drm*.so $(DESTDIR)$(SHIMDIR)/gdev_shim/
+	install -m 755 gdev_shim/_aidev_drm*.so gdev_shim/_futex*.so $(DESTDIR)$(SHIMDIR)/gdev_shim/
 	install -D -m 644 -t $(DESTDIR)$(SHIMDIR)/gdev_shim/include $(HEADERS)
 	$(PY) build_ffi.py $(DESTDIR)$(PREFIX)/lib --tmpdir $(BUILD)/install-ffi \
 	    --path $(SHIMDIR) $(foreach p,$(PYDEPS),--path $(p))

@@ -12,8 +12,8 @@ Usage: python build_ffi.py [outdir] [--path DIR]... [--tmpdir DIR]
              its dependencies instead)
   --tmpdir   where cffi compiles (default build/ffi)
   --header-modules
-             build gdev_shim's header modules (common/contract.py) into the
-             package directory instead; `pip install` builds the same modules
+             build gdev_shim's header modules (common/contract.py) and its
+             futex module (common/futex.py) into the package directory instead; `pip install` builds the same modules
              through setup.py's cffi_modules, which names the functions below
 """
 from __future__ import annotations
@@ -181,6 +181,21 @@ def header_module_ffi(header: str) -> cffi.FFI:
     return ffi
 
 
+FUTEX_DECLARATIONS = """
+long gdev_futex_wait(uintptr_t addr, uint32_t expected, long long timeout_ns);
+long gdev_futex_wake(uintptr_t addr, int count);
+"""
+
+
+def futex_module() -> cffi.FFI:
+    """gdev_shim._futex: futex wait and wake as compiled calls (common/futex.py uses it
+    when built, ctypes otherwise)."""
+    ffi = cffi.FFI()
+    ffi.cdef(FUTEX_DECLARATIONS)
+    ffi.set_source("gdev_shim._futex", '#include "futex_c.h"\n', include_dirs=[str(PACKAGE / "common")])
+    return ffi
+
+
 # setup.py's cffi_modules name these (one FFI per entry).
 def aidev_drm_module() -> cffi.FFI:
     return header_module_ffi("aidev_drm.h")
@@ -203,17 +218,23 @@ def cuda_module() -> cffi.FFI:
 
 
 def build_header_modules(tmpdir: Path | None = None) -> list[Path]:
-    """Write every header module into the package directory (the .c and .o files stay in tmpdir)."""
+    """Write every header module, and the futex module, into the package directory (the .c
+    and .o files stay in tmpdir)."""
     tmp = tmpdir or ROOT / "build" / "ffi" / "headers"
     built = []
     for header, (module, _) in HEADER_MODULES.items():
-        out = Path(header_module_ffi(header).compile(tmpdir=str(tmp), verbose=False))
-        for other in PACKAGE.glob(f"{module}.*"):     # e.g. the .abi3.so `pip install -e .` built
-            other.unlink()
-        target = PACKAGE / out.name
-        out.replace(target)
-        built.append(target)
+        built.append(_place(header_module_ffi(header), module, tmp))
+    built.append(_place(futex_module(), "_futex", tmp))
     return built
+
+
+def _place(ffi: cffi.FFI, module: str, tmp: Path) -> Path:
+    out = Path(ffi.compile(tmpdir=str(tmp), verbose=False))
+    for other in PACKAGE.glob(f"{module}.*"):     # e.g. the .abi3.so `pip install -e .` built
+        other.unlink()
+    target = PACKAGE / out.name
+    out.replace(target)
+    return target
 
 
 def main(argv: list[str] | None = None) -> None:

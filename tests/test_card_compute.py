@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -168,3 +169,113 @@ def test_out_of_bounds_kernel_faults_on_the_interpreter(file: CardFile, card_log
     ring.fire()
     assert ring.wait(0, 1, timeout_ms=60_000) == (-errno.EIO, C.AIDEV_STATUS_COMPUTE_FAULT)
     assert "add_test" in card_log.records[-1].getMessage()
+
+
+# ---- a FENCE right after a kernel is written as the kernel ends (processor._fence_ahead) ----
+
+class FenceWatcher(FakeEngine):
+    """FakeEngine that also records, as each kernel starts, the fence page's slots 0 and 3."""
+
+    def __init__(self, ring: Ring) -> None:
+        super().__init__()
+        self.ring = ring
+        self.seen: list[tuple[int, int]] = []
+
+    def __call__(self, *args, **kwargs):
+        self.seen.append((int(self.ring.fence_seq[0]), int(self.ring.fence_seq[3])))
+        super().__call__(*args, **kwargs)
+
+
+def wait_consumed(ring: Ring) -> None:
+    deadline = time.monotonic() + 5
+    while ring.regs[C.AIDEV_REG_PB_GET] != ring.put and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert ring.regs[C.AIDEV_REG_PB_GET] == ring.put
+
+
+def test_fences_between_kernels_come_in_ring_order(file: CardFile, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernel, fence, kernel, fence...: each fence lands after its kernel and before the next
+    kernel starts, each kernel runs once, and the fences the card wrote ahead are consumed."""
+    ring = Ring(file)
+    engine = FenceWatcher(ring)
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, build_image(ADD_PTX))
+    counter = gem(file, 4096)
+    params = struct.pack("<QQQI", counter.addr, 0, 0, 0)
+    for seq in range(1, 21):
+        emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), params)
+        ring.emit(C.AIDEV_OP_FENCE, 0, seq)
+    ring.fire()
+    assert ring.wait(0, 20) == (0, C.AIDEV_STATUS_OK)
+    assert [slot0 for slot0, _ in engine.seen] == list(range(20))
+    assert file.card.memory.load(np.array([counter.addr], dtype=np.uint64), np.uint32)[0] == 20
+    wait_consumed(ring)
+    # the channel goes on after them: a fence alone, then another kernel
+    ring.emit(C.AIDEV_OP_FENCE, 0, 21)
+    emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), params)
+    ring.emit(C.AIDEV_OP_FENCE, 0, 22)
+    ring.fire()
+    assert ring.wait(0, 22) == (0, C.AIDEV_STATUS_OK)
+    assert engine.seen[-1][0] == 21
+    wait_consumed(ring)
+
+
+def test_an_event_between_kernels_lands_between_them(file: CardFile, monkeypatch: pytest.MonkeyPatch) -> None:
+    ring = Ring(file)
+    engine = FenceWatcher(ring)
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, build_image(ADD_PTX))
+    counter = gem(file, 4096)
+    params = struct.pack("<QQQI", counter.addr, 0, 0, 0)
+    emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), params)
+    ring.emit(C.AIDEV_OP_FENCE, 3, 7)               # an event recorded between the launches
+    emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), params)
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (0, C.AIDEV_STATUS_OK)
+    assert engine.seen == [(0, 0), (0, 7)]
+    assert 0 < int(ring.fence_time[3]) <= int(ring.fence_time[0])
+    wait_consumed(ring)
+
+
+def test_a_fence_published_after_the_kernel_ended_still_runs(file: CardFile,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ring = Ring(file)
+    engine = FenceWatcher(ring)
+    monkeypatch.setattr(compute, "run_kernel", engine)
+    code = upload(file, build_image(ADD_PTX))
+    counter = gem(file, 4096)
+    emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), struct.pack("<QQQI", counter.addr, 0, 0, 0))
+    ring.fire()
+    wait_consumed(ring)
+    assert int(ring.fence_seq[0]) == 0
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (0, C.AIDEV_STATUS_OK)
+    wait_consumed(ring)
+
+
+def test_no_fence_ahead_of_a_faulting_kernel_or_of_a_bad_fence(file: CardFile, monkeypatch: pytest.MonkeyPatch,
+                                                               card_log: pytest.LogCaptureFixture) -> None:
+    from gdev_shim.ptx.errors import KernelFault
+
+    def faulting(*args, **kwargs):
+        raise KernelFault("k", (0, 0, 0), (1, 0, 0), "ld.global.u32 %r1, [%rd1];", 0xDEAD, "unbacked")
+
+    monkeypatch.setattr(compute, "run_kernel", faulting)
+    code = upload(file, build_image(ADD_PTX))
+    ring = Ring(file)
+    emit_compute(ring, code, 0, (1, 1, 1), (32, 1, 1), bytes(28))
+    ring.emit(C.AIDEV_OP_FENCE, 0, 1)
+    ring.fire()
+    assert ring.wait(0, 1) == (-errno.EIO, C.AIDEV_STATUS_COMPUTE_FAULT)
+    assert int(ring.fence_seq[0]) == 0
+
+    monkeypatch.setattr(compute, "run_kernel", FakeEngine())
+    counter = gem(file, 4096)
+    other = Ring(file)
+    emit_compute(other, code, 0, (1, 1, 1), (32, 1, 1), struct.pack("<QQQI", counter.addr, 0, 0, 0))
+    other.emit(C.AIDEV_OP_FENCE, C.AIDEV_FENCE_SLOTS, 1)      # a slot the page does not have
+    other.fire()
+    assert other.wait(0, 1)[1] == C.AIDEV_STATUS_BAD_COMMAND
+    assert other.regs[C.AIDEV_REG_FAULT_OP] == C.AIDEV_OP_FENCE

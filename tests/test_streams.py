@@ -240,3 +240,32 @@ def test_small_copies_of_a_buffer_of_its_own_go_to_the_card(setup):
     out = np.zeros(16, np.int32)
     dstream.copy_dtoh(None, out.ctypes.data, bufs[2], out.nbytes, sync=True)
     assert np.array_equal(out, data)
+
+
+def test_launch_after_a_copy_sees_it_and_a_small_read_after_sync_sees_the_kernel(setup, small):
+    """On one stream: a queued copy, then a kernel reading what it wrote; after the sync the
+    stream counts as idle (its last command is the fence the sync waited for), so the small
+    read goes straight to the mapped memory, and it holds the kernel's result."""
+    ctx, fn, *_ = setup
+    (a, _, c), params, _ = small
+    q = dstream.default(ctx).q
+    for k in range(1, 6):
+        data = np.full(SMALL, 100 * k, np.int32)
+        staging = dmem_staging(ctx, data)
+        dstream.copy_dtod(None, a, staging, 4 * SMALL, sync=False)
+        launch(None, fn, params)
+        ctx.synchronize()
+        dmem.free(ctx, staging)
+        assert q.idle()
+        before = q.seq
+        out = np.zeros(SMALL, np.int32)
+        dstream.copy_dtoh(None, out.ctypes.data, c, out.nbytes, sync=True)
+        assert q.seq == before                   # read directly, not through the ring
+        assert np.array_equal(out, 100 * k + 3 * np.arange(SMALL, dtype=np.int32))
+
+
+def dmem_staging(ctx, data: np.ndarray) -> int:
+    """A device buffer holding `data` (written through the ring, so the copy from it is queued)."""
+    buf = dmem.alloc(ctx, data.nbytes)
+    dstream.copy_htod(None, buf, data.ctypes.data, data.nbytes, sync=True)
+    return buf

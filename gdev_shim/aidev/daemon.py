@@ -270,36 +270,55 @@ class DaemonTransport:
         return waiter
 
     def _fence_wait(self, file: _Open, arg: Any) -> int:
+        rc, status = self._wait(file, arg.channel, arg.slot, arg.seq, arg.timeout_ms)
+        if status is not None:
+            arg.status = status
+        return rc
+
+    def wait_fence(self, fd: int, channel: int, slot: int, seq: int, timeout_ms: int) -> int:
+        """FENCE_WAIT without its struct (what AidevDevice.fence_wait asks for): 0, -errno."""
+        file = self._files.get(fd)
+        if file is None:
+            return -errno.EBADF
+        if self.lost:
+            return -errno.ESHUTDOWN
+        return self._wait(file, channel, slot, seq, timeout_ms)[0]
+
+    def _wait(self, file: _Open, channel: int, slot: int, seq: int, timeout_ms: int) -> tuple[int, int | None]:
+        """Wait here for fence[slot] >= seq: (rc, the channel's status when read)."""
         try:
-            waiter = self._waiter(file, file.sock.fileno(), arg.channel)
+            waiter = self._waiter(file, file.sock.fileno(), channel)
         except OSError as exc:
-            return -(exc.errno or errno.EIO)
+            return -(exc.errno or errno.EIO), None
         if waiter is None:
-            return -errno.ENOENT
-        if arg.slot >= C.AIDEV_FENCE_SLOTS:
-            return -errno.EINVAL
-        regs, wake_word = waiter.mmio.regs, waiter.mmio.base + 4 * C.AIDEV_REG_WAKE
-        deadline = time.monotonic() + arg.timeout_ms / 1000.0
+            return -errno.ENOENT, None
+        if slot >= C.AIDEV_FENCE_SLOTS:
+            return -errno.EINVAL, None
+        regs, fences = waiter.mmio.regs, waiter.seq
+        if int(fences[slot]) >= seq:            # reached already: the usual case of a sync
+            return 0, int(regs[C.AIDEV_REG_STATUS])
+        wake_word = waiter.mmio.base + 4 * C.AIDEV_REG_WAKE
+        deadline = time.monotonic() + timeout_ms / 1000.0
         while True:
             wake = int(regs[C.AIDEV_REG_WAKE])
-            arg.status = int(regs[C.AIDEV_REG_STATUS])
-            if int(waiter.seq[arg.slot]) >= arg.seq:
-                return 0
-            if arg.status != C.AIDEV_STATUS_OK or arg.channel not in file.channels:
-                return -errno.EIO
+            status = int(regs[C.AIDEV_REG_STATUS])
+            if int(fences[slot]) >= seq:
+                return 0, status
+            if status != C.AIDEV_STATUS_OK or channel not in file.channels:
+                return -errno.EIO, status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return -errno.ETIMEDOUT
+                return -errno.ETIMEDOUT, status
             # ask for the wake, then look once more: a fence written before the card saw the
             # request is seen here (the periodic liveness look bounds any race left)
             regs[C.AIDEV_REG_HOST_WAITING] = 1
-            if int(waiter.seq[arg.slot]) >= arg.seq:
+            if int(fences[slot]) >= seq:
                 continue
             futex.wait(wake_word, wake, min(remaining, LIVENESS_S))
             # woken by the fence (the usual case): no look at the connection, a system call
-            if int(waiter.seq[arg.slot]) < arg.seq and (self.lost or _hung_up(file.sock)):
+            if int(fences[slot]) < seq and (self.lost or _hung_up(file.sock)):
                 self._lose("its connection closed")
-                return -errno.ESHUTDOWN
+                return -errno.ESHUTDOWN, status
 
 
 def _exchange(sock: socket.socket, message: bytes, send_fds: list[int] | None = None

@@ -78,13 +78,17 @@ class Card:
         self.buffers.vram_limit = self.faults.vram_limit
         self.activity = EngineActivity()         # engine busy time, read by gdev-smi
         self.progress = threading.Condition()   # signalled whenever an engine finishes work
+        self.progress_waiters = 0               # threads that wait on it (ACQUIREs), counted under it
         self._lock = threading.Lock()
         self._channels: dict[int, tuple[Channel, CommandProcessor]] = {}
         self.segments = Segments(self)           # shared segments (gshm*, gref), card-wide
 
     def notify_progress(self) -> None:
-        with self.progress:
-            self.progress.notify_all()
+        # A waiter counts itself, under the condition, before it first looks at what it
+        # waits for: a count of 0 read after the change means nobody could have missed it.
+        if self.progress_waiters:
+            with self.progress:
+                self.progress.notify_all()
 
     # ---- device information ----
     def fill_info(self, info: Any) -> None:

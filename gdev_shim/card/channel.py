@@ -53,7 +53,10 @@ class Channel:
         self.fence_seq = np.frombuffer(fence.pages.map, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS)
         self.fence_time = np.frombuffer(fence.pages.map, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS,
                                         offset=half)
-        self.cond = threading.Condition()
+        # The condition's lock, taken directly on the per-command paths (a `with` on the
+        # condition itself is two more Python calls)
+        self._lock = threading.RLock()
+        self.cond = threading.Condition(self._lock)
         self.stopped = False
         self.outstanding = 0                     # commands handed to an engine and not yet finished
         self.fault_text = ""                     # why the channel stopped, once it faulted
@@ -123,12 +126,12 @@ class Channel:
         return (int(self.regs[C.AIDEV_REG_PB_PUT]) - int(self.regs[C.AIDEV_REG_PB_GET])) & _U32
 
     def consumed(self, get: int) -> None:
-        with self.cond:
+        with self._lock:
             self.regs[C.AIDEV_REG_PB_GET] = get & _U32
             self.cond.notify_all()
 
     def signal_fence(self, slot: int, seq: int) -> None:
-        with self.cond:
+        with self._lock:
             # time first: a host that sees the new sequence number must also see its timestamp
             self.fence_time[slot] = time.monotonic_ns()
             self.fence_seq[slot] = seq
@@ -149,11 +152,11 @@ class Channel:
             self.cond.notify_all()
 
     def begin(self) -> None:
-        with self.cond:
+        with self._lock:
             self.outstanding += 1
 
     def end(self) -> None:
-        with self.cond:
+        with self._lock:
             self.outstanding -= 1
             self.cond.notify_all()
 

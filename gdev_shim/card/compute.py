@@ -74,6 +74,26 @@ class ImageCache:
 IMAGES = ImageCache()
 
 
+class _Engines:
+    """The kernel engines' entry points, imported by the first launch (an import statement
+    costs a launch a microsecond every time)."""
+    interpreter: Any = None
+    jit: Any = None
+
+    def load_interpreter(self) -> Any:
+        from ..ptx import execute
+        self.interpreter = execute
+        return execute
+
+    def load_jit(self) -> Any:
+        from ..jit import JitUnsupported, execute
+        self.jit = (JitUnsupported, execute)
+        return self.jit
+
+
+_engines = _Engines()
+
+
 def run_kernel(module: Any, name: str, memory: MemoryView, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int,
                printf: Callable[[Any], None], checks: Any = None, grid_sync: int = 0) -> None:
@@ -88,14 +108,14 @@ def run_kernel(module: Any, name: str, memory: MemoryView, grid: tuple[int, int,
     once: the interpreter runs the grid as one lockstep batch, the JIT each block on a
     thread of its own.
     """
-    from ..ptx import execute
+    execute = _engines.interpreter or _engines.load_interpreter()
     engine = settings.engine
     if engine == "interp":
         execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
                 printf=printf, checks=checks, grid_sync=grid_sync)
         return
     if engine in ("jit", "auto"):
-        from ..jit import JitUnsupported, execute as jit_execute
+        JitUnsupported, jit_execute = _engines.jit or _engines.load_jit()
         try:
             jit_execute(module, name, memory, grid, block, params, dynamic_shared, globals_addr,
                         printf=printf, checks=checks, grid_sync=grid_sync)
@@ -134,6 +154,10 @@ def _never() -> bool:
     return False
 
 
+def _nothing() -> None:
+    pass
+
+
 class ComputeEngine:
     """One per card; the compute engine's scheduler (or, without one, a lock) serialises
     kernels but not the DMA engine."""
@@ -146,6 +170,7 @@ class ComputeEngine:
         self.arbiter = arbiter
         self.lock = threading.Lock()
         self.sanitizer = None        # a CardSanitizer under GDEV_MEMCHECK
+        self._checked: tuple[Any, ...] | None = None     # the last launch shape check_shape passed
         if _native_engine():
             warmup.start()
 
@@ -195,13 +220,21 @@ class ComputeEngine:
     def launch(self, code_addr: int, code_size: int, entry: int, grid: tuple[int, int, int],
                block: tuple[int, int, int], params: bytes, shared: int, globals_addr: int,
                grid_sync: int = 0, vgpu: VirtualGpu | None = None,
-               abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None) -> None:
+               abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None,
+               done: Callable[[], None] = _nothing) -> None:
         """Run a kernel once the scheduler gives `vgpu` the engine (EngineAbandoned if
         `abandoned()` turns true first); a kernel runs to its end, never preempted.  It
-        reaches `memory`: its client's address space (the card's whole memory by default)."""
+        reaches `memory`: its client's address space (the card's whole memory by default).
+        `done` is called when it has ended well, its printf output written, while the
+        engine is still held."""
         memory = memory or self.memory
         image, name = self.entry_of(code_addr, code_size, entry, memory)
-        self.check_shape(image, entry, grid, block, shared, len(params))
+        # relaunches of one shape are checked once (the image is the code's, so new code checks again)
+        shape = (image, entry, grid, block, shared, len(params))
+        checked = self._checked
+        if checked is None or checked[0] is not image or checked[1:] != shape[1:]:
+            self.check_shape(image, entry, grid, block, shared, len(params))
+            self._checked = shape
         printed: list[Any] = []
         engine: AbstractContextManager[Any] = (self.lock if self.arbiter is None or vgpu is None
                                                else self.arbiter.use(vgpu, abandoned))
@@ -213,4 +246,6 @@ class ComputeEngine:
                            checks, grid_sync)
             finally:
                 # device printf output appears when the kernel ends, as on real hardware
-                _write_stdout(printed)
+                if printed:
+                    _write_stdout(printed)
+            done()

@@ -8,14 +8,15 @@ later command runs.
 """
 from __future__ import annotations
 
+import struct
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
 from .. import log
 from ..common.contract import C, ffi, split_header
-from ..trace import device as trace_device
+from ..trace import device as trace_device, recorder
 from . import console as consoles, faults
 from .channel import Channel
 from .compute import LaunchError
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 _log = log.get("gdev.card")
 _COMPUTE_WORDS = ffi.sizeof("struct aidev_compute") // 8
 _U32 = 0xFFFF_FFFF
+_NO_POSITION = -1
+_FENCE_WORDS = 3                         # a FENCE's header, slot and sequence
 # ACQUIRE sleeps on the card's progress condition, which every engine completion signals.
 # Host stores into host buffers signal nothing, so the sleep is bounded to notice those too.
 ACQUIRE_RECHECK_S = 0.01
@@ -38,6 +41,19 @@ ACQUIRE_RECHECK_S = 0.01
 _VRAM_FAULTS = {C.AIDEV_OP_MEMCPY: C.AIDEV_STATUS_DMA_FAULT, C.AIDEV_OP_MEMSET: C.AIDEV_STATUS_DMA_FAULT,
                 C.AIDEV_OP_COMPUTE: C.AIDEV_STATUS_COMPUTE_FAULT,
                 C.AIDEV_OP_PREPARE: C.AIDEV_STATUS_COMPUTE_FAULT}
+
+
+class _Launch(NamedTuple):
+    """The fields of a COMPUTE's struct aidev_compute the card uses."""
+    code_addr: int
+    code_size: int
+    entry: int
+    param_size: int
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    shared_size: int
+    globals_addr: int
+    grid_sync: int
 
 
 class CommandFault(Exception):
@@ -90,6 +106,9 @@ class CommandProcessor:
         self.client = client
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"aicard{card.index}-ch{channel.id}")
+        self._next = _NO_POSITION             # ring position of the command after the current one
+        self._fenced = False                  # the FENCE at _next was written ahead (_fence_ahead)
+        self._desc: tuple[tuple[int, ...], _Launch] | None = None   # the last COMPUTE descriptor decoded
 
     def start(self) -> None:
         self.thread.start()
@@ -121,6 +140,8 @@ class CommandProcessor:
                 if header >> 56:
                     raise _bad(f"header word {header:#x} sets reserved bits")
                 words = _ring_words(ch.pb, get + 1, n)
+                self._next = (get + 1 + n) & _U32
+                self._fenced = False
                 resident = self._bring_in(op)
                 try:
                     # through the activity/trace hook: engine busy time for gdev-smi, slices for GDEV_TRACE
@@ -136,7 +157,8 @@ class CommandProcessor:
             except Exception as exc:       # an engine bug must fault the channel, not kill the thread
                 self._fault(C.AIDEV_STATUS_BAD_COMMAND, op, f"internal error: {type(exc).__name__}: {exc}")
                 continue
-            ch.consumed(get + 1 + n)
+            # the FENCE after a kernel, written as the kernel ended (_fence_ahead), is consumed with it
+            ch.consumed(get + 1 + n + (_FENCE_WORDS if self._fenced else 0))
 
     def _bring_in(self, op: int) -> SwapClient | None:
         """Make the client's VRAM buffers resident for a command that reaches VRAM (the
@@ -144,7 +166,7 @@ class CommandProcessor:
         if self.client is None or op not in _VRAM_FAULTS:
             return None
         try:
-            self.card.buffers.residency.acquire(self.client, lambda: self.channel.stopped)
+            self.card.buffers.residency.acquire(self.client, self._stopped)
         except CardError as exc:
             raise CommandFault(_VRAM_FAULTS[op], f"out of VRAM: {exc}") from exc
         return self.client
@@ -174,7 +196,8 @@ class CommandProcessor:
         handler = _HANDLERS.get(op)
         if handler is None:
             raise _bad(f"unknown opcode {op}")
-        self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("cp", op, C.AIDEV_STATUS_BAD_COMMAND)
         handler(self, fn, args)
 
     @staticmethod
@@ -186,7 +209,8 @@ class CommandProcessor:
         pass
 
     def _dma(self, op: int, work: Callable[[], None]) -> None:
-        self._inject("dma", op, C.AIDEV_STATUS_DMA_FAULT)
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("dma", op, C.AIDEV_STATUS_DMA_FAULT)
         self.channel.begin()
         try:
             work()
@@ -215,20 +239,19 @@ class CommandProcessor:
     def _compute(self, fn: int, args: list[int]) -> None:
         if len(args) < _COMPUTE_WORDS:
             raise _bad(f"COMPUTE needs {_COMPUTE_WORDS} descriptor words, got {len(args)}")
-        raw = np.array(args, dtype=np.uint64).tobytes()
-        desc = ffi.new("struct aidev_compute *")
-        ffi.memmove(desc, raw, _COMPUTE_WORDS * 8)
+        desc = self._descriptor(args)
         param_words = -(-desc.param_size // 8)
         if len(args) != _COMPUTE_WORDS + param_words:
             raise _bad(f"COMPUTE with {desc.param_size} parameter bytes must have "
                        f"{_COMPUTE_WORDS + param_words} argument words, got {len(args)}")
-        params = raw[_COMPUTE_WORDS * 8:_COMPUTE_WORDS * 8 + desc.param_size]
-        self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
+        params = struct.pack(f"<{param_words}Q", *args[_COMPUTE_WORDS:])[:desc.param_size]
+        if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
+            self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
         self.channel.begin()
         try:
-            self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, tuple(desc.grid),
-                                     tuple(desc.block), params, desc.shared_size, desc.globals_addr,
-                                     desc.grid_sync, self.vgpu, self._stopped, self.memory)
+            self.card.compute.launch(desc.code_addr, desc.code_size, desc.entry, desc.grid, desc.block,
+                                     params, desc.shared_size, desc.globals_addr, desc.grid_sync, self.vgpu,
+                                     self._stopped, self.memory, self._fence_ahead)
         except EngineAbandoned:              # the channel stopped while the kernel waited for the engine
             return
         except (LaunchError, memory_fault()) as exc:
@@ -237,6 +260,46 @@ class CommandProcessor:
             raise CommandFault(C.AIDEV_STATUS_COMPUTE_FAULT, describe_kernel_fault(exc)) from exc
         finally:
             self.channel.end()
+        if not self._fenced:                 # the fence written ahead told the waiters already
+            self.card.notify_progress()
+
+    def _descriptor(self, args: list[int]) -> _Launch:
+        """The launch descriptor of a COMPUTE's words; a channel relaunching one kernel sends
+        the same words again, so the last one decoded is kept."""
+        key = tuple(args[:_COMPUTE_WORDS])
+        last = self._desc
+        if last is not None and last[0] == key:
+            return last[1]
+        raw = ffi.new("struct aidev_compute *")
+        ffi.memmove(raw, struct.pack(f"<{_COMPUTE_WORDS}Q", *key), _COMPUTE_WORDS * 8)
+        desc = _Launch(raw.code_addr, raw.code_size, raw.entry, raw.param_size, tuple(raw.grid),
+                       tuple(raw.block), raw.shared_size, raw.globals_addr, raw.grid_sync)
+        self._desc = (key, desc)
+        return desc
+
+    def _fence_ahead(self) -> None:
+        """A kernel just ended: when the command after it is a FENCE already published,
+        write that fence now, before the engine's and the ring's bookkeeping, so a host
+        waiting for the kernel wakes while this thread finishes that (on another CPU).
+        Every command before the fence has completed, so the order the host sees is the
+        ring's; the loop then consumes the fence with the kernel.  Not while faults are
+        injected or commands traced, which count and record each fence."""
+        ch = self.channel
+        at = self._next
+        if at == _NO_POSITION or recorder.on or self.card.faults.faults:
+            return
+        if (int(ch.regs[C.AIDEV_REG_PB_PUT]) - at) & _U32 < _FENCE_WORDS:
+            return
+        size = ch.pb_words
+        header = int(ch.pb[at % size])
+        op, _, _, n = split_header(header)
+        if header >> 56 or op != C.AIDEV_OP_FENCE or n != 2:
+            return
+        slot, seq = int(ch.pb[(at + 1) % size]), int(ch.pb[(at + 2) % size])
+        if slot >= C.AIDEV_FENCE_SLOTS:
+            return                            # the loop faults the channel on it
+        ch.signal_fence(slot, seq)
+        self._fenced = True
         self.card.notify_progress()
 
     def _stopped(self) -> bool:
@@ -265,6 +328,8 @@ class CommandProcessor:
         # client's own (a host word elsewhere is another channel's fence page, the card's)
         in_vram = buffers.vram_base <= addr < buffers.vram_base + buffers.address_span
         memory = self.memory if in_vram else self.card.memory
+        with progress:
+            self.card.progress_waiters += 1      # before the first look (Card.notify_progress)
         try:
             if not in_vram:
                 with progress:
@@ -284,6 +349,9 @@ class CommandProcessor:
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE {describe_memory_fault(exc)}") from exc
         except CardError as exc:
             raise CommandFault(C.AIDEV_STATUS_DMA_FAULT, f"ACQUIRE out of VRAM: {exc}") from exc
+        finally:
+            with progress:
+                self.card.progress_waiters -= 1
 
     def _membar(self, fn: int, args: list[int]) -> None:
         # Commands run to completion in order today, so nothing is outstanding here;

@@ -126,7 +126,8 @@ class Residency:
         self.capacity = capacity              # bytes of VRAM (an injected limit may lower it)
         self.resident = 0                     # bytes of resident buffers
         self.stats = SwapStats()
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()     # the condition's, taken directly per command
+        self._cond = threading.Condition(self._lock)
         self._placements: dict[int, Placement] = {}   # buffer address -> placement
         self._queue: deque[object] = deque()          # tickets of waiters, first come first served
         self._moving = False
@@ -227,11 +228,17 @@ class Residency:
         Raises CardError(ENOMEM) when they could never be resident together, Cancelled
         when `cancelled()` turns true while waiting for room.
         """
+        with self._lock:
+            if client.missing == 0 and not self._queue:
+                # resident, and nobody waits for room: what _bring_in decides, without
+                # listing the client's buffers at every command
+                self._grant(client, [], False, time.monotonic(), fresh=False)
+                return
         self._bring_in(client, None, cancelled)
 
     def release(self, client: SwapClient) -> None:
         """After the command: the client's buffers may be evicted again."""
-        with self._cond:
+        with self._lock:
             client.active -= 1
             client.last_used = time.monotonic()
             self._cond.notify_all()

@@ -12,10 +12,22 @@ from __future__ import annotations
 import ctypes
 import errno
 import platform
+from typing import Any
 
 _SYS_FUTEX = {"x86_64": 202, "aarch64": 98, "ppc64le": 221, "s390x": 238}.get(platform.machine())
 FUTEX_WAIT, FUTEX_WAKE = 0, 1
 WAKE_ALL = 0x7FFF_FFFF
+
+
+def _compiled() -> Any:
+    """The compiled calls (gdev_shim._futex, built with the header modules), or None where
+    they are not built: ctypes then, microseconds slower per call."""
+    try:
+        from .._futex import lib
+    except ImportError:
+        return None
+    return lib
+
 
 class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
@@ -36,12 +48,7 @@ def _call(address: int, op: int, value: int, timeout: _Timespec | None) -> int:
     return int(_syscall(_SYS_FUTEX, address, op, value & 0xFFFF_FFFF, timeout, None, 0))
 
 
-def wait(address: int, expected: int, timeout_s: float | None = None) -> bool:
-    """Sleep while the u32 at `address` holds `expected`: False only when the timeout passed.
-
-    Returns True at once when the word already differs, on a wake, and on a signal
-    (callers re-check their condition in a loop either way).
-    """
+def _ctypes_wait(address: int, expected: int, timeout_s: float | None = None) -> bool:
     timeout = None
     if timeout_s is not None:
         timeout_s = max(timeout_s, 0.0)
@@ -51,6 +58,29 @@ def wait(address: int, expected: int, timeout_s: float | None = None) -> bool:
     return ctypes.get_errno() != errno.ETIMEDOUT
 
 
+def _ctypes_wake(address: int, count: int = WAKE_ALL) -> None:
+    _call(address, FUTEX_WAKE, count, None)
+
+
+_lib = _compiled()
+_ETIMEDOUT = -errno.ETIMEDOUT
+
+
+def wait(address: int, expected: int, timeout_s: float | None = None) -> bool:
+    """Sleep while the u32 at `address` holds `expected`: False only when the timeout passed.
+
+    Returns True at once when the word already differs, on a wake, and on a signal
+    (callers re-check their condition in a loop either way).
+    """
+    if _lib is None:
+        return _ctypes_wait(address, expected, timeout_s)
+    timeout_ns = -1 if timeout_s is None else int(max(timeout_s, 0.0) * 1e9)
+    return bool(_lib.gdev_futex_wait(address, expected & 0xFFFF_FFFF, timeout_ns) != _ETIMEDOUT)
+
+
 def wake(address: int, count: int = WAKE_ALL) -> None:
     """Wake up to `count` sleepers on the u32 at `address`."""
-    _call(address, FUTEX_WAKE, count, None)
+    if _lib is None:
+        _ctypes_wake(address, count)
+    else:
+        _lib.gdev_futex_wake(address, count)

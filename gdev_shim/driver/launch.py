@@ -13,6 +13,18 @@ log = get("gdev.driver")
 
 
 def check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int) -> None:
+    """The launch shape against the card's and the kernel's limits, which never change: a
+    shape that passed once passes again."""
+    shape = (tuple(grid), tuple(block), shared)
+    if shape in f.launch_shapes:
+        return
+    _check_shape(f, grid, block, shared)
+    if len(f.launch_shapes) >= 64:
+        f.launch_shapes.clear()
+    f.launch_shapes.add(shape)
+
+
+def _check_shape(f: Function, grid: tuple[int, int, int], block: tuple[int, int, int], shared: int) -> None:
     info = f.module.ctx.info
     if min(grid) < 1 or min(block) < 1:
         raise fail(SD.SDAA_ERROR_INVALID_VALUE, f"launch of {f.name}: empty grid {grid} or block {block}")

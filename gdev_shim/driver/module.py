@@ -25,6 +25,7 @@ class Function:
         self.block = (1, 1, 1)             # sdFuncSetBlockShape
         self.shared_size = 0               # sdFuncSetSharedSize
         self.param_buf = bytearray(self.meta.param_size)   # sdParamSet*
+        self.launch_shapes: set[tuple] = set()    # (grid, block, shared) launch.check_shape passed
 
     def attribute(self, attrib: int) -> int:
         """A function attribute (SDfunction_attribute numbering, which is CUDA's)."""

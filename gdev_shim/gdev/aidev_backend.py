@@ -7,6 +7,7 @@ laid out by cffi from that header.
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ..aidev.device import AidevError
 from ..common.contract import C, ffi
@@ -28,6 +29,26 @@ def _init(ctx: GdevCtx) -> None:
 
 
 def _launch(ctx: GdevCtx, k: KernelLaunch) -> None:
+    key = (k.code_addr, k.code_size, k.entry, len(k.params), k.grid, k.block, k.shared_size, k.local_size,
+           k.globals_addr, k.grid_sync)
+    desc = _descriptors.get(key)
+    if desc is None:
+        desc = _descriptor(k)
+        if len(_descriptors) >= _DESCRIPTORS_KEPT:
+            _descriptors.clear()
+        _descriptors[key] = desc
+    words = _words(desc + k.params + b"\0" * (-len(k.params) % 8))
+    ctx.ring.begin(C.AIDEV_OP_COMPUTE, 0, ctx.sid, len(words))
+    ctx.ring.out_many(words)
+
+
+# A program relaunches a few kernels with a few shapes: their descriptors' bytes are kept.
+_descriptors: dict[tuple, bytes] = {}
+_DESCRIPTORS_KEPT = 256
+
+
+def _descriptor(k: KernelLaunch) -> bytes:
+    """struct aidev_compute of a launch, as bytes."""
     desc = ffi.new("struct aidev_compute *")
     desc.code_addr, desc.code_size, desc.entry = k.code_addr, k.code_size, k.entry
     desc.param_size = len(k.params)
@@ -35,11 +56,19 @@ def _launch(ctx: GdevCtx, k: KernelLaunch) -> None:
     desc.block = list(k.block)
     desc.shared_size, desc.local_size, desc.globals_addr = k.shared_size, k.local_size, k.globals_addr
     desc.grid_sync = k.grid_sync
-    import numpy as np                 # with the first launch, not at import
-    padded = k.params + b"\0" * (-len(k.params) % 8)
-    words = np.frombuffer(bytes(ffi.buffer(desc)) + padded, dtype=np.uint64)
-    ctx.ring.begin(C.AIDEV_OP_COMPUTE, 0, ctx.sid, len(words))
-    ctx.ring.out_many(words)
+    return bytes(ffi.buffer(desc))
+
+
+_numpy: Any = None
+
+
+def _words(data: bytes) -> Any:
+    """The bytes as ring words (numpy imported with the first launch, not at import)."""
+    global _numpy
+    if _numpy is None:
+        import numpy
+        _numpy = numpy
+    return _numpy.frombuffer(data, dtype=_numpy.uint64)
 
 
 def _memcpy(ctx: GdevCtx, dst: int, src: int, size: int) -> None:

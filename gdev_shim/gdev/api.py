@@ -7,6 +7,7 @@ conventions (0 pointers, negative errno).
 from __future__ import annotations
 
 import errno
+import logging
 
 from ..aidev.device import AidevDevice, AidevError, device_count, forked
 from ..common.contract import C
@@ -204,6 +205,16 @@ def gprepare_code(h: GdevHandle, code_addr: int, code_size: int) -> int:
 
 def _check_launch(h: GdevHandle, k: KernelLaunch) -> None:
     """Refuse on the host what the card would fault on: shapes beyond its limits, code elsewhere."""
+    shape = (k.grid, k.block, k.shared_size)
+    if shape not in h.launch_shapes:            # the card's limits never change: once per shape
+        _check_shape(h, k)
+        if len(h.launch_shapes) >= 256:
+            h.launch_shapes.clear()
+        h.launch_shapes.add(shape)
+    _checked(h, k.code_addr, max(k.code_size, 1), "glaunch code object")
+
+
+def _check_shape(h: GdevHandle, k: KernelLaunch) -> None:
     info = h.info
     if min(k.grid) < 1 or min(k.block) < 1 or any(
             v > m for v, m in zip(k.grid + k.block, tuple(info["max_grid_dim"]) + tuple(info["max_block_dim"]))):
@@ -212,7 +223,6 @@ def _check_launch(h: GdevHandle, k: KernelLaunch) -> None:
         raise invalid(f"glaunch: {k.block} is more than {info['max_threads_per_block']} threads per block")
     if k.shared_size > info["shared_mem_per_block"]:
         raise invalid(f"glaunch: {k.shared_size} bytes of shared memory exceed the card's")
-    _checked(h, k.code_addr, max(k.code_size, 1), "glaunch code object")
 
 
 def glaunch(h: GdevHandle, kernel: KernelLaunch, q: GdevCtx | None = None) -> int:
@@ -221,8 +231,9 @@ def glaunch(h: GdevHandle, kernel: KernelLaunch, q: GdevCtx | None = None) -> in
     with q.lock:
         AIDEV_COMPUTE.launch(q, kernel)
         seq = q.fence()
-    log.debug("glaunch: card=%d channel=%d entry=%d grid=%s block=%s params=%d -> id=%d",
-              h.minor, q.channel.id, kernel.entry, kernel.grid, kernel.block, len(kernel.params), seq)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("glaunch: card=%d channel=%d entry=%d grid=%s block=%s params=%d -> id=%d",
+                  h.minor, q.channel.id, kernel.entry, kernel.grid, kernel.block, len(kernel.params), seq)
     return seq
 
 

@@ -81,8 +81,14 @@ class GdevCtx:
 
     def idle(self) -> bool:
         """Has the card executed every command written to this context's ring (fenced or
-        not: a wait for another channel is a command too)?  A stopped channel never is."""
-        return self.ring.idle()
+        not: a wait for another channel is a command too)?  A stopped channel never is.
+        When the last command is a fence the card has reached, everything before it ran:
+        the card writes a fence that follows a kernel as the kernel ends, before it
+        advances PB_GET past them."""
+        if self.ring.idle():
+            return True
+        seq = self.ring.last_fence()
+        return seq is not None and self.done(seq)
 
     @property
     def fence_addr(self) -> int:

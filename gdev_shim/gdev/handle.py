@@ -70,6 +70,7 @@ class GdevHandle:
                                                          self.info["vram_size"])
         self.lock = threading.RLock()
         self.closed = False
+        self.launch_shapes: set[tuple] = set()   # (grid, block, shared) glaunch has checked
         _handles.add(self)
 
     # ---- contexts (queues) ----------------------------------------------------

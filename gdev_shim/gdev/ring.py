@@ -56,6 +56,13 @@ class Ring:
         """The card has consumed (executed) every word written so far."""
         return self.put == self._seen_consumed or self._consumed() == self.put
 
+    def last_fence(self) -> int | None:
+        """The sequence of the context fence that is the last command written, if it is."""
+        fences = self._fences
+        if fences and fences[-1][0] == self.put:
+            return fences[-1][1]
+        return None
+
     def out(self, word: int) -> None:
         self.pb[self.put % self.words] = word
         self.put += 1

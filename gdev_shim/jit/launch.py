@@ -119,6 +119,11 @@ class Workspace:
             array.fill(0)
         self._place()
 
+    def clear_memory(self) -> None:
+        """Zero every array but the environment (a planned launch copies that back whole)."""
+        for array in self.arrays[:-1]:
+            array.fill(0)
+
 
 _kept: OrderedDict[tuple[int, ...], list[Workspace]] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -167,7 +172,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     JitUnsupported (before anything runs) when the kernel or launch is outside what the
     JIT compiles; KernelFault for a faulting thread.
     """
-    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
+    grid, block, params = _check(module, kernel, grid, block, params, dynamic_shared)
     T = math.prod(block)
     nblocks = math.prod(grid)
     if T == 0 or nblocks == 0:
@@ -183,31 +188,26 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     prog = flat.prog
     shared_stride = max(16, (prog.dynamic_shared_offset + dynamic_shared + 15) // 16 * 16)
     pm = page_map(memory, precise=checks is not None)
+    nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
+    shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
+             return_depth(flat))
+    # a plan serves plain one-worker launches: the sanitizer's report their faults through
+    # `checks`, printf and cooperative launches need per-launch state of their own
+    if nworkers == 1 and not grid_sync and checks is None and not _prints(flat) and _run_planned(
+            kernel, compiled, pm, shape, grid, block, params, dynamic_shared, globals_addr):
+        return
     thread_ids, thread_ids_addr = _thread_ids(block, nwarps, width)
     sink = PrintfSink(memory, shared_stride, prog.local_size) if _prints(flat) else None
     callback = (ctypes.cast(sink.callback, ctypes.c_void_p).value or 0) if sink is not None else 0
     sanitizer = SanitizerSink(checks, flat, grid, block) if instrument else None
     # the parameters and 16 bytes of slack for the kernel's wide loads, read-only
     pbuf = ffi.from_buffer(params + bytes(16))
-    nworkers = nblocks if grid_sync else max(1, min(WORKERS, nblocks // MIN_BLOCKS_PER_WORKER))
-    shape = (nwarps, width, shared_stride, prog.local_size, prog.param_size, compiled.frame_bytes,
-             return_depth(flat))
     spaces = [_take_workspace(shape) for _ in range(nworkers)]
     params_addr = int(ffi.cast("uintptr_t", pbuf))
-    globals_slot = globals_addr & _U64                  # as the int64 the environment holds
-    if globals_slot >> 63:
-        globals_slot -= 1 << 64
     envs, faults, scratch = [], [], []
     for space in spaces:
         env, fault = space.env, space.fault
-        env[abi.PARAMS] = params_addr
-        for slot, value in pm.env_slots:
-            env[slot] = value
-        env[abi.GLOBALS] = globals_slot
-        env[abi.GX], env[abi.GY], env[abi.GZ] = grid
-        env[abi.BX], env[abi.BY], env[abi.BZ] = block
-        env[abi.THREAD_IDS] = thread_ids_addr
-        env[abi.PRINTF] = callback
+        _fill_env(env, params_addr, pm, globals_addr, grid, block, thread_ids_addr, callback)
         if sanitizer is not None:
             race = np.zeros(4 * shared_stride, np.int32)   # writers, readers, their lines
             scratch.append(race)
@@ -247,6 +247,106 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
     if sanitizer is None:
         _give_back(spaces)           # a sanitized launch's workspace holds pointers into its sink
     _ = (pm, pbuf, scratch, thread_ids, sanitizer)
+
+
+def _fill_env(env: np.ndarray, params_addr: int, pm: Any, globals_addr: int, grid: tuple[int, int, int],
+              block: tuple[int, int, int], thread_ids_addr: int, callback: int) -> None:
+    """The environment slots that say where a launch's parameters, memory and shape are."""
+    env[abi.PARAMS] = params_addr
+    for slot, value in pm.env_slots:
+        env[slot] = value
+    globals_slot = globals_addr & _U64                  # as the int64 the environment holds
+    if globals_slot >> 63:
+        globals_slot -= 1 << 64
+    env[abi.GLOBALS] = globals_slot
+    env[abi.GX], env[abi.GY], env[abi.GZ] = grid
+    env[abi.BX], env[abi.BY], env[abi.BZ] = block
+    env[abi.THREAD_IDS] = thread_ids_addr
+    env[abi.PRINTF] = callback
+
+
+class _Plan:
+    """A one-worker launch of a compiled kernel in one shape, kept for its relaunches: its
+    workspace, its parameter buffer and its environment as it stands before the kernel runs
+    (the kernel changes some slots), so a relaunch zeroes the workspace's memory, copies
+    the environment back and writes the parameters.  One launch at a time uses it."""
+    __slots__ = ("compiled", "pm", "space", "params", "params_ptr", "template", "lock", "thread_ids")
+
+    def __init__(self, compiled: Any, pm: Any, shape: tuple[int, ...], grid: tuple[int, int, int],
+                 block: tuple[int, int, int], nparams: int, dynamic_shared: int, globals_addr: int) -> None:
+        self.compiled, self.pm = compiled, pm
+        self.space = Workspace(shape)
+        # the parameters and 16 bytes of slack for the kernel's wide loads
+        self.params = np.zeros(nparams + 16, np.uint8)
+        self.params_ptr = ffi.from_buffer(self.params)
+        nwarps, width = shape[0], shape[1]
+        self.thread_ids, thread_ids_addr = _thread_ids(block, nwarps, width)
+        env = self.space.env
+        _fill_env(env, self.params.ctypes.data, pm, globals_addr, grid, block, thread_ids_addr, 0)
+        env[abi.DYN_SHARED] = dynamic_shared
+        env[abi.NPARAMS] = nparams
+        env[abi.GRID_SYNC] = 0
+        self.template = env.copy()
+        self.lock = threading.Lock()
+
+
+_plans: OrderedDict[tuple, _Plan] = OrderedDict()
+_plans_lock = threading.Lock()
+_PLANS_KEPT = 32
+
+
+def _run_planned(kernel: str, compiled: Any, pm: Any, shape: tuple[int, ...], grid: tuple[int, int, int],
+                 block: tuple[int, int, int], params: bytes, dynamic_shared: int, globals_addr: int) -> bool:
+    """Run a one-worker launch on its kept plan; False (nothing ran) when the workspace is too
+    large to keep or another thread runs the same plan now.  An empty kernel's launch is
+    mostly this set-up, which a program relaunching a kernel repeats unchanged."""
+    key = (id(compiled), id(pm), shape, grid, block, dynamic_shared, globals_addr, len(params))
+    with _plans_lock:
+        plan = _plans.get(key)
+    if plan is None or plan.compiled is not compiled or plan.pm is not pm:
+        plan = _Plan(compiled, pm, shape, grid, block, len(params), dynamic_shared, globals_addr)
+        if plan.space.nbytes > REUSE_BYTES:
+            return False
+        with _plans_lock:
+            _plans[key] = plan
+            while len(_plans) > _PLANS_KEPT:
+                _plans.popitem(last=False)
+    if not plan.lock.acquire(blocking=False):
+        return False
+    try:
+        space = plan.space
+        space.clear_memory()
+        space.env[:] = plan.template
+        ffi.memmove(plan.params_ptr, params, len(params))
+        status = run_blocks(compiled, space.env_addr, 0, math.prod(grid))
+        if status == 0:
+            return True
+        if status != 1:
+            raise RuntimeError(f"JIT kernel {kernel} returned {status}")
+        raise _fault(kernel, compiled, space.fault, grid, block, None)
+    finally:
+        plan.lock.release()
+
+
+_SHAPES_KEPT = 64
+
+
+def _check(module: Module, kernel: str, grid: tuple[int, int, int], block: tuple[int, int, int],
+           params: bytes, dynamic_shared: int) -> tuple[tuple[int, int, int], tuple[int, int, int], bytes]:
+    """check_launch, once per kernel and launch shape of a module (a relaunch of a shape
+    that passed passes again; the parameters' bytes are whatever they are)."""
+    if type(grid) is not tuple or type(block) is not tuple or type(params) is not bytes:
+        return check_launch(module, kernel, grid, block, params, dynamic_shared)
+    shapes = module.__dict__.setdefault("_jit_launch_shapes", {})
+    key = (kernel, grid, block, len(params), dynamic_shared)
+    known = shapes.get(key)
+    if known is not None:
+        return known[0], known[1], params
+    grid, block, params = check_launch(module, kernel, grid, block, params, dynamic_shared)
+    if len(shapes) >= _SHAPES_KEPT:
+        shapes.clear()
+    shapes[key] = (grid, block)
+    return grid, block, params
 
 
 def run_blocks(compiled: Any, env: int, lo: int, hi: int) -> int:

@@ -56,6 +56,15 @@ def build(ins: Instr, f: Form, ctx: Any) -> BarrierSpec:
                        ctx.reader(ops[1], "u32") if len(ops) == 2 else None)
 
 
+def barrier_numbers(spec: BarrierSpec, st: Any, lanes: Any, ids: np.ndarray, text: str) -> np.ndarray:
+    """The barrier each of lanes `ids` names; a number outside 0..15 faults the first such lane."""
+    bid = np.broadcast_to(np.asarray(spec.ident(st, lanes)).astype(np.int64), ids.shape)
+    if ((bid < 0) | (bid >= NBARRIERS)).any():
+        bad = int(np.flatnonzero((bid < 0) | (bid >= NBARRIERS))[0])
+        raise st.fault(int(ids[bad]), text, None, f"barrier number {int(bid[bad])} out of range")
+    return bid
+
+
 def reduce_all(spec: BarrierSpec, st: Any, lanes: Any) -> None:
     """bar.red when every live lane of the batch arrived together."""
     if spec.red is None:
@@ -95,10 +104,7 @@ class Barriers:
                waiting: np.ndarray, cur: int, text: str) -> int:
         """Lanes `ids` reach the barrier op at `cur`; returns how many lanes now wait."""
         st = self.st
-        bid = np.broadcast_to(np.asarray(spec.ident(st, lanes)).astype(np.int64), ids.shape)
-        if ((bid < 0) | (bid >= NBARRIERS)).any():
-            bad = int(np.flatnonzero((bid < 0) | (bid >= NBARRIERS))[0])
-            raise st.fault(int(ids[bad]), text, None, f"barrier number {int(bid[bad])} out of range")
+        bid = barrier_numbers(spec, st, lanes, ids, text)
         blk = st.blk[ids]
         if spec.count is not None:
             cnt = np.broadcast_to(np.asarray(spec.count(st, lanes)).astype(np.int64), ids.shape)

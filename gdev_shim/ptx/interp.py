@@ -212,7 +212,9 @@ def run_batch(prog: Program, st: State) -> None:
             spec = op.fn
             if (spec.plain and nwait == 0 and bars.pending == 0 and other_min == _INF
                     and (sel is None or sel.size == nalive)):
-                barrier.reduce_all(spec, st, sel)    # every live lane is here: pass at once
+                # every live lane is here: pass at once, once the number it names is checked
+                barrier.barrier_numbers(spec, st, sel, np.arange(L) if sel is None else sel, op.text)
+                barrier.reduce_all(spec, st, sel)
                 if st.checks is not None:
                     st.checks.barrier(st, sel)
                 cur += 1

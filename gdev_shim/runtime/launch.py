@@ -27,10 +27,12 @@ _tls = threading.local()
 
 
 def _stack() -> list[CallConfig]:
-    stack = getattr(_tls, "configs", None)
-    if stack is None:
-        stack = _tls.configs = []
-    return stack
+    try:
+        return _tls.configs
+    except AttributeError:
+        stack: list[CallConfig] = []
+        _tls.configs = stack
+        return stack
 
 
 def configure(arrays: int) -> None:
@@ -50,9 +52,10 @@ def check_argument(size: int, offset: int) -> None:
 def setup_argument(data: bytes, offset: int) -> None:
     check_argument(len(data), offset)
     args = _stack()[-1].args
-    if offset + len(data) > len(args):
-        args.extend(b"\0" * (offset + len(data) - len(args)))
-    args[offset:offset + len(data)] = data
+    end = offset + len(data)
+    if end > len(args):
+        args.extend(bytes(end - len(args)))
+    args[offset:end] = data
 
 
 def pop_config(entry: str) -> CallConfig:

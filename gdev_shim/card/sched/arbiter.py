@@ -47,7 +47,9 @@ class EngineArbiter:
     def __init__(self, policy: Policy, clock: Callable[[], int] = time.monotonic_ns) -> None:
         self.clock = clock
         self.queue = EngineQueue(policy, clock())
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()     # the condition's, taken directly per request
+        self._cond = threading.Condition(self._lock)
+        self._sleepers = 0           # threads waiting on _cond: only they need its notifications
 
     @property
     def policy(self) -> Policy:
@@ -69,12 +71,12 @@ class EngineArbiter:
         return _Held(self, self._acquire(vgpu, abandoned))
 
     def _release(self, ticket: Ticket) -> None:
-        with self._cond:
+        with self._lock:
             self.queue.complete(ticket, self.clock())
             self._dispatch()
 
     def _acquire(self, vgpu: VirtualGpu, abandoned: Callable[[], bool]) -> Ticket:
-        with self._cond:
+        with self._lock:
             ticket = self.queue.arrive(vgpu, self.clock())
             self._dispatch()
             while ticket.granted_ns is None:
@@ -83,14 +85,18 @@ class EngineArbiter:
                     self._dispatch()
                     raise EngineAbandoned()
                 left = self.queue.hold_left(self.clock())
-                self._cond.wait(RECHECK_S if left is None else min(RECHECK_S, left / 1e9))
+                self._sleepers += 1
+                try:
+                    self._cond.wait(RECHECK_S if left is None else min(RECHECK_S, left / 1e9))
+                finally:
+                    self._sleepers -= 1
                 self._dispatch()
             # charged from the grant, not from when this thread resumes: the engine is this
             # virtual GPU's from then on, and credit must account for all of its busy time
             return ticket
 
     def _dispatch(self) -> None:
-        if self.queue.dispatch(self.clock()) is not None:
+        if self.queue.dispatch(self.clock()) is not None and self._sleepers:
             self._cond.notify_all()
 
     def wake(self) -> None:

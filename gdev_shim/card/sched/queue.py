@@ -16,7 +16,7 @@ from .policy import Hold, Policy, bandwidth
 MAX_CATCH_UP = 64
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Ticket:
     """One request for the engine (a kernel, a copy) of one virtual GPU."""
     account: Account
@@ -37,6 +37,7 @@ class EngineQueue:
         self._hold_seq = 0                       # requests from this seq on arrived during the hold
         self._after_completion = False
         self._seq = 0
+        self._advanced = -1                      # the period every account has been brought up to
 
     # ---- virtual GPUs ----
     def attach(self, vgpu: VirtualGpu, now: int) -> Account:
@@ -144,6 +145,8 @@ class EngineQueue:
         """Apply every period boundary up to `now`: replenish credit and measure the used
         bandwidth (the share of the window so far; the window restarts each second)."""
         tick = self._tick(now)
+        if tick <= self._advanced:               # no period boundary since the last call
+            return
         for account in self.accounts:
             if account.tick >= tick:
                 continue
@@ -156,6 +159,7 @@ class EngineQueue:
                 if span >= UPDATE_INTERVAL_NS:
                     account.window_used_ns, account.window_start_ns = 0, at
             account.tick = tick
+        self._advanced = tick
 
     # ---- what gdev-smi shows ----
     def describe(self, vgpu: VirtualGpu, now: int) -> dict[str, float | int]:
