@@ -118,6 +118,53 @@ def test_initcheck_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
     assert found[0] and found[0] == found[1]
 
 
+# Bytes written by a copy of 13 bytes at offset 1 and a memset of 5 at offset 20: each int
+# holding some unwritten byte is reported, whichever of its bytes that is.
+PARTIAL_BYTES = """
+    a, b = dmem.alloc(ctx, 4096), dmem.alloc(ctx, 4096)
+    data = np.arange(13, dtype=np.uint8)
+    dstream.copy_htod(None, a + 1, data.ctypes.data, 13, sync=True)    # bytes 1..13
+    dstream.memset(None, a + 20, 7, 1, 5, sync=True)                     # bytes 20..24
+    dstream.memset(None, a + 32, 0, 4, 4, sync=True)                     # bytes 32..47
+    print(run("read_input", (1, 1, 1), (32, 1, 1), args(a, b, 12)))
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_initcheck_tells_partly_written_words_at_byte_granularity(ptx_files, tmp_path, engine):
+    out, findings = sanitize(ptx_files["seeded_bugs"], PARTIAL_BYTES, "initcheck", tmp_path, engine)
+    assert out == "ok"
+    init = [f for f in findings if f["tool"] == "initcheck"]
+    # int 0 lacks byte 0, int 3 bytes 14 and 15, int 4 all, int 6 bytes 25..27 (24 is
+    # written), int 7 all; ints 1, 2, 5 and 8..11 are whole.  Four lanes are named.
+    assert [f["thread"][0] for f in init] == [0, 3, 4, 6]
+    assert "and 4 more lanes" in init[0]["detail"]
+
+
+def test_initcheck_partial_bytes_findings_are_the_same_on_both_engines(ptx_files, tmp_path):
+    found = [[{k: f[k] for k in SAME + ("detail",)} for f in
+              sanitize(ptx_files["seeded_bugs"], PARTIAL_BYTES, "initcheck", tmp_path, engine)[1]]
+             for engine in ENGINES]
+    assert found[0] and found[0] == found[1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_initcheck_keeps_every_byte_many_blocks_mark_at_once(ptx_files, tmp_path, engine):
+    """64 blocks of 256 threads write interleaved bytes (every shadow byte set by eight
+    blocks, on several host threads under the JIT): reading them all back finds nothing
+    unwritten, and the bytes past them are reported."""
+    out, findings = sanitize(ptx_files["seeded_bugs"], """
+        for _ in range(4):
+            a, b = dmem.alloc(ctx, 64 * 256 + 64), dmem.alloc(ctx, 64 * 256 + 64)
+            r = run("interleaved_bytes", (64, 1, 1), (256, 1, 1), args(a))
+            print(r, run("read_input", (64, 1, 1), (64, 1, 1), args(a, b, 64 * 64)))
+        print(run("read_input", (1, 1, 1), (32, 1, 1), args(a + 64 * 256 - 64, b, 32)))
+    """, "initcheck", tmp_path, engine)
+    assert out.split() == ["ok"] * 9
+    init = [f for f in findings if f["tool"] == "initcheck"]
+    assert [f["thread"][0] for f in init] == [16, 17, 18, 19] and "15 more lanes" in init[0]["detail"]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_racecheck_reports_a_missing_barrier(ptx_files, tmp_path, engine):
     out, findings = sanitize(ptx_files["seeded_bugs"], """
@@ -159,6 +206,50 @@ def test_racecheck_hazards_are_the_same_on_both_engines(ptx_files, tmp_path, ker
     (first, how1), (second, how2) = hazard["extra"]["accesses"]
     assert first <= second and how1 + how2 == {"RAW": "writeread", "WAR": "readwrite",
                                                 "WAW": "writewrite"}[RACES[kernel]]
+
+
+def test_racecheck_partial_warps_on_contiguous_words_are_the_same_on_both_engines(ptx_files, tmp_path):
+    """Masked writes of disjoint words by two warps are no hazard; a third warp's masked read
+    of the first one's words is, against the first warp's write (the second's masked write
+    left those words' records as they were)."""
+    found = [sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 96 * 4)
+        print(run("masked_race", (1, 1, 1), (96, 1, 1), args(o)))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)[1] for engine in ENGINES]
+    same = [[{k: f[k] for k in SAME + ("extra",)} for f in races] for races in found]
+    assert len(same[0]) == 1 and same[0] == same[1]
+    assert same[0][0]["kind"] == "RAW hazard on shared memory" and same[0][0]["thread"] == [65, 0, 0]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_racecheck_names_the_lowest_block_that_met_the_hazard(ptx_files, tmp_path, engine):
+    """64 blocks run the racy code, block 0 last (it spins first; on the JIT the blocks run
+    on several host threads): each launch still names block 0's thread, the same one."""
+    spin = 200_000 if engine == "jit" else 10
+    _, found = sanitize(ptx_files["seeded_bugs"], f"""
+        o = dmem.alloc(ctx, 64 * 64 * 4)
+        for _ in range(4):
+            print(run("slow_block_race", (64, 1, 1), (64, 1, 1), args(o, {spin})))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)
+    assert len(found) == 4
+    assert all(f["block"] == [0, 0, 0] and f["thread"] == found[0]["thread"] for f in found)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_racecheck_tells_bytes_of_one_word_apart(ptx_files, tmp_path, engine):
+    """Two warps write alternate bytes of the same words: no hazard (the JIT keeps a record
+    per word only in kernels whose shared accesses are all whole words)."""
+    out, found = sanitize(ptx_files["seeded_bugs"], """
+        o = dmem.alloc(ctx, 64)
+        print(run("clean_interleaved_bytes", (1, 1, 1), (64, 1, 1), args(o)))
+        got = np.zeros(64, np.uint8)
+        dstream.copy_dtoh(None, got.ctypes.data, o, 64, sync=True)
+        print(bool((got == np.arange(64)).all()))
+        dmem.free(None, o)
+    """, "racecheck", tmp_path, engine)
+    assert out.split() == ["ok", "True"] and found == []
 
 
 def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_engines(ptx_files, tmp_path):

@@ -90,6 +90,8 @@ def _run(engine, module: Module, kernel: str, launch: Launch, tools: frozenset[s
     seen = len(REPORT.findings)
     engine(module, kernel, card.memory, launch.grid, launch.block, params, launch.shared, gaddr,
            printf=lambda _line: None, checks=checks)
+    if checks is not None:
+        checks.finish()                     # hazards are reported when the launch ends
     found = [f.text() for f in REPORT.findings[seen:]]
     return [card.memory.read(bo.addr, bo.size) for bo in bufs], found
 

@@ -239,12 +239,14 @@ class ComputeEngine:
         engine: AbstractContextManager[Any] = (self.lock if self.arbiter is None or vgpu is None
                                                else self.arbiter.use(vgpu, abandoned))
         with engine:
+            checks = self.sanitizer.kernel(name, memory) if self.sanitizer is not None else None
             try:
-                checks = self.sanitizer.kernel(name, memory) if self.sanitizer is not None else None
                 run_kernel(image.module, name, memory, grid, block,
                            params[:image.kernels[entry].param_size], shared, globals_addr, printed.append,
                            checks, grid_sync)
             finally:
+                if checks is not None:
+                    checks.finish()
                 # device printf output appears when the kernel ends, as on real hardware
                 if printed:
                     _write_stdout(printed)

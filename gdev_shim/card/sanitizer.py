@@ -13,14 +13,15 @@ instruction.
 - racecheck: within a barrier interval, two threads of different warps touching
   the same shared byte with at least one write is a hazard (RAW, WAR, WAW).
   Threads of one warp run in lockstep here, so they are not reported.  A hazard is
-  reported once per launch: its kind and its two accesses (PTX lines, in program order)
+  reported once per launch, when it ends (`finish`), at the lowest block and thread that met
+  it (on the JIT blocks run on several host threads: the first to meet it varies): its
+  kind and its two accesses (PTX lines, in program order)
   name it.  Every block running the same racy code would otherwise repeat it, as many
   times as the engine happens to meet it (per batch of blocks here, per warp and block
   on the JIT).
 """
 from __future__ import annotations
 
-import mmap
 import threading
 from collections import deque
 from typing import Any
@@ -28,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..common.findings import REPORT, Finding, hazard_kind, hazard_lines, line_of
+from .initshadow import InitShadow
 from .memory import CardMemory, MemoryView, Region
-from .vram import MAP_NORESERVE
 
 MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
 _U64 = np.uint64
@@ -47,7 +48,7 @@ def _written_by_another_warp(key: np.ndarray, warp: np.ndarray) -> np.ndarray:
 
 
 class CardSanitizer:
-    """Per-card state: which VRAM bytes were written, and recently freed buffers."""
+    """Per-card state: which VRAM bytes were written (a bit each), and recently freed buffers."""
 
     def __init__(self, card_index: int, memory: CardMemory, vram_base: int, vram_size: int,
                  card_space: int, tools: frozenset[str]) -> None:
@@ -58,19 +59,17 @@ class CardSanitizer:
         self.tools = tools
         self.lock = threading.Lock()
         self.freed: deque[tuple[int, int]] = deque(maxlen=4096)
-        self.written = None
+        self.written: InitShadow | None = None
         self._bounds_for: object = None
         self._bounds = (np.zeros(0, _U64), np.zeros(0, _U64))
         if "initcheck" in tools:
-            self._map = mmap.mmap(-1, vram_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE)
-            self.written = np.frombuffer(self._map, dtype=np.uint8)
+            self.written = InitShadow(vram_size)
         memory.observer = self
 
     # ---- CardMemory observer -------------------------------------------------
     def on_write(self, addr: int, n: int) -> None:
         if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
-            off = addr - self.vram_base
-            self.written[off:off + n] = 1
+            self.written.mark(addr - self.vram_base, n)
 
     def on_remove(self, region: Region) -> None:
         with self.lock:
@@ -79,8 +78,7 @@ class CardSanitizer:
 
     def on_forget(self, addr: int, n: int) -> None:
         if self.written is not None and self.vram_base <= addr < self.vram_base + self.vram_size:
-            off = addr - self.vram_base
-            self.written[off:off + n] = 0
+            self.written.forget(addr - self.vram_base, n)
 
     # ---- describing an address --------------------------------------------------
     def describe(self, addr: int, memory: MemoryView | None = None) -> tuple[str, str]:
@@ -144,7 +142,9 @@ class KernelChecks:
         self.tools = card.tools
         # id(st) -> (writer, reader, write line, read line) per shared byte
         self.race: dict[int, tuple[np.ndarray, ...]] = {}
-        self._hazards: set[tuple] = set()       # (kind, accesses) reported in this launch
+        # (kind, accesses) -> the finding of the lowest block and thread that met the hazard
+        # in this launch, reported when it ends (finish)
+        self._hazards: dict[tuple, Finding] = {}
         self._hazards_lock = threading.Lock()   # the JIT reports from every block's thread
 
     def nearest(self, addr: int) -> str:
@@ -195,26 +195,21 @@ class KernelChecks:
         in_vram = (addrs >= base) & (addrs < base + _U64(size))
         return in_vram, (addrs[in_vram] - base).astype(np.int64)
 
-    def _written(self) -> np.ndarray:
-        """The card's initcheck shadow (a byte per VRAM byte); only initcheck asks, and it made one."""
+    def _written(self) -> InitShadow:
+        """The card's initcheck shadow (a bit per VRAM byte); only initcheck asks, and it made one."""
         written = self.card.written
         assert written is not None
         return written
 
     def _mark(self, addrs: np.ndarray, width: int) -> None:
         _, off = self._vram_offsets(addrs, width)
-        written = self._written()
-        for k in range(width):
-            written[off + k] = 1
+        self._written().mark_lanes(off, width)
 
     def _initcheck(self, st, lanes, addrs, width, text) -> None:
         in_vram, off = self._vram_offsets(addrs, width)
         if off.size == 0:
             return
-        unset = np.zeros(off.shape, bool)
-        written = self._written()
-        for k in range(width):
-            unset |= written[off + k] == 0
+        unset = self._written().unset_lanes(off, width)
         if not unset.any():
             return
         positions = np.flatnonzero(in_vram)[np.flatnonzero(unset)]
@@ -281,14 +276,22 @@ class KernelChecks:
             state[1][lo:hi] = -1
 
     # ---- reporting ----------------------------------------------------------------------
-    def _first_report(self, kind: str, extra: dict) -> bool:
-        """Whether this launch has not reported this hazard yet (and now has)."""
-        key = (kind, tuple(tuple(a) for a in extra.get("accesses", ())))
+    def _hazard(self, finding: Finding) -> None:
+        """Keep a hazard's finding if no lower block and thread met it in this launch: which
+        thread meets it first follows the engine's order (and, on the JIT, the host threads'
+        race), the lowest does not."""
+        key = (finding.kind, tuple(tuple(a) for a in finding.extra.get("accesses", ())))
         with self._hazards_lock:
-            if key in self._hazards:
-                return False
-            self._hazards.add(key)
-            return True
+            kept = self._hazards.get(key)
+            if kept is None or _order(finding) < _order(kept):
+                self._hazards[key] = finding
+
+    def finish(self) -> None:
+        """The launch ended: report its hazards, each once."""
+        with self._hazards_lock:
+            found, self._hazards = sorted(self._hazards.values(), key=_order), {}
+        for finding in found:
+            REPORT.add(finding)
 
     # ---- kernels on the native engine ---------------------------------------------------
     def native_fault(self, block: tuple[int, int, int], thread: tuple[int, int, int], text: str,
@@ -309,9 +312,16 @@ class KernelChecks:
     def _record(self, block: tuple[int, int, int], thread: tuple[int, int, int], tool: str, kind: str,
                 text: str, addr: int | None, width: int, alloc: str, extra_lanes: int = 0,
                 extra: dict | None = None) -> None:
-        if tool == "racecheck" and not self._first_report(kind, extra or {}):
-            return
-        REPORT.add(Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
-                           instruction=text, address=addr, size=width, allocation=alloc,
-                           detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",
-                           extra=extra or {}))
+        finding = Finding(tool=tool, kind=kind, kernel=self.kernel, block=block, thread=thread,
+                          instruction=text, address=addr, size=width, allocation=alloc,
+                          detail=f"and {extra_lanes} more lanes of this access" if extra_lanes else "",
+                          extra=extra or {})
+        if tool == "racecheck":
+            self._hazard(finding)
+        else:
+            REPORT.add(finding)
+
+
+def _order(finding: Finding) -> tuple:
+    """Blocks, then threads, in their linear order (x fastest)."""
+    return tuple(reversed(finding.block or ())), tuple(reversed(finding.thread or ()))

@@ -54,7 +54,7 @@ def _sanitizer_slots(env: np.ndarray, sink: SanitizerSink, checks: Any, race: np
     card = checks.card
     env[abi.SANITIZER] = ctypes.cast(sink.callback, ctypes.c_void_p).value or 0
     env[abi.VRAM_BASE], env[abi.VRAM_SIZE] = card.vram_base, card.vram_size
-    env[abi.INIT_SHADOW] = card.written.ctypes.data if card.written is not None else 0
+    env[abi.INIT_SHADOW] = card.written.address if card.written is not None else 0
     env[abi.RACE] = race.ctypes.data
 
 

@@ -56,3 +56,51 @@ extern "C" __global__ void waw_race(int *out)
     __syncthreads();
     out[threadIdx.x] = slot[threadIdx.x % 32];
 }
+
+// Thread t of block b writes byte t * gridDim.x + b: every block marks bytes beside every
+// other block's (initcheck's shadow has a bit per byte, eight of them to a shadow byte).
+extern "C" __global__ void interleaved_bytes(unsigned char *p)
+{
+    p[threadIdx.x * gridDim.x + blockIdx.x] = (unsigned char)blockIdx.x;
+}
+
+// Partial warps on contiguous words (the JIT checks them as one masked vector): warp 0's
+// odd lanes and warp 1's even lanes write disjoint words (no hazard), then warp 2's odd
+// lanes read warp 0's words with no barrier between: a read after write, against warp 0.
+extern "C" __global__ void masked_race(int *out)
+{
+    __shared__ int s[32];
+    unsigned t = threadIdx.x;
+    if (t < 32 && (t & 1))
+        s[t] = t;
+    if (t >= 32 && t < 64 && !(t & 1))
+        s[t - 32] = t;
+    if (t >= 64 && (t & 1))
+        out[t] = s[t - 64];
+}
+
+// Every block reads the other warp's words with no barrier; block 0 first spins `spin`
+// times, so on the JIT the other blocks meet the hazard before it does.
+extern "C" __global__ void slow_block_race(int *out, int spin)
+{
+    __shared__ int s[64];
+    int t = threadIdx.x;
+    int acc = 0;
+    if (blockIdx.x == 0)
+        for (int i = 0; i < spin; ++i)
+            acc = acc * 3 + i;
+    s[t] = t + acc;
+    out[blockIdx.x * 64 + t] = s[63 - t];
+}
+
+// Clean: warp 0 writes the even bytes, warp 1 the odd ones, of the same shared words; a
+// barrier, then each thread reads its byte back.  No two threads touch one byte.
+extern "C" __global__ void clean_interleaved_bytes(unsigned char *out)
+{
+    __shared__ unsigned char c[64];
+    int t = threadIdx.x;
+    int mine = t < 32 ? 2 * t : 2 * (t - 32) + 1;
+    c[mine] = (unsigned char)t;
+    __syncthreads();
+    out[t] = c[mine];
+}
