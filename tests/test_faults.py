@@ -55,6 +55,12 @@ PRELUDE = textwrap.dedent("""
 """)
 
 
+# Every wait of the process gives up after this, the healthy ones too (a first launch
+# that compiles, on a loaded machine): short enough to keep the tests quick, long enough
+# that only the injected hang reaches it.
+SHORT_TIMEOUT_MS = 1500
+
+
 def scenario(body: str, fault: str, timeout_ms: int = 600_000) -> dict:
     env = {**ENV, "GDEV_SIM_FAULT": fault, "GDEV_SYNC_TIMEOUT_MS": str(timeout_ms)}
     proc = run_python(PRELUDE + textwrap.dedent(body) + "\nprint('RESULT', json.dumps(out))\n", env=env)
@@ -135,10 +141,10 @@ def test_a_hung_kernel_times_out_and_other_cards_keep_working():
         out["destroy"] = u.sdCtxDestroy(c0)
         out["destroy_s"] = time.monotonic() - t
         out["fresh_context_copy"] = roundtrip(context(0))
-    """, "compute-hang@0", timeout_ms=300)
+    """, "compute-hang@0", timeout_ms=SHORT_TIMEOUT_MS)
     ok = SD.SDAA_SUCCESS
     assert out["hung"] == [ok, SD.SDAA_ERROR_LAUNCH_TIMEOUT]
-    assert 0.25 < out["waited_s"] < 5
+    assert SHORT_TIMEOUT_MS / 1e3 * 0.8 < out["waited_s"] < 8
     assert out["sticky"] == SD.SDAA_ERROR_LAUNCH_TIMEOUT
     assert out["other_card"] == [ok, ok, ok, ok, True]
     assert out["destroy"] == ok and out["destroy_s"] < 5
@@ -154,11 +160,11 @@ def test_a_lost_fence_is_a_timeout_not_a_hang():
         out["lost"] = roundtrip(c0)
         out["waited_s"] = time.monotonic() - t
         out["runtime_other_card"] = [u.sdaaSetDevice(1), u.sdaaMalloc(ffi.new("void **"), 64)]
-    """, "fence-lost:3@0", timeout_ms=300)
+    """, "fence-lost:3@0", timeout_ms=SHORT_TIMEOUT_MS)
     ok = SD.SDAA_SUCCESS
     assert out["before"] == [ok, ok, True]
     assert out["lost"][0] == SD.SDAA_ERROR_LAUNCH_TIMEOUT and out["lost"][2] is False
-    assert out["waited_s"] < 5
+    assert out["waited_s"] < 8
     assert out["runtime_other_card"] == [0, 0]
 
 
