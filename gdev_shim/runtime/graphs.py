@@ -283,6 +283,8 @@ def unsafe(what: str) -> None:
     device-wide synchronisation) while a capture it could break runs: under this thread's
     mode global, this thread's captures not begun relaxed and other threads' global ones;
     under thread-local, this thread's not begun relaxed; under relaxed, none."""
+    if not _captures:                   # no capture runs: the common case, without the lock
+        return
     me, mode = threading.get_ident(), getattr(_thread, "mode", GLOBAL)
     if mode == RELAXED:
         return
