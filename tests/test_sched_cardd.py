@@ -26,29 +26,7 @@ from test_cardd import SPIN_PTX
 # Each process: warm up, say ready, wait for "go", then launch argv[4] kernels of argv[1]
 # iterations on each of its argv[3] streams and wait for them, again and again, for
 # argv[2] seconds.
-CLIENT = f"""
-import sys, time, numpy as np, gdev_shim
-d = gdev_shim.Device(0)
-out = d.malloc(4)
-k = d.load_module({SPIN_PTX!r}).spin
-n = np.uint32(int(sys.argv[1]))
-streams = [d.stream(non_blocking=True) for _ in range(int(sys.argv[3]))]
-k(out, n); d.synchronize()
-print("ready", flush=True)
-sys.stdin.readline()
-stop = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < stop:
-    for _ in range(int(sys.argv[4])):
-        for s in streams:
-            k(out, n, stream=s)
-    for s in streams:
-        s.synchronize()
-print("done", flush=True)
-"""
-# The same, but each stream always keeps between argv[4] and twice argv[4] kernels queued:
-# a batch is queued before the previous one is waited for, so a client that the host is
-# slow to reschedule (a loaded machine) still has work waiting when each kernel ends.
-QUEUED_CLIENT = f"""
+_CLIENT_START = f"""
 import sys, time, numpy as np, gdev_shim
 d = gdev_shim.Device(0)
 out = d.malloc(4)
@@ -62,11 +40,24 @@ def batch():
     for _ in range(int(sys.argv[4])):
         for s in streams:
             k(out, n, stream=s)
-    return [s.record() for s in streams]
 stop = time.monotonic() + float(sys.argv[2])
-pending = batch()
+"""
+CLIENT = _CLIENT_START + """
 while time.monotonic() < stop:
-    queued = batch()
+    batch()
+    for s in streams:
+        s.synchronize()
+print("done", flush=True)
+"""
+# The same, but each stream always keeps between argv[4] and twice argv[4] kernels queued:
+# a batch is queued before the previous one is waited for, so a client that the host is
+# slow to reschedule (a loaded machine) still has work waiting when each kernel ends.
+QUEUED_CLIENT = _CLIENT_START + """
+batch()
+pending = [s.record() for s in streams]
+while time.monotonic() < stop:
+    batch()
+    queued = [s.record() for s in streams]
     for event in pending:
         event.synchronize()
     pending = queued
