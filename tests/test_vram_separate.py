@@ -5,18 +5,28 @@ the VRAM's pages; two first maps of one buffer share one copy."""
 from __future__ import annotations
 
 import mmap
-import os
 import threading
 
 import numpy as np
 import pytest
 
 from gdev_shim.card import Card, CardError, CardFile
-from gdev_shim.card.vram import Vram
+from gdev_shim.card.vram import HUGE_PAGE, Vram
 from gdev_shim.common.contract import C
 from helpers import MiB, gem, ioctl
 
 SIZE = 8 * MiB
+
+
+def backing_of(address: int) -> str:
+    """What backs the mapping holding `address` (/proc/self/maps; "" for anonymous memory)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            if low <= address < high:
+                return fields[5].strip() if len(fields) > 5 else ""
+    raise AssertionError(f"{address:#x} is not mapped")
 
 
 @pytest.fixture
@@ -113,8 +123,7 @@ def test_a_buffer_freed_during_its_copy_is_freed_after_it(card: Card, gate) -> N
     assert other.addr == big.addr                  # the range is another client's now
     words(card, other.addr, 0xC33)
     assert (words(card, other.addr) == 0xC33).all()
-    first = os.pread(card.buffers.vram.fd, 4, other.addr - card.vram_base)
-    assert int.from_bytes(first, "little") == 0xC33         # the VRAM's own pages again
+    assert backing_of(card.buffers.vram.window(other.addr - card.vram_base, 4).ctypes.data) == ""
     a.close()
     b.close()
 
@@ -131,3 +140,36 @@ def test_two_first_maps_of_a_buffer_share_one_copy(card: Card, gate) -> None:
     second.join(30)
     assert out1["source"] == out2["source"] and len(copies) == 1
     a.close()
+
+
+def vm_flags(address: int) -> list[str]:
+    """The VmFlags of the mapping holding `address` (/proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split(maxsplit=1)[0]
+            if "-" in head and not head.endswith(":"):
+                low, high = (int(x, 16) for x in head.split("-"))
+                inside = low <= address < high
+            elif inside and head == "VmFlags:":
+                return line.split()[1:]
+    raise AssertionError(f"{address:#x} is not mapped")
+
+
+def test_vram_is_huge_page_memory_zeroed_by_discard_and_rejoin() -> None:
+    vram = Vram(16 * MiB)
+    chunk = vram.array_of(0)
+    assert chunk.ctypes.data % HUGE_PAGE == 0       # huge pages need an aligned start
+    assert "hg" in vm_flags(chunk.ctypes.data)      # madvised for transparent huge pages
+    chunk[:] = 7
+    vram.discard(2 * MiB, 4 * MiB)
+    assert not chunk[2 * MiB:6 * MiB].any()         # discarded pages read as zero
+    assert (chunk[:2 * MiB] == 7).all() and (chunk[6 * MiB:] == 7).all()
+    pages = vram.separate(8 * MiB, 2 * MiB)
+    assert pages.map[:4] == b"\x07" * 4             # the separate pages got the bytes
+    chunk[8 * MiB] = 9
+    assert pages.map[0] == 9                        # and are the ones mapped at the range
+    vram.rejoin(8 * MiB, 2 * MiB, pages)
+    assert not chunk[8 * MiB:10 * MiB].any()        # fresh memory back under the range
+    assert "hg" in vm_flags(chunk.ctypes.data + 8 * MiB)
+    assert (chunk[10 * MiB:] == 7).all()

@@ -87,8 +87,8 @@ def sdaaConfigureCall(arrays):
 
 @exported(LIB, RUNTIME)
 def sdaaSetupArgument(arg, size, offset):
-    launch.check_argument(size, offset)
-    launch.setup_argument(bytes(ffi.buffer(required(arg, "arg"), size)), offset)
+    config = launch.check_argument(size, offset)
+    launch.setup_argument(bytes(ffi.buffer(required(arg, "arg"), size)), offset, config)
     return OK
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..common import futex
 from ..common.contract import C, ffi
 from .buffers import BufferObject
+from .condition import QuietCondition
 from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
@@ -56,7 +57,7 @@ class Channel:
         # The condition's lock, taken directly on the per-command paths (a `with` on the
         # condition itself is two more Python calls)
         self._lock = threading.RLock()
-        self.cond = threading.Condition(self._lock)
+        self.cond = QuietCondition(self._lock)
         self.stopped = False
         self.outstanding = 0                     # commands handed to an engine and not yet finished
         self.fault_text = ""                     # why the channel stopped, once it faulted

@@ -14,6 +14,7 @@ faults as an unallocated one does, at no cost per access.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
@@ -69,6 +70,7 @@ class _Table:
     def __init__(self, regions: list[Region]) -> None:
         self.regions = sorted(regions, key=lambda r: r.start)
         self.starts = np.array([r.start for r in self.regions], dtype=np.uint64)
+        self._start_list = [r.start for r in self.regions]     # for find: bisect beats numpy for one address
         self.lengths = np.array([r.length for r in self.regions], dtype=np.uint64)
         backings: dict[int, int] = {}
         self.backing_ids = np.array([backings.setdefault(id(r.backing), len(backings))
@@ -78,7 +80,7 @@ class _Table:
         """Index of the region holding addr, or -1."""
         if not self.regions or addr < 0 or addr >= 1 << 64:
             return -1
-        i = int(np.searchsorted(self.starts, np.uint64(addr), side="right")) - 1
+        i = bisect_right(self._start_list, addr) - 1
         if i >= 0 and addr - self.regions[i].start < self.regions[i].length:
             return i
         return -1

@@ -108,7 +108,8 @@ class CommandProcessor:
                                        name=f"aicard{card.index}-ch{channel.id}")
         self._next = _NO_POSITION             # ring position of the command after the current one
         self._fenced = False                  # the FENCE at _next was written ahead (_fence_ahead)
-        self._desc: tuple[tuple[int, ...], _Launch] | None = None   # the last COMPUTE descriptor decoded
+        # the last COMPUTE descriptor decoded, and its parameter words' packing
+        self._desc: tuple[tuple[int, ...], _Launch, struct.Struct] | None = None
 
     def start(self) -> None:
         self.thread.start()
@@ -239,12 +240,11 @@ class CommandProcessor:
     def _compute(self, fn: int, args: list[int]) -> None:
         if len(args) < _COMPUTE_WORDS:
             raise _bad(f"COMPUTE needs {_COMPUTE_WORDS} descriptor words, got {len(args)}")
-        desc = self._descriptor(args)
-        param_words = -(-desc.param_size // 8)
-        if len(args) != _COMPUTE_WORDS + param_words:
+        desc, words = self._descriptor(args)
+        if len(args) != _COMPUTE_WORDS + words.size // 8:
             raise _bad(f"COMPUTE with {desc.param_size} parameter bytes must have "
-                       f"{_COMPUTE_WORDS + param_words} argument words, got {len(args)}")
-        params = struct.pack(f"<{param_words}Q", *args[_COMPUTE_WORDS:])[:desc.param_size]
+                       f"{_COMPUTE_WORDS + words.size // 8} argument words, got {len(args)}")
+        params = words.pack(*args[_COMPUTE_WORDS:])[:desc.param_size]
         if self.card.faults.faults:          # injected faults (GDEV_SIM_FAULT) only
             self._inject("compute", C.AIDEV_OP_COMPUTE, C.AIDEV_STATUS_COMPUTE_FAULT)
         self.channel.begin()
@@ -263,19 +263,21 @@ class CommandProcessor:
         if not self._fenced:                 # the fence written ahead told the waiters already
             self.card.notify_progress()
 
-    def _descriptor(self, args: list[int]) -> _Launch:
-        """The launch descriptor of a COMPUTE's words; a channel relaunching one kernel sends
-        the same words again, so the last one decoded is kept."""
+    def _descriptor(self, args: list[int]) -> tuple[_Launch, struct.Struct]:
+        """The launch descriptor of a COMPUTE's words and the packing of its parameter
+        words; a channel relaunching one kernel sends the same words again, so the last
+        one decoded is kept."""
         key = tuple(args[:_COMPUTE_WORDS])
         last = self._desc
         if last is not None and last[0] == key:
-            return last[1]
+            return last[1], last[2]
         raw = ffi.new("struct aidev_compute *")
         ffi.memmove(raw, struct.pack(f"<{_COMPUTE_WORDS}Q", *key), _COMPUTE_WORDS * 8)
         desc = _Launch(raw.code_addr, raw.code_size, raw.entry, raw.param_size, tuple(raw.grid),
                        tuple(raw.block), raw.shared_size, raw.globals_addr, raw.grid_sync)
-        self._desc = (key, desc)
-        return desc
+        words = struct.Struct(f"<{-(-desc.param_size // 8)}Q")
+        self._desc = (key, desc, words)
+        return desc, words
 
     def _fence_ahead(self) -> None:
         """A kernel just ended: when the command after it is a FENCE already published,

@@ -6,7 +6,7 @@ against the VRAM size is the bytes of resident buffers.  When a client (one open
 the card, a `SwapClient`) is about to run a command, every VRAM buffer it owns is
 made resident first (`Residency.hold`); if VRAM is short, buffers of clients that
 are not running are evicted: their bytes are copied to host memory, their pages are
-handed back to the kernel (MADV_REMOVE on the VRAM memfd) and their region leaves
+handed back to the kernel (MADV_DONTNEED on the VRAM's private memory) and their region leaves
 the card's memory map, so a stray access faults instead of reading zeros.  Restoring
 copies the bytes back into the same range and publishes the region again.
 
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
+from .condition import QuietCondition
 from .errors import CardError
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class Residency:
         self.resident = 0                     # bytes of resident buffers
         self.stats = SwapStats()
         self._lock = threading.RLock()     # the condition's, taken directly per command
-        self._cond = threading.Condition(self._lock)
+        self._cond = QuietCondition(self._lock)
         self._placements: dict[int, Placement] = {}   # buffer address -> placement
         self._queue: deque[object] = deque()          # tickets of waiters, first come first served
         self._moving = False

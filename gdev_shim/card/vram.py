@@ -1,12 +1,14 @@
-"""Card memory backing: memfd-backed shared pages, so another process can map them.
+"""Card memory backing: the VRAM in private memory, host buffers in shared memfds.
 
-The card's VRAM is one sparse memfd; every host (GART) buffer and every channel
-page has a memfd of its own.  A process that hosts the card hands a client the
-descriptor and an offset (the card daemon does), and both map the same pages.
-The VRAM memfd itself never leaves the card's process: a VRAM buffer that a client
-maps first gets pages of its own (`Vram.separate`), a memfd of the buffer's size mapped
-over its range of the VRAM mapping, so a client reaches no byte of VRAM but its own
-buffers', as a driver maps a client only its own buffer objects.
+The card's VRAM is private anonymous memory of the card's process, in transparent huge
+pages (a kernel streaming over large buffers then misses the TLB as rarely as a host loop
+over numpy arrays does; shared memory gets no huge pages on a host whose shmem_enabled is
+"never").  Every host (GART) buffer and every channel page has a memfd of its own: a
+process that hosts the card hands a client the descriptor and an offset (the card daemon
+does), and both map the same pages.  No client reaches the VRAM's memory itself: a VRAM
+buffer that a client maps first gets pages of its own (`Vram.separate`), a memfd of the
+buffer's size mapped over its range of the VRAM mapping, so a client reaches no byte of
+VRAM but its own buffers', as a driver maps a client only its own buffer objects.
 """
 from __future__ import annotations
 
@@ -21,14 +23,13 @@ import numpy as np
 
 MAP_NORESERVE = 0x4000          # Linux value; Python's mmap module does not export it
 MADV_POPULATE_WRITE = 23        # Linux 5.14+; not exported by Python 3.11's mmap module
-MADV_REMOVE = 9                 # frees the backing store of a shared mapping's range
 PAGE = mmap.PAGESIZE
+HUGE_PAGE = 2 << 20             # a transparent huge page: VRAM chunks start at a multiple of it
 MAP_FIXED = 0x10
-FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+VRAM_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 # Frees at least this large hand their pages back to the kernel so resident memory falls;
 # smaller ones are zeroed instead, cheaper than the system call (and a later owner of the
 # range, perhaps another process, must not read what was there).
@@ -98,26 +99,21 @@ class SharedPages:
 
 
 class Vram:
-    """The backing of the card's VRAM address space: a sparse memfd of `chunks` chunks of
-    `chunk` bytes, of which only resident buffers hold pages (swap.py keeps them within the
-    card's VRAM).  Each chunk is mapped when a buffer first lies in it: a card that never
-    overcommits reserves only its VRAM's worth of address space, as before (a process
-    under an address-space limit, and the daemon it starts, must fit in it).  A buffer
-    never straddles two chunks (buffers.py allocates within one).  Offsets are the
+    """The backing of the card's VRAM address space: `chunks` chunks of `chunk` bytes of
+    private anonymous memory, of which only resident buffers hold pages (swap.py keeps
+    them within the card's VRAM).  Each chunk is mapped when a buffer first lies in it,
+    reserved without commitment (MAP_NORESERVE): a card that never overcommits reserves
+    only its VRAM's worth of address space, and a huge page more per chunk to align it (a
+    process under an address-space limit, and the daemon it starts, must fit in it).  A
+    buffer never straddles two chunks (buffers.py allocates within one).  Offsets are the
     space's own throughout."""
 
     def __init__(self, chunk: int, chunks: int = 1) -> None:
         self.chunk = -(-max(chunk, 1) // PAGE) * PAGE
         self.size = self.chunk * chunks
-        self.fd = os.memfd_create("aicard-vram", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        try:
-            os.ftruncate(self.fd, self.size)
-            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, SIZE_SEALS)     # clients get this memfd too
-        except OSError:
-            os.close(self.fd)
-            raise
         self._lock = threading.Lock()
-        self._maps: dict[int, mmap.mmap] = {}
+        # chunk index -> (its mapping, where the chunk starts in it: the huge-page alignment)
+        self._maps: dict[int, tuple[mmap.mmap, int]] = {}
         self._arrays: dict[int, np.ndarray] = {}
         self.array_of(0)
         # background commits not yet done: start -> (next byte to commit, end)
@@ -131,19 +127,29 @@ class Vram:
             with self._lock:
                 found = self._arrays.get(index)
                 if found is None:
-                    m = mmap.mmap(self.fd, self.chunk, flags=mmap.MAP_SHARED, offset=index * self.chunk)
-                    self._maps[index] = m
-                    found = self._arrays[index] = np.frombuffer(m, dtype=np.uint8)
+                    found = self._map_chunk(index)
         return found
 
-    def _local(self, offset: int) -> tuple[mmap.mmap, np.ndarray, int]:
+    def _map_chunk(self, index: int) -> np.ndarray:
+        slack = HUGE_PAGE if self.chunk >= HUGE_PAGE else 0
+        m = mmap.mmap(-1, self.chunk + slack, flags=VRAM_FLAGS)
+        whole = np.frombuffer(m, dtype=np.uint8)
+        lead = -whole.ctypes.data % HUGE_PAGE if slack else 0
+        _advise_huge(m, lead, self.chunk)
+        self._maps[index] = (m, lead)
+        found = self._arrays[index] = whole[lead:lead + self.chunk]
+        return found
+
+    def _local(self, offset: int) -> tuple[mmap.mmap, np.ndarray, int, int]:
+        """(chunk mapping, chunk array, offset in the chunk, offset in the mapping)."""
         index, local = divmod(offset, self.chunk)
         array = self.array_of(index)
-        return self._maps[index], array, local
+        m, lead = self._maps[index]
+        return m, array, local, lead + local
 
     def window(self, offset: int, length: int) -> np.ndarray:
         """The bytes [offset, offset + length) of the space, which lie in one chunk."""
-        _, array, local = self._local(offset)
+        _, array, local, _ = self._local(offset)
         return array[local:local + length]
 
     def base_of(self, offset: int) -> int:
@@ -156,8 +162,8 @@ class Vram:
         start = offset // PAGE * PAGE
         span = -(-(offset + length - start) // PAGE) * PAGE
         if span <= SYNC_COMMIT_BYTES:
-            m, _, local = self._local(start)
-            _populate(m, local, span)
+            m, _, _, at = self._local(start)
+            _populate(m, at, span)
             return
         with self._pending_lock:
             self._pending[start] = (start, start + span)
@@ -173,8 +179,8 @@ class Vram:
                 return False
             cursor, end = entry
             step_end = min(end, cursor + COMMIT_STEP)
-            m, _, local = self._local(cursor)
-            _populate(m, local, step_end - cursor)
+            m, _, _, at = self._local(cursor)
+            _populate(m, at, step_end - cursor)
             if step_end >= end:
                 del self._pending[start]
                 return False
@@ -189,15 +195,16 @@ class Vram:
                     del self._pending[start]
 
     def discard(self, offset: int, length: int) -> None:
-        """Give the pages of a page-aligned range back to the kernel (it reads as zero after)."""
+        """Give the pages of a page-aligned range back to the kernel (it reads as zero after:
+        a private anonymous range is zero-filled again on its next touch)."""
         self._cancel(offset, length)
-        m, _, local = self._local(offset)
-        m.madvise(MADV_REMOVE, local, length)
+        m, _, _, at = self._local(offset)
+        m.madvise(mmap.MADV_DONTNEED, at, length)
 
     def separate(self, offset: int, length: int) -> SharedPages:
         """Give the page-aligned range [offset, offset + length) pages of its own, with its
         bytes, mapped where the range was: the memfd a client may have for that buffer.
-        The range's pages in the VRAM memfd are given back.  (copy_out, then move_to.)"""
+        The range's VRAM pages are given back.  (copy_out, then move_to.)"""
         pages = self.copy_out(offset, length)
         try:
             self.move_to(offset, length, pages)
@@ -213,11 +220,12 @@ class Vram:
         self._cancel(offset, length)
         pages = SharedPages(length, "buffer")
         try:
+            source = self.window(offset, length).data
             copied = 0
             while copied < length:
-                done = os.copy_file_range(self.fd, pages.fd, length - copied, offset + copied, copied)
+                done = os.pwrite(pages.fd, source[copied:], copied)
                 if done <= 0:
-                    raise OSError(f"copy_file_range stopped at {copied} of {length} bytes")
+                    raise OSError(f"pwrite stopped at {copied} of {length} bytes")
                 copied += done
         except OSError:
             pages.map.close()
@@ -226,41 +234,50 @@ class Vram:
         return pages
 
     def move_to(self, offset: int, length: int, pages: SharedPages) -> None:
-        """Map `pages` (copy_out's) over the range, and give the range's VRAM pages back."""
-        _, array, local = self._local(offset)
-        self._map_over(array, local, length, pages.fd, 0)
-        _libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length)
+        """Map `pages` (copy_out's) over the range; the range's VRAM pages, unmapped, are
+        the kernel's again."""
+        _, array, local, _ = self._local(offset)
+        _map_over(array.ctypes.data + local, length, mmap.MAP_SHARED, pages.fd)
 
     def rejoin(self, offset: int, length: int, pages: SharedPages) -> None:
-        """The VRAM memfd's pages back under a separated range (its buffer is freed); the
-        separate pages live on only in the mappings a client still holds."""
-        _, array, local = self._local(offset)
-        self._map_over(array, local, length, self.fd, offset)
+        """Fresh VRAM memory (zero, committed on first touch) back under a separated range
+        (its buffer is freed); the separate pages live on only in the mappings a client
+        still holds."""
+        m, array, local, at = self._local(offset)
+        _map_over(array.ctypes.data + local, length, VRAM_FLAGS, -1)
+        _advise_huge(m, at, length)
         pages.map.close()
         pages.close()
-
-    @staticmethod
-    def _map_over(array: np.ndarray, local: int, length: int, fd: int, file_offset: int) -> None:
-        """Map `fd` at `file_offset` over bytes [local, local + length) of a chunk's mapping:
-        the same addresses (the card's regions keep pointing at them), other pages."""
-        address = array.ctypes.data + local
-        placed = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED | MAP_FIXED,
-                            fd, file_offset)
-        if placed != address:
-            raise OSError(ctypes.get_errno(), f"cannot map pages at {address:#x}")
 
     def release(self, offset: int, length: int) -> None:
         """Return a freed range to zero: large ones give their pages back to the kernel."""
         self._cancel(offset, length)
-        m, array, local = self._local(offset)
+        m, array, local, at = self._local(offset)
         if length >= RELEASE_THRESHOLD:
             start = -(-local // PAGE) * PAGE
             stop = (local + length) // PAGE * PAGE
-            m.madvise(MADV_REMOVE, start, stop - start)
+            m.madvise(mmap.MADV_DONTNEED, at + start - local, stop - start)
             array[local:start] = 0
             array[stop:local + length] = 0
         else:
             array[local:local + length] = 0
+
+
+def _advise_huge(m: mmap.mmap, start: int, length: int) -> None:
+    """Ask for transparent huge pages over a range (a host that never gives them, or gives
+    them to every mapping, ignores or needs no advice)."""
+    try:
+        m.madvise(mmap.MADV_HUGEPAGE, start, length)
+    except OSError:
+        pass
+
+
+def _map_over(address: int, length: int, flags: int, fd: int) -> None:
+    """Map `fd` (-1: fresh anonymous memory) over [address, address + length) of a chunk's
+    mapping: the same addresses (the card's regions keep pointing at them), other pages."""
+    placed = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, flags | MAP_FIXED, fd, 0)
+    if placed != address:
+        raise OSError(ctypes.get_errno(), f"cannot map pages at {address:#x}")
 
 
 def host_pages(size: int) -> SharedPages:

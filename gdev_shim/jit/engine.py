@@ -56,10 +56,20 @@ class Compiled:
     upgrade: Future | None = None
 
 
+class _Slot(Future):
+    """A kernel's compilation; `compiled` is its result once set, which a launch reads
+    without the future's lock."""
+    compiled: Compiled | None = None
+
+    def finish(self, compiled: Compiled) -> None:
+        self.set_result(compiled)
+        self.compiled = compiled
+
+
 _lock = threading.Lock()
 _llvm_lock = threading.Lock()
 _codegen_lock = threading.Lock()
-_compiled: dict[str, Future] = {}           # kernel key|tier setting -> Future[Compiled]
+_compiled: dict[str, _Slot] = {}            # kernel key|tier setting -> Future[Compiled]
 _llvm = None
 _shared_machines: dict[int, object] = {}    # code generator level -> target machine (_machine)
 _features: str | None = None
@@ -150,9 +160,9 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
         fut = _compiled.get(slot)
         mine = fut is None
         if mine:
-            fut = _compiled[slot] = Future()
+            fut = _compiled[slot] = _Slot()
     if not mine:
-        return fut.result()
+        return fut.compiled or fut.result()
     try:
         compiled, job = _build(module, kernel, width, slot, instrument, tier, fut)
     except BaseException as exc:
@@ -160,7 +170,7 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
         with _lock:
             _compiled.pop(slot, None)       # a later launch retries (and reports) it
         raise
-    fut.set_result(compiled)
+    fut.finish(compiled)
     if job is not None:
         if jobs is None:
             _queue(job)
@@ -280,8 +290,8 @@ def _optimise(slot: str, fut: Future, upgrade: Future, paths: tuple[Path, Path],
     finally:
         retire.bury(_codegen_lock)      # replaced quick tiers, on this thread, in the exit guard
     upgrade.set_result(compiled)
-    done: Future = Future()
-    done.set_result(compiled)
+    done = _Slot()
+    done.finish(compiled)
     with _lock:
         if _compiled.get(slot) is fut:  # else failed or forgotten meanwhile (a test reset)
             _compiled[slot] = done

@@ -74,6 +74,7 @@ def _thread_ids(block: tuple[int, int, int], nwarps: int, width: int) -> tuple[n
 # zeroed then (cheaper than fresh arrays for the small launches whose cost is all set-up);
 # larger ones are fresh zero pages every launch, as calloc gives them.
 REUSE_BYTES = 256 << 10
+_ALIGN = 64                 # of each array in a workspace's memory block
 _KEPT_SHAPES = 32
 
 
@@ -84,18 +85,28 @@ class Workspace:
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
         nwarps, width, shared_stride, local_size, param_size, frame_bytes, depth = shape
-        self.shared = np.zeros(shared_stride, np.uint8)
-        # per-lane memory and frames for every warp of a block: warps of a block interleave
-        self.local = np.zeros(max(1, nwarps * width * local_size), np.uint8)
-        self.parmem = np.zeros(max(1, nwarps * width * param_size), np.uint8)
-        self.frames = np.zeros(max(1, nwarps * frame_bytes), np.uint8)
-        self.returns = np.zeros(max(1, nwarps * width * depth), np.int32)
-        self.barstate = np.zeros(abi.barstate_bytes(nwarps) + 8, np.uint8)
-        self.fault = np.zeros(abi.FAULT_SLOTS, np.int64)
+        # every array but the environment lies in one zeroed block (each part 64-byte
+        # aligned), so a relaunch clears them with one fill
+        parts = ((shared_stride, np.uint8),
+                 # per-lane memory and frames for every warp of a block: warps of a block interleave
+                 (max(1, nwarps * width * local_size), np.uint8),
+                 (max(1, nwarps * width * param_size), np.uint8),
+                 (max(1, nwarps * frame_bytes), np.uint8),
+                 (max(1, nwarps * width * depth), np.int32),
+                 (abi.barstate_bytes(nwarps) + 8, np.uint8),
+                 (abi.FAULT_SLOTS, np.int64))
+        offsets, total = [], 0
+        for count, dtype in parts:
+            offsets.append(total)
+            total += -(-count * np.dtype(dtype).itemsize // _ALIGN) * _ALIGN
+        raw = np.zeros(total + _ALIGN, np.uint8)
+        skip = -raw.ctypes.data % _ALIGN
+        self.memory = raw[skip:skip + total]
+        (self.shared, self.local, self.parmem, self.frames, self.returns, self.barstate, self.fault) = (
+            self.memory[at:at + count * np.dtype(dtype).itemsize].view(dtype)
+            for at, (count, dtype) in zip(offsets, parts))
         self.env = np.zeros(abi.ENV_SLOTS, np.int64)
-        self.arrays = (self.shared, self.local, self.parmem, self.frames, self.returns, self.barstate,
-                       self.fault, self.env)
-        self.nbytes = sum(a.nbytes for a in self.arrays)
+        self.nbytes = self.memory.nbytes + self.env.nbytes
         # the environment slots that say where this workspace's memory is
         self.placement = (
             (abi.SHARED, self.shared.ctypes.data), (abi.SHARED_SIZE, shared_stride),
@@ -115,14 +126,13 @@ class Workspace:
 
     def clear(self) -> None:
         """Back to what a fresh workspace holds: zeros, and the environment's placement."""
-        for array in self.arrays:
-            array.fill(0)
+        self.memory.fill(0)
+        self.env.fill(0)
         self._place()
 
     def clear_memory(self) -> None:
         """Zero every array but the environment (a planned launch copies that back whole)."""
-        for array in self.arrays[:-1]:
-            array.fill(0)
+        self.memory.fill(0)
 
 
 _kept: OrderedDict[tuple[int, ...], list[Workspace]] = OrderedDict()

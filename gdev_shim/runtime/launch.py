@@ -41,20 +41,28 @@ def configure(arrays: int) -> None:
     _stack().append(CallConfig(arrays))
 
 
-def check_argument(size: int, offset: int) -> None:
-    """The checks of sdaaSetupArgument, made before the argument bytes are read."""
-    if not _stack():
+def check_argument(size: int, offset: int) -> CallConfig:
+    """The checks of sdaaSetupArgument, made before the argument bytes are read; the
+    configuration the argument goes to."""
+    stack = _stack()
+    if not stack:
         raise SdaaError(RT.sdaaErrorMissingConfiguration, "sdaaSetupArgument before sdaaConfigureCall")
     if offset < 0 or size < 0 or offset + size > MAX_ARG_BYTES:
         raise SdaaError(RT.sdaaErrorInvalidValue, f"argument at {offset}+{size} beyond {MAX_ARG_BYTES}")
+    return stack[-1]
 
 
-def setup_argument(data: bytes, offset: int) -> None:
-    check_argument(len(data), offset)
-    args = _stack()[-1].args
+def setup_argument(data: bytes, offset: int, config: CallConfig | None = None) -> None:
+    """Place an argument's bytes; `config` is what check_argument returned for them (when
+    the caller made the checks already)."""
+    args = (config or check_argument(len(data), offset)).args
+    size = len(args)
+    if offset == size:                   # arguments come in order, one after the other
+        args += data
+        return
     end = offset + len(data)
-    if end > len(args):
-        args.extend(bytes(end - len(args)))
+    if end > size:
+        args.extend(bytes(end - size))
     args[offset:end] = data
 
 

@@ -7,6 +7,7 @@ on, each executed command also becomes a slice on its channel's engine track.
 from __future__ import annotations
 
 import threading
+from time import monotonic_ns as _now_ns
 from typing import Any, Callable
 
 from ..common.contract import C, ffi
@@ -79,22 +80,23 @@ def execute(card: Any, channel: int, position: int, op: int, fn: int, args: list
             run: Callable[[int, int, list[int]], None], owner: EngineActivity | None = None) -> None:
     """Run one ring command through `run`, counting engine time (the card's, and the
     channel owner's when given) and tracing it when on."""
-    engine = engine_of(op)
-    start = recorder.now_ns()
-    counters = (card.activity,) if owner is None else (card.activity, owner)
+    engine = _ENGINE_OF.get(op, CONTROL)
+    start = _now_ns()                   # recorder.now_ns's clock, without its call
     if engine != CONTROL:
-        for activity in counters:
-            activity.begin(engine, start)
+        card.activity.begin(engine, start)
+        if owner is not None:
+            owner.begin(engine, start)
     failed = True
     try:
         run(op, fn, args)
         failed = False
     finally:
-        end = recorder.now_ns()
+        end = _now_ns()
         if engine != CONTROL:
             nbytes = _copy_bytes(op, fn, args) if engine == COPY and not failed else 0
-            for activity in counters:
-                activity.end(engine, end, nbytes)
+            card.activity.end(engine, end, nbytes)
+            if owner is not None:
+                owner.end(engine, end, nbytes)
         if recorder.on:
             name, details = describe(card, op, fn, args)
             if failed:
