@@ -852,13 +852,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             tiersb = fn.append_basic_block("mem_tiers")
             _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
             b.position_at_end(tiersb)
-        if code == abi.SHARED_SP:
-            # in-bounds shared lanes need no page table: gathered inline (a tile's row
-            # broadcast, a sorting network's partners) before any call
-            helperb = fn.append_basic_block("mem_helper")
-            _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
-            b.position_at_end(helperb)
-        _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
+        _lanes_last(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
         b.position_at_end(joinb)
         return [b.load(r) for r in results]
     slowb = fn.append_basic_block("mem_slow")
@@ -973,10 +967,18 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
     _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, restb, joinb)
 
     b.position_at_end(restb)
+    _lanes_last(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
+
+
+def _lanes_last(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: Any,
+                results: Any, eff: ir.Value, joinb: ir.Block) -> None:
+    """The last tiers of an access, lane by lane: in-bounds shared lanes need no page table,
+    so they are gathered inline (a tile's row broadcast, a sorting network's partners)
+    before the out-of-line helper is called for whatever is left."""
     if code == abi.SHARED_SP:
-        helperb = fn.append_basic_block("mem_helper")
+        helperb = kc.fn.append_basic_block("mem_helper")
         _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
-        b.position_at_end(helperb)
+        kc.b.position_at_end(helperb)
     _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
 
 
