@@ -238,3 +238,49 @@ def test_registers_a_resuming_warp_restarts(block, jit_tier: str) -> None:
     mod = _kernel(RESTART)
     n = int(np.prod(block))
     _same(mod, (2, 1, 1), block, n, n, 0)
+
+
+# a halo column: only the lanes with tid.x == 15 (one per row of a 16-wide block) copy
+# in[y][x - 15] to out[y][x] through a shared word of their row.  The first row's
+# lane 0 would read before the input buffer: a row checked whole from its first lane's
+# address fails there, and the lanes still read their own words
+COLUMN = """
+    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    setp.ne.u32 %p1, %r2, 15;
+    @%p1 bra $L_end;
+    mov.u32 %r4, %ctaid.x;
+    mov.u32 %r5, %ntid.x;
+    mad.lo.s32 %r6, %r4, %r5, %r2;
+    mov.u32 %r7, %ctaid.y;
+    mov.u32 %r8, %ntid.y;
+    mad.lo.s32 %r9, %r7, %r8, %r3;
+    mul.wide.s32 %rd3, %r9, %r1;
+    cvt.s64.s32 %rd4, %r6;
+    add.s64 %rd5, %rd3, %rd4;
+    shl.b64 %rd6, %rd5, 2;
+    add.s64 %rd7, %rd1, %rd6;
+    ld.global.u32 %r10, [%rd7+-60];
+    mov.u32 %r11, tile;
+    mad.lo.s32 %r12, %r3, 72, %r11;
+    st.shared.u32 [%r12+68], %r10;
+    ld.shared.u32 %r13, [%r12+68];
+    add.s32 %r14, %r13, %r10;
+    add.s64 %rd8, %rd2, %rd6;
+    st.global.u32 [%rd8], %r14;
+$L_end:
+    ret;
+"""
+
+
+@pytest.mark.parametrize("block", [(16, 2, 1), (16, 16, 1)], ids=lambda b: "x".join(map(str, b)))
+def test_a_halo_column_matches_the_interpreter(block, jit_tier: str) -> None:
+    mod = _kernel(COLUMN)
+    _flat, _regs, accesses = _strides(mod)
+    assert sorted(accesses.values()) == [0, 0, 4, 4]
+    bx, by, _ = block
+    w = 3 * bx
+    _same(mod, (3, 2, 1), block, w * 2 * by, w * 2 * by, w)

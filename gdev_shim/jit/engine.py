@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-48-san"
+CODEGEN_VERSION = "jit-49-st2"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

@@ -616,21 +616,34 @@ def _lined_lanes(kc: Any, addrs: ir.Value, step: int, run: int) -> tuple[ir.Valu
     at a lane known only at run time (that goes through the stack, and reading one lane
     back right after the vector's wide stores waits for them to retire)."""
     b, L, W = kc.b, kc.lanes, kc.W
-    heads = [b.extract_element(addrs, ir.Constant(I32, r * run)) for r in range(W // run)]
+    heads = _run_heads(kc, addrs, run)
     first = b.shuffle_vector(addrs, undef(addrs.type),
                              ir.Constant(L.vt(I32), [(i // run) * run for i in range(W)]))
     steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(W)])
     ok = L.all(b.icmp_unsigned("==", addrs, b.add(first, steps)))
-    shift = run.bit_length() - 1
+    return ok, lambda lane: _in_run(kc, heads, lane, step, run)
 
-    def pick(lane: ir.Value) -> ir.Value:
-        r = b.lshr(lane, ir.Constant(I32, shift))
-        head = heads[0]
-        for i in range(1, len(heads)):
-            head = b.select(b.icmp_unsigned("==", r, ir.Constant(I32, i)), heads[i], head)
-        place = b.zext(b.and_(lane, ir.Constant(I32, run - 1)), I64)
-        return b.add(head, b.mul(place, ir.Constant(I64, step)))
-    return ok, pick
+
+def _run_heads(kc: Any, addrs: ir.Value, run: int) -> list[ir.Value]:
+    """The first address of each run of `run` lanes."""
+    return [kc.b.extract_element(addrs, ir.Constant(I32, r * run)) for r in range(kc.W // run)]
+
+
+def _in_run(kc: Any, heads: list[ir.Value], lane: ir.Value, step: int, run: int) -> ir.Value:
+    """heads[lane's run] + its place in the run * step."""
+    b = kc.b
+    r = b.lshr(lane, ir.Constant(I32, run.bit_length() - 1))
+    head = heads[0]
+    for i in range(1, len(heads)):
+        head = b.select(b.icmp_unsigned("==", r, ir.Constant(I32, i)), heads[i], head)
+    place = b.zext(b.and_(lane, ir.Constant(I32, run - 1)), I64)
+    return b.add(head, b.mul(place, ir.Constant(I64, step)))
+
+
+def _whole_runs_fit(w: int, step: int) -> bool:
+    """Whether each lane of a run `step` bytes apart is aligned when its first is, and the
+    run's span starts at its first lane: then one check per run answers for every lane."""
+    return step >= 0 and step % w == 0
 
 
 def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
@@ -654,15 +667,24 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
     rest = b.and_(bits, b.sub(bits, ir.Constant(I32, 1)))
     hi = b.select(b.icmp_unsigned("==", rest, ir.Constant(I32, 0)), lo,
                   call_intrinsic(b, "cttz", [rest, ir.Constant(I1, 0)]))
-    if lined is None:
-        ok, a_lo, a_hi = ir.Constant(I1, 1), b.extract_element(addrs, lo), b.extract_element(addrs, hi)
+    if lined is not None and _whole_runs_fit(w, lined[1]):
+        # each run checked whole, from the addresses alone: the checks and page lookups
+        # start before the lane mask is known instead of after it (lane, page, load)
+        run, step = lined
+        ok, _ = _lined_lanes(kc, addrs, step, run)
+        ok, hosts = _run_hosts(kc, code, _run_heads(kc, addrs, run), w, (run - 1) * step + w, ok)
+        host_lo, host_hi = _in_run(kc, hosts, lo, step, run), _in_run(kc, hosts, hi, step, run)
     else:
-        ok, pick = _lined_lanes(kc, addrs, lined[1], lined[0])
-        a_lo, a_hi = pick(lo), pick(hi)
-    ok_lo, host_lo = _lane_host(kc, code, a_lo, w)
-    ok_hi, host_hi = _lane_host(kc, code, a_hi, w)
+        if lined is None:
+            ok, a_lo, a_hi = ir.Constant(I1, 1), b.extract_element(addrs, lo), b.extract_element(addrs, hi)
+        else:
+            ok, pick = _lined_lanes(kc, addrs, lined[1], lined[0])
+            a_lo, a_hi = pick(lo), pick(hi)
+        ok_lo, host_lo = _lane_host(kc, code, a_lo, w)
+        ok_hi, host_hi = _lane_host(kc, code, a_hi, w)
+        ok = b.and_(ok, b.and_(ok_lo, ok_hi))
     doneb = kc.fn.append_basic_block("mem_pair_do")
-    b.cbranch(b.and_(ok, b.and_(ok_lo, ok_hi)), doneb, otherwise)
+    b.cbranch(ok, doneb, otherwise)
     b.position_at_end(doneb)
     vty = L.vt(ity)
     if store:
@@ -830,13 +852,7 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
             tiersb = fn.append_basic_block("mem_tiers")
             _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, tiersb, joinb)
             b.position_at_end(tiersb)
-        if code == abi.SHARED_SP:
-            # in-bounds shared lanes need no page table: gathered inline (a tile's row
-            # broadcast, a sorting network's partners) before any call
-            helperb = fn.append_basic_block("mem_helper")
-            _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
-            b.position_at_end(helperb)
-        _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
+        _lanes_last(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
         b.position_at_end(joinb)
         return [b.load(r) for r in results]
     slowb = fn.append_basic_block("mem_slow")
@@ -951,10 +967,18 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
     _masked_run(kc, code, store, addrs, ity, raw_vals, results, eff, restb, joinb)
 
     b.position_at_end(restb)
+    _lanes_last(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
+
+
+def _lanes_last(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: Any,
+                results: Any, eff: ir.Value, joinb: ir.Block) -> None:
+    """The last tiers of an access, lane by lane: in-bounds shared lanes need no page table,
+    so they are gathered inline (a tile's row broadcast, a sorting network's partners)
+    before the out-of-line helper is called for whatever is left."""
     if code == abi.SHARED_SP:
-        helperb = fn.append_basic_block("mem_helper")
+        helperb = kc.fn.append_basic_block("mem_helper")
         _scattered_access(kc, code, store, addrs, ity, 1, raw_vals, results, eff, helperb, joinb)
-        b.position_at_end(helperb)
+        kc.b.position_at_end(helperb)
     _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
 
 
