@@ -215,6 +215,8 @@ def _check_legacy(what: str, ctx: object = None, explicit: bool = False) -> None
 
 
 def legacy(what: str, ctx: object = None, explicit: bool = False) -> None:
+    if not _captures:
+        return
     with _lock:
         _check_legacy(what, ctx, explicit)
 
@@ -243,6 +245,8 @@ def per_thread_calls(fn: Callable) -> Callable:
 def record(stream: int, step: Step, what: str, kind: int, kernel: Kernel | None = None) -> bool:
     """Capture `step` (a node of type `kind`) if `stream` captures (True), else leave the
     work to the caller."""
+    if not _captures:                   # no capture runs: the common case, without the lock
+        return False
     with _lock:
         if stream == 0:
             _check_legacy(what)
@@ -259,6 +263,8 @@ def record(stream: int, step: Step, what: str, kind: int, kernel: Kernel | None 
 
 def forbid(stream: int, what: str) -> None:
     """`what` cannot be captured: it fails and the capture with it."""
+    if not _captures:
+        return
     with _lock:
         cap = _captures.get(stream)
         if cap is None:
