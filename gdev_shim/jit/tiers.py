@@ -18,6 +18,11 @@ whatever LLVM registered lazily since: exit waits for a job in flight
 safe in a Python host whose interpreter is already finalized.  The mutex is robust (a
 daemon thread that a finalizing interpreter ends while holding it does not block exit)
 and error-checking (the second and later registrations of the handler return at once).
+In a Python program the interpreter is finalized first, and a daemon thread that wants
+the interpreter lock back from then on is ended by unwinding its stack, which crashed
+(in libgcc's unwinder) when it was the optimiser's, back from LLVM.  So a Python exit
+handler (`atexit`) takes the mutex too, waiting for the job in flight, and the thread
+then parks on the mutex, outside Python, for good.
 
 First launches.  A kernel's optimisation waits (`Gate`) until its first launch has ended:
 on two cores, the optimiser's work beside a first launch of quick code took a core from
@@ -29,6 +34,7 @@ gate (the quick tier's access library, which a loading thread waits for) go firs
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import errno
 import os
@@ -83,11 +89,18 @@ class _ExitGuard:
             _log.debug("cannot register the JIT's exit handler")
 
     def __enter__(self) -> None:
-        rc = self._libc.pthread_mutex_lock(self.mutex)     # ctypes releases the GIL meanwhile
+        rc = self.hold()
+        if rc != 0:
+            raise OSError(rc, "pthread_mutex_lock")
+
+    def hold(self) -> int:
+        """Lock (ctypes releases the GIL meanwhile); 0, or the error (EDEADLK: this thread
+        holds it already, as the C exit handler's thread does)."""
+        rc = self._libc.pthread_mutex_lock(self.mutex)
         if rc == errno.EOWNERDEAD:
             self._libc.pthread_mutex_consistent(self.mutex)
-        elif rc != 0:
-            raise OSError(rc, "pthread_mutex_lock")
+            rc = 0
+        return rc
 
     def __exit__(self, *_exc: object) -> None:
         self._libc.pthread_mutex_unlock(self.mutex)
@@ -96,6 +109,8 @@ class _ExitGuard:
 Job = Callable[[], None]
 # How long a kernel's optimisation waits for its first launch to start, and then to end.
 HOLD_S = 0.25
+# How long Python's exit waits for the thread to park once the job in flight has ended.
+PARK_WAIT_S = 5.0
 
 
 class Gate:
@@ -140,6 +155,8 @@ class Optimiser:
         self._pending = 0
         self._hurry = 0
         self._idle = threading.Condition(self._lock)
+        self._closing = False
+        self._parked = threading.Event()
 
     def gate(self) -> Gate:
         """A gate for a job to submit: its kernel's quick code is ready now."""
@@ -148,7 +165,9 @@ class Optimiser:
     def submit(self, job: Job, gate: Gate | None = None) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._guard = self._guard or _ExitGuard()
+                if self._guard is None:
+                    self._guard = _ExitGuard()
+                    atexit.register(self._close)
                 self._guard.register()
                 self._thread = threading.Thread(target=self._run, name="gdev-jit-optimiser", daemon=True)
                 self._thread.start()
@@ -160,10 +179,13 @@ class Optimiser:
         with self._lock:
             self._changed.notify_all()
 
-    def _next(self) -> Job:
-        """The next job to run, waiting for one to be submitted or for a gate to open."""
+    def _next(self) -> Job | None:
+        """The next job to run, waiting for one to be submitted or for a gate to open;
+        None once the process exits."""
         with self._lock:
             while True:
+                if self._closing:
+                    return None
                 now, wait = time.monotonic(), None
                 for gated in (False, True):
                     for i, (job, gate) in enumerate(self._jobs):
@@ -196,10 +218,25 @@ class Optimiser:
             finally:
                 self._hurry -= 1
 
+    def _close(self) -> None:
+        """Python's exit: wait for the job in flight and for the thread to park."""
+        with self._lock:
+            self._closing = True
+            self._changed.notify_all()
+            thread, guard = self._thread, self._guard
+        if thread is None or guard is None or not thread.is_alive():
+            return
+        guard.hold()
+        self._parked.wait(PARK_WAIT_S)
+
     def _run(self) -> None:
         assert self._guard is not None
         while True:
             job = self._next()
+            if job is None:
+                self._parked.set()
+                self._guard.hold()      # held by the exiting thread for good: never returns
+                return
             # again before the job: code generation on other threads since the last job
             # may have registered exit handlers of LLVM's (function-local statics)
             self._guard.register()
