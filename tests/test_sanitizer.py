@@ -54,10 +54,10 @@ def ptx_files(compile_ptx, tmp_path_factory):
 
 
 def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path,
-             engine: str = "auto") -> tuple[str, list[dict]]:
+             engine: str = "auto", **extra: str) -> tuple[str, list[dict]]:
     report = tmp_path / f"report-{engine}.json"
     env = dict(os.environ, GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report), PYTHONPATH=str(ROOT),
-               GDEV_ENGINE=engine)
+               GDEV_ENGINE=engine, **extra)
     script = f"PTX = {str(ptx)!r}\n" + PRELUDE + textwrap.dedent(body)
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -263,6 +263,61 @@ def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_
     first = [[{k: f[k] for k in SAME} for f in races][:1] for races in found]
     assert first[0] and first[0] == first[1]
     assert first[0][0]["kind"] == "RAW hazard on shared memory" and first[0][0]["thread"] == [32, 0, 0]
+
+
+TILES = """
+    n = 32
+    a = (np.arange(n * n, dtype=np.float32) % 7).reshape(n, n)
+    b = (np.arange(n * n, dtype=np.float32) % 5).reshape(n, n)
+    pa, pb, pc = (dmem.alloc(ctx, 4 * n * n) for _ in range(3))
+    dstream.copy_htod(None, pa, a.ctypes.data, 4 * n * n, sync=True)
+    dstream.copy_htod(None, pb, b.ctypes.data, 4 * n * n, sync=True)
+    if KERNEL == "tile_war_race":
+        print(run(KERNEL, (1, 1, 1), (16, 16, 1), args(pa, pb, pc)))
+    else:
+        print(run(KERNEL, (2, 2, 1), (16, 16, 1), args(pa, pb, pc, n)))
+    c = np.zeros((n, n), np.float32)
+    dstream.copy_dtoh(None, c.ctypes.data, pc, 4 * n * n, sync=True)
+    print(bool(np.allclose(c, a @ b)))
+"""
+# the JIT checking each shared load on its own (jit/racebatch.py planning no stretch)
+PER_LOAD = "import gdev_shim.jit.racebatch as racebatch\nracebatch.plan = lambda *_: {}\n"
+
+
+def _tiles(ptx: Path, kernel: str, tmp_path: Path) -> dict[str, tuple[str, list[dict]]]:
+    """The tiled kernel under racecheck on the interpreter, on the JIT and on the JIT with
+    a check per load, each with a JIT cache of its own."""
+    out = {}
+    for name, engine, prefix in (("interp", "interp", ""), ("jit", "jit", ""), ("per_load", "jit", PER_LOAD)):
+        runs = tmp_path / name
+        runs.mkdir()
+        out[name] = sanitize(ptx, prefix + f"KERNEL = {kernel!r}\n" + textwrap.dedent(TILES), "racecheck",
+                             runs, engine, GDEV_CACHE_DIR=str(runs / "cache"))
+    return out
+
+
+@pytest.mark.parametrize("kernel", ["tile_raw_race", "tile_war_race"])
+def test_racecheck_of_a_stretch_of_loads_at_once_finds_what_each_load_finds(ptx_files, tmp_path, kernel):
+    """A tiled matmul's unrolled inner loop, its shared loads checked together (a missing
+    first barrier: a hazard in the stretch itself; a missing second one: later writes meet
+    the reads the stretch recorded): every finding as the loads checked one by one find
+    it, and the first one as the interpreter's."""
+    runs = _tiles(ptx_files["seeded_bugs"], kernel, tmp_path)
+    found = {name: [{k: f[k] for k in SAME + ("extra",)} for f in got[1]] for name, got in runs.items()}
+    assert runs["jit"][0].split()[0] == "ok" and found["jit"]
+    assert found["jit"] == found["per_load"]
+    kind = {"tile_raw_race": "RAW", "tile_war_race": "WAR"}[kernel]
+    assert {f["kind"] for f in found["jit"]} == {f"{kind} hazard on shared memory"}
+    if kernel == "tile_war_race":           # the interpreter's order meets it at the same thread
+        assert found["interp"][0] == found["jit"][0]
+    else:
+        assert {f["kind"] for f in found["interp"]} == {f"{kind} hazard on shared memory"}
+
+
+def test_racecheck_of_a_clean_tiled_matmul_finds_nothing(ptx_files, tmp_path):
+    runs = _tiles(ptx_files["seeded_bugs"], "clean_tile_matmul", tmp_path)
+    assert {name: (out.split(), found) for name, (out, found) in runs.items()} == \
+        {name: (["ok", "True"], []) for name in runs}
 
 
 def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):

@@ -104,3 +104,56 @@ extern "C" __global__ void clean_interleaved_bytes(unsigned char *out)
     __syncthreads();
     out[t] = c[mine];
 }
+
+// C = A * B, n x n (a multiple of 16), through 16x16 shared tiles: bench/cuda/matmul.cu.
+// Its unrolled inner loop is one stretch of 32 shared loads, which the JIT checks at once
+// (jit/racebatch.py).  FIRST_BARRIER false: warp 1 reads bs rows warp 0 just wrote.
+template <bool FIRST_BARRIER>
+__device__ void tile_matmul(const float *a, const float *b, float *c, int n)
+{
+    __shared__ float as[16][16];
+    __shared__ float bs[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    int row = blockIdx.y * 16 + ty, col = blockIdx.x * 16 + tx;
+    float acc = 0.0f;
+    for (int k0 = 0; k0 < n; k0 += 16) {
+        as[ty][tx] = a[row * n + k0 + tx];
+        bs[ty][tx] = b[(k0 + ty) * n + col];
+        if (FIRST_BARRIER)
+            __syncthreads();
+        for (int k = 0; k < 16; ++k)
+            acc += as[ty][k] * bs[k][tx];
+        __syncthreads();
+    }
+    c[row * n + col] = acc;
+}
+
+extern "C" __global__ void clean_tile_matmul(const float *a, const float *b, float *c, int n)
+{
+    tile_matmul<true>(a, b, c, n);
+}
+
+extern "C" __global__ void tile_raw_race(const float *a, const float *b, float *c, int n)
+{
+    tile_matmul<false>(a, b, c, n);
+}
+
+// One 16x16 tile product (a 16x16 block), then rows 2.. of bs overwritten with no barrier
+// after the reads: warp 1's writes meet the reads every warp made of them, as the JIT's
+// check of the whole stretch of reads recorded them (a write after read).
+extern "C" __global__ void tile_war_race(const float *a, const float *b, float *c)
+{
+    __shared__ float as[16][16];
+    __shared__ float bs[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    as[ty][tx] = a[ty * 16 + tx];
+    bs[ty][tx] = b[ty * 16 + tx];
+    __syncthreads();
+    float acc = 0.0f;
+    for (int k = 0; k < 16; ++k)
+        acc += as[ty][k] * bs[k][tx];
+    if (ty >= 2)
+        bs[ty][tx] = acc;              // missing __syncthreads() before it
+    __syncthreads();
+    c[ty * 16 + tx] = bs[ty][tx];
+}
