@@ -12,9 +12,13 @@ the line of the last load on each fixed too.  Loads never change a word's writer
 before the first load the stretch's whole hazard check is one vector test per row: no
 other warp's write in this epoch on any of those words.  Then every word's reader record
 and line are written as the loads one by one would have left them, and the loads skip
-their own checks.  Anything else (a hazard, a partial warp, a shape not found, rows that
-overlap without being equal, a word out of the window) leaves every load of the stretch
-to its own check, so what is reported is unchanged.
+their own checks.  Where rows (a stencil's, rows of a halo tile) or groups (a tile read
+by row and by column) overlap, a second pass keeps on each word the highest line the rows
+left: lines rise with the loads of a stretch, so that is the last load's.  Anything else
+(a hazard, a partial warp, a shape not found, a word out of the window) leaves every load
+of the stretch to its own check, so what is reported is unchanged.  Only the optimised
+tier checks stretches (the quick one keeps its IR small), and only groups whose address's
+step along a row the address analysis knows (affine.py): the shapes it allows are tried.
 """
 from __future__ import annotations
 
@@ -58,6 +62,9 @@ class Stretch:
     head: int               # pc of its first load: the checks of all of them run there
     groups: list[Group] = field(default_factory=list)
     loads: list[Load] = field(default_factory=list)
+    # per group, the lane shapes its base is tested for: (lanes per row, bytes between
+    # them, lanes after which rows repeat, what its loads cover); set when compiled
+    shapes: list[list[tuple[int, int, int, "Cover"]]] | None = None
 
 
 def _regs(op: Any) -> set[str]:
@@ -133,7 +140,7 @@ def plan(flat: Any, leaders: set[int]) -> dict[int, Stretch]:
                     touched.update(names)
             continue
         reg, offset, w, dst = got
-        if cur is not None and not _joins(cur, reg, offset, w, dst, touched):
+        if cur is not None and not _joins(cur, reg, offset, w, dst, touched, item.ins.line):
             close()
         if cur is None:
             cur = Stretch(pc)
@@ -148,9 +155,11 @@ def plan(flat: Any, leaders: set[int]) -> dict[int, Stretch]:
     return out
 
 
-def _joins(cur: Stretch, reg: str, offset: int, w: int, dst: set[str], touched: set[str]) -> bool:
+def _joins(cur: Stretch, reg: str, offset: int, w: int, dst: set[str], touched: set[str],
+           line: int) -> bool:
     bases = {g.reg for g in cur.groups}
-    if dst & (bases | {reg}) or len(cur.loads) >= MAX_LOADS:
+    # lines rising with the loads: the last load on a word is the one with the highest line
+    if dst & (bases | {reg}) or len(cur.loads) >= MAX_LOADS or line <= cur.loads[-1].line:
         return False
     group = next((g for g in cur.groups if g.reg == reg), None)
     if group is None:
@@ -159,10 +168,21 @@ def _joins(cur: Stretch, reg: str, offset: int, w: int, dst: set[str], touched: 
 
 
 def stretch_at(kc: Any, pc: int) -> Stretch | None:
+    """The stretch the load at pc is in, if the kernel is compiled at its optimised tier
+    (the quick tier keeps its IR small) and every group of it has lane shapes to try."""
+    if kc.strides is None:
+        return None
     plans = kc.__dict__.get("_race_stretches")
     if plans is None:
         plans = kc._race_stretches = plan(kc.flat, kc.find_leaders())
-    return plans.get(pc)
+    stretch = plans.get(pc)
+    if stretch is None:
+        return None
+    if stretch.shapes is None:
+        from .sanitize import race_unit
+        unit = race_unit(kc)
+        stretch.shapes = [_candidates(kc, stretch, g, unit) for g in range(len(stretch.groups))]
+    return stretch if all(stretch.shapes) else None
 
 
 @dataclass(frozen=True)
@@ -212,47 +232,40 @@ def _emit_stretch(kc: Any, stretch: Stretch, eff: ir.Value) -> ir.AllocaInstr:
     tag = stretch.head
     flag = entry_alloca(fn, I1, name=f"race_batch{tag}")
     unit = race_unit(kc)
+    assert stretch.shapes is not None
     # the loads are unguarded and in one range: their lanes are the first one's (`eff`)
     bases = [lane_addresses(kc, kc.flat.code[g.pc], ("addr", ("reg", g.reg), 0)) for g in stretch.groups]
     fail, end, whole = (fn.append_basic_block(f"race_batch_{n}{tag}") for n in ("no", "end", "whole"))
     b.cbranch(kc.lanes.all(eff), whole, fail)
     b.position_at_end(whole)
-    chosen, spans = [], []
+    picks, spans, tidy = [], [], []
     for g, base in enumerate(bases):
-        pick = entry_alloca(fn, I32, name=f"race_shape{tag}_{g}")
+        pick, clean = entry_alloca(fn, I32, name=f"race_shape{tag}_{g}"), entry_alloca(fn, I1)
         lo, hi = entry_alloca(fn, I64), entry_alloca(fn, I64)
-        shapes = _candidates(kc, stretch, g, unit)
         found = fn.append_basic_block(f"race_group{tag}_{g}")
-        for s, (run, step, period, cov) in enumerate(shapes):
+        for s, (run, step, period, cov) in enumerate(stretch.shapes[g]):
             heads, mismatch = _heads(kc, base, run, step, period, cov.low)
-            _check_rows(kc, heads, stretch.groups[g].width, cov, unit, fail)
+            span = len(cov.on) * unit
+            b.store(_check_rows(kc, heads, stretch.groups[g].width, cov, unit, fail), clean)
             b.store(ir.Constant(I32, s), pick)
             b.store(_fold(b, heads, least=True), lo)
-            b.store(b.add(_fold(b, heads, least=False), ir.Constant(I64, len(cov.on) * unit)), hi)
+            b.store(b.add(_fold(b, heads, least=False), ir.Constant(I64, span)), hi)
             b.branch(found)
             b.position_at_end(mismatch)
         b.branch(fail)
         b.position_at_end(found)
-        chosen.append((pick, shapes, base))
+        picks.append(pick)
         spans.append((b.load(lo), b.load(hi)))
-    # groups on disjoint bytes: the order their records are written in does not matter
-    apart: ir.Value = ir.Constant(I1, 1)
+        tidy.append(b.load(clean))
+    _record(kc, stretch, bases, picks, unit, latest=False)
+    # rows of a group or groups on the same words: a word's line is the one of the last
+    # load on it, the highest of the lines the rows left (they rise with the loads)
+    apart = _all(b, tidy)
     for i, (lo_i, hi_i) in enumerate(spans):
         for lo_j, hi_j in spans[:i]:
             apart = b.and_(apart, b.or_(b.icmp_unsigned("<=", hi_i, lo_j), b.icmp_unsigned("<=", hi_j, lo_i)))
-    record = fn.append_basic_block(f"race_batch_record{tag}")
-    b.cbranch(apart, record, fail)
-    b.position_at_end(record)
-    for g, (pick, shapes, base) in enumerate(chosen):
-        after = fn.append_basic_block(f"race_recorded{tag}_{g}")
-        sw = b.switch(b.load(pick), after)
-        for s, (run, _step, period, cov) in enumerate(shapes):
-            case = fn.append_basic_block(f"race_record{tag}_{g}_{s}")
-            sw.add_case(ir.Constant(I32, s), case)
-            b.position_at_end(case)
-            _record_rows(kc, _row_heads(kc, base, run, period, cov.low), cov, unit)
-            b.branch(after)
-        b.position_at_end(after)
+    with b.if_then(b.not_(apart), likely=False):
+        _record(kc, stretch, bases, picks, unit, latest=True)
     b.store(ir.Constant(I1, 1), flag)
     b.branch(end)
     b.position_at_end(fail)
@@ -262,15 +275,45 @@ def _emit_stretch(kc: Any, stretch: Stretch, eff: ir.Value) -> ir.AllocaInstr:
     return flag
 
 
+def _all(b: ir.IRBuilder, flags: list[ir.Value]) -> ir.Value:
+    out: ir.Value = ir.Constant(I1, 1)
+    for f in flags:
+        out = b.and_(out, f)
+    return out
+
+
+def _record(kc: Any, stretch: Stretch, bases: list[ir.Value], picks: list[ir.Value], unit: int,
+            latest: bool) -> None:
+    """Each group's rows' records, in the shape its check picked (`_record_rows`)."""
+    b, fn = kc.b, kc.fn
+    assert stretch.shapes is not None
+    for g, (pick, base) in enumerate(zip(picks, bases)):
+        after = fn.append_basic_block(f"race_recorded{stretch.head}_{g}")
+        sw = b.switch(b.load(pick), after)
+        for s, (run, _step, period, cov) in enumerate(stretch.shapes[g]):
+            case = fn.append_basic_block(f"race_record{stretch.head}_{g}_{s}")
+            sw.add_case(ir.Constant(I32, s), case)
+            b.position_at_end(case)
+            _record_rows(kc, _row_heads(kc, base, run, period, cov.low), cov, unit, latest)
+            b.branch(after)
+        b.position_at_end(after)
+
+
 def _candidates(kc: Any, stretch: Stretch, g: int, unit: int) -> list[tuple[int, int, int, Cover]]:
-    """The lane shapes the group's base may take (those its address's predicted step along
-    a row allows), each with what the group's loads cover from a row's first address."""
+    """The lane shapes the group's base may take: those its address's predicted step along
+    a row allows (none if it is not known), each with what the group's loads cover from a
+    row's first address, if they cover at least half of its span."""
     from .sanitize import _shapes
     group = stretch.groups[g]
     step = kc.strides.get(group.pc) if kc.strides is not None else None
-    return [(run, st, period, cover(stretch, g, run, st, unit))
-            for run, st, period in _shapes(kc, "racecheck", group.width)
-            if step is None or st == step]
+    out = []
+    for run, st, period in _shapes(kc, "racecheck", group.width):
+        if st != step:
+            continue
+        cov = cover(stretch, g, run, st, unit)
+        if 2 * sum(cov.on) >= len(cov.on):
+            out.append((run, st, period, cov))
+    return out
 
 
 def _row_heads(kc: Any, base: ir.Value, run: int, period: int, low: int) -> list[ir.Value]:
@@ -303,14 +346,16 @@ def _fold(b: ir.IRBuilder, values: list[ir.Value], least: bool) -> ir.Value:
     return out
 
 
-def _check_rows(kc: Any, heads: list[ir.Value], w: int, cov: Cover, unit: int, fail: ir.Block) -> None:
-    """Every row inside the window and aligned, rows equal or apart, and no other warp's
-    write of this epoch on any covered entry; else to `fail`."""
+def _check_rows(kc: Any, heads: list[ir.Value], w: int, cov: Cover, unit: int, fail: ir.Block) -> ir.Value:
+    """Every row inside the window and aligned, and no other warp's write of this epoch on
+    any covered entry; else to `fail`.  Returns whether the rows are each equal to or apart
+    from the others."""
     from .sanitize import _inside
     b, fn = kc.b, kc.fn
     n = len(cov.on)
     span = n * unit
     ok: ir.Value = ir.Constant(I1, 1)
+    clean: ir.Value = ir.Constant(I1, 1)
     for i, h in enumerate(heads):
         ok = b.and_(ok, _inside(b, h, kc.env[abi.SHARED_SIZE], span))
         ok = b.and_(ok, b.icmp_unsigned("==", b.and_(h, ir.Constant(I64, max(w, unit) - 1)),
@@ -318,7 +363,7 @@ def _check_rows(kc: Any, heads: list[ir.Value], w: int, cov: Cover, unit: int, f
         for other in heads[:i]:
             apart = b.or_(b.icmp_unsigned("<=", b.add(h, ir.Constant(I64, span)), other),
                           b.icmp_unsigned("<=", b.add(other, ir.Constant(I64, span)), h))
-            ok = b.and_(ok, b.or_(b.icmp_unsigned("==", h, other), apart))
+            clean = b.and_(clean, b.or_(b.icmp_unsigned("==", h, other), apart))
     rows = fn.append_basic_block("race_rows")
     b.cbranch(ok, rows, fail)
     b.position_at_end(rows)
@@ -337,6 +382,7 @@ def _check_rows(kc: Any, heads: list[ir.Value], w: int, cov: Cover, unit: int, f
         seen = b.and_(b.and_(b.icmp_signed(">=", wr, cur), b.icmp_unsigned("!=", wr, mev)), on)
         b.cbranch(kc.lanes.call("vector.reduce.or", [seen], I1), fail, nxt)
         b.position_at_end(nxt)
+    return clean
 
 
 def _equal_to_any(b: ir.IRBuilder, h: ir.Value, others: list[ir.Value]) -> ir.Value:
@@ -346,9 +392,11 @@ def _equal_to_any(b: ir.IRBuilder, h: ir.Value, others: list[ir.Value]) -> ir.Va
     return same
 
 
-def _record_rows(kc: Any, heads: list[ir.Value], cov: Cover, unit: int) -> None:
-    """Each row's reader records and read lines, as its loads one by one leave them; a row
-    equal to an earlier one is skipped (it would write the same)."""
+def _record_rows(kc: Any, heads: list[ir.Value], cov: Cover, unit: int, latest: bool) -> None:
+    """Each row's reader records and read lines, as its loads one by one leave them (a row
+    equal to an earlier one is skipped: it would write the same).  `latest`: a second pass
+    over rows that overlap other rows (after the first wrote every covered word's line),
+    keeping on each word the highest of their lines."""
     from .sanitize import SEVERAL
     b = kc.b
     n = len(cov.on)
@@ -361,11 +409,15 @@ def _record_rows(kc: Any, heads: list[ir.Value], cov: Cover, unit: int) -> None:
     for i, h in enumerate(heads):
         with b.if_then(b.not_(_equal_to_any(b, h, heads[:i])), likely=True):
             rp, lp = _entries(kc, h, 1, unit, vt), _entries(kc, h, 3, unit, vt)
-            rd = b.load(rp, align=4)
-            mine = b.or_(b.icmp_signed("<", rd, cur), b.icmp_unsigned("==", rd, mev))
-            now = b.select(mine, mev, several)
-            b.store(now if full else b.select(on, now, rd), rp, align=4)
-            b.store(lines if full else b.select(on, lines, b.load(lp, align=4)), lp, align=4)
+            if latest:
+                old = b.load(lp, align=4)
+                b.store(b.select(b.and_(on, b.icmp_unsigned(">", lines, old)), lines, old), lp, align=4)
+            else:
+                rd = b.load(rp, align=4)
+                mine = b.or_(b.icmp_signed("<", rd, cur), b.icmp_unsigned("==", rd, mev))
+                now = b.select(mine, mev, several)
+                b.store(now if full else b.select(on, now, rd), rp, align=4)
+                b.store(lines if full else b.select(on, lines, b.load(lp, align=4)), lp, align=4)
 
 
 def _entries(kc: Any, off: ir.Value, table: int, unit: int, vt: ir.VectorType) -> ir.Value:

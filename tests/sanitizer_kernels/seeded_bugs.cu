@@ -157,3 +157,39 @@ extern "C" __global__ void tile_war_race(const float *a, const float *b, float *
     __syncthreads();
     c[ty * 16 + tx] = bs[ty][tx];
 }
+
+// A 5-point stencil on a 16x16 tile with a halo (18 words a row: a warp's two rows of
+// reads overlap), then, with no barrier, rows 1.. of the tile overwritten by the warps
+// after the first: warp 1's writes of row 1 meet warp 0's reads of it (a write after read,
+// against the last of warp 0's reads of the word).
+extern "C" __global__ void halo_war_race(const float *in, float *out)
+{
+    __shared__ float t[18][18];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    for (int i = ty * 16 + tx; i < 18 * 18; i += 256)
+        t[i / 18][i % 18] = in[i];
+    __syncthreads();
+    float v = t[ty + 1][tx + 1] + t[ty][tx + 1] + t[ty + 2][tx + 1] + t[ty + 1][tx] + t[ty + 1][tx + 2];
+    if (ty >= 2)
+        t[ty - 1][tx + 1] = v;         // missing __syncthreads() before it
+    __syncthreads();
+    out[ty * 16 + tx] = t[ty + 1][tx + 1];
+}
+
+// A tile times itself: the reads by row and the reads by column are of the same words.
+// Then, with no barrier, the warps after the first overwrite their rows, which warp 0 read
+// by column (a write after read, against the last of the writing warp's reads).
+extern "C" __global__ void self_product_war_race(const float *a, float *c)
+{
+    __shared__ float s[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    s[ty][tx] = a[ty * 16 + tx];
+    __syncthreads();
+    float acc = 0.0f;
+    for (int k = 0; k < 16; ++k)
+        acc += s[ty][k] * s[k][tx];
+    if (ty >= 2)
+        s[ty][tx] = acc;               // missing __syncthreads() before it
+    __syncthreads();
+    c[ty * 16 + tx] = s[ty][tx];
+}
