@@ -23,6 +23,14 @@ from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
 IDLE_RECHECK_S = 0.5           # the bound on the wake race left (see wait_published)
+# A processor whose ring ran dry spins this long before it sleeps: a host that launches
+# and waits publishes its next command within microseconds of the fence it waited for, and
+# then neither side pays a futex call or a context switch.
+CP_SPIN_NS = 20_000
+# A processor that finds its host waiting on its own CPU moves to another at most this often.
+LEAVE_INTERVAL_NS = 100_000_000
+# Waits that sleep at once after a spin in vain, on either side.
+SPIN_BACKOFF = 8
 FENCE_BYTES = ffi.sizeof("struct aidev_fence_page")
 _U32 = 0xFFFF_FFFF
 
@@ -45,6 +53,10 @@ class Channel:
         self.regs_map = self.regs_pages.map
         self.regs = np.frombuffer(self.regs_map, dtype=np.uint32, count=C.AIDEV_REG_COUNT)
         self._put_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_PB_PUT
+        base = self.regs.ctypes.data
+        self._cpu_words = (base + 4 * C.AIDEV_REG_CARD_CPU, base + 4 * C.AIDEV_REG_HOST_CPU)
+        self._spin_skip = 0               # waits left that sleep without spinning (_spin)
+        self._leave_at = 0                # when _spin may move this thread again
         self._wake_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_WAKE
         self.fence = fence                       # a host buffer, so the card can also read it by address
         self.fence_addr = fence.addr
@@ -105,6 +117,8 @@ class Channel:
             if not self.remote_hosts:
                 futex.wait(self._put_word, put)
                 continue
+            if futex.SPIN and self._spin(put):
+                continue                 # published while this processor spun
             # Remote hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
             # then PB_PUT read again: a host that published before seeing the flag is seen
             # now.  The bounded sleep covers a store of either side still in flight when the
@@ -114,6 +128,35 @@ class Channel:
                 futex.wait(self._put_word, put, IDLE_RECHECK_S)
             self.regs[C.AIDEV_REG_CP_IDLE] = 0
 
+    def _spin(self, put: int) -> bool:
+        """Spin a little for the host's next command (CP_SPIN_NS): whether it came.  After a
+        spin in vain the next few waits sleep at once (a host that does not come back
+        quickly, or a loaded machine); with the host on this very CPU it does not spin."""
+        if self._spin_skip:
+            self._spin_skip -= 1
+            return False
+        seen = futex.spin_changed(self._put_word, put, CP_SPIN_NS, self._cpu_words[0], self._cpu_words[1])
+        if seen == futex.SHARED_CPU:
+            self._leave_host_cpu()
+        elif seen == futex.TIMED_OUT:
+            self._spin_skip = SPIN_BACKOFF
+        return seen == futex.REACHED
+
+    def _leave_host_cpu(self) -> None:
+        """A host that waits on this processor's CPU makes every spin a delay for both, and
+        the pair stays together (the scheduler keeps threads that ran a moment ago where
+        they are, and a futex wake pulls the woken thread to the waker's CPU): this thread
+        moves to another CPU, at most every LEAVE_INTERVAL_NS, and says where it went."""
+        host = int(self.regs[C.AIDEV_REG_HOST_CPU])
+        if not host or host - 1 != futex.cpu():
+            return
+        now = time.monotonic_ns()
+        if now < self._leave_at:
+            return
+        self._leave_at = now + LEAVE_INTERVAL_NS
+        if futex.leave_cpu():
+            self.regs[C.AIDEV_REG_CARD_CPU] = futex.cpu() + 1
+
     def _wake_hosts(self) -> None:
         """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process),
         with the system call only when a host said it sleeps (REG_HOST_WAITING)."""
@@ -121,6 +164,10 @@ class Channel:
         if self.regs[C.AIDEV_REG_HOST_WAITING]:
             self.regs[C.AIDEV_REG_HOST_WAITING] = 0
             futex.wake(self._wake_word)
+            if futex.SPIN and self.remote_hosts:
+                # a host that sleeps rather than spins may be sleeping on this CPU; a
+                # processor that never runs dry meets it only here
+                self._leave_host_cpu()
 
     def pending(self) -> int:
         """Words published by the host and not yet consumed."""
