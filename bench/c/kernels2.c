@@ -18,7 +18,9 @@
  * Every case prints RESULT lines keyed <case>.<what>: ref_ms (median of the twin),
  * first_ms (the process's first launch + sync of that kernel: with the kernel's
  * compilation), settle_launches and settle_excess_ms (see below), kernel_ms (median of
- * <repeats> launches + syncs), threads, digest
+ * <repeats> launches + syncs), kernel_cpu_ms (median of the CPU time the process spent,
+ * all its threads, in each of them: on a busy machine steadier than the wall clock),
+ * threads, digest
  * (sum over the result's 32-bit words w[i] * (2i + 1), mod 2^32: lets a test check
  * the result independently), checked (the card's result equals the twin's; a
  * mismatch fails the program) and, first of all, data_kb (what the case holds:
@@ -37,6 +39,7 @@
 
 #include <stdint.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "bench.h"
 #include "sdaa.h"
@@ -66,6 +69,14 @@ struct job {
 };
 
 static double g_samples[MAX_REPEATS];
+
+/* CPU time of the whole process (all its threads) so far, in ms. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    BENCH_REQUIRE(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void *alloc_or_die(size_t bytes)
 {
@@ -514,9 +525,14 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     to_device(j);
     result(j, "first_ms", launch_sync_ms(j, fn));
     int settled = settle(j, fn);
-    for (int r = 0; r < repeats; r++)
+    double cpu[MAX_REPEATS];
+    for (int r = 0; r < repeats; r++) {
+        double c0 = cpu_ms();
         g_samples[r] = launch_sync_ms(j, fn);
+        cpu[r] = cpu_ms() - c0;
+    }
     double steady = bench_median(g_samples, repeats);
+    result(j, "kernel_cpu_ms", bench_median(cpu, repeats));
     result(j, "settle_launches", settled);
     result(j, "settle_excess_ms", settle_excess(settled, steady));
     result(j, "kernel_ms", steady);
