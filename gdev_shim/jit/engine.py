@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Optimiser
 
-CODEGEN_VERSION = "jit-49-st2"
+CODEGEN_VERSION = "jit-50-st3"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
