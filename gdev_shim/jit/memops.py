@@ -714,6 +714,47 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
     b.branch(joinb)
 
 
+def _runs_masked(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, laid: ir.Value,
+                 row: int) -> None:
+    """Some lanes active, each run of `row` lanes contiguous (`laid`: that layout's check):
+    per run, one masked vector access of its active lanes, after its span is checked as the
+    whole-warp tiers check theirs.  A tile's halo row (one run of a 16x16 block's warp)
+    and its halo column (a lane in each run) take it; their addresses need no lane picked
+    at run time."""
+    b, L, W = kc.b, kc.lanes, kc.W
+    w = ity.width // 8
+    heads = _run_heads(kc, addrs, row)
+    ok, hosts = _run_hosts(kc, code, heads, w, row * w, b.and_(laid, L.any(eff)))
+    doneb = kc.fn.append_basic_block("mem_runs_masked")
+    b.cbranch(ok, doneb, otherwise)
+    b.position_at_end(doneb)
+    rty = ir.VectorType(ity, row)
+    sfx = Lanes.suffix(rty)
+    mty = ir.VectorType(I1, row)
+    if store:
+        fn = L.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(), [rty, ir.PointerType(rty), I32, mty])
+    else:
+        fn = L.intrinsic(f"llvm.masked.load.{sfx}.p0{sfx}", rty, [ir.PointerType(rty), I32, mty, rty])
+    parts = []
+    for r, host in enumerate(hosts):
+        pick = ir.Constant(ir.VectorType(I32, row), list(range(r * row, r * row + row)))
+        mask = b.shuffle_vector(eff, undef(eff.type), pick)
+        p = b.inttoptr(host, ir.PointerType(rty))
+        if store:
+            part = b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type), pick)
+            b.call(fn, [part, p, ir.Constant(I32, w), mask])
+        else:
+            parts.append(b.call(fn, [p, ir.Constant(I32, w), mask, ir.Constant(rty, None)]))
+    if not store:
+        while len(parts) > 1:             # concatenate pairwise up to the warp's width
+            parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
+                ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
+                for i in range(0, len(parts), 2)]
+        b.store(parts[0], results[0])
+    b.branch(joinb)
+
+
 def _lane_stores(kc: Any, values: ir.Value, ity: ir.Type, lanes: tuple) -> None:
     """Each (lane, host address) of `lanes` gets the lane's value by a one-lane masked
     store of the half of the warp's vector that holds it (16 lanes: one machine vector of
@@ -996,6 +1037,10 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
         emit(starts[i + 1] if i + 1 < len(chain) else restb)
 
     b.position_at_end(partb)
+    if contiguous:
+        tier = fn.append_basic_block("mem_tier")
+        _runs_masked(kc, code, store, addrs, ity, raw_vals, results, eff, tier, joinb, laid, RUN)
+        b.position_at_end(tier)
     # a few lanes of the predicted layout: their addresses from it
     pairs = fn.append_basic_block("mem_tier")
     _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, pairs, joinb, lined, laid)
