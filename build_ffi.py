@@ -184,6 +184,9 @@ def header_module_ffi(header: str) -> cffi.FFI:
 FUTEX_DECLARATIONS = """
 long gdev_futex_wait(uintptr_t addr, uint32_t expected, long long timeout_ns);
 long gdev_futex_wake(uintptr_t addr, int count);
+int gdev_spin_u64_reached(uintptr_t addr, uint64_t target, long long spin_ns, uintptr_t mine, uintptr_t theirs);
+int gdev_spin_u32_changed(uintptr_t addr, uint32_t expected, long long spin_ns, uintptr_t mine, uintptr_t theirs);
+int sched_getcpu(void);
 """
 
 

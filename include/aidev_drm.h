@@ -214,6 +214,8 @@ struct aidev_fence_wait {
 #define AIDEV_REG_WAKE             4   /* card writes: bumped after each fence and status change */
 #define AIDEV_REG_CP_IDLE          5   /* card writes: 1 while its command processor sleeps on PB_PUT */
 #define AIDEV_REG_HOST_WAITING     6   /* host sets 1 before sleeping on REG_WAKE; the card wakes it then */
+#define AIDEV_REG_HOST_CPU         7   /* host writes: 1 + the CPU its last fence wait ran on (0: none) */
+#define AIDEV_REG_CARD_CPU         8   /* card writes: 1 + the CPU its processor last waited on (0: none) */
 #define AIDEV_REG_COUNT            16
 
 /* PB_PUT and PB_GET count words since channel creation; a word lives at

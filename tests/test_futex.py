@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mmap
+import os
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pytest
 
 from gdev_shim.common import futex
 
+ALL_CPUS = os.sched_getaffinity(0)
 IMPLEMENTATIONS = {
     "compiled": (futex.wait, futex.wake),
     "ctypes": (futex._ctypes_wait, futex._ctypes_wake),
@@ -58,3 +60,84 @@ def test_wake_ends_a_sleep(word, impl):
     wake(word.ctypes.data)
     sleeper.join(5.0)
     assert not sleeper.is_alive() and woke == [True]
+
+
+@pytest.fixture
+def wide():
+    pages = mmap.mmap(-1, mmap.PAGESIZE)
+    words = np.frombuffer(pages, dtype=np.uint64, count=2)
+    yield words
+    del words
+
+
+@pytest.fixture
+def cpus():
+    """Two u32 words: this side's CPU (written by a spin) and the other side's."""
+    pages = mmap.mmap(-1, mmap.PAGESIZE)
+    words = np.frombuffer(pages, dtype=np.uint32, count=2)
+    yield words, words.ctypes.data, words.ctypes.data + 4
+    del words
+
+
+def test_spin_reached_sees_a_fence_already_there(wide, cpus):
+    words, mine, theirs = cpus
+    wide[0] = 9
+    assert futex.spin_reached(wide.ctypes.data, 9, 1_000_000, mine, theirs) == futex.REACHED
+    assert futex.spin_reached(wide.ctypes.data, 10, 0, mine, theirs) == futex.TIMED_OUT
+    assert words[0] >= 1                  # 1 + the CPU it ran on
+
+
+def test_spin_reached_gives_up_after_its_bound(wide, cpus):
+    _, mine, theirs = cpus
+    wide[0] = 1
+    start = time.monotonic_ns()
+    assert futex.spin_reached(wide.ctypes.data, 2, 2_000_000, mine, theirs) == futex.TIMED_OUT
+    assert time.monotonic_ns() - start >= 2_000_000
+
+
+def test_spin_reached_sees_a_store_of_another_thread(wide, cpus):
+    _, mine, theirs = cpus
+    wide[0] = 0
+    writer = threading.Timer(0.01, lambda: wide.__setitem__(0, 1 << 40))
+    writer.start()
+    # the spin releases the interpreter lock, so the writer runs meanwhile
+    assert futex.spin_reached(wide.ctypes.data, 1 << 40, 5_000_000_000, mine, theirs) == futex.REACHED
+    writer.join()
+
+
+def test_no_spin_when_the_other_side_shares_the_cpu(wide, word, cpus):
+    words, mine, theirs = cpus
+    wide[0], word[0] = 0, 5
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})   # this thread stays on one CPU
+    try:
+        futex.spin_reached(wide.ctypes.data, 1, 0, mine, theirs)
+        words[1] = words[0]               # the other side last ran here too
+        start = time.monotonic_ns()
+        assert futex.spin_reached(wide.ctypes.data, 1, 1_000_000_000, mine, theirs) == futex.SHARED_CPU
+        assert futex.spin_changed(word.ctypes.data, 5, 1_000_000_000, mine, theirs) == futex.SHARED_CPU
+        assert time.monotonic_ns() - start < 500_000_000
+    finally:
+        os.sched_setaffinity(0, ALL_CPUS)
+
+
+def test_spin_changed(word, cpus):
+    _, mine, theirs = cpus
+    word[0] = 5
+    assert futex.spin_changed(word.ctypes.data, 4, 1_000_000, mine, theirs) == futex.REACHED
+    start = time.monotonic_ns()
+    assert futex.spin_changed(word.ctypes.data, 5, 2_000_000, mine, theirs) == futex.TIMED_OUT
+    assert time.monotonic_ns() - start >= 2_000_000
+    writer = threading.Timer(0.01, lambda: word.__setitem__(0, 6))
+    writer.start()
+    assert futex.spin_changed(word.ctypes.data, 5, 5_000_000_000, mine, theirs) == futex.REACHED
+    writer.join()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_leave_cpu_moves_the_thread_and_keeps_its_affinity():
+    from gdev_shim._futex import lib
+    allowed = os.sched_getaffinity(0)
+    before = lib.sched_getcpu()
+    assert futex.leave_cpu() is True
+    assert lib.sched_getcpu() != before
+    assert os.sched_getaffinity(0) == allowed

@@ -37,6 +37,10 @@ _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
 CONNECT_ATTEMPTS = 3          # a daemon that leaves as this process connects is replaced
 LIVENESS_S = 0.05             # a fence wait looks at the connection this often
+# A fence wait spins this long before it sleeps: an empty kernel's fence arrives within
+# tens of microseconds, and then neither side pays a futex call or a context switch.
+HOST_SPIN_NS = 50_000
+SPIN_BACKOFF = 8              # waits that sleep at once after a spin in vain
 _FENCE_WAIT = request_of(C.AIDEV_NR_FENCE_WAIT)
 _CHANNEL_ALLOC = request_of(C.AIDEV_NR_CHANNEL_ALLOC)
 _CHANNEL_FREE = request_of(C.AIDEV_NR_CHANNEL_FREE)
@@ -72,6 +76,8 @@ class _Waiter:
     """What a host-side fence wait reads: the channel's registers and fence page."""
     mmio: SharedMmio
     seq: Any                       # uint64[AIDEV_FENCE_SLOTS]
+    seq_base: int = 0              # its address
+    spin_skip: int = 0             # waits left that sleep without spinning (_spin)
 
 
 @dataclass(eq=False)
@@ -264,8 +270,8 @@ class DaemonTransport:
             import numpy as np
             regs_offset, fence_offset = fd_file.channels[channel]
             fence = self.mmap(fd, fence_offset, ffi.sizeof("struct aidev_fence_page"))
-            waiter = _Waiter(self.mmio(fd, regs_offset),
-                             np.frombuffer(fence, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS))
+            seqs = np.frombuffer(fence, dtype=np.uint64, count=C.AIDEV_FENCE_SLOTS)
+            waiter = _Waiter(self.mmio(fd, regs_offset), seqs, seqs.ctypes.data)
             fd_file.waiters[channel] = waiter
         return waiter
 
@@ -297,6 +303,8 @@ class DaemonTransport:
         regs, fences = waiter.mmio.regs, waiter.seq
         if int(fences[slot]) >= seq:            # reached already: the usual case of a sync
             return 0, int(regs[C.AIDEV_REG_STATUS])
+        if futex.SPIN and _spin(waiter, slot, seq):
+            return 0, int(regs[C.AIDEV_REG_STATUS])
         wake_word = waiter.mmio.base + 4 * C.AIDEV_REG_WAKE
         deadline = time.monotonic() + timeout_ms / 1000.0
         while True:
@@ -319,6 +327,22 @@ class DaemonTransport:
             if int(fences[slot]) < seq and (self.lost or _hung_up(file.sock)):
                 self._lose("its connection closed")
                 return -errno.ESHUTDOWN, status
+
+
+def _spin(waiter: _Waiter, slot: int, seq: int) -> bool:
+    """Spin a little for the fence (HOST_SPIN_NS): whether it came.  Not when the card's
+    processor last ran on this CPU (the spin would only delay it; it moves away when it
+    sees that, channel.py), and after a spin in vain the next few waits sleep at once (a
+    long kernel, or a loaded machine)."""
+    if waiter.spin_skip:
+        waiter.spin_skip -= 1
+        return False
+    base = waiter.mmio.base
+    seen = futex.spin_reached(waiter.seq_base + 8 * slot, seq, HOST_SPIN_NS,
+                              base + 4 * C.AIDEV_REG_HOST_CPU, base + 4 * C.AIDEV_REG_CARD_CPU)
+    if seen == futex.TIMED_OUT:
+        waiter.spin_skip = SPIN_BACKOFF
+    return seen == futex.REACHED
 
 
 def _exchange(sock: socket.socket, message: bytes, send_fds: list[int] | None = None

@@ -23,6 +23,14 @@ from .vram import PAGE, SharedPages
 
 PB_BYTES = C.AIDEV_PB_WORDS * 8
 IDLE_RECHECK_S = 0.5           # the bound on the wake race left (see wait_published)
+# A processor whose ring ran dry spins this long before it sleeps: a host that launches
+# and waits publishes its next command within microseconds of the fence it waited for, and
+# then neither side pays a futex call or a context switch.
+CP_SPIN_NS = 20_000
+# A processor that finds its host waiting on its own CPU moves to another at most this often.
+LEAVE_INTERVAL_NS = 100_000_000
+# Waits that sleep at once after a spin in vain, on either side.
+SPIN_BACKOFF = 8
 FENCE_BYTES = ffi.sizeof("struct aidev_fence_page")
 _U32 = 0xFFFF_FFFF
 
@@ -45,6 +53,10 @@ class Channel:
         self.regs_map = self.regs_pages.map
         self.regs = np.frombuffer(self.regs_map, dtype=np.uint32, count=C.AIDEV_REG_COUNT)
         self._put_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_PB_PUT
+        base = self.regs.ctypes.data
+        self._cpu_words = (base + 4 * C.AIDEV_REG_CARD_CPU, base + 4 * C.AIDEV_REG_HOST_CPU)
+        self._spin_skip = 0               # waits left that sleep without spinning (_spin)
+        self._leave_at = 0                # when _spin may move this thread again
         self._wake_word = self.regs.ctypes.data + 4 * C.AIDEV_REG_WAKE
         self.fence = fence                       # a host buffer, so the card can also read it by address
         self.fence_addr = fence.addr
@@ -105,6 +117,8 @@ class Channel:
             if not self.remote_hosts:
                 futex.wait(self._put_word, put)
                 continue
+            if futex.SPIN and self._spin(put):
+                continue                 # published while this processor spun
             # Remote hosts skip the wake while this processor is busy (REG_CP_IDLE 0).  Raised here,
             # then PB_PUT read again: a host that published before seeing the flag is seen
             # now.  The bounded sleep covers a store of either side still in flight when the
@@ -113,6 +127,26 @@ class Channel:
             if int(self.regs[C.AIDEV_REG_PB_PUT]) == put and not self.stopped:
                 futex.wait(self._put_word, put, IDLE_RECHECK_S)
             self.regs[C.AIDEV_REG_CP_IDLE] = 0
+
+    def _spin(self, put: int) -> bool:
+        """Spin a little for the host's next command (CP_SPIN_NS): whether it came.  After a
+        spin in vain the next few waits sleep at once (a host that does not come back
+        quickly, or a loaded machine).  A host that waits on this very CPU makes every spin
+        a delay for both: the scheduler keeps such a pair together (each ran a moment ago,
+        and a futex wake pulls the woken thread to the waker's CPU), so this thread moves
+        to another CPU, at most every LEAVE_INTERVAL_NS."""
+        if self._spin_skip:
+            self._spin_skip -= 1
+            return False
+        seen = futex.spin_changed(self._put_word, put, CP_SPIN_NS, self._cpu_words[0], self._cpu_words[1])
+        if seen == futex.SHARED_CPU:
+            now = time.monotonic_ns()
+            if now >= self._leave_at:
+                self._leave_at = now + LEAVE_INTERVAL_NS
+                futex.leave_cpu()
+        elif seen == futex.TIMED_OUT:
+            self._spin_skip = SPIN_BACKOFF
+        return seen == futex.REACHED
 
     def _wake_hosts(self) -> None:
         """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process),

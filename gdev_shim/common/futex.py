@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 import platform
 from typing import Any
 
@@ -84,3 +85,44 @@ def wake(address: int, count: int = WAKE_ALL) -> None:
         _ctypes_wake(address, count)
     else:
         _lib.gdev_futex_wake(address, count)
+
+
+# Spinning helps only while the other side runs on another CPU.
+SPIN = _lib is not None and len(os.sched_getaffinity(0)) > 1
+# spin_reached and spin_changed: what the spin saw
+REACHED, TIMED_OUT, SHARED_CPU = 1, 0, -1
+
+
+def spin_reached(address: int, target: int, spin_ns: int, mine: int, theirs: int) -> int:
+    """Spin at most `spin_ns` (holding the CPU, not the interpreter lock) until the u64 at
+    `address` is at least `target`: REACHED or TIMED_OUT.  1 + this thread's CPU is
+    stored first in the u32 at `mine`; when the u32 at `theirs` (the other side's) holds
+    the same, SHARED_CPU at once: spinning would only delay the other side.  TIMED_OUT
+    at once where the compiled module is missing (a spin in Python would hold the
+    interpreter lock)."""
+    if _lib is None:
+        return TIMED_OUT
+    return int(_lib.gdev_spin_u64_reached(address, target, spin_ns, mine, theirs))
+
+
+def spin_changed(address: int, expected: int, spin_ns: int, mine: int, theirs: int) -> int:
+    """Spin at most `spin_ns` while the u32 at `address` holds `expected`: REACHED once it
+    differs, TIMED_OUT, or SHARED_CPU (as spin_reached)."""
+    if _lib is None:
+        return TIMED_OUT
+    return int(_lib.gdev_spin_u32_changed(address, expected & 0xFFFF_FFFF, spin_ns, mine, theirs))
+
+
+def leave_cpu() -> bool:
+    """Move the calling thread off the CPU it runs on onto another it may run on, leaving
+    its affinity as it was (the scheduler may bring it back later): whether it could."""
+    if _lib is None:
+        return False
+    here = int(_lib.sched_getcpu())
+    allowed = os.sched_getaffinity(0)
+    others = allowed - {here}
+    if not others or here not in allowed:
+        return False
+    os.sched_setaffinity(0, others)       # 0: this thread; it migrates at once
+    os.sched_setaffinity(0, allowed)
+    return True
