@@ -49,7 +49,7 @@ def _launch(chunks: _Chunks, kernel: _Kernel, nworkers: int) -> list[int]:
 
 def test_every_block_runs_once_and_a_slow_thread_leaves_its_share() -> None:
     kernel = _Kernel(slow_env=1)
-    chunks = _Chunks(1000, 2, 8)
+    chunks = _Chunks(1000, 2, 8)          # 16 ranges of 62 or 63 blocks
     assert _launch(chunks, kernel, 2) == [0, 0]
     covered = sorted((lo, hi) for _env, lo, hi in kernel.ran)
     assert covered[0][0] == 0 and covered[-1][1] == 1000
@@ -60,7 +60,7 @@ def test_every_block_runs_once_and_a_slow_thread_leaves_its_share() -> None:
 
 def test_the_lowest_faulting_block_is_reported_first() -> None:
     kernel = _Kernel(bad={700, 130}, slow_env=0)
-    chunks = _Chunks(1000, 2, 8)
+    chunks = _Chunks(1000, 2, 8)          # 16 ranges of 62 or 63 blocks
     status = _launch(chunks, kernel, 2)
     first = min(range(2), key=lambda w: chunks.failed[w])
     assert status[first] == 1
@@ -75,3 +75,8 @@ def test_fixed_ranges_keep_one_range_per_thread() -> None:
     chunks = _Chunks(4, 4, 0)
     assert _launch(chunks, kernel, 4) == [0, 0, 0, 0]
     assert sorted(kernel.ran) == [(0, 0, 1), (1, 1, 2), (2, 2, 3), (3, 3, 4)]
+
+
+def test_a_small_launch_keeps_one_range_per_thread() -> None:
+    assert _Chunks(4, 2, 8).bounds == [0, 2, 4]
+    assert len(_Chunks(16384, 2, 8).bounds) == 17

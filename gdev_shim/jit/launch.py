@@ -29,8 +29,11 @@ _U64 = (1 << 64) - 1
 MIN_BLOCKS_PER_WORKER = 1
 # Quick-tier code runs a host thread's blocks in this many chunks (run_blocks).
 QUICK_CHUNKS = 16
-# A launch's blocks are shared out to its threads in this many chunks per thread (_Chunks).
+# A launch's blocks are shared out to its threads in this many chunks per thread (_Chunks),
+# of at least CHUNK_BLOCKS blocks: a small launch (the seed program's 4 blocks) keeps one
+# range per thread, and one call into the kernel each.
 CHUNKS_PER_WORKER = 8
+CHUNK_BLOCKS = 16
 
 
 _REASONS = {
@@ -373,7 +376,8 @@ class _Chunks:
     def __init__(self, nblocks: int, nworkers: int, per_worker: int) -> None:
         """per_worker 0: each thread runs its own fixed range, in order of the threads."""
         self.fixed = per_worker == 0
-        count = max(1, min(nworkers * max(1, per_worker), nblocks))
+        count = nworkers if self.fixed else max(nworkers, min(nworkers * per_worker, nblocks // CHUNK_BLOCKS))
+        count = max(1, min(count, nblocks))
         self.bounds = [nblocks * i // count for i in range(count + 1)]
         self.lock = threading.Lock()
         self.next = 0
