@@ -197,3 +197,15 @@ def test_mkimage_cli_errors(tmp_path: Path) -> None:
                           str(tmp_path / "x.cubin")], capture_output=True, text=True, cwd=root)
     assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.cubin").exists()
+
+
+def test_the_same_bytes_are_parsed_once_per_process() -> None:
+    """A driver and a card in one process read the same module: its PTX is parsed once."""
+    from gdev_shim.common.image import parsed_image
+    blob = build_image(ADD_PTX.replace("add_test", "add_once"))
+    first = parsed_image(blob)
+    assert first._module is not None                  # the PTX was parsed with it
+    assert parsed_image(bytearray(blob)) is first
+    assert parsed_image(build_image(ADD_PTX)) is not first
+    with pytest.raises(ImageError):
+        parsed_image(b"\x7fELF" + bytes(60))

@@ -353,3 +353,66 @@ def test_a_failed_optimised_build_leaves_the_launch_on_the_quick_code() -> None:
     n = 10 * QUICK_CHUNKS
     assert run_blocks(quick, 0, 0, n) == 0
     assert calls == [("quick", 0, 10), ("quick", 10, 20), ("quick", 20, n)]
+
+
+def _gated_optimiser(monkeypatch: pytest.MonkeyPatch, hold_s: float):
+    from gdev_shim.jit import tiers
+    monkeypatch.setattr(tiers, "HOLD_S", hold_s)
+    return tiers.Optimiser()
+
+
+def test_an_optimisation_waits_for_its_kernels_first_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gated job starts only once the first launch it watches has ended; a job without a
+    gate (the access library, which a loading thread waits for) runs before it meanwhile."""
+    import threading
+    opt = _gated_optimiser(monkeypatch, hold_s=60.0)
+    ran: list[str] = []
+    done = threading.Event()
+    gate = opt.gate()
+    opt.submit(lambda: ran.append("optimised"), gate)
+    opt.submit(lambda: (ran.append("library"), done.set()))
+    assert done.wait(30)
+    assert gate.watch() and not gate.watch()         # one launch reports; a concurrent one does not
+    assert not opt.wait_idle(timeout=0) and ran == ["library"]
+    gate.ended()
+    assert opt.wait_idle(timeout=30) and ran == ["library", "optimised"]
+    assert not opt.gate().open and gate.open and not gate.watch()
+
+
+def test_an_optimisation_starts_without_a_launch_or_a_launch_that_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past HOLD_S with no launch, or HOLD_S into a launch still running, the gate opens by itself."""
+    import time
+    opt = _gated_optimiser(monkeypatch, hold_s=0.2)
+    started: list[float] = []
+    never_launched, long_launch = opt.gate(), opt.gate()
+    t0 = time.monotonic()
+    opt.submit(lambda: started.append(time.monotonic() - t0), never_launched)
+    time.sleep(0.1)
+    assert long_launch.watch()                        # its hold now counts from here
+    opt.submit(lambda: started.append(time.monotonic() - t0), long_launch)
+    deadline = time.monotonic() + 30
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(started) == 2
+    assert 0.2 <= started[0] and 0.3 <= started[1]
+
+
+def test_waiting_for_the_optimiser_opens_every_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    opt = _gated_optimiser(monkeypatch, hold_s=60.0)
+    ran: list[int] = []
+    opt.submit(lambda: ran.append(1), opt.gate())
+    assert opt.wait_idle(timeout=30) and ran == [1]
+
+
+def test_a_quick_tiers_first_launch_opens_its_gate(module: Module, forget: None) -> None:
+    """Under `tiered` the quick code's first launch is watched, and its end lets the
+    optimisation start."""
+    want = _scan(interp_execute, module)
+    with settings.override(jit_tier="tiered"):
+        quick = engine.compile_kernel(module, KERNEL)
+        gate = quick.first_launch
+        assert gate is not None and not gate.open
+        assert _scan(jit.execute, module) == want
+        assert gate.open
+        assert engine.wait_for_optimised(timeout=120)
+        assert engine.compile_kernel(module, KERNEL).first_launch is None

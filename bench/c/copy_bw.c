@@ -7,7 +7,7 @@
  * pageable (malloc) and pinned (sdaaMallocHost) memory, and D2D.  Each figure
  * is the median over <repeats> of one timed batch; a batch repeats the copy
  * until it moves BATCH_BYTES (at most BATCH_MAX times), so small copies are not
- * timer noise.
+ * timer noise.  The kinds take turns batch by batch (bandwidths()).
  * Printed in GB/s (1e9 bytes per second).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -55,29 +55,45 @@ static void copy_once(enum what w, struct buffers *b)
     }
 }
 
-static double bandwidth(enum what w, struct buffers *b, int repeats)
+static size_t batch_of(const struct buffers *b)
 {
     size_t batch = b->size >= BATCH_BYTES ? 1 : BATCH_BYTES / b->size;
-    if (batch > BATCH_MAX)
-        batch = BATCH_MAX;
-    double samples[64], t;
-    size_t i;
-    int r;
+    return batch > BATCH_MAX ? BATCH_MAX : batch;
+}
+
+/* One timed batch of w, in GB/s (bytes/ns). */
+static double sample(enum what w, struct buffers *b)
+{
+    size_t batch = batch_of(b), i;
+    double t = bench_now_ns();
+    for (i = 0; i < batch; i++)
+        copy_once(w, b);
+    return (double)(b->size * batch) / (bench_now_ns() - t);
+}
+
+/* The median bandwidth of every kind.  The kinds take turns, one batch each per round,
+ * so the reference and the copies it is compared with see the same machine: a burst of
+ * other work, or the card still committing the buffers just allocated, slows them all
+ * alike rather than whichever happened to be measured then. */
+static void bandwidths(struct buffers *b, int repeats, double out[N_WHAT])
+{
+    static double samples[N_WHAT][64];
+    int r, w;
     BENCH_REQUIRE(repeats <= 64);
-    copy_once(w, b);                     /* warm-up: page faults, first-use paths */
-    for (r = 0; r < repeats; r++) {
-        t = bench_now_ns();
-        for (i = 0; i < batch; i++)
-            copy_once(w, b);
-        samples[r] = (double)(b->size * batch) / (bench_now_ns() - t);   /* bytes/ns = GB/s */
-    }
-    return bench_median(samples, repeats);
+    for (w = 0; w < N_WHAT; w++)
+        copy_once((enum what)w, b);      /* warm-up: page faults, first-use paths */
+    for (r = 0; r < repeats; r++)
+        for (w = 0; w < N_WHAT; w++)
+            samples[w][r] = sample((enum what)w, b);
+    for (w = 0; w < N_WHAT; w++)
+        out[w] = bench_median(samples[w], repeats);
 }
 
 int main(int argc, char **argv)
 {
     int repeats, a, w;
     char key[96];
+    double bw[N_WHAT];
 
     if (argc < 3) {
         fprintf(stderr, "usage: copy_bw <repeats> <bytes>...\n");
@@ -101,9 +117,10 @@ int main(int argc, char **argv)
         memcpy(b.pinned, b.src, b.size);
         BENCH_CHECK(sdaaMalloc(&b.dev0, b.size));
         BENCH_CHECK(sdaaMalloc(&b.dev1, b.size));
+        bandwidths(&b, repeats, bw);
         for (w = 0; w < N_WHAT; w++) {
             snprintf(key, sizeof key, "%s:%zu", names[w], b.size);
-            bench_result(key, bandwidth((enum what)w, &b, repeats));
+            bench_result(key, bw[w]);
         }
         /* the copies must have moved the data: src -> dev0 -> dst, dev0 -> dev1 -> dst */
         memset(b.dst, 0, b.size);

@@ -131,22 +131,31 @@ class Channel:
     def _spin(self, put: int) -> bool:
         """Spin a little for the host's next command (CP_SPIN_NS): whether it came.  After a
         spin in vain the next few waits sleep at once (a host that does not come back
-        quickly, or a loaded machine).  A host that waits on this very CPU makes every spin
-        a delay for both: the scheduler keeps such a pair together (each ran a moment ago,
-        and a futex wake pulls the woken thread to the waker's CPU), so this thread moves
-        to another CPU, at most every LEAVE_INTERVAL_NS."""
+        quickly, or a loaded machine); with the host on this very CPU it does not spin."""
         if self._spin_skip:
             self._spin_skip -= 1
             return False
         seen = futex.spin_changed(self._put_word, put, CP_SPIN_NS, self._cpu_words[0], self._cpu_words[1])
         if seen == futex.SHARED_CPU:
-            now = time.monotonic_ns()
-            if now >= self._leave_at:
-                self._leave_at = now + LEAVE_INTERVAL_NS
-                futex.leave_cpu()
+            self._leave_host_cpu()
         elif seen == futex.TIMED_OUT:
             self._spin_skip = SPIN_BACKOFF
         return seen == futex.REACHED
+
+    def _leave_host_cpu(self) -> None:
+        """A host that waits on this processor's CPU makes every spin a delay for both, and
+        the pair stays together (the scheduler keeps threads that ran a moment ago where
+        they are, and a futex wake pulls the woken thread to the waker's CPU): this thread
+        moves to another CPU, at most every LEAVE_INTERVAL_NS, and says where it went."""
+        host = int(self.regs[C.AIDEV_REG_HOST_CPU])
+        if not host or host - 1 != futex.cpu():
+            return
+        now = time.monotonic_ns()
+        if now < self._leave_at:
+            return
+        self._leave_at = now + LEAVE_INTERVAL_NS
+        if futex.leave_cpu():
+            self.regs[C.AIDEV_REG_CARD_CPU] = futex.cpu() + 1
 
     def _wake_hosts(self) -> None:
         """Bump REG_WAKE and wake its sleepers (host waiters of this channel in any process),
@@ -155,6 +164,10 @@ class Channel:
         if self.regs[C.AIDEV_REG_HOST_WAITING]:
             self.regs[C.AIDEV_REG_HOST_WAITING] = 0
             futex.wake(self._wake_word)
+            if futex.SPIN and self.remote_hosts:
+                # a host that sleeps rather than spins may be sleeping on this CPU; a
+                # processor that never runs dry meets it only here
+                self._leave_host_cpu()
 
     def pending(self) -> int:
         """Words published by the host and not yet consumed."""

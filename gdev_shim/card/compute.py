@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from .. import log
 from ..settings import settings
-from ..common.image import Image, ImageError, parse_image
+from ..common.image import Image, ImageError, parsed_image
 from . import console, warmup
 from .memory import CardMemory, MemoryView
 from .sched import EngineArbiter, VirtualGpu
@@ -61,8 +61,7 @@ class ImageCache:
             if image is not None:
                 self._images.move_to_end(key)
                 return image
-        image = parse_image(code)
-        _ = image.module                     # parse the PTX now, outside any engine lock holder's way
+        image = parsed_image(code)           # the PTX too, now, outside any engine lock holder's way
         with self._lock:
             self._images[key] = image
             while len(self._images) > self.capacity:

@@ -113,12 +113,17 @@ def spin_changed(address: int, expected: int, spin_ns: int, mine: int, theirs: i
     return int(_lib.gdev_spin_u32_changed(address, expected & 0xFFFF_FFFF, spin_ns, mine, theirs))
 
 
+def cpu() -> int:
+    """The CPU the calling thread runs on (-1 where unknown)."""
+    return -1 if _lib is None else int(_lib.sched_getcpu())
+
+
 def leave_cpu() -> bool:
     """Move the calling thread off the CPU it runs on onto another it may run on, leaving
     its affinity as it was (the scheduler may bring it back later): whether it could."""
     if _lib is None:
         return False
-    here = int(_lib.sched_getcpu())
+    here = cpu()
     allowed = os.sched_getaffinity(0)
     others = allowed - {here}
     if not others or here not in allowed:

@@ -10,7 +10,10 @@ ImageError with a reason.
 """
 from __future__ import annotations
 
+import hashlib
 import struct
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,6 +251,33 @@ def parse_image(data: bytes | memoryview) -> Image:
     module = _parse_ptx(text)
     image = _parse_elf(_build(text, module))
     image._module = module     # already parsed: spare the lazy second parse
+    return image
+
+
+# Code objects parsed in this process, PTX included, by content (parsed_image).
+_PARSED_CAPACITY = 16
+_parsed: OrderedDict[bytes, Image] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def parsed_image(data: bytes | memoryview) -> Image:
+    """parse_image with the PTX parsed too (ImageError for either), once per content in this
+    process: a driver checks a module's PTX when it loads it, and a card in the same process
+    (GDEV_TRANSPORT=sim) reads the same bytes to compile them; parsing a large kernel's PTX
+    is tens of milliseconds of a first launch."""
+    data = bytes(data)
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    with _parsed_lock:
+        image = _parsed.get(key)
+        if image is not None:
+            _parsed.move_to_end(key)
+            return image
+    image = parse_image(data)
+    _ = image.module
+    with _parsed_lock:
+        _parsed[key] = image
+        while len(_parsed) > _PARSED_CAPACITY:
+            _parsed.popitem(last=False)
     return image
 
 

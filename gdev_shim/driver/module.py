@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..common.image import Image, ImageError, image_size, parse_image
+from ..common.image import Image, ImageError, image_size, parsed_image
 from ..gdev import api as gdev, hostmem
 from ..gdev.errors import GdevError
 from ..log import get
@@ -62,8 +62,8 @@ class Function:
 class Module:
     def __init__(self, ctx: Context, data: bytes) -> None:
         try:
-            self.image: Image = parse_image(data)
-            _ = self.image.module      # the PTX too: a corrupt kernel body is a bad image, not a card fault
+            # the PTX too: a corrupt kernel body is a bad image, not a card fault
+            self.image: Image = parsed_image(data)
         except ImageError as e:
             raise fail(SD.SDAA_ERROR_INVALID_IMAGE, f"invalid code object: {e}") from None
         self.ctx = ctx

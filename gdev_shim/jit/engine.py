@@ -34,12 +34,14 @@ from ..ptx.operands import sm_count
 from . import abi, accesslib, retire
 from .errors import JitUnsupported
 from .retire import Held
-from .tiers import Optimiser
+from .tiers import Gate, Optimiser
 
 CODEGEN_VERSION = "jit-50-st3"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
+# an optimisation to queue, and its gate (tiers.py)
+Job = tuple[Callable[[], None], Gate]
 KernelFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
@@ -54,6 +56,8 @@ class Compiled:
     optimised: bool = True      # False: the quick tier
     # the quick tier under `tiered`: the optimised Compiled once built (None if that failed)
     upgrade: Future | None = None
+    # ... and when its optimisation may start (its first launch reports to it)
+    first_launch: Gate | None = None
 
 
 class _Slot(Future):
@@ -138,19 +142,19 @@ def prepare(module: Module, kernels: list[str]) -> None:
     One that cannot be compiled is left for its launch to report.  Their optimised tiers
     are queued once every quick tier is built: llvmlite runs one LLVM call at a time, so a
     quick compilation started after them would wait for an optimisation in progress."""
-    jobs: list[Callable[[], None]] = []
+    jobs: list[Job] = []
     for name in kernels:
         try:
             compile_kernel(module, name, WARP, jobs=jobs)
         except JitUnsupported as exc:
             _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
     for job in jobs:
-        _queue(job)
+        _queue(*job)
 
 
 def compile_kernel(module: Module, kernel: str, width: int = WARP,
                    instrument: frozenset[str] = frozenset(),
-                   jobs: list[Callable[[], None]] | None = None) -> Compiled:
+                   jobs: list[Job] | None = None) -> Compiled:
     """The best native code of `kernel` for `width` lanes so far, with the sanitizer checks
     `instrument` compiled in (JitUnsupported if it cannot be built).
 
@@ -178,7 +182,7 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
     fut.finish(compiled)
     if job is not None:
         if jobs is None:
-            _queue(job)
+            _queue(*job)
         else:
             jobs.append(job)
     return compiled
@@ -224,7 +228,7 @@ def _write_cache(paths: tuple[Path, Path], obj: bytes, meta: dict) -> None:
 
 
 def _build(module: Module, kernel: str, width: int, slot: str, instrument: frozenset[str],
-           tier: str, fut: Future) -> tuple[Compiled, Callable[[], None] | None]:
+           tier: str, fut: Future) -> tuple[Compiled, Job | None]:
     """The kernel's code for the `tier` setting: the disk cache's optimised object if it
     has one (unless `fast`), else generated IR compiled by the quick code generator
     (`fast`, `tiered`) or the optimising one (`opt`).  Under `tiered`, also the job that
@@ -246,7 +250,8 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     # code generator (at level 0: better vector code than the quick code generator's, which
     # a long first launch runs), and its helpers optimised
     plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
-    text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
+    with _yielding():                   # the library's build needs the interpreter lock too
+        text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
     if meta["library"] and not accesslib.available(set(meta["library"])):  # failed: copies of its own
         text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
                                   library=False)
@@ -271,13 +276,14 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     if tier != "tiered":
         return compiled, None
     upgrade = compiled.upgrade = Future()
+    gate = compiled.first_launch = _optimiser.gate()
     paths = _cache_paths(key)           # the cache directory in effect now, not when it runs
-    return compiled, lambda: _optimise(slot, fut, upgrade, paths, instrument, flat, kernel, width)
+    return compiled, (lambda: _optimise(slot, fut, upgrade, paths, instrument, flat, kernel, width), gate)
 
 
-def _queue(job: Callable[[], None]) -> None:
+def _queue(job: Callable[[], None], gate: Gate) -> None:
     try:
-        _optimiser.submit(job)
+        _optimiser.submit(job, gate)
     except RuntimeError as exc:             # no new threads while the interpreter shuts down
         _log.debug("optimised tier not queued: %s", exc)
 
@@ -356,15 +362,31 @@ def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
 YIELD_INTERVAL_S = 0.0005
 
 
+_yield_lock = threading.Lock()
+_yielders = 0
+_yield_before = 0.0
+
+
 @contextlib.contextmanager
 def _yielding() -> Iterator[None]:
-    """The optimiser thread's Python work hands the interpreter lock over sooner."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, YIELD_INTERVAL_S))
+    """IR generation hands the interpreter lock over sooner: the optimiser thread's, to
+    launches of quick code; a loading thread's, to the optimiser thread building the access
+    library (each of its LLVM calls takes the lock back, and at the default interval waited
+    up to 5 ms for it: the library, which the loading thread then waits for, came 50 ms
+    after the kernel's IR).  Counted, since both may generate IR at once."""
+    global _yielders, _yield_before
+    with _yield_lock:
+        if _yielders == 0:
+            _yield_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_yield_before, YIELD_INTERVAL_S))
+        _yielders += 1
     try:
         yield
     finally:
-        sys.setswitchinterval(before)
+        with _yield_lock:
+            _yielders -= 1
+            if _yielders == 0:
+                sys.setswitchinterval(_yield_before)
 
 
 @contextlib.contextmanager
