@@ -13,7 +13,8 @@ together vs one after another), sched (processes sharing a card under each virtu
 scheduler: fairness, priority shares).  Figures are
 medians of repeats; all of them go to bench/results.json, and a table of the
 speed targets ends the run.  Speed targets live here, never in unit tests.
---quick: smaller sizes, fewer repeats.  --classes: only these kernels2 classes.
+--quick: smaller sizes, fewer repeats.  --classes: only these kernels2 classes (in the
+kernels2 family and in the sanitizer family's figures on them).
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = family("kernels", kernels.run, args.quick)
     family("interp", interp_rate.run, measured or {})
     family("e2e", end_to_end.run, args.quick)
-    family("sanitizer", sanitizer.run, args.quick)
+    family("sanitizer", sanitizer.run, args.quick, classes)
     family("kernels2", kernels2.run, args.quick, classes)
     family("swap", swap.run, args.quick)
     family("sched", vgpu_sched.run, args.quick)

@@ -14,8 +14,9 @@ Per kernel, each run in its own process (settings are read at import):
   optimised code and another on the quick tier, with its compiler still running.
 Then the eight kernel classes of the kernels2 family (bench/cuda: saxpy, tree and
 shuffle reductions, histogram, bitonic sort, scan, stencil, matmul), each tool and all of
-them against the uninstrumented JIT: one process per setting runs every class (with one
-JIT cache directory for all of them, so only the first run of a kernel compiles it), and
+them against the uninstrumented JIT: one process per setting runs every class, each
+compiled to its optimised code at its first launch (GDEV_JIT_TIER=opt; one JIT cache
+directory for all of them, so only the first run of a kernel compiles it), and
 each checked run's report must hold no finding: the classes are clean kernels.
 """
 from __future__ import annotations
@@ -43,9 +44,10 @@ CLASS_TIMEOUT_S = 600.0
 PASSES = 2
 
 
-def run(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
+def run(results: Results, images: dict[str, KernelImage], quick: bool, only: list[str] | None = None) -> None:
+    """The bench kernels, then every kernels2 class or those whose keys `only` names."""
     run_bench_kernels(results, images, quick)
-    run_classes(results, images, quick)
+    run_classes(results, images, quick, only)
 
 
 def run_bench_kernels(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
@@ -87,12 +89,15 @@ def _steady(key: str, size: int, repeats: int, images: dict[str, KernelImage],
     return {**steady, "cold_first_ms": cold["first_ms"]}
 
 
-def run_classes(results: Results, images: dict[str, KernelImage], quick: bool) -> None:
-    """Every kernels2 class under each tool against the same class without the sanitizer.
-    Every setting runs twice, in two passes over all of them, and each figure takes the
-    faster of its two medians: a busy moment of the machine slows one run, not a figure."""
+def run_classes(results: Results, images: dict[str, KernelImage], quick: bool,
+                only: list[str] | None = None) -> None:
+    """Every kernels2 class (or those `only` names) under each tool against the same class
+    without the sanitizer.  Every setting runs twice, in two passes over all of them, and
+    each figure takes the faster of its two medians: a busy moment of the machine slows
+    one run, not a figure."""
     repeats = 5 if quick else 7
-    sizes = {cls.key: cls.quick if quick else cls.full for cls in kernels2.CLASSES}
+    classes = [cls for cls in kernels2.CLASSES if not only or cls.key in only]
+    sizes = {cls.key: cls.quick if quick else cls.full for cls in classes}
     settings = [""] + [tools for tools, _ in CLASS_TOOLS]
     best: dict[str, dict[str, float]] = {}
     findings: dict[str, list[dict]] = {}
@@ -100,18 +105,18 @@ def run_classes(results: Results, images: dict[str, KernelImage], quick: bool) -
         for _ in range(PASSES):
             for tools in settings:
                 try:
-                    got, found = _classes(images, sizes, repeats, Path(tmp), tools)
+                    got, found = _classes(images, classes, sizes, repeats, Path(tmp), tools)
                 except BenchError as exc:
                     results.fail(FAMILY, str(exc))
                     continue
                 findings.setdefault(tools, []).extend(found)
                 mine = best.setdefault(tools, {})
-                for cls in kernels2.CLASSES:
+                for cls in classes:
                     ms = got.get(f"{cls.key}.kernel_ms", math.inf)
                     mine[cls.key] = min(ms, mine.get(cls.key, math.inf))
     plain = best.get("", {})
     for tools, target in CLASS_TOOLS:
-        for cls in kernels2.CLASSES:
+        for cls in classes:
             found = [f for f in findings.get(tools, []) if f.get("kernel") == cls.kernel]
             results.add(FAMILY, f"GDEV_MEMCHECK={tools} {cls.label} {cls.size_text(sizes[cls.key])} [jit]",
                         best.get(tools, {}).get(cls.key, math.nan), "ms", "no sanitizer [jit]",
@@ -120,21 +125,23 @@ def run_classes(results: Results, images: dict[str, KernelImage], quick: bool) -
                         failed=f"{len(found)} findings on a clean kernel: {found[0]['kind']}" if found else "")
 
 
-def _classes(images: dict[str, KernelImage], sizes: dict[str, int], repeats: int, tmp: Path,
-             tools: str) -> tuple[dict[str, float], list[dict]]:
-    """One process of bench/c/kernels2.c running every class: its RESULT lines and, under
+def _classes(images: dict[str, KernelImage], classes: list[kernels2.KernelClass], sizes: dict[str, int],
+             repeats: int, tmp: Path, tools: str) -> tuple[dict[str, float], list[dict]]:
+    """One process of bench/c/kernels2.c running these classes: its RESULT lines and, under
     GDEV_MEMCHECK=tools, the sanitizer's findings (leaks aside: the program's own)."""
     args = [str(programs.build("kernels2")), str(repeats)]
-    for cls in kernels2.CLASSES:
+    for cls in classes:
         args += [cls.key, str(sizes[cls.key]), str(images[cls.kernel].cubin)]
     report = tmp / f"report-{tools or 'none'}.json"
-    # the card in the process with and without the sanitizer (which keeps private cards)
+    # the card in the process with and without the sanitizer (which keeps private cards);
+    # the optimised code at the first launch: under the tiered default, a process whose
+    # last class's optimisation was still queued at exit ran it on quick code in both passes
     env = {"GDEV_CACHE_DIR": str(tmp / "cache"), "GDEV_SIM_VRAM": str(kernels2.SIM_VRAM),
-           "GDEV_ENGINE": "jit", **programs.CARD_IN_PROCESS}
+           "GDEV_ENGINE": "jit", "GDEV_JIT_TIER": "opt", **programs.CARD_IN_PROCESS}
     if tools:
         env.update(GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report))
     got = programs.run(args, programs.environment(**env), timeout=CLASS_TIMEOUT_S)
-    missing = [cls.key for cls in kernels2.CLASSES if got.get(f"{cls.key}.checked") != 1]
+    missing = [cls.key for cls in classes if got.get(f"{cls.key}.checked") != 1]
     if missing:
         raise BenchError(f"kernels2 GDEV_MEMCHECK={tools or 'off'}: results not checked for {missing}")
     findings = json.loads(report.read_text())["findings"] if report.exists() else []

@@ -28,6 +28,7 @@ def word():
 
 def test_the_compiled_calls_are_built():
     assert futex._lib is not None, "gdev_shim._futex is missing: run build_ffi.py --header-modules"
+    assert futex._spin_lib is not None, "gdev_shim._futex predates the spins: run build_ffi.py --header-modules"
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)

@@ -54,10 +54,10 @@ def ptx_files(compile_ptx, tmp_path_factory):
 
 
 def sanitize(ptx: Path, body: str, tools: str, tmp_path: Path,
-             engine: str = "auto") -> tuple[str, list[dict]]:
+             engine: str = "auto", **extra: str) -> tuple[str, list[dict]]:
     report = tmp_path / f"report-{engine}.json"
     env = dict(os.environ, GDEV_MEMCHECK=tools, GDEV_MEMCHECK_REPORT=str(report), PYTHONPATH=str(ROOT),
-               GDEV_ENGINE=engine)
+               GDEV_ENGINE=engine, **extra)
     script = f"PTX = {str(ptx)!r}\n" + PRELUDE + textwrap.dedent(body)
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -263,6 +263,64 @@ def test_racecheck_findings_on_one_word_read_by_every_lane_are_the_same_on_both_
     first = [[{k: f[k] for k in SAME} for f in races][:1] for races in found]
     assert first[0] and first[0] == first[1]
     assert first[0][0]["kind"] == "RAW hazard on shared memory" and first[0][0]["thread"] == [32, 0, 0]
+
+
+STRETCH = """
+    n = 32
+    a = (np.arange(n * n, dtype=np.float32) % 7).reshape(n, n)
+    b = (np.arange(n * n, dtype=np.float32) % 5).reshape(n, n)
+    pa, pb, pc = (dmem.alloc(ctx, 4 * n * n) for _ in range(3))
+    dstream.copy_htod(None, pa, a.ctypes.data, 4 * n * n, sync=True)
+    dstream.copy_htod(None, pb, b.ctypes.data, 4 * n * n, sync=True)
+    one_tile = ((1, 1, 1), args(pa, pc))
+    grid, params = {"clean_tile_matmul": ((2, 2, 1), args(pa, pb, pc, n)),
+                    "tile_raw_race": ((2, 2, 1), args(pa, pb, pc, n)),
+                    "tile_war_race": ((1, 1, 1), args(pa, pb, pc))}.get(KERNEL, one_tile)
+    print(run(KERNEL, grid, (16, 16, 1), params))
+    c = np.zeros((n, n), np.float32)
+    dstream.copy_dtoh(None, c.ctypes.data, pc, 4 * n * n, sync=True)
+    print(bool(np.allclose(c, a @ b)))
+"""
+# the JIT checking each shared load on its own (jit/racebatch.py planning no stretch)
+PER_LOAD = "import gdev_shim.jit.racebatch as racebatch\nracebatch.plan = lambda *_: {}\n"
+
+
+def _stretch_runs(ptx: Path, kernel: str, tmp_path: Path) -> dict[str, tuple[str, list[dict]]]:
+    """A kernel of 16x16 blocks under racecheck on the interpreter, on the JIT (its
+    optimised code, where stretches of loads are checked at once) and on the JIT with a
+    check per load, each with a JIT cache of its own."""
+    out = {}
+    for name, engine, prefix in (("interp", "interp", ""), ("jit", "jit", ""), ("per_load", "jit", PER_LOAD)):
+        runs = tmp_path / name
+        runs.mkdir()
+        out[name] = sanitize(ptx, prefix + f"KERNEL = {kernel!r}\n" + textwrap.dedent(STRETCH), "racecheck",
+                             runs, engine, GDEV_CACHE_DIR=str(runs / "cache"), GDEV_JIT_TIER="opt")
+    return out
+
+
+@pytest.mark.parametrize("kernel, kind", [("tile_raw_race", "RAW"), ("tile_war_race", "WAR"),
+                                          ("halo_war_race", "WAR"), ("self_product_war_race", "WAR")])
+def test_racecheck_of_a_stretch_of_loads_at_once_finds_what_each_load_finds(ptx_files, tmp_path, kernel, kind):
+    """Stretches of shared loads checked together: a tiled matmul's unrolled inner loop
+    (a missing first barrier: a hazard in the stretch itself; a missing second one: later
+    writes meet the reads the stretch recorded), a stencil's reads (a warp's rows overlap)
+    and a tile times itself (reads by row and by column of the same words), each followed
+    by writes meeting what they recorded.  Every finding is what the loads checked one by
+    one find, and the first one the interpreter's."""
+    runs = _stretch_runs(ptx_files["seeded_bugs"], kernel, tmp_path)
+    found = {name: [{k: f[k] for k in SAME + ("extra",)} for f in got[1]] for name, got in runs.items()}
+    assert runs["jit"][0].split()[0] == "ok" and found["jit"]
+    assert found["jit"] == found["per_load"]
+    for name in ("interp", "jit"):
+        assert {f["kind"] for f in found[name]} == {f"{kind} hazard on shared memory"}
+    if kind == "WAR":
+        assert found["interp"][0] == found["jit"][0]
+
+
+def test_racecheck_of_a_clean_tiled_matmul_finds_nothing(ptx_files, tmp_path):
+    runs = _stretch_runs(ptx_files["seeded_bugs"], "clean_tile_matmul", tmp_path)
+    assert {name: (out.split(), found) for name, (out, found) in runs.items()} == \
+        {name: (["ok", "True"], []) for name in runs}
 
 
 def test_leakcheck_reports_memory_never_freed(ptx_files, tmp_path):

@@ -18,8 +18,10 @@
  * Every case prints RESULT lines keyed <case>.<what>: ref_ms (median of <repeats> runs
  * of the twin), first_ms (the process's first launch + sync of that kernel: with the
  * kernel's compilation), settle_launches and settle_excess_ms (see below), kernel_ms
- * (median of <repeats> launches + syncs), ref_alone_ms (median of <repeats> runs of the
- * twin back to back, before the module is loaded), threads, digest
+ * (median of <repeats> launches + syncs), kernel_cpu_ms (median of the CPU time the
+ * process spent, all its threads, in each of them: on a busy machine steadier than the
+ * wall clock), ref_alone_ms (median of <repeats> runs of the twin back to back, before
+ * the module is loaded), threads, digest
  * (sum over the result's 32-bit words w[i] * (2i + 1), mod 2^32: lets a test check
  * the result independently), checked (the card's result equals the twin's; a
  * mismatch fails the program) and, first of all, data_kb (what the case holds:
@@ -42,6 +44,7 @@
 
 #include <stdint.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "bench.h"
 #include "sdaa.h"
@@ -71,6 +74,14 @@ struct job {
 };
 
 static double g_samples[MAX_REPEATS];
+
+/* CPU time of the whole process (all its threads) so far, in ms. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    BENCH_REQUIRE(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void *alloc_or_die(size_t bytes)
 {
@@ -524,14 +535,18 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     to_device(j);
     result(j, "first_ms", launch_sync_ms(j, fn));
     int settled = settle(j, fn);
+    double cpu[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {                  /* alternating: see the top */
         if (r % 2 == 0)
             g_twin[r] = twin_ms(j);
+        double c0 = cpu_ms();
         g_samples[r] = launch_sync_ms(j, fn);
+        cpu[r] = cpu_ms() - c0;
         if (r % 2 == 1)
             g_twin[r] = twin_ms(j);
     }
     double steady = bench_median(g_samples, repeats);
+    result(j, "kernel_cpu_ms", bench_median(cpu, repeats));
     result(j, "ref_ms", bench_median(g_twin, repeats));
     result(j, "ref_alone_ms", alone);
     result(j, "settle_launches", settled);

@@ -87,8 +87,11 @@ def wake(address: int, count: int = WAKE_ALL) -> None:
         _lib.gdev_futex_wake(address, count)
 
 
+# The spins' compiled calls; None also where the module was built before they existed (a
+# checkout updated without a rebuild): such a process sleeps at once, as before.
+_spin_lib = _lib if _lib is not None and hasattr(_lib, "gdev_spin_u64_reached") else None
 # Spinning helps only while the other side runs on another CPU.
-SPIN = _lib is not None and len(os.sched_getaffinity(0)) > 1
+SPIN = _spin_lib is not None and len(os.sched_getaffinity(0)) > 1
 # spin_reached and spin_changed: what the spin saw
 REACHED, TIMED_OUT, SHARED_CPU = 1, 0, -1
 
@@ -100,28 +103,28 @@ def spin_reached(address: int, target: int, spin_ns: int, mine: int, theirs: int
     the same, SHARED_CPU at once: spinning would only delay the other side.  TIMED_OUT
     at once where the compiled module is missing (a spin in Python would hold the
     interpreter lock)."""
-    if _lib is None:
+    if _spin_lib is None:
         return TIMED_OUT
-    return int(_lib.gdev_spin_u64_reached(address, target, spin_ns, mine, theirs))
+    return int(_spin_lib.gdev_spin_u64_reached(address, target, spin_ns, mine, theirs))
 
 
 def spin_changed(address: int, expected: int, spin_ns: int, mine: int, theirs: int) -> int:
     """Spin at most `spin_ns` while the u32 at `address` holds `expected`: REACHED once it
     differs, TIMED_OUT, or SHARED_CPU (as spin_reached)."""
-    if _lib is None:
+    if _spin_lib is None:
         return TIMED_OUT
-    return int(_lib.gdev_spin_u32_changed(address, expected & 0xFFFF_FFFF, spin_ns, mine, theirs))
+    return int(_spin_lib.gdev_spin_u32_changed(address, expected & 0xFFFF_FFFF, spin_ns, mine, theirs))
 
 
 def cpu() -> int:
     """The CPU the calling thread runs on (-1 where unknown)."""
-    return -1 if _lib is None else int(_lib.sched_getcpu())
+    return -1 if _spin_lib is None else int(_spin_lib.sched_getcpu())
 
 
 def leave_cpu() -> bool:
     """Move the calling thread off the CPU it runs on onto another it may run on, leaving
     its affinity as it was (the scheduler may bring it back later): whether it could."""
-    if _lib is None:
+    if _spin_lib is None:
         return False
     here = cpu()
     allowed = os.sched_getaffinity(0)

@@ -32,7 +32,7 @@ from .lanewise import loop, mask_array
 INSTRUMENTED = frozenset({"initcheck", "racecheck"})
 # Named among an instrumented kernel's tools, so that the JIT's cache key (which hashes
 # them) changes with the checks: raise it whenever the code generated here changes.
-VERSION_TAG = "sanitize-9"
+VERSION_TAG = "sanitize-10"
 # what a check reports: UNINITIALISED, or RACE | flags | the earlier access's line << 8
 UNINITIALISED, RACE = 1, 2
 RACE_WRITE, RACE_AGAINST_WRITE, LINE_SHIFT = 16, 32, 8
@@ -97,6 +97,9 @@ def emit_check(kc: Any, store: bool, code: int, addrs: ir.Value, w: int, eff: ir
         return                      # the tool of this space is not compiled in: nothing to check
     fn = kc.fn
     slow, done = fn.append_basic_block(f"check_lanes{kc.pc}"), fn.append_basic_block(f"check_done{kc.pc}")
+    if tool == "racecheck" and not store:
+        from .racebatch import emit_gate
+        emit_gate(kc, eff, done)        # a load its stretch's check covered skips its own
     for run, step, period in _shapes(kc, tool, w):
         heads = list(range(0, period, run))
         first = b.shuffle_vector(addrs, ir.Constant(addrs.type, ir.Undefined),

@@ -104,3 +104,92 @@ extern "C" __global__ void clean_interleaved_bytes(unsigned char *out)
     __syncthreads();
     out[t] = c[mine];
 }
+
+// C = A * B, n x n (a multiple of 16), through 16x16 shared tiles: bench/cuda/matmul.cu.
+// Its unrolled inner loop is one stretch of 32 shared loads, which the JIT checks at once
+// (jit/racebatch.py).  FIRST_BARRIER false: warp 1 reads bs rows warp 0 just wrote.
+template <bool FIRST_BARRIER>
+__device__ void tile_matmul(const float *a, const float *b, float *c, int n)
+{
+    __shared__ float as[16][16];
+    __shared__ float bs[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    int row = blockIdx.y * 16 + ty, col = blockIdx.x * 16 + tx;
+    float acc = 0.0f;
+    for (int k0 = 0; k0 < n; k0 += 16) {
+        as[ty][tx] = a[row * n + k0 + tx];
+        bs[ty][tx] = b[(k0 + ty) * n + col];
+        if (FIRST_BARRIER)
+            __syncthreads();
+        for (int k = 0; k < 16; ++k)
+            acc += as[ty][k] * bs[k][tx];
+        __syncthreads();
+    }
+    c[row * n + col] = acc;
+}
+
+extern "C" __global__ void clean_tile_matmul(const float *a, const float *b, float *c, int n)
+{
+    tile_matmul<true>(a, b, c, n);
+}
+
+extern "C" __global__ void tile_raw_race(const float *a, const float *b, float *c, int n)
+{
+    tile_matmul<false>(a, b, c, n);
+}
+
+// One 16x16 tile product (a 16x16 block), then rows 2.. of bs overwritten with no barrier
+// after the reads: warp 1's writes meet the reads every warp made of them, as the JIT's
+// check of the whole stretch of reads recorded them (a write after read).
+extern "C" __global__ void tile_war_race(const float *a, const float *b, float *c)
+{
+    __shared__ float as[16][16];
+    __shared__ float bs[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    as[ty][tx] = a[ty * 16 + tx];
+    bs[ty][tx] = b[ty * 16 + tx];
+    __syncthreads();
+    float acc = 0.0f;
+    for (int k = 0; k < 16; ++k)
+        acc += as[ty][k] * bs[k][tx];
+    if (ty >= 2)
+        bs[ty][tx] = acc;              // missing __syncthreads() before it
+    __syncthreads();
+    c[ty * 16 + tx] = bs[ty][tx];
+}
+
+// A 5-point stencil on a 16x16 tile with a halo (18 words a row: a warp's two rows of
+// reads overlap), then, with no barrier, rows 1.. of the tile overwritten by the warps
+// after the first: warp 1's writes of row 1 meet warp 0's reads of it (a write after read,
+// against the last of warp 0's reads of the word).
+extern "C" __global__ void halo_war_race(const float *in, float *out)
+{
+    __shared__ float t[18][18];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    for (int i = ty * 16 + tx; i < 18 * 18; i += 256)
+        t[i / 18][i % 18] = in[i];
+    __syncthreads();
+    float v = t[ty + 1][tx + 1] + t[ty][tx + 1] + t[ty + 2][tx + 1] + t[ty + 1][tx] + t[ty + 1][tx + 2];
+    if (ty >= 2)
+        t[ty - 1][tx + 1] = v;         // missing __syncthreads() before it
+    __syncthreads();
+    out[ty * 16 + tx] = t[ty + 1][tx + 1];
+}
+
+// A tile times itself: the reads by row and the reads by column are of the same words.
+// Then, with no barrier, the warps after the first overwrite their rows, which warp 0 read
+// by column (a write after read, against the last of the writing warp's reads).
+extern "C" __global__ void self_product_war_race(const float *a, float *c)
+{
+    __shared__ float s[16][16];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    s[ty][tx] = a[ty * 16 + tx];
+    __syncthreads();
+    float acc = 0.0f;
+    for (int k = 0; k < 16; ++k)
+        acc += s[ty][k] * s[k][tx];
+    if (ty >= 2)
+        s[ty][tx] = acc;               // missing __syncthreads() before it
+    __syncthreads();
+    c[ty * 16 + tx] = s[ty][tx];
+}
