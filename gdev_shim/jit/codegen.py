@@ -25,7 +25,7 @@ from ..ptx.operands import CLOCKS, SPECIAL_64, imm_value, is_special, sm_count
 from ..ptx.form import form_of
 from ..ptx.parser import split_call
 from ..ptx.ptxtypes import SIZE, TYPES, storage_of
-from . import abi, affine, barriers, calls, carry, clocks, ifconvert, printf, sanitize
+from . import abi, affine, barriers, calls, carry, clocks, ifconvert, printf, remat, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
 from .layouts import LayoutChecks
@@ -90,6 +90,8 @@ class KernelCompiler:
         self.layouts = LayoutChecks()
         # the registers live into each pc (None: not computed)
         self.live: Liveness | None = None
+        # pcs a resumed warp runs again instead of restoring what they wrote (remat.py)
+        self.remat_pcs: list[int] = []
         self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
@@ -120,6 +122,7 @@ class KernelCompiler:
             if self.flat.has_barrier and not self.flat.has_calls:
                 self.live = Liveness(self.flat, trace)
                 self.spill = live_across_barriers(self.flat, trace, self.live)
+                self.plan_remat(trace)     # in both tiers: their frames must agree
                 if all(item.kind in ("ins", "end", "barred") for item in self.flat.code):
                     self.dirty = written_since_resume(self.flat, trace)
         self.start_function()
@@ -353,6 +356,7 @@ class KernelCompiler:
             self.forget_dead_registers(sorted(self.routes if self.routes is not None else self.leaders))
             self.emit_ready_resume(status, base)
             self.frame.restore(base)
+            self.emit_remat()
             b.branch(self.dispatch_bb)
         else:
             b.branch(fresh)
@@ -377,6 +381,29 @@ class KernelCompiler:
         b.store(valid, self.grp_a)
         b.store(ir.Constant(I32, INF_PC), self.omin_a)
         b.branch(self.block(0))
+
+    def plan_remat(self, trace: Trace) -> None:
+        """Which registers live across barriers a resumed warp recomputes rather than
+        keeps in its frame (remat.py); they leave the frame."""
+        assert self.classes is not None and self.spill is not None
+        scalars = {r for r, c in self.classes.items() if c == UNIFORM}
+        self.remat_pcs = remat.recomputable(self.flat, trace, self.spill, scalars)
+        written = {r for pc in self.remat_pcs for r in trace.writes.get(pc, ())}
+        self.spill = self.spill - written
+
+    def emit_remat(self) -> None:
+        """Run the definitions `plan_remat` chose again, for the warp's live lanes."""
+        if not self.remat_pcs:
+            return
+        alive = self.b.load(self.alive_a)
+        saved = (self.pc, getattr(self, "item", None), getattr(self, "grp", None))
+        self.grp = alive
+        self.layouts.clear()
+        for pc in self.remat_pcs:
+            self.pc, self.item = pc, self.flat.code[pc]
+            self.emit_instruction(self.item, alive)
+        self.layouts.clear()
+        self.pc, self.item, self.grp = saved
 
     def forget_dead_registers(self, targets: list[int]) -> None:
         """Forget (set to undef) the entry's vector registers that no lane reads at any of
@@ -436,6 +463,7 @@ class KernelCompiler:
         b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I8, abi.WARP_READY)), ready, other)
         b.position_at_end(ready)
         self.frame.restore(base, skip=(self.pc_a, self.wait_a))
+        self.emit_remat()
         at = b.load(self.frame.resume_ptr(base))
         b.store(L.splat(at), self.pc_a)
         b.store(L.const(I1, 0), self.wait_a)
