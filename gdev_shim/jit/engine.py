@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Gate, Optimiser
 
-CODEGEN_VERSION = "jit-50-rc"
+CODEGEN_VERSION = "jit-51-hist"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
