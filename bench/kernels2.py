@@ -6,8 +6,9 @@ the process's to measure) and an empty cache (GDEV_CACHE_DIR: a new temporary
 directory), so its first launch pays for parsing and compiling the kernel.  Three figures per class:
 
 - steady state: the median launch+sync, against the C twin (the same algorithm run
-  sequentially, gcc -O2) timed in the same process; the card's result must equal
-  the twin's;
+  sequentially, gcc -O2) timed in the same process, the two timed alternately so that
+  a change in the machine's load (other processes on its cores) weighs on both; the
+  card's result must equal the twin's;
 - first-launch overhead: the module load (where kernels compile) plus the first
   launch+sync, minus that steady-state time, against the steady-state time;
 - settling: the JIT first runs a kernel's quick code while a background thread builds
@@ -146,7 +147,9 @@ def report(results: Results, cls: KernelClass, size: int, engine: Engine, ended:
     nan = math.nan
     failed = ended.why if ended.status != "ok" else ("" if got.get("checked") == 1 else "result not checked")
     label = f"{cls.label} {cls.size_text(size)} [auto: {engine.name}]"
-    note = f"engine: {engine.why}; {int(got.get('threads', 0))} threads; median of {repeats}"
+    note = (f"engine: {engine.why}; {int(got.get('threads', 0))} threads; medians of {repeats} "
+            f"launches and twin runs, alternating (the twin alone, before: "
+            f"{got.get('ref_alone_ms', nan):.3g} ms)")
     steady, first = got.get("kernel_ms", nan), got.get("first_ms", nan)
     load = got.get("load_ms", nan)
     results.add(FAMILY, label, steady, "ms", "C twin -O2, same process", got.get("ref_ms", nan),
@@ -175,7 +178,7 @@ def report(results: Results, cls: KernelClass, size: int, engine: Engine, ended:
 def run(results: Results, images: dict[str, KernelImage], quick: bool, only: list[str] | None = None) -> None:
     """Every class, or those whose keys `only` names."""
     mode = "quick" if quick else "full"
-    repeats = 3 if quick else 5
+    repeats = 3 if quick else 9
     runtime_rss = runtime_rss_mb()
     for cls in CLASSES:
         if only and cls.key not in only:

@@ -15,12 +15,13 @@
  *   stencil      (side)    stencil5: 5-point stencil on side x side floats, 16x16 blocks
  *   matmul       (n)       matmul16: n x n floats, 16x16 tiles
  *
- * Every case prints RESULT lines keyed <case>.<what>: ref_ms (median of the twin),
- * first_ms (the process's first launch + sync of that kernel: with the kernel's
- * compilation), settle_launches and settle_excess_ms (see below), kernel_ms (median of
- * <repeats> launches + syncs), kernel_cpu_ms (median of the CPU time the process spent,
- * all its threads, in each of them: on a busy machine steadier than the wall clock),
- * threads, digest
+ * Every case prints RESULT lines keyed <case>.<what>: ref_ms (median of <repeats> runs
+ * of the twin), first_ms (the process's first launch + sync of that kernel: with the
+ * kernel's compilation), settle_launches and settle_excess_ms (see below), kernel_ms
+ * (median of <repeats> launches + syncs), kernel_cpu_ms (median of the CPU time the
+ * process spent, all its threads, in each of them: on a busy machine steadier than the
+ * wall clock), ref_alone_ms (median of <repeats> runs of the twin back to back, before
+ * the module is loaded), threads, digest
  * (sum over the result's 32-bit words w[i] * (2i + 1), mod 2^32: lets a test check
  * the result independently), checked (the card's result equals the twin's; a
  * mismatch fails the program) and, first of all, data_kb (what the case holds:
@@ -34,6 +35,10 @@
  * the first keep going for that long before the <repeats> that give the steady state, so it
  * is the optimised code's; settle_excess_ms is what those launches took beyond the steady
  * state (the quick code's cost, the compiler's competition for the cores included).
+ *
+ * The twin's and the kernel's <repeats> timed runs alternate (twin then kernel, then
+ * kernel then twin, ...), so that a machine whose load changes during the run (other
+ * processes sharing its cores) weighs on both medians alike, and their ratio holds.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -418,14 +423,18 @@ static void result_u32(const struct job *j, const char *what, uint32_t value)
     fflush(stdout);
 }
 
+static double twin_ms(struct job *j)
+{
+    double t = bench_now_ns();
+    j->twin(j);
+    return (bench_now_ns() - t) / 1e6;
+}
+
 static double time_twin(struct job *j, int repeats)
 {
     j->twin(j);                                          /* warm-up: page faults */
-    for (int r = 0; r < repeats; r++) {
-        double t = bench_now_ns();
-        j->twin(j);
-        g_samples[r] = (bench_now_ns() - t) / 1e6;
-    }
+    for (int r = 0; r < repeats; r++)
+        g_samples[r] = twin_ms(j);
     return bench_median(g_samples, repeats);
 }
 
@@ -438,6 +447,7 @@ static double launch_sync_ms(const struct job *j, SDfunction fn)
     return (bench_now_ns() - t) / 1e6;
 }
 
+static double g_twin[MAX_REPEATS];
 static double g_settle[MAX_SETTLE];
 
 /* Launches for KERNELS2_SETTLE_MS (0 if unset) after the first; how many ran. */
@@ -517,7 +527,7 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     result(j, "data_kb", (2.0 * (j->in_bytes[0] + j->in_bytes[1]) + 3.0 * j->out_bytes) / 1024);
     j->out = alloc_or_die(j->out_bytes);
     j->expect = alloc_or_die(j->out_bytes);
-    result(j, "ref_ms", time_twin(j, repeats));
+    double alone = time_twin(j, repeats);
     double t_load = bench_now_ns();
     BENCH_CHECK(sdModuleLoadData(&mod, image));     /* kernels are compiled here */
     result(j, "load_ms", (bench_now_ns() - t_load) / 1e6);
@@ -526,13 +536,19 @@ static void run_case(struct job *j, int repeats, const char *cubin_path)
     result(j, "first_ms", launch_sync_ms(j, fn));
     int settled = settle(j, fn);
     double cpu[MAX_REPEATS];
-    for (int r = 0; r < repeats; r++) {
+    for (int r = 0; r < repeats; r++) {                  /* alternating: see the top */
+        if (r % 2 == 0)
+            g_twin[r] = twin_ms(j);
         double c0 = cpu_ms();
         g_samples[r] = launch_sync_ms(j, fn);
         cpu[r] = cpu_ms() - c0;
+        if (r % 2 == 1)
+            g_twin[r] = twin_ms(j);
     }
     double steady = bench_median(g_samples, repeats);
     result(j, "kernel_cpu_ms", bench_median(cpu, repeats));
+    result(j, "ref_ms", bench_median(g_twin, repeats));
+    result(j, "ref_alone_ms", alone);
     result(j, "settle_launches", settled);
     result(j, "settle_excess_ms", settle_excess(settled, steady));
     result(j, "kernel_ms", steady);

@@ -28,11 +28,12 @@ from ..ptx.ptxtypes import SIZE, TYPES, storage_of
 from . import abi, affine, barriers, calls, carry, clocks, ifconvert, printf, sanitize
 from .errors import JitUnsupported
 from .frame import FrameLayout
+from .layouts import LayoutChecks
 from .lanes import (F32, F64, I1, I8, I32, I64, INT, PTR8, Lanes, entry_alloca, finish_entry,
                     scalar_type, start_function, undef, width_of, zeros)
 from .layout import Flat, Item, brx_targets, is_control
 from .liveness import Liveness, live_across_barriers, written_since_resume
-from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, decoded_trace
+from .regclass import TEMP, UNIFORM, VECTOR, Trace, classify, cross_lane_reads, decoded_trace
 
 INF_PC = abi.INF_PC
 
@@ -83,6 +84,10 @@ class KernelCompiler:
         # pc of an access -> its address's step along a block row (affine.py); None: not
         # analysed (the quick tier and the tracing pass keep their fixed order of tiers)
         self.strides: dict[int, int] | None = None
+        # registers another lane's shuffle may read (None: not known)
+        self.cross: set[str] | None = None
+        # the lane-layout checks made so far in the straight-line code being emitted
+        self.layouts = LayoutChecks()
         # the registers live into each pc (None: not computed)
         self.live: Liveness | None = None
         self.pc = 0
@@ -109,6 +114,7 @@ class KernelCompiler:
                 probe.compile()
                 trace = probe.trace
             self.classes = classify(self.flat, self.find_leaders(), trace)
+            self.cross = cross_lane_reads(self.flat, trace)
             if not self.compact:
                 self.strides = affine.access_strides(self.flat, trace)
             if self.flat.has_barrier and not self.flat.has_calls:
@@ -648,10 +654,13 @@ class KernelCompiler:
         b.position_at_end(self.bbs[start])
         grp = b.load(self.grp_a)
         self.grp = grp
+        self.layouts.clear()            # made elsewhere: they need not dominate this block
         for pc in range(start, end):
             item = self.flat.code[pc]
             self.pc = pc
             self.item = item
+            if item.kind != "ins":
+                self.layouts.clear()
             if is_control(item):
                 self.emit_control(item, pc, grp)
                 return
@@ -895,13 +904,23 @@ class KernelCompiler:
             raise JitUnsupported(f"destination {op!r}")
         alloca, stt, cls = self.reg_slot(item, op[1])
         self.trace.write(self.pc, op[1])
+        self.layouts.forget((item.fn.name, op[1]))
         raw = self.convert_write(value, t, stt)
         if cls == UNIFORM:
             b.store(b.extract_element(raw, ir.Constant(I32, 0)), alloca)
-        elif cls == TEMP:
+        elif cls == TEMP or self.writes_whole(mask, op[1]):
             b.store(raw, alloca)
         else:
             b.store(b.select(mask, raw, b.load(alloca)), alloca)
+
+    def writes_whole(self, mask: ir.Value, name: str) -> bool:
+        """Whether a write under `mask` may set every lane of register `name`: the mask is
+        the group's own where a warp's lanes never part (`routes`), so it holds every live
+        lane, and the lanes outside it have exited or never started; nothing reads their
+        registers again but a shuffle from another lane, and no shuffle reads `name`.
+        Without the old value to keep, the register is not live into the write."""
+        return (mask is self.grp and self.routes is not None and self.cross is not None
+                and name not in self.cross)
 
     # raw-bit conversions, mirroring the interpreter's convert_read / convert_write
     def as_int(self, v: ir.Value) -> ir.Value:

@@ -29,6 +29,11 @@ _U64 = (1 << 64) - 1
 MIN_BLOCKS_PER_WORKER = 1
 # Quick-tier code runs a host thread's blocks in this many chunks (run_blocks).
 QUICK_CHUNKS = 16
+# A launch's blocks are shared out to its threads in this many chunks per thread (_Chunks),
+# of at least CHUNK_BLOCKS blocks: a small launch (the seed program's 4 blocks) keeps one
+# range per thread, and one call into the kernel each.
+CHUNKS_PER_WORKER = 8
+CHUNK_BLOCKS = 16
 
 
 _REASONS = {
@@ -235,13 +240,14 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         env[abi.GRID_SYNC] = grid_sync
         envs.append(env)
         faults.append(fault)
-    bounds = [nblocks * i // nworkers for i in range(nworkers + 1)]
+    # a cooperative launch's threads each run their own block, all resident together
+    chunks = _Chunks(nblocks, nworkers, 0 if grid_sync else CHUNKS_PER_WORKER)
     status = [0] * nworkers
 
     env_addrs = [space.env_addr for space in spaces]
 
     def work(i: int) -> None:
-        status[i] = run_blocks(compiled, env_addrs[i], bounds[i], bounds[i + 1])
+        status[i] = chunks.run(compiled, env_addrs[i], i)
 
     if grid_sync:
         _run_resident(work, nworkers, status, memory, grid_sync)
@@ -254,7 +260,7 @@ def execute(module: Module, kernel: str, memory: Any, grid: tuple[int, int, int]
         work(0)
         for t in threads:
             t.join()
-    for i in range(nworkers):
+    for i in sorted(range(nworkers), key=lambda w: chunks.failed[w]):
         if status[i] == 0:
             continue
         if status[i] != 1:
@@ -365,6 +371,49 @@ def _check(module: Module, kernel: str, grid: tuple[int, int, int], block: tuple
         shapes.clear()
     shapes[key] = (grid, block)
     return grid, block, params
+
+
+class _Chunks:
+    """A launch's blocks in `count` contiguous ranges, taken in order by its threads as
+    each finishes the last: a thread the host deschedules (the machine's other processes
+    sharing its cores) leaves its share to the others rather than holding the launch up
+    to the end of its half.  A thread stops at its first fault, and every thread stops
+    taking ranges past the first that faulted; the fault reported is then the one of
+    the lowest block that faulted, as when each thread ran a fixed range in order."""
+
+    def __init__(self, nblocks: int, nworkers: int, per_worker: int) -> None:
+        """per_worker 0: each thread runs its own fixed range, in order of the threads."""
+        self.fixed = per_worker == 0
+        count = nworkers if self.fixed else max(nworkers, min(nworkers * per_worker, nblocks // CHUNK_BLOCKS))
+        count = max(1, min(count, nblocks))
+        self.bounds = [nblocks * i // count for i in range(count + 1)]
+        self.lock = threading.Lock()
+        self.next = 0
+        self.first_failed = count
+        self.failed = [count] * nworkers        # each thread's faulting range (count: none)
+
+    def _take(self) -> int | None:
+        with self.lock:
+            i = self.next
+            if i >= self.first_failed:
+                return None
+            self.next = i + 1
+            return i
+
+    def run(self, compiled: Any, env: int, worker: int) -> int:
+        """Ranges on thread `worker` until none is left; its status (0: all ran)."""
+        if self.fixed:
+            status = run_blocks(compiled, env, self.bounds[worker], self.bounds[worker + 1])
+            self.failed[worker] = worker if status else self.failed[worker]
+            return status
+        while (i := self._take()) is not None:
+            status = run_blocks(compiled, env, self.bounds[i], self.bounds[i + 1])
+            if status != 0:
+                with self.lock:
+                    self.failed[worker] = i
+                    self.first_failed = min(self.first_failed, i)
+                return status
+        return 0
 
 
 def run_blocks(compiled: Any, env: int, lo: int, hi: int) -> int:

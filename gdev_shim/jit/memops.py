@@ -21,6 +21,7 @@ from .lanewise import (PARAM_CLASS, lane_addresses, lane_class, loop, mask_array
                        store_fault, window_check, window_host, xlate_helper)
 from .accesslib import access_helper_name
 from .layout import Item
+from .layouts import address_register, layout_ok
 from .sanitize import emit_check
 
 def _type(item: Item, f: Form) -> str:
@@ -517,23 +518,24 @@ def _call_lanes_helper(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir
 
 
 def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
-                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, row: int = ROW) -> None:
+                results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, row: int = ROW,
+                laid: ir.Value | None = None) -> None:
     """Every lane active and each run of `row` lanes contiguous (a 2-D block's rows: a
     16x16 block's warp is two rows apart): one vector access per run, each run checked as
-    the whole-warp fast path checks its span."""
+    the whole-warp fast path checks its span.  `laid`: the layout check, if already made
+    (layouts.py)."""
     b, L = kc.b, kc.lanes
     W, w = kc.W, ity.width // 8
     runs = W // row
     heads = [b.extract_element(addrs, ir.Constant(I32, r * row)) for r in range(runs)]
-    first = b.shuffle_vector(addrs, undef(addrs.type),
-                             ir.Constant(L.vt(I32), [(i // row) * row for i in range(W)]))
-    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % row) * w) for i in range(W)])
-    ok = b.and_(L.all(eff), L.all(b.icmp_unsigned("==", addrs, b.add(first, steps))))
+    ok = b.and_(L.all(eff), laid if laid is not None else layout_ok(kc, addrs, row, w))
     ok, hosts = _run_hosts(kc, code, heads, w, row * w, ok)
     rowsb = kc.fn.append_basic_block("mem_rows")
     b.cbranch(ok, rowsb, otherwise)
     b.position_at_end(rowsb)
     rty = ir.PointerType(ir.VectorType(ity, row))
+    if code == abi.GLOBAL:
+        _prefetch_runs(kc, hosts, row * w, store)
     if store:
         for r, host in enumerate(hosts):
             part = b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type),
@@ -547,6 +549,19 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
                 for i in range(0, len(parts), 2)]
         b.store(parts[0], results[0])
     b.branch(joinb)
+
+
+def _prefetch_runs(kc: Any, hosts: list, span: int, store: bool) -> None:
+    """Ask for the `span` bytes after each run of a row-wise global access, into L2: a 2-D
+    block's row continues in the next block along x, which this thread runs next, and its
+    halo column (the cell after the row) is read before that (a stencil's right
+    neighbour), each row on a page of its own that the host's prefetchers do not follow."""
+    b = kc.b
+    pf = kc.lanes.intrinsic("llvm.prefetch.p0", ir.VoidType(), [PTR8, I32, I32, I32])
+    rw, locality, data = ir.Constant(I32, int(store)), ir.Constant(I32, 2), ir.Constant(I32, 1)
+    for host in hosts:
+        for k in range(0, span, 64):
+            b.call(pf, [b.inttoptr(b.add(host, ir.Constant(I64, span + k)), PTR8), rw, locality, data])
 
 
 def _run_hosts(kc: Any, code: int, heads: list, w: int, span: int, ok: ir.Value) -> tuple[ir.Value, list]:
@@ -609,18 +624,16 @@ def _lane_host(kc: Any, code: int, a: ir.Value, w: int) -> tuple[ir.Value, ir.Va
     return b.and_(ok, backed), b.add(a, delta)
 
 
-def _lined_lanes(kc: Any, addrs: ir.Value, step: int, run: int) -> tuple[ir.Value, Callable[[ir.Value], ir.Value]]:
+def _lined_lanes(kc: Any, addrs: ir.Value, step: int, run: int,
+                 laid: ir.Value | None = None) -> tuple[ir.Value, Callable[[ir.Value], ir.Value]]:
     """(ok, lane -> its address) when every lane's address, active or not, lies in runs of
     `run` lanes `step` bytes apart (a block's rows, as the address analysis predicts): a
     lane's address is then its run's first one plus its place in the run, with no extract
     at a lane known only at run time (that goes through the stack, and reading one lane
-    back right after the vector's wide stores waits for them to retire)."""
-    b, L, W = kc.b, kc.lanes, kc.W
+    back right after the vector's wide stores waits for them to retire).  `laid`: the
+    layout check, if already made (layouts.py)."""
     heads = _run_heads(kc, addrs, run)
-    first = b.shuffle_vector(addrs, undef(addrs.type),
-                             ir.Constant(L.vt(I32), [(i // run) * run for i in range(W)]))
-    steps = ir.Constant(L.vt(I64), [ir.Constant(I64, (i % run) * step) for i in range(W)])
-    ok = L.all(b.icmp_unsigned("==", addrs, b.add(first, steps)))
+    ok = laid if laid is not None else layout_ok(kc, addrs, run, step)
     return ok, lambda lane: _in_run(kc, heads, lane, step, run)
 
 
@@ -648,13 +661,14 @@ def _whole_runs_fit(w: int, step: int) -> bool:
 
 def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
                  results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block,
-                 lined: tuple[int, int] | None = None) -> None:
+                 lined: tuple[int, int] | None = None, laid: ir.Value | None = None) -> None:
     """One or two active lanes (a 2-D tile's halo: the first or last lane of each row):
     both lanes checked, then each accessed as a scalar in lane order, inline, without
     gathers or calls.  A lane that does not map goes on to the other tiers, which report
     it.  With one lane active, it stands for both (the access repeated is the same).
     With `lined` (run, step), the lanes' addresses come from runs of `run` lanes `step`
-    bytes apart (_lined_lanes), and lanes not laid out so go on to the other tiers too."""
+    bytes apart (_lined_lanes), and lanes not laid out so go on to the other tiers too;
+    `laid`, that layout's check if already made."""
     b, L = kc.b, kc.lanes
     w = ity.width // 8
     bits = b.bitcast(eff, I32)
@@ -671,14 +685,14 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
         # each run checked whole, from the addresses alone: the checks and page lookups
         # start before the lane mask is known instead of after it (lane, page, load)
         run, step = lined
-        ok, _ = _lined_lanes(kc, addrs, step, run)
+        ok, _ = _lined_lanes(kc, addrs, step, run, laid)
         ok, hosts = _run_hosts(kc, code, _run_heads(kc, addrs, run), w, (run - 1) * step + w, ok)
         host_lo, host_hi = _in_run(kc, hosts, lo, step, run), _in_run(kc, hosts, hi, step, run)
     else:
         if lined is None:
             ok, a_lo, a_hi = ir.Constant(I1, 1), b.extract_element(addrs, lo), b.extract_element(addrs, hi)
         else:
-            ok, pick = _lined_lanes(kc, addrs, lined[1], lined[0])
+            ok, pick = _lined_lanes(kc, addrs, lined[1], lined[0], laid)
             a_lo, a_hi = pick(lo), pick(hi)
         ok_lo, host_lo = _lane_host(kc, code, a_lo, w)
         ok_hi, host_hi = _lane_host(kc, code, a_hi, w)
@@ -686,17 +700,8 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
     doneb = kc.fn.append_basic_block("mem_pair_do")
     b.cbranch(ok, doneb, otherwise)
     b.position_at_end(doneb)
-    vty = L.vt(ity)
     if store:
-        # each lane's value stored by a one-lane masked store of the whole vector at where
-        # lane 0 would go: no extract of the value at a lane known only at run time
-        sfx = Lanes.suffix(vty)
-        fn = L.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(),
-                         [vty, ir.PointerType(vty), I32, L.vt(I1)])
-        for lane, host in ((lo, host_lo), (hi, host_hi)):
-            at = b.sub(host, b.mul(b.zext(lane, I64), ir.Constant(I64, w)))
-            b.call(fn, [raw_vals[0], b.inttoptr(at, ir.PointerType(vty)), ir.Constant(I32, w),
-                        b.icmp_unsigned("==", L.iota(), L.splat(lane))])
+        _lane_stores(kc, raw_vals[0], ity, ((lo, host_lo), (hi, host_hi)))
     else:
         # selects rather than inserts at a variable lane: those go through the stack, and
         # reading the vector back after two narrow stores stalls store forwarding
@@ -707,6 +712,73 @@ def _pair_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
             v = b.select(b.icmp_unsigned("==", L.iota(), L.splat(lane)), got, v)
         b.store(v, results[0])
     b.branch(joinb)
+
+
+def _runs_masked(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, laid: ir.Value,
+                 row: int) -> None:
+    """Some lanes active, each run of `row` lanes contiguous (`laid`: that layout's check):
+    per run, one masked vector access of its active lanes, after its span is checked as the
+    whole-warp tiers check theirs.  A tile's halo row (one run of a 16x16 block's warp)
+    and its halo column (a lane in each run) take it; their addresses need no lane picked
+    at run time."""
+    b, L, W = kc.b, kc.lanes, kc.W
+    w = ity.width // 8
+    heads = _run_heads(kc, addrs, row)
+    ok, hosts = _run_hosts(kc, code, heads, w, row * w, b.and_(laid, L.any(eff)))
+    doneb = kc.fn.append_basic_block("mem_runs_masked")
+    b.cbranch(ok, doneb, otherwise)
+    b.position_at_end(doneb)
+    rty = ir.VectorType(ity, row)
+    sfx = Lanes.suffix(rty)
+    mty = ir.VectorType(I1, row)
+    if store:
+        fn = L.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(), [rty, ir.PointerType(rty), I32, mty])
+    else:
+        fn = L.intrinsic(f"llvm.masked.load.{sfx}.p0{sfx}", rty, [ir.PointerType(rty), I32, mty, rty])
+    parts = []
+    for r, host in enumerate(hosts):
+        pick = ir.Constant(ir.VectorType(I32, row), list(range(r * row, r * row + row)))
+        mask = b.shuffle_vector(eff, undef(eff.type), pick)
+        p = b.inttoptr(host, ir.PointerType(rty))
+        if store:
+            part = b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type), pick)
+            b.call(fn, [part, p, ir.Constant(I32, w), mask])
+        else:
+            parts.append(b.call(fn, [p, ir.Constant(I32, w), mask, ir.Constant(rty, None)]))
+    if not store:
+        while len(parts) > 1:             # concatenate pairwise up to the warp's width
+            parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
+                ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
+                for i in range(0, len(parts), 2)]
+        b.store(parts[0], results[0])
+    b.branch(joinb)
+
+
+def _lane_stores(kc: Any, values: ir.Value, ity: ir.Type, lanes: tuple) -> None:
+    """Each (lane, host address) of `lanes` gets the lane's value by a one-lane masked
+    store of the half of the warp's vector that holds it (16 lanes: one machine vector of
+    32-bit values where the whole warp is two), placed so that the lane lands at its
+    address: no extract of the value at a lane known only at run time."""
+    b, W = kc.b, kc.W
+    w = ity.width // 8
+    half = W // 2
+    hty = ir.VectorType(ity, half)
+    parts = [b.shuffle_vector(values, undef(values.type), ir.Constant(ir.VectorType(I32, half),
+                                                                     list(range(h * half, h * half + half))))
+             for h in range(2)]
+    sfx = Lanes.suffix(hty)
+    fn = kc.lanes.intrinsic(f"llvm.masked.store.{sfx}.p0{sfx}", ir.VoidType(),
+                            [hty, ir.PointerType(hty), I32, ir.VectorType(I1, half)])
+    iota = ir.Constant(ir.VectorType(I32, half), list(range(half)))
+    for lane, host in lanes:
+        upper = b.icmp_unsigned(">=", lane, ir.Constant(I32, half))
+        place = b.and_(lane, ir.Constant(I32, half - 1))
+        at = b.sub(host, b.mul(b.zext(place, I64), ir.Constant(I64, w)))
+        spread = b.insert_element(undef(ir.VectorType(I32, half)), place, ir.Constant(I32, 0))
+        spread = b.shuffle_vector(spread, undef(spread.type), ir.Constant(ir.VectorType(I32, half), [0] * half))
+        b.call(fn, [b.select(upper, parts[1], parts[0]), b.inttoptr(at, ir.PointerType(hty)),
+                    ir.Constant(I32, w), b.icmp_unsigned("==", iota, spread)])
 
 
 def _masked_run(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
@@ -883,10 +955,12 @@ def access(kc: Any, item: Item, store: bool, space: str, addrs: ir.Value, t: str
 
 
 def _fast_tier(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
-               results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block) -> None:
-    """The whole warp's access as one vector, when its addresses are consecutive."""
+               results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block,
+               laid: ir.Value | None = None) -> None:
+    """The whole warp's access as one vector, when its addresses are consecutive (`laid`:
+    that layout's check, if already made)."""
     b, w = kc.b, ity.width // 8
-    ok, host = _fast_check(kc, code, addrs, eff, w)
+    ok, host = _fast_check(kc, code, addrs, eff, w, laid)
     fastb = kc.fn.append_basic_block("mem_fast")
     b.cbranch(ok, fastb, otherwise)
     b.position_at_end(fastb)
@@ -917,19 +991,27 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
     rows starts at the tier its block width makes it take: one vector (a multiple of 32
     threads wide), runs of 16 lanes (16, 48, ...) or of 8; one that is the same along a row
     (`as[ty][k]`), a load, at the broadcast tier.  Every tier checks the lanes' addresses
-    itself, so the order changes what an access costs, never what it does."""
+    itself, so the order changes what an access costs, never what it does.  The check of
+    the predicted layout is made here, before the tiers branch, where the next accesses
+    through the same register find it (layouts.py)."""
     b, fn, L = kc.b, kc.fn, kc.lanes
     w = ity.width // 8
     rows = _rows_likely(kc)
+    # the predicted layout: rows of RUN lanes in a 2-D block, the whole warp in a 1-D one
+    lined = (RUN if rows else kc.W, _signed64(stride))
+    laid = kc.layouts.check(kc, address_register(kc.item, store), addrs, *lined)
     fullb, partb, restb = (fn.append_basic_block(n) for n in ("mem_whole", "mem_part", "mem_rest"))
     b.cbranch(L.all(eff), fullb, partb)
 
+    def known(run: int, step: int) -> ir.Value | None:
+        return laid if (run, step) == lined else None
+
     def fast(otherwise: ir.Block) -> None:
-        _fast_tier(kc, code, store, addrs, ity, raw_vals, results, eff, otherwise, joinb)
+        _fast_tier(kc, code, store, addrs, ity, raw_vals, results, eff, otherwise, joinb, known(kc.W, w))
 
     def runs(row: int) -> Callable[[ir.Block], None]:
         return lambda otherwise: _row_access(kc, code, store, addrs, ity, raw_vals, results, eff,
-                                             otherwise, joinb, row)
+                                             otherwise, joinb, row, known(row, w))
 
     def broadcast(otherwise: ir.Block) -> None:
         _run_broadcast(kc, code, addrs, ity, results, eff, otherwise, joinb)
@@ -955,11 +1037,13 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
         emit(starts[i + 1] if i + 1 < len(chain) else restb)
 
     b.position_at_end(partb)
-    # a few lanes of the predicted layout: their addresses from it (rows of RUN lanes in a
-    # 2-D block, the whole warp in a 1-D one)
+    if contiguous:
+        tier = fn.append_basic_block("mem_tier")
+        _runs_masked(kc, code, store, addrs, ity, raw_vals, results, eff, tier, joinb, laid, RUN)
+        b.position_at_end(tier)
+    # a few lanes of the predicted layout: their addresses from it
     pairs = fn.append_basic_block("mem_tier")
-    lined = (RUN if rows else kc.W, _signed64(stride))
-    _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, pairs, joinb, lined)
+    _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, pairs, joinb, lined, laid)
     b.position_at_end(pairs)
     masked = fn.append_basic_block("mem_tier")
     _pair_access(kc, code, store, addrs, ity, raw_vals, results, eff, masked, joinb)
@@ -982,14 +1066,18 @@ def _lanes_last(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
     _call_lanes_helper(kc, code, store, addrs, ity, raw_vals, results, eff, joinb)
 
 
-def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int) -> tuple[ir.Value, ir.Value]:
+def _fast_check(kc: Any, code: int, addrs: ir.Value, eff: ir.Value, stride: int,
+                laid: ir.Value | None = None) -> tuple[ir.Value, ir.Value]:
     """(ok, host address) of the whole-warp fast path: every lane active, addresses
-    consecutive `stride` bytes apart from an aligned first one, all of them backed."""
+    consecutive `stride` bytes apart from an aligned first one (`laid`: that check, if
+    already made), all of them backed."""
     b, L, W = kc.b, kc.lanes, kc.W
     a0 = b.extract_element(addrs, ir.Constant(I32, 0))
     fast_ok = L.all(eff)
-    expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))
-    fast_ok = b.and_(fast_ok, L.all(b.icmp_unsigned("==", addrs, expect)))
+    if laid is None:
+        expect = b.add(L.splat(a0), ir.Constant(L.vt(I64), [ir.Constant(I64, i * stride) for i in range(W)]))
+        laid = L.all(b.icmp_unsigned("==", addrs, expect))
+    fast_ok = b.and_(fast_ok, laid)
     fast_ok = b.and_(fast_ok, b.icmp_unsigned("==", b.and_(a0, ir.Constant(I64, stride - 1)),
                                               ir.Constant(I64, 0)))
     span = W * stride

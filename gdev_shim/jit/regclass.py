@@ -171,7 +171,7 @@ def _pure(flat: Flat, pc: int) -> bool:
     return form.base in _PURE
 
 
-def _cross_lane_reads(flat: Flat, trace: Trace) -> set[str]:
+def cross_lane_reads(flat: Flat, trace: Trace) -> set[str]:
     """Registers a shuffle reads: it reads them in lanes outside the group too, which must
     still hold their own last value (a masked vector), not one the group computed for them."""
     out: set[str] = set()
@@ -200,7 +200,7 @@ def classify(flat: Flat, leaders: set[int], trace: Trace) -> dict[str, str]:
         i = bisect.bisect_right(order, pc)
         return order[i - 1] if i else 0
 
-    cross = _cross_lane_reads(flat, trace)
+    cross = cross_lane_reads(flat, trace)
     single = {n: pcs[0] for n, pcs in defs.items()
               if len(pcs) == 1 and flat.code[pcs[0]].ins is not None
               and flat.code[pcs[0]].ins.guard is None and n not in cross}

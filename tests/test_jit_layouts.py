@@ -1,0 +1,179 @@
+"""The optimised tier's reuse of lane-layout checks (jit/layouts.py), its whole-register
+writes where a warp's lanes never part (KernelCompiler.writes_whole) and its one-lane
+stores of half a warp's vector (memops._lane_stores): each against the interpreter."""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+pytest.importorskip("llvmlite")
+
+from gdev_shim import jit  # noqa: E402
+from gdev_shim.card.card import Card  # noqa: E402
+from gdev_shim.common.contract import C  # noqa: E402
+from gdev_shim.jit.codegen import KernelCompiler  # noqa: E402
+from gdev_shim.jit.layout import flatten  # noqa: E402
+from gdev_shim.jit.layouts import LayoutChecks, address_register  # noqa: E402
+from gdev_shim.ptx import Module, execute as interp_execute, parse_module  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
+
+REGS = ("    .reg .pred %p<8>;\n    .reg .b32 %r<40>;\n    .reg .b64 %rd<12>;\n")
+
+
+def _kernel(body: str) -> Module:
+    text = (".version 8.0\n.target sm_80\n.address_size 64\n"
+            ".visible .entry k(.param .u64 k_in, .param .u64 k_out, .param .u32 k_w)\n{\n" + REGS
+            + "    .shared .align 4 .b8 tile[1296];\n" + body + "}\n")
+    return parse_module(text)
+
+
+def _run(engine, mod: Module, grid: tuple, block: tuple, n_in: int, n_out: int, w: int) -> bytes:
+    card = Card(0, vram_size=64 << 20)
+    data = np.random.default_rng(7).integers(-500, 500, n_in, dtype=np.int32)
+    src = card.gem_new(n_in * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    dst = card.gem_new(n_out * 4, C.AIDEV_GEM_DOMAIN_VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    card.memory.write(dst.addr, bytes(n_out * 4))
+    engine(mod, "k", card.memory, grid, block, struct.pack("<QQI", src.addr, dst.addr, w), 0, 0)
+    return card.memory.read(dst.addr, n_out * 4)
+
+
+def _same(mod: Module, grid: tuple, block: tuple, n_in: int, n_out: int, w: int) -> None:
+    got = _run(jit.execute, mod, grid, block, n_in, n_out, w)
+    want = _run(interp_execute, mod, grid, block, n_in, n_out, w)
+    if got != want:
+        g, x = np.frombuffer(got, np.int32), np.frombuffer(want, np.int32)
+        bad = np.flatnonzero(g != x)
+        pytest.fail(f"{bad.size} words differ, first at {bad[0]}: jit {g[bad[0]]} interp {x[bad[0]]}")
+
+
+# A row of the block staged in a shared tile with a column on each side (written by the
+# row's first and last thread: two lanes of a 16-wide block's warp, at addresses the same
+# along the row), then three reads of the tile through one register at three offsets,
+# and a register read under a guard after being set whole.
+HALO = """
+    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    mov.u32 %r5, %ntid.x;
+    mov.u32 %r4, %ctaid.x;
+    mad.lo.s32 %r6, %r4, %r5, %r2;
+    mov.u32 %r7, %ctaid.y;
+    mov.u32 %r8, %ntid.y;
+    mad.lo.s32 %r9, %r7, %r8, %r3;
+    setp.lt.s32 %p1, %r6, %r1;
+    mad.lo.s32 %r10, %r9, %r1, %r6;
+    mul.wide.s32 %rd3, %r10, 4;
+    add.s64 %rd4, %rd1, %rd3;
+    mov.u32 %r11, 7;
+    @%p1 ld.global.u32 %r11, [%rd4];
+    add.s32 %r12, %r5, 2;
+    mad.lo.s32 %r14, %r3, %r12, %r2;
+    shl.b32 %r15, %r14, 2;
+    mov.u32 %r16, tile;
+    add.s32 %r17, %r16, %r15;
+    st.shared.u32 [%r17+4], %r11;
+    mul.lo.s32 %r18, %r3, %r12;
+    shl.b32 %r19, %r18, 2;
+    add.s32 %r20, %r16, %r19;
+    setp.ne.s32 %p2, %r2, 0;
+    @%p2 bra $L_left;
+    add.s32 %r21, %r6, 1000;
+    st.shared.u32 [%r20], %r21;
+$L_left:
+    add.s32 %r22, %r5, -1;
+    setp.ne.s32 %p3, %r2, %r22;
+    @%p3 bra $L_right;
+    shl.b32 %r23, %r5, 2;
+    add.s32 %r24, %r20, %r23;
+    add.s32 %r25, %r6, 2000;
+    st.shared.u32 [%r24+4], %r25;
+$L_right:
+    bar.sync 0;
+    ld.shared.u32 %r30, [%r17+4];
+    ld.shared.u32 %r31, [%r17];
+    ld.shared.u32 %r32, [%r17+8];
+    shl.b32 %r33, %r30, 2;
+    sub.s32 %r34, %r33, %r31;
+    mul.lo.s32 %r35, %r32, 3;
+    sub.s32 %r36, %r34, %r35;
+    add.s64 %rd5, %rd2, %rd3;
+    @%p1 st.global.u32 [%rd5], %r36;
+    ret;
+"""
+
+
+@pytest.mark.parametrize("block", [(16, 16, 1), (16, 2, 1), (8, 4, 1), (32, 2, 1), (10, 3, 1), (24, 4, 1)],
+                         ids=lambda b: "x".join(map(str, b)))
+def test_halo_tile_matches_the_interpreter(block: tuple, jit_tier: str) -> None:
+    """Rows of 16 lanes (two per warp: the column writers are lanes 0 and 16, 15 and 31),
+    of 8, whole warps, a width that is no power of two, and a grid whose last block is
+    partly outside the rows (w = 3 blocks - 3), so some warps are partial."""
+    bx, by, _ = block
+    w = 3 * bx - 3
+    _same(_kernel(HALO), (3, 2, 1), block, w * 2 * by, w * 2 * by, w)
+
+
+def test_reads_through_one_register_share_their_layout_check() -> None:
+    mod = _kernel(HALO)
+    flat = flatten(mod, "k")
+    kc = KernelCompiler(flat, 32, "k")
+    text = str(kc.compile())
+    reads = [it for it in flat.code if it.ins is not None and it.ins.opcode == "ld.shared.u32"]
+    assert {address_register(it, False) for it in reads} == {("k", "%r17")}
+    # one check of %r17's rows for the three reads after the barrier (and one for its
+    # store before it), where each read made its own before
+    fresh = KernelCompiler(flatten(mod, "k"), 32, "k")
+    fresh.layouts.check = lambda kc, reg, addrs, run, step: LayoutChecks().check(kc, None, addrs, run, step)
+    assert text.count("icmp eq <32 x i64>") < str(fresh.compile()).count("icmp eq <32 x i64>")
+
+
+def test_a_written_register_forgets_its_checks() -> None:
+    checks = LayoutChecks()
+
+    class Stub:
+        W = 32
+
+    stub = Stub()
+    seen: list[tuple] = []
+    import gdev_shim.jit.layouts as layouts
+    real = layouts.layout_ok
+    layouts.layout_ok = lambda kc, addrs, run, step: seen.append((run, step)) or object()
+    try:
+        first = checks.check(stub, ("k", "%r1"), None, 16, 4)
+        assert checks.check(stub, ("k", "%r1"), None, 16, 4) is first
+        assert checks.check(stub, ("k", "%r1"), None, 16, 0) is not first
+        checks.forget(("k", "%r1"))
+        assert checks.check(stub, ("k", "%r1"), None, 16, 4) is not first
+        assert checks.check(stub, None, None, 16, 4) is not checks.check(stub, None, None, 16, 4)
+    finally:
+        layouts.layout_ok = real
+    assert seen == [(16, 4), (16, 0), (16, 4), (16, 4), (16, 4)]
+
+
+# Lanes 20 and up exit; the others add 100 to a register a shuffle then reads from lane
+# 25, which exited: it must still hold what it held then (3 * 25), so the add may not
+# set the register whole even though it runs under every live lane.
+EXITED = """
+    ld.param.u64 %rd2, [k_out];
+    mov.u32 %r2, %tid.x;
+    mul.lo.s32 %r3, %r2, 3;
+    setp.ge.u32 %p1, %r2, 20;
+    @%p1 exit;
+    add.s32 %r3, %r3, 100;
+    shfl.sync.idx.b32 %r4, %r3, 25, 31, 1048575;
+    add.s32 %r5, %r3, %r4;
+    mul.wide.u32 %rd3, %r2, 4;
+    add.s64 %rd4, %rd2, %rd3;
+    st.global.u32 [%rd4], %r5;
+    ret;
+"""
+
+
+def test_a_register_a_shuffle_reads_keeps_exited_lanes(jit_tier: str) -> None:
+    _same(_kernel(EXITED), (1, 1, 1), (32, 1, 1), 32, 32, 0)
