@@ -164,6 +164,7 @@ SETTINGS = {s.name: s for s in (
             f"a byte size from 4K to 256M: {_SIZES} (4M)"),
     Setting("memcpy_pipeline", "GDEV_MEMCPY_PIPELINE", _integer(1, MAX_MEMCPY_PIPELINE), _const(2),
             f"an integer from 1 to {MAX_MEMCPY_PIPELINE}"),
+    Setting("memcpy_one_copy", "GDEV_MEMCPY_ONE_COPY", _integer(0, 1), _const(0), "0 or 1"),
     Setting("trace", "GDEV_TRACE", _text, _const(""), "a file name"),
     Setting("status_dir", "GDEV_STATUS_DIR", _path, lambda: Path(f"/tmp/gdev-shim-{os.getuid()}"),
             "a directory"),

@@ -32,6 +32,7 @@
 #define AIDEV_NR_SHM_GET           0x09
 #define AIDEV_NR_SHM_ATTACH        0x0a
 #define AIDEV_NR_SHM_CTL           0x0b
+#define AIDEV_NR_HOST_COPY         0x0c
 
 #define AIDEV_IOCTL_GET_INFO       _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GET_INFO, struct aidev_device_info)
 #define AIDEV_IOCTL_GEM_NEW        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_GEM_NEW, struct aidev_gem_new)
@@ -45,6 +46,7 @@
 #define AIDEV_IOCTL_SHM_GET        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_GET, struct aidev_shm_get)
 #define AIDEV_IOCTL_SHM_ATTACH     _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_ATTACH, struct aidev_shm_attach)
 #define AIDEV_IOCTL_SHM_CTL        _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_SHM_CTL, struct aidev_shm_ctl)
+#define AIDEV_IOCTL_HOST_COPY      _IOWR(AIDEV_IOCTL_TYPE, AIDEV_NR_HOST_COPY, struct aidev_host_copy)
 
 /* ---- device information ------------------------------------------------ */
 struct aidev_device_info {
@@ -172,6 +174,26 @@ struct aidev_shm_ctl {
     uint32_t cmd;                    /* in: AIDEV_SHM_RMID or AIDEV_SHM_STAT */
     uint64_t size;                   /* out: the segment's bytes */
     uint32_t attached;               /* out: attachments, every open together */
+    uint32_t pad;
+};
+
+/* ---- copies with the caller's own memory ------------------------------- */
+/* A copy between device memory [addr, addr + size) (one buffer object) and the
+ * caller's pageable memory [host_addr, host_addr + size), done now by the card
+ * with no bounce buffer, as a driver's copy_from_user/copy_to_user: it has
+ * ended when the ioctl returns.  It is not ordered with the caller's channels:
+ * the caller waits for them first.  Errors: -EFAULT part of the host range is
+ * not the caller's memory (nothing is reported about how much was copied),
+ * -EINVAL a device range outside one buffer object or bad flags, -EPERM the card
+ * may not reach the caller's memory (ptrace rules), -ENOSYS a card in the
+ * caller's own process (it copies itself). */
+#define AIDEV_HOST_COPY_TO_HOST    1   /* device -> host; host -> device without it */
+
+struct aidev_host_copy {
+    uint64_t addr;                   /* in: device address */
+    uint64_t host_addr;              /* in: the caller's address */
+    uint64_t size;                   /* in: bytes */
+    uint32_t flags;                  /* in: AIDEV_HOST_COPY_* */
     uint32_t pad;
 };
 

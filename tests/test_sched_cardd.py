@@ -91,7 +91,7 @@ def _env(run_dir: Path, policy: str | None) -> dict[str, str]:
     return env
 
 
-def _daemondaemon_status(run_dir: Path) -> dict:
+def _daemon_status(run_dir: Path) -> dict:
     [sock] = (run_dir / "gdev-shim").glob("cardd-*.sock")
     return daemon_status(sock)
 
@@ -119,9 +119,9 @@ def card_times(env: dict[str, str], priorities: list[int], streams: int = 1, dep
             proc.stdin.write("go\n")
             proc.stdin.flush()
         time.sleep(0.5)
-        before = _compute_ns(_daemondaemon_status(run_dir))
+        before = _compute_ns(_daemon_status(run_dir))
         time.sleep(WINDOW_S)
-        after = _compute_ns(_daemondaemon_status(run_dir))
+        after = _compute_ns(_daemon_status(run_dir))
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0 and out.split()[-1] == "done", err
@@ -134,7 +134,7 @@ def card_times(env: dict[str, str], priorities: list[int], streams: int = 1, dep
 
 def test_two_processes_of_equal_priority_share_the_card(run_dir):
     times = card_times(_env(run_dir, None), [20, 20])
-    assert _daemondaemon_status(run_dir)["sched"] == "band"           # Gdev's default
+    assert _daemon_status(run_dir)["sched"] == "band"           # Gdev's default
     assert sum(times) > 0.3 * WINDOW_S, times                   # they did compete for it
     assert min(times) / max(times) > 0.7, times
 
@@ -160,7 +160,7 @@ def test_fifo_ignores_priorities(run_dir):
     env = _env(run_dir, "fifo")
     times = card_times(env, [40, 20], streams=2)
     assert 0.35 < times[0] / sum(times) < 0.62, times
-    status = _daemondaemon_status(run_dir)
+    status = _daemon_status(run_dir)
     assert status["sched"] == "fifo"
     [card] = [c for c in status["cards"] if c["index"] == 0]
     assert card["sched"] == {"policy": "fifo", "period_us": 30000, "yield_us": None}

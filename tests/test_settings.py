@@ -27,6 +27,7 @@ BAD = {
     "GDEV_MEMCHECK": ("memcheck,typo", "racecheck"),
     "GDEV_MEMCPY_CHUNK": ("1K", "from 4K to 256M"),
     "GDEV_MEMCPY_PIPELINE": ("9", "from 1 to 8"),
+    "GDEV_MEMCPY_ONE_COPY": ("2", "0 or 1"),
     "GDEV_STATUS_INTERVAL_MS": ("1.5", ">= 0"),
 }
 

@@ -32,6 +32,7 @@ from ..common import cardwire as wire
 from ..common import futex, shared
 from ..common.contract import C, ffi, request_of
 from ..settings import settings
+from . import tracer
 
 _log = log.get("gdev.aidev")
 START_TIMEOUT_S = 60.0        # a cold daemon imports the card package and numpy first
@@ -118,6 +119,7 @@ class DaemonTransport:
             if rc:
                 sock.close()
                 raise OSError(-rc, f"the card daemon at {path} refused this process: {os.strerror(-rc)}")
+            tracer.allow_peer(sock)
             return sock
         raise AssertionError("unreachable")
 

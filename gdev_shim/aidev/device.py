@@ -228,6 +228,12 @@ class AidevDevice:
         arg = self._ioctl("gem_userptr", host_addr=host_addr, size=size)
         return arg.handle, arg.addr
 
+    def host_copy(self, addr: int, host_addr: int, size: int, to_host: bool) -> None:
+        """Copy between device memory and this process's memory in one step (HOST_COPY):
+        done on return.  AidevError: EFAULT a bad host range, EPERM/ENOSYS not possible here."""
+        self._ioctl("host_copy", addr=addr, host_addr=host_addr, size=size,
+                    flags=C.AIDEV_HOST_COPY_TO_HOST if to_host else 0)
+
     # ---- shared segments (every open of the card, any process) ----
     def shm_get(self, key: int, size: int, flags: int) -> tuple[int, int]:
         """(id, size) of the card's segment of `key`, made with AIDEV_SHM_CREATE if missing."""

@@ -27,6 +27,10 @@ class DmaEngine:
             return self.lock
         return self.arbiter.use(vgpu, abandoned)
 
+    def hold(self, vgpu: VirtualGpu | None, abandoned: Callable[[], bool] = _never) -> AbstractContextManager[Any]:
+        """The engine for work of its own (a copy with a client's memory), as copy() holds it."""
+        return self._engine(vgpu, abandoned)
+
     def copy(self, dst: int, src: int, n: int, vgpu: VirtualGpu | None = None,
              abandoned: Callable[[], bool] = _never, memory: MemoryView | None = None) -> None:
         """Copy within `memory` (a client's address space; the card's by default)."""

@@ -18,6 +18,7 @@ from .card import Card
 from .channel import FENCE_BYTES, PB_BYTES, Channel
 from ..trace.device import EngineActivity
 from .console import LOCAL, Console
+from . import remote
 from .errors import CardError
 from .swap import SwapClient
 from .shm import Segment
@@ -33,12 +34,14 @@ MAX_PROVIDED = 1024              # shared page ranges handed over and not yet us
 
 class CardFile:
     def __init__(self, card: Card, console: Console = LOCAL, local: bool = True,
-                 priority: int | None = None, label: str = "", client: Hashable | None = None) -> None:
+                 priority: int | None = None, label: str = "", client: Hashable | None = None,
+                 pid: int | None = None) -> None:
         """`priority` (0..40, GDEV_PRIORITY by default) weighs this open's share of the card's
         engines: each open is a virtual GPU of the card's scheduler (ValueError outside 0..40).
         `client` names the process the open belongs to: its opens share one address space
         (space.py), which reaches only the buffers they hold.  By default a local open is
-        this process's, a remote one a client of its own."""
+        this process's, a remote one a client of its own.  `pid`: a remote client's process,
+        whose memory HOST_COPY reaches (none: HOST_COPY is refused with ENOSYS)."""
         self.card = card
         self.vgpu = card.sched.attach(settings.priority if priority is None else priority, label)
         if client is None:
@@ -49,6 +52,8 @@ class CardFile:
         # A client in another process: its addresses mean nothing here, so GEM_USERPTR
         # needs the shared pages it hands over first (provide_pages).
         self.local = local
+        self.pid = None if local else pid
+        self.host_copies = self.host_copy_bytes = 0   # HOST_COPY: one-copy pageable transfers
         self._provided: dict[int, Any] = {}      # host address -> uint8 view of shared pages
         self.activity = EngineActivity()         # this open's engine time (its share of the card)
         self._lock = threading.Lock()
@@ -68,6 +73,7 @@ class CardFile:
             C.AIDEV_NR_FENCE_WAIT: self._fence_wait, C.AIDEV_NR_GEM_ALIAS: self._gem_alias,
             C.AIDEV_NR_GEM_USERPTR: self._gem_userptr, C.AIDEV_NR_SHM_GET: self._shm_get,
             C.AIDEV_NR_SHM_ATTACH: self._shm_attach, C.AIDEV_NR_SHM_CTL: self._shm_ctl,
+            C.AIDEV_NR_HOST_COPY: self._host_copy,
         }
         self._ioctls: dict[int, tuple[str, Callable[[Any], None]]] = {
             request_of(nr): (f"{IOCTL_STRUCTS[nr]} *", handler) for nr, handler in handlers.items()}
@@ -213,6 +219,18 @@ class CardFile:
                 self._provided.pop(start, None)
         arg.handle, arg.addr = self._own_handle(bo), bo.addr
 
+    def _host_copy(self, arg: Any) -> None:
+        if self.pid is None:
+            raise CardError(errno.ENOSYS, "HOST_COPY: the client's memory is this process's")
+        if arg.flags & ~C.AIDEV_HOST_COPY_TO_HOST:
+            raise CardError(errno.EINVAL, f"HOST_COPY flags {arg.flags:#x}")
+        if arg.size:
+            remote.copy_with_client(self.card, self.space, self.swap, self.vgpu, self.pid, arg,
+                                    lambda: self.closed)
+            with self._lock:
+                self.host_copies += 1
+                self.host_copy_bytes += arg.size
+
     def _channel(self, channel_id: int) -> Channel:
         channel = self._channels.get(channel_id)
         if channel is None:
@@ -260,6 +278,7 @@ class CardFile:
         swapped = sum(bo.size for bo in buffers
                       if bo.domain == C.AIDEV_GEM_DOMAIN_VRAM and not residency.is_resident(bo))
         return {"vram": vram, "swapped": swapped, "host": sum(bo.size for bo in buffers) - vram,
+                "host_copies": self.host_copies, "host_copy_bytes": self.host_copy_bytes,
                 "channels": channels}
 
     # ---- mmap ----

@@ -163,7 +163,8 @@ class Session:
         else:
             console = Console(1, 2, level)   # no terminal handed over: the daemon's log
         self.file = CardFile(self.daemon.card(minor), console, local=False, priority=priority,
-                             label=f"{self.command}[{self.pid}]", client=_process_of(self.pid))
+                             label=f"{self.command}[{self.pid}]", client=_process_of(self.pid),
+                             pid=self.pid)
         self.log_level = level
         self.daemon.adopt(self)
         return wire.reply(0)

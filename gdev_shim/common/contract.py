@@ -130,7 +130,8 @@ IOCTL_STRUCTS: dict[int, str] = {nr: f"struct aidev_{name}" for nr, name in (
     (C.AIDEV_NR_CHANNEL_ALLOC, "channel_alloc"), (C.AIDEV_NR_CHANNEL_FREE, "channel_free"),
     (C.AIDEV_NR_FENCE_WAIT, "fence_wait"), (C.AIDEV_NR_GEM_ALIAS, "gem_alias"),
     (C.AIDEV_NR_GEM_USERPTR, "gem_userptr"), (C.AIDEV_NR_SHM_GET, "shm_get"),
-    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"))}
+    (C.AIDEV_NR_SHM_ATTACH, "shm_attach"), (C.AIDEV_NR_SHM_CTL, "shm_ctl"),
+    (C.AIDEV_NR_HOST_COPY, "host_copy"))}
 
 
 def request_of(nr: int) -> int:

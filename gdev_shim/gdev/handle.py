@@ -66,6 +66,8 @@ class GdevHandle:
         # sanitizer's bounds and shadow, injected DMA faults, traces see every buffer and copy)
         watched = private_card_reason() is not None
         self.direct_copies = not watched
+        # large pageable copies by the card daemon (memcpy.py), where asked for
+        self.one_copy = bool(settings.memcpy_one_copy) and not watched
         self.suballoc = None if watched else SubAllocator(self._new_slab, self._free_slab,
                                                          self.info["vram_size"])
         self.lock = threading.RLock()

@@ -8,11 +8,23 @@ then the copy is truly asynchronous.
 A small synchronous copy whose context has nothing outstanding goes through the host's
 mapping of the buffer instead, as Gdev writes small transfers through the mapped BAR
 with direct I/O rather than DMA: no ring command, no fence, no wait for the card.
+
+A large pageable copy to a card in another process (the card daemon) is one copy, as a
+driver's copy_from_user: the card reads or writes this process's memory itself
+(AIDEV_IOCTL_HOST_COPY) once the context has executed everything queued before it.
+Only above what the bounce buffers hold at once: a copy that large waits for the
+context's earlier work through the bounce pipeline anyway, so its ordering is unchanged.
+Where the system refuses (ptrace rules, seccomp, a card in this process) the bounce
+buffers serve, as they do for a host range the card could not reach (then the host's
+own copy meets the bad address as before).
 """
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
+from ..aidev.device import AidevError
+from ..log import get
 from . import hostmem
 from .context import GdevCtx
 from .handle import GdevHandle
@@ -23,6 +35,33 @@ if TYPE_CHECKING:
 # Direct copies: at most this many bytes, of memory the host has mapped already (small
 # allocations: their slabs are mapped when made; see direct_view).
 DIRECT_COPY_BYTES = 64 << 10
+
+
+log = get("gdev")
+# errors saying the card may never reach this process's memory: the handle stops trying
+_REFUSED = (errno.EPERM, errno.ENOSYS, errno.ESRCH, errno.EACCES)
+
+
+def _one_copy(h: GdevHandle, q: GdevCtx, addr: int, host: int, size: int, to_host: bool) -> int | None:
+    """The copy done by the card with this process's memory (a fence that has passed), or
+    None when the bounce buffers must do it."""
+    if not h.one_copy or size <= h.chunk_size * h.pipeline_count:
+        return None
+    with q.copy_lock:
+        seq = q.fence()
+        q.wait(seq)                       # everything queued before the copy has run
+        try:
+            h.dev.host_copy(addr, host, size, to_host)
+        except AidevError as e:
+            if e.errno in _REFUSED:
+                h.one_copy = False
+                log.debug("card %d: pageable copies through bounce buffers: the card cannot "
+                          "reach this process's memory (%s)", h.minor, e)
+            else:
+                log.debug("card %d: one-copy transfer of %#x bytes at host %#x: %s; through bounce "
+                          "buffers", h.minor, size, host, e)
+            return None
+    return seq
 
 
 def _dma(q: GdevCtx, dst: int, src: int, size: int) -> int:
@@ -38,6 +77,9 @@ def to_device(h: GdevHandle, q: GdevCtx, dst: int, src_host: int, size: int) -> 
     pinned = h.dma_containing(src_host, size)
     if pinned is not None:
         return _dma(q, dst, pinned.addr + (src_host - pinned.host_addr), size)
+    done = _one_copy(h, q, dst, src_host, size, False)
+    if done is not None:
+        return done
     src = hostmem.view(src_host, size)
     seq = 0
     with q.copy_lock:
@@ -58,6 +100,9 @@ def from_device(h: GdevHandle, q: GdevCtx, dst_host: int, src: int, size: int) -
     pinned = h.dma_containing(dst_host, size)
     if pinned is not None:
         return _dma(q, pinned.addr + (dst_host - pinned.host_addr), src, size)
+    done = _one_copy(h, q, src, dst_host, size, True)
+    if done is not None:
+        return done
     dst = hostmem.view(dst_host, size)
     chunks = [(off, min(h.chunk_size, size - off)) for off in range(0, size, h.chunk_size)]
     seq = 0
