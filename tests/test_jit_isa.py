@@ -207,6 +207,28 @@ def test_atomic_fault_names_first_bad_lane(module: Module) -> None:
     assert fault[1] == (3, 0, 0) and fault[4] == "address not backed by a buffer object"
 
 
+def test_shared_atomic_collisions_and_faults(module: Module) -> None:
+    # lanes colliding on a few words, two lanes sitting out: old values in lane order
+    offs = (np.arange(32, dtype=np.uint32) % 5) * 4 + 128
+    offs[[7, 30]] = U32
+    (_, out), fault = both(module, "atomic_shared_at", [offs, np.zeros(96, np.uint32)])
+    assert fault is None
+    seen: dict[int, int] = {}
+    for t, o in enumerate(offs.tolist()):
+        if o != U32:
+            assert out[t] == seen.get(o, 0)
+            seen[o] = seen.get(o, 0) + t + 1
+    words = out[32:]
+    assert all(words[o // 4] == v for o, v in seen.items()) and words.sum() == sum(seen.values())
+    offs[5] = 130                               # misaligned
+    offs[3] = 256                               # past the window
+    _, fault = both(module, "atomic_shared_at", [offs, np.zeros(96, np.uint32)])
+    assert fault is not None and fault[1] == (3, 0, 0)
+    offs[3] = 4
+    _, fault = both(module, "atomic_shared_at", [offs, np.zeros(96, np.uint32)])
+    assert fault is not None and fault[1] == (5, 0, 0)
+
+
 # ------------------------------------------------------------------ half precision
 
 def _half_patterns(n: int, seed: int) -> np.ndarray:

@@ -64,6 +64,8 @@ LAUNCHES = {
     ("isa", "atomic_shared"): Launch((1, 1, 1)),
     # offsets of aligned words: all zero
     ("isa", "atomic_at"): Launch(values=1),
+    # one warp (it holds 64 words), offsets all zero: every lane adds to word 0 in lane order
+    ("isa", "atomic_shared_at"): Launch((1, 1, 1), (32, 1, 1), values=1),
     # indices into a 16-entry parameter table
     ("isa", "param_through_register"): Launch(values=16),
     # writes the clock registers' values

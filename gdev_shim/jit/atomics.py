@@ -4,7 +4,9 @@ Blocks run on several host threads at once, so a global atomic is an LLVM atomic
 cmpxchg on the host address (seq_cst for atom, whose old value is used; monotonic for
 red).  Shared and local memory belong to one block, whose lanes apply their updates one
 after another, lowest lane first: the interpreter's order (ptx/access.py atomic), so the
-results, floats included, are the same bit for bit.
+results, floats included, are the same bit for bit.  A warp's .shared atomic whose active
+lanes all fall inside the window runs inline as plain loads and stores, lane after lane
+(one host thread runs a block's warps); any other goes to the helper below.
 
 A helper function per (operation, type, space) walks the lanes: generic addresses go by
 window, each space's lanes are checked (first bad lane faults, as the interpreter reports
@@ -266,20 +268,86 @@ def b_atom(kc: Any, item: Item, f: Form, eff: ir.Value) -> None:
     ys = entry_alloca(kc.fn, L.vt(I64), name="atom_y")
     if op == "cas":
         b.store(raw64(rest[1]), ys)
+    slow = kc.fn.append_basic_block("atom_slow")
+    join = kc.fn.append_basic_block("atom_join")
+    fast_old = None
+    if space == "shared" and kc.W <= INLINE_LANES:
+        ok, hosts = _shared_hosts(kc, addrs, eff, w)
+        fast = kc.fn.append_basic_block("atom_fast")
+        b.cbranch(ok, fast, slow)
+        b.position_at_end(fast)
+        fast_old = _shared_inline(kc, op, t, hosts, eff, x, ys if op == "cas" else None)
+        fast_end = b.block
+        b.branch(join)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
     b.store(addrs, kc.tmp64)
     b.store(x, kc.tmpval)
     arr = ir.PointerType(ir.ArrayType(I64, kc.W))
     helper = _helper(kc, op, t, _SPACES[space], red)
     status = b.call(helper, [kc.env_ptr, b.bitcast(kc.tmp64, arr), b.bitcast(kc.tmpval, arr),
                              b.bitcast(ys, arr), mask_array(kc, eff), ir.Constant(I64, kc.pc)])
-    ok = kc.fn.append_basic_block("atom_ok")
-    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, ok)
-    b.position_at_end(ok)
+    ok_bb = kc.fn.append_basic_block("atom_ok")
+    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), kc.fail_bb, ok_bb)
+    b.position_at_end(ok_bb)
+    slow_old = b.load(kc.tmpval) if dst is not None else None
+    b.branch(join)
+    b.position_at_end(join)
     if dst is not None:
-        old = b.load(kc.tmpval)
+        old = slow_old
+        if fast_old is not None:
+            old = b.phi(L.vt(I64))
+            old.add_incoming(fast_old, fast_end)
+            old.add_incoming(slow_old, ok_bb)
         if w < 8:
             old = b.trunc(old, L.vt(INT[w]))
         kc.write(dst, t, kc.from_int(old, t), item, eff)
 
+
+# Widest warp whose shared atomics are unrolled inline, one lane after another.
+INLINE_LANES = 32
+
+
+def _shared_hosts(kc: Any, addrs: ir.Value, eff: ir.Value, w: int) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address per lane): ok when some lane is active and every active lane's
+    w-byte access is aligned and inside the block's shared window (else the helper runs
+    and reports the first bad lane as the interpreter does)."""
+    b, L = kc.b, kc.lanes
+    inactive = b.not_(eff)
+    size = kc.env[abi.SHARED_SIZE]
+    aligned = b.icmp_unsigned("==", b.and_(addrs, L.const(I64, w - 1)), L.const(I64, 0))
+    inside = b.icmp_unsigned("<=", addrs, L.splat(b.sub(size, ir.Constant(I64, w))))
+    ok = b.and_(L.any(eff), b.icmp_unsigned(">=", size, ir.Constant(I64, w)))
+    ok = b.and_(ok, L.all(b.or_(inactive, b.and_(aligned, inside))))
+    return ok, b.add(L.splat(kc.env[abi.SHARED]), addrs)
+
+
+def _shared_inline(kc: Any, op: str, t: str, hosts: ir.Value, eff: ir.Value, x: ir.Value,
+                   ys: ir.Value | None) -> ir.Value:
+    """Each active lane's update of shared memory, lowest lane first, as plain loads and
+    stores: one host thread runs all of a block's warps, so nothing else touches the block's
+    shared memory meanwhile.  Branch-free: an inactive lane reads and rewrites the window's
+    first word unchanged.  Returns the old raw bits per lane."""
+    b, L = kc.b, kc.lanes
+    w = width_of(t)
+    ity = INT[w]
+    pty = ir.PointerType(ity)
+    base = kc.env[abi.SHARED]
+    y = b.load(ys) if ys is not None else None
+    olds = ir.Constant(L.vt(I64), None)
+    for i in range(kc.W):
+        k = ir.Constant(I32, i)
+        on = b.extract_element(eff, k)
+        p = b.inttoptr(b.select(on, b.extract_element(hosts, k), base), pty)
+        xi = b.extract_element(x, k)
+        yi = b.extract_element(y, k) if y is not None else None
+        if w < 8:
+            xi = b.trunc(xi, ity)
+            yi = b.trunc(yi, ity) if yi is not None else None
+        old = b.load(p, align=w)
+        b.store(b.select(on, combine(b, op, t, old, xi, yi), old), p, align=w)
+        olds = b.insert_element(olds, b.zext(old, I64) if w < 8 else old, k)
+    return olds
 
 BUILDERS: dict[str, Callable] = {"atom": b_atom, "red": b_atom}

@@ -101,6 +101,24 @@ extern "C" __global__ void atomic_shared(const float *x, float *out, unsigned *o
     if (t == 0) g[gridDim.x + blockIdx.x] = us[0] + us[1] + us[2] + us[3];
 }
 
+// A .shared atomic at a per-thread byte offset into 64 words (one warp): with every offset
+// inside, lanes hitting one word count in lane order; else it faults on a chosen lane.
+extern "C" __global__ void atomic_shared_at(const unsigned *offs, unsigned *out)
+{
+    __shared__ unsigned s[64];
+    unsigned t = threadIdx.x, old = 0;
+    s[t] = 0;
+    s[t + 32] = 0;
+    __syncthreads();
+    if (offs[t] != 0xFFFFFFFFu)   // that lane sits out
+        asm volatile("atom.shared.add.u32 %0, [%1], %2;"
+                     : "=r"(old) : "r"((unsigned)__cvta_generic_to_shared(s) + offs[t]), "r"(t + 1));
+    __syncthreads();
+    out[t] = old;
+    out[32 + t] = s[t];
+    out[64 + t] = s[t + 32];
+}
+
 // An atomic at a per-thread offset from a base, to fault on a chosen lane.
 extern "C" __global__ void atomic_at(unsigned char *base, const unsigned long long *offs)
 {
