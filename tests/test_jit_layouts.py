@@ -177,3 +177,48 @@ EXITED = """
 
 def test_a_register_a_shuffle_reads_keeps_exited_lanes(jit_tier: str) -> None:
     _same(_kernel(EXITED), (1, 1, 1), (32, 1, 1), 32, 32, 0)
+
+
+# Each thread's cell plus, for a row's last thread, the cell after it (a tile's right
+# halo column: one lane in each 16-lane run of a 16-wide block's warp), read from global
+# memory through the register of the whole row's read.
+RIGHT_HALO = """
+    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    mov.u32 %r5, %ntid.x;
+    mov.u32 %r4, %ctaid.x;
+    mad.lo.s32 %r6, %r4, %r5, %r2;
+    mov.u32 %r7, %ctaid.y;
+    mov.u32 %r8, %ntid.y;
+    mad.lo.s32 %r9, %r7, %r8, %r3;
+    mad.lo.s32 %r10, %r9, %r1, %r6;
+    mul.wide.s32 %rd3, %r10, 4;
+    add.s64 %rd4, %rd1, %rd3;
+    ld.global.u32 %r11, [%rd4];
+    mov.u32 %r12, 0;
+    setp.ne.s32 %p1, %r2, 15;
+    @%p1 bra $L_in;
+    ld.global.u32 %r12, [%rd4+4];
+$L_in:
+    add.s32 %r13, %r11, %r12;
+    add.s64 %rd5, %rd2, %rd3;
+    st.global.u32 [%rd5], %r13;
+    ret;
+"""
+
+
+def test_a_right_halo_column_prefetches_the_next_blocks(jit_tier: str) -> None:
+    """The column's cell lies on the line after its row's; the load asks for the line
+    after that (the next block's column), two runs of 16 lanes ahead, and reads what the
+    interpreter reads."""
+    mod = _kernel(RIGHT_HALO)
+    text = str(KernelCompiler(flatten(mod, "k"), 32, "k").compile())
+    block = text[text.index("\nmem_runs_masked:") + 1:].splitlines()[1:]
+    block = block[:next(i for i, line in enumerate(block) if not line.startswith(" "))]
+    ahead = [line for line in block if line.endswith(", 128")]
+    assert len(ahead) == 2 and sum("llvm.prefetch" in line for line in block) == 2
+    w = 64
+    _same(mod, (w // 16, 2, 1), (16, 16, 1), w * 32 + 64, w * 32, w)

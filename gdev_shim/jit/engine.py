@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Gate, Optimiser
 
-CODEGEN_VERSION = "jit-53-st4"
+CODEGEN_VERSION = "jit-54-halo"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 
