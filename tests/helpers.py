@@ -293,3 +293,30 @@ def daemon_pids(run_dir: Path) -> list[int]:
         except OSError:
             pass
     return pids
+
+
+def _run_in_out(execute, mod, grid: tuple, block: tuple, n_in: int, n_out: int, w: int,
+                seed: int) -> bytes:
+    """Run kernel `k(in, out, w)` of `mod` on a fresh card with random int32 inputs."""
+    from gdev_shim.card.card import Card
+    card = Card(0, vram_size=64 << 20)
+    data = np.random.default_rng(seed).integers(-500, 500, n_in, dtype=np.int32)
+    src = card.gem_new(n_in * 4, VRAM)
+    dst = card.gem_new(n_out * 4, VRAM)
+    card.memory.write(src.addr, data.tobytes())
+    card.memory.write(dst.addr, bytes(n_out * 4))
+    execute(mod, "k", card.memory, grid, block, struct.pack("<QQI", src.addr, dst.addr, w), 0, 0)
+    return card.memory.read(dst.addr, n_out * 4)
+
+
+def assert_jit_matches_interp(mod, grid: tuple, block: tuple, n_in: int, n_out: int, w: int,
+                              seed: int = 7) -> None:
+    """Kernel `k(in, out, w)` gives the same output words on the JIT as on the interpreter."""
+    from gdev_shim import jit
+    from gdev_shim.ptx import execute as interp_execute
+    got = _run_in_out(jit.execute, mod, grid, block, n_in, n_out, w, seed)
+    want = _run_in_out(interp_execute, mod, grid, block, n_in, n_out, w, seed)
+    if got != want:
+        g, x = np.frombuffer(got, np.int32), np.frombuffer(want, np.int32)
+        bad = np.flatnonzero(g != x)
+        pytest.fail(f"{bad.size} words differ, first at {bad[0]}: jit {g[bad[0]]} interp {x[bad[0]]}")

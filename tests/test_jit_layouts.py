@@ -3,20 +3,15 @@ writes where a warp's lanes never part (KernelCompiler.writes_whole) and its one
 stores of half a warp's vector (memops._lane_stores): each against the interpreter."""
 from __future__ import annotations
 
-import struct
-
-import numpy as np
 import pytest
 
 pytest.importorskip("llvmlite")
 
-from gdev_shim import jit  # noqa: E402
-from gdev_shim.card.card import Card  # noqa: E402
-from gdev_shim.common.contract import C  # noqa: E402
 from gdev_shim.jit.codegen import KernelCompiler  # noqa: E402
 from gdev_shim.jit.layout import flatten  # noqa: E402
 from gdev_shim.jit.layouts import LayoutChecks, address_register  # noqa: E402
-from gdev_shim.ptx import Module, execute as interp_execute, parse_module  # noqa: E402
+from gdev_shim.ptx import Module, parse_module  # noqa: E402
+from helpers import assert_jit_matches_interp  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
@@ -30,24 +25,8 @@ def _kernel(body: str) -> Module:
     return parse_module(text)
 
 
-def _run(engine, mod: Module, grid: tuple, block: tuple, n_in: int, n_out: int, w: int) -> bytes:
-    card = Card(0, vram_size=64 << 20)
-    data = np.random.default_rng(7).integers(-500, 500, n_in, dtype=np.int32)
-    src = card.gem_new(n_in * 4, C.AIDEV_GEM_DOMAIN_VRAM)
-    dst = card.gem_new(n_out * 4, C.AIDEV_GEM_DOMAIN_VRAM)
-    card.memory.write(src.addr, data.tobytes())
-    card.memory.write(dst.addr, bytes(n_out * 4))
-    engine(mod, "k", card.memory, grid, block, struct.pack("<QQI", src.addr, dst.addr, w), 0, 0)
-    return card.memory.read(dst.addr, n_out * 4)
-
-
 def _same(mod: Module, grid: tuple, block: tuple, n_in: int, n_out: int, w: int) -> None:
-    got = _run(jit.execute, mod, grid, block, n_in, n_out, w)
-    want = _run(interp_execute, mod, grid, block, n_in, n_out, w)
-    if got != want:
-        g, x = np.frombuffer(got, np.int32), np.frombuffer(want, np.int32)
-        bad = np.flatnonzero(g != x)
-        pytest.fail(f"{bad.size} words differ, first at {bad[0]}: jit {g[bad[0]]} interp {x[bad[0]]}")
+    assert_jit_matches_interp(mod, grid, block, n_in, n_out, w, seed=7)
 
 
 # A row of the block staged in a shared tile with a column on each side (written by the
