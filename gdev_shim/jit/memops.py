@@ -543,12 +543,17 @@ def _row_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, 
             b.store(part, b.inttoptr(host, rty), align=w)
     else:
         parts = [b.load(b.inttoptr(host, rty), align=w) for host in hosts]
-        while len(parts) > 1:             # concatenate pairwise up to the warp's width
-            parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
-                ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
-                for i in range(0, len(parts), 2)]
-        b.store(parts[0], results[0])
+        b.store(_concatenated(b, parts), results[0])
     b.branch(joinb)
+
+
+def _concatenated(b: ir.IRBuilder, parts: list) -> ir.Value:
+    """Row vectors joined pairwise, in order, up to the warp's width."""
+    while len(parts) > 1:
+        parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
+            ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
+            for i in range(0, len(parts), 2)]
+    return parts[0]
 
 
 HALO_AHEAD = 2                     # runs ahead a tile's halo column prefetches (see below)
@@ -756,11 +761,7 @@ def _runs_masked(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
         else:
             parts.append(b.call(fn, [p, ir.Constant(I32, w), mask, ir.Constant(rty, None)]))
     if not store:
-        while len(parts) > 1:             # concatenate pairwise up to the warp's width
-            parts = [b.shuffle_vector(parts[i], parts[i + 1], ir.Constant(
-                ir.VectorType(I32, 2 * parts[i].type.count), list(range(2 * parts[i].type.count))))
-                for i in range(0, len(parts), 2)]
-        b.store(parts[0], results[0])
+        b.store(_concatenated(b, parts), results[0])
     b.branch(joinb)
 
 
