@@ -18,12 +18,17 @@ IMPLEMENTATIONS = {
 }
 
 
-@pytest.fixture
-def word():
+def _shared_words(dtype):
+    """Two words at the start of a fresh page (futex words must not straddle pages)."""
     pages = mmap.mmap(-1, mmap.PAGESIZE)
-    words = np.frombuffer(pages, dtype=np.uint32, count=2)
+    words = np.frombuffer(pages, dtype=dtype, count=2)
     yield words
     del words
+
+
+@pytest.fixture
+def word():
+    yield from _shared_words(np.uint32)
 
 
 def test_the_compiled_calls_are_built():
@@ -65,10 +70,7 @@ def test_wake_ends_a_sleep(word, impl):
 
 @pytest.fixture
 def wide():
-    pages = mmap.mmap(-1, mmap.PAGESIZE)
-    words = np.frombuffer(pages, dtype=np.uint64, count=2)
-    yield words
-    del words
+    yield from _shared_words(np.uint64)
 
 
 @pytest.fixture
