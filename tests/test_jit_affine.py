@@ -323,9 +323,13 @@ $L_store:
 
 
 def _access_texts(flat, accesses: dict[int, int]) -> dict[str, int]:
-    signed = {pc: s - (1 << 64) if s >> 63 else s for pc, s in accesses.items()}
-    return {f"{flat.code[pc].ins.opcode} {flat.code[pc].ins.operands[1 if flat.code[pc].ins.opcode.startswith('ld') else 0]}":
-            s for pc, s in signed.items()}
+    """'<opcode> <address operand>' -> its step (signed), per access the analysis knows."""
+    out = {}
+    for pc, s in accesses.items():
+        ins = flat.code[pc].ins
+        addr = ins.operands[1 if ins.opcode.startswith("ld") else 0]
+        out[f"{ins.opcode} {addr}"] = s - (1 << 64) if s >> 63 else s
+    return out
 
 
 def test_a_register_written_again_is_followed_to_the_definition_a_use_sees() -> None:
