@@ -80,8 +80,8 @@ def _symbol(shape: accesslib.Shape) -> str:
 @pytest.mark.usefixtures("library")
 def test_a_compilations_shapes_go_first_and_the_warm_ups_wait_for_it() -> None:
     """The warm-up's shapes are built one per job step while nothing compiles; a quick
-    compilation's go ahead of them, and the rest wait until it has ended (handed to the
-    queue that waits for first launches)."""
+    compilation's go ahead of them, and the rest wait until it has ended and they are
+    handed on (to the queue that waits for first launches)."""
     jobs: list = []
     later: list = []
     built: list[list[accesslib.Shape]] = []
@@ -90,7 +90,7 @@ def test_a_compilations_shapes_go_first_and_the_warm_ups_wait_for_it() -> None:
         accesslib.request(set(group), jobs.append, built.append, warm=True)
     assert len(warm) == 8 and [s for s, _ in accesslib._queue] == warm
     rows = sorted(accesslib.COMMON[1])[:2]
-    with accesslib.compiling(later.append):
+    with accesslib.compiling():
         accesslib.request(set(rows), jobs.append, built.append)
         assert accesslib.symbol(_symbol(rows[0])[len(accesslib.PREFIX):]) == _symbol(rows[0])
         jobs[0]()                       # the warm-up's first job, run now: the compilation's only
@@ -98,6 +98,9 @@ def test_a_compilations_shapes_go_first_and_the_warm_ups_wait_for_it() -> None:
         for job in jobs[1:]:
             job()
         assert built == [rows]
+        accesslib.resume(later.append)  # not while it compiles
+        assert later == []
+    accesslib.resume(later.append)
     assert len(later) == 1
     later[0]()
     assert built == [rows] + [[s] for s in warm if s not in rows]
@@ -111,7 +114,7 @@ def test_waiting_for_a_warm_up_shape_builds_it_now() -> None:
     built: list[list[accesslib.Shape]] = []
     accesslib.request(set(accesslib.COMMON[0]), lambda job: None, built.append, warm=True)
     shape = sorted(accesslib.COMMON[0])[-1]
-    with accesslib.compiling(lambda job: None):
+    with accesslib.compiling():
         accesslib.request(set(), lambda job: job(), built.append)
         assert accesslib.available({_symbol(shape)})
     assert built == [[shape]]

@@ -89,7 +89,7 @@ class _Unit:
 def request(shapes: set[Shape], submit: Submit, builder: Builder, warm: bool = False) -> None:
     """Have `builder` build the shapes not built yet, in jobs handed to `submit` (the
     optimiser's queue): a compilation's at once, ahead of the warm-up's (`warm`), which
-    wait while a quick compilation is in progress (`compiling`)."""
+    wait once a quick compilation has started (`compiling`, `resume`)."""
     global _runner
     with _lock:
         _runner = (submit, builder)
@@ -154,11 +154,10 @@ def _run(builder: Builder) -> None:
 
 
 @contextlib.contextmanager
-def compiling(later: Submit) -> Iterator[None]:
-    """A quick compilation is in progress: the warm-up's shapes not built yet wait, and
-    are handed to `later` (a queue whose jobs wait for the kernel's first launch) after it:
-    LLVM runs one call at a time in a process, so building shapes that a loading kernel does
-    not call would only delay it and its launch."""
+def compiling() -> Iterator[None]:
+    """A quick compilation is in progress: the warm-up's shapes not built yet wait, until
+    `resume` hands them on: LLVM runs one call at a time in a process, so building shapes
+    that a loading kernel does not call would only delay it."""
     global _loading
     with _lock:
         _loading += 1
@@ -167,10 +166,15 @@ def compiling(later: Submit) -> Iterator[None]:
     finally:
         with _lock:
             _loading -= 1
-            resume = _loading == 0 and bool(_queue) and _runner is not None
-            builder = _runner[1] if _runner is not None else None
-        if resume and builder is not None:
-            _start(later, builder)
+
+
+def resume(submit: Submit) -> None:
+    """Hand the warm-up's shapes not built yet to `submit` (a queue whose jobs wait for
+    the first launches of the kernels just compiled), unless a compilation is in progress."""
+    with _lock:
+        builder = _runner[1] if _runner is not None and _loading == 0 and _queue else None
+    if builder is not None:
+        _start(submit, builder)
 
 
 def symbol(name: str) -> str | None:

@@ -150,6 +150,7 @@ def prepare(module: Module, kernels: list[str]) -> None:
             _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
     for job in jobs:
         _queue(*job)
+    accesslib.resume(_after_first_launches)     # after the optimisations: the warm-up's rest
 
 
 def compile_kernel(module: Module, kernel: str, width: int = WARP,
@@ -185,6 +186,8 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
             _queue(*job)
         else:
             jobs.append(job)
+    if jobs is None:
+        accesslib.resume(_after_first_launches)
     return compiled
 
 
@@ -201,9 +204,9 @@ def warm_up(build_library: bool) -> None:
 
 
 def _after_first_launches(job: Callable[[], None]) -> None:
-    """Queue `job` for the optimiser's thread once the kernels just compiled have had a
-    first launch (at most tiers.HOLD_S later): the warm-up's access functions that the
-    compilation made wait."""
+    """Queue `job` for the optimiser's thread after the optimisations queued so far, once
+    the kernels just compiled have had a first launch (at most tiers.HOLD_S later): the
+    warm-up's access functions that their compilation made wait."""
     _optimiser.submit(job, _optimiser.gate())
 
 
@@ -263,7 +266,7 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     if cached is not None:
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     optimise = tier == "opt"
-    with contextlib.nullcontext() if optimise else accesslib.compiling(_after_first_launches):
+    with contextlib.nullcontext() if optimise else accesslib.compiling():
         if not optimise:
             _request_library(flat)
         # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
