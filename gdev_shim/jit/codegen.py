@@ -92,6 +92,7 @@ class KernelCompiler:
         self.live: Liveness | None = None
         # pcs a resumed warp runs again instead of restoring what they wrote (remat.py)
         self.remat_pcs: list[int] = []
+        self.remat_resumes: frozenset[int] = frozenset()   # where the dispatcher recomputes them
         self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
@@ -388,6 +389,7 @@ class KernelCompiler:
         assert self.classes is not None and self.spill is not None
         scalars = {r for r, c in self.classes.items() if c == UNIFORM}
         self.remat_pcs = remat.recomputable(self.flat, trace, self.spill, scalars)
+        self.remat_resumes = remat.resumes_after(self.flat, self.remat_pcs)
         written = {r for pc in self.remat_pcs for r in trace.writes.get(pc, ())}
         self.spill = self.spill - written
 
@@ -629,9 +631,26 @@ class KernelCompiler:
         bad = self.fn.append_basic_block("bad_pc")
         sw = b.switch(cur, bad)
         for pc_value in sorted(self.routes if self.routes is not None else self.leaders):
-            sw.add_case(ir.Constant(I32, pc_value), self.block(pc_value))
+            sw.add_case(ir.Constant(I32, pc_value), self.remat_entry(pc_value)
+                        if pc_value in self.remat_resumes else self.block(pc_value))
         b.position_at_end(bad)
         b.ret(ir.Constant(I32, 2))
+
+    def remat_entry(self, pc: int) -> ir.Block:
+        """A block that recomputes the rematerialised registers, then goes on at the
+        resume point `pc`: the dispatcher's way there.  Lanes reach `pc` only released
+        from its barrier, after a resume that recomputed them already; going through it
+        tells the optimiser so, and their values from before the barrier die at it
+        instead of staying live (in spilled vector registers) through all the code
+        before it."""
+        b = self.b
+        block = self.fn.append_basic_block(f"remat_at{pc}")
+        here = b.block
+        b.position_at_end(block)
+        self.emit_remat()
+        b.branch(self.block(pc))
+        b.position_at_end(here)
+        return block
 
     def goto(self, target: int, grp: ir.Value) -> None:
         """Continue the group at `target`, or hand it to the dispatcher if others wait below."""
