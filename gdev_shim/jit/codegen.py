@@ -93,6 +93,11 @@ class KernelCompiler:
         # pcs a resumed warp runs again instead of restoring what they wrote (remat.py)
         self.remat_pcs: list[int] = []
         self.remat_resumes: frozenset[int] = frozenset()   # where the dispatcher recomputes them
+        self.in_remat = False
+        # the pc whose code the instructions being generated belong to, when not their own
+        # (a masked region's: its branch's, ifconvert.py); None: their own
+        self.host: int | None = None
+        self.analysis: Trace | None = None     # the tracing pass's record, where one ran
         self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
@@ -116,6 +121,7 @@ class KernelCompiler:
                 probe = KernelCompiler(self.flat, self.W, self.name, classes={}, compact=True)
                 probe.compile()
                 trace = probe.trace
+            self.analysis = trace
             self.classes = classify(self.flat, self.find_leaders(), trace)
             self.cross = cross_lane_reads(self.flat, trace)
             if not self.compact:
@@ -133,6 +139,9 @@ class KernelCompiler:
         self.bbs: dict[int, ir.Block] = {}
         self.pending_blocks: list[int] = []
         self.routes = ifconvert.dispatch_targets(self)
+        if self.analysis is not None and self.strides is not None:
+            from . import memops
+            self.layouts.plan(self, memops.planned_layouts(self), self.analysis.writes)
         self.emit_warp_entry()
         self.emit_dispatch()
         self.emit_exits()
@@ -401,9 +410,11 @@ class KernelCompiler:
         saved = (self.pc, getattr(self, "item", None), getattr(self, "grp", None))
         self.grp = alive
         self.layouts.clear()
+        self.in_remat = True
         for pc in self.remat_pcs:
             self.pc, self.item = pc, self.flat.code[pc]
             self.emit_instruction(self.item, alive)
+        self.in_remat = False
         self.layouts.clear()
         self.pc, self.item, self.grp = saved
 
@@ -959,6 +970,7 @@ class KernelCompiler:
             b.store(raw, alloca)
         else:
             b.store(b.select(mask, raw, b.load(alloca)), alloca)
+        self.layouts.define(self, (item.fn.name, op[1]), self.pc, item)
 
     def writes_whole(self, mask: ir.Value, name: str) -> bool:
         """Whether a write under `mask` may set every lane of register `name`: the mask is
