@@ -28,8 +28,12 @@ def _kernel(body: str, params: str = ".param .u64 k_in, .param .u64 k_out, .para
 
 
 def _strides(mod: Module) -> tuple:
+    return _strides_of(mod, "k")
+
+
+def _strides_of(mod: Module, kernel: str) -> tuple:
     from gdev_shim.jit.codegen import KernelCompiler
-    flat = flatten(mod, "k")
+    flat = flatten(mod, kernel)
     probe = KernelCompiler(flat, 32, "probe", classes={})
     probe.compile()
     signed = {n: s - (1 << 64) if s >> 63 else s for n, s in register_strides(flat, probe.trace).items()}
@@ -264,3 +268,120 @@ def test_a_halo_column_matches_the_interpreter(block, jit_tier: str) -> None:
     bx, by, _ = block
     w = 3 * bx
     _same(mod, (3, 2, 1), block, w * 2 * by, w * 2 * by, w)
+
+
+# a 16-wide block reads tile[ty][0..1] and tile[0..1][tx] each round of a loop whose
+# counters are the registers %tid.x and %tid.y were read into (as nvcc writes a tiled
+# matmul): the loads' bases, computed before the loop from the first values, are followed
+# to those definitions; the global load in the loop, whose address register the loop also
+# steps, is not (a label lies between it and its definitions)
+REUSED = """
+    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    shl.b32 %r4, %r3, 4;
+    add.s32 %r5, %r4, %r2;
+    mov.u32 %r6, 0;
+    setp.lt.s32 %p1, %r1, 1;
+    @%p1 bra $L_store;
+    mov.u32 %r7, tile;
+    shl.b32 %r8, %r3, 6;
+    add.s32 %r9, %r7, %r8;
+    shl.b32 %r10, %r2, 2;
+    add.s32 %r11, %r9, %r10;
+    add.s32 %r12, %r7, %r10;
+    mul.wide.u32 %rd3, %r5, 4;
+    add.s64 %rd4, %rd1, %rd3;
+    mov.u32 %r13, 0;
+$L_loop:
+    ld.global.u32 %r14, [%rd4];
+    st.shared.u32 [%r11], %r14;
+    bar.sync 0;
+    ld.shared.u32 %r15, [%r9];
+    ld.shared.u32 %r16, [%r12];
+    ld.shared.u32 %r17, [%r9+4];
+    ld.shared.u32 %r18, [%r12+64];
+    mad.lo.s32 %r6, %r6, 3, %r15;
+    xor.b32 %r6, %r6, %r16;
+    mad.lo.s32 %r6, %r6, 5, %r17;
+    add.s32 %r6, %r6, %r18;
+    bar.sync 0;
+    add.s64 %rd4, %rd4, 1024;
+    add.s32 %r2, %r2, 16;
+    add.s32 %r3, %r3, 1;
+    add.s32 %r13, %r13, 1;
+    setp.lt.s32 %p2, %r13, %r1;
+    @%p2 bra $L_loop;
+$L_store:
+    mul.wide.u32 %rd5, %r5, 4;
+    add.s64 %rd6, %rd2, %rd5;
+    st.global.u32 [%rd6], %r6;
+    ret;
+"""
+
+
+def _access_texts(flat, accesses: dict[int, int]) -> dict[str, int]:
+    """'<opcode> <address operand>' -> its step (signed), per access the analysis knows."""
+    out = {}
+    for pc, s in accesses.items():
+        ins = flat.code[pc].ins
+        addr = ins.operands[1 if ins.opcode.startswith("ld") else 0]
+        out[f"{ins.opcode} {addr}"] = s - (1 << 64) if s >> 63 else s
+    return out
+
+
+def test_a_register_written_again_is_followed_to_the_definition_a_use_sees() -> None:
+    flat, regs, accesses = _strides(_kernel(REUSED))
+    assert "%r2" not in regs and "%r3" not in regs            # written twice: not one value
+    assert regs["%r9"] == 0 and regs["%r10"] == 4 and regs["%r11"] == 4 and regs["%r12"] == 4
+    assert regs["%r5"] == 1 and "%rd4" not in regs
+    by_base = {text.split(" ", 1)[1]: s for text, s in _access_texts(flat, accesses).items()}
+    assert by_base == {"('addr', ('reg', '%r11'), 0)": 4, "('addr', ('reg', '%r9'), 0)": 0,
+                       "('addr', ('reg', '%r12'), 0)": 4, "('addr', ('reg', '%r9'), 4)": 0,
+                       "('addr', ('reg', '%r12'), 64)": 4, "('addr', ('reg', '%rd6'), 0)": 4}
+
+
+@pytest.mark.parametrize("between", [
+    "    @%p1 mov.u32 %r2, 0;\n",                  # a guarded definition: not followed
+    "$L_join:\n",                                   # paths may join here: not followed
+    "    call.uni next, ();\n",                     # a call: not followed
+])
+def test_what_stops_the_walk_to_a_definition(between: str) -> None:
+    body = ("    mov.u32 %r2, %tid.x;\n    setp.eq.u32 %p1, %r2, 0;\n" + between
+            + "    shl.b32 %r3, %r2, 2;\n    mov.u32 %r4, tile;\n    add.s32 %r5, %r4, %r3;\n"
+            "    ld.shared.u32 %r6, [%r5];\n    add.s32 %r2, %r2, 1;\n    ret;\n")
+    callee = ".func next()\n{\n    ret;\n}\n" if "call" in between else ""
+    mod = parse_module(".version 8.0\n.target sm_80\n.address_size 64\n" + callee
+                       + ".visible .entry k(.param .u64 k_in, .param .u64 k_out, .param .u32 k_w)\n{\n"
+                       + REGS + "    .shared .align 4 .b8 tile[1296];\n" + body + "}\n")
+    _flat, _regs, accesses = _strides(mod)
+    assert accesses == {}
+
+
+def test_the_walk_passes_a_branch_and_a_barrier() -> None:
+    body = ("    mov.u32 %r2, %tid.x;\n    setp.eq.u32 %p1, %r2, 0;\n    @%p1 bra $L_end;\n    bar.sync 0;\n"
+            "    shl.b32 %r3, %r2, 2;\n    mov.u32 %r4, tile;\n    add.s32 %r5, %r4, %r3;\n"
+            "    ld.shared.u32 %r6, [%r5];\n    add.s32 %r2, %r2, 1;\n$L_end:\n    ret;\n")
+    _flat, _regs, accesses = _strides(_kernel(body))
+    assert list(accesses.values()) == [4]
+
+
+@pytest.mark.parametrize("block", [(16, 4, 1), (16, 16, 1)], ids=lambda b: "x".join(map(str, b)))
+def test_a_loop_over_reused_registers_matches_the_interpreter(block, jit_tier: str) -> None:
+    _same(_kernel(REUSED), (2, 1, 1), block, 256 * 3, 256, 3)
+
+
+def test_the_corpus_tiled_matmul_has_every_shared_access_known(compile_ptx) -> None:
+    """tests/kernels/corpus_linalg.cu's matmul_tiled as nvcc writes it (its loop steps the
+    registers %tid.x and %tid.y were read into): each of its 32 shared loads and 2 stores
+    has its step along a row, so racecheck can check the inner loop at once (racebatch)."""
+    from pathlib import Path
+    src = Path(__file__).parent / "kernels" / "corpus_linalg.cu"
+    flat, _regs, accesses = _strides_of(parse_module(compile_ptx([src])[src]), "matmul_tiled")
+    shared = {text: s for text, s in _access_texts(flat, accesses).items() if ".shared." in text}
+    steps = [s for pc, s in accesses.items() if ".shared." in flat.code[pc].ins.opcode]
+    n_shared = sum(1 for it in flat.code if it.ins is not None and ".shared." in it.ins.opcode)
+    assert n_shared == 34 and len(steps) == 34, shared
+    assert sorted(set(steps)) == [0, 4]

@@ -275,6 +275,7 @@ STRETCH = """
     one_tile = ((1, 1, 1), args(pa, pc))
     grid, params = {"clean_tile_matmul": ((2, 2, 1), args(pa, pb, pc, n)),
                     "tile_raw_race": ((2, 2, 1), args(pa, pb, pc, n)),
+                    "bounded_tile_raw_race": ((2, 2, 1), args(pa, pb, pc, n, n, n)),
                     "tile_war_race": ((1, 1, 1), args(pa, pb, pc))}.get(KERNEL, one_tile)
     print(run(KERNEL, grid, (16, 16, 1), params))
     c = np.zeros((n, n), np.float32)
@@ -298,12 +299,14 @@ def _stretch_runs(ptx: Path, kernel: str, tmp_path: Path) -> dict[str, tuple[str
     return out
 
 
-@pytest.mark.parametrize("kernel, kind", [("tile_raw_race", "RAW"), ("tile_war_race", "WAR"),
+@pytest.mark.parametrize("kernel, kind", [("tile_raw_race", "RAW"), ("bounded_tile_raw_race", "RAW"),
+                                          ("tile_war_race", "WAR"),
                                           ("halo_war_race", "WAR"), ("self_product_war_race", "WAR")])
 def test_racecheck_of_a_stretch_of_loads_at_once_finds_what_each_load_finds(ptx_files, tmp_path, kernel, kind):
     """Stretches of shared loads checked together: a tiled matmul's unrolled inner loop
-    (a missing first barrier: a hazard in the stretch itself; a missing second one: later
-    writes meet the reads the stretch recorded), a stencil's reads (a warp's rows overlap)
+    (a missing first barrier: a hazard in the stretch itself, also in the corpus's
+    bounds-checked form whose loop counters reuse %tid's registers; a missing second one:
+    later writes meet the reads the stretch recorded), a stencil's reads (a warp's rows overlap)
     and a tile times itself (reads by row and by column of the same words), each followed
     by writes meeting what they recorded.  Every finding is what the loads checked one by
     one find, and the first one the interpreter's."""

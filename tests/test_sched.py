@@ -2,6 +2,7 @@
 (except the arbiter's own tests), no clocks; every outcome is deterministic."""
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -17,9 +18,17 @@ MS = 1_000_000
 US = 1_000
 
 
-def simulate(policy: str, clients: list[tuple[int, int, int]], duration_ns: int = 3_000 * MS) -> list[float]:
+def simulate(policy: str, clients: list[tuple[int, int, int]], duration_ns: int = 3_000 * MS,
+             jitter: float = 0.0, seed: int = 0) -> list[float]:
     """Closed-loop clients (priority, kernel ns, host gap ns between a kernel's end and the
-    next request) on one engine for `duration_ns`; each client's share of the engine time."""
+    next request) on one engine for `duration_ns`; each client's share of the engine time.
+    With `jitter`, every kernel and every gap lasts its nominal time times a factor drawn
+    (seeded) from 1 ± jitter, as the daemon's kernels and clients vary from one to the next."""
+    rng = random.Random(seed)
+
+    def drawn(ns: int) -> int:
+        return round(ns * rng.uniform(1 - jitter, 1 + jitter)) if jitter else ns
+
     queue = EngineQueue(make_policy(policy), 0)
     vgpus = [VirtualGpu(i, prio) for i, (prio, _, _) in enumerate(clients)]
     for v in vgpus:
@@ -38,7 +47,7 @@ def simulate(policy: str, clients: list[tuple[int, int, int]], duration_ns: int 
         if running is not None and run_end == now:
             queue.complete(running, now)
             vgpu = running.account.vgpu
-            arrival[vgpu] = now + clients[vgpu.id][2]
+            arrival[vgpu] = now + drawn(clients[vgpu.id][2])
             running = None
         for v in vgpus:
             if arrival[v] == now:
@@ -47,9 +56,14 @@ def simulate(policy: str, clients: list[tuple[int, int, int]], duration_ns: int 
         if running is None:
             running = queue.dispatch(now)
             if running is not None:
-                run_end = now + clients[running.account.vgpu.id][1]
+                run_end = now + drawn(clients[running.account.vgpu.id][1])
     total = sum(queue.account(v).total_ns for v in vgpus)
     return [queue.account(v).total_ns / total for v in vgpus]
+
+
+def deviation(shares: list[float]) -> float:
+    """The largest deviation of a share from the mean, against the mean (the benchmark's figure)."""
+    return max(abs(s * len(shares) - 1) for s in shares)
 
 
 def test_policy_names_match_the_setting():
@@ -64,7 +78,55 @@ def test_policy_names_match_the_setting():
 @pytest.mark.parametrize("count", [2, 4])
 def test_equal_priorities_share_equally(policy, count):
     shares = simulate(policy, [(20, 5 * MS, 200 * US)] * count, 5_000 * MS)
-    assert max(abs(s * count - 1) for s in shares) < 0.05, shares      # the benchmark's target
+    assert deviation(shares) < 0.05, shares                               # the benchmark's target
+
+
+@pytest.mark.parametrize("policy", ["band", "credit"])
+@pytest.mark.parametrize("seed", range(4))
+def test_four_equal_clients_share_equally_when_kernels_vary(policy, seed):
+    # kernels of 12 ms ± 30% and turnarounds of 2.5 ms ± 30%, drawn anew each time: the
+    # engine idles a few percent (turnarounds, BAND's yield chances), so everyone's credit
+    # climbs to the threshold; zeroing the richest there (Gdev's rule for idle hoards)
+    # took the most under-served client's claim away and left BAND up to 7% apart
+    shares = simulate(policy, [(20, 12 * MS, 2500 * US)] * 4, 5_000 * MS, jitter=0.3, seed=seed)
+    assert deviation(shares) < 0.025, shares
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_band_four_equal_clients_of_long_kernels_share_equally(seed):
+    # a 25 ms ± 30% kernel costs more than a period earns: debts often pass the threshold,
+    # and forgiving them outright (Gdev's rule) left clients about 10% apart
+    shares = simulate("band", [(20, 25 * MS, 2500 * US)] * 4, 5_000 * MS, jitter=0.3, seed=seed)
+    assert deviation(shares) < 0.05, shares
+
+
+def test_band_priorities_hold_when_kernels_vary():
+    shares = simulate("band", [(40, 12 * MS, 2500 * US), (20, 12 * MS, 2500 * US)], 6_000 * MS, jitter=0.3)
+    assert shares[0] == pytest.approx(2 / 3, abs=0.04), shares
+    prios = [40, 20, 10, 10]
+    shares = simulate("band", [(p, 5 * MS, 2500 * US) for p in prios], 6_000 * MS, jitter=0.3)
+    for share, p in zip(shares, prios):
+        assert share == pytest.approx(p / sum(prios), abs=0.02), shares
+
+
+def test_threshold_takes_idle_time_from_competitors_alike_and_idle_hoards_away():
+    policy = make_policy("band")
+    queue = EngineQueue(policy, 0)
+    a, b, c = (queue.attach(VirtualGpu(i, 20), 0) for i in range(3))
+    a.credit_ns, b.credit_ns, c.credit_ns = INACTIVE_THRESHOLD_NS + 4 * MS, 10 * MS, INACTIVE_THRESHOLD_NS + 9 * MS
+    a.last_active_ns = b.last_active_ns = PERIOD_NS                  # a and b compete; c has been idle
+    policy.settle(queue.accounts, PERIOD_NS)
+    assert a.credit_ns == INACTIVE_THRESHOLD_NS                       # the richest competitor at the threshold ...
+    assert b.credit_ns == 6 * MS                                      # ... the other as far behind as before
+    assert c.credit_ns == 0                                           # an idle hoard is taken away (Gdev)
+    a.credit_ns = -INACTIVE_THRESHOLD_NS - 7 * MS
+    policy.settle(queue.accounts, PERIOD_NS)
+    assert a.credit_ns == -INACTIVE_THRESHOLD_NS                      # a debt is capped, not forgiven
+    fifo = make_policy("fifo")
+    a.credit_ns = 5 * INACTIVE_THRESHOLD_NS
+    fifo.replenish(a, 1.0)
+    fifo.settle(queue.accounts, PERIOD_NS)
+    assert a.credit_ns == 5 * INACTIVE_THRESHOLD_NS                   # FIFO keeps no credit
 
 
 def test_fifo_serves_in_arrival_order_whatever_the_priorities():
@@ -163,20 +225,16 @@ def test_bandwidth_counts_only_active_virtual_gpus():
     assert bandwidth(zero.account(x), zero.accounts, 0) == pytest.approx(0.5)
 
 
-def test_credit_replenishes_each_period_and_forgets_hoards_and_debts():
+def test_credit_replenishes_each_period_and_forgets_idle_hoards():
     policy = make_policy("credit")
     queue = EngineQueue(policy, 0)
     v = VirtualGpu(1, 20)
     account = queue.attach(v, 0)
     assert account.credit_ns == PERIOD_NS                     # alone: the whole period at attach
     queue.advance(PERIOD_NS)                                  # one more would exceed the threshold
-    assert account.credit_ns == 0
-    account.credit_ns = -INACTIVE_THRESHOLD_NS + 1
-    policy.replenish(account, 0.0)
-    assert account.credit_ns == -INACTIVE_THRESHOLD_NS + 1
-    account.credit_ns -= 2
-    policy.replenish(account, 0.0)
-    assert account.credit_ns == 0                             # a debt past the threshold is forgiven
+    assert account.credit_ns == 0                             # idle meanwhile: the hoard is taken away
+    policy.replenish(account, 0.5)
+    assert account.credit_ns == PERIOD_NS // 2
     assert make_policy("fifo").budgeted is False
 
 

@@ -138,6 +138,31 @@ extern "C" __global__ void tile_raw_race(const float *a, const float *b, float *
     tile_matmul<false>(a, b, c, n);
 }
 
+// The tiled matmul of the test corpus (tests/kernels/corpus_linalg.cu: bounds-checked
+// tile loads, M x K times K x N), missing its first barrier.  nvcc steps the registers it
+// read %tid.x and %tid.y into as the loop's counters, after the loop's shared addresses
+// are computed from them: the JIT's address analysis follows such a register to the
+// definition a use sees (jit/affine.py), so this inner loop is a stretch checked at once.
+extern "C" __global__ void bounded_tile_raw_race(const float *A, const float *B, float *C, int M, int N,
+                                                 int K)
+{
+    __shared__ float As[16][16];
+    __shared__ float Bs[16][16];
+    int row = blockIdx.y * 16 + threadIdx.y;
+    int col = blockIdx.x * 16 + threadIdx.x;
+    float acc = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += 16) {
+        int ak = k0 + threadIdx.x, bk = k0 + threadIdx.y;
+        As[threadIdx.y][threadIdx.x] = (row < M && ak < K) ? A[row * K + ak] : 0.0f;
+        Bs[threadIdx.y][threadIdx.x] = (bk < K && col < N) ? B[bk * N + col] : 0.0f;
+#pragma unroll
+        for (int k = 0; k < 16; ++k)
+            acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
+        __syncthreads();
+    }
+    if (row < M && col < N) C[row * N + col] = acc;
+}
+
 // One 16x16 tile product (a 16x16 block), then rows 2.. of bs overwritten with no barrier
 // after the reads: warp 1's writes meet the reads every warp made of them, as the JIT's
 // check of the whole stretch of reads recorded them (a write after read).

@@ -71,14 +71,34 @@ class Policy(ABC):
         self.yield_ns = yield_ns
 
     def replenish(self, account: Account, share: float) -> None:
-        """Once per period: the credit of a budgeted policy (gdev_vsched_*_replenish)."""
+        """Once per period: a budgeted policy's virtual GPU earns its bandwidth's worth of
+        engine time (gdev_vsched_*_replenish; the threshold is applied by settle)."""
+        if self.budgeted:
+            account.credit_ns += int(self.period_ns * share)
+
+    def settle(self, accounts: list[Account], at: int) -> None:
+        """After each period's replenishment: Gdev's threshold on credit, refined.
+
+        Gdev zeroes a credit past the threshold (an idle hoard) and a debt past it (one long
+        kernel), so neither counts for ever.  A virtual GPU that kept competing did not
+        hoard, though: its credit climbed because the engine idled (BAND's yield chances,
+        the clients' turnarounds), time nobody used.  Zeroing it took the most under-served
+        virtual GPU's claim away and put it last; instead the excess is taken from every
+        active virtual GPU alike, which keeps the differences that decide who runs next.
+        A debt past the threshold is capped there rather than forgiven: still bounded, but
+        a client whose kernels outlast what a period earns pays for them."""
         if not self.budgeted:
             return
-        account.credit_ns += int(self.period_ns * share)
-        # Gdev: credit hoarded past the threshold while idle is taken away, and a debt past
-        # it is forgiven, so neither an idle spell nor one long kernel counts for ever.
-        if account.credit_ns > INACTIVE_THRESHOLD_NS or account.credit_ns < -INACTIVE_THRESHOLD_NS:
-            account.credit_ns = 0
+        active = [a for a in accounts if a.active(at)]
+        excess = max((a.credit_ns for a in active), default=0) - INACTIVE_THRESHOLD_NS
+        if excess > 0:
+            for account in active:
+                account.credit_ns -= excess
+        for account in accounts:
+            if account.credit_ns > INACTIVE_THRESHOLD_NS:        # only an idle one's, now
+                account.credit_ns = 0
+            elif account.credit_ns < -INACTIVE_THRESHOLD_NS:
+                account.credit_ns = -INACTIVE_THRESHOLD_NS
 
     def charged(self, account: Account, accounts: list[Account], exec_ns: int, now: int) -> None:
         """`account`'s request just finished after `exec_ns` on the engine (its charge is

@@ -142,23 +142,28 @@ class EngineQueue:
         return (now - self.epoch) // self.policy.period_ns
 
     def advance(self, now: int) -> None:
-        """Apply every period boundary up to `now`: replenish credit and measure the used
-        bandwidth (the share of the window so far; the window restarts each second)."""
+        """Apply every period boundary up to `now`: replenish credit (every account, then the
+        threshold over them all: policy.settle) and measure the used bandwidth (the share
+        of the window so far; the window restarts each second)."""
         tick = self._tick(now)
         if tick <= self._advanced:               # no period boundary since the last call
             return
-        for account in self.accounts:
-            if account.tick >= tick:
-                continue
-            for k in range(max(account.tick + 1, tick - MAX_CATCH_UP + 1), tick + 1):
-                at = self.epoch + k * self.policy.period_ns
-                self.policy.replenish(account, bandwidth(account, self.accounts, at))
+        policy = self.policy
+        oldest = min((a.tick for a in self.accounts), default=tick)
+        for k in range(max(oldest + 1, tick - MAX_CATCH_UP + 1), tick + 1):
+            at = self.epoch + k * policy.period_ns
+            for account in self.accounts:
+                if account.tick >= k:
+                    continue
+                policy.replenish(account, bandwidth(account, self.accounts, at))
                 span = at - account.window_start_ns
                 if span > 0:
                     account.bw_used = min(1.0, account.window_used_ns / span)
                 if span >= UPDATE_INTERVAL_NS:
                     account.window_used_ns, account.window_start_ns = 0, at
-            account.tick = tick
+            policy.settle(self.accounts, at)
+        for account in self.accounts:
+            account.tick = max(account.tick, tick)
         self._advanced = tick
 
     # ---- what gdev-smi shows ----
