@@ -309,6 +309,25 @@ def test_queue_refuses_what_makes_no_sense():
     assert queue.accounts == []
 
 
+@pytest.mark.parametrize("policy", SCHED_POLICIES)
+def test_a_withdrawn_request_neither_runs_nor_holds_up_the_next(policy):
+    queue = EngineQueue(make_policy(policy), 0)
+    a, b = VirtualGpu(1, 20), VirtualGpu(2, 20)
+    queue.attach(a, 0)
+    queue.attach(b, 0)
+    ta = queue.arrive(a, 0)
+    assert queue.dispatch(0) is ta
+    tb = queue.arrive(b, 10)
+    queue.withdraw(tb)
+    queue.withdraw(tb)                                        # twice: still one request fewer
+    queue.complete(ta, 1 * MS)
+    assert queue.dispatch(1 * MS) is None                     # nobody waits
+    tb2 = queue.arrive(b, 2 * MS)
+    assert queue.dispatch(2 * MS) is tb2 and tb.granted_ns is None
+    queue.complete(tb2, 3 * MS + 2 * PERIOD_NS)               # the periods it ran through are applied
+    assert queue.describe(b, 3 * MS + 2 * PERIOD_NS)["runs"] == 1 and queue.account(b).tick == 2
+
+
 def test_card_scheduler_checks_priorities():
     sched = CardScheduler("credit", make_policy)
     with pytest.raises(ValueError, match="outside 0..40"):

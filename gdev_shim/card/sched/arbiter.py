@@ -72,13 +72,15 @@ class EngineArbiter:
 
     def _release(self, ticket: Ticket) -> None:
         with self._lock:
-            self.queue.complete(ticket, self.clock())
-            self._dispatch()
+            now = self.clock()
+            self.queue.complete(ticket, now)
+            self._dispatch(now)
 
     def _acquire(self, vgpu: VirtualGpu, abandoned: Callable[[], bool]) -> Ticket:
         with self._lock:
-            ticket = self.queue.arrive(vgpu, self.clock())
-            self._dispatch()
+            now = self.clock()
+            ticket = self.queue.arrive(vgpu, now)
+            self._dispatch(now)
             while ticket.granted_ns is None:
                 if abandoned():
                     self.queue.withdraw(ticket)
@@ -95,8 +97,9 @@ class EngineArbiter:
             # virtual GPU's from then on, and credit must account for all of its busy time
             return ticket
 
-    def _dispatch(self) -> None:
-        if self.queue.dispatch(self.clock()) is not None and self._sleepers:
+    def _dispatch(self, now: int | None = None) -> None:
+        # `now`: the time the caller just read under the lock (one clock read per request's step)
+        if self.queue.dispatch(self.clock() if now is None else now) is not None and self._sleepers:
             self._cond.notify_all()
 
     def wake(self) -> None:

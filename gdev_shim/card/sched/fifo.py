@@ -20,5 +20,10 @@ class Fifo(Policy):
 
     def choose(self, accounts: list[Account], previous: Account | None, now: int,
                may_hold: bool) -> Ticket | Hold | None:
-        heads = [a.waiting[0] for a in accounts if a.waiting]
-        return min(heads, key=lambda t: t.seq, default=None)
+        oldest: Ticket | None = None
+        for account in accounts:
+            if account.waiting:
+                head = account.waiting[0]
+                if oldest is None or head.seq < oldest.seq:
+                    oldest = head
+        return oldest

@@ -38,6 +38,10 @@ class EngineQueue:
         self._after_completion = False
         self._seq = 0
         self._advanced = -1                      # the period every account has been brought up to
+        # the hot path (a request's arrival, grant and completion) looks at these two, not at
+        # the periods or the accounts, unless a period boundary passed or someone waits
+        self._boundary_ns = now                  # advance() has work to do from this time on
+        self._waiting = 0                        # requests waiting, all accounts together
 
     # ---- virtual GPUs ----
     def attach(self, vgpu: VirtualGpu, now: int) -> Account:
@@ -70,8 +74,9 @@ class EngineQueue:
 
     # ---- requests ----
     def arrive(self, vgpu: VirtualGpu, now: int) -> Ticket:
-        account = self.account(vgpu)
-        self.advance(now)
+        account = self._by_vgpu.get(vgpu) or self.account(vgpu)
+        if now >= self._boundary_ns:
+            self.advance(now)
         ticket = Ticket(account, self._seq, now)
         self._seq += 1
         if not account.waiting and not account.running and account.last_done_ns is not None:
@@ -79,6 +84,7 @@ class EngineQueue:
             if gap < self.policy.period_ns:     # a closed loop's turnaround, not an idle spell
                 account.turnaround_ns = gap if not account.turnaround_ns else (3 * account.turnaround_ns + gap) // 4
         account.waiting.append(ticket)
+        self._waiting += 1
         account.last_active_ns = now
         return ticket
 
@@ -86,18 +92,23 @@ class EngineQueue:
         """A waiting request that no longer wants the engine (its channel stopped)."""
         if ticket.granted_ns is None and ticket in ticket.account.waiting:
             ticket.account.waiting.remove(ticket)
+            self._waiting -= 1
 
     def dispatch(self, now: int) -> Ticket | None:
         """Give the free engine to the request the policy chooses; None while it stays
         busy or idle (nobody waits, or a hold that nobody new has claimed)."""
         if self.running is not None:
             return None
-        self.advance(now)
+        if now >= self._boundary_ns:
+            self.advance(now)
         if self.hold_until is not None:
             if now < self.hold_until:
                 newcomers = [t for a in self.accounts for t in a.waiting if t.seq >= self._hold_seq]
                 return self._grant(min(newcomers, key=lambda t: t.seq), now) if newcomers else None
             self.hold_until = None
+        if not self._waiting:                   # every policy chooses nobody then
+            self._after_completion = False
+            return None
         decision = self.policy.choose(self.accounts, self.previous, now, self._after_completion)
         self._after_completion = False          # one yield chance per completion
         if decision is None:
@@ -109,6 +120,7 @@ class EngineQueue:
 
     def _grant(self, ticket: Ticket, now: int) -> Ticket:
         ticket.account.waiting.remove(ticket)
+        self._waiting -= 1
         ticket.granted_ns = now
         ticket.account.running += 1
         self.running = ticket
@@ -119,7 +131,8 @@ class EngineQueue:
         """The granted request finished; returns its engine time."""
         if ticket is not self.running or ticket.granted_ns is None:
             raise ValueError("only the running request can complete")
-        self.advance(now)                        # periods that passed while it ran come first
+        if now >= self._boundary_ns:             # periods that passed while it ran come first
+            self.advance(now)
         exec_ns = max(0, now - ticket.granted_ns)
         account = ticket.account
         account.running -= 1
@@ -130,7 +143,7 @@ class EngineQueue:
         self.running = None
         self.previous = account
         self._after_completion = True
-        if account in self.accounts:
+        if self._by_vgpu.get(account.vgpu) is account:       # still attached
             self.policy.charged(account, self.accounts, exec_ns, now)
         return exec_ns
 
@@ -165,6 +178,7 @@ class EngineQueue:
         for account in self.accounts:
             account.tick = max(account.tick, tick)
         self._advanced = tick
+        self._boundary_ns = self.epoch + (tick + 1) * policy.period_ns
 
     # ---- what gdev-smi shows ----
     def describe(self, vgpu: VirtualGpu, now: int) -> dict[str, float | int]:
