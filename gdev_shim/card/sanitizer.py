@@ -23,6 +23,7 @@ instruction.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -31,20 +32,10 @@ import numpy as np
 from ..common.findings import REPORT, Finding, hazard_kind, hazard_lines, line_of
 from .initshadow import InitShadow
 from .memory import CardMemory, MemoryView, Region
+from .raceshadow import RaceShadow
 
 MAX_LANES_REPORTED = 4        # findings per access instruction; the rest are counted
 _U64 = np.uint64
-
-
-def _written_by_another_warp(key: np.ndarray, warp: np.ndarray) -> np.ndarray:
-    """Lanes of one store whose byte a lane of a lower warp also writes: the warps run this
-    instruction in lockstep here, one after another on the JIT; either way a WAW hazard."""
-    out = np.zeros(key.shape, bool)
-    if key.size > 32:
-        order = np.lexsort((warp, key))
-        k, w = key[order], warp[order]
-        out[order[1:][(k[1:] == k[:-1]) & (w[1:] != w[:-1])]] = True
-    return out
 
 
 class CardSanitizer:
@@ -140,8 +131,8 @@ class KernelChecks:
         self.memory = memory or card.memory
         self.kernel = kernel
         self.tools = card.tools
-        # id(st) -> (writer, reader, write line, read line) per shared byte
-        self.race: dict[int, tuple[np.ndarray, ...]] = {}
+        # batch state -> its shared memory's shadow (dropped with the batch)
+        self.race: weakref.WeakKeyDictionary[Any, RaceShadow] = weakref.WeakKeyDictionary()
         # (kind, accesses) -> the finding of the lowest block and thread that met the hazard
         # in this launch, reported when it ends (finish)
         self._hazards: dict[tuple, Finding] = {}
@@ -223,57 +214,29 @@ class KernelChecks:
                       write: bool, text: str) -> None:
         if "racecheck" not in self.tools:
             return
-        state = self.race.get(id(st))
-        if state is None or state[0].size != st.shared.size:
-            # per shared byte: the warp that wrote it, the warp(s) that read it (-2 several),
-            # and the PTX lines of that write and of the last read
-            state = self.race[id(st)] = (np.full(st.shared.size, -1, np.int64),
-                                         np.full(st.shared.size, -1, np.int64),
-                                         np.zeros(st.shared.size, np.int64),
-                                         np.zeros(st.shared.size, np.int64))
-        writer, reader, wline, rline = state
+        shadow = self.race.get(st)
+        if shadow is None or shadow.size != st.shared.size:
+            shadow = self.race[st] = RaceShadow(st.shared.size)
         line = line_of(text)
-        warp = (st.blk[lanes].astype(np.int64) << 20) + st.tid_linear[lanes] // 32
-        reported = False
-        for k in range(width):
-            key = keys + k
-            w = writer[key]
-            other_writer = (w >= 0) & (w != warp)
-            if write:
-                r = reader[key]
-                earlier = np.where(other_writer, wline[key], rline[key])
-                same = _written_by_another_warp(key, warp) & ~other_writer   # by this access itself
-                earlier[same] = line
-                other_writer |= same
-                hit = other_writer | (((r >= 0) & (r != warp)) | (r == -2))
-                writer[key] = warp
-                wline[key] = line
-            else:
-                hit = other_writer
-                earlier = wline[key]
-                r = reader[key]
-                reader[key] = np.where((r == -1) | (r == warp), warp, -2)
-                rline[key] = line
-            if not reported and hit.any():
-                reported = True
-                p = int(np.flatnonzero(hit)[0])
-                kind = hazard_kind(write, bool(other_writer[p]), int(earlier[p]), line)
-                block, thread = st.where(int(lanes[p]))
-                self._record(block, thread, "racecheck", f"{kind} on shared memory", text,
-                             None, width, f"shared byte offset {int(keys[p]) % st.shared_stride}",
-                             int(hit.sum()) - 1, hazard_lines(write, bool(other_writer[p]),
-                                                              int(earlier[p]), line))
+        hit = shadow.access(keys, st.warp[lanes], width, write, line)
+        if hit is None:
+            return
+        block, thread = st.where(int(lanes[hit.lane]))
+        self._record(block, thread, "racecheck", f"{hazard_kind(write, hit.against_write, hit.earlier_line, line)}"
+                     " on shared memory", text, None, width,
+                     f"shared byte offset {int(keys[hit.lane]) % st.shared_stride}", hit.lanes_hit - 1,
+                     hazard_lines(write, hit.against_write, hit.earlier_line, line))
 
     def barrier(self, st: Any, lanes: np.ndarray | None) -> None:
         """Threads of the given lanes' blocks passed a barrier: a new hazard interval there."""
-        state = self.race.get(id(st))
-        if state is None:
+        shadow = self.race.get(st)
+        if shadow is None:
             return
-        blocks = np.unique(st.blk if lanes is None else st.blk[lanes])
-        for b in blocks:
-            lo, hi = int(b) * st.shared_stride, (int(b) + 1) * st.shared_stride
-            state[0][lo:hi] = -1
-            state[1][lo:hi] = -1
+        blocks = None
+        if lanes is not None:
+            blocks = np.zeros(st.nblk, bool)
+            blocks[st.blk[lanes]] = True
+        shadow.barrier(blocks, st.shared_stride)
 
     # ---- reporting ----------------------------------------------------------------------
     def _hazard(self, finding: Finding) -> None:
