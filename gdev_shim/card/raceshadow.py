@@ -5,9 +5,13 @@ line in the low half) and the reader(s) since the last barrier (the warp, -2 for
 several, and the line of the last read).  -1 is "none".  A warp and its line share a
 word so that an access gathers and scatters two arrays, not four.
 
-An access's lanes are aligned to its width (the interpreter faults the others), so two
-lanes' bytes are the same or disjoint: the shadow is viewed as rows of `width` bytes
-and every byte of every lane is looked at in one gather per array.
+The words are kept per cell of `grain` bytes (4 at first), all of whose bytes would have
+the same records: every access so far covered whole cells.  The first access that does
+not (a byte or a 16-bit store, an odd offset) splits the cells into bytes, each a copy of
+its cell, so findings are those of a record per byte; a kernel moving whole words keeps a
+quarter of the records.  An access's lanes are aligned to its width (the interpreter
+faults the others), so two lanes' cells are the same or disjoint: the shadow is viewed as
+rows of a lane's cells and every cell of every lane is looked at in one gather per array.
 """
 from __future__ import annotations
 
@@ -41,18 +45,31 @@ def written_by_another_warp(key: np.ndarray, warp: np.ndarray) -> np.ndarray:
 
 
 class RaceShadow:
-    """The writer and reader words of `size` shared bytes."""
+    """The writer and reader words of `size` shared bytes, blocks of `stride` bytes each."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, stride: int) -> None:
         self.size = size
-        self.writer = np.full(size, NONE, np.int64)
-        self.reader = np.full(size, NONE, np.int64)
+        self.grain = 4 if size % 4 == 0 and stride % 4 == 0 else 1
+        self.writer = np.full(size // self.grain, NONE, np.int64)
+        self.reader = np.full(size // self.grain, NONE, np.int64)
+
+    def _split(self) -> None:
+        """Records per byte from now on: each byte starts with its cell's."""
+        self.writer = np.repeat(self.writer, self.grain)
+        self.reader = np.repeat(self.reader, self.grain)
+        self.grain = 1
 
     def _rows(self, keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(writer, reader, index): views and an index that select the lanes' bytes as rows."""
-        if self.size % width == 0 and not (keys % width).any():
-            return self.writer.reshape(-1, width), self.reader.reshape(-1, width), keys // width
-        index = keys[:, None] + np.arange(width, dtype=np.int64)
+        """(writer, reader, index): views and an index that select the lanes' cells as rows."""
+        grain = self.grain
+        if grain > 1 and (width % grain or (keys % grain).any()):
+            self._split()
+            grain = 1
+        cells, per_lane = keys // grain if grain > 1 else keys, width // grain
+        if self.writer.size % per_lane == 0 and not (cells % per_lane).any():
+            return (self.writer.reshape(-1, per_lane), self.reader.reshape(-1, per_lane),
+                    cells // per_lane if per_lane > 1 else cells)
+        index = cells[:, None] + np.arange(per_lane, dtype=np.int64)
         return self.writer, self.reader, index
 
     def access(self, keys: np.ndarray, warp: np.ndarray, width: int, write: bool,
@@ -88,11 +105,11 @@ class RaceShadow:
             earlier = int(r[p, k] & _LINE)
         return Hit(p, bool(against_write[p, k]), earlier, int(column.sum()))
 
-    def barrier(self, blocks: np.ndarray | None, stride: int) -> None:
+    def barrier(self, blocks: np.ndarray | None) -> None:
         """A new hazard interval in the given blocks of the batch (a mask; None: all)."""
         if blocks is None or blocks.all():
             self.writer.fill(NONE)
             self.reader.fill(NONE)
-        elif stride:
-            self.writer.reshape(-1, stride)[blocks] = NONE
-            self.reader.reshape(-1, stride)[blocks] = NONE
+        elif self.writer.size:
+            self.writer.reshape(blocks.size, -1)[blocks] = NONE
+            self.reader.reshape(blocks.size, -1)[blocks] = NONE

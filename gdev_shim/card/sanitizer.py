@@ -216,7 +216,7 @@ class KernelChecks:
             return
         shadow = self.race.get(st)
         if shadow is None or shadow.size != st.shared.size:
-            shadow = self.race[st] = RaceShadow(st.shared.size)
+            shadow = self.race[st] = RaceShadow(st.shared.size, st.shared_stride)
         line = line_of(text)
         hit = shadow.access(keys, st.warp[lanes], width, write, line)
         if hit is None:
@@ -236,7 +236,7 @@ class KernelChecks:
         if lanes is not None:
             blocks = np.zeros(st.nblk, bool)
             blocks[st.blk[lanes]] = True
-        shadow.barrier(blocks, st.shared_stride)
+        shadow.barrier(blocks)
 
     # ---- reporting ----------------------------------------------------------------------
     def _hazard(self, finding: Finding) -> None:
