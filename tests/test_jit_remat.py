@@ -14,8 +14,8 @@ from gdev_shim.card.card import Card  # noqa: E402
 from gdev_shim.common.contract import C  # noqa: E402
 from gdev_shim.jit.codegen import KernelCompiler  # noqa: E402
 from gdev_shim.jit.layout import flatten  # noqa: E402
-from gdev_shim.jit.liveness import live_across_barriers  # noqa: E402
-from gdev_shim.jit.remat import recomputable  # noqa: E402
+from gdev_shim.jit.liveness import live_across_barriers, resume_points  # noqa: E402
+from gdev_shim.jit.remat import recomputable, resumes_after  # noqa: E402
 from gdev_shim.ptx import Module, execute as interp_execute, parse_module  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
@@ -131,3 +131,57 @@ def test_recomputed_values_give_the_interpreters_results(block, jit_tier: str) -
     assert got == _launch(interp_execute, mod, block, 3)
     g = np.frombuffer(got, np.int32).reshape(3, -1)
     assert (g[:, 0] >= 1000).all()                 # the flag came back in each block
+
+
+# Odd and even threads wait at barrier 0 at two places: a warp then yields with its lanes
+# at two barriers and, released, resumes through the dispatcher, which sends each group
+# on at its own resume point.
+UNEVEN = NEIGHBOUR.replace("    bar.sync 0;\n", """    and.b32 %r20, %r1, 1;
+    setp.eq.u32 %p2, %r20, 0;
+    @%p2 bra $L_even;
+    bar.sync 0;
+    bra.uni $L_join;
+$L_even:
+    bar.sync 0;
+$L_join:
+""").replace(".reg .pred %p<2>;", ".reg .pred %p<3>;").replace(".reg .b32 %r<20>;", ".reg .b32 %r<21>;")
+
+
+def _remat_pcs(mod: Module) -> tuple:
+    flat, trace = _traced(mod)
+    return flat, recomputable(flat, trace, live_across_barriers(flat, trace), set())
+
+
+def test_the_resume_point_the_definitions_dominate_is_listed() -> None:
+    flat, pcs = _remat_pcs(parse_module(NEIGHBOUR))
+    assert pcs
+    assert resumes_after(flat, pcs) == frozenset(resume_points(flat))
+
+
+def test_a_resume_point_reached_around_the_definitions_is_not() -> None:
+    # a jump from before the definitions to the instruction after the barrier: lanes may
+    # reach it without having run them
+    text = NEIGHBOUR.replace("    mov.u32 %r1, %tid.x;\n",
+                             "    setp.eq.u64 %p1, %rd1, 0;\n    @%p1 bra $L_after;\n    mov.u32 %r1, %tid.x;\n")
+    text = text.replace("    bar.sync 0;\n", "    bar.sync 0;\n$L_after:\n")
+    flat, pcs = _remat_pcs(parse_module(text))
+    assert pcs
+    assert resume_points(flat) and not resumes_after(flat, pcs)
+    assert resumes_after(flat, []) == frozenset()
+
+
+def test_the_dispatcher_reaches_the_resume_point_through_the_recomputation() -> None:
+    kc = KernelCompiler(flatten(parse_module(UNEVEN), "k"), 32, "k")
+    text = str(kc.compile())
+    resumes = resume_points(kc.flat)
+    assert len(resumes) == 2 and kc.remat_resumes == set(resumes)
+    assert all(f"remat_at{pc}:" in text for pc in resumes)
+
+
+@pytest.mark.parametrize("block", [(16, 16, 1), (100, 1, 1), (5, 3, 1)], ids=lambda b: "x".join(map(str, b)))
+def test_lanes_resumed_through_the_dispatcher_give_the_interpreters_results(block, jit_tier: str) -> None:
+    mod = parse_module(UNEVEN)
+    got = _launch(jit.execute, mod, block, 3)
+    assert got == _launch(interp_execute, mod, block, 3)
+    g = np.frombuffer(got, np.int32).reshape(3, -1)
+    assert (g[:, 0] >= 1000).all()

@@ -92,6 +92,12 @@ class KernelCompiler:
         self.live: Liveness | None = None
         # pcs a resumed warp runs again instead of restoring what they wrote (remat.py)
         self.remat_pcs: list[int] = []
+        self.remat_resumes: frozenset[int] = frozenset()   # where the dispatcher recomputes them
+        self.in_remat = False
+        # the pc whose code the instructions being generated belong to, when not their own
+        # (a masked region's: its branch's, ifconvert.py); None: their own
+        self.host: int | None = None
+        self.analysis: Trace | None = None     # the tracing pass's record, where one ran
         self.pc = 0
         self.W = width
         self.m = ir.Module(name=name)
@@ -115,6 +121,7 @@ class KernelCompiler:
                 probe = KernelCompiler(self.flat, self.W, self.name, classes={}, compact=True)
                 probe.compile()
                 trace = probe.trace
+            self.analysis = trace
             self.classes = classify(self.flat, self.find_leaders(), trace)
             self.cross = cross_lane_reads(self.flat, trace)
             if not self.compact:
@@ -132,6 +139,9 @@ class KernelCompiler:
         self.bbs: dict[int, ir.Block] = {}
         self.pending_blocks: list[int] = []
         self.routes = ifconvert.dispatch_targets(self)
+        if self.analysis is not None and self.strides is not None:
+            from . import memops
+            self.layouts.plan(self, memops.planned_layouts(self), self.analysis.writes)
         self.emit_warp_entry()
         self.emit_dispatch()
         self.emit_exits()
@@ -388,6 +398,7 @@ class KernelCompiler:
         assert self.classes is not None and self.spill is not None
         scalars = {r for r, c in self.classes.items() if c == UNIFORM}
         self.remat_pcs = remat.recomputable(self.flat, trace, self.spill, scalars)
+        self.remat_resumes = remat.resumes_after(self.flat, self.remat_pcs)
         written = {r for pc in self.remat_pcs for r in trace.writes.get(pc, ())}
         self.spill = self.spill - written
 
@@ -399,9 +410,11 @@ class KernelCompiler:
         saved = (self.pc, getattr(self, "item", None), getattr(self, "grp", None))
         self.grp = alive
         self.layouts.clear()
+        self.in_remat = True
         for pc in self.remat_pcs:
             self.pc, self.item = pc, self.flat.code[pc]
             self.emit_instruction(self.item, alive)
+        self.in_remat = False
         self.layouts.clear()
         self.pc, self.item, self.grp = saved
 
@@ -629,9 +642,26 @@ class KernelCompiler:
         bad = self.fn.append_basic_block("bad_pc")
         sw = b.switch(cur, bad)
         for pc_value in sorted(self.routes if self.routes is not None else self.leaders):
-            sw.add_case(ir.Constant(I32, pc_value), self.block(pc_value))
+            sw.add_case(ir.Constant(I32, pc_value), self.remat_entry(pc_value)
+                        if pc_value in self.remat_resumes else self.block(pc_value))
         b.position_at_end(bad)
         b.ret(ir.Constant(I32, 2))
+
+    def remat_entry(self, pc: int) -> ir.Block:
+        """A block that recomputes the rematerialised registers, then goes on at the
+        resume point `pc`: the dispatcher's way there.  Lanes reach `pc` only released
+        from its barrier, after a resume that recomputed them already; going through it
+        tells the optimiser so, and their values from before the barrier die at it
+        instead of staying live (in spilled vector registers) through all the code
+        before it."""
+        b = self.b
+        block = self.fn.append_basic_block(f"remat_at{pc}")
+        here = b.block
+        b.position_at_end(block)
+        self.emit_remat()
+        b.branch(self.block(pc))
+        b.position_at_end(here)
+        return block
 
     def goto(self, target: int, grp: ir.Value) -> None:
         """Continue the group at `target`, or hand it to the dispatcher if others wait below."""
@@ -940,6 +970,7 @@ class KernelCompiler:
             b.store(raw, alloca)
         else:
             b.store(b.select(mask, raw, b.load(alloca)), alloca)
+        self.layouts.define(self, (item.fn.name, op[1]), self.pc, item)
 
     def writes_whole(self, mask: ir.Value, name: str) -> bool:
         """Whether a write under `mask` may set every lane of register `name`: the mask is

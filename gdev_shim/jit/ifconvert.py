@@ -89,6 +89,7 @@ def emit_region(kc: Any, pc: int, target: int, end: int, grp: ir.Value, takers: 
     b = kc.b
     active = b.and_(grp, b.not_(takers))
     pending: dict[int, ir.Value] = {target: takers}
+    kc.host = pc                    # the region's code is its branch's (layouts.py)
     for p in range(pc + 1, end):
         if p in pending:
             active = b.or_(active, pending.pop(p))
@@ -104,4 +105,5 @@ def emit_region(kc: Any, pc: int, target: int, end: int, grp: ir.Value, takers: 
             emit_printf(kc, item, kc.guard_mask(item, active))
         else:
             kc.emit_instruction(item, active)
+    kc.host = None
     kc.goto(end, grp)

@@ -991,6 +991,32 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
+def _lined(kc: Any, stride: int) -> tuple[int, int]:
+    """The layout an access whose address steps `stride` bytes along a block's row
+    predicts: rows of RUN lanes in a 2-D block, the whole warp in a 1-D one."""
+    return (RUN if _rows_likely(kc) else kc.W, _signed64(stride))
+
+
+def planned_layouts(kc: Any) -> dict:
+    """The layouts _planned_access will check, by address register: what the register's
+    definition checks where a warp's lanes never part (layouts.py)."""
+    from ..ptx.form import form_of
+    out: dict = {}
+    if kc.strides is None or kc.compact or kc.W != 32:
+        return out
+    for pc, stride in kc.strides.items():
+        item = kc.flat.code[pc]
+        if item.kind != "ins" or item.ins is None:
+            continue
+        form = form_of(item.ins)
+        if form.base not in ("ld", "st") or form.vec != 1 or form.space not in ("global", "shared"):
+            continue
+        reg = address_register(item, form.base == "st")
+        if reg is not None:
+            out.setdefault(reg, set()).add(_lined(kc, stride))
+    return out
+
+
 def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
                     results: list, eff: ir.Value, joinb: ir.Block, stride: int) -> None:
     """A scalar global or shared access of a 32-lane warp whose address's step along a
@@ -1007,8 +1033,7 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
     b, fn, L = kc.b, kc.fn, kc.lanes
     w = ity.width // 8
     rows = _rows_likely(kc)
-    # the predicted layout: rows of RUN lanes in a 2-D block, the whole warp in a 1-D one
-    lined = (RUN if rows else kc.W, _signed64(stride))
+    lined = _lined(kc, stride)
     laid = kc.layouts.check(kc, address_register(kc.item, store), addrs, *lined)
     fullb, partb, restb = (fn.append_basic_block(n) for n in ("mem_whole", "mem_part", "mem_rest"))
     b.cbranch(L.all(eff), fullb, partb)

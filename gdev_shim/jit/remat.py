@@ -86,6 +86,20 @@ def recomputable(flat: Any, trace: Trace, live: frozenset[str], scalars: set[str
     return sorted(out)
 
 
+def resumes_after(flat: Any, pcs: list[int]) -> frozenset[int]:
+    """The resume points that every program counter of `pcs` dominates: a lane the
+    dispatcher sends to one has run all of them since the block started, so running them
+    again there, for the warp's live lanes, writes what the registers already hold."""
+    n = len(flat.code)
+    if not pcs or not n:
+        return frozenset()
+    dom = dominators([[s for s in successors(flat, pc) if s < n] for pc in range(n)])
+    need = 0
+    for pc in pcs:
+        need |= 1 << pc
+    return frozenset(r for r in resume_points(flat) if r < n and dom[r] & need == need)
+
+
 def _cheap(item: Any) -> bool:
     ins = item.ins
     if item.kind != "ins" or ins is None or ins.guard is not None:
