@@ -65,7 +65,7 @@ WORKLOAD = textwrap.dedent("""
     for _ in range(max(50, n // 10)):
         work()
     from gdev_shim.card import warmup
-    warmup.wait()           # the compiler's one-time imports (card/warmup.py) are no leak
+    warmup.settle()         # the compiler's one-time warm-up (card/warmup.py) is no leak
     start = rss()
     for _ in range(n):
         work()

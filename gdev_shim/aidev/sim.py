@@ -60,6 +60,10 @@ class SimTransport:
         self._files: dict[int, CardFile] = {}
         self._fds = itertools.count(self._FD_BASE)
         self._lock = threading.Lock()
+        # the cards' compiler starts now, in the background: the first module load follows
+        # soon after the first open (a card starts it too, for cards made otherwise)
+        from ..card import warmup
+        warmup.start()
 
     def count(self) -> int:
         return max(0, min(settings.sim_cards, C.AIDEV_MAX_CARDS))

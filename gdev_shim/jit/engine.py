@@ -150,6 +150,7 @@ def prepare(module: Module, kernels: list[str]) -> None:
             _log.debug("kernel %s is not compiled at load: %s", name, exc.reason)
     for job in jobs:
         _queue(*job)
+    accesslib.resume(_after_first_launches)     # after the optimisations: the warm-up's rest
 
 
 def compile_kernel(module: Module, kernel: str, width: int = WARP,
@@ -185,7 +186,28 @@ def compile_kernel(module: Module, kernel: str, width: int = WARP,
             _queue(*job)
         else:
             jobs.append(job)
+    if jobs is None:
+        accesslib.resume(_after_first_launches)
     return compiled
+
+
+def warm_up(build_library: bool) -> None:
+    """The compiler's warm-up (card/warmup.py), on its thread: start LLVM (which registers
+    no exit handler of its own: measured) and, with `build_library` (the program's exit
+    waits for the optimiser's jobs, common/exitguard.py), have the optimiser's thread build
+    the quick tier's common access functions (accesslib.COMMON) before a module load asks."""
+    _llvm_state()
+    if not build_library or settings.jit_tier == "opt":
+        return
+    for shapes in accesslib.COMMON:
+        accesslib.request(set(shapes), _optimiser.submit, _build_library, warm=True)
+
+
+def _after_first_launches(job: Callable[[], None]) -> None:
+    """Queue `job` for the optimiser's thread after the optimisations queued so far, once
+    the kernels just compiled have had a first launch (at most tiers.HOLD_S later): the
+    warm-up's access functions that their compilation made wait."""
+    _optimiser.submit(job, _optimiser.gate())
 
 
 def _request_library(flat: object) -> None:
@@ -244,28 +266,29 @@ def _build(module: Module, kernel: str, width: int, slot: str, instrument: froze
     if cached is not None:
         return _finish(cached[0], cached[1], flat, kernel, width, "disk cache", optimised=True), None
     optimise = tier == "opt"
-    if not optimise:
-        _request_library(flat)
-    # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
-    # code generator (at level 0: better vector code than the quick code generator's, which
-    # a long first launch runs), and its helpers optimised
-    plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
-    with _yielding():                   # the library's build needs the interpreter lock too
-        text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
-    if meta["library"] and not accesslib.available(set(meta["library"])):  # failed: copies of its own
-        text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
-                                  library=False)
-    llvm = _llvm_state()[0]
-    with _codegen_lock:                 # the global context and the shared target machines
-        mod = _parse_verified(llvm, text)
-        tm = _machine(2 if optimise or plain else 0, shared=True)
-        if optimise or plain:
-            _pipeline(llvm, tm, mod, meta["ssa"], optimise and len(flat.code) <= NUMBERING_MAX)
-        else:
-            _quick_pipeline(llvm, tm, mod, meta["ssa"])
-        _dump(kernel, key, "opt" if optimise else "quick", text, mod, tm)
-        obj = tm.emit_object(mod)       # type: ignore[attr-defined]
-        mod.close()                     # type: ignore[attr-defined]  # in the context's lock
+    with contextlib.nullcontext() if optimise else accesslib.compiling():
+        if not optimise:
+            _request_library(flat)
+        # a small kernel's quick tier: its own code unoptimised, but selected by the optimising
+        # code generator (at level 0: better vector code than the quick code generator's, which
+        # a long first launch runs), and its helpers optimised
+        plain = not optimise and len(flat.code) <= QUICK_PLAIN_MAX
+        with _yielding():                   # the library's build needs the interpreter lock too
+            text, meta = _generate_ir(flat, width, key, instrument, compact=not optimise, plain_kernel=plain)
+        if meta["library"] and not accesslib.available(set(meta["library"])):  # failed: copies of its own
+            text, meta = _generate_ir(flat, width, key, instrument, compact=True, plain_kernel=plain,
+                                      library=False)
+        llvm = _llvm_state()[0]
+        with _codegen_lock:                 # the global context and the shared target machines
+            mod = _parse_verified(llvm, text)
+            tm = _machine(2 if optimise or plain else 0, shared=True)
+            if optimise or plain:
+                _pipeline(llvm, tm, mod, meta["ssa"], optimise and len(flat.code) <= NUMBERING_MAX)
+            else:
+                _quick_pipeline(llvm, tm, mod, meta["ssa"])
+            _dump(kernel, key, "opt" if optimise else "quick", text, mod, tm)
+            obj = tm.emit_object(mod)       # type: ignore[attr-defined]
+            mod.close()                     # type: ignore[attr-defined]  # in the context's lock
     if optimise:
         _write_cache(_cache_paths(key), obj, meta)
         compiled = _finish(obj, meta, flat, kernel, width, "built", optimised=True)

@@ -9,15 +9,12 @@ Exit.  LLVM's static destructors run from the C library's exit handlers, and the
 interpreter is never finalized in a C program (its Python exit handlers run from a C exit
 handler registered before llvmlite was loaded, so they run *after* LLVM's destructors).
 A job still inside LLVM at that point would use freed globals.  So every job runs holding
-`_ExitGuard`'s mutex, and a C exit handler that locks it (and never unlocks it) is
-registered with `__cxa_atexit` after LLVM has started - again before and after each job
-and after each compilation on a loading thread (`follow_llvm`), so it also follows
-whatever LLVM registered lazily since: exit waits for a job in flight
-(at most one kernel's optimisation) and no job starts after it.  The handler is
-`pthread_mutex_lock` itself, with the mutex as its argument: it calls no Python, so it is
-safe in a Python host whose interpreter is already finalized.  The mutex is robust (a
-daemon thread that a finalizing interpreter ends while holding it does not block exit)
-and error-checking (the second and later registrations of the handler return at once).
+the process's exit guard (`common/exitguard.py`), whose mutex exit locks and never
+unlocks: from a C exit handler registered after LLVM has started - again before and after
+each job and after each compilation on a loading thread (`follow_llvm`), so it also
+follows whatever LLVM registered lazily since - and, where a card started the compiler's
+warm-up on the main thread, from that thread's exit, before any exit handler.  Exit waits
+for a job in flight (at most one kernel's optimisation) and no job starts after it.
 In a Python program the interpreter is finalized first, and a daemon thread that wants
 the interpreter lock back from then on is ended by unwinding its stack, which crashed
 (in libgcc's unwinder) when it was the optimiser's, back from LLVM.  So a Python exit
@@ -35,76 +32,14 @@ gate (the quick tier's access library, which a loading thread waits for) go firs
 from __future__ import annotations
 
 import atexit
-import ctypes
-import errno
-import os
 import threading
 import time
 from collections.abc import Callable
 
 from .. import log
+from ..common.exitguard import ExitGuard, guard
 
 _log = log.get("gdev.jit")
-
-_MUTEX_BYTES = 64        # >= sizeof(pthread_mutex_t) (40 on x86-64 glibc)
-_ATTR_BYTES = 16         # >= sizeof(pthread_mutexattr_t)
-_PTHREAD_MUTEX_ERRORCHECK = 2
-_PTHREAD_MUTEX_ROBUST = 1
-
-
-class _ExitGuard:
-    """A process-lifetime pthread mutex that C exit handlers lock and never unlock."""
-
-    def __init__(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._libc = libc
-        libc.calloc.restype = ctypes.c_void_p
-        libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
-        for name in ("pthread_mutex_lock", "pthread_mutex_unlock", "pthread_mutex_consistent"):
-            getattr(libc, name).argtypes = [ctypes.c_void_p]
-        # (getattr: a dunder name written in a class body would be name-mangled)
-        self._cxa_atexit = getattr(libc, "__cxa_atexit")
-        self._cxa_atexit.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        # malloc'd and never freed: the exit handler uses it after Python's objects are gone
-        self.mutex = libc.calloc(1, _MUTEX_BYTES)
-        self._handler = ctypes.cast(libc.pthread_mutex_lock, ctypes.c_void_p).value
-        self._init()
-        os.register_at_fork(after_in_child=self._init)
-
-    def _init(self) -> None:
-        """(Re)initialise the mutex: at start, and in a forked child, where it may be
-        held by a thread that does not exist there."""
-        libc = self._libc
-        attr = ctypes.create_string_buffer(_ATTR_BYTES)
-        libc.pthread_mutexattr_init(attr)
-        libc.pthread_mutexattr_settype(attr, _PTHREAD_MUTEX_ERRORCHECK)
-        libc.pthread_mutexattr_setrobust(attr, _PTHREAD_MUTEX_ROBUST)
-        ctypes.memset(self.mutex, 0, _MUTEX_BYTES)
-        libc.pthread_mutex_init(ctypes.c_void_p(self.mutex), attr)
-        libc.pthread_mutexattr_destroy(attr)
-
-    def register(self) -> None:
-        """Add the exit handler (again): it runs before every exit handler registered earlier."""
-        if self._cxa_atexit(self._handler, self.mutex, None) != 0:
-            _log.debug("cannot register the JIT's exit handler")
-
-    def __enter__(self) -> None:
-        rc = self.hold()
-        if rc != 0:
-            raise OSError(rc, "pthread_mutex_lock")
-
-    def hold(self) -> int:
-        """Lock (ctypes releases the GIL meanwhile); 0, or the error (EDEADLK: this thread
-        holds it already, as the C exit handler's thread does)."""
-        rc = self._libc.pthread_mutex_lock(self.mutex)
-        if rc == errno.EOWNERDEAD:
-            self._libc.pthread_mutex_consistent(self.mutex)
-            rc = 0
-        return rc
-
-    def __exit__(self, *_exc: object) -> None:
-        self._libc.pthread_mutex_unlock(self.mutex)
-
 
 Job = Callable[[], None]
 # How long a kernel's optimisation waits for its first launch to start, and then to end.
@@ -151,7 +86,7 @@ class Optimiser:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
-        self._guard: _ExitGuard | None = None
+        self._guard: ExitGuard | None = None
         self._pending = 0
         self._hurry = 0
         self._idle = threading.Condition(self._lock)
@@ -166,7 +101,7 @@ class Optimiser:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 if self._guard is None:
-                    self._guard = _ExitGuard()
+                    self._guard = guard()
                     atexit.register(self._close)
                 self._guard.register()
                 self._thread = threading.Thread(target=self._run, name="gdev-jit-optimiser", daemon=True)
