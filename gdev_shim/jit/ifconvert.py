@@ -24,7 +24,17 @@ MAX_REGION = 256                   # instructions; a larger region stays on the 
 
 def region_end(kc: Any, pc: int, target: int) -> int | None:
     """Where the paths of the forward branch at `pc` meet again, if the region between
-    is straight-line code with forward branches only; else None."""
+    is straight-line code with forward branches only; else None.  Kept per compiler:
+    finding the dispatch targets asks for every branch, and so does emitting it (an
+    unrolled sort's 165 branches scanned up to MAX_REGION instructions each, twice)."""
+    ends = kc.__dict__.setdefault("_region_ends", {})
+    key = (pc, target)
+    if key not in ends:
+        ends[key] = _region_end(kc, pc, target)
+    return ends[key]
+
+
+def _region_end(kc: Any, pc: int, target: int) -> int | None:
     flat = kc.flat
     end = target
     if target <= pc:

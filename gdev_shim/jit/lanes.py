@@ -26,8 +26,10 @@ class VectorConstant(ir.Constant):
     def _reference(self) -> str:
         elems = self.constant
         if isinstance(elems, (list, tuple)) and elems:
-            first = elems[0].get_reference()
-            if all(e.get_reference() == first for e in elems[1:]):
+            head = elems[0]
+            first = head.get_reference()
+            # (a splat is most often one constant object repeated: no lane printed twice)
+            if all(e is head for e in elems) or all(e.get_reference() == first for e in elems[1:]):
                 return "undef" if first == "undef" else f"splat ({elems[0].type} {first})"
         return super()._get_reference()
 
@@ -103,7 +105,7 @@ class Lanes:
     def splat(self, value: ir.Value) -> ir.Value:
         vt = self.vt(value.type)
         v = self.b.insert_element(undef(vt), value, ir.Constant(I32, 0))
-        return self.b.shuffle_vector(v, undef(vt), VectorConstant(self.vt(I32), [0] * self.W))
+        return self.b.shuffle_vector(v, undef(vt), self.const(I32, 0))
 
     def iota(self, scalar: ir.Type = I32) -> ir.Constant:
         key = f"iota {scalar}"

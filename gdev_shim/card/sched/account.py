@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 PRIO_MIN, PRIO_MAX, PRIO_DEFAULT = 0, 40, 20
 PERIOD_NS = 30_000_000
 INACTIVE_THRESHOLD_NS = PERIOD_NS
+# The most debt a virtual GPU carries (Gdev forgives a debt past INACTIVE_THRESHOLD_NS).
+# On a loaded host one kernel's wall time can stretch to several periods while it holds
+# the engine; charging it in full is what keeps the shares, and a debt of four periods
+# is still repaid within half a second among four equal competitors.
+MAX_DEBT_NS = 4 * PERIOD_NS
 UPDATE_INTERVAL_NS = 1_000_000_000
 YIELD_CHANCE_NS = 500_000
 # Gdev's 500 µs suits a kernel driver's turnaround; a client of the card daemon needs a

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from .account import INACTIVE_THRESHOLD_NS, PERIOD_NS, YIELD_CHANCE_NS, Account
+from .account import INACTIVE_THRESHOLD_NS, MAX_DEBT_NS, PERIOD_NS, YIELD_CHANCE_NS, Account
 
 if TYPE_CHECKING:
     from .queue import Ticket
@@ -85,8 +85,9 @@ class Policy(ABC):
         the clients' turnarounds), time nobody used.  Zeroing it took the most under-served
         virtual GPU's claim away and put it last; instead the excess is taken from every
         active virtual GPU alike, which keeps the differences that decide who runs next.
-        A debt past the threshold is capped there rather than forgiven: still bounded, but
-        a client whose kernels outlast what a period earns pays for them."""
+        A debt is capped at MAX_DEBT_NS rather than forgiven past the threshold: still
+        bounded, but a client whose kernels outlast what a period earns (or stretch on a
+        loaded host) pays for them."""
         if not self.budgeted:
             return
         active = [a for a in accounts if a.active(at)]
@@ -97,8 +98,8 @@ class Policy(ABC):
         for account in accounts:
             if account.credit_ns > INACTIVE_THRESHOLD_NS:        # only an idle one's, now
                 account.credit_ns = 0
-            elif account.credit_ns < -INACTIVE_THRESHOLD_NS:
-                account.credit_ns = -INACTIVE_THRESHOLD_NS
+            elif account.credit_ns < -MAX_DEBT_NS:
+                account.credit_ns = -MAX_DEBT_NS
 
     def charged(self, account: Account, accounts: list[Account], exec_ns: int, now: int) -> None:
         """`account`'s request just finished after `exec_ns` on the engine (its charge is
