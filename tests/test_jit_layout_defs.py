@@ -1,12 +1,14 @@
-"""Layout checks made where their register is defined (jit/layouts.py: LayoutChecks.plan,
-define, entry_dominators): which code such a check dominates, that the accesses there
-reuse it, and that the results are the interpreter's."""
+"""Layout checks and page-table lookups made where their register is defined
+(jit/layouts.py: LayoutChecks.plan, define, pages, entry_dominators): which code such a
+check dominates, that the accesses there reuse it, and that the results are the
+interpreter's."""
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("llvmlite")
 
+from gdev_shim.jit import memops  # noqa: E402
 from gdev_shim.jit.codegen import KernelCompiler  # noqa: E402
 from gdev_shim.jit.layout import flatten  # noqa: E402
 from gdev_shim.jit.layouts import LayoutChecks, entry_dominators  # noqa: E402
@@ -124,6 +126,40 @@ def test_the_loads_reuse_the_check_made_at_the_definition() -> None:
     kc.compile()
     assert kc.layouts._defs == {("k", "%rd4"): _pc(kc.flat, "add.s64 %rd4, %rd1, %rd3;"),
                                 ("k", "%rd6"): _pc(kc.flat, "add.s64 %rd6, %rd2, %rd5;")}
+
+
+def _page_lookups(mod: Module, early: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(lookups at definitions, lookups of both ends of a run at an access) made compiling `mod`."""
+    seen = {"early": 0, "late": 0}
+    entry, fast = memops.page_entry, memops._fast_global
+
+    def counted_entry(kc, a):
+        seen["early"] += 1
+        return entry(kc, a)
+
+    def counted_fast(kc, a0, span):
+        seen["late"] += 1
+        return fast(kc, a0, span)
+    monkeypatch.setattr(memops, "page_entry", counted_entry)
+    monkeypatch.setattr(memops, "_fast_global", counted_fast)
+    kc = KernelCompiler(flatten(mod, "k"), 32, "k")
+    if not early:
+        kc.layouts.pages = lambda *args: None      # type: ignore[method-assign]
+    kc.compile()
+    monkeypatch.undo()
+    return seen["early"], seen["late"]
+
+
+def test_the_accesses_use_the_page_lookups_made_at_the_definition(monkeypatch: pytest.MonkeyPatch) -> None:
+    mod = parse_module(NEIGHBOURS)
+    # %rd4 (the three loads) and %rd6 (the store): one lookup per run of 16 lanes each
+    early, late = _page_lookups(mod, True, monkeypatch)
+    _, before = _page_lookups(mod, False, monkeypatch)
+    assert early == 4
+    # the three tiers of runs of 16 lanes of each of the four accesses (whole rows,
+    # masked rows, a few lanes: two runs each) look nothing up any more; the whole-warp
+    # tier and the rows of 8 lanes still do
+    assert before - late == 4 * 3 * 2
 
 
 def test_a_register_written_twice_is_checked_at_its_accesses() -> None:

@@ -141,7 +141,8 @@ class KernelCompiler:
         self.routes = ifconvert.dispatch_targets(self)
         if self.analysis is not None and self.strides is not None:
             from . import memops
-            self.layouts.plan(self, memops.planned_layouts(self), self.analysis.writes)
+            wants, paged = memops.planned_layouts(self)
+            self.layouts.plan(self, wants, self.analysis.writes, paged, memops.page_entry)
         self.emit_warp_entry()
         self.emit_dispatch()
         self.emit_exits()

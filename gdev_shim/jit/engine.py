@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Gate, Optimiser
 
-CODEGEN_VERSION = "jit-56-stencil"
+CODEGEN_VERSION = "jit-57-stencil"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

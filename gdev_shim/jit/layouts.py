@@ -24,11 +24,14 @@ lane masks (ifconvert.py) counting as its branch going straight to its end, sinc
 instructions' own blocks are not on that way.  Nothing writes the register on a path
 from its definition to such an access (it has one definition, and every other way a
 register gets a value, a resume or the dispatcher, is an entry), so the check still
-describes it.
+describes it.  The definition of a register that global accesses go through also looks up
+the page-table entry of each run's first address there (`pages`), which those accesses'
+row tiers use rather than two lookups per run of their own: the table does not change
+during a launch, so an entry holds for any address of its page.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from llvmlite import ir
 
@@ -62,11 +65,21 @@ class LayoutChecks:
         self._wants: dict[RegKey, set[Lined]] = {}
         self._defs: dict[RegKey, int] = {}
         self._dom: list[int] = []
+        # the page-table entries of a register's runs, looked up where it is defined: by
+        # (register, run), (each run's (page, delta, backed), its pc)
+        self._pages: dict[tuple[RegKey, int], tuple[list[tuple], int]] = {}
+        self._paged: set[RegKey] = set()
+        self._entry: Callable[[Any, ir.Value], tuple] | None = None
 
-    def plan(self, kc: Any, wants: dict[RegKey, set[Lined]], writes: dict[int, Any]) -> None:
+    def plan(self, kc: Any, wants: dict[RegKey, set[Lined]], writes: dict[int, Any],
+             paged: set[RegKey] = frozenset(),  # type: ignore[assignment]
+             entry: Callable[[Any, ir.Value], tuple] | None = None) -> None:
         """Check `wants` (the layouts each register's accesses predict) where their
         registers are defined, for the registers defined once (`writes`: the names each
-        pc writes); only where the warp's lanes never part."""
+        pc writes); only where the warp's lanes never part.  For those of `paged`
+        (global accesses), look up there too the page-table entry of each run's first
+        address (`entry`: address -> (page, delta, backed))."""
+        self._paged, self._entry = set(paged), entry
         if kc.routes is None or not wants:
             return
         flat = kc.flat
@@ -96,6 +109,25 @@ class LayoutChecks:
         for run, step in sorted(self._wants[reg]):
             got = known[(run, step)] = layout_ok(kc, addrs, run, step)
             self._at_def[(reg, (run, step))] = (got, pc)
+        if reg in self._paged and self._entry is not None:
+            for run in sorted({run for run, _ in self._wants[reg]}):
+                heads = [kc.b.extract_element(addrs, ir.Constant(I32, r * run)) for r in range(kc.W // run)]
+                self._pages[(reg, run)] = ([self._entry(kc, h) for h in heads], pc)
+
+    def pages(self, kc: Any, runs: int) -> list[tuple] | None:
+        """The page-table entries of the runs of the current access's address register
+        (`runs` of them), looked up where it is defined, if that dominates the code being
+        generated: (page, delta, backed) per run.  Any address of the run's page maps
+        with that delta, whatever the register holds now: the table does not change
+        during a launch."""
+        item = getattr(kc, "item", None)
+        if item is None or item.ins is None or not self._pages:
+            return None
+        reg = address_register(item, form_of(item.ins).base == "st")
+        made = self._pages.get((reg, kc.W // runs)) if reg is not None else None
+        if made is None or not self._dominates(kc, made[1]):
+            return None
+        return made[0]
 
     def check(self, kc: Any, reg: RegKey | None, addrs: ir.Value, run: int, step: int) -> ir.Value:
         """layout_ok of `addrs` (the register `reg` plus a constant; None: something
@@ -118,8 +150,13 @@ class LayoutChecks:
         if made is None:
             return None
         value, pc = made
+        return value if self._dominates(kc, pc) else None
+
+    def _dominates(self, kc: Any, pc: int) -> bool:
+        """Whether the code of `pc` dominates the code being generated (a region's: its
+        branch's), and is not that code."""
         here = kc.host if kc.host is not None else kc.pc
-        return value if here != pc and self._dom[here] >> pc & 1 else None
+        return here != pc and bool(self._dom[here] >> pc & 1)
 
 
 def address_register(item: Any, store: bool) -> RegKey | None:

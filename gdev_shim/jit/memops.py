@@ -578,9 +578,17 @@ def _run_hosts(kc: Any, code: int, heads: list, w: int, span: int, ok: ir.Value)
     w-aligned and lie in the shared window or in contiguously backed global memory."""
     b = kc.b
     hosts = []
-    for head in heads:
+    # the runs' page-table entries, where the address register's definition looked them up
+    # (not in a shared access function: _HelperScope knows no registers)
+    layouts = getattr(kc, "layouts", None)
+    known = layouts.pages(kc, len(heads)) if code == abi.GLOBAL and layouts is not None else None
+    for i, head in enumerate(heads):
         ok = b.and_(ok, b.icmp_unsigned("==", b.and_(head, ir.Constant(I64, w - 1)), ir.Constant(I64, 0)))
-        if code == abi.SHARED_SP:
+        if known is not None:
+            run_ok, host = _in_page(kc, head, span, known[i])
+            ok = b.and_(ok, run_ok)
+            hosts.append(host)
+        elif code == abi.SHARED_SP:
             size = kc.env[abi.SHARED_SIZE]
             ok = b.and_(ok, b.and_(b.icmp_unsigned(">=", size, ir.Constant(I64, span)),
                                    b.icmp_unsigned("<=", head, b.sub(size, ir.Constant(I64, span)))))
@@ -997,13 +1005,15 @@ def _lined(kc: Any, stride: int) -> tuple[int, int]:
     return (RUN if _rows_likely(kc) else kc.W, _signed64(stride))
 
 
-def planned_layouts(kc: Any) -> dict:
-    """The layouts _planned_access will check, by address register: what the register's
-    definition checks where a warp's lanes never part (layouts.py)."""
+def planned_layouts(kc: Any) -> tuple[dict, set]:
+    """The layouts _planned_access will check, by address register, and the registers of
+    global accesses among them: what the register's definition checks, and whose
+    page-table entries it looks up, where a warp's lanes never part (layouts.py)."""
     from ..ptx.form import form_of
     out: dict = {}
+    paged: set = set()
     if kc.strides is None or kc.compact or kc.W != 32:
-        return out
+        return out, paged
     for pc, stride in kc.strides.items():
         item = kc.flat.code[pc]
         if item.kind != "ins" or item.ins is None:
@@ -1014,7 +1024,35 @@ def planned_layouts(kc: Any) -> dict:
         reg = address_register(item, form.base == "st")
         if reg is not None:
             out.setdefault(reg, set()).add(_lined(kc, stride))
-    return out
+            if form.space == "global":
+                paged.add(reg)
+    return out, paged
+
+
+def page_entry(kc: Any, a: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(page, delta, backed) of the page-table entry of device address `a`: its page's
+    index, host - device there, and whether the page is in the table and backed."""
+    b, e = kc.b, kc.env
+    npages = e[abi.NPAGES]
+    page = b.lshr(b.sub(a, e[abi.PAGE_BASE]), ir.Constant(I64, abi.PAGE_SHIFT))
+    inside = b.icmp_unsigned("<", page, npages)
+    # an index out of range reads entry 0 (an empty table: the safe slot is never read)
+    safe = b.icmp_unsigned("!=", npages, ir.Constant(I64, 0))
+    table = b.inttoptr(e[abi.PAGES], ir.PointerType(I64))
+    delta = b.load(b.gep(table, [b.select(inside, page, ir.Constant(I64, 0))]))
+    backed = b.and_(b.and_(inside, safe), b.icmp_unsigned("!=", delta, ir.Constant(I64, 0)))
+    return page, delta, backed
+
+
+def _in_page(kc: Any, head: ir.Value, span: int, entry: tuple) -> tuple[ir.Value, ir.Value]:
+    """(ok, host address) of [head, head + span) by a page-table entry looked up before
+    (page_entry): ok when the span lies in that page and the page is backed."""
+    b, base = kc.b, kc.env[abi.PAGE_BASE]
+    page, delta, backed = entry
+    shift = ir.Constant(I64, abi.PAGE_SHIFT)
+    lo = b.icmp_unsigned("==", b.lshr(b.sub(head, base), shift), page)
+    hi = b.icmp_unsigned("==", b.lshr(b.sub(b.add(head, ir.Constant(I64, span - 1)), base), shift), page)
+    return b.and_(backed, b.and_(lo, hi)), b.add(head, delta)
 
 
 def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
