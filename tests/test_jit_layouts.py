@@ -201,3 +201,95 @@ def test_a_right_halo_column_prefetches_the_next_blocks(jit_tier: str) -> None:
     assert len(ahead) == 2 and sum("llvm.prefetch" in line for line in block) == 2
     w = 64
     _same(mod, (w // 16, 2, 1), (16, 16, 1), w * 32 + 64, w * 32, w)
+
+
+# A tile's top and bottom rows (threads with tid.y 0 and 15 of a 16x16 block: one whole
+# 16-lane run of a warp each), read from global memory, the row below, and stored to
+# shared memory, then each thread adds its row's staged cell to its own; threads past
+# the grid's width (w) do neither.
+HALO_ROWS = """
+    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    mov.u32 %r5, %ntid.x;
+    mov.u32 %r4, %ctaid.x;
+    mad.lo.s32 %r6, %r4, %r5, %r2;
+    mov.u32 %r7, %ctaid.y;
+    mov.u32 %r8, %ntid.y;
+    mad.lo.s32 %r9, %r7, %r8, %r3;
+    mad.lo.s32 %r10, %r9, %r1, %r6;
+    mul.wide.s32 %rd3, %r10, 4;
+    add.s64 %rd4, %rd1, %rd3;
+    mul.wide.s32 %rd6, %r1, 4;
+    add.s64 %rd7, %rd4, %rd6;
+    shl.b32 %r15, %r2, 2;
+    mov.u32 %r16, tile;
+    add.s32 %r17, %r16, %r15;
+    setp.lt.s32 %p1, %r6, %r1;
+    mov.u32 %r11, 0;
+    @%p1 ld.global.u32 %r11, [%rd4];
+    setp.ne.s32 %p2, %r3, 0;
+    @%p2 bra $L_bottom;
+    setp.ge.s32 %p3, %r6, %r1;
+    @%p3 bra $L_bottom;
+    ld.global.u32 %r12, [%rd7];
+    st.shared.u32 [%r17+64], %r12;
+$L_bottom:
+    setp.ne.s32 %p4, %r3, 15;
+    @%p4 bra $L_staged;
+    setp.ge.s32 %p5, %r6, %r1;
+    @%p5 bra $L_staged;
+    ld.global.u32 %r13, [%rd7];
+    st.shared.u32 [%r17], %r13;
+$L_staged:
+    bar.sync 0;
+    shl.b32 %r18, %r3, 6;
+    and.b32 %r18, %r18, 64;
+    add.s32 %r19, %r17, %r18;
+    ld.shared.u32 %r20, [%r19];
+    add.s32 %r21, %r20, %r11;
+    add.s64 %rd5, %rd2, %rd3;
+    @%p1 st.global.u32 [%rd5], %r21;
+    ret;
+"""
+
+
+def _to_fail(kc, *args, **kwargs) -> None:
+    """A tier that sends every access it gets to the kernel's failure exit."""
+    kc.b.branch(kc.fail_bb)
+
+
+@pytest.mark.parametrize("kernel", [RIGHT_HALO, HALO, HALO_ROWS], ids=["global_column", "shared_columns", "rows"])
+def test_a_halo_column_takes_the_shaped_tier(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lanes 15 and 31 (or 0 and 16, or one whole run of 16) of a 16-wide block's warp
+    take the halo-shape tier:
+    with every other partial-warp tier sending its accesses to the failure exit, the
+    optimised code still reads and writes what the interpreter does, for a global column
+    (scalar loads, the right halo), for shared columns (scalar stores at addresses the
+    same along a row) and for a tile's top and bottom rows (one vector per access)."""
+    import gdev_shim.jit.memops as memops
+    from gdev_shim.jit import engine
+    from gdev_shim.settings import settings
+    assert memops.halo_shapes(0, 4) == {0x00010001: (0, 16), 0x80008000: (15, 31)}
+    assert set(memops.halo_shapes(4, 4)) == {0x00010001, 0x80008000, 0x0000FFFF, 0xFFFF0000}
+    for name in ("_runs_masked", "_pair_access", "_masked_run", "_lanes_last"):
+        monkeypatch.setattr(memops, name, _to_fail)
+    engine.wait_for_optimised()
+    monkeypatch.setattr(engine, "_compiled", {})    # nothing compiled before the patches
+    # the kernel's text made its own, so no later test finds this code in memory
+    mod = _kernel(kernel.replace("ret;", "add.s32 %r39, %r39, 1;\n    ret;"))
+    # one block: every run of its buffers on one page, so no access needs another tier
+    w = 16
+    with settings.override(jit_tier="opt"):
+        _same(mod, (1, 1, 1), (16, 16, 1), w * 17, w * 16, w)
+    engine.wait_for_optimised()
+
+
+def test_a_halo_row_matches_the_interpreter(jit_tier: str) -> None:
+    """A tile's top and bottom rows (one whole run of a warp: 16 lanes of a 16x16 block),
+    read from global and stored to shared, and the grid's edge, where the row's mask is
+    not a whole run."""
+    w = 40
+    _same(_kernel(HALO_ROWS), (3, 2, 1), (16, 16, 1), w * 33, w * 32, w)

@@ -36,7 +36,7 @@ from .errors import JitUnsupported
 from .retire import Held
 from .tiers import Gate, Optimiser
 
-CODEGEN_VERSION = "jit-57-stencil"
+CODEGEN_VERSION = "jit-58-halo2"
 WARP = abi.WARP
 _log = log.get("gdev.jit")
 

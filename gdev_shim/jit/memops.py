@@ -773,6 +773,95 @@ def _runs_masked(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type,
     b.branch(joinb)
 
 
+def halo_shapes(step: int, w: int) -> dict[int, tuple[int, ...]]:
+    """The active masks (as 32-bit words) a 16-wide tile's halo takes, and their active
+    lanes: its first or last column (one lane per run), and, where the address is
+    contiguous along a row, its top or bottom row (one whole run)."""
+    shapes, run = {}, RUN
+    for place in (0, run - 1):
+        lanes = (place, place + run)
+        shapes[sum(1 << lane for lane in lanes)] = lanes
+    if step == w:
+        for r in range(2):
+            lanes = tuple(range(r * run, r * run + run))
+            shapes[sum(1 << lane for lane in lanes)] = lanes
+    return shapes
+
+
+def _halo_shaped(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Type, raw_vals: list,
+                 results: list, eff: ir.Value, otherwise: ir.Block, joinb: ir.Block, laid: ir.Value,
+                 step: int) -> None:
+    """A tile's halo (halo_shapes) in a warp of two runs of RUN lanes: the active mask
+    compared with each shape, then the shape's lanes accessed at lanes known when
+    compiling, with no lane picked at run time (cttz, selects, masked vectors).  A column
+    takes one scalar access per lane, each lane's address checked alone; a row one plain
+    vector, after both runs are checked whole as the masked-runs tier checks them (`laid`:
+    that layout's check).  Any other mask, or an address that does not check, goes on to
+    `otherwise`."""
+    b, fn = kc.b, kc.fn
+    w = ity.width // 8
+    sw = b.switch(b.bitcast(eff, I32), otherwise)
+    for bits, lanes in halo_shapes(step, w).items():
+        shapeb = fn.append_basic_block("mem_halo_shape")
+        sw.add_case(ir.Constant(I32, bits), shapeb)
+        b.position_at_end(shapeb)
+        if len(lanes) == RUN:
+            ok, hosts = _run_hosts(kc, code, _run_heads(kc, addrs, RUN), w, (RUN - 1) * step + w, laid)
+        else:
+            heads = [b.extract_element(addrs, ir.Constant(I32, lane)) for lane in lanes]
+            ok, hosts = _run_hosts(kc, code, heads, w, w, ir.Constant(I1, 1))
+        doneb = fn.append_basic_block("mem_halo_do")
+        b.cbranch(ok, doneb, otherwise)
+        b.position_at_end(doneb)
+        if len(lanes) == RUN:
+            _halo_row(kc, code, store, ity, raw_vals, results, hosts[lanes[0] // RUN], lanes)
+        else:
+            _halo_column(kc, code, store, ity, raw_vals, results, hosts, lanes, step)
+        b.branch(joinb)
+
+
+def _halo_row(kc: Any, code: int, store: bool, ity: ir.Type, raw_vals: list, results: list,
+              host: ir.Value, lanes: tuple[int, ...]) -> None:
+    """One whole run's access as a plain vector; a load's other lanes read 0."""
+    b, L = kc.b, kc.lanes
+    w = ity.width // 8
+    rty = ir.VectorType(ity, len(lanes))
+    p = b.inttoptr(host, ir.PointerType(rty))
+    pick = ir.Constant(ir.VectorType(I32, len(lanes)), list(lanes))
+    if store:
+        b.store(b.shuffle_vector(raw_vals[0], undef(raw_vals[0].type), pick), p, align=w)
+        return
+    if code == abi.GLOBAL:
+        _prefetch_runs(kc, [host], len(lanes) * w, store, HALO_AHEAD)
+    part = b.load(p, align=w)
+    # lanes of the loaded run where it lies, the zero vector's elsewhere
+    both = b.shuffle_vector(part, ir.Constant(rty, None),
+                            ir.Constant(ir.VectorType(I32, kc.W),
+                                        [lanes.index(i) if i in lanes else len(lanes) for i in range(kc.W)]))
+    b.store(both, results[0])
+
+
+def _halo_column(kc: Any, code: int, store: bool, ity: ir.Type, raw_vals: list, results: list,
+                 hosts: list, lanes: tuple[int, ...], step: int) -> None:
+    """One scalar access per lane of `lanes`, at its host address in `hosts`."""
+    b, L = kc.b, kc.lanes
+    w = ity.width // 8
+    ptrs = [b.inttoptr(host, ir.PointerType(ity)) for host in hosts]
+    if store:
+        for lane, p in zip(lanes, ptrs):
+            b.store(b.extract_element(raw_vals[0], ir.Constant(I32, lane)), p, align=w)
+        return
+    if code == abi.GLOBAL:
+        # from where each lane's run starts, as the masked-runs tier asks (a guess only:
+        # a prefetch never faults)
+        starts = [b.sub(host, ir.Constant(I64, (lane % RUN) * step)) for lane, host in zip(lanes, hosts)]
+        _prefetch_runs(kc, starts, RUN * w, store, HALO_AHEAD)
+    v = L.const(ity, 0)
+    for lane, p in zip(lanes, ptrs):
+        v = b.insert_element(v, b.load(p, align=w), ir.Constant(I32, lane))
+    b.store(v, results[0])
+
+
 def _lane_stores(kc: Any, values: ir.Value, ity: ir.Type, lanes: tuple) -> None:
     """Each (lane, host address) of `lanes` gets the lane's value by a one-lane masked
     store of the half of the warp's vector that holds it (16 lanes: one machine vector of
@@ -1110,6 +1199,10 @@ def _planned_access(kc: Any, code: int, store: bool, addrs: ir.Value, ity: ir.Ty
         emit(starts[i + 1] if i + 1 < len(chain) else restb)
 
     b.position_at_end(partb)
+    if rows:
+        tier = fn.append_basic_block("mem_tier")
+        _halo_shaped(kc, code, store, addrs, ity, raw_vals, results, eff, tier, joinb, laid, lined[1])
+        b.position_at_end(tier)
     if contiguous:
         tier = fn.append_basic_block("mem_tier")
         _runs_masked(kc, code, store, addrs, ity, raw_vals, results, eff, tier, joinb, laid, RUN)
