@@ -24,20 +24,36 @@ def count(st: Any, lanes: Any) -> int:
 
 
 def _flat_keys(st: Any, lanes: np.ndarray, off: np.ndarray, width: int, align: int,
-               space: str, text: str) -> np.ndarray:
+               space: str, text: str, every: bool = False) -> np.ndarray:
+    """Each lane's byte index into the batch's shared or local bytes (`every`: `lanes` are
+    all of the batch's, in order, so the rows need no gathering)."""
     if space == "shared":
-        size, rows, window = st.shared_stride, st.blk[lanes], SHARED_WINDOW
+        size, window = st.shared_stride, SHARED_WINDOW
+        rows = st.shared_rows if every else st.shared_rows[lanes]
     else:
-        size, rows, window = st.local_stride, lanes, LOCAL_WINDOW
+        size, window = st.local_stride, LOCAL_WINDOW
+        rows = lanes * size
     # Offsets wrap below zero to huge values, so one comparison covers both ends.
-    bad = (off > _U64(max(size - width, 0))) | (off % _U64(align) != 0) | (size < width)
+    if size < width:
+        bad = np.ones(off.shape, bool)
+    else:
+        bad = off > _U64(size - width)
+        if align & (align - 1) == 0:           # a power of two: a mask, not a division
+            bad |= (off & _U64(align - 1)) != 0
+        else:
+            bad |= off % _U64(align) != 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         o = int(off[i])
         reason = (f"misaligned {space} access" if o % align and o + width <= size
                   else f"{space} access out of bounds")
         raise st.fault(int(lanes[i]), text, window + o if o < 1 << 48 else o, reason)
-    return rows.astype(np.int64) * size + off.astype(np.int64)
+    return rows + off.view(np.int64)     # in bounds: the same value as a signed index
+
+
+def _word_index(keys: np.ndarray, width: int) -> np.ndarray:
+    """Byte indices as indices of `width`-byte items (keys are not negative)."""
+    return keys >> (width.bit_length() - 1) if width & (width - 1) == 0 else keys // width
 
 
 def _region(st: Any, space: str) -> np.ndarray:
@@ -121,10 +137,10 @@ def load(st: Any, lanes: Any, space: str, addrs: Any, dt: np.dtype, text: str,
         elif sp == "param":
             vals = param_load(st, sub, a, dt, text)
         else:
-            keys = _flat_keys(st, sub, a, width, max(width, align), sp, text)
+            keys = _flat_keys(st, sub, a, width, max(width, align), sp, text, lanes is None and pos is None)
             if sp == "shared" and st.checks is not None:
                 st.checks.shared_access(st, sub, keys, width, False, text)
-            vals = _region(st, sp).view(dt)[keys // width]
+            vals = _region(st, sp).view(dt)[_word_index(keys, width)]
         if pos is None:
             return vals
         if out is None:
@@ -154,10 +170,10 @@ def store(st: Any, lanes: Any, space: str, addrs: Any, values: Any, dt: np.dtype
             _global_call(st, sub, a, text,
                          lambda: st.mem.store(np.ascontiguousarray(a), np.ascontiguousarray(v)))
         else:
-            keys = _flat_keys(st, sub, a, width, max(width, align), sp, text)
+            keys = _flat_keys(st, sub, a, width, max(width, align), sp, text, lanes is None and pos is None)
             if sp == "shared" and st.checks is not None:
                 st.checks.shared_access(st, sub, keys, width, True, text)
-            _region(st, sp).view(dt)[keys // width] = v
+            _region(st, sp).view(dt)[_word_index(keys, width)] = v
 
 
 AtomicFn = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]

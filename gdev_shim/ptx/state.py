@@ -71,6 +71,10 @@ class State:
         return (g % gx, (g // gx) % gy, g // (gx * gy))
 
     @cached_property
+    def shared_rows(self) -> np.ndarray:
+        return self.blk * self.shared_stride           # each lane's block's first shared byte
+
+    @cached_property
     def warp_in_block(self) -> np.ndarray:
         return self.tid_linear // 32
 
