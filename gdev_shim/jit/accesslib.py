@@ -209,6 +209,7 @@ def build(shapes: list[Shape], llvm: Any, context: Any, machine: Any, pipeline: 
     """Compile `shapes` in `context` with `machine` and `pipeline` (the optimised tier's),
     load them with `load` and publish their entry points."""
     from . import quickcall
+    from .irtext import module_text
     module = ir.Module(name="gdev_quick_lib")
     module.triple = llvm.get_process_triple()
     module.data_layout = str(machine.target_data)
@@ -218,7 +219,7 @@ def build(shapes: list[Shape], llvm: Any, context: Any, machine: Any, pipeline: 
         fn = quickcall.wrapper(unit, code, store, ir.IntType(WIDTH), rows)
         fn.linkage = "external"
         entries.append(fn.name)
-    mod = llvm.parse_assembly(str(module), context)
+    mod = llvm.parse_assembly(module_text(module), context)
     pipeline(llvm, machine, mod, True)
     obj = machine.emit_object(mod)
     mod.close()

@@ -368,13 +368,14 @@ def _generate_ir(flat: object, width: int, key: str, instrument: frozenset[str],
     the quick tier's (KernelCompiler.compact)."""
     llvm, tm, _cpu = _llvm_state()
     from .codegen import KernelCompiler
+    from .irtext import module_text
     with _gc_paused():
         kc = KernelCompiler(flat, width, f"k{key}", instrument=instrument,  # type: ignore[arg-type]
                             compact=compact, plain_kernel=plain_kernel, library=compact and library)
         ir_module = kc.compile()
         ir_module.triple = llvm.get_process_triple()
         ir_module.data_layout = str(tm.target_data)
-        text = str(ir_module)
+        text = module_text(ir_module)
     return text, {"max_kparam_read": kc.max_kparam_read, "frame_bytes": kc.frame_bytes,
                   "ssa": len(kc.bbs) <= LARGE_KERNEL_LEADERS, "library": sorted(kc.library_symbols)}
 
