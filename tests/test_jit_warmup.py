@@ -153,3 +153,26 @@ def test_the_simulated_transport_starts_the_compiler_before_any_card(engine_sett
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == want
+
+
+def test_the_warm_up_starts_llvm_under_the_exit_guard(monkeypatch) -> None:
+    """LLVM's start registers passes in tables the program's exit destroys: the warm-up
+    holds the exit guard meanwhile, so an exit waits for it (a forked program once
+    aborted at exit in LLVM's pass registry while the warm-up started LLVM)."""
+    import errno
+
+    from gdev_shim.card import warmup
+    from gdev_shim.jit import engine
+    seen: list[int] = []
+
+    def record(build: bool) -> None:
+        rc = exitguard.guard().hold()       # this thread's second lock: EDEADLK if it holds it
+        seen.append(rc)
+        if rc == 0:
+            exitguard.guard().__exit__()
+
+    monkeypatch.setattr(engine, "warm_up", record)
+    warmup._warm_up(False)
+    assert seen == [errno.EDEADLK]
+    assert exitguard.guard().hold() == 0    # and released after it
+    exitguard.guard().__exit__()

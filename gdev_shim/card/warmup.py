@@ -89,6 +89,9 @@ def _warm_up(build: bool) -> None:
     finally:
         _imported.set()
     try:
-        engine.warm_up(build)
+        # starting LLVM registers its passes in static tables that the program's exit
+        # destroys: under the exit guard, an exit waits for it (and, once exiting, stops it)
+        with exitguard.guard():
+            engine.warm_up(build)
     except Exception as exc:                # the first compilation starts LLVM and asks again
         _log.debug("JIT warm-up: %s", exc)
