@@ -320,3 +320,19 @@ def assert_jit_matches_interp(mod, grid: tuple, block: tuple, n_in: int, n_out: 
         g, x = np.frombuffer(got, np.int32), np.frombuffer(want, np.int32)
         bad = np.flatnonzero(g != x)
         pytest.fail(f"{bad.size} words differ, first at {bad[0]}: jit {g[bad[0]]} interp {x[bad[0]]}")
+
+
+# The start of the 2-D test kernels k(in, out, w): %rd1 = in, %rd2 = out, %r1 = w, %r2/%r3
+# the thread's x/y in its block, %r6/%r9 its x/y in the grid.
+GRID_XY = """    ld.param.u64 %rd1, [k_in];
+    ld.param.u64 %rd2, [k_out];
+    ld.param.u32 %r1, [k_w];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    mov.u32 %r5, %ntid.x;
+    mov.u32 %r4, %ctaid.x;
+    mad.lo.s32 %r6, %r4, %r5, %r2;
+    mov.u32 %r7, %ctaid.y;
+    mov.u32 %r8, %ntid.y;
+    mad.lo.s32 %r9, %r7, %r8, %r3;
+"""

@@ -14,7 +14,7 @@ from gdev_shim.jit.layout import flatten  # noqa: E402
 from gdev_shim.jit.layouts import LayoutChecks, entry_dominators  # noqa: E402
 from gdev_shim.jit.liveness import resume_points  # noqa: E402
 from gdev_shim.ptx import Module, parse_module  # noqa: E402
-from helpers import assert_jit_matches_interp  # noqa: E402
+from helpers import GRID_XY, assert_jit_matches_interp  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
@@ -29,18 +29,7 @@ NEIGHBOURS = """.version 8.0
     .reg .pred %p<8>;
     .reg .b32 %r<40>;
     .reg .b64 %rd<12>;
-    ld.param.u64 %rd1, [k_in];
-    ld.param.u64 %rd2, [k_out];
-    ld.param.u32 %r1, [k_w];
-    mov.u32 %r2, %tid.x;
-    mov.u32 %r3, %tid.y;
-    mov.u32 %r5, %ntid.x;
-    mov.u32 %r4, %ctaid.x;
-    mad.lo.s32 %r6, %r4, %r5, %r2;
-    mov.u32 %r7, %ctaid.y;
-    mov.u32 %r8, %ntid.y;
-    mad.lo.s32 %r9, %r7, %r8, %r3;
-    setp.ge.s32 %p1, %r6, %r1;
+""" + GRID_XY + """    setp.ge.s32 %p1, %r6, %r1;
     add.s32 %r10, %r1, 2;
     mad.lo.s32 %r11, %r9, %r10, %r6;
     mul.wide.s32 %rd3, %r11, 4;

@@ -11,7 +11,7 @@ from gdev_shim.jit.codegen import KernelCompiler  # noqa: E402
 from gdev_shim.jit.layout import flatten  # noqa: E402
 from gdev_shim.jit.layouts import LayoutChecks, address_register  # noqa: E402
 from gdev_shim.ptx import Module, parse_module  # noqa: E402
-from helpers import assert_jit_matches_interp  # noqa: E402
+from helpers import GRID_XY, assert_jit_matches_interp  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("fresh_jit_cache")
 
@@ -33,19 +33,7 @@ def _same(mod: Module, grid: tuple, block: tuple, n_in: int, n_out: int, w: int)
 # row's first and last thread: two lanes of a 16-wide block's warp, at addresses the same
 # along the row), then three reads of the tile through one register at three offsets,
 # and a register read under a guard after being set whole.
-HALO = """
-    ld.param.u64 %rd1, [k_in];
-    ld.param.u64 %rd2, [k_out];
-    ld.param.u32 %r1, [k_w];
-    mov.u32 %r2, %tid.x;
-    mov.u32 %r3, %tid.y;
-    mov.u32 %r5, %ntid.x;
-    mov.u32 %r4, %ctaid.x;
-    mad.lo.s32 %r6, %r4, %r5, %r2;
-    mov.u32 %r7, %ctaid.y;
-    mov.u32 %r8, %ntid.y;
-    mad.lo.s32 %r9, %r7, %r8, %r3;
-    setp.lt.s32 %p1, %r6, %r1;
+HALO = "\n" + GRID_XY + """    setp.lt.s32 %p1, %r6, %r1;
     mad.lo.s32 %r10, %r9, %r1, %r6;
     mul.wide.s32 %rd3, %r10, 4;
     add.s64 %rd4, %rd1, %rd3;
@@ -161,19 +149,7 @@ def test_a_register_a_shuffle_reads_keeps_exited_lanes(jit_tier: str) -> None:
 # Each thread's cell plus, for a row's last thread, the cell after it (a tile's right
 # halo column: one lane in each 16-lane run of a 16-wide block's warp), read from global
 # memory through the register of the whole row's read.
-RIGHT_HALO = """
-    ld.param.u64 %rd1, [k_in];
-    ld.param.u64 %rd2, [k_out];
-    ld.param.u32 %r1, [k_w];
-    mov.u32 %r2, %tid.x;
-    mov.u32 %r3, %tid.y;
-    mov.u32 %r5, %ntid.x;
-    mov.u32 %r4, %ctaid.x;
-    mad.lo.s32 %r6, %r4, %r5, %r2;
-    mov.u32 %r7, %ctaid.y;
-    mov.u32 %r8, %ntid.y;
-    mad.lo.s32 %r9, %r7, %r8, %r3;
-    mad.lo.s32 %r10, %r9, %r1, %r6;
+RIGHT_HALO = "\n" + GRID_XY + """    mad.lo.s32 %r10, %r9, %r1, %r6;
     mul.wide.s32 %rd3, %r10, 4;
     add.s64 %rd4, %rd1, %rd3;
     ld.global.u32 %r11, [%rd4];
@@ -207,19 +183,7 @@ def test_a_right_halo_column_prefetches_the_next_blocks(jit_tier: str) -> None:
 # 16-lane run of a warp each), read from global memory, the row below, and stored to
 # shared memory, then each thread adds its row's staged cell to its own; threads past
 # the grid's width (w) do neither.
-HALO_ROWS = """
-    ld.param.u64 %rd1, [k_in];
-    ld.param.u64 %rd2, [k_out];
-    ld.param.u32 %r1, [k_w];
-    mov.u32 %r2, %tid.x;
-    mov.u32 %r3, %tid.y;
-    mov.u32 %r5, %ntid.x;
-    mov.u32 %r4, %ctaid.x;
-    mad.lo.s32 %r6, %r4, %r5, %r2;
-    mov.u32 %r7, %ctaid.y;
-    mov.u32 %r8, %ntid.y;
-    mad.lo.s32 %r9, %r7, %r8, %r3;
-    mad.lo.s32 %r10, %r9, %r1, %r6;
+HALO_ROWS = "\n" + GRID_XY + """    mad.lo.s32 %r10, %r9, %r1, %r6;
     mul.wide.s32 %rd3, %r10, 4;
     add.s64 %rd4, %rd1, %rd3;
     mul.wide.s32 %rd6, %r1, 4;
